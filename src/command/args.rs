@@ -1,0 +1,77 @@
+//! Shared argument parsing, so every command rejects bad input with the same words Redis uses.
+//!
+//! Handlers get `argv: &[&[u8]]` (argv[0] is the command name) and call these helpers with `?`.
+
+use super::error::CommandError;
+use crate::util::{parse_f64, parse_i64};
+
+/// An integer argument (`ERR value is not an integer or out of range`).
+pub fn int(arg: &[u8]) -> Result<i64, CommandError> {
+    parse_i64(arg).ok_or(CommandError::NotInteger)
+}
+
+/// A float argument (`ERR value is not a valid float`); NaN is refused.
+pub fn float(arg: &[u8]) -> Result<f64, CommandError> {
+    parse_f64(arg).ok_or(CommandError::NotFloat)
+}
+
+/// A non-negative integer, with Redis's `ERR <what> is out of range, must be positive` wording
+/// when negative (e.g. COUNT options).
+pub fn non_negative(arg: &[u8], err: &'static str) -> Result<i64, CommandError> {
+    let n = int(arg)?;
+    if n < 0 {
+        Err(CommandError::Err(err))
+    } else {
+        Ok(n)
+    }
+}
+
+/// A positive count (`ERR value is out of range, must be positive`).
+pub fn positive(arg: &[u8]) -> Result<i64, CommandError> {
+    let n = int(arg)?;
+    if n <= 0 {
+        Err(CommandError::Err("value is out of range, must be positive"))
+    } else {
+        Ok(n)
+    }
+}
+
+/// Case-insensitive option match: `is(arg, "NX")`.
+pub fn is(arg: &[u8], option: &str) -> bool {
+    arg.eq_ignore_ascii_case(option.as_bytes())
+}
+
+/// A blocking timeout in seconds as a float (`0.001` is one millisecond, not zero), returned
+/// as milliseconds. `0` means "forever" and is returned as None. Redis 7.0 error texts.
+pub fn timeout_ms(arg: &[u8]) -> Result<Option<i64>, CommandError> {
+    let secs = parse_f64(arg).ok_or(CommandError::Err("timeout is not a float or out of range"))?;
+    if secs < 0.0 {
+        return Err(CommandError::Err("timeout is negative"));
+    }
+    if !secs.is_finite() || secs * 1000.0 > i64::MAX as f64 / 2.0 {
+        return Err(CommandError::Err("timeout is out of range"));
+    }
+    // Redis truncates to whole milliseconds: 0.001 is 1 ms, but 0.0001 becomes 0 = forever.
+    let ms = (secs * 1000.0) as i64;
+    Ok(if ms == 0 { None } else { Some(ms) })
+}
+
+/// Lossy text of an argument for messages and names.
+pub fn text(arg: &[u8]) -> String {
+    String::from_utf8_lossy(arg).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn float_timeouts_keep_sub_millisecond_precision() {
+        assert_eq!(timeout_ms(b"0").unwrap(), None);
+        assert_eq!(timeout_ms(b"0.001").unwrap(), Some(1));
+        assert_eq!(timeout_ms(b"0.0001").unwrap(), None);
+        assert_eq!(timeout_ms(b"1.5").unwrap(), Some(1500));
+        assert!(timeout_ms(b"-1").is_err());
+        assert!(timeout_ms(b"abc").is_err());
+    }
+}

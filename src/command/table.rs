@@ -1,0 +1,224 @@
+//! The command table (Redis: `commands.def` / `server.c`, `redisCommandTable`).
+//!
+//! Every command is declared exactly once, as one [`CommandSpec`] row in its family's file
+//! (`string.rs`, `list.rs`, ...), with Redis's own arity convention: a positive arity is the exact
+//! argument count including the command name, a negative one means "at least that many".
+//! Dispatch, arity errors, `COMMAND`, `COMMAND INFO`, `COMMAND DOCS` and `COMMAND COUNT` all read
+//! these rows, so they cannot disagree. Container commands (`CLIENT`, `CONFIG`, `OBJECT`, ...)
+//! carry a table of subcommands, as in Redis 7.
+
+use super::error::CommandResult;
+use super::Ctx;
+use hashbrown::HashMap;
+
+/// A command handler: runs the command for `ctx`'s client; argv[0] is the command name.
+pub type CommandProc = fn(&mut Ctx, &[&[u8]]) -> CommandResult;
+
+/// Command flags, with the names `COMMAND INFO` reports.
+pub mod flags {
+    pub const WRITE: u32 = 1 << 0;
+    pub const READONLY: u32 = 1 << 1;
+    pub const DENYOOM: u32 = 1 << 2;
+    pub const ADMIN: u32 = 1 << 3;
+    pub const PUBSUB: u32 = 1 << 4;
+    pub const NOSCRIPT: u32 = 1 << 5;
+    pub const BLOCKING: u32 = 1 << 6;
+    pub const LOADING: u32 = 1 << 7;
+    pub const STALE: u32 = 1 << 8;
+    pub const FAST: u32 = 1 << 9;
+    pub const NO_AUTH: u32 = 1 << 10;
+    pub const NO_MULTI: u32 = 1 << 11;
+    pub const ALLOW_BUSY: u32 = 1 << 12;
+    pub const MOVABLE_KEYS: u32 = 1 << 13;
+    pub const SKIP_SLOWLOG: u32 = 1 << 14;
+
+    pub const NAMES: &[(u32, &str)] = &[
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (PUBSUB, "pubsub"),
+        (NOSCRIPT, "noscript"),
+        (BLOCKING, "blocking"),
+        (LOADING, "loading"),
+        (STALE, "stale"),
+        (SKIP_SLOWLOG, "skip_slowlog"),
+        (FAST, "fast"),
+        (NO_AUTH, "no_auth"),
+        (NO_MULTI, "no_multi"),
+        (ALLOW_BUSY, "allow_busy"),
+        (MOVABLE_KEYS, "movablekeys"),
+    ];
+}
+
+/// One row of the command table.
+pub struct CommandSpec {
+    /// Lowercase name, as Redis's table spells it; a subcommand's is its full name
+    /// (`client|kill`), which is what arity errors and COMMAND INFO show.
+    pub name: &'static str,
+    pub proc_: CommandProc,
+    pub arity: i32,
+    pub flags: u32,
+    /// Key positions (first, last, step); last = -1 means "up to the last argument".
+    pub first_key: i32,
+    pub last_key: i32,
+    pub step: i32,
+    /// ACL category / docs group ("string", "list", "generic", "server", ...).
+    pub group: &'static str,
+    pub summary: &'static str,
+    pub since: &'static str,
+    pub subcommands: &'static [CommandSpec],
+}
+
+impl CommandSpec {
+    /// A command that takes no keys. Chain `.keys(..)`, `.doc(..)`, `.subs(..)` as needed.
+    pub const fn new(
+        name: &'static str,
+        proc_: CommandProc,
+        arity: i32,
+        flags: u32,
+        group: &'static str,
+    ) -> CommandSpec {
+        CommandSpec {
+            name,
+            proc_,
+            arity,
+            flags,
+            first_key: 0,
+            last_key: 0,
+            step: 0,
+            group,
+            summary: "",
+            since: "1.0.0",
+            subcommands: &[],
+        }
+    }
+
+    pub const fn keys(mut self, first: i32, last: i32, step: i32) -> CommandSpec {
+        self.first_key = first;
+        self.last_key = last;
+        self.step = step;
+        self
+    }
+
+    pub const fn doc(mut self, summary: &'static str, since: &'static str) -> CommandSpec {
+        self.summary = summary;
+        self.since = since;
+        self
+    }
+
+    pub const fn subs(mut self, subcommands: &'static [CommandSpec]) -> CommandSpec {
+        self.subcommands = subcommands;
+        self
+    }
+
+    pub fn has(&self, flag: u32) -> bool {
+        self.flags & flag != 0
+    }
+
+    /// Does `argc` satisfy the declared arity?
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        let argc = argc as i32;
+        (self.arity >= 0 && argc == self.arity) || (self.arity < 0 && argc >= -self.arity)
+    }
+
+    /// Key positions in `argv`, from the (first, last, step) triple.
+    pub fn key_positions(&self, argc: usize) -> Vec<usize> {
+        if self.first_key <= 0 || self.step <= 0 {
+            return Vec::new();
+        }
+        let last = if self.last_key < 0 {
+            argc as i32 + self.last_key
+        } else {
+            self.last_key.min(argc as i32 - 1)
+        };
+        (self.first_key..=last)
+            .step_by(self.step as usize)
+            .map(|i| i as usize)
+            .collect()
+    }
+}
+
+/// Every family's rows, in the order COMMAND lists them.
+pub fn families() -> [&'static [CommandSpec]; 12] {
+    use super::*;
+    [
+        connection::COMMANDS,
+        string::COMMANDS,
+        keyspace::COMMANDS,
+        admin::COMMANDS,
+        list::COMMANDS,
+        hash::COMMANDS,
+        set::COMMANDS,
+        zset::COMMANDS,
+        pubsub::COMMANDS,
+        multi::COMMANDS,
+        scripting::COMMANDS,
+        sort::COMMANDS,
+    ]
+}
+
+/// Name -> row lookup, built once at startup. Lookup is case-insensitive without allocating.
+pub struct CommandTable {
+    by_name: HashMap<&'static [u8], &'static CommandSpec>,
+    all: Vec<&'static CommandSpec>,
+}
+
+/// Longest command name we try to look up; longer names are simply unknown.
+const MAX_NAME: usize = 32;
+
+impl CommandTable {
+    pub fn new() -> CommandTable {
+        let mut by_name = HashMap::new();
+        let mut all = Vec::new();
+        for family in families() {
+            for spec in family {
+                debug_assert_eq!(spec.name, spec.name.to_ascii_lowercase());
+                let previous = by_name.insert(spec.name.as_bytes(), spec);
+                debug_assert!(previous.is_none(), "command {} declared twice", spec.name);
+                all.push(spec);
+            }
+        }
+        CommandTable { by_name, all }
+    }
+
+    pub fn lookup(&self, name: &[u8]) -> Option<&'static CommandSpec> {
+        if name.len() > MAX_NAME {
+            return None;
+        }
+        let mut lower = [0u8; MAX_NAME];
+        for (d, s) in lower.iter_mut().zip(name) {
+            *d = s.to_ascii_lowercase();
+        }
+        self.by_name.get(&lower[..name.len()]).copied()
+    }
+
+    pub fn all(&self) -> &[&'static CommandSpec] {
+        &self.all
+    }
+
+    pub fn len(&self) -> usize {
+        self.all.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.all.is_empty()
+    }
+}
+
+impl Default for CommandTable {
+    fn default() -> Self {
+        CommandTable::new()
+    }
+}
+
+/// Finds a subcommand row of a container command (case-insensitive).
+pub fn lookup_subcommand(
+    parent: &'static CommandSpec,
+    name: &[u8],
+) -> Option<&'static CommandSpec> {
+    parent.subcommands.iter().find(|s| {
+        let short = s.name.rsplit('|').next().unwrap_or(s.name);
+        short.as_bytes().eq_ignore_ascii_case(name)
+    })
+}

@@ -1,0 +1,604 @@
+//! Server configuration (Redis: `config.c`).
+//!
+//! Every directive is declared once in [`DIRECTIVES`] with Redis's name, a getter and a setter.
+//! The same table serves the three ways a value arrives: a `redis.conf`-style file, `--name value`
+//! command-line arguments, and `CONFIG SET`; and `CONFIG GET` (with glob patterns) reads it back.
+
+use std::fmt;
+
+/// Runtime configuration. Field names follow the Redis directive names.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub bind: Vec<String>,
+    pub port: u16,
+    pub databases: usize,
+    pub requirepass: Option<Vec<u8>>,
+    pub loglevel: String,
+    pub maxclients: usize,
+    /// Close idle clients after this many seconds (0 = never).
+    pub timeout: u64,
+    pub hz: u32,
+    pub proto_max_bulk_len: i64,
+    pub client_query_buffer_limit: usize,
+    pub list_max_listpack_size: i64,
+    pub list_compress_depth: i64,
+    pub hash_max_listpack_entries: usize,
+    pub hash_max_listpack_value: usize,
+    pub set_max_intset_entries: usize,
+    pub set_max_listpack_entries: usize,
+    pub set_max_listpack_value: usize,
+    pub zset_max_listpack_entries: usize,
+    pub zset_max_listpack_value: usize,
+    pub notify_keyspace_events: String,
+    pub busy_reply_threshold: u64,
+    /// `client-output-buffer-limit` per class: (class, hard bytes, soft bytes, soft seconds).
+    pub client_output_buffer_limit: Vec<(String, u64, u64, u64)>,
+    pub maxmemory: u64,
+    pub maxmemory_policy: String,
+    pub maxmemory_samples: u64,
+    pub lazyfree_lazy_user_del: bool,
+    pub lazyfree_lazy_user_flush: bool,
+    pub save: String,
+    pub appendonly: bool,
+    pub dir: String,
+    pub dbfilename: String,
+    pub tcp_keepalive: u64,
+    pub tcp_backlog: u64,
+    pub protected_mode: bool,
+    pub daemonize: bool,
+    pub logfile: String,
+    pub pidfile: String,
+    pub slowlog_log_slower_than: i64,
+    pub slowlog_max_len: u64,
+    pub lua_time_limit: u64,
+    pub active_expire_enabled: bool,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            bind: vec!["127.0.0.1".to_string()],
+            port: 6379,
+            databases: 16,
+            requirepass: None,
+            loglevel: "notice".to_string(),
+            maxclients: 10000,
+            timeout: 0,
+            hz: 10,
+            proto_max_bulk_len: 512 * 1024 * 1024,
+            client_query_buffer_limit: 1024 * 1024 * 1024,
+            list_max_listpack_size: -2,
+            list_compress_depth: 0,
+            hash_max_listpack_entries: 128,
+            hash_max_listpack_value: 64,
+            set_max_intset_entries: 512,
+            set_max_listpack_entries: 128,
+            set_max_listpack_value: 64,
+            zset_max_listpack_entries: 128,
+            zset_max_listpack_value: 64,
+            notify_keyspace_events: String::new(),
+            busy_reply_threshold: 5000,
+            client_output_buffer_limit: vec![
+                ("normal".into(), 0, 0, 0),
+                ("slave".into(), 256 * 1024 * 1024, 64 * 1024 * 1024, 60),
+                ("pubsub".into(), 32 * 1024 * 1024, 8 * 1024 * 1024, 60),
+            ],
+            maxmemory: 0,
+            maxmemory_policy: "noeviction".to_string(),
+            maxmemory_samples: 5,
+            lazyfree_lazy_user_del: false,
+            lazyfree_lazy_user_flush: false,
+            save: String::new(),
+            appendonly: false,
+            dir: ".".to_string(),
+            dbfilename: "dump.rdb".to_string(),
+            tcp_keepalive: 300,
+            tcp_backlog: 511,
+            protected_mode: true,
+            daemonize: false,
+            logfile: String::new(),
+            pidfile: String::new(),
+            slowlog_log_slower_than: 10000,
+            slowlog_max_len: 128,
+            lua_time_limit: 5000,
+            active_expire_enabled: true,
+        }
+    }
+}
+
+/// Why a directive could not be applied; `CONFIG SET` and startup word it differently.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConfigError {
+    UnknownDirective(String),
+    BadValue {
+        name: String,
+        reason: String,
+    },
+    /// Cannot change at runtime (`port`, `databases`, ...).
+    Immutable(String),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::UnknownDirective(n) => {
+                write!(f, "Bad directive or wrong number of arguments for '{n}'")
+            }
+            ConfigError::BadValue { name, reason } => write!(f, "argument '{name}': {reason}"),
+            ConfigError::Immutable(n) => write!(f, "can't set immutable config '{n}'"),
+        }
+    }
+}
+
+type Getter = fn(&Config) -> String;
+type Setter = fn(&mut Config, &str) -> Result<(), String>;
+
+/// One configuration directive.
+pub struct Directive {
+    pub name: &'static str,
+    pub get: Getter,
+    pub set: Setter,
+    /// Settable with CONFIG SET (otherwise only at startup).
+    pub mutable: bool,
+}
+
+fn parse_bool(v: &str) -> Result<bool, String> {
+    match v.to_ascii_lowercase().as_str() {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        _ => Err("argument must be 'yes' or 'no'".into()),
+    }
+}
+
+fn yes_no(b: bool) -> String {
+    if b { "yes" } else { "no" }.to_string()
+}
+
+/// Parses sizes like Redis's `memtoll`: `100`, `1k`, `10mb`, `1gb` (k = 1000, kb = 1024).
+pub fn parse_memory(v: &str) -> Result<u64, String> {
+    let lower = v.to_ascii_lowercase();
+    let (digits, mul) = [
+        ("gb", 1u64 << 30),
+        ("mb", 1 << 20),
+        ("kb", 1 << 10),
+        ("g", 1_000_000_000),
+        ("m", 1_000_000),
+        ("k", 1000),
+        ("b", 1),
+    ]
+    .iter()
+    .find_map(|(suffix, mul)| lower.strip_suffix(suffix).map(|d| (d.to_string(), *mul)))
+    .unwrap_or((lower.clone(), 1));
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| "argument must be a memory value".to_string())?;
+    n.checked_mul(mul)
+        .ok_or_else(|| "argument must be a memory value".to_string())
+}
+
+fn num<T: std::str::FromStr>(v: &str) -> Result<T, String> {
+    v.parse()
+        .map_err(|_| "argument couldn't be parsed into an integer".to_string())
+}
+
+macro_rules! directive {
+    ($name:literal, $field:ident, int, $mutable:expr) => {
+        Directive {
+            name: $name,
+            get: |c| c.$field.to_string(),
+            set: |c, v| {
+                c.$field = num(v)?;
+                Ok(())
+            },
+            mutable: $mutable,
+        }
+    };
+    ($name:literal, $field:ident, memory, $mutable:expr) => {
+        Directive {
+            name: $name,
+            get: |c| c.$field.to_string(),
+            set: |c, v| {
+                c.$field = parse_memory(v)?
+                    .try_into()
+                    .map_err(|_| "argument must be a memory value".to_string())?;
+                Ok(())
+            },
+            mutable: $mutable,
+        }
+    };
+    ($name:literal, $field:ident, bool, $mutable:expr) => {
+        Directive {
+            name: $name,
+            get: |c| yes_no(c.$field),
+            set: |c, v| {
+                c.$field = parse_bool(v)?;
+                Ok(())
+            },
+            mutable: $mutable,
+        }
+    };
+    ($name:literal, $field:ident, string, $mutable:expr) => {
+        Directive {
+            name: $name,
+            get: |c| c.$field.clone(),
+            set: |c, v| {
+                c.$field = v.to_string();
+                Ok(())
+            },
+            mutable: $mutable,
+        }
+    };
+}
+
+/// Every directive ferrodis understands, with Redis's names.
+pub static DIRECTIVES: &[Directive] = &[
+    Directive {
+        name: "bind",
+        get: |c| c.bind.join(" "),
+        set: |c, v| {
+            c.bind = v
+                .split_whitespace()
+                .map(|s| s.trim_start_matches('-').to_string())
+                .collect();
+            if c.bind.is_empty() {
+                return Err("bind needs at least one address".into());
+            }
+            Ok(())
+        },
+        mutable: false,
+    },
+    directive!("port", port, int, false),
+    Directive {
+        name: "databases",
+        get: |c| c.databases.to_string(),
+        set: |c, v| {
+            let n: usize = num(v)?;
+            if n < 1 {
+                return Err("argument must be between 1 and 2147483647 inclusive".into());
+            }
+            c.databases = n;
+            Ok(())
+        },
+        mutable: false,
+    },
+    Directive {
+        name: "requirepass",
+        get: |c| {
+            c.requirepass
+                .as_ref()
+                .map(|p| String::from_utf8_lossy(p).into_owned())
+                .unwrap_or_default()
+        },
+        set: |c, v| {
+            c.requirepass = if v.is_empty() {
+                None
+            } else {
+                Some(v.as_bytes().to_vec())
+            };
+            Ok(())
+        },
+        mutable: true,
+    },
+    Directive {
+        name: "loglevel",
+        get: |c| c.loglevel.clone(),
+        set: |c, v| {
+            match v.to_ascii_lowercase().as_str() {
+            l @ ("debug" | "verbose" | "notice" | "warning" | "nothing") => {
+                c.loglevel = l.to_string();
+                Ok(())
+            }
+            _ => Err("argument(s) must be one of the following: debug, verbose, notice, warning, nothing".into()),
+        }
+        },
+        mutable: true,
+    },
+    directive!("maxclients", maxclients, int, true),
+    directive!("timeout", timeout, int, true),
+    Directive {
+        name: "hz",
+        get: |c| c.hz.to_string(),
+        set: |c, v| {
+            let n: u32 = num(v)?;
+            c.hz = n.clamp(1, 500);
+            Ok(())
+        },
+        mutable: true,
+    },
+    directive!("proto-max-bulk-len", proto_max_bulk_len, memory, true),
+    directive!(
+        "client-query-buffer-limit",
+        client_query_buffer_limit,
+        memory,
+        true
+    ),
+    directive!("list-max-listpack-size", list_max_listpack_size, int, true),
+    directive!("list-max-ziplist-size", list_max_listpack_size, int, true),
+    directive!("list-compress-depth", list_compress_depth, int, true),
+    directive!(
+        "hash-max-listpack-entries",
+        hash_max_listpack_entries,
+        int,
+        true
+    ),
+    directive!(
+        "hash-max-ziplist-entries",
+        hash_max_listpack_entries,
+        int,
+        true
+    ),
+    directive!(
+        "hash-max-listpack-value",
+        hash_max_listpack_value,
+        int,
+        true
+    ),
+    directive!("hash-max-ziplist-value", hash_max_listpack_value, int, true),
+    directive!("set-max-intset-entries", set_max_intset_entries, int, true),
+    directive!(
+        "set-max-listpack-entries",
+        set_max_listpack_entries,
+        int,
+        true
+    ),
+    directive!("set-max-listpack-value", set_max_listpack_value, int, true),
+    directive!(
+        "zset-max-listpack-entries",
+        zset_max_listpack_entries,
+        int,
+        true
+    ),
+    directive!(
+        "zset-max-ziplist-entries",
+        zset_max_listpack_entries,
+        int,
+        true
+    ),
+    directive!(
+        "zset-max-listpack-value",
+        zset_max_listpack_value,
+        int,
+        true
+    ),
+    directive!("zset-max-ziplist-value", zset_max_listpack_value, int, true),
+    Directive {
+        name: "notify-keyspace-events",
+        get: |c| c.notify_keyspace_events.clone(),
+        set: |c, v| {
+            if crate::command::pubsub::parse_notify_flags(v).is_none() {
+                return Err("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into());
+            }
+            c.notify_keyspace_events = crate::command::pubsub::format_notify_flags(
+                crate::command::pubsub::parse_notify_flags(v).unwrap_or(0),
+            );
+            Ok(())
+        },
+        mutable: true,
+    },
+    directive!("busy-reply-threshold", busy_reply_threshold, int, true),
+    directive!("lua-time-limit", busy_reply_threshold, int, true),
+    Directive {
+        name: "client-output-buffer-limit",
+        get: |c| {
+            c.client_output_buffer_limit
+                .iter()
+                .map(|(class, hard, soft, secs)| {
+                    let class = if class == "slave" { "replica" } else { class };
+                    format!("{class} {hard} {soft} {secs}")
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+                .replace("replica", "slave")
+        },
+        set: |c, v| {
+            let parts: Vec<&str> = v.split_whitespace().collect();
+            if parts.is_empty() || !parts.len().is_multiple_of(4) {
+                return Err("Wrong number of arguments in buffer limit configuration.".into());
+            }
+            let mut updated = c.client_output_buffer_limit.clone();
+            for chunk in parts.chunks(4) {
+                let class = match chunk[0].to_ascii_lowercase().as_str() {
+                    "normal" => "normal",
+                    "slave" | "replica" => "slave",
+                    "pubsub" => "pubsub",
+                    _ => {
+                        return Err(
+                            "Invalid client class specified in buffer limit configuration.".into(),
+                        )
+                    }
+                };
+                let hard = parse_memory(chunk[1]).map_err(|_| {
+                    "Error in hard, soft or soft_seconds setting in buffer limit configuration."
+                        .to_string()
+                })?;
+                let soft = parse_memory(chunk[2]).map_err(|_| {
+                    "Error in hard, soft or soft_seconds setting in buffer limit configuration."
+                        .to_string()
+                })?;
+                let secs: u64 = chunk[3].parse().map_err(|_| {
+                    "Error in hard, soft or soft_seconds setting in buffer limit configuration."
+                        .to_string()
+                })?;
+                for entry in updated.iter_mut() {
+                    if entry.0 == class {
+                        *entry = (class.to_string(), hard, soft, secs);
+                    }
+                }
+            }
+            c.client_output_buffer_limit = updated;
+            Ok(())
+        },
+        mutable: true,
+    },
+    directive!("maxmemory", maxmemory, memory, true),
+    Directive {
+        name: "maxmemory-policy",
+        get: |c| c.maxmemory_policy.clone(),
+        set: |c, v| {
+            match v.to_ascii_lowercase().as_str() {
+            p @ ("noeviction" | "allkeys-lru" | "allkeys-lfu" | "allkeys-random" | "volatile-lru"
+            | "volatile-lfu" | "volatile-random" | "volatile-ttl") => {
+                c.maxmemory_policy = p.to_string();
+                Ok(())
+            }
+            _ => Err("argument(s) must be one of the following: volatile-lru, allkeys-lru, volatile-lfu, allkeys-lfu, volatile-random, allkeys-random, volatile-ttl, noeviction".into()),
+        }
+        },
+        mutable: true,
+    },
+    directive!("maxmemory-samples", maxmemory_samples, int, true),
+    directive!("lazyfree-lazy-user-del", lazyfree_lazy_user_del, bool, true),
+    directive!(
+        "lazyfree-lazy-user-flush",
+        lazyfree_lazy_user_flush,
+        bool,
+        true
+    ),
+    directive!("save", save, string, true),
+    directive!("appendonly", appendonly, bool, true),
+    directive!("dir", dir, string, true),
+    directive!("dbfilename", dbfilename, string, true),
+    directive!("tcp-keepalive", tcp_keepalive, int, true),
+    directive!("tcp-backlog", tcp_backlog, int, false),
+    directive!("protected-mode", protected_mode, bool, true),
+    directive!("daemonize", daemonize, bool, false),
+    directive!("logfile", logfile, string, false),
+    directive!("pidfile", pidfile, string, false),
+    directive!(
+        "slowlog-log-slower-than",
+        slowlog_log_slower_than,
+        int,
+        true
+    ),
+    directive!("slowlog-max-len", slowlog_max_len, int, true),
+];
+
+pub fn find_directive(name: &str) -> Option<&'static Directive> {
+    DIRECTIVES
+        .iter()
+        .find(|d| d.name.eq_ignore_ascii_case(name))
+}
+
+impl Config {
+    /// Applies one directive (startup or CONFIG SET).
+    pub fn set(&mut self, name: &str, value: &str, at_runtime: bool) -> Result<(), ConfigError> {
+        let d =
+            find_directive(name).ok_or_else(|| ConfigError::UnknownDirective(name.to_string()))?;
+        if at_runtime && !d.mutable {
+            return Err(ConfigError::Immutable(d.name.to_string()));
+        }
+        (d.set)(self, value).map_err(|reason| ConfigError::BadValue {
+            name: d.name.to_string(),
+            reason,
+        })
+    }
+
+    /// Builds the configuration from command-line arguments, exactly like redis-server:
+    /// an optional config file path first, then `--directive value ...` pairs.
+    pub fn from_args(args: &[String]) -> Result<Config, String> {
+        let mut config = Config::default();
+        let mut rest = args;
+        if let Some(first) = rest.first() {
+            if !first.starts_with("--") {
+                let text = std::fs::read_to_string(first)
+                    .map_err(|e| format!("Fatal error, can't open config file '{first}': {e}"))?;
+                config.load_text(&text, first)?;
+                rest = &rest[1..];
+            }
+        }
+        let mut i = 0;
+        while i < rest.len() {
+            let name = rest[i]
+                .strip_prefix("--")
+                .ok_or_else(|| format!("Invalid argument '{}': options start with --", rest[i]))?;
+            // A directive's value runs until the next --option (`--save "900 1"` or `--bind a b`).
+            let mut values = Vec::new();
+            i += 1;
+            while i < rest.len() && !rest[i].starts_with("--") {
+                values.push(rest[i].clone());
+                i += 1;
+            }
+            config
+                .set(name, &values.join(" "), false)
+                .map_err(|e| format!("Fatal config error in argument '--{name}': {e}"))?;
+        }
+        Ok(config)
+    }
+
+    /// Reads a redis.conf-style text: `directive arg1 arg2`, `#` comments, quoted arguments.
+    /// An error names the line, as Redis's "FATAL CONFIG FILE ERROR" does.
+    pub fn load_text(&mut self, text: &str, source: &str) -> Result<(), String> {
+        for (n, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let words = crate::resp::parse::split_args(line.as_bytes()).ok_or_else(|| {
+                format!(
+                    "FATAL CONFIG FILE ERROR ({source}, line {}): >>> '{line}': unbalanced quotes",
+                    n + 1
+                )
+            })?;
+            let words: Vec<String> = words
+                .iter()
+                .map(|w| String::from_utf8_lossy(w).into_owned())
+                .collect();
+            let (name, values) = match words.split_first() {
+                Some((name, values)) => (name, values),
+                None => continue,
+            };
+            self.set(name, &values.join(" "), false).map_err(|e| {
+                format!(
+                    "FATAL CONFIG FILE ERROR ({source}, line {}): >>> '{line}': {e}",
+                    n + 1
+                )
+            })?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_line_overrides_defaults() {
+        let args: Vec<String> = [
+            "--port",
+            "6380",
+            "--requirepass",
+            "secret",
+            "--timeout",
+            "5",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let c = Config::from_args(&args).unwrap();
+        assert_eq!(c.port, 6380);
+        assert_eq!(c.requirepass.as_deref(), Some(&b"secret"[..]));
+        assert_eq!(c.timeout, 5);
+        assert_eq!(c.bind, vec!["127.0.0.1"]);
+    }
+
+    #[test]
+    fn bad_lines_are_named() {
+        let mut c = Config::default();
+        let err = c
+            .load_text("port 7000\nfrobnicate yes\n", "x.conf")
+            .unwrap_err();
+        assert!(err.contains("line 2"), "{err}");
+        assert!(err.contains("frobnicate"), "{err}");
+        let err = c.load_text("port notanumber\n", "x.conf").unwrap_err();
+        assert!(err.contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn memory_units_follow_redis() {
+        assert_eq!(parse_memory("1kb"), Ok(1024));
+        assert_eq!(parse_memory("1k"), Ok(1000));
+        assert_eq!(parse_memory("2gb"), Ok(2 << 30));
+        assert!(parse_memory("lots").is_err());
+    }
+}

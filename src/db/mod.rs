@@ -1,0 +1,214 @@
+//! The keyspace: one `Db` per logical database (Redis: `db.c`, `redisDb`).
+//!
+//! A `Db` is two tables, exactly like Redis's `redisDb`:
+//!
+//! * `dict`: every key -> its [`Object`] (value + LRU clock);
+//! * `expires`: only the keys that have a TTL -> absolute expiry time in Unix milliseconds.
+//!
+//! Keeping TTLs in their own table means a key without a TTL pays nothing for the feature, and
+//! the active expiry cycle ([`expire`]) can sample *only* keys that may expire.
+//!
+//! **When is a key expired?** A key whose expiry time is `<= now` is logically gone the moment
+//! the clock passes it; it is physically removed either lazily, the next time a command looks it
+//! up ([`Db::expire_if_needed`], Redis's `expireIfNeeded`), or actively by the background cycle.
+//! Both paths append the key to `expired_pending`, which the command layer drains after every
+//! command to fire `expired` keyspace events and invalidate WATCHes.
+//!
+//! Time is a parameter: nothing here reads the clock. Commands capture `now` once and pass it in,
+//! so a whole command (or a whole Lua script) sees one instant.
+
+pub mod dict;
+pub mod expire;
+pub mod sds;
+pub mod value;
+
+use dict::Dict;
+use sds::Sds;
+use value::{Object, Value};
+
+/// Unix time in milliseconds.
+pub type Ms = i64;
+
+pub struct Db {
+    pub id: usize,
+    pub dict: Dict<Object>,
+    pub expires: Dict<Ms>,
+    /// Keys removed by expiry since the command layer last looked (see module docs).
+    pub expired_pending: Vec<Sds>,
+    pub stats: DbStats,
+}
+
+/// Counters INFO sums over all databases.
+#[derive(Default, Clone, Copy)]
+pub struct DbStats {
+    pub keyspace_hits: u64,
+    pub keyspace_misses: u64,
+    pub expired_keys: u64,
+    /// Sampled average TTL of volatile keys, kept by the active expiry cycle (INFO keyspace).
+    pub avg_ttl: i64,
+}
+
+impl Db {
+    pub fn new(id: usize) -> Db {
+        Db {
+            id,
+            dict: Dict::new(),
+            expires: Dict::new(),
+            expired_pending: Vec::new(),
+            stats: DbStats::default(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.dict.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.dict.is_empty()
+    }
+
+    /// Deletes `key` if its TTL has passed. Returns true if the key is (now) expired and gone.
+    pub fn expire_if_needed(&mut self, key: &[u8], now: Ms) -> bool {
+        if self.expires.is_empty() {
+            return false;
+        }
+        match self.expires.get(key) {
+            Some(&when) if when <= now => {
+                self.delete_expired(key);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Removes a key whose TTL passed and records it for notifications.
+    pub(crate) fn delete_expired(&mut self, key: &[u8]) {
+        self.expires.remove(key);
+        if let Some((k, _)) = self.dict.remove(key) {
+            self.stats.expired_keys += 1;
+            self.expired_pending.push(k);
+        }
+    }
+
+    /// Looks a key up for reading: expires it if needed, counts a hit or miss, and refreshes its
+    /// LRU clock unless `touch` is false (OBJECT, CLIENT NO-TOUCH). Redis: `lookupKeyRead`.
+    pub fn lookup_read(&mut self, key: &[u8], now: Ms, touch: bool) -> Option<&mut Object> {
+        self.expire_if_needed(key, now);
+        match self.dict.get_mut(key) {
+            Some(obj) => {
+                self.stats.keyspace_hits += 1;
+                if touch {
+                    obj.lru = lru_clock(now);
+                }
+                Some(obj)
+            }
+            None => {
+                self.stats.keyspace_misses += 1;
+                None
+            }
+        }
+    }
+
+    /// Looks a key up for writing: expires it if needed, no hit/miss accounting.
+    /// Redis: `lookupKeyWrite`.
+    pub fn lookup_write(&mut self, key: &[u8], now: Ms) -> Option<&mut Object> {
+        self.expire_if_needed(key, now);
+        match self.dict.get_mut(key) {
+            Some(obj) => {
+                obj.lru = lru_clock(now);
+                Some(obj)
+            }
+            None => None,
+        }
+    }
+
+    /// Does the key exist (after lazy expiry)? Does not count hits or touch the LRU clock.
+    pub fn exists(&mut self, key: &[u8], now: Ms) -> bool {
+        self.expire_if_needed(key, now);
+        self.dict.contains_key(key)
+    }
+
+    /// Stores `value` under `key`, replacing any old value. The TTL is cleared unless
+    /// `keep_ttl` (SET KEEPTTL). Redis: `setKey`.
+    pub fn set(&mut self, key: &[u8], value: Value, now: Ms, keep_ttl: bool) {
+        let obj = Object {
+            value,
+            lru: lru_clock(now),
+        };
+        let existed = self.dict.insert(Sds::new(key), obj).is_some();
+        if existed && !keep_ttl && !self.expires.is_empty() {
+            self.expires.remove(key);
+        }
+    }
+
+    /// Adds a key the caller has just checked is absent. Redis: `dbAdd`.
+    pub fn add(&mut self, key: &[u8], value: Value, now: Ms) -> &mut Object {
+        self.dict.insert_new(
+            Sds::new(key),
+            Object {
+                value,
+                lru: lru_clock(now),
+            },
+        )
+    }
+
+    /// Removes a key and its TTL, returning the value. Redis: `dbDelete`.
+    pub fn remove(&mut self, key: &[u8]) -> Option<Value> {
+        let (_, obj) = self.dict.remove(key)?;
+        if !self.expires.is_empty() {
+            self.expires.remove(key);
+        }
+        Some(obj.value)
+    }
+
+    /// Sets an absolute expiry time on an existing key.
+    pub fn set_expire(&mut self, key: &[u8], when: Ms) {
+        debug_assert!(self.dict.contains_key(key));
+        match self.expires.get_mut(key) {
+            Some(t) => *t = when,
+            None => {
+                self.expires.insert_new(Sds::new(key), when);
+            }
+        }
+    }
+
+    /// Removes a key's TTL; true if it had one (PERSIST).
+    pub fn remove_expire(&mut self, key: &[u8]) -> bool {
+        self.expires.remove(key).is_some()
+    }
+
+    pub fn get_expire(&self, key: &[u8]) -> Option<Ms> {
+        if self.expires.is_empty() {
+            return None;
+        }
+        self.expires.get(key).copied()
+    }
+
+    /// A uniformly random live key. Redis: `dbRandomKey` (which also retries on expired keys).
+    pub fn random_key(&mut self, now: Ms, rng: &mut impl rand::Rng) -> Option<Sds> {
+        // Bounded retries: if every sampled key is expired we delete them as we go, as Redis does.
+        for _ in 0..100 {
+            if self.dict.is_empty() {
+                return None;
+            }
+            let i = rng.random_range(0..self.dict.len());
+            let key = self.dict.get_index(i).map(|(k, _)| k.clone())?;
+            if !self.expire_if_needed(&key, now) {
+                return Some(key);
+            }
+        }
+        None
+    }
+
+    /// Empties the database, returning the old contents so the caller may free them lazily.
+    pub fn flush(&mut self) -> Vec<(Sds, Object)> {
+        self.expires.clear();
+        self.dict.take_all()
+    }
+}
+
+/// The LRU clock stored in each object: seconds, wrapping like Redis's 24-bit clock would not
+/// (u32 seconds lasts until 2106).
+pub fn lru_clock(now: Ms) -> u32 {
+    (now / 1000) as u32
+}

@@ -1,0 +1,2 @@
+//! INFO sections (Redis: `server.c`, `genRedisInfoString`). (Skeleton: completed by the admin
+//! commands work.)

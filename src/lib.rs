@@ -1,0 +1,47 @@
+//! # ferrodis
+//!
+//! A Redis-compatible in-memory data server, built the way Redis itself is built: one thread,
+//! one event loop, one owner for all the data. It speaks RESP2 and RESP3, so `redis-cli`,
+//! redis-py and other unmodified clients talk to it.
+//!
+//! # Layout
+//!
+//! ```text
+//! src/main.rs            arguments, logging, start the server
+//! src/config.rs          directives with Redis's names and defaults (file, --args, CONFIG)
+//! src/server/            the event loop: mod.rs (poll, accept, write, before_sleep),
+//!                        input.rs (read, parse -> execute loop), client.rs (per-connection
+//!                        state), blocking.rs (BLPOP & co.), cron.rs (hz tasks)
+//! src/resp/              parse.rs (incremental multibulk + inline), reply.rs (RESP2/RESP3)
+//! src/command/           mod.rs (Ctx, execute, call), table.rs (command rows), args.rs,
+//!                        error.rs, and one file per family: string.rs keyspace.rs list.rs ...
+//! src/db/                the keyspace: mod.rs (Db, lazy expiry), dict.rs (hash table with
+//!                        O(1) sampling), expire.rs (active expiry), sds.rs, value.rs
+//! src/types/             the collection data structures (list, hash, set, zset)
+//! src/info.rs            INFO sections        src/alloc.rs  used_memory accounting
+//! ```
+//!
+//! # The life of a command
+//!
+//! ```text
+//!  socket ──read──> Client.query_buf ──RequestParser──> argv (&[u8] spans, no copy)
+//!                                                          │
+//!           command::execute: table lookup, arity, auth, MULTI, pubsub-mode checks
+//!                                                          │
+//!           handler(ctx, argv): reads/writes ctx.dbs[ctx.db], appends to ctx.out
+//!                                                          │
+//!  socket <──write (once per loop turn, before_sleep)── Client.reply
+//! ```
+//!
+//! Everything runs on the loop thread; there are no locks. See `ARCHITECTURE.md` for the full
+//! walk-through.
+
+pub mod alloc;
+pub mod command;
+pub mod config;
+pub mod db;
+pub mod info;
+pub mod resp;
+pub mod server;
+pub mod types;
+pub mod util;

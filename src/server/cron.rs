@@ -1,0 +1,67 @@
+//! Periodic work (Redis: `server.c`, `serverCron` and `clientsCron`), run `hz` times a second.
+
+use super::{unix_ms, Server};
+use crate::command::{self, NO_CLIENT};
+use crate::db::expire::active_expire_cycle;
+use crate::resp::reply::ReplyBuffer;
+use log::debug;
+use std::time::Duration;
+
+/// How many (time, commands) samples instantaneous_ops_per_sec averages over.
+const OPS_SAMPLES: usize = 16;
+
+impl Server {
+    pub(super) fn server_cron(&mut self) {
+        let now = unix_ms();
+        let hz = self.state.config.hz.max(1) as u64;
+
+        // Active expiry: at most 25% of each cron period (Redis's slow cycle).
+        if self.state.config.active_expire_enabled {
+            let budget = Duration::from_micros(1_000_000 / hz / 4);
+            active_expire_cycle(
+                &mut self.dbs,
+                &mut self.state.expire_cycle,
+                now,
+                budget,
+                &mut self.state.rng,
+            );
+            self.notify_expired_keys(now);
+        }
+
+        // Idle clients (the `timeout` directive); blocked and subscribed clients are exempt,
+        // as in Redis.
+        let timeout_ms = self.state.config.timeout as i64 * 1000;
+        let mut idle = Vec::new();
+        for (key, c) in self.clients.iter_mut() {
+            if timeout_ms > 0
+                && c.blocked.is_none()
+                && c.subscriptions.count() == 0
+                && !c.multi.active
+                && now - c.last_interaction > timeout_ms
+            {
+                idle.push(key);
+            }
+            c.query_buf.shrink_if_idle();
+        }
+        for key in idle {
+            debug!("Closing idle client");
+            self.close_client(key);
+        }
+
+        let samples = &mut self.state.stats.ops_samples;
+        samples.push((now, self.state.stats.total_commands_processed));
+        if samples.len() > OPS_SAMPLES {
+            samples.remove(0);
+        }
+    }
+
+    /// Fires events for keys the active cycle removed (lazy expiry does this per command).
+    fn notify_expired_keys(&mut self, now: i64) {
+        if self.dbs.iter().all(|db| db.expired_pending.is_empty()) {
+            return;
+        }
+        let mut scratch = ReplyBuffer::new();
+        let mut ctx = self.ctx(NO_CLIENT, 0, &mut scratch, now);
+        command::after_command(&mut ctx);
+    }
+}
