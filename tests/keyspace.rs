@@ -589,3 +589,129 @@ fn keyspace_replies_match_real_redis_byte_for_byte() {
         assert_eq!(r(&mut a, line), r(&mut b, line), "{line}");
     }
 }
+
+#[test]
+fn resp3_replies_use_nulls_and_verbatim_text() {
+    let server = TestServer::start(&[]);
+    let mut c = server.raw();
+    if r(&mut c, "HELLO 3").starts_with("-ERR unknown command") {
+        eprintln!("HELLO not implemented yet; skipping RESP3 checks");
+        return;
+    }
+    assert_eq!(r(&mut c, "RANDOMKEY"), "_\r\n");
+    assert_eq!(r(&mut c, "OBJECT ENCODING missing"), "_\r\n");
+    assert_eq!(r(&mut c, "MEMORY USAGE missing"), "_\r\n");
+    assert!(r(&mut c, "MEMORY DOCTOR").starts_with("="));
+    assert!(r(&mut c, "MEMORY STATS").starts_with("%"));
+}
+
+/// A parsed RESP2 reply, just enough to read COMMAND INFO.
+#[derive(Debug)]
+enum Resp {
+    Int(i64),
+    Text(String),
+    Array(Vec<Resp>),
+    Nil,
+}
+
+fn parse_resp(buf: &[u8], at: &mut usize) -> Resp {
+    let end = buf[*at..].windows(2).position(|w| w == b"\r\n").unwrap() + *at;
+    let line = String::from_utf8_lossy(&buf[*at + 1..end]).into_owned();
+    let kind = buf[*at];
+    *at = end + 2;
+    match kind {
+        b':' => Resp::Int(line.parse().unwrap()),
+        b'+' | b'-' => Resp::Text(line),
+        b'$' => {
+            let n: i64 = line.parse().unwrap();
+            if n < 0 {
+                return Resp::Nil;
+            }
+            let s = String::from_utf8_lossy(&buf[*at..*at + n as usize]).into_owned();
+            *at += n as usize + 2;
+            Resp::Text(s)
+        }
+        b'*' => {
+            let n: i64 = line.parse().unwrap();
+            Resp::Array((0..n.max(0)).map(|_| parse_resp(buf, at)).collect())
+        }
+        other => panic!("unexpected RESP type {}", other as char),
+    }
+}
+
+/// Checks one table row (and its subcommands) against `COMMAND INFO`'s entry for it.
+fn check_row(spec: &ferrodis::command::table::CommandSpec, info: &Resp) {
+    use ferrodis::command::table::flags::NAMES;
+    let Resp::Array(fields) = info else {
+        panic!("{}: not in redis's COMMAND INFO", spec.name)
+    };
+    let int = |i: usize| match &fields[i] {
+        Resp::Int(n) => *n,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(int(1), spec.arity as i64, "arity of {}", spec.name);
+    assert_eq!(
+        (int(3), int(4), int(5)),
+        (
+            spec.first_key as i64,
+            spec.last_key as i64,
+            spec.step as i64
+        ),
+        "key positions of {}",
+        spec.name
+    );
+    let Resp::Array(flags) = &fields[2] else {
+        panic!()
+    };
+    let theirs: HashSet<String> = flags
+        .iter()
+        .filter_map(|f| match f {
+            Resp::Text(s) => Some(s.clone()),
+            _ => None,
+        })
+        // Flags ferrodis does not model.
+        .filter(|f| NAMES.iter().any(|(_, name)| name == f))
+        .collect();
+    let ours: HashSet<String> = NAMES
+        .iter()
+        .filter(|(bit, _)| spec.has(*bit))
+        .map(|(_, name)| name.to_string())
+        .collect();
+    assert_eq!(ours, theirs, "flags of {}", spec.name);
+    if !spec.subcommands.is_empty() {
+        let Resp::Array(subs) = &fields[9] else {
+            panic!("{}: no subcommands in redis", spec.name)
+        };
+        for sub in spec.subcommands {
+            let theirs = subs
+                .iter()
+                .find(|s| matches!(s, Resp::Array(f) if matches!(&f[0], Resp::Text(n) if n == sub.name)))
+                .unwrap_or_else(|| panic!("{} unknown to redis", sub.name));
+            check_row(sub, theirs);
+        }
+    }
+}
+
+#[test]
+fn command_rows_match_redis_command_info() {
+    if !redis_server_available() {
+        eprintln!("redis-server not installed; skipping");
+        return;
+    }
+    let real = RealRedis::start(&[]);
+    let mut c = real.raw();
+    let rows = ferrodis::command::string::COMMANDS
+        .iter()
+        .chain(ferrodis::command::keyspace::COMMANDS);
+    for spec in rows {
+        // The seed's aliases are not Redis commands.
+        if spec.name == "delete" || spec.name == "flush" {
+            continue;
+        }
+        let reply = c.cmd(&[b"COMMAND", b"INFO", spec.name.as_bytes()]);
+        let Resp::Array(entries) = parse_resp(&reply, &mut 0) else {
+            panic!()
+        };
+        check_row(spec, &entries[0]);
+    }
+}

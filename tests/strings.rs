@@ -453,3 +453,21 @@ fn string_replies_match_real_redis_byte_for_byte() {
         assert_eq!(r(&mut a, line), r(&mut b, line), "{line}");
     }
 }
+
+#[test]
+fn resp3_replies_use_nulls_and_maps() {
+    let server = TestServer::start(&[]);
+    let mut c = server.raw();
+    if r(&mut c, "HELLO 3").starts_with("-ERR unknown command") {
+        eprintln!("HELLO not implemented yet; skipping RESP3 checks");
+        return;
+    }
+    r(&mut c, "MSET a ohmytext b mynewtext");
+    assert_eq!(r(&mut c, "GET missing"), "_\r\n");
+    assert_eq!(r(&mut c, "MGET a missing"), "*2\r\n$8\r\nohmytext\r\n_\r\n");
+    assert_eq!(r(&mut c, "GETEX missing"), "_\r\n");
+    assert_eq!(
+        r(&mut c, "LCS a b IDX MINMATCHLEN 10"),
+        "%2\r\n$7\r\nmatches\r\n*0\r\n$3\r\nlen\r\n:6\r\n"
+    );
+}

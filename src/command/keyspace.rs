@@ -18,6 +18,7 @@ use super::{multi, notify, signal_modified_key, Ctx};
 use crate::db::value::{Object, Value};
 use crate::db::{Db, Ms};
 use crate::resp::reply::ReplyBuffer;
+use crate::server::blocking;
 use crate::util::{glob_match, parse_i64, parse_u64};
 
 pub const COMMANDS: &[CommandSpec] = &[
@@ -430,8 +431,13 @@ fn rename_generic(ctx: &mut Ctx, from: &[u8], to: &[u8], nx: bool) -> CommandRes
         }
         db.remove(to);
     }
+    let mut blockable = false;
     if let Some((obj, ttl)) = db.take(from) {
+        blockable = may_unblock(&obj.value);
         db.add_object(to, obj, ttl);
+    }
+    if blockable {
+        blocking::signal_key_as_ready(ctx, ctx.db, to);
     }
     signal_modified_key(ctx, from);
     signal_modified_key(ctx, to);
@@ -444,6 +450,13 @@ fn rename_generic(ctx: &mut Ctx, from: &[u8], to: &[u8], nx: bool) -> CommandRes
         ctx.out.ok();
     }
     Ok(())
+}
+
+/// Can a value of this type serve a blocked client (BLPOP, BZPOPMIN, ...)? A key that
+/// appears under a new name or in a new database with such a value must wake its waiters,
+/// as Redis's `dbAdd` does with `signalKeyAsReady`.
+fn may_unblock(value: &Value) -> bool {
+    matches!(value, Value::List(_) | Value::ZSet(_))
 }
 
 /// A database index argument: `value is not an integer or out of range` if it is not an
@@ -514,9 +527,13 @@ fn copy_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         }
         target.remove(to);
     }
+    let blockable = may_unblock(&value);
     target.add(to, value, now);
     if let Some(when) = ttl {
         target.set_expire(to, when);
+    }
+    if blockable {
+        blocking::signal_key_as_ready(ctx, dst, to);
     }
     multi::touch_watched_key(ctx, dst, to);
     super::pubsub::notify_keyspace_event(ctx, NOTIFY_GENERIC, "copy_to", to, dst);
@@ -541,8 +558,13 @@ fn move_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         ctx.out.integer(0);
         return Ok(());
     }
+    let mut blockable = false;
     if let Some((obj, ttl)) = from.take(key) {
+        blockable = may_unblock(&obj.value);
         to.add_object(key, obj, ttl);
+    }
+    if blockable {
+        blocking::signal_key_as_ready(ctx, dst, key);
     }
     multi::touch_watched_key(ctx, src, key);
     multi::touch_watched_key(ctx, dst, key);
