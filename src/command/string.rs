@@ -636,7 +636,7 @@ fn incr_decr(ctx: &mut Ctx, key: &[u8], by: i64) -> CommandResult {
         .ok_or(CommandError::IncrOverflow)?;
     let mut buf = [0u8; I64_BUF];
     let text = Sds::new(write_i64(value, &mut buf));
-    store_string(db, key, text, current.is_some(), now);
+    store_string(db, key, text, now);
     ctx.srv.dirty += 1;
     signal_modified_key(ctx, key);
     notify(ctx, NOTIFY_STRING, "incrby", key);
@@ -644,12 +644,14 @@ fn incr_decr(ctx: &mut Ctx, key: &[u8], by: i64) -> CommandResult {
     Ok(())
 }
 
-/// Replaces (keeping the TTL) or adds a string value. Redis: `dbOverwrite` / `dbAdd`.
-fn store_string(db: &mut crate::db::Db, key: &[u8], value: Sds, exists: bool, now: Ms) {
-    if exists {
-        db.set(key, Value::Str(value), now, true);
-    } else {
-        db.add(key, Value::Str(value), now);
+/// Stores a string value: in place if the key exists (its TTL, access time and key
+/// allocation are kept), as a new key otherwise. Redis: `dbOverwrite` / `dbAdd`.
+fn store_string(db: &mut crate::db::Db, key: &[u8], value: Sds, now: Ms) {
+    match db.dict.get_mut(key) {
+        Some(obj) => obj.value = Value::Str(value),
+        None => {
+            db.add(key, Value::Str(value), now);
+        }
     }
 }
 
@@ -669,7 +671,7 @@ fn incrbyfloat_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         return Err(CommandError::Err("increment would produce NaN or Infinity"));
     }
     let text = format_human_double(value);
-    store_string(db, key, Sds::new(text.as_bytes()), current.is_some(), now);
+    store_string(db, key, Sds::new(text.as_bytes()), now);
     ctx.srv.dirty += 1;
     signal_modified_key(ctx, key);
     notify(ctx, NOTIFY_STRING, "incrbyfloat", key);
