@@ -1,23 +1,261 @@
-//! Generic keyspace commands: DEL, EXISTS, EXPIRE, SCAN, ... (Redis: `db.c`, `expire.c`).
+//! Generic keyspace commands: commands that work on a key whatever type it holds — DEL, TYPE,
+//! SCAN, RENAME, COPY, MOVE, the EXPIRE family, OBJECT, MEMORY, FLUSHDB/FLUSHALL, SWAPDB
+//! (Redis: `db.c`, `expire.c`, `object.c`).
+//!
+//! None of these look inside a value: they move whole [`Object`]s between keys and databases,
+//! read and write the `expires` table, and ask a [`Value`] only for its `type_name`,
+//! `encoding_name` and `heap_size`. A new data type therefore works with all of them for free.
+//!
+//! Every write follows the same epilogue as in Redis: `dirty += 1`, `signal_modified_key`
+//! (WATCH), then the keyspace event with Redis's exact name (`del`, `expire`, `rename_from` /
+//! `rename_to`, `copy_to`, `move_from` / `move_to`, `persist`).
 
-use super::error::CommandResult;
+use super::args;
+use super::error::{CommandError, CommandResult};
 use super::pubsub::NOTIFY_GENERIC;
 use super::table::{flags::*, CommandSpec};
-use super::{notify, signal_modified_key, Ctx};
+use super::{multi, notify, signal_modified_key, Ctx};
+use crate::db::value::{Object, Value};
+use crate::db::{Db, Ms};
+use crate::resp::reply::ReplyBuffer;
+use crate::server::blocking;
+use crate::util::{glob_match, parse_i64, parse_u64};
 
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("del", del_command, -2, WRITE, "generic")
         .keys(1, -1, 1)
         .doc("Deletes one or more keys.", "1.0.0"),
+    // Seed alias: DELETE is DEL under another name.
+    CommandSpec::new("delete", del_command, -2, WRITE, "generic")
+        .keys(1, -1, 1)
+        .doc("Deletes one or more keys (alias of DEL).", "1.0.0"),
+    CommandSpec::new("unlink", unlink_command, -2, WRITE | FAST, "generic")
+        .keys(1, -1, 1)
+        .doc(
+            "Asynchronously deletes one or more keys.",
+            "4.0.0",
+        ),
     CommandSpec::new("exists", exists_command, -2, READONLY | FAST, "generic")
         .keys(1, -1, 1)
         .doc("Determines whether one or more keys exist.", "1.0.0"),
     CommandSpec::new("dbsize", dbsize_command, 1, READONLY | FAST, "server")
         .doc("Returns the number of keys in the database.", "1.0.0"),
+    CommandSpec::new("type", type_command, 2, READONLY | FAST, "generic")
+        .keys(1, 1, 1)
+        .doc("Determines the type of value stored at a key.", "1.0.0"),
+    CommandSpec::new("keys", keys_command, 2, READONLY, "generic")
+        .doc("Returns all key names that match a pattern.", "1.0.0"),
+    CommandSpec::new("scan", scan_command, -2, READONLY, "generic")
+        .doc("Iterates over the key names in the database.", "2.8.0"),
+    CommandSpec::new("randomkey", randomkey_command, 1, READONLY, "generic")
+        .doc("Returns a random key name from the database.", "1.0.0"),
+    CommandSpec::new("rename", rename_command, 3, WRITE, "generic")
+        .keys(1, 2, 1)
+        .doc("Renames a key and overwrites the destination.", "1.0.0"),
+    CommandSpec::new("renamenx", renamenx_command, 3, WRITE | FAST, "generic")
+        .keys(1, 2, 1)
+        .doc(
+            "Renames a key only when the target key name doesn't exist.",
+            "1.0.0",
+        ),
+    CommandSpec::new("copy", copy_command, -3, WRITE | DENYOOM, "generic")
+        .keys(1, 2, 1)
+        .doc("Copies the value of a key to a new key.", "6.2.0"),
+    CommandSpec::new("move", move_command, 3, WRITE | FAST, "generic")
+        .keys(1, 1, 1)
+        .doc("Moves a key to another database.", "1.0.0"),
+    CommandSpec::new("swapdb", swapdb_command, 3, WRITE | FAST, "server")
+        .doc("Swaps two Redis databases.", "4.0.0"),
+    CommandSpec::new("flushdb", flushdb_command, -1, WRITE, "server")
+        .doc("Remove all keys from the current database.", "1.0.0"),
+    // Seed alias: FLUSH is FLUSHDB under another name.
+    CommandSpec::new("flush", flushdb_command, -1, WRITE, "server").doc(
+        "Remove all keys from the current database (alias of FLUSHDB).",
+        "1.0.0",
+    ),
+    CommandSpec::new("flushall", flushall_command, -1, WRITE, "server")
+        .doc("Removes all keys from all databases.", "1.0.0"),
+    CommandSpec::new("expire", expire_command, -3, WRITE | FAST, "generic")
+        .keys(1, 1, 1)
+        .doc(
+            "Sets the expiration time of a key in seconds.",
+            "1.0.0",
+        ),
+    CommandSpec::new("pexpire", pexpire_command, -3, WRITE | FAST, "generic")
+        .keys(1, 1, 1)
+        .doc(
+            "Sets the expiration time of a key in milliseconds.",
+            "2.6.0",
+        ),
+    CommandSpec::new("expireat", expireat_command, -3, WRITE | FAST, "generic")
+        .keys(1, 1, 1)
+        .doc(
+            "Sets the expiration time of a key to a Unix timestamp.",
+            "1.2.0",
+        ),
+    CommandSpec::new("pexpireat", pexpireat_command, -3, WRITE | FAST, "generic")
+        .keys(1, 1, 1)
+        .doc(
+            "Sets the expiration time of a key to a Unix milliseconds timestamp.",
+            "2.6.0",
+        ),
+    CommandSpec::new("ttl", ttl_command, 2, READONLY | FAST, "generic")
+        .keys(1, 1, 1)
+        .doc("Returns the expiration time in seconds of a key.", "1.0.0"),
+    CommandSpec::new("pttl", pttl_command, 2, READONLY | FAST, "generic")
+        .keys(1, 1, 1)
+        .doc("Returns the expiration time in milliseconds of a key.", "2.6.0"),
+    CommandSpec::new("expiretime", expiretime_command, 2, READONLY | FAST, "generic")
+        .keys(1, 1, 1)
+        .doc("Returns the expiration time of a key as a Unix timestamp.", "7.0.0"),
+    CommandSpec::new(
+        "pexpiretime",
+        pexpiretime_command,
+        2,
+        READONLY | FAST,
+        "generic",
+    )
+    .keys(1, 1, 1)
+    .doc(
+        "Returns the expiration time of a key as a Unix milliseconds timestamp.",
+        "7.0.0",
+    ),
+    CommandSpec::new("persist", persist_command, 2, WRITE | FAST, "generic")
+        .keys(1, 1, 1)
+        .doc("Removes the expiration time of a key.", "2.2.0"),
+    CommandSpec::new("touch", touch_command, -2, READONLY | FAST, "generic")
+        .keys(1, -1, 1)
+        .doc(
+            "Returns the number of existing keys out of those specified after updating the time they were last accessed.",
+            "3.2.1",
+        ),
+    CommandSpec::new("object", container_command, -2, 0, "generic")
+        .subs(OBJECT_SUBCOMMANDS)
+        .doc("A container for object introspection commands.", "2.2.3"),
+    CommandSpec::new("memory", container_command, -2, 0, "server")
+        .subs(MEMORY_SUBCOMMANDS)
+        .doc("A container for memory diagnostics commands.", "4.0.0"),
 ];
 
-/// DEL key [key ...] — the number of keys removed.
+const OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
+    CommandSpec::new(
+        "object|encoding",
+        object_encoding_command,
+        3,
+        READONLY,
+        "generic",
+    )
+    .keys(2, 2, 1)
+    .doc("Returns the internal encoding of a Redis object.", "2.2.3"),
+    CommandSpec::new(
+        "object|refcount",
+        object_refcount_command,
+        3,
+        READONLY,
+        "generic",
+    )
+    .keys(2, 2, 1)
+    .doc("Returns the reference count of a value of a key.", "2.2.3"),
+    CommandSpec::new(
+        "object|idletime",
+        object_idletime_command,
+        3,
+        READONLY,
+        "generic",
+    )
+    .keys(2, 2, 1)
+    .doc(
+        "Returns the time since the last access to a Redis object.",
+        "2.2.3",
+    ),
+    CommandSpec::new("object|freq", object_freq_command, 3, READONLY, "generic")
+        .keys(2, 2, 1)
+        .doc(
+            "Returns the logarithmic access frequency counter of a Redis object.",
+            "4.0.0",
+        ),
+    CommandSpec::new(
+        "object|help",
+        object_help_command,
+        2,
+        LOADING | STALE,
+        "generic",
+    )
+    .doc(
+        "Returns helpful text about the different subcommands.",
+        "6.2.0",
+    ),
+];
+
+const MEMORY_SUBCOMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("memory|usage", memory_usage_command, -3, READONLY, "server")
+        .keys(2, 2, 1)
+        .doc("Estimates the memory usage of a key.", "4.0.0"),
+    CommandSpec::new("memory|doctor", memory_doctor_command, 2, 0, "server")
+        .doc("Outputs a memory problems report.", "4.0.0"),
+    CommandSpec::new("memory|stats", memory_stats_command, 2, 0, "server")
+        .doc("Returns details about memory usage.", "4.0.0"),
+    CommandSpec::new(
+        "memory|malloc-stats",
+        memory_malloc_stats_command,
+        2,
+        0,
+        "server",
+    )
+    .doc("Returns the allocator statistics.", "4.0.0"),
+    CommandSpec::new("memory|purge", memory_purge_command, 2, 0, "server")
+        .doc("Asks the allocator to release memory.", "4.0.0"),
+    CommandSpec::new(
+        "memory|help",
+        memory_help_command,
+        2,
+        LOADING | STALE,
+        "server",
+    )
+    .doc(
+        "Returns helpful text about the different subcommands.",
+        "4.0.0",
+    ),
+];
+
+/// The row of a container command itself never runs: `execute` always resolves a subcommand
+/// first (and answers an unknown one with `unknown subcommand`).
+fn container_command(_ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    Err(CommandError::WrongArity(args::text(argv[0]).to_lowercase()))
+}
+
+/// Writes a HELP reply the way Redis's `addReplyHelp` does: a header line, the command's own
+/// lines, and the closing `HELP` entry, each as a status reply.
+pub fn reply_help(out: &mut ReplyBuffer, command: &str, lines: &[&str]) {
+    out.array_len(lines.len() + 3);
+    out.simple(&format!(
+        "{} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        command
+    ));
+    for line in lines {
+        out.simple(line);
+    }
+    out.simple("HELP");
+    out.simple("    Prints this help.");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deleting and inspecting keys
+// ---------------------------------------------------------------------------------------------
+
+/// DEL key [key ...] (and the seed alias DELETE) — the number of keys removed.
 fn del_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    del_generic(ctx, argv)
+}
+
+/// UNLINK key [key ...] — like DEL. Redis frees big values on a background thread; here the
+/// value is dropped at once (see the report on lazy freeing in the crate docs).
+fn unlink_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    del_generic(ctx, argv)
+}
+
+/// DEL and UNLINK (Redis: `delGenericCommand`).
+fn del_generic(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let mut removed = 0;
     for key in &argv[1..] {
         let db = &mut ctx.dbs[ctx.db];
@@ -45,5 +283,791 @@ fn exists_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
 fn dbsize_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
     let n = ctx.dbs[ctx.db].len();
     ctx.out.integer(n as i64);
+    Ok(())
+}
+
+/// TYPE key — `string`, `list`, `set`, `zset`, `hash`, or `none` (status reply).
+fn type_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    let db = &mut ctx.dbs[ctx.db];
+    let name = db
+        .lookup_read(argv[1], ctx.now, false)
+        .map_or("none", |obj| obj.value.type_name());
+    ctx.out.simple(name);
+    Ok(())
+}
+
+/// TOUCH key [key ...] — how many of the keys exist; refreshes their access time.
+fn touch_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    let db = &mut ctx.dbs[ctx.db];
+    let n = argv[1..]
+        .iter()
+        .filter(|k| db.lookup_read(k, ctx.now, true).is_some())
+        .count();
+    ctx.out.integer(n as i64);
+    Ok(())
+}
+
+/// KEYS pattern — every key matching the glob pattern. O(N): SCAN is the incremental way.
+/// Logically expired keys are skipped but not deleted, as in Redis.
+fn keys_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    let pattern = argv[1];
+    let all = pattern == b"*";
+    let db = &ctx.dbs[ctx.db];
+    let now = ctx.now;
+    let at = ctx.out.deferred_len();
+    let mut n = 0;
+    for key in db.dict.keys() {
+        if (all || glob_match(pattern, key, false)) && !is_expired(db, key, now) {
+            ctx.out.bulk(key);
+            n += 1;
+        }
+    }
+    ctx.out.set_deferred_len(at, b'*', n);
+    Ok(())
+}
+
+/// Has `key`'s TTL passed? (Redis: `keyIsExpired`; does not delete.)
+fn is_expired(db: &Db, key: &[u8], now: Ms) -> bool {
+    db.get_expire(key).is_some_and(|when| when <= now)
+}
+
+/// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type] — `[next cursor, [key ...]]`; the
+/// iteration is complete when the cursor returned is `0`.
+///
+/// The cursor is a slot number of the keyspace [`Dict`](crate::db::dict::Dict), walked from
+/// the top down (see its module docs for why that keeps SCAN's guarantee: every key present
+/// for the whole iteration is returned at least once). COUNT is the number of slots visited
+/// per call, so a call may return fewer keys than COUNT once MATCH/TYPE filter them.
+fn scan_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    let cursor = parse_u64(argv[1]).ok_or(CommandError::Err("invalid cursor"))?;
+    let mut count: i64 = 10;
+    let mut pattern: Option<&[u8]> = None;
+    let mut type_name: Option<&[u8]> = None;
+    let mut i = 2;
+    while i < argv.len() {
+        let has_value = i + 1 < argv.len();
+        if args::is(argv[i], "COUNT") && has_value {
+            count = args::int(argv[i + 1])?;
+            if count < 1 {
+                return Err(CommandError::Syntax);
+            }
+        } else if args::is(argv[i], "MATCH") && has_value {
+            // `*` matches everything: skip the matcher entirely.
+            pattern = Some(argv[i + 1]).filter(|p| *p != b"*");
+        } else if args::is(argv[i], "TYPE") && has_value {
+            type_name = Some(argv[i + 1]);
+        } else {
+            return Err(CommandError::Syntax);
+        }
+        i += 2;
+    }
+    let now = ctx.now;
+    let db = &mut ctx.dbs[ctx.db];
+    let mut keys = Vec::new();
+    let next = db.dict.scan(cursor, count as usize, |key, obj| {
+        let matches = pattern.is_none_or(|p| glob_match(p, key, false))
+            && type_name.is_none_or(|t| t.eq_ignore_ascii_case(obj.value.type_name().as_bytes()));
+        if matches {
+            keys.push(key.clone());
+        }
+    });
+    // Expired keys are deleted now rather than returned. Deleting moves the *last* slot into
+    // the hole, and every slot from the hole upwards has been visited already, so this cannot
+    // make the rest of the iteration skip a key.
+    keys.retain(|key| !db.expire_if_needed(key, now));
+    ctx.out.array_len(2);
+    ctx.out.bulk(next.to_string().as_bytes());
+    ctx.out.array_len(keys.len());
+    for key in &keys {
+        ctx.out.bulk(key);
+    }
+    Ok(())
+}
+
+/// RANDOMKEY — a random key name, or null if the database is empty.
+fn randomkey_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
+    let db = &mut ctx.dbs[ctx.db];
+    match db.random_key(ctx.now, &mut ctx.srv.rng) {
+        Some(key) => ctx.out.bulk(&key),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Renaming, copying and moving keys
+// ---------------------------------------------------------------------------------------------
+
+/// RENAME key newkey — OK; `newkey` is overwritten, the TTL travels with the value.
+fn rename_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    rename_generic(ctx, argv[1], argv[2], false)
+}
+
+/// RENAMENX key newkey — 1 if renamed, 0 if `newkey` already exists.
+fn renamenx_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    rename_generic(ctx, argv[1], argv[2], true)
+}
+
+/// RENAME and RENAMENX (Redis: `renameGenericCommand`).
+fn rename_generic(ctx: &mut Ctx, from: &[u8], to: &[u8], nx: bool) -> CommandResult {
+    let now = ctx.now;
+    let db = &mut ctx.dbs[ctx.db];
+    if db.lookup_write(from, now).is_none() {
+        return Err(CommandError::NoSuchKey);
+    }
+    // Renaming a key to itself changes nothing, but still needs the key to exist.
+    if from == to {
+        if nx {
+            ctx.out.integer(0);
+        } else {
+            ctx.out.ok();
+        }
+        return Ok(());
+    }
+    if db.lookup_write(to, now).is_some() {
+        if nx {
+            ctx.out.integer(0);
+            return Ok(());
+        }
+        db.remove(to);
+    }
+    let mut blockable = false;
+    if let Some((obj, ttl)) = db.take(from) {
+        blockable = may_unblock(&obj.value);
+        db.add_object(to, obj, ttl);
+    }
+    if blockable {
+        blocking::signal_key_as_ready(ctx, ctx.db, to);
+    }
+    signal_modified_key(ctx, from);
+    signal_modified_key(ctx, to);
+    notify(ctx, NOTIFY_GENERIC, "rename_from", from);
+    notify(ctx, NOTIFY_GENERIC, "rename_to", to);
+    ctx.srv.dirty += 1;
+    if nx {
+        ctx.out.integer(1);
+    } else {
+        ctx.out.ok();
+    }
+    Ok(())
+}
+
+/// Can a value of this type serve a blocked client (BLPOP, BZPOPMIN, ...)? A key that
+/// appears under a new name or in a new database with such a value must wake its waiters,
+/// as Redis's `dbAdd` does with `signalKeyAsReady`.
+fn may_unblock(value: &Value) -> bool {
+    matches!(value, Value::List(_) | Value::ZSet(_))
+}
+
+/// A database index argument: `value is not an integer or out of range` if it is not an
+/// `int`, `DB index is out of range` if no such database exists.
+fn db_index(ctx: &Ctx, arg: &[u8]) -> Result<usize, CommandError> {
+    let n = args::int(arg)?;
+    if n < i32::MIN as i64 || n > i32::MAX as i64 {
+        return Err(CommandError::NotInteger);
+    }
+    if n < 0 || n as usize >= ctx.dbs.len() {
+        return Err(CommandError::Err("DB index is out of range"));
+    }
+    Ok(n as usize)
+}
+
+/// Two distinct databases borrowed mutably at once.
+fn two_dbs(dbs: &mut [Db], a: usize, b: usize) -> (&mut Db, &mut Db) {
+    debug_assert_ne!(a, b);
+    if a < b {
+        let (low, high) = dbs.split_at_mut(b);
+        (&mut low[a], &mut high[0])
+    } else {
+        let (low, high) = dbs.split_at_mut(a);
+        (&mut high[0], &mut low[b])
+    }
+}
+
+/// COPY source destination [DB destination-db] [REPLACE] — 1 if copied, 0 if the source is
+/// missing or the destination exists (without REPLACE). The copy is deep and keeps the TTL.
+fn copy_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    let (from, to) = (argv[1], argv[2]);
+    let src = ctx.db;
+    let mut dst = src;
+    let mut replace = false;
+    let mut i = 3;
+    while i < argv.len() {
+        if args::is(argv[i], "REPLACE") {
+            replace = true;
+        } else if args::is(argv[i], "DB") && i + 1 < argv.len() {
+            dst = db_index(ctx, argv[i + 1])?;
+            i += 1;
+        } else {
+            return Err(CommandError::Syntax);
+        }
+        i += 1;
+    }
+    if src == dst && from == to {
+        return Err(CommandError::Err(
+            "source and destination objects are the same",
+        ));
+    }
+    let now = ctx.now;
+    let (value, ttl) = {
+        let db = &mut ctx.dbs[src];
+        match db.lookup_read(from, now, true) {
+            None => {
+                ctx.out.integer(0);
+                return Ok(());
+            }
+            Some(obj) => (obj.value.clone(), db.get_expire(from)),
+        }
+    };
+    let target = &mut ctx.dbs[dst];
+    if target.lookup_write(to, now).is_some() {
+        if !replace {
+            ctx.out.integer(0);
+            return Ok(());
+        }
+        target.remove(to);
+    }
+    let blockable = may_unblock(&value);
+    target.add(to, value, now);
+    if let Some(when) = ttl {
+        target.set_expire(to, when);
+    }
+    if blockable {
+        blocking::signal_key_as_ready(ctx, dst, to);
+    }
+    multi::touch_watched_key(ctx, dst, to);
+    super::pubsub::notify_keyspace_event(ctx, NOTIFY_GENERIC, "copy_to", to, dst);
+    ctx.srv.dirty += 1;
+    ctx.out.integer(1);
+    Ok(())
+}
+
+/// MOVE key db — 1 if the key moved to database `db`, 0 if it is missing here or exists there.
+fn move_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    let key = argv[1];
+    let src = ctx.db;
+    let dst = db_index(ctx, argv[2])?;
+    if src == dst {
+        return Err(CommandError::Err(
+            "source and destination objects are the same",
+        ));
+    }
+    let now = ctx.now;
+    let (from, to) = two_dbs(ctx.dbs, src, dst);
+    if from.lookup_write(key, now).is_none() || to.lookup_write(key, now).is_some() {
+        ctx.out.integer(0);
+        return Ok(());
+    }
+    let mut blockable = false;
+    if let Some((obj, ttl)) = from.take(key) {
+        blockable = may_unblock(&obj.value);
+        to.add_object(key, obj, ttl);
+    }
+    if blockable {
+        blocking::signal_key_as_ready(ctx, dst, key);
+    }
+    multi::touch_watched_key(ctx, src, key);
+    multi::touch_watched_key(ctx, dst, key);
+    super::pubsub::notify_keyspace_event(ctx, NOTIFY_GENERIC, "move_from", key, src);
+    super::pubsub::notify_keyspace_event(ctx, NOTIFY_GENERIC, "move_to", key, dst);
+    ctx.srv.dirty += 1;
+    ctx.out.integer(1);
+    Ok(())
+}
+
+/// SWAPDB index1 index2 — OK; the two databases exchange their contents, so every client
+/// connected to one now sees the other's keys.
+fn swapdb_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    let first = parse_i64(argv[1])
+        .filter(|n| i32::try_from(*n).is_ok())
+        .ok_or(CommandError::Err("invalid first DB index"))?;
+    let second = parse_i64(argv[2])
+        .filter(|n| i32::try_from(*n).is_ok())
+        .ok_or(CommandError::Err("invalid second DB index"))?;
+    let in_range = |n: i64| n >= 0 && (n as usize) < ctx.dbs.len();
+    if !in_range(first) || !in_range(second) {
+        return Err(CommandError::Err("DB index is out of range"));
+    }
+    let (a, b) = (first as usize, second as usize);
+    if a != b {
+        let (x, y) = two_dbs(ctx.dbs, a, b);
+        x.swap_contents(y);
+        // Every key of both databases changed from a watcher's point of view.
+        for db in [a, b] {
+            touch_all_keys(ctx, db);
+        }
+    }
+    ctx.srv.dirty += 1;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// Invalidates WATCHes on every key of a database (after SWAPDB or FLUSHDB). Redis:
+/// `touchAllWatchedKeysInDb`, which walks the watched keys rather than the keyspace; until the
+/// transactions code offers that, each key is touched.
+fn touch_all_keys(ctx: &mut Ctx, db: usize) {
+    let keys: Vec<_> = ctx.dbs[db].dict.keys().cloned().collect();
+    for key in keys {
+        multi::touch_watched_key(ctx, db, &key);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Flushing
+// ---------------------------------------------------------------------------------------------
+
+/// The optional `ASYNC | SYNC` argument of FLUSHDB / FLUSHALL (Redis: `getFlushCommandFlags`).
+/// Both are accepted; the memory is freed at once either way.
+fn parse_flush_flags(argv: &[&[u8]]) -> CommandResult {
+    match argv.len() {
+        1 => Ok(()),
+        2 if args::is(argv[1], "SYNC") || args::is(argv[1], "ASYNC") => Ok(()),
+        _ => Err(CommandError::Syntax),
+    }
+}
+
+/// Empties database `db`, invalidating WATCHes on its keys. Returns how many keys it held.
+fn empty_db(ctx: &mut Ctx, db: usize) -> u64 {
+    let old = ctx.dbs[db].flush();
+    for (key, _) in &old {
+        multi::touch_watched_key(ctx, db, key);
+    }
+    old.len() as u64
+}
+
+/// FLUSHDB [ASYNC | SYNC] (and the seed alias FLUSH) — OK; removes every key of the selected
+/// database. No per-key events fire, as in Redis.
+fn flushdb_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    parse_flush_flags(argv)?;
+    let removed = empty_db(ctx, ctx.db);
+    ctx.srv.dirty += removed;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// FLUSHALL [ASYNC | SYNC] — OK; removes every key of every database.
+fn flushall_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    parse_flush_flags(argv)?;
+    let mut removed = 0;
+    for db in 0..ctx.dbs.len() {
+        removed += empty_db(ctx, db);
+    }
+    // Redis counts the removed keys plus one for the flush itself.
+    ctx.srv.dirty += removed + 1;
+    ctx.out.ok();
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Expiry
+// ---------------------------------------------------------------------------------------------
+
+/// EXPIRE key seconds [NX | XX | GT | LT] — 1 if the timeout was set, 0 if the key is missing
+/// or a condition failed. A time in the past deletes the key (and still replies 1).
+fn expire_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    let now = ctx.now;
+    expire_generic(ctx, argv, now, 1000, "expire")
+}
+
+/// PEXPIRE key milliseconds [NX | XX | GT | LT] — as EXPIRE, in milliseconds.
+fn pexpire_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    let now = ctx.now;
+    expire_generic(ctx, argv, now, 1, "pexpire")
+}
+
+/// EXPIREAT key unix-time-seconds [NX | XX | GT | LT] — as EXPIRE, with an absolute time.
+fn expireat_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    expire_generic(ctx, argv, 0, 1000, "expireat")
+}
+
+/// PEXPIREAT key unix-time-milliseconds [NX | XX | GT | LT] — as EXPIREAT, in milliseconds.
+fn pexpireat_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    expire_generic(ctx, argv, 0, 1, "pexpireat")
+}
+
+/// The conditions of the EXPIRE family.
+#[derive(Default)]
+struct ExpireFlags {
+    nx: bool,
+    xx: bool,
+    gt: bool,
+    lt: bool,
+}
+
+/// Parses `[NX | XX | GT | LT]` with Redis's errors (`parseExtendedExpireArgumentsOrReply`).
+fn parse_expire_flags(argv: &[&[u8]]) -> Result<ExpireFlags, CommandError> {
+    let mut f = ExpireFlags::default();
+    for opt in argv {
+        if args::is(opt, "NX") {
+            f.nx = true;
+        } else if args::is(opt, "XX") {
+            f.xx = true;
+        } else if args::is(opt, "GT") {
+            f.gt = true;
+        } else if args::is(opt, "LT") {
+            f.lt = true;
+        } else {
+            return Err(CommandError::err(format!(
+                "Unsupported option {}",
+                args::text(opt)
+            )));
+        }
+    }
+    if f.nx && (f.xx || f.gt || f.lt) {
+        return Err(CommandError::Err(
+            "NX and XX, GT or LT options at the same time are not compatible",
+        ));
+    }
+    if f.gt && f.lt {
+        return Err(CommandError::Err(
+            "GT and LT options at the same time are not compatible",
+        ));
+    }
+    Ok(f)
+}
+
+/// EXPIRE, PEXPIRE, EXPIREAT and PEXPIREAT (Redis: `expireGenericCommand`). `base` is added to
+/// the argument (now for relative commands, 0 for absolute ones) after scaling by `unit_ms`.
+/// Negative times are allowed: they mean "already expired".
+fn expire_generic(
+    ctx: &mut Ctx,
+    argv: &[&[u8]],
+    base: Ms,
+    unit_ms: i64,
+    cmd: &'static str,
+) -> CommandResult {
+    let key = argv[1];
+    let flags = parse_expire_flags(&argv[3..])?;
+    let when = args::int(argv[2])?
+        .checked_mul(unit_ms)
+        .and_then(|ms| ms.checked_add(base))
+        .ok_or(CommandError::InvalidExpireTime(cmd))?;
+    let now = ctx.now;
+    let db = &mut ctx.dbs[ctx.db];
+    if db.lookup_write(key, now).is_none() {
+        ctx.out.integer(0);
+        return Ok(());
+    }
+    let current = db.get_expire(key);
+    // A key without a TTL counts as expiring at infinity: GT never passes, LT always does.
+    let refused = (flags.nx && current.is_some())
+        || (flags.xx && current.is_none())
+        || (flags.gt && current.is_none_or(|c| when <= c))
+        || (flags.lt && current.is_some_and(|c| when >= c));
+    if refused {
+        ctx.out.integer(0);
+        return Ok(());
+    }
+    if when <= now {
+        db.remove(key);
+        ctx.srv.dirty += 1;
+        signal_modified_key(ctx, key);
+        notify(ctx, NOTIFY_GENERIC, "del", key);
+    } else {
+        db.set_expire(key, when);
+        ctx.srv.dirty += 1;
+        signal_modified_key(ctx, key);
+        notify(ctx, NOTIFY_GENERIC, "expire", key);
+    }
+    ctx.out.integer(1);
+    Ok(())
+}
+
+/// TTL key — seconds left (rounded), -1 if the key has no TTL, -2 if it does not exist.
+fn ttl_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    ttl_generic(ctx, argv[1], false, false)
+}
+
+/// PTTL key — milliseconds left, -1 if no TTL, -2 if missing.
+fn pttl_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    ttl_generic(ctx, argv[1], true, false)
+}
+
+/// EXPIRETIME key — the absolute expiry as a Unix time in seconds, -1 / -2 as TTL.
+fn expiretime_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    ttl_generic(ctx, argv[1], false, true)
+}
+
+/// PEXPIRETIME key — the absolute expiry as a Unix time in milliseconds, -1 / -2 as TTL.
+fn pexpiretime_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    ttl_generic(ctx, argv[1], true, true)
+}
+
+/// TTL, PTTL, EXPIRETIME and PEXPIRETIME (Redis: `ttlGenericCommand`).
+fn ttl_generic(ctx: &mut Ctx, key: &[u8], in_ms: bool, absolute: bool) -> CommandResult {
+    let now = ctx.now;
+    let db = &mut ctx.dbs[ctx.db];
+    if db.lookup_read(key, now, false).is_none() {
+        ctx.out.integer(-2);
+        return Ok(());
+    }
+    let reply = match db.get_expire(key) {
+        None => -1,
+        Some(when) => {
+            let ms = if absolute { when } else { (when - now).max(0) };
+            if in_ms {
+                ms
+            } else {
+                (ms + 500) / 1000
+            }
+        }
+    };
+    ctx.out.integer(reply);
+    Ok(())
+}
+
+/// PERSIST key — 1 if a TTL was removed, 0 if the key is missing or had none.
+fn persist_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    let key = argv[1];
+    let now = ctx.now;
+    let db = &mut ctx.dbs[ctx.db];
+    let removed = db.lookup_write(key, now).is_some() && db.remove_expire(key);
+    if removed {
+        signal_modified_key(ctx, key);
+        notify(ctx, NOTIFY_GENERIC, "persist", key);
+        ctx.srv.dirty += 1;
+    }
+    ctx.out.integer(removed as i64);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// OBJECT
+// ---------------------------------------------------------------------------------------------
+
+/// Values Redis shares between keys (the integers 0..10000), which OBJECT REFCOUNT reports
+/// with this refcount (Redis: `OBJ_SHARED_REFCOUNT`, `OBJ_SHARED_INTEGERS`).
+const SHARED_REFCOUNT: i64 = i32::MAX as i64;
+const SHARED_INTEGERS: i64 = 10_000;
+
+/// The object at `key` for OBJECT, without refreshing its access time; replies null and
+/// returns None if the key is missing. Redis: `objectCommandLookupOrReply`.
+fn object_lookup<'d>(ctx: &'d mut Ctx, key: &[u8]) -> Option<&'d Object> {
+    let db = &mut ctx.dbs[ctx.db];
+    match db.lookup_read(key, ctx.now, false) {
+        Some(obj) => Some(obj),
+        None => {
+            ctx.out.null();
+            None
+        }
+    }
+}
+
+fn lfu_policy(ctx: &Ctx) -> bool {
+    ctx.srv.config.maxmemory_policy.contains("lfu")
+}
+
+/// OBJECT ENCODING key — the internal representation's name (`int`, `embstr`, `raw`,
+/// `listpack`, `quicklist`, `hashtable`, `intset`, `skiplist`), or null.
+fn object_encoding_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    if let Some(obj) = object_lookup(ctx, argv[2]) {
+        let name = obj.value.encoding_name();
+        ctx.out.bulk_str(name);
+    }
+    Ok(())
+}
+
+/// OBJECT REFCOUNT key — how many references the value has. ferrodis never shares values, so
+/// this is 1, except for the small integers Redis shares (and reports as `INT_MAX`) when
+/// maxmemory does not need per-key access clocks.
+fn object_refcount_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    let policy = ctx.srv.config.maxmemory_policy.clone();
+    let sharing =
+        ctx.srv.config.maxmemory == 0 || !(policy.contains("lru") || policy.contains("lfu"));
+    if let Some(obj) = object_lookup(ctx, argv[2]) {
+        let shared = match &obj.value {
+            Value::Str(s) => {
+                sharing
+                    && s.len() <= 20
+                    && parse_i64(s).is_some_and(|n| (0..SHARED_INTEGERS).contains(&n))
+            }
+            _ => false,
+        };
+        ctx.out.integer(if shared { SHARED_REFCOUNT } else { 1 });
+    }
+    Ok(())
+}
+
+/// OBJECT IDLETIME key — seconds since the key was last read or written. Refused under an
+/// LFU policy, where Redis reuses the clock field for the frequency counter.
+fn object_idletime_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    let lfu = lfu_policy(ctx);
+    let now_s = crate::db::lru_clock(ctx.now);
+    if let Some(lru) = object_lookup(ctx, argv[2]).map(|obj| obj.lru) {
+        if lfu {
+            return Err(CommandError::Err("An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
+        }
+        ctx.out.integer(now_s.saturating_sub(lru) as i64);
+    }
+    Ok(())
+}
+
+/// OBJECT FREQ key — the logarithmic access counter under an LFU policy. ferrodis does not
+/// keep that counter yet and replies 0; outside LFU policies it refuses, as Redis does.
+fn object_freq_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    let lfu = lfu_policy(ctx);
+    if object_lookup(ctx, argv[2]).is_some() {
+        if !lfu {
+            return Err(CommandError::Err("An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
+        }
+        ctx.out.integer(0);
+    }
+    Ok(())
+}
+
+/// OBJECT HELP — the subcommands, one status line each.
+fn object_help_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
+    reply_help(
+        ctx.out,
+        "OBJECT",
+        &[
+            "ENCODING <key>",
+            "    Return the kind of internal representation used in order to store the value",
+            "    associated with a <key>.",
+            "FREQ <key>",
+            "    Return the access frequency index of the <key>. The returned integer is",
+            "    proportional to the logarithm of the recent access frequency of the key.",
+            "IDLETIME <key>",
+            "    Return the idle time of the <key>, that is the approximated number of",
+            "    seconds elapsed since the last access to the key.",
+            "REFCOUNT <key>",
+            "    Return the number of references of the value associated with the specified",
+            "    <key>.",
+        ],
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// MEMORY
+// ---------------------------------------------------------------------------------------------
+
+/// Bytes one keyspace entry costs besides what the key and value own on the heap: its slot in
+/// the dict (key + object) and its index entry (see `Dict`'s memory note).
+const ENTRY_OVERHEAD: usize = std::mem::size_of::<(crate::db::sds::Sds, Object)>() + 5;
+
+/// MEMORY USAGE key [SAMPLES count] — approximate bytes used by the key and its value, or null.
+/// ferrodis measures collections exactly, so SAMPLES is validated and otherwise ignored.
+fn memory_usage_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    let mut i = 3;
+    while i < argv.len() {
+        if args::is(argv[i], "SAMPLES") && i + 1 < argv.len() {
+            if args::int(argv[i + 1])? < 0 {
+                return Err(CommandError::Syntax);
+            }
+            i += 2;
+        } else {
+            return Err(CommandError::Syntax);
+        }
+    }
+    let key = argv[2];
+    // Like Redis's `dbFind`: no expiry check, no access-time update.
+    match ctx.dbs[ctx.db].dict.find(key) {
+        None => ctx.out.null(),
+        Some(slot) => {
+            let size = ctx.dbs[ctx.db].dict.get_index(slot).map_or(0, |(k, obj)| {
+                ENTRY_OVERHEAD + k.heap_size() + obj.value.heap_size()
+            });
+            ctx.out.integer(size as i64);
+        }
+    }
+    Ok(())
+}
+
+/// Below this much allocated memory MEMORY DOCTOR has nothing to diagnose (Redis: 5 MB).
+const DOCTOR_MIN_MEMORY: usize = 5 * 1024 * 1024;
+
+/// MEMORY DOCTOR — a short report. ferrodis runs none of Redis's heuristics (fragmentation,
+/// big client buffers, ...); it says so rather than inventing findings.
+fn memory_doctor_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
+    let text = if crate::alloc::used_memory() < DOCTOR_MIN_MEMORY {
+        "Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam and I will be back to our programming as soon as I finished rebooting.\n"
+    } else {
+        "Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.\n"
+    };
+    ctx.out.verbatim(text.as_bytes());
+    Ok(())
+}
+
+/// MEMORY STATS — a map of memory figures. Only the ones ferrodis actually measures are
+/// reported: allocator totals, per-database table overhead, and the dataset size.
+fn memory_stats_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
+    let total = crate::alloc::used_memory();
+    let peak = crate::alloc::peak_memory();
+    let mut keys = 0usize;
+    let mut dataset = 0usize;
+    let mut tables = 0usize;
+    let used: Vec<(usize, usize, usize)> = ctx
+        .dbs
+        .iter()
+        .filter(|db| !db.is_empty())
+        .map(|db| (db.id, db.dict.table_bytes(), db.expires.table_bytes()))
+        .collect();
+    for db in ctx.dbs.iter() {
+        keys += db.len();
+        tables += db.dict.table_bytes() + db.expires.table_bytes();
+        dataset += db
+            .dict
+            .iter()
+            .map(|(k, obj)| k.heap_size() + obj.value.heap_size())
+            .sum::<usize>();
+    }
+    let out = &mut *ctx.out;
+    out.map_len(6 + used.len());
+    out.bulk(b"peak.allocated");
+    out.integer(peak as i64);
+    out.bulk(b"total.allocated");
+    out.integer(total as i64);
+    for (id, main, expires) in used {
+        out.bulk(format!("db.{id}").as_bytes());
+        out.map_len(2);
+        out.bulk(b"overhead.hashtable.main");
+        out.integer(main as i64);
+        out.bulk(b"overhead.hashtable.expires");
+        out.integer(expires as i64);
+    }
+    out.bulk(b"overhead.total");
+    out.integer(tables as i64);
+    out.bulk(b"keys.count");
+    out.integer(keys as i64);
+    out.bulk(b"keys.bytes-per-key");
+    out.integer(total.checked_div(keys).unwrap_or(0) as i64);
+    out.bulk(b"dataset.bytes");
+    out.integer(dataset as i64);
+    Ok(())
+}
+
+/// MEMORY MALLOC-STATS — ferrodis uses the system allocator, which offers no report.
+fn memory_malloc_stats_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
+    ctx.out
+        .verbatim(b"Stats not supported for the current allocator");
+    Ok(())
+}
+
+/// MEMORY PURGE — OK (there is no allocator cache to purge).
+fn memory_purge_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
+    ctx.out.ok();
+    Ok(())
+}
+
+/// MEMORY HELP — the subcommands, one status line each.
+fn memory_help_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
+    reply_help(
+        ctx.out,
+        "MEMORY",
+        &[
+            "DOCTOR",
+            "    Return memory problems reports.",
+            "MALLOC-STATS",
+            "    Return internal statistics report from the memory allocator.",
+            "PURGE",
+            "    Attempt to purge dirty pages for reclamation by the allocator.",
+            "STATS",
+            "    Return information about the memory usage of the server.",
+            "USAGE <key> [SAMPLES <count>]",
+            "    Return memory in bytes used by <key> and its value. Nested values are",
+            "    sampled up to <count> times (default: 5, 0 means sample all).",
+        ],
+    );
     Ok(())
 }

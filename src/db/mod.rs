@@ -161,6 +161,34 @@ impl Db {
         Some(obj.value)
     }
 
+    /// Removes a key and hands back its object and TTL untouched (RENAME and MOVE re-add them
+    /// elsewhere, keeping the LRU clock, as Redis moves the same `robj`).
+    pub fn take(&mut self, key: &[u8]) -> Option<(Object, Option<Ms>)> {
+        let (_, obj) = self.dict.remove(key)?;
+        let ttl = if self.expires.is_empty() {
+            None
+        } else {
+            self.expires.remove(key).map(|(_, when)| when)
+        };
+        Some((obj, ttl))
+    }
+
+    /// Adds an object, with an optional TTL, under a key the caller has checked is absent.
+    pub fn add_object(&mut self, key: &[u8], obj: Object, expire: Option<Ms>) {
+        self.dict.insert_new(Sds::new(key), obj);
+        if let Some(when) = expire {
+            self.set_expire(key, when);
+        }
+    }
+
+    /// Exchanges the keys (and TTLs) of two databases; their ids stay put (SWAPDB).
+    /// Redis: `dbSwapDatabases`.
+    pub fn swap_contents(&mut self, other: &mut Db) {
+        std::mem::swap(&mut self.dict, &mut other.dict);
+        std::mem::swap(&mut self.expires, &mut other.expires);
+        std::mem::swap(&mut self.stats.avg_ttl, &mut other.stats.avg_ttl);
+    }
+
     /// Sets an absolute expiry time on an existing key.
     pub fn set_expire(&mut self, key: &[u8], when: Ms) {
         debug_assert!(self.dict.contains_key(key));

@@ -9,6 +9,9 @@
 use super::sds::Sds;
 use crate::types::{hash::Hash, list::List, set::Set, zset::ZSet};
 
+/// `Clone` is a deep copy (COPY duplicates a value the way Redis's `dupStringObject`,
+/// `listTypeDup`, ... do), so every collection type must implement `Clone`.
+#[derive(Clone)]
 pub enum Value {
     Str(Sds),
     List(Box<List>),
@@ -78,6 +81,7 @@ pub fn string_encoding(s: &[u8]) -> &'static str {
 
 /// A keyspace slot's value: the data plus the access clock OBJECT IDLETIME / FREQ report
 /// (Redis keeps the same 24 bits in `robj.lru`).
+#[derive(Clone)]
 pub struct Object {
     pub value: Value,
     /// Seconds since server start of the last access (LRU clock).

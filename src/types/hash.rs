@@ -2,7 +2,7 @@
 
 use crate::db::sds::Sds;
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Hash {
     items: Vec<Sds>,
 }

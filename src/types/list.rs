@@ -2,7 +2,7 @@
 
 use crate::db::sds::Sds;
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct List {
     items: Vec<Sds>,
 }

@@ -2,7 +2,7 @@
 
 use crate::db::sds::Sds;
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Set {
     items: Vec<Sds>,
 }

@@ -139,11 +139,20 @@ pub fn format_double(d: f64) -> String {
 }
 
 /// Formats a double the way INCRBYFLOAT / HINCRBYFLOAT reply (Redis's `ld2string` in
-/// `LD_STR_HUMAN` mode: `%.17Lf`, trailing zeros removed). Redis computes in `long double`;
-/// we compute in `f64`, so results with more than ~15 significant digits may differ in the
-/// last digits (e.g. 0.1 + 0.2 prints `0.30000000000000004` here, `0.3` in Redis).
+/// `LD_STR_HUMAN` mode: `%.17Lf`, trailing zeros removed). Redis computes in `long double`,
+/// whose extra precision makes `10.5 + 0.1` print as `10.6`; printing an `f64` with `%.17f`
+/// would show its binary error (`10.59999999999999964`). So we print the *shortest* decimal
+/// that reads back as the same `f64` (Rust's `Display`, never in exponent form), which agrees
+/// with Redis whenever the long-double result has no more significant digits than an `f64`
+/// holds; only the 17-decimals cap of `%.17Lf` is applied on top (`1e-20` prints `0`).
 pub fn format_human_double(d: f64) -> String {
-    let s = format!("{:.17}", d);
+    let shortest = format!("{}", d);
+    let decimals = shortest.split_once('.').map_or(0, |(_, f)| f.len());
+    let s = if decimals > 17 {
+        format!("{:.17}", d)
+    } else {
+        shortest
+    };
     let t = trim_fraction_zeros(&s);
     if t == "-0" {
         "0".to_string()
@@ -203,6 +212,9 @@ mod tests {
         assert_eq!(format_human_double(10.5), "10.5");
         assert_eq!(format_human_double(3.0), "3");
         assert_eq!(format_human_double(-0.0), "0");
+        assert_eq!(format_human_double(10.5 + 0.1), "10.6");
+        assert_eq!(format_human_double(1e-20), "0");
+        assert_eq!(format_human_double(5e3), "5000");
     }
 
     #[test]
