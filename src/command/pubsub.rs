@@ -236,6 +236,23 @@ pub struct PubsubState {
     notify: NotifyFlagsCache,
 }
 
+impl PubsubState {
+    /// Channels with at least one subscriber (INFO stats `pubsub_channels`).
+    pub fn channel_count(&self) -> usize {
+        self.channels.len()
+    }
+
+    /// Distinct patterns subscribed to (INFO stats `pubsub_patterns`).
+    pub fn pattern_count(&self) -> usize {
+        self.patterns.len()
+    }
+
+    /// Shard channels with at least one subscriber (INFO stats `pubsubshard_channels`).
+    pub fn shard_channel_count(&self) -> usize {
+        self.shard_channels.len()
+    }
+}
+
 /// `notify-keyspace-events` parsed into class bits, re-parsed only when the configured string
 /// changes (CONFIG SET), so the per-write check is a comparison, not a parse.
 #[derive(Default)]
@@ -610,12 +627,13 @@ struct Postman<'b> {
 }
 
 impl Postman<'_> {
-    /// Appends one message to `target`'s output: the caller's own buffer, or another client's
-    /// (queued for writing). A client already condemned by its output limit gets nothing more;
-    /// one that crosses the limit now is condemned (Redis: `closeClientOnOutputBufferLimitReached`).
-    fn deliver(&mut self, target: usize, write: impl FnOnce(&mut ReplyBuffer)) {
+    /// Appends one encoded message to `target`'s output: the caller's own buffer, or another
+    /// client's (queued for writing). A client already condemned by its output limit gets
+    /// nothing more; one that crosses the limit now is condemned (Redis:
+    /// `closeClientOnOutputBufferLimitReached`).
+    fn deliver(&mut self, target: usize, frame: &[u8]) {
         if target == self.me {
-            return write(self.out);
+            return append_push(self.out, frame);
         }
         let Some(c) = self.clients.get_mut(target) else {
             return;
@@ -627,7 +645,7 @@ impl Postman<'_> {
             c.pending_write = true;
             self.pending_write.push(target);
         }
-        write(&mut c.reply);
+        append_push(&mut c.reply, frame);
         if check_output_limits(self.limits, c, self.now) {
             warn!(
                 "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
@@ -639,12 +657,28 @@ impl Postman<'_> {
     }
 }
 
-/// `[message, channel, payload]` (`smessage` for shard channels).
-fn write_message(out: &mut ReplyBuffer, word: &[u8], channel: &[u8], message: &[u8]) {
-    out.push_len(3);
-    out.bulk(word);
-    out.bulk(channel);
-    out.bulk(message);
+/// Encodes a push message once, in its RESP2 form, so that a message for a thousand
+/// subscribers is formatted once and copied a thousand times (Redis shares one object the
+/// same way).
+fn encode_push(parts: &[&[u8]]) -> Vec<u8> {
+    let mut frame = ReplyBuffer::new();
+    frame.push_len(parts.len());
+    for part in parts {
+        frame.bulk(part);
+    }
+    frame.as_bytes().to_vec()
+}
+
+/// Appends a frame from [`encode_push`]: RESP3 receivers get the `>` push marker in place of
+/// the RESP2 array marker `*`; the rest of the bytes are identical.
+fn append_push(out: &mut ReplyBuffer, frame: &[u8]) {
+    match frame.split_first() {
+        Some((_, rest)) if out.is_resp3() => {
+            out.raw(b">");
+            out.raw(rest);
+        }
+        _ => out.raw(frame),
+    }
 }
 
 /// Delivers `message` to the subscribers of `channel` and, unless `shard`, of every matching
@@ -676,8 +710,9 @@ pub fn publish_message(ctx: &mut Ctx, channel: &[u8], message: &[u8], shard: boo
         (&registry.channels, b"message")
     };
     if let Some(subscribers) = channels.get(channel) {
+        let frame = encode_push(&[word, channel, message]);
         for &target in subscribers {
-            postman.deliver(target, |out| write_message(out, word, channel, message));
+            postman.deliver(target, &frame);
             receivers += 1;
         }
     }
@@ -688,14 +723,9 @@ pub fn publish_message(ctx: &mut Ctx, channel: &[u8], message: &[u8], shard: boo
         if !glob_match(pattern, channel, false) {
             continue;
         }
+        let frame = encode_push(&[b"pmessage", pattern, channel, message]);
         for &target in subscribers {
-            postman.deliver(target, |out| {
-                out.push_len(4);
-                out.bulk(b"pmessage");
-                out.bulk(pattern);
-                out.bulk(channel);
-                out.bulk(message);
-            });
+            postman.deliver(target, &frame);
             receivers += 1;
         }
     }
@@ -986,6 +1016,24 @@ mod tests {
         assert_eq!(cache.flags_for("Kg"), NOTIFY_KEYSPACE | NOTIFY_GENERIC);
         assert_eq!(cache.flags_for("Kg"), NOTIFY_KEYSPACE | NOTIFY_GENERIC);
         assert_eq!(cache.flags_for("E$"), NOTIFY_KEYEVENT | NOTIFY_STRING);
+    }
+
+    #[test]
+    fn one_encoded_message_serves_resp2_and_resp3_receivers() {
+        let frame = encode_push(&[b"message", b"ch", b"hi"]);
+        let mut resp2 = ReplyBuffer::new();
+        let mut resp3 = ReplyBuffer::new();
+        resp3.set_resp3(true);
+        append_push(&mut resp2, &frame);
+        append_push(&mut resp3, &frame);
+        assert_eq!(
+            resp2.as_bytes(),
+            b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n"
+        );
+        assert_eq!(
+            resp3.as_bytes(),
+            b">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n"
+        );
     }
 
     #[test]
