@@ -411,3 +411,26 @@ fn subscription_replies_match_real_redis_byte_for_byte() {
         );
     }
 }
+
+#[test]
+fn a_subscriber_over_the_soft_limit_for_too_long_is_disconnected() {
+    // No hard limit: only staying above 64 KB for more than a second gets the client dropped.
+    let server = TestServer::start(&["--client-output-buffer-limit", "pubsub 0 64kb 1"]);
+    let mut sub = server.raw();
+    cmd_n(&mut sub, "SUBSCRIBE slow", 1);
+    let mut publisher = server.raw();
+    let payload = vec![b'x'; 16 * 1024];
+    let started = Instant::now();
+    loop {
+        publisher.cmd(&[b"PUBLISH", b"slow", &payload]);
+        if publisher.cmd_str("PUBSUB NUMSUB slow") == "*2\r\n$4\r\nslow\r\n:0\r\n" {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "never disconnected");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Dropped only after the grace period (kernel buffers absorb the first megabytes, so the
+    // soft limit is reached some time after the first message).
+    assert!(started.elapsed() > Duration::from_secs(1));
+    assert_eq!(publisher.cmd_str("PING"), "+PONG\r\n");
+}
