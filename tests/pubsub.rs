@@ -426,7 +426,10 @@ fn a_subscriber_over_the_soft_limit_for_too_long_is_disconnected() {
         if publisher.cmd_str("PUBSUB NUMSUB slow") == "*2\r\n$4\r\nslow\r\n:0\r\n" {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(30), "never disconnected");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "never disconnected"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     // Dropped only after the grace period (kernel buffers absorb the first megabytes, so the

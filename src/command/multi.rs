@@ -502,3 +502,111 @@ fn unwatch_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
     ctx.out.ok();
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    //! FLUSHDB / SWAPDB are written elsewhere; their WATCH rules are checked here directly,
+    //! on a real `Server` with real (idle) loopback connections as clients.
+
+    use super::*;
+    use crate::command::execute;
+    use crate::config::Config;
+    use crate::db::sds::Sds;
+    use crate::db::value::Value;
+    use crate::resp::reply::ReplyBuffer;
+    use crate::server::Server;
+
+    const NOW: Ms = 1_000_000;
+
+    fn server_with_clients(n: usize) -> (Server, Vec<usize>) {
+        let config = Config {
+            port: 0,
+            ..Config::default()
+        };
+        let mut server = Server::bind(config).expect("bind");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+        let addr = listener.local_addr().expect("addr");
+        let keys = (0..n)
+            .map(|i| {
+                let stream = std::net::TcpStream::connect(addr).expect("connect");
+                let socket = mio::net::TcpStream::from_std(stream);
+                let client = Client::new(i as u64 + 1, socket, addr, NOW, true);
+                server.clients.insert(client)
+            })
+            .collect();
+        (server, keys)
+    }
+
+    fn run(server: &mut Server, client: usize, db: usize, argv: &[&[u8]]) -> Vec<u8> {
+        let mut out = ReplyBuffer::new();
+        let mut ctx = server.ctx(client, db, &mut out, NOW);
+        execute(&mut ctx, argv);
+        out.as_bytes().to_vec()
+    }
+
+    fn store(server: &mut Server, db: usize, key: &[u8], expire_at: Option<Ms>) {
+        server.dbs[db].set(key, Value::Str(Sds::new(b"v")), NOW, false);
+        if let Some(when) = expire_at {
+            server.dbs[db].set_expire(key, when);
+        }
+    }
+
+    fn dirty(server: &Server, client: usize) -> bool {
+        server.clients[client].multi.dirty_cas()
+    }
+
+    #[test]
+    fn a_flush_fails_watchers_of_existing_keys_only() {
+        let (mut server, c) = server_with_clients(3);
+        store(&mut server, 0, b"live", None);
+        store(&mut server, 0, b"stale", Some(NOW - 1));
+        run(&mut server, c[0], 0, &[b"WATCH", b"live"]);
+        run(&mut server, c[1], 0, &[b"WATCH", b"missing"]);
+        run(&mut server, c[2], 0, &[b"WATCH", b"stale"]);
+        let mut out = ReplyBuffer::new();
+        let mut ctx = server.ctx(c[0], 0, &mut out, NOW);
+        touch_all_watched_keys_in_db(&mut ctx, 0);
+        assert!(dirty(&server, c[0]));
+        assert!(!dirty(&server, c[1]));
+        // The key was already expired when watched: flushing it away changes nothing...
+        assert!(!dirty(&server, c[2]));
+        // ...and from now on it counts as absent, so EXEC is not failed for being expired.
+        server.dbs[0].flush();
+        run(&mut server, c[2], 0, &[b"MULTI"]);
+        assert_eq!(run(&mut server, c[2], 0, &[b"EXEC"]), b"*0\r\n");
+    }
+
+    #[test]
+    fn swapdb_fails_watchers_whose_key_exists_on_either_side() {
+        let (mut server, c) = server_with_clients(3);
+        store(&mut server, 1, b"only-in-1", None);
+        store(&mut server, 1, b"stale-in-1", Some(NOW - 1));
+        run(&mut server, c[0], 0, &[b"WATCH", b"only-in-1"]);
+        run(&mut server, c[1], 0, &[b"WATCH", b"nowhere"]);
+        run(&mut server, c[2], 0, &[b"WATCH", b"stale-in-1"]);
+        let mut out = ReplyBuffer::new();
+        let mut ctx = server.ctx(c[0], 0, &mut out, NOW);
+        touch_watched_keys_on_swapdb(&mut ctx, 0, 1);
+        assert!(dirty(&server, c[0]));
+        assert!(!dirty(&server, c[1]));
+        // Absent replaced by expired: still absent, but now remembered as expired-at-watch,
+        // so the EXEC-time expiry check does not fail it.
+        assert!(!dirty(&server, c[2]));
+        let (a, b) = server.dbs.split_at_mut(1);
+        std::mem::swap(&mut a[0].dict, &mut b[0].dict);
+        std::mem::swap(&mut a[0].expires, &mut b[0].expires);
+        run(&mut server, c[2], 0, &[b"MULTI"]);
+        assert_eq!(run(&mut server, c[2], 0, &[b"EXEC"]), b"*0\r\n");
+    }
+
+    #[test]
+    fn closing_a_client_removes_its_watches_from_the_registry() {
+        let (mut server, c) = server_with_clients(2);
+        run(&mut server, c[0], 0, &[b"WATCH", b"k", b"j"]);
+        run(&mut server, c[1], 0, &[b"WATCH", b"k"]);
+        server.close_client(c[0]);
+        let map = &server.state.watches.per_db[0];
+        assert_eq!(map.get(b"k".as_slice()), Some(&vec![c[1]]));
+        assert!(map.get(b"j".as_slice()).is_none());
+    }
+}
