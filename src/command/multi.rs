@@ -96,8 +96,9 @@ pub const COMMANDS: &[CommandSpec] = &[
 pub struct MultiState {
     /// Inside MULTI (and still while EXEC runs the queue).
     pub active: bool,
-    /// The queued commands, arguments copied out of the query buffer.
-    queued: Vec<Vec<Vec<u8>>>,
+    /// The queued commands: the table row found while queueing, and the arguments copied out
+    /// of the query buffer (which is reused as soon as the request is consumed).
+    queued: Vec<(&'static CommandSpec, Vec<Vec<u8>>)>,
     /// A command was refused while queueing: EXEC must abort.
     dirty_exec: bool,
     /// A watched key changed: EXEC must reply null.
@@ -200,7 +201,7 @@ pub fn queue_if_in_transaction(ctx: &mut Ctx, spec: &'static CommandSpec, argv: 
     }
     c.multi
         .queued
-        .push(argv.iter().map(|a| a.to_vec()).collect());
+        .push((spec, argv.iter().map(|a| a.to_vec()).collect()));
     ctx.out.simple("QUEUED");
     true
 }
@@ -434,18 +435,10 @@ fn exec_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
 
     ctx.out.array_len(queued.len());
     let mut argv: Vec<&[u8]> = Vec::new();
-    for args in &queued {
+    for (spec, args) in &queued {
         argv.clear();
         argv.extend(args.iter().map(|a| a.as_slice()));
-        // Re-resolve the row: the table is static, so this finds what queueing found.
-        let spec = argv
-            .first()
-            .and_then(|name| ctx.srv.commands.lookup(name))
-            .and_then(|spec| super::resolve_subcommand(spec, &argv).ok());
-        match spec {
-            Some(spec) => super::call(ctx, spec, &argv),
-            None => ctx.out.error("ERR unknown command"),
-        }
+        super::call(ctx, spec, &argv);
         // A command may have killed its own connection (CLIENT KILL): stop there.
         if !ctx.clients.contains(me) {
             return Ok(());
