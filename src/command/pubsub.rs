@@ -303,13 +303,25 @@ impl SubscriberState {
         self.shard_channels.len()
     }
 
+    fn set(&self, kind: Kind) -> &HashMap<Vec<u8>, u64> {
+        match kind {
+            Kind::Channel => &self.channels,
+            Kind::Pattern => &self.patterns,
+            Kind::Shard => &self.shard_channels,
+        }
+    }
+
+    fn set_mut(&mut self, kind: Kind) -> &mut HashMap<Vec<u8>, u64> {
+        match kind {
+            Kind::Channel => &mut self.channels,
+            Kind::Pattern => &mut self.patterns,
+            Kind::Shard => &mut self.shard_channels,
+        }
+    }
+
     /// Names of one kind of subscription, oldest first.
     fn names_in_order(&self, kind: Kind) -> Vec<Vec<u8>> {
-        let set = match kind {
-            Kind::Channel => &self.channels,
-            Kind::Shard => &self.shard_channels,
-            Kind::Pattern => &self.patterns,
-        };
+        let set = self.set(kind);
         let mut names: Vec<(&Vec<u8>, u64)> = set.iter().map(|(n, &seq)| (n, seq)).collect();
         names.sort_unstable_by_key(|&(_, seq)| seq);
         names.into_iter().map(|(n, _)| n.clone()).collect()
@@ -421,15 +433,10 @@ pub fn format_notify_flags(flags: u32) -> String {
 fn subscribe(ctx: &mut Ctx, name: &[u8], kind: Kind) {
     let me = ctx.id;
     let subs = &mut ctx.clients[me].subscriptions;
-    let seq = subs.next_seq;
-    let set = match kind {
-        Kind::Channel => &mut subs.channels,
-        Kind::Pattern => &mut subs.patterns,
-        Kind::Shard => &mut subs.shard_channels,
-    };
-    if !set.contains_key(name) {
-        set.insert(name.to_vec(), seq);
+    if !subs.set(kind).contains_key(name) {
+        let seq = subs.next_seq;
         subs.next_seq += 1;
+        subs.set_mut(kind).insert(name.to_vec(), seq);
         let registry = &mut ctx.srv.pubsub;
         match kind {
             Kind::Channel => registry.channels.entry_ref(name).or_default().push(me),
@@ -488,12 +495,7 @@ fn unregister(state: &mut PubsubState, me: usize, name: &[u8], kind: Kind) {
 fn unsubscribe(ctx: &mut Ctx, name: &[u8], kind: Kind, notify: bool) {
     let me = ctx.id;
     let subs = &mut ctx.clients[me].subscriptions;
-    let set = match kind {
-        Kind::Channel => &mut subs.channels,
-        Kind::Pattern => &mut subs.patterns,
-        Kind::Shard => &mut subs.shard_channels,
-    };
-    if set.remove(name).is_some() {
+    if subs.set_mut(kind).remove(name).is_some() {
         unregister(&mut ctx.srv.pubsub, me, name, kind);
     }
     if notify {
@@ -598,15 +600,10 @@ pub fn reset_client(ctx: &mut Ctx) {
 
 /// A client is being freed: drop its subscriptions from the registries.
 pub fn forget_client(state: &mut ServerState, key: usize, client: &Client) {
-    let subs = &client.subscriptions;
-    for name in subs.channels.keys() {
-        unregister(&mut state.pubsub, key, name, Kind::Channel);
-    }
-    for name in subs.shard_channels.keys() {
-        unregister(&mut state.pubsub, key, name, Kind::Shard);
-    }
-    for name in subs.patterns.keys() {
-        unregister(&mut state.pubsub, key, name, Kind::Pattern);
+    for kind in [Kind::Channel, Kind::Pattern, Kind::Shard] {
+        for name in client.subscriptions.set(kind).keys() {
+            unregister(&mut state.pubsub, key, name, kind);
+        }
     }
 }
 
