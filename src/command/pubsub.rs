@@ -214,6 +214,8 @@ pub const NOTIFY_EVICTED: u32 = 1 << 9;
 pub const NOTIFY_STREAM: u32 = 1 << 10;
 pub const NOTIFY_KEY_MISS: u32 = 1 << 11;
 pub const NOTIFY_NEW: u32 = 1 << 12;
+/// Module key-type events ('d'); accepted and shown like Redis, though nothing emits them.
+pub const NOTIFY_MODULE: u32 = 1 << 13;
 pub const NOTIFY_ALL: u32 = NOTIFY_GENERIC
     | NOTIFY_STRING
     | NOTIFY_LIST
@@ -222,7 +224,8 @@ pub const NOTIFY_ALL: u32 = NOTIFY_GENERIC
     | NOTIFY_ZSET
     | NOTIFY_EXPIRED
     | NOTIFY_EVICTED
-    | NOTIFY_STREAM;
+    | NOTIFY_STREAM
+    | NOTIFY_MODULE;
 
 /// Server-wide subscription registry (Redis: `server.pubsub_channels`, `pubsub_patterns`,
 /// `pubsubshard_channels`). Values are client slab keys in subscription order.
@@ -382,13 +385,15 @@ pub fn parse_notify_flags(s: &str) -> Option<u32> {
             't' => NOTIFY_STREAM,
             'm' => NOTIFY_KEY_MISS,
             'n' => NOTIFY_NEW,
+            'd' => NOTIFY_MODULE,
             _ => return None,
         };
     }
     Some(flags)
 }
 
-/// Formats class bits back into letters, as CONFIG GET shows them.
+/// Formats class bits back into letters, as CONFIG GET shows them. Redis 7.0 prints `n` among
+/// the class letters, so `A` hides it (`AnK` reads back as `AK`); we print what it prints.
 pub fn format_notify_flags(flags: u32) -> String {
     let mut s = String::new();
     if flags & NOTIFY_ALL == NOTIFY_ALL {
@@ -404,6 +409,8 @@ pub fn format_notify_flags(flags: u32) -> String {
             (NOTIFY_EXPIRED, 'x'),
             (NOTIFY_EVICTED, 'e'),
             (NOTIFY_STREAM, 't'),
+            (NOTIFY_MODULE, 'd'),
+            (NOTIFY_NEW, 'n'),
         ] {
             if flags & bit != 0 {
                 s.push(c);
@@ -414,7 +421,6 @@ pub fn format_notify_flags(flags: u32) -> String {
         (NOTIFY_KEYSPACE, 'K'),
         (NOTIFY_KEYEVENT, 'E'),
         (NOTIFY_KEY_MISS, 'm'),
-        (NOTIFY_NEW, 'n'),
     ] {
         if flags & bit != 0 {
             s.push(c);
@@ -1005,6 +1011,17 @@ mod tests {
             "g$E"
         );
         assert_eq!(parse_notify_flags("Q"), None);
+        // As CONFIG GET on Redis 7.0.15 shows them.
+        for (set, get) in [
+            ("g$lshzxet", "g$lshzxet"),
+            ("g$lshzxetd", "A"),
+            ("Kd", "dK"),
+            ("nmKE", "nKEm"),
+            ("AnK", "AK"),
+            ("", ""),
+        ] {
+            assert_eq!(format_notify_flags(parse_notify_flags(set).unwrap()), get);
+        }
     }
 
     #[test]
