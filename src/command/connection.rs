@@ -28,8 +28,12 @@ pub const COMMANDS: &[CommandSpec] = &[
     .doc("Closes the connection.", "1.0.0"),
 ];
 
-/// PING [message] — PONG, or the message as a bulk string.
+/// PING [message] — PONG, or the message as a bulk string (`[pong, message]` for a RESP2
+/// subscriber).
 fn ping_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    if argv.len() <= 2 && super::pubsub::subscriber_ping(ctx, argv) {
+        return Ok(());
+    }
     match argv.len() {
         1 => ctx.out.simple("PONG"),
         2 => ctx.out.bulk(argv[1]),

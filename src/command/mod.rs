@@ -109,13 +109,13 @@ pub fn execute(ctx: &mut Ctx, argv: &[&[u8]]) {
         Err(err) => return reject(ctx, err),
     };
     if !spec.arity_ok(argv.len()) {
-        return reject(ctx, CommandError::WrongArity(spec.name.to_string()));
+        return reject_command(ctx, spec, CommandError::WrongArity(spec.name.to_string()));
     }
     if !ctx.me().authenticated && !spec.has(flags::NO_AUTH) {
-        return reject(ctx, CommandError::NoAuth);
+        return reject_command(ctx, spec, CommandError::NoAuth);
     }
     if let Err(err) = pubsub::check_subscriber_context(ctx, spec, argv) {
-        return reject(ctx, err);
+        return reject_command(ctx, spec, err);
     }
     if multi::queue_if_in_transaction(ctx, spec, argv) {
         return;
@@ -131,6 +131,13 @@ fn reject(ctx: &mut Ctx, err: CommandError) {
     ctx.srv.stats.total_error_replies += 1;
     *ctx.srv.stats.error_codes.entry(err.code()).or_insert(0) += 1;
     ctx.out.error(&err.message());
+}
+
+/// [`reject`] for a request whose command row is known: a refused EXEC also discards the
+/// transaction and says so (Redis: `rejectCommand` -> `execCommandAbort`).
+fn reject_command(ctx: &mut Ctx, spec: &'static CommandSpec, err: CommandError) {
+    let err = multi::abort_if_exec(ctx, spec, err);
+    reject(ctx, err);
 }
 
 /// Picks the subcommand row for container commands (CLIENT LIST -> `client|list`).

@@ -1,14 +1,204 @@
 //! Pub/Sub and keyspace notifications (Redis: `pubsub.c`, `notify.c`).
 //!
-//! (Skeleton: the Pub/Sub work fills this in. The dispatcher and the loop already call these.)
+//! # Who hears a message
+//!
+//! Three registries live in [`PubsubState`], each mapping a name to the slab keys of the
+//! clients that listen, **in subscription order** (so every subscriber sees messages in one
+//! deterministic order, and the first subscriber is served first):
+//!
+//! ```text
+//!   channels        "news"   -> [c3, c7]          SUBSCRIBE / PUBLISH
+//!   patterns        "n*"     -> [c7]              PSUBSCRIBE (matched with glob_match)
+//!   shard_channels  "orders" -> [c2]              SSUBSCRIBE / SPUBLISH (no patterns)
+//! ```
+//!
+//! Each client also keeps its own side of the relation in a [`SubscriberState`], so that
+//! `UNSUBSCRIBE` with no arguments and client teardown ([`forget_client`]) know what to undo.
+//!
+//! `PUBLISH ch msg` first delivers a `message` to every subscriber of `ch`, then walks every
+//! pattern (in the order patterns were first subscribed) and delivers a `pmessage` to the
+//! subscribers of each matching pattern — a client subscribed to the channel *and* to two
+//! matching patterns gets three copies, as in Redis. The reply counts deliveries.
+//!
+//! # Delivery is just appending
+//!
+//! Nothing is written to a socket here: a message is appended to the receiver's reply buffer
+//! and the receiver is queued for `before_sleep`, like any other reply. A subscriber that stops
+//! reading therefore grows its buffer; `client-output-buffer-limit` (class `pubsub` for any
+//! client with a subscription) bounds it. The limit is checked on every append to another
+//! client's buffer, so a publisher pipelining a flood cannot grow a stalled subscriber past the
+//! hard limit within one loop turn ([`output_limit_exceeded`] is also called by the loop).
+//!
+//! # Subscriber mode
+//!
+//! A RESP2 connection with any subscription may only run (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE,
+//! PING, QUIT and RESET: its replies and the messages share one stream with no way to tell them
+//! apart. RESP3 connections receive messages as out-of-band push frames (`>`) and may run
+//! anything.
+//!
+//! # Keyspace notifications
+//!
+//! Write commands call `command::notify(ctx, class, event, key)`; if `notify-keyspace-events`
+//! enables the class, the event is published on `__keyspace@<db>__:<key>` (message: the event
+//! name) and/or `__keyevent@<db>__:<event>` (message: the key). The hook runs on every write, so
+//! its disabled path is one string-length test.
 
-use super::error::CommandError;
-use super::table::CommandSpec;
-use super::Ctx;
+use super::error::{CommandError, CommandResult};
+use super::table::{flags::*, CommandSpec};
+use super::{Ctx, NO_CLIENT};
+use crate::db::Ms;
+use crate::resp::reply::ReplyBuffer;
 use crate::server::client::Client;
-use crate::server::ServerState;
+use crate::server::{ServerState, Stats};
+use crate::util::{glob_match, write_i64, I64_BUF};
+use hashbrown::HashMap;
+use log::warn;
+use slab::Slab;
 
-pub const COMMANDS: &[CommandSpec] = &[];
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new(
+        "subscribe",
+        subscribe_command,
+        -2,
+        PUBSUB | NOSCRIPT | LOADING | STALE,
+        "pubsub",
+    )
+    .doc(
+        "Listen for messages published to the given channels",
+        "2.0.0",
+    ),
+    CommandSpec::new(
+        "unsubscribe",
+        unsubscribe_command,
+        -1,
+        PUBSUB | NOSCRIPT | LOADING | STALE,
+        "pubsub",
+    )
+    .doc(
+        "Stop listening for messages posted to the given channels",
+        "2.0.0",
+    ),
+    CommandSpec::new(
+        "psubscribe",
+        psubscribe_command,
+        -2,
+        PUBSUB | NOSCRIPT | LOADING | STALE,
+        "pubsub",
+    )
+    .doc(
+        "Listen for messages published to channels matching the given patterns",
+        "2.0.0",
+    ),
+    CommandSpec::new(
+        "punsubscribe",
+        punsubscribe_command,
+        -1,
+        PUBSUB | NOSCRIPT | LOADING | STALE,
+        "pubsub",
+    )
+    .doc(
+        "Stop listening for messages posted to channels matching the given patterns",
+        "2.0.0",
+    ),
+    CommandSpec::new(
+        "publish",
+        publish_command,
+        3,
+        PUBSUB | LOADING | STALE | FAST,
+        "pubsub",
+    )
+    .doc("Post a message to a channel", "2.0.0"),
+    CommandSpec::new("pubsub", pubsub_container, -2, 0, "pubsub")
+        .doc("A container for Pub/Sub commands", "2.8.0")
+        .subs(PUBSUB_SUBCOMMANDS),
+    CommandSpec::new(
+        "ssubscribe",
+        ssubscribe_command,
+        -2,
+        PUBSUB | NOSCRIPT | LOADING | STALE,
+        "pubsub",
+    )
+    .keys(1, -1, 1)
+    .doc(
+        "Listen for messages published to the given shard channels",
+        "7.0.0",
+    ),
+    CommandSpec::new(
+        "sunsubscribe",
+        sunsubscribe_command,
+        -1,
+        PUBSUB | NOSCRIPT | LOADING | STALE,
+        "pubsub",
+    )
+    .keys(1, -1, 1)
+    .doc(
+        "Stop listening for messages posted to the given shard channels",
+        "7.0.0",
+    ),
+    CommandSpec::new(
+        "spublish",
+        spublish_command,
+        3,
+        PUBSUB | LOADING | STALE | FAST,
+        "pubsub",
+    )
+    .keys(1, 1, 1)
+    .doc("Post a message to a shard channel", "7.0.0"),
+];
+
+const PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
+    CommandSpec::new(
+        "pubsub|channels",
+        pubsub_channels_command,
+        -2,
+        PUBSUB | LOADING | STALE,
+        "pubsub",
+    )
+    .doc("List active channels", "2.8.0"),
+    CommandSpec::new(
+        "pubsub|numpat",
+        pubsub_numpat_command,
+        2,
+        PUBSUB | LOADING | STALE,
+        "pubsub",
+    )
+    .doc(
+        "Get the count of unique patterns pattern subscriptions",
+        "2.8.0",
+    ),
+    CommandSpec::new(
+        "pubsub|numsub",
+        pubsub_numsub_command,
+        -2,
+        PUBSUB | LOADING | STALE,
+        "pubsub",
+    )
+    .doc("Get the count of subscribers for channels", "2.8.0"),
+    CommandSpec::new(
+        "pubsub|shardchannels",
+        pubsub_shardchannels_command,
+        -2,
+        PUBSUB | LOADING | STALE,
+        "pubsub",
+    )
+    .doc("List active shard channels", "7.0.0"),
+    CommandSpec::new(
+        "pubsub|shardnumsub",
+        pubsub_shardnumsub_command,
+        -2,
+        PUBSUB | LOADING | STALE,
+        "pubsub",
+    )
+    .doc("Get the count of subscribers for shard channels", "7.0.0"),
+    CommandSpec::new(
+        "pubsub|help",
+        pubsub_help_command,
+        2,
+        LOADING | STALE,
+        "pubsub",
+    )
+    .doc("Show helpful text about the different subcommands", "6.2.0"),
+];
 
 /// Keyspace event classes (Redis: `NOTIFY_*`).
 pub const NOTIFY_KEYSPACE: u32 = 1 << 0;
@@ -24,6 +214,8 @@ pub const NOTIFY_EVICTED: u32 = 1 << 9;
 pub const NOTIFY_STREAM: u32 = 1 << 10;
 pub const NOTIFY_KEY_MISS: u32 = 1 << 11;
 pub const NOTIFY_NEW: u32 = 1 << 12;
+/// Module key-type events ('d'); accepted and shown like Redis, though nothing emits them.
+pub const NOTIFY_MODULE: u32 = 1 << 13;
 pub const NOTIFY_ALL: u32 = NOTIFY_GENERIC
     | NOTIFY_STRING
     | NOTIFY_LIST
@@ -32,20 +224,145 @@ pub const NOTIFY_ALL: u32 = NOTIFY_GENERIC
     | NOTIFY_ZSET
     | NOTIFY_EXPIRED
     | NOTIFY_EVICTED
-    | NOTIFY_STREAM;
+    | NOTIFY_STREAM
+    | NOTIFY_MODULE;
 
-/// Server-wide subscription registry.
+/// Server-wide subscription registry (Redis: `server.pubsub_channels`, `pubsub_patterns`,
+/// `pubsubshard_channels`). Values are client slab keys in subscription order.
 #[derive(Default)]
-pub struct PubsubState {}
+pub struct PubsubState {
+    channels: HashMap<Vec<u8>, Vec<usize>>,
+    shard_channels: HashMap<Vec<u8>, Vec<usize>>,
+    /// Pattern -> subscribers, in the order patterns were first subscribed. A list, not a map:
+    /// every PUBLISH visits every pattern anyway, and the order keeps delivery deterministic.
+    patterns: Vec<(Vec<u8>, Vec<usize>)>,
+    notify: NotifyFlagsCache,
+}
 
-/// A client's subscriptions.
+impl PubsubState {
+    /// Channels with at least one subscriber (INFO stats `pubsub_channels`).
+    pub fn channel_count(&self) -> usize {
+        self.channels.len()
+    }
+
+    /// Distinct patterns subscribed to (INFO stats `pubsub_patterns`).
+    pub fn pattern_count(&self) -> usize {
+        self.patterns.len()
+    }
+
+    /// Shard channels with at least one subscriber (INFO stats `pubsubshard_channels`).
+    pub fn shard_channel_count(&self) -> usize {
+        self.shard_channels.len()
+    }
+}
+
+/// `notify-keyspace-events` parsed into class bits, re-parsed only when the configured string
+/// changes (CONFIG SET), so the per-write check is a comparison, not a parse.
 #[derive(Default)]
-pub struct SubscriberState {}
+struct NotifyFlagsCache {
+    source: String,
+    flags: u32,
+}
+
+impl NotifyFlagsCache {
+    fn flags_for(&mut self, config: &str) -> u32 {
+        if self.source != config {
+            self.flags = parse_notify_flags(config).unwrap_or(0);
+            self.source = config.to_string();
+        }
+        self.flags
+    }
+}
+
+/// A client's subscriptions: name -> the sequence number of its subscription, so that
+/// "unsubscribe from everything" answers in subscription order.
+#[derive(Default)]
+pub struct SubscriberState {
+    channels: HashMap<Vec<u8>, u64>,
+    patterns: HashMap<Vec<u8>, u64>,
+    shard_channels: HashMap<Vec<u8>, u64>,
+    next_seq: u64,
+}
 
 impl SubscriberState {
-    /// Channels + patterns + shard channels subscribed.
+    /// Channels + patterns + shard channels subscribed. Non-zero means the client is in
+    /// subscriber mode (Redis's `CLIENT_PUBSUB` flag) and in the `pubsub` output-limit class.
     pub fn count(&self) -> usize {
-        0
+        self.channels.len() + self.patterns.len() + self.shard_channels.len()
+    }
+
+    /// CLIENT LIST `sub=`.
+    pub fn channel_count(&self) -> usize {
+        self.channels.len()
+    }
+
+    /// CLIENT LIST `psub=`.
+    pub fn pattern_count(&self) -> usize {
+        self.patterns.len()
+    }
+
+    /// CLIENT LIST `ssub=`.
+    pub fn shard_channel_count(&self) -> usize {
+        self.shard_channels.len()
+    }
+
+    fn set(&self, kind: Kind) -> &HashMap<Vec<u8>, u64> {
+        match kind {
+            Kind::Channel => &self.channels,
+            Kind::Pattern => &self.patterns,
+            Kind::Shard => &self.shard_channels,
+        }
+    }
+
+    fn set_mut(&mut self, kind: Kind) -> &mut HashMap<Vec<u8>, u64> {
+        match kind {
+            Kind::Channel => &mut self.channels,
+            Kind::Pattern => &mut self.patterns,
+            Kind::Shard => &mut self.shard_channels,
+        }
+    }
+
+    /// Names of one kind of subscription, oldest first.
+    fn names_in_order(&self, kind: Kind) -> Vec<Vec<u8>> {
+        let set = self.set(kind);
+        let mut names: Vec<(&Vec<u8>, u64)> = set.iter().map(|(n, &seq)| (n, seq)).collect();
+        names.sort_unstable_by_key(|&(_, seq)| seq);
+        names.into_iter().map(|(n, _)| n.clone()).collect()
+    }
+}
+
+/// The three kinds of subscription (Redis: `pubsubtype`, plus patterns).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Channel,
+    Pattern,
+    Shard,
+}
+
+impl Kind {
+    fn subscribe_word(self) -> &'static [u8] {
+        match self {
+            Kind::Channel => b"subscribe",
+            Kind::Pattern => b"psubscribe",
+            Kind::Shard => b"ssubscribe",
+        }
+    }
+
+    fn unsubscribe_word(self) -> &'static [u8] {
+        match self {
+            Kind::Channel => b"unsubscribe",
+            Kind::Pattern => b"punsubscribe",
+            Kind::Shard => b"sunsubscribe",
+        }
+    }
+
+    /// The count a (un)subscribe confirmation reports: channels and patterns are counted
+    /// together, shard channels on their own (Redis: `type.subscriptionCount`).
+    fn confirmation_count(self, s: &SubscriberState) -> usize {
+        match self {
+            Kind::Channel | Kind::Pattern => s.channels.len() + s.patterns.len(),
+            Kind::Shard => s.shard_channels.len(),
+        }
     }
 }
 
@@ -68,13 +385,15 @@ pub fn parse_notify_flags(s: &str) -> Option<u32> {
             't' => NOTIFY_STREAM,
             'm' => NOTIFY_KEY_MISS,
             'n' => NOTIFY_NEW,
+            'd' => NOTIFY_MODULE,
             _ => return None,
         };
     }
     Some(flags)
 }
 
-/// Formats class bits back into letters, as CONFIG GET shows them.
+/// Formats class bits back into letters, as CONFIG GET shows them. Redis 7.0 prints `n` among
+/// the class letters, so `A` hides it (`AnK` reads back as `AK`); we print what it prints.
 pub fn format_notify_flags(flags: u32) -> String {
     let mut s = String::new();
     if flags & NOTIFY_ALL == NOTIFY_ALL {
@@ -90,6 +409,8 @@ pub fn format_notify_flags(flags: u32) -> String {
             (NOTIFY_EXPIRED, 'x'),
             (NOTIFY_EVICTED, 'e'),
             (NOTIFY_STREAM, 't'),
+            (NOTIFY_MODULE, 'd'),
+            (NOTIFY_NEW, 'n'),
         ] {
             if flags & bit != 0 {
                 s.push(c);
@@ -100,7 +421,6 @@ pub fn format_notify_flags(flags: u32) -> String {
         (NOTIFY_KEYSPACE, 'K'),
         (NOTIFY_KEYEVENT, 'E'),
         (NOTIFY_KEY_MISS, 'm'),
-        (NOTIFY_NEW, 'n'),
     ] {
         if flags & bit != 0 {
             s.push(c);
@@ -109,23 +429,649 @@ pub fn format_notify_flags(flags: u32) -> String {
     s
 }
 
-/// Refuses commands a RESP2 client may not run while subscribed.
-pub fn check_subscriber_context(
-    _ctx: &mut Ctx,
-    _spec: &CommandSpec,
-    _argv: &[&[u8]],
-) -> Result<(), CommandError> {
+// ---------------------------------------------------------------------------------------------
+// Subscribing and unsubscribing
+// ---------------------------------------------------------------------------------------------
+
+/// Adds the caller to `name` (a channel, pattern or shard channel) unless already there, and
+/// confirms with `[subscribe, name, count]` (a push frame in RESP3).
+/// Redis: `pubsubSubscribeChannel`, `pubsubSubscribePattern`.
+fn subscribe(ctx: &mut Ctx, name: &[u8], kind: Kind) {
+    let me = ctx.id;
+    let subs = &mut ctx.clients[me].subscriptions;
+    if !subs.set(kind).contains_key(name) {
+        let seq = subs.next_seq;
+        subs.next_seq += 1;
+        subs.set_mut(kind).insert(name.to_vec(), seq);
+        let registry = &mut ctx.srv.pubsub;
+        match kind {
+            Kind::Channel => registry.channels.entry_ref(name).or_default().push(me),
+            Kind::Shard => registry
+                .shard_channels
+                .entry_ref(name)
+                .or_default()
+                .push(me),
+            Kind::Pattern => match registry.patterns.iter_mut().find(|(p, _)| p == name) {
+                Some((_, clients)) => clients.push(me),
+                None => registry.patterns.push((name.to_vec(), vec![me])),
+            },
+        }
+    }
+    let count = kind.confirmation_count(&ctx.clients[me].subscriptions);
+    ctx.out.push_len(3);
+    ctx.out.bulk(kind.subscribe_word());
+    ctx.out.bulk(name);
+    ctx.out.integer(count as i64);
+}
+
+/// Removes client `me` from the server-side registry of `name`.
+fn unregister(state: &mut PubsubState, me: usize, name: &[u8], kind: Kind) {
+    fn remove_from(clients: &mut Vec<usize>, me: usize) {
+        if let Some(pos) = clients.iter().position(|&c| c == me) {
+            clients.remove(pos);
+        }
+    }
+    match kind {
+        Kind::Channel | Kind::Shard => {
+            let map = if kind == Kind::Channel {
+                &mut state.channels
+            } else {
+                &mut state.shard_channels
+            };
+            if let Some(clients) = map.get_mut(name) {
+                remove_from(clients, me);
+                if clients.is_empty() {
+                    map.remove(name);
+                }
+            }
+        }
+        Kind::Pattern => {
+            if let Some(i) = state.patterns.iter().position(|(p, _)| p == name) {
+                remove_from(&mut state.patterns[i].1, me);
+                if state.patterns[i].1.is_empty() {
+                    state.patterns.remove(i);
+                }
+            }
+        }
+    }
+}
+
+/// Removes the caller from `name`; with `notify`, confirms with `[unsubscribe, name, count]`
+/// even if it was not subscribed, as Redis does. Redis: `pubsubUnsubscribeChannel`.
+fn unsubscribe(ctx: &mut Ctx, name: &[u8], kind: Kind, notify: bool) {
+    let me = ctx.id;
+    let subs = &mut ctx.clients[me].subscriptions;
+    if subs.set_mut(kind).remove(name).is_some() {
+        unregister(&mut ctx.srv.pubsub, me, name, kind);
+    }
+    if notify {
+        let count = kind.confirmation_count(&ctx.clients[me].subscriptions);
+        ctx.out.push_len(3);
+        ctx.out.bulk(kind.unsubscribe_word());
+        ctx.out.bulk(name);
+        ctx.out.integer(count as i64);
+    }
+}
+
+/// Removes every subscription of one kind, oldest first. With nothing to remove and `notify`,
+/// Redis still confirms, naming a null channel. Redis: `pubsubUnsubscribeAllChannels`.
+fn unsubscribe_all(ctx: &mut Ctx, kind: Kind, notify: bool) {
+    let names = ctx.clients[ctx.id].subscriptions.names_in_order(kind);
+    if names.is_empty() && notify {
+        let count = kind.confirmation_count(&ctx.clients[ctx.id].subscriptions);
+        ctx.out.push_len(3);
+        ctx.out.bulk(kind.unsubscribe_word());
+        ctx.out.null();
+        ctx.out.integer(count as i64);
+    }
+    for name in names {
+        unsubscribe(ctx, &name, kind, notify);
+    }
+}
+
+/// SUBSCRIBE channel [channel ...] — one `[subscribe, channel, count]` per channel.
+fn subscribe_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    for channel in &argv[1..] {
+        subscribe(ctx, channel, Kind::Channel);
+    }
     Ok(())
 }
 
-/// Publishes a keyspace event if `notify-keyspace-events` enables its class.
-pub fn notify_keyspace_event(_ctx: &mut Ctx, _class: u32, _event: &str, _key: &[u8], _db: usize) {}
+/// UNSUBSCRIBE [channel ...] — one `[unsubscribe, channel, count]` per channel (all channels
+/// when none are named).
+fn unsubscribe_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    if argv.len() == 1 {
+        unsubscribe_all(ctx, Kind::Channel, true);
+    }
+    for channel in &argv[1..] {
+        unsubscribe(ctx, channel, Kind::Channel, true);
+    }
+    Ok(())
+}
 
-/// A client is being freed: drop its subscriptions.
-pub fn forget_client(_state: &mut ServerState, _key: usize, _client: &Client) {}
+/// PSUBSCRIBE pattern [pattern ...] — one `[psubscribe, pattern, count]` per pattern.
+fn psubscribe_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    for pattern in &argv[1..] {
+        subscribe(ctx, pattern, Kind::Pattern);
+    }
+    Ok(())
+}
+
+/// PUNSUBSCRIBE [pattern ...] — one `[punsubscribe, pattern, count]` per pattern.
+fn punsubscribe_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    if argv.len() == 1 {
+        unsubscribe_all(ctx, Kind::Pattern, true);
+    }
+    for pattern in &argv[1..] {
+        unsubscribe(ctx, pattern, Kind::Pattern, true);
+    }
+    Ok(())
+}
+
+/// SSUBSCRIBE shardchannel [shardchannel ...] — one `[ssubscribe, channel, count]` each.
+/// Refused inside EXEC, where Redis denies blocking-style commands.
+fn ssubscribe_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    if super::multi::in_transaction_or_script(ctx) {
+        return Err(CommandError::Err(
+            "SSUBSCRIBE isn't allowed for a DENY BLOCKING client",
+        ));
+    }
+    for channel in &argv[1..] {
+        subscribe(ctx, channel, Kind::Shard);
+    }
+    Ok(())
+}
+
+/// SUNSUBSCRIBE [shardchannel ...] — one `[sunsubscribe, channel, count]` each.
+fn sunsubscribe_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    if argv.len() == 1 {
+        unsubscribe_all(ctx, Kind::Shard, true);
+    }
+    for channel in &argv[1..] {
+        unsubscribe(ctx, channel, Kind::Shard, true);
+    }
+    Ok(())
+}
+
+/// Drops every subscription of the caller without replying (RESET). The client leaves
+/// subscriber mode. Redis: part of `clearClientConnectionState`.
+pub fn reset_client(ctx: &mut Ctx) {
+    if ctx.id == NO_CLIENT || !ctx.clients.contains(ctx.id) {
+        return;
+    }
+    unsubscribe_all(ctx, Kind::Channel, false);
+    unsubscribe_all(ctx, Kind::Shard, false);
+    unsubscribe_all(ctx, Kind::Pattern, false);
+}
+
+/// A client is being freed: drop its subscriptions from the registries.
+pub fn forget_client(state: &mut ServerState, key: usize, client: &Client) {
+    for kind in [Kind::Channel, Kind::Pattern, Kind::Shard] {
+        for name in client.subscriptions.set(kind).keys() {
+            unregister(&mut state.pubsub, key, name, kind);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Publishing
+// ---------------------------------------------------------------------------------------------
+
+/// What delivering a message needs from the Ctx, as disjoint borrows: the registries are read
+/// while other clients' reply buffers are appended to.
+struct Postman<'b> {
+    clients: &'b mut Slab<Client>,
+    pending_write: &'b mut Vec<usize>,
+    out: &'b mut ReplyBuffer,
+    me: usize,
+    limits: &'b [(String, u64, u64, u64)],
+    stats: &'b mut Stats,
+    now: Ms,
+}
+
+impl Postman<'_> {
+    /// Appends one encoded message to `target`'s output: the caller's own buffer, or another
+    /// client's (queued for writing). A client already condemned by its output limit gets
+    /// nothing more; one that crosses the limit now is condemned (Redis:
+    /// `closeClientOnOutputBufferLimitReached`).
+    fn deliver(&mut self, target: usize, frame: &[u8]) {
+        if target == self.me {
+            return append_push(self.out, frame);
+        }
+        let Some(c) = self.clients.get_mut(target) else {
+            return;
+        };
+        if c.close_asap {
+            return;
+        }
+        if !c.pending_write {
+            c.pending_write = true;
+            self.pending_write.push(target);
+        }
+        append_push(&mut c.reply, frame);
+        if check_output_limits(self.limits, c, self.now) {
+            warn!(
+                "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
+                c.id, c.addr
+            );
+            c.close_asap = true;
+            self.stats.client_output_buffer_limit_disconnections += 1;
+        }
+    }
+}
+
+/// Encodes a push message once, in its RESP2 form, so that a message for a thousand
+/// subscribers is formatted once and copied a thousand times (Redis shares one object the
+/// same way).
+fn encode_push(parts: &[&[u8]]) -> Vec<u8> {
+    let mut frame = ReplyBuffer::new();
+    frame.push_len(parts.len());
+    for part in parts {
+        frame.bulk(part);
+    }
+    frame.as_bytes().to_vec()
+}
+
+/// Appends a frame from [`encode_push`]: RESP3 receivers get the `>` push marker in place of
+/// the RESP2 array marker `*`; the rest of the bytes are identical.
+fn append_push(out: &mut ReplyBuffer, frame: &[u8]) {
+    match frame.split_first() {
+        Some((_, rest)) if out.is_resp3() => {
+            out.raw(b">");
+            out.raw(rest);
+        }
+        _ => out.raw(frame),
+    }
+}
+
+/// Delivers `message` to the subscribers of `channel` and, unless `shard`, of every matching
+/// pattern. Returns the number of deliveries. Redis: `pubsubPublishMessage`.
+pub fn publish_message(ctx: &mut Ctx, channel: &[u8], message: &[u8], shard: bool) -> usize {
+    let Ctx {
+        clients,
+        srv,
+        out,
+        id,
+        now,
+        ..
+    } = ctx;
+    let state: &mut ServerState = srv;
+    let mut postman = Postman {
+        clients,
+        pending_write: &mut state.clients_pending_write,
+        out,
+        me: *id,
+        limits: &state.config.client_output_buffer_limit,
+        stats: &mut state.stats,
+        now: *now,
+    };
+    let registry = &state.pubsub;
+    let mut receivers = 0;
+    let (channels, word): (_, &[u8]) = if shard {
+        (&registry.shard_channels, b"smessage")
+    } else {
+        (&registry.channels, b"message")
+    };
+    if let Some(subscribers) = channels.get(channel) {
+        let frame = encode_push(&[word, channel, message]);
+        for &target in subscribers {
+            postman.deliver(target, &frame);
+            receivers += 1;
+        }
+    }
+    if shard {
+        return receivers;
+    }
+    for (pattern, subscribers) in &registry.patterns {
+        if !glob_match(pattern, channel, false) {
+            continue;
+        }
+        let frame = encode_push(&[b"pmessage", pattern, channel, message]);
+        for &target in subscribers {
+            postman.deliver(target, &frame);
+            receivers += 1;
+        }
+    }
+    receivers
+}
+
+/// PUBLISH channel message — the number of clients that received it.
+fn publish_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    let receivers = publish_message(ctx, argv[1], argv[2], false);
+    ctx.out.integer(receivers as i64);
+    Ok(())
+}
+
+/// SPUBLISH shardchannel message — the number of clients that received it.
+fn spublish_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    let receivers = publish_message(ctx, argv[1], argv[2], true);
+    ctx.out.integer(receivers as i64);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// PUBSUB introspection
+// ---------------------------------------------------------------------------------------------
+
+/// The PUBSUB container row; never runs, because `execute` resolves a subcommand row first.
+fn pubsub_container(_ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
+    Err(CommandError::Syntax)
+}
+
+/// Redis's `addReplySubcommandSyntaxError`, for subcommands whose arity row is looser than the
+/// arguments they accept.
+fn subcommand_syntax_error(sub: &[u8]) -> CommandError {
+    CommandError::err(format!(
+        "unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
+        String::from_utf8_lossy(&sub[..sub.len().min(128)])
+    ))
+}
+
+/// The names of `map` matching the optional glob in `argv[2]`, as an array (hash order).
+fn reply_channel_names(
+    out: &mut ReplyBuffer,
+    map: &HashMap<Vec<u8>, Vec<usize>>,
+    argv: &[&[u8]],
+) -> CommandResult {
+    if argv.len() > 3 {
+        return Err(subcommand_syntax_error(argv[1]));
+    }
+    let pattern = argv.get(2).copied();
+    let at = out.deferred_len();
+    let mut n = 0;
+    for name in map.keys() {
+        if pattern.is_none_or(|p| glob_match(p, name, false)) {
+            out.bulk(name);
+            n += 1;
+        }
+    }
+    out.set_deferred_len(at, b'*', n);
+    Ok(())
+}
+
+/// `[name, count, name, count, ...]` for the names in `argv[2..]`.
+fn reply_subscriber_counts(
+    out: &mut ReplyBuffer,
+    map: &HashMap<Vec<u8>, Vec<usize>>,
+    argv: &[&[u8]],
+) {
+    out.array_len((argv.len() - 2) * 2);
+    for name in &argv[2..] {
+        out.bulk(name);
+        out.integer(map.get(*name).map_or(0, |c| c.len()) as i64);
+    }
+}
+
+/// PUBSUB CHANNELS [pattern] — active channels (with at least one subscriber).
+fn pubsub_channels_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    reply_channel_names(ctx.out, &ctx.srv.pubsub.channels, argv)
+}
+
+/// PUBSUB SHARDCHANNELS [pattern] — active shard channels.
+fn pubsub_shardchannels_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    reply_channel_names(ctx.out, &ctx.srv.pubsub.shard_channels, argv)
+}
+
+/// PUBSUB NUMSUB [channel ...] — flat array of channel, subscriber count.
+fn pubsub_numsub_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    reply_subscriber_counts(ctx.out, &ctx.srv.pubsub.channels, argv);
+    Ok(())
+}
+
+/// PUBSUB SHARDNUMSUB [shardchannel ...] — flat array of channel, subscriber count.
+fn pubsub_shardnumsub_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    reply_subscriber_counts(ctx.out, &ctx.srv.pubsub.shard_channels, argv);
+    Ok(())
+}
+
+/// PUBSUB NUMPAT — the number of distinct patterns subscribed to (by anyone).
+fn pubsub_numpat_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
+    ctx.out.integer(ctx.srv.pubsub.patterns.len() as i64);
+    Ok(())
+}
+
+const PUBSUB_HELP: &[&str] = &[
+    "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CHANNELS [<pattern>]",
+    "    Return the currently active channels matching a <pattern> (default: '*').",
+    "NUMPAT",
+    "    Return number of subscriptions to patterns.",
+    "NUMSUB [<channel> ...]",
+    "    Return the number of subscribers for the specified channels, excluding",
+    "    pattern subscriptions(default: no channels).",
+    "SHARDCHANNELS [<pattern>]",
+    "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+    "SHARDNUMSUB [<shardchannel> ...]",
+    "    Return the number of subscribers for the specified shard level channel(s)",
+    "HELP",
+    "    Prints this help.",
+];
+
+/// PUBSUB HELP — the help text, one status line per element.
+fn pubsub_help_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
+    ctx.out.array_len(PUBSUB_HELP.len());
+    for line in PUBSUB_HELP {
+        ctx.out.simple(line);
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hooks called by the dispatcher, the loop and other commands
+// ---------------------------------------------------------------------------------------------
+
+/// Commands a RESP2 client in subscriber mode may still run.
+const ALLOWED_IN_SUBSCRIBER_MODE: &[&str] = &[
+    "ping",
+    "subscribe",
+    "ssubscribe",
+    "unsubscribe",
+    "sunsubscribe",
+    "psubscribe",
+    "punsubscribe",
+    "quit",
+    "reset",
+];
+
+/// Refuses commands a RESP2 client may not run while subscribed (Redis: in `processCommand`).
+pub fn check_subscriber_context(
+    ctx: &mut Ctx,
+    spec: &CommandSpec,
+    _argv: &[&[u8]],
+) -> Result<(), CommandError> {
+    let Some(c) = ctx.clients.get(ctx.id) else {
+        return Ok(());
+    };
+    if c.subscriptions.count() == 0 || ctx.out.is_resp3() {
+        return Ok(());
+    }
+    if ALLOWED_IN_SUBSCRIBER_MODE.contains(&spec.name) {
+        return Ok(());
+    }
+    Err(CommandError::Custom(format!(
+        "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+        spec.name
+    )))
+}
+
+/// PING's subscriber-mode form: a RESP2 subscriber gets `[pong, <message or "">]`, which a
+/// client reading messages can tell apart from a status reply. Returns false (nothing written)
+/// when the normal PING reply applies.
+pub fn subscriber_ping(ctx: &mut Ctx, argv: &[&[u8]]) -> bool {
+    let subscribed = ctx
+        .clients
+        .get(ctx.id)
+        .is_some_and(|c| c.subscriptions.count() > 0);
+    if !subscribed || ctx.out.is_resp3() {
+        return false;
+    }
+    ctx.out.array_len(2);
+    ctx.out.bulk(b"pong");
+    ctx.out.bulk(argv.get(1).copied().unwrap_or(b""));
+    true
+}
+
+/// Publishes a keyspace event if `notify-keyspace-events` enables its class
+/// (Redis: `notifyKeyspaceEvent`). Costs one string-length test when notifications are off.
+pub fn notify_keyspace_event(ctx: &mut Ctx, class: u32, event: &str, key: &[u8], db: usize) {
+    let srv = &mut *ctx.srv;
+    if srv.config.notify_keyspace_events.is_empty() {
+        return;
+    }
+    let flags = srv
+        .pubsub
+        .notify
+        .flags_for(&srv.config.notify_keyspace_events);
+    if flags & class == 0 {
+        return;
+    }
+    // Nobody could hear it (keyspace events never go to shard channels).
+    if srv.pubsub.channels.is_empty() && srv.pubsub.patterns.is_empty() {
+        return;
+    }
+    let mut digits = [0u8; I64_BUF];
+    let db = write_i64(db as i64, &mut digits);
+    if flags & NOTIFY_KEYSPACE != 0 {
+        let mut channel = Vec::with_capacity(16 + key.len());
+        channel.extend_from_slice(b"__keyspace@");
+        channel.extend_from_slice(db);
+        channel.extend_from_slice(b"__:");
+        channel.extend_from_slice(key);
+        publish_message(ctx, &channel, event.as_bytes(), false);
+    }
+    if flags & NOTIFY_KEYEVENT != 0 {
+        let mut channel = Vec::with_capacity(16 + event.len());
+        channel.extend_from_slice(b"__keyevent@");
+        channel.extend_from_slice(db);
+        channel.extend_from_slice(b"__:");
+        channel.extend_from_slice(event.as_bytes());
+        publish_message(ctx, &channel, key, false);
+    }
+}
+
+/// The output-limit class of a client and its (hard, soft, soft seconds) limits.
+fn limits_for<'l>(
+    limits: &'l [(String, u64, u64, u64)],
+    client: &Client,
+) -> Option<&'l (String, u64, u64, u64)> {
+    let class = if client.subscriptions.count() > 0 {
+        "pubsub"
+    } else {
+        "normal"
+    };
+    limits.iter().find(|l| l.0 == class)
+}
+
+/// Has the client's pending output reached its class's hard limit, or stayed above the soft
+/// limit for longer than allowed? Starts or resets the soft-limit clock as a side effect.
+/// Redis: `checkClientOutputBufferLimits`.
+fn check_output_limits(limits: &[(String, u64, u64, u64)], client: &mut Client, now: Ms) -> bool {
+    let Some(&(_, hard, soft, soft_seconds)) = limits_for(limits, client) else {
+        return false;
+    };
+    if hard == 0 && soft == 0 {
+        return false;
+    }
+    let used = client.reply.pending_len() as u64;
+    let hard_reached = hard > 0 && used >= hard;
+    let soft_reached = soft > 0 && used >= soft;
+    let soft_expired = if soft_reached {
+        match client.soft_limit_reached_at {
+            // The first time over the soft limit only starts its clock.
+            None => {
+                client.soft_limit_reached_at = Some(now);
+                false
+            }
+            Some(since) => now - since > soft_seconds as i64 * 1000,
+        }
+    } else {
+        client.soft_limit_reached_at = None;
+        false
+    };
+    hard_reached || soft_expired
+}
 
 /// Has the client's pending output passed its class's hard limit, or its soft limit for longer
-/// than allowed? (Redis: `checkClientOutputBufferLimits`.)
-pub fn output_limit_exceeded(_state: &mut ServerState, _client: &mut Client, _now: i64) -> bool {
-    false
+/// than allowed? (Redis: `checkClientOutputBufferLimits`.) The loop closes it if so.
+pub fn output_limit_exceeded(state: &mut ServerState, client: &mut Client, now: i64) -> bool {
+    check_output_limits(&state.config.client_output_buffer_limit, client, now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notify_flags_round_trip_through_their_letters() {
+        let flags = parse_notify_flags("KEA").unwrap();
+        assert_eq!(flags, NOTIFY_KEYSPACE | NOTIFY_KEYEVENT | NOTIFY_ALL);
+        assert_eq!(format_notify_flags(flags), "AKE");
+        assert_eq!(
+            format_notify_flags(parse_notify_flags("Eg$").unwrap()),
+            "g$E"
+        );
+        assert_eq!(parse_notify_flags("Q"), None);
+        // As CONFIG GET on Redis 7.0.15 shows them.
+        for (set, get) in [
+            ("g$lshzxet", "g$lshzxet"),
+            ("g$lshzxetd", "A"),
+            ("Kd", "dK"),
+            ("nmKE", "nKEm"),
+            ("AnK", "AK"),
+            ("", ""),
+        ] {
+            assert_eq!(format_notify_flags(parse_notify_flags(set).unwrap()), get);
+        }
+    }
+
+    #[test]
+    fn the_notify_cache_reparses_only_when_the_setting_changes() {
+        let mut cache = NotifyFlagsCache::default();
+        assert_eq!(cache.flags_for("Kg"), NOTIFY_KEYSPACE | NOTIFY_GENERIC);
+        assert_eq!(cache.flags_for("Kg"), NOTIFY_KEYSPACE | NOTIFY_GENERIC);
+        assert_eq!(cache.flags_for("E$"), NOTIFY_KEYEVENT | NOTIFY_STRING);
+    }
+
+    #[test]
+    fn one_encoded_message_serves_resp2_and_resp3_receivers() {
+        let frame = encode_push(&[b"message", b"ch", b"hi"]);
+        let mut resp2 = ReplyBuffer::new();
+        let mut resp3 = ReplyBuffer::new();
+        resp3.set_resp3(true);
+        append_push(&mut resp2, &frame);
+        append_push(&mut resp3, &frame);
+        assert_eq!(
+            resp2.as_bytes(),
+            b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n"
+        );
+        assert_eq!(
+            resp3.as_bytes(),
+            b">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n"
+        );
+    }
+
+    #[test]
+    fn unsubscribe_all_goes_in_subscription_order() {
+        let mut s = SubscriberState::default();
+        for (i, name) in [b"b".as_slice(), b"a", b"c"].iter().enumerate() {
+            s.channels.insert(name.to_vec(), i as u64);
+        }
+        assert_eq!(
+            s.names_in_order(Kind::Channel),
+            vec![b"b".to_vec(), b"a".to_vec(), b"c".to_vec()]
+        );
+    }
+
+    #[test]
+    fn unregistering_the_last_subscriber_forgets_the_name() {
+        let mut state = PubsubState::default();
+        state.channels.insert(b"ch".to_vec(), vec![3, 5]);
+        state.patterns.push((b"p*".to_vec(), vec![5]));
+        unregister(&mut state, 5, b"ch", Kind::Channel);
+        assert_eq!(state.channels.get(b"ch".as_slice()), Some(&vec![3]));
+        unregister(&mut state, 3, b"ch", Kind::Channel);
+        assert!(state.channels.is_empty());
+        unregister(&mut state, 5, b"p*", Kind::Pattern);
+        assert!(state.patterns.is_empty());
+    }
 }
