@@ -590,26 +590,14 @@ fn swapdb_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     }
     let (a, b) = (first as usize, second as usize);
     if a != b {
+        // Watchers are judged against the contents *before* the swap.
+        multi::touch_watched_keys_on_swapdb(ctx, a, b);
         let (x, y) = two_dbs(ctx.dbs, a, b);
         x.swap_contents(y);
-        // Every key of both databases changed from a watcher's point of view.
-        for db in [a, b] {
-            touch_all_keys(ctx, db);
-        }
     }
     ctx.srv.dirty += 1;
     ctx.out.ok();
     Ok(())
-}
-
-/// Invalidates WATCHes on every key of a database (after SWAPDB or FLUSHDB). Redis:
-/// `touchAllWatchedKeysInDb`, which walks the watched keys rather than the keyspace; until the
-/// transactions code offers that, each key is touched.
-fn touch_all_keys(ctx: &mut Ctx, db: usize) {
-    let keys: Vec<_> = ctx.dbs[db].dict.keys().cloned().collect();
-    for key in keys {
-        multi::touch_watched_key(ctx, db, &key);
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -628,11 +616,9 @@ fn parse_flush_flags(argv: &[&[u8]]) -> CommandResult {
 
 /// Empties database `db`, invalidating WATCHes on its keys. Returns how many keys it held.
 fn empty_db(ctx: &mut Ctx, db: usize) -> u64 {
-    let old = ctx.dbs[db].flush();
-    for (key, _) in &old {
-        multi::touch_watched_key(ctx, db, key);
-    }
-    old.len() as u64
+    // Redis's touchAllWatchedKeysInDb walks the watched keys, not the keyspace: O(watched).
+    multi::touch_all_watched_keys_in_db(ctx, db);
+    ctx.dbs[db].flush().len() as u64
 }
 
 /// FLUSHDB [ASYNC | SYNC] (and the seed alias FLUSH) — OK; removes every key of the selected

@@ -136,8 +136,9 @@ impl Client {
         if self.multi.active {
             f.push('x');
         }
-        if self.multi.watching() {
-            f.push('w');
+        if self.multi.dirty_cas() {
+            // A watched key changed: EXEC will fail.
+            f.push('d');
         }
         if self.no_evict {
             f.push('e');
