@@ -29,6 +29,7 @@ use hashbrown::hash_table::HashTable;
 use hashbrown::DefaultHashBuilder;
 use std::hash::BuildHasher;
 
+#[derive(Clone)]
 pub struct Dict<V> {
     slots: Vec<(Sds, V)>,
     index: HashTable<u32>,
