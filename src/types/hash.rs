@@ -198,7 +198,12 @@ impl Hash {
 
     /// One step of HSCAN over a hash table (see `Dict::scan`); a listpack is visited whole and
     /// the returned cursor is 0, as Redis does for small encodings.
-    pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(&[u8], &[u8])) -> u64 {
+    pub fn scan<'a>(
+        &'a self,
+        cursor: u64,
+        count: usize,
+        mut visit: impl FnMut(&'a [u8], &'a [u8]),
+    ) -> u64 {
         match &self.repr {
             Repr::Listpack(_) => {
                 for (f, v) in self.iter() {

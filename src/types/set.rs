@@ -213,13 +213,15 @@ impl Set {
 
     /// One step of SSCAN over a hash table (see `Dict::scan`); an intset is visited whole and
     /// the returned cursor is 0, as Redis does for small encodings.
-    pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(Member)) -> u64 {
+    pub fn scan<'a>(&'a self, cursor: u64, count: usize, mut visit: impl FnMut(Member<'a>)) -> u64 {
         match &self.repr {
             Repr::Ints(_) => {
                 self.iter().for_each(visit);
                 0
             }
-            Repr::Table(t) => t.scan(cursor, count, |k, _| visit(Member::Str(k))),
+            Repr::Table(t) => t.scan(cursor, count, |k: &'a Sds, _| {
+                visit(Member::Str(k.as_bytes()))
+            }),
         }
     }
 
