@@ -157,7 +157,7 @@ fn delete_if_empty(ctx: &mut Ctx, key: &[u8]) {
 /// HSET key field value [field value ...] — the number of fields added.
 /// HMSET key field value [field value ...] — OK. (One function, as in Redis.)
 fn hset_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
-    if argv.len() % 2 != 0 {
+    if !argv.len().is_multiple_of(2) {
         let name = if args::is(argv[0], "hmset") {
             "hmset"
         } else {
