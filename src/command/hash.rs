@@ -136,7 +136,7 @@ fn hash_for_write_or_create<'d>(
     // in the other; the second is a plain probe.
     let exists = hash_for_write(db, key, now)?.is_some();
     if !exists {
-        db.add(key, Value::Hash(Box::default()), now);
+        db.add(key, Value::Hash(Hash::new()), now);
     }
     match db.dict.get_mut(key).map(|obj| &mut obj.value) {
         Some(Value::Hash(h)) => Ok(h),

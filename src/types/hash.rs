@@ -15,7 +15,6 @@
 //! ```text
 //!   bytes: [len][field bytes][len][value bytes][len][field bytes][len][value bytes] ...
 //!           ^ LEB128 varint: 1 byte for lengths < 128, 2 bytes below 16384, ...
-//!   count: number of *pairs* (so HLEN is O(1))
 //! ```
 //!
 //! Redis's listpack also stores each entry's length *after* it (a "backlen") so it can be walked
@@ -24,8 +23,11 @@
 //! order is insertion order — exactly the order Redis's HGETALL shows for a listpack hash, which
 //! makes small-hash replies byte-identical to Redis's.
 //!
-//! The buffer is a `Vec<u8>` grown with `reserve_exact`, mirroring Redis's realloc-per-insert:
-//! small hashes keep no spare capacity, which is the point of the encoding.
+//! The buffer is an exact-size `Box<[u8]>`, reallocated on every change as Redis reallocs its
+//! listpacks: small hashes keep no spare capacity, which is the point of the encoding. There is
+//! no header either — the pair count is found by a scan (bounded by the entry limit). The whole
+//! `Hash` is two words, so it sits directly in the keyspace's `Value` with no box of its own:
+//! a small hash costs exactly one allocation, its bytes.
 //!
 //! # Conversion
 //!
@@ -77,7 +79,7 @@ impl Hash {
 
     pub fn len(&self) -> usize {
         match &self.repr {
-            Repr::Listpack(lp) => lp.count,
+            Repr::Listpack(lp) => lp.count(),
             Repr::Table(t) => t.len(),
         }
     }
@@ -101,7 +103,7 @@ impl Hash {
     /// Approximate heap bytes owned (MEMORY USAGE).
     pub fn heap_size(&self) -> usize {
         match &self.repr {
-            Repr::Listpack(lp) => lp.bytes.capacity(),
+            Repr::Listpack(lp) => lp.bytes.len(),
             Repr::Table(t) => {
                 t.table_bytes()
                     + t.iter()
@@ -149,7 +151,7 @@ impl Hash {
     /// Every (field, value) pair: insertion order for a listpack, table order otherwise.
     pub fn iter(&self) -> HashIter<'_> {
         match &self.repr {
-            Repr::Listpack(lp) => HashIter::Listpack(lp.bytes.as_slice()),
+            Repr::Listpack(lp) => lp.pairs(),
             Repr::Table(t) => HashIter::Table(t.as_ref(), 0),
         }
     }
@@ -256,17 +258,21 @@ impl<'a> Iterator for HashIter<'a> {
 }
 
 /// A compact sequence of length-prefixed entries (field, value, field, value, ...); see the
-/// module comment.
+/// module comment. An exact-size boxed slice: no capacity word, no spare bytes.
 #[derive(Clone, Default)]
 struct Listpack {
-    bytes: Vec<u8>,
-    /// Number of (field, value) pairs.
-    count: usize,
+    bytes: Box<[u8]>,
 }
 
 impl Listpack {
     fn pairs(&self) -> HashIter<'_> {
         HashIter::Listpack(&self.bytes)
+    }
+
+    /// Number of pairs, by a scan: there is no header to keep it in. A listpack holds at most
+    /// `hash-max-listpack-entries` pairs, so this is as cheap as the scan every HSET does.
+    fn count(&self) -> usize {
+        self.pairs().count()
     }
 
     /// Byte offset of the *entry header* of `field`'s entry, by linear scan.
@@ -299,31 +305,38 @@ impl Listpack {
         Some((start, self.bytes.len() - after.len()))
     }
 
+    /// Replaces `bytes[range]` with `with`, reallocating to the exact new size (Redis
+    /// reallocs its listpacks the same way on every change).
+    fn splice(&mut self, range: std::ops::Range<usize>, with: &[u8]) {
+        if range.len() == with.len() {
+            self.bytes[range].copy_from_slice(with);
+            return;
+        }
+        let mut v = std::mem::take(&mut self.bytes).into_vec();
+        v.splice(range, with.iter().copied());
+        self.bytes = v.into_boxed_slice();
+    }
+
     fn set(&mut self, field: &[u8], value: &[u8]) -> bool {
         match self.find(field) {
             Some(at) => {
                 if let Some((start, end)) = self.value_span(at) {
-                    let mut entry = Vec::with_capacity(value.len() + 5);
+                    let mut entry = Vec::with_capacity(value.len() + VARINT_MAX);
                     write_entry(&mut entry, value);
-                    if entry.len() == end - start {
-                        self.bytes[start..end].copy_from_slice(&entry);
-                    } else {
-                        if entry.len() > end - start {
-                            self.bytes.reserve_exact(entry.len() - (end - start));
-                        }
-                        self.bytes.splice(start..end, entry);
-                        self.bytes.shrink_to_fit();
-                    }
+                    self.splice(start..end, &entry);
                 }
                 false
             }
             None => {
-                self.bytes
-                    .reserve_exact(field.len() + value.len() + 2 * VARINT_MAX);
-                write_entry(&mut self.bytes, field);
-                write_entry(&mut self.bytes, value);
-                self.bytes.shrink_to_fit();
-                self.count += 1;
+                // Append in place: one exact realloc, no temporary buffer.
+                let mut v = std::mem::take(&mut self.bytes).into_vec();
+                v.reserve_exact(
+                    varint_len(field.len()) + field.len() + varint_len(value.len()) + value.len(),
+                );
+                write_entry(&mut v, field);
+                write_entry(&mut v, value);
+                debug_assert_eq!(v.len(), v.capacity());
+                self.bytes = v.into_boxed_slice();
                 true
             }
         }
@@ -336,15 +349,23 @@ impl Listpack {
         let Some((_, end)) = self.value_span(at) else {
             return false;
         };
-        self.bytes.drain(at..end);
-        self.bytes.shrink_to_fit();
-        self.count -= 1;
+        self.splice(at..end, &[]);
         true
     }
 }
 
 /// Longest LEB128 encoding of a usize.
 const VARINT_MAX: usize = 10;
+
+/// Bytes the LEB128 length of an entry of `n` bytes takes.
+fn varint_len(mut n: usize) -> usize {
+    let mut bytes = 1;
+    while n >= 0x80 {
+        n >>= 7;
+        bytes += 1;
+    }
+    bytes
+}
 
 /// Appends one entry: its length as a LEB128 varint, then its bytes.
 fn write_entry(out: &mut Vec<u8>, data: &[u8]) {
@@ -389,6 +410,11 @@ mod tests {
         max_entries: 4,
         max_value: 8,
     };
+
+    #[test]
+    fn a_hash_is_two_words_so_values_stay_three() {
+        assert_eq!(std::mem::size_of::<Hash>(), 16);
+    }
 
     #[test]
     fn small_hashes_are_listpacks_in_insertion_order() {
