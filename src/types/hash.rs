@@ -134,6 +134,7 @@ impl Hash {
             Repr::Listpack(lp) => lp.set(field, value),
             Repr::Table(t) => t.insert(Sds::new(field), Sds::new(value)).is_none(),
         };
+        // Checked after updates too, as Redis does: the limit may have been lowered by CONFIG SET.
         if self.is_listpack() && self.len() > limits.max_entries {
             self.convert_to_table();
         }

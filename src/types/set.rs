@@ -32,6 +32,9 @@ use crate::db::sds::Sds;
 use crate::util::{parse_i64, write_i64, I64_BUF};
 use rand::Rng;
 
+/// Redis caps `set-max-intset-entries` at 2^30 because of intset internals.
+const MAX_INTSET_CAP: usize = 1 << 30;
+
 /// A set value: an intset while it holds few integers, a hash table otherwise.
 #[derive(Clone)]
 pub struct Set {
@@ -138,7 +141,8 @@ impl Set {
             match parse_i64(member) {
                 Some(n) => {
                     let added = s.insert(n);
-                    if s.len() > max_intset {
+                    // Only a successful add converts, as in Redis (a lowered limit waits for one).
+                    if added && s.len() > max_intset.min(MAX_INTSET_CAP) {
                         self.convert_to_table();
                     }
                     return added;
@@ -157,7 +161,7 @@ impl Set {
         match (member, &mut self.repr) {
             (Member::Int(n), Repr::Ints(s)) => {
                 let added = s.insert(n);
-                if s.len() > max_intset {
+                if added && s.len() > max_intset.min(MAX_INTSET_CAP) {
                     self.convert_to_table();
                 }
                 added
