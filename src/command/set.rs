@@ -401,7 +401,7 @@ fn intersection<'s>(sets: &[&'s Set], limit: Option<usize>) -> Vec<Member<'s>> {
         let in_all = others
             .iter()
             .filter(|o| !std::ptr::eq(**o, *smallest))
-            .all(|o| m.with_bytes(|b| o.contains(b)));
+            .all(|o| o.contains_member(m));
         if in_all {
             out.push(m);
             if limit.is_some_and(|l| out.len() >= l) {
@@ -538,7 +538,7 @@ fn union_diff(sets: &[Option<&Set>], op: SetOp, max_intset: usize) -> Set {
             build_set(
                 first
                     .iter()
-                    .filter(|m| m.with_bytes(|b| !others.iter().any(|o| o.contains(b)))),
+                    .filter(|m| !others.iter().any(|o| o.contains_member(*m))),
                 max_intset,
             )
         }

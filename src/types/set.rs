@@ -134,6 +134,15 @@ impl Set {
         }
     }
 
+    /// Is a member taken from another set in this one? (No formatting or re-parsing when both
+    /// are intsets.)
+    pub fn contains_member(&self, member: Member) -> bool {
+        match (member, &self.repr) {
+            (Member::Int(n), Repr::Ints(s)) => s.contains(n),
+            _ => member.with_bytes(|b| self.contains(b)),
+        }
+    }
+
     /// Adds `member`; true if it was not there. `max_intset` is `set-max-intset-entries`.
     /// Redis: `setTypeAdd`.
     pub fn add(&mut self, member: &[u8], max_intset: usize) -> bool {
@@ -429,6 +438,20 @@ mod tests {
         s.add(b"01", 512);
         assert_eq!(s.encoding_name(), "hashtable");
         assert!(s.contains(b"1") && s.contains(b"01"));
+    }
+
+    #[test]
+    fn members_of_one_set_are_found_in_another_whatever_the_encodings() {
+        let mut ints = Set::new_intset();
+        ints.add(b"7", 512);
+        let mut table = Set::new_table();
+        table.add(b"7", 512);
+        table.add(b"x", 512);
+        assert!(ints.contains_member(Member::Int(7)));
+        assert!(!ints.contains_member(Member::Int(100_000)));
+        assert!(!ints.contains_member(Member::Str(b"x")));
+        assert!(table.contains_member(Member::Int(7)));
+        assert!(table.contains_member(Member::Str(b"x")));
     }
 
     #[test]
