@@ -130,12 +130,15 @@ impl Hash {
         if field.len() > limits.max_value || value.len() > limits.max_value {
             self.convert_to_table();
         }
-        let added = match &mut self.repr {
-            Repr::Listpack(lp) => lp.set(field, value),
-            Repr::Table(t) => t.insert(Sds::new(field), Sds::new(value)).is_none(),
+        let (added, listpack_len) = match &mut self.repr {
+            Repr::Listpack(lp) => {
+                let (added, len) = lp.set(field, value);
+                (added, Some(len))
+            }
+            Repr::Table(t) => (t.insert(Sds::new(field), Sds::new(value)).is_none(), None),
         };
         // Checked after updates too, as Redis does: the limit may have been lowered by CONFIG SET.
-        if self.is_listpack() && self.len() > limits.max_entries {
+        if listpack_len.is_some_and(|n| n > limits.max_entries) {
             self.convert_to_table();
         }
         added
@@ -278,16 +281,31 @@ impl Listpack {
 
     /// Byte offset of the *entry header* of `field`'s entry, by linear scan.
     fn find(&self, field: &[u8]) -> Option<usize> {
-        let mut at = 0;
-        while at < self.bytes.len() {
-            let (f, after_field) = read_entry(&self.bytes[at..])?;
-            let (_, after_value) = read_entry(after_field)?;
-            if f == field {
-                return Some(at);
+        self.locate(field, false).0
+    }
+
+    /// One scan for `field`: its offset if present, and the number of pairs walked (all of
+    /// them when `count_all` or when the field is absent — HSET needs the new size anyway).
+    fn locate(&self, field: &[u8], count_all: bool) -> (Option<usize>, usize) {
+        let bytes = &self.bytes[..];
+        let (mut at, mut pairs, mut found) = (0, 0, None);
+        while at < bytes.len() {
+            let Some((f_start, f_end)) = entry_span(bytes, at) else {
+                break;
+            };
+            let Some((_, v_end)) = entry_span(bytes, f_end) else {
+                break;
+            };
+            if found.is_none() && &bytes[f_start..f_end] == field {
+                found = Some(at);
+                if !count_all {
+                    return (found, pairs + 1);
+                }
             }
-            at = self.bytes.len() - after_value.len();
+            pairs += 1;
+            at = v_end;
         }
-        None
+        (found, pairs)
     }
 
     /// The value that follows the field entry starting at `at`.
@@ -318,17 +336,18 @@ impl Listpack {
         self.bytes = v.into_boxed_slice();
     }
 
-    fn set(&mut self, field: &[u8], value: &[u8]) -> bool {
-        match self.find(field) {
-            Some(at) => {
+    /// Sets `field`; returns (whether it is new, the number of pairs now).
+    fn set(&mut self, field: &[u8], value: &[u8]) -> (bool, usize) {
+        match self.locate(field, true) {
+            (Some(at), count) => {
                 if let Some((start, end)) = self.value_span(at) {
                     let mut entry = Vec::with_capacity(value.len() + VARINT_MAX);
                     write_entry(&mut entry, value);
                     self.splice(start..end, &entry);
                 }
-                false
+                (false, count)
             }
-            None => {
+            (None, count) => {
                 // Append in place: one exact realloc, no temporary buffer.
                 let mut v = std::mem::take(&mut self.bytes).into_vec();
                 v.reserve_exact(
@@ -338,7 +357,7 @@ impl Listpack {
                 write_entry(&mut v, value);
                 debug_assert_eq!(v.len(), v.capacity());
                 self.bytes = v.into_boxed_slice();
-                true
+                (true, count + 1)
             }
         }
     }
@@ -381,6 +400,20 @@ fn write_entry(out: &mut Vec<u8>, data: &[u8]) {
         out.push(low | 0x80);
     }
     out.extend_from_slice(data);
+}
+
+/// The entry whose length prefix starts at `at`: (first data byte, end of data = next
+/// entry's offset). Single-byte lengths, the common case, skip the varint loop.
+#[inline]
+fn entry_span(bytes: &[u8], at: usize) -> Option<(usize, usize)> {
+    let first = *bytes.get(at)?;
+    if first < 0x80 {
+        let end = at + 1 + first as usize;
+        return (end <= bytes.len()).then_some((at + 1, end));
+    }
+    let (data, rest) = read_entry(bytes.get(at..)?)?;
+    let end = bytes.len() - rest.len();
+    Some((end - data.len(), end))
 }
 
 /// Reads one entry from the front of `buf`: (its bytes, the rest). None on a truncated buffer,
