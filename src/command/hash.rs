@@ -329,7 +329,8 @@ fn hincrby_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         None => 0,
     };
     let Some(new) = current.checked_add(incr) else {
-        // A hash created just now for this command must not be left behind empty.
+        // Unreachable for a hash created by this command (0 + incr cannot overflow), but an
+        // error must never leave an empty key behind, so the invariant is kept explicitly.
         delete_if_empty(ctx, key);
         return Err(CommandError::IncrOverflow);
     };
