@@ -29,6 +29,7 @@ use hashbrown::hash_table::HashTable;
 use hashbrown::DefaultHashBuilder;
 use std::hash::BuildHasher;
 
+#[derive(Clone)]
 pub struct Dict<V> {
     slots: Vec<(Sds, V)>,
     index: HashTable<u32>,
@@ -237,7 +238,12 @@ impl<V> Dict<V> {
     /// One step of SCAN: visits up to `count` slots going down from `cursor` (0 = start at the
     /// top). Returns the next cursor (0 when finished). See the module comment for why walking
     /// downwards keeps SCAN's guarantee under `swap_remove`.
-    pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(&Sds, &V)) -> u64 {
+    pub fn scan<'a>(
+        &'a self,
+        cursor: u64,
+        count: usize,
+        mut visit: impl FnMut(&'a Sds, &'a V),
+    ) -> u64 {
         let len = self.slots.len() as u64;
         // A cursor names the slot *above* the next one to visit; 0 means "from the top".
         let mut next = if cursor == 0 || cursor > len {

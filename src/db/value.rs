@@ -15,7 +15,8 @@ use crate::types::{hash::Hash, list::List, set::Set, zset::ZSet};
 pub enum Value {
     Str(Sds),
     List(Box<List>),
-    Hash(Box<Hash>),
+    /// Not boxed: a `Hash` is two words (see `types::hash`), so a small hash is one allocation.
+    Hash(Hash),
     Set(Box<Set>),
     ZSet(Box<ZSet>),
 }

@@ -20,6 +20,16 @@ impl List {
         "listpack"
     }
 
+    /// Elements head to tail. (Stub used by SORT until the list work lands.)
+    pub fn iter(&self) -> impl Iterator<Item = &Sds> {
+        self.items.iter()
+    }
+
+    /// A list of these elements, head first. (Stub used by SORT STORE.)
+    pub fn from_vec(items: Vec<Sds>) -> List {
+        List { items }
+    }
+
     pub fn heap_size(&self) -> usize {
         self.items.iter().map(|s| 24 + s.heap_size()).sum()
     }

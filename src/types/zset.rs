@@ -20,6 +20,11 @@ impl ZSet {
         "listpack"
     }
 
+    /// (member, score) in ascending score order. (Stub used by SORT until the zset work lands.)
+    pub fn iter(&self) -> impl Iterator<Item = (&Sds, f64)> {
+        self.items.iter().map(|m| (m, 0.0))
+    }
+
     pub fn heap_size(&self) -> usize {
         self.items.iter().map(|s| 24 + s.heap_size()).sum()
     }
