@@ -961,9 +961,11 @@ fn zpop_command(ctx: &mut Ctx, argv: &[&[u8]], end: PopEnd) -> CommandResult {
         return Err(CommandError::Syntax);
     }
     let count = match argv.get(2) {
-        Some(arg) => {
-            Some(args::non_negative(arg, "value is out of range, must be positive")? as usize)
-        }
+        // Redis gives the same message for a non-integer here.
+        Some(arg) => match parse_i64(arg) {
+            Some(n) if n >= 0 => Some(n as usize),
+            _ => return Err(CommandError::Err("value is out of range, must be positive")),
+        },
         None => None,
     };
     let key = argv[1];
@@ -1137,8 +1139,10 @@ fn zrandmember_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     }
     let count = count as usize;
     if count >= len {
+        // The whole set, highest first (Redis walks it from the tail).
+        let all: Vec<_> = z.iter().collect();
         reply_elements_len(out, len, withscores);
-        for (m, s) in z.iter() {
+        for &(m, s) in all.iter().rev() {
             reply_element(out, m, s, withscores);
         }
         return Ok(());
