@@ -408,8 +408,9 @@ fn zadd_generic(ctx: &mut Ctx, key: &[u8], pairs: &[&[u8]], f: ZaddFlags) -> Com
         return Ok(());
     }
     if !exists {
-        let max_len = pairs.chunks(2).map(|p| p[1].len()).max().unwrap_or(0);
-        let z = ZSet::for_size(pairs.len() / 2, max_len, limits);
+        // Redis 7.0 picks the encoding from the first member alone; later members convert
+        // the set as they are added.
+        let z = ZSet::for_size(1, pairs[1].len(), limits);
         db.add(key, Value::ZSet(Box::new(z)), now);
     }
     let Some(z) = zset_write(db, key, now)? else {
@@ -1524,4 +1525,56 @@ fn zscan_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         out.bulk(format_double(*s).as_bytes());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn score_bounds_follow_strtod() {
+        assert_eq!(parse_score_bound(b"(1.5"), Some((1.5, true)));
+        assert_eq!(parse_score_bound(b"("), Some((0.0, true)));
+        assert_eq!(parse_score_bound(b"-inf"), Some((f64::NEG_INFINITY, false)));
+        assert_eq!(parse_score_bound(b" 2"), Some((2.0, false)));
+        assert_eq!(parse_score_bound(b"(a"), None);
+        assert_eq!(parse_score_bound(b"nan"), None);
+    }
+
+    #[test]
+    fn rank_intervals_clamp_like_redis() {
+        assert_eq!(rank_interval(0, -1, 5), Some((0, 4)));
+        assert_eq!(rank_interval(-100, 1, 5), Some((0, 1)));
+        assert_eq!(rank_interval(3, 100, 5), Some((3, 4)));
+        assert_eq!(rank_interval(5, 10, 5), None);
+        assert_eq!(rank_interval(3, 1, 5), None);
+        assert_eq!(rank_interval(0, -1, 0), None);
+    }
+
+    #[test]
+    fn limit_counts_offsets_from_the_end_it_reads_from() {
+        // Ranks 2..7 hold the range; LIMIT 1 2 forwards is ranks 3, 4; reversed 5, 4.
+        assert_eq!(limit_ranks(2, 7, 1, 2, false), (3, 2));
+        assert_eq!(limit_ranks(2, 7, 1, 2, true), (4, 2));
+        assert_eq!(limit_ranks(2, 7, 0, -1, false), (2, 5));
+        assert_eq!(limit_ranks(2, 7, 9, 1, true), (2, 0));
+        assert_eq!(limit_ranks(2, 7, -1, 1, false), (0, 0));
+    }
+
+    #[test]
+    fn pairs_are_nested_in_resp3_and_flat_in_resp2() {
+        let mut r2 = ReplyBuffer::new();
+        let mut r3 = ReplyBuffer::new();
+        r3.set_resp3(true);
+        for r in [&mut r2, &mut r3] {
+            reply_elements_len(r, 1, true);
+            reply_element(r, b"m", 1.5, true);
+        }
+        assert_eq!(r2.as_bytes(), b"*2\r\n$1\r\nm\r\n$3\r\n1.5\r\n");
+        assert_eq!(r3.as_bytes(), b"*1\r\n*2\r\n$1\r\nm\r\n,1.5\r\n");
+        let mut r3 = ReplyBuffer::new();
+        r3.set_resp3(true);
+        reply_bzpop(&mut r3, b"k", &[(Sds::new(b"m"), 2.0)]);
+        assert_eq!(r3.as_bytes(), b"*3\r\n$1\r\nk\r\n$1\r\nm\r\n,2\r\n");
+    }
 }
