@@ -742,8 +742,9 @@ fn zrange_generic(
             Ok(())
         }
         Some(dst) => {
-            let max_len = elements.iter().map(|(m, _)| m.len()).max().unwrap_or(0);
-            let mut result = ZSet::for_size(elements.len(), max_len, limits);
+            // Redis sizes the destination by count only; a long member converts it while the
+            // elements go in (so a -0 inserted before that reads back as 0, as in Redis).
+            let mut result = ZSet::for_size(elements.len(), 0, limits);
             for (m, s) in &elements {
                 result.insert(m, *s, limits);
             }
@@ -976,7 +977,12 @@ fn zpop_command(ctx: &mut Ctx, argv: &[&[u8]], end: PopEnd) -> CommandResult {
     }
     let nested = ctx.out.is_resp3() && count.is_some();
     let popped = zpop_generic(ctx, key, end, count.unwrap_or(1));
-    reply_elements_len(ctx.out, popped.len(), !nested);
+    // Flat unless nested pairs were asked for (RESP3 with a count), whatever the protocol.
+    ctx.out.array_len(if nested {
+        popped.len()
+    } else {
+        2 * popped.len()
+    });
     for (m, s) in &popped {
         if nested {
             ctx.out.array_len(2);
@@ -1240,8 +1246,21 @@ fn aggregate(agg: Aggregate, acc: f64, val: f64) -> f64 {
                 sum
             }
         }
-        Aggregate::Min => acc.min(val),
-        Aggregate::Max => acc.max(val),
+        // Written as C's comparisons, so a NaN operand keeps `acc` and -0 vs 0 picks as Redis.
+        Aggregate::Min => {
+            if val < acc {
+                val
+            } else {
+                acc
+            }
+        }
+        Aggregate::Max => {
+            if val > acc {
+                val
+            } else {
+                acc
+            }
+        }
     }
 }
 
@@ -1425,9 +1444,9 @@ fn zsetop_generic(
                     let mut score = weighted(weights[first], s);
                     for &i in rest {
                         match inputs[i].score(m) {
-                            Some(other) => {
-                                score = aggregate(agg, score, weighted(weights[i], other))
-                            }
+                            // Only the first input's product is NaN-corrected, as in Redis;
+                            // SUM then turns a NaN total into 0.
+                            Some(other) => score = aggregate(agg, score, weights[i] * other),
                             None => return,
                         }
                     }
