@@ -12,7 +12,9 @@
 //! `[member, score]` pairs in RESP3, because a map would lose the order.
 //!
 //! BZPOPMIN / BZPOPMAX / BZMPOP share [`zpop_generic`] and the reply writers below with their
-//! non-blocking siblings; their table rows are added once the blocking machinery is merged.
+//! non-blocking siblings. Their rows are in [`BLOCKING_COMMANDS`], outside the table until the
+//! blocking machinery (`server/blocking.rs`) is merged: for now an empty key answers at once,
+//! as Redis answers a client that cannot block (inside MULTI or a script).
 
 use super::args;
 use super::error::{CommandError, CommandResult};
@@ -31,95 +33,95 @@ use rand::Rng;
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("zadd", zadd_command, -4, WRITE | DENYOOM | FAST, "sorted_set")
         .keys(1, 1, 1)
-        .doc("Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.", "1.2.0"),
+        .doc("Add one or more members to a sorted set, or update its score if it already exists", "1.2.0"),
     CommandSpec::new("zincrby", zincrby_command, 4, WRITE | DENYOOM | FAST, "sorted_set")
         .keys(1, 1, 1)
-        .doc("Increments the score of a member in a sorted set.", "1.2.0"),
+        .doc("Increment the score of a member in a sorted set", "1.2.0"),
     CommandSpec::new("zrem", zrem_command, -3, WRITE | FAST, "sorted_set")
         .keys(1, 1, 1)
-        .doc("Removes one or more members from a sorted set. Deletes the sorted set if all members were removed.", "1.2.0"),
+        .doc("Remove one or more members from a sorted set", "1.2.0"),
     CommandSpec::new("zcard", zcard_command, 2, READONLY | FAST, "sorted_set")
         .keys(1, 1, 1)
-        .doc("Returns the number of members in a sorted set.", "1.2.0"),
+        .doc("Get the number of members in a sorted set", "1.2.0"),
     CommandSpec::new("zscore", zscore_command, 3, READONLY | FAST, "sorted_set")
         .keys(1, 1, 1)
-        .doc("Returns the score of a member in a sorted set.", "1.2.0"),
+        .doc("Get the score associated with the given member in a sorted set", "1.2.0"),
     CommandSpec::new("zmscore", zmscore_command, -3, READONLY | FAST, "sorted_set")
         .keys(1, 1, 1)
-        .doc("Returns the score of one or more members in a sorted set.", "6.2.0"),
+        .doc("Get the score associated with the given members in a sorted set", "6.2.0"),
     CommandSpec::new("zrank", zrank_command, 3, READONLY | FAST, "sorted_set")
         .keys(1, 1, 1)
-        .doc("Returns the index of a member in a sorted set ordered by ascending scores.", "2.0.0"),
+        .doc("Determine the index of a member in a sorted set", "2.0.0"),
     CommandSpec::new("zrevrank", zrevrank_command, 3, READONLY | FAST, "sorted_set")
         .keys(1, 1, 1)
-        .doc("Returns the index of a member in a sorted set ordered by descending scores.", "2.0.0"),
+        .doc("Determine the index of a member in a sorted set, with scores ordered from high to low", "2.0.0"),
     CommandSpec::new("zcount", zcount_command, 4, READONLY | FAST, "sorted_set")
         .keys(1, 1, 1)
-        .doc("Returns the count of members in a sorted set that have scores within a range.", "2.0.0"),
+        .doc("Count the members in a sorted set with scores within the given values", "2.0.0"),
     CommandSpec::new("zlexcount", zlexcount_command, 4, READONLY | FAST, "sorted_set")
         .keys(1, 1, 1)
-        .doc("Returns the number of members in a sorted set within a lexicographical range.", "2.8.9"),
+        .doc("Count the number of members in a sorted set between a given lexicographical range", "2.8.9"),
     CommandSpec::new("zrange", zrange_command, -4, READONLY, "sorted_set")
         .keys(1, 1, 1)
-        .doc("Returns members in a sorted set within a range of indexes.", "1.2.0"),
+        .doc("Return a range of members in a sorted set", "1.2.0"),
     CommandSpec::new("zrangestore", zrangestore_command, -5, WRITE | DENYOOM, "sorted_set")
         .keys(1, 2, 1)
-        .doc("Stores a range of members from sorted set in a key.", "6.2.0"),
+        .doc("Store a range of members from sorted set into another key", "6.2.0"),
     CommandSpec::new("zrevrange", zrevrange_command, -4, READONLY, "sorted_set")
         .keys(1, 1, 1)
-        .doc("Returns members in a sorted set within a range of indexes in reverse order.", "1.2.0"),
+        .doc("Return a range of members in a sorted set, by index, with scores ordered from high to low", "1.2.0"),
     CommandSpec::new("zrangebyscore", zrangebyscore_command, -4, READONLY, "sorted_set")
         .keys(1, 1, 1)
-        .doc("Returns members in a sorted set within a range of scores.", "1.0.5"),
+        .doc("Return a range of members in a sorted set, by score", "1.0.5"),
     CommandSpec::new("zrevrangebyscore", zrevrangebyscore_command, -4, READONLY, "sorted_set")
         .keys(1, 1, 1)
-        .doc("Returns members in a sorted set within a range of scores in reverse order.", "2.2.0"),
+        .doc("Return a range of members in a sorted set, by score, with scores ordered from high to low", "2.2.0"),
     CommandSpec::new("zrangebylex", zrangebylex_command, -4, READONLY, "sorted_set")
         .keys(1, 1, 1)
-        .doc("Returns members in a sorted set within a lexicographical range.", "2.8.9"),
+        .doc("Return a range of members in a sorted set, by lexicographical range", "2.8.9"),
     CommandSpec::new("zrevrangebylex", zrevrangebylex_command, -4, READONLY, "sorted_set")
         .keys(1, 1, 1)
-        .doc("Returns members in a sorted set within a lexicographical range in reverse order.", "2.8.9"),
+        .doc("Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings.", "2.8.9"),
     CommandSpec::new("zremrangebyrank", zremrangebyrank_command, 4, WRITE, "sorted_set")
         .keys(1, 1, 1)
-        .doc("Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed.", "2.0.0"),
+        .doc("Remove all members in a sorted set within the given indexes", "2.0.0"),
     CommandSpec::new("zremrangebyscore", zremrangebyscore_command, 4, WRITE, "sorted_set")
         .keys(1, 1, 1)
-        .doc("Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed.", "1.2.0"),
+        .doc("Remove all members in a sorted set within the given scores", "1.2.0"),
     CommandSpec::new("zremrangebylex", zremrangebylex_command, 4, WRITE, "sorted_set")
         .keys(1, 1, 1)
-        .doc("Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed.", "2.8.9"),
+        .doc("Remove all members in a sorted set between the given lexicographical range", "2.8.9"),
     CommandSpec::new("zpopmin", zpopmin_command, -2, WRITE | FAST, "sorted_set")
         .keys(1, 1, 1)
-        .doc("Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.", "5.0.0"),
+        .doc("Remove and return members with the lowest scores in a sorted set", "5.0.0"),
     CommandSpec::new("zpopmax", zpopmax_command, -2, WRITE | FAST, "sorted_set")
         .keys(1, 1, 1)
-        .doc("Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.", "5.0.0"),
+        .doc("Remove and return members with the highest scores in a sorted set", "5.0.0"),
     CommandSpec::new("zmpop", zmpop_command, -4, WRITE | MOVABLE_KEYS, "sorted_set")
-        .doc("Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.", "7.0.0"),
+        .doc("Remove and return members with scores in a sorted set", "7.0.0"),
     CommandSpec::new("zrandmember", zrandmember_command, -2, READONLY, "sorted_set")
         .keys(1, 1, 1)
-        .doc("Returns one or more random members from a sorted set.", "6.2.0"),
+        .doc("Get one or multiple random elements from a sorted set", "6.2.0"),
     CommandSpec::new("zunion", zunion_command, -3, READONLY | MOVABLE_KEYS, "sorted_set")
-        .doc("Returns the union of multiple sorted sets.", "6.2.0"),
+        .doc("Add multiple sorted sets", "6.2.0"),
     CommandSpec::new("zinter", zinter_command, -3, READONLY | MOVABLE_KEYS, "sorted_set")
-        .doc("Returns the intersect of multiple sorted sets.", "6.2.0"),
+        .doc("Intersect multiple sorted sets", "6.2.0"),
     CommandSpec::new("zdiff", zdiff_command, -3, READONLY | MOVABLE_KEYS, "sorted_set")
-        .doc("Returns the difference between multiple sorted sets.", "6.2.0"),
+        .doc("Subtract multiple sorted sets", "6.2.0"),
     CommandSpec::new("zunionstore", zunionstore_command, -4, WRITE | DENYOOM | MOVABLE_KEYS, "sorted_set")
         .keys(1, 1, 1)
-        .doc("Stores the union of multiple sorted sets in a key.", "2.0.0"),
+        .doc("Add multiple sorted sets and store the resulting sorted set in a new key", "2.0.0"),
     CommandSpec::new("zinterstore", zinterstore_command, -4, WRITE | DENYOOM | MOVABLE_KEYS, "sorted_set")
         .keys(1, 1, 1)
-        .doc("Stores the intersect of multiple sorted sets in a key.", "2.0.0"),
+        .doc("Intersect multiple sorted sets and store the resulting sorted set in a new key", "2.0.0"),
     CommandSpec::new("zdiffstore", zdiffstore_command, -4, WRITE | DENYOOM | MOVABLE_KEYS, "sorted_set")
         .keys(1, 1, 1)
-        .doc("Stores the difference of multiple sorted sets in a key.", "6.2.0"),
+        .doc("Subtract multiple sorted sets and store the resulting sorted set in a new key", "6.2.0"),
     CommandSpec::new("zintercard", zintercard_command, -3, READONLY | MOVABLE_KEYS, "sorted_set")
-        .doc("Returns the number of members of the intersect of multiple sorted sets.", "7.0.0"),
+        .doc("Intersect multiple sorted sets and return the cardinality of the result", "7.0.0"),
     CommandSpec::new("zscan", zscan_command, -3, READONLY, "sorted_set")
         .keys(1, 1, 1)
-        .doc("Iterates over members and scores of a sorted set.", "2.8.0"),
+        .doc("Incrementally iterate sorted sets elements and associated scores", "2.8.0"),
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -1050,7 +1052,7 @@ fn zmpop_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
 
 /// The non-blocking half of BZPOPMIN / BZPOPMAX key [key ...] timeout: if one of the keys holds
 /// a sorted set, pops one member and replies `[key, member, score]`; returns false when every
-/// key is empty (the caller then blocks the client). Not yet in the table: see module docs.
+/// key is empty (the caller then blocks the client).
 pub fn bzpop_try(ctx: &mut Ctx, argv: &[&[u8]], end: PopEnd) -> Result<bool, CommandError> {
     args::timeout_ms(argv[argv.len() - 1])?;
     let keys = &argv[1..argv.len() - 1];
@@ -1078,6 +1080,48 @@ pub fn bzmpop_try(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<bool, CommandError> {
             Ok(true)
         }
     }
+}
+
+/// The blocking pops' rows (Redis's arity, flags and key specs). To be appended to
+/// [`COMMANDS`] when blocking is wired: each handler's empty case then blocks the client on the
+/// keys instead of answering at once.
+pub const BLOCKING_COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("bzpopmin", bzpopmin_command, -3, WRITE | NOSCRIPT | BLOCKING | FAST, "sorted_set")
+        .keys(1, -2, 1)
+        .doc("Remove and return the member with the lowest score from one or more sorted sets, or block until one is available", "5.0.0"),
+    CommandSpec::new("bzpopmax", bzpopmax_command, -3, WRITE | NOSCRIPT | BLOCKING | FAST, "sorted_set")
+        .keys(1, -2, 1)
+        .doc("Remove and return the member with the highest score from one or more sorted sets, or block until one is available", "5.0.0"),
+    CommandSpec::new("bzmpop", bzmpop_command, -5, WRITE | BLOCKING | MOVABLE_KEYS, "sorted_set")
+        .doc("Remove and return members with scores in a sorted set or block until one is available", "7.0.0"),
+];
+
+/// BZPOPMIN key [key ...] timeout — `[key, member, score]`, or a null array on timeout.
+fn bzpopmin_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    if !bzpop_try(ctx, argv, PopEnd::Min)? {
+        // Wiring point: block on argv[1..len-1] with the parsed timeout.
+        ctx.out.null_array();
+    }
+    Ok(())
+}
+
+/// BZPOPMAX key [key ...] timeout — `[key, member, score]`, or a null array on timeout.
+fn bzpopmax_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    if !bzpop_try(ctx, argv, PopEnd::Max)? {
+        // Wiring point: block on argv[1..len-1] with the parsed timeout.
+        ctx.out.null_array();
+    }
+    Ok(())
+}
+
+/// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]
+/// — `[key, [[member, score], ...]]`, or a null array on timeout.
+fn bzmpop_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    if !bzmpop_try(ctx, argv)? {
+        // Wiring point: block on the keys parse_mpop_args(argv, 2) names.
+        ctx.out.null_array();
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
