@@ -1133,7 +1133,8 @@ fn bzmpop_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
 fn zrandmember_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     if argv.len() < 3 {
         let db = &mut ctx.dbs[ctx.db];
-        match zset_read(db, argv[1], ctx.now)? {
+        // (Stored sets are never empty; the filter keeps `random_range` away from 0..0.)
+        match zset_read(db, argv[1], ctx.now)?.filter(|z| !z.is_empty()) {
             None => ctx.out.null(),
             Some(z) => {
                 let i = ctx.srv.rng.random_range(0..z.len());
@@ -1160,7 +1161,7 @@ fn zrandmember_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         return Err(CommandError::Err("value is out of range"));
     }
     let db = &mut ctx.dbs[ctx.db];
-    let Some(z) = zset_read(db, argv[1], ctx.now)? else {
+    let Some(z) = zset_read(db, argv[1], ctx.now)?.filter(|z| !z.is_empty()) else {
         ctx.out.empty_array();
         return Ok(());
     };

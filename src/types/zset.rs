@@ -252,7 +252,10 @@ impl ZSet {
 
     /// One step of ZSCAN over a skip list: visits up to `count` members from arena slot
     /// `cursor` upwards, returning the next cursor (0 when done). A listpack is returned whole.
-    /// Updates keep a member in its arena slot, so a member present for the whole scan is seen.
+    /// Updates keep a member in its arena slot, so a member present for the whole scan is seen —
+    /// unless a mass deletion rebuilt the arena mid-scan (`maybe_compact`), which renumbers
+    /// slots; the scan may then repeat or miss members (Redis's reverse-binary cursor survives
+    /// its table resizes; ours trades that corner case for 40-byte nodes).
     pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(&[u8], f64)) -> u64 {
         match self {
             ZSet::Listpack(lp) => {
