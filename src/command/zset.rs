@@ -2,7 +2,7 @@
 //!
 //! The data structure lives in [`crate::types::zset`]; this file parses arguments, looks keys
 //! up, and shapes replies. Range commands all funnel into two generic functions, as in Redis:
-//! [`zrange_generic`] (ZRANGE and its eight historical spellings, plus ZRANGESTORE) and
+//! [`zrange_generic`] (ZRANGE, its five older spellings and ZRANGESTORE) and
 //! [`zremrange_generic`] (ZREMRANGEBYRANK/SCORE/LEX). Both first turn the requested range into
 //! an interval of *ranks*, which the skip list answers in O(log n); everything after that is
 //! walking ranks forwards (and emitting them backwards for REV).
@@ -31,95 +31,95 @@ use crate::util::{format_double, glob_match, parse_f64, parse_i64, parse_u64};
 use rand::Rng;
 
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("zadd", zadd_command, -4, WRITE | DENYOOM | FAST, "sorted_set")
+    CommandSpec::new("zadd", zadd_command, -4, WRITE | DENYOOM | FAST, "sorted-set")
         .keys(1, 1, 1)
         .doc("Add one or more members to a sorted set, or update its score if it already exists", "1.2.0"),
-    CommandSpec::new("zincrby", zincrby_command, 4, WRITE | DENYOOM | FAST, "sorted_set")
+    CommandSpec::new("zincrby", zincrby_command, 4, WRITE | DENYOOM | FAST, "sorted-set")
         .keys(1, 1, 1)
         .doc("Increment the score of a member in a sorted set", "1.2.0"),
-    CommandSpec::new("zrem", zrem_command, -3, WRITE | FAST, "sorted_set")
+    CommandSpec::new("zrem", zrem_command, -3, WRITE | FAST, "sorted-set")
         .keys(1, 1, 1)
         .doc("Remove one or more members from a sorted set", "1.2.0"),
-    CommandSpec::new("zcard", zcard_command, 2, READONLY | FAST, "sorted_set")
+    CommandSpec::new("zcard", zcard_command, 2, READONLY | FAST, "sorted-set")
         .keys(1, 1, 1)
         .doc("Get the number of members in a sorted set", "1.2.0"),
-    CommandSpec::new("zscore", zscore_command, 3, READONLY | FAST, "sorted_set")
+    CommandSpec::new("zscore", zscore_command, 3, READONLY | FAST, "sorted-set")
         .keys(1, 1, 1)
         .doc("Get the score associated with the given member in a sorted set", "1.2.0"),
-    CommandSpec::new("zmscore", zmscore_command, -3, READONLY | FAST, "sorted_set")
+    CommandSpec::new("zmscore", zmscore_command, -3, READONLY | FAST, "sorted-set")
         .keys(1, 1, 1)
         .doc("Get the score associated with the given members in a sorted set", "6.2.0"),
-    CommandSpec::new("zrank", zrank_command, 3, READONLY | FAST, "sorted_set")
+    CommandSpec::new("zrank", zrank_command, 3, READONLY | FAST, "sorted-set")
         .keys(1, 1, 1)
         .doc("Determine the index of a member in a sorted set", "2.0.0"),
-    CommandSpec::new("zrevrank", zrevrank_command, 3, READONLY | FAST, "sorted_set")
+    CommandSpec::new("zrevrank", zrevrank_command, 3, READONLY | FAST, "sorted-set")
         .keys(1, 1, 1)
         .doc("Determine the index of a member in a sorted set, with scores ordered from high to low", "2.0.0"),
-    CommandSpec::new("zcount", zcount_command, 4, READONLY | FAST, "sorted_set")
+    CommandSpec::new("zcount", zcount_command, 4, READONLY | FAST, "sorted-set")
         .keys(1, 1, 1)
         .doc("Count the members in a sorted set with scores within the given values", "2.0.0"),
-    CommandSpec::new("zlexcount", zlexcount_command, 4, READONLY | FAST, "sorted_set")
+    CommandSpec::new("zlexcount", zlexcount_command, 4, READONLY | FAST, "sorted-set")
         .keys(1, 1, 1)
         .doc("Count the number of members in a sorted set between a given lexicographical range", "2.8.9"),
-    CommandSpec::new("zrange", zrange_command, -4, READONLY, "sorted_set")
+    CommandSpec::new("zrange", zrange_command, -4, READONLY, "sorted-set")
         .keys(1, 1, 1)
         .doc("Return a range of members in a sorted set", "1.2.0"),
-    CommandSpec::new("zrangestore", zrangestore_command, -5, WRITE | DENYOOM, "sorted_set")
+    CommandSpec::new("zrangestore", zrangestore_command, -5, WRITE | DENYOOM, "sorted-set")
         .keys(1, 2, 1)
         .doc("Store a range of members from sorted set into another key", "6.2.0"),
-    CommandSpec::new("zrevrange", zrevrange_command, -4, READONLY, "sorted_set")
+    CommandSpec::new("zrevrange", zrevrange_command, -4, READONLY, "sorted-set")
         .keys(1, 1, 1)
         .doc("Return a range of members in a sorted set, by index, with scores ordered from high to low", "1.2.0"),
-    CommandSpec::new("zrangebyscore", zrangebyscore_command, -4, READONLY, "sorted_set")
+    CommandSpec::new("zrangebyscore", zrangebyscore_command, -4, READONLY, "sorted-set")
         .keys(1, 1, 1)
         .doc("Return a range of members in a sorted set, by score", "1.0.5"),
-    CommandSpec::new("zrevrangebyscore", zrevrangebyscore_command, -4, READONLY, "sorted_set")
+    CommandSpec::new("zrevrangebyscore", zrevrangebyscore_command, -4, READONLY, "sorted-set")
         .keys(1, 1, 1)
         .doc("Return a range of members in a sorted set, by score, with scores ordered from high to low", "2.2.0"),
-    CommandSpec::new("zrangebylex", zrangebylex_command, -4, READONLY, "sorted_set")
+    CommandSpec::new("zrangebylex", zrangebylex_command, -4, READONLY, "sorted-set")
         .keys(1, 1, 1)
         .doc("Return a range of members in a sorted set, by lexicographical range", "2.8.9"),
-    CommandSpec::new("zrevrangebylex", zrevrangebylex_command, -4, READONLY, "sorted_set")
+    CommandSpec::new("zrevrangebylex", zrevrangebylex_command, -4, READONLY, "sorted-set")
         .keys(1, 1, 1)
         .doc("Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings.", "2.8.9"),
-    CommandSpec::new("zremrangebyrank", zremrangebyrank_command, 4, WRITE, "sorted_set")
+    CommandSpec::new("zremrangebyrank", zremrangebyrank_command, 4, WRITE, "sorted-set")
         .keys(1, 1, 1)
         .doc("Remove all members in a sorted set within the given indexes", "2.0.0"),
-    CommandSpec::new("zremrangebyscore", zremrangebyscore_command, 4, WRITE, "sorted_set")
+    CommandSpec::new("zremrangebyscore", zremrangebyscore_command, 4, WRITE, "sorted-set")
         .keys(1, 1, 1)
         .doc("Remove all members in a sorted set within the given scores", "1.2.0"),
-    CommandSpec::new("zremrangebylex", zremrangebylex_command, 4, WRITE, "sorted_set")
+    CommandSpec::new("zremrangebylex", zremrangebylex_command, 4, WRITE, "sorted-set")
         .keys(1, 1, 1)
         .doc("Remove all members in a sorted set between the given lexicographical range", "2.8.9"),
-    CommandSpec::new("zpopmin", zpopmin_command, -2, WRITE | FAST, "sorted_set")
+    CommandSpec::new("zpopmin", zpopmin_command, -2, WRITE | FAST, "sorted-set")
         .keys(1, 1, 1)
         .doc("Remove and return members with the lowest scores in a sorted set", "5.0.0"),
-    CommandSpec::new("zpopmax", zpopmax_command, -2, WRITE | FAST, "sorted_set")
+    CommandSpec::new("zpopmax", zpopmax_command, -2, WRITE | FAST, "sorted-set")
         .keys(1, 1, 1)
         .doc("Remove and return members with the highest scores in a sorted set", "5.0.0"),
-    CommandSpec::new("zmpop", zmpop_command, -4, WRITE | MOVABLE_KEYS, "sorted_set")
+    CommandSpec::new("zmpop", zmpop_command, -4, WRITE | MOVABLE_KEYS, "sorted-set")
         .doc("Remove and return members with scores in a sorted set", "7.0.0"),
-    CommandSpec::new("zrandmember", zrandmember_command, -2, READONLY, "sorted_set")
+    CommandSpec::new("zrandmember", zrandmember_command, -2, READONLY, "sorted-set")
         .keys(1, 1, 1)
         .doc("Get one or multiple random elements from a sorted set", "6.2.0"),
-    CommandSpec::new("zunion", zunion_command, -3, READONLY | MOVABLE_KEYS, "sorted_set")
+    CommandSpec::new("zunion", zunion_command, -3, READONLY | MOVABLE_KEYS, "sorted-set")
         .doc("Add multiple sorted sets", "6.2.0"),
-    CommandSpec::new("zinter", zinter_command, -3, READONLY | MOVABLE_KEYS, "sorted_set")
+    CommandSpec::new("zinter", zinter_command, -3, READONLY | MOVABLE_KEYS, "sorted-set")
         .doc("Intersect multiple sorted sets", "6.2.0"),
-    CommandSpec::new("zdiff", zdiff_command, -3, READONLY | MOVABLE_KEYS, "sorted_set")
+    CommandSpec::new("zdiff", zdiff_command, -3, READONLY | MOVABLE_KEYS, "sorted-set")
         .doc("Subtract multiple sorted sets", "6.2.0"),
-    CommandSpec::new("zunionstore", zunionstore_command, -4, WRITE | DENYOOM | MOVABLE_KEYS, "sorted_set")
+    CommandSpec::new("zunionstore", zunionstore_command, -4, WRITE | DENYOOM | MOVABLE_KEYS, "sorted-set")
         .keys(1, 1, 1)
         .doc("Add multiple sorted sets and store the resulting sorted set in a new key", "2.0.0"),
-    CommandSpec::new("zinterstore", zinterstore_command, -4, WRITE | DENYOOM | MOVABLE_KEYS, "sorted_set")
+    CommandSpec::new("zinterstore", zinterstore_command, -4, WRITE | DENYOOM | MOVABLE_KEYS, "sorted-set")
         .keys(1, 1, 1)
         .doc("Intersect multiple sorted sets and store the resulting sorted set in a new key", "2.0.0"),
-    CommandSpec::new("zdiffstore", zdiffstore_command, -4, WRITE | DENYOOM | MOVABLE_KEYS, "sorted_set")
+    CommandSpec::new("zdiffstore", zdiffstore_command, -4, WRITE | DENYOOM | MOVABLE_KEYS, "sorted-set")
         .keys(1, 1, 1)
         .doc("Subtract multiple sorted sets and store the resulting sorted set in a new key", "6.2.0"),
-    CommandSpec::new("zintercard", zintercard_command, -3, READONLY | MOVABLE_KEYS, "sorted_set")
+    CommandSpec::new("zintercard", zintercard_command, -3, READONLY | MOVABLE_KEYS, "sorted-set")
         .doc("Intersect multiple sorted sets and return the cardinality of the result", "7.0.0"),
-    CommandSpec::new("zscan", zscan_command, -3, READONLY, "sorted_set")
+    CommandSpec::new("zscan", zscan_command, -3, READONLY, "sorted-set")
         .keys(1, 1, 1)
         .doc("Incrementally iterate sorted sets elements and associated scores", "2.8.0"),
 ];
@@ -1086,13 +1086,13 @@ pub fn bzmpop_try(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<bool, CommandError> {
 /// [`COMMANDS`] when blocking is wired: each handler's empty case then blocks the client on the
 /// keys instead of answering at once.
 pub const BLOCKING_COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("bzpopmin", bzpopmin_command, -3, WRITE | NOSCRIPT | BLOCKING | FAST, "sorted_set")
+    CommandSpec::new("bzpopmin", bzpopmin_command, -3, WRITE | NOSCRIPT | BLOCKING | FAST, "sorted-set")
         .keys(1, -2, 1)
         .doc("Remove and return the member with the lowest score from one or more sorted sets, or block until one is available", "5.0.0"),
-    CommandSpec::new("bzpopmax", bzpopmax_command, -3, WRITE | NOSCRIPT | BLOCKING | FAST, "sorted_set")
+    CommandSpec::new("bzpopmax", bzpopmax_command, -3, WRITE | NOSCRIPT | BLOCKING | FAST, "sorted-set")
         .keys(1, -2, 1)
         .doc("Remove and return the member with the highest score from one or more sorted sets, or block until one is available", "5.0.0"),
-    CommandSpec::new("bzmpop", bzmpop_command, -5, WRITE | BLOCKING | MOVABLE_KEYS, "sorted_set")
+    CommandSpec::new("bzmpop", bzmpop_command, -5, WRITE | BLOCKING | MOVABLE_KEYS, "sorted-set")
         .doc("Remove and return members with scores in a sorted set or block until one is available", "7.0.0"),
 ];
 
