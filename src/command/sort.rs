@@ -298,7 +298,7 @@ fn list_elements(l: &List) -> Vec<Sds> {
 
 /// A sorted set's members in ascending score order.
 fn zset_elements(z: &crate::types::zset::ZSet) -> Vec<Sds> {
-    z.iter().map(|(m, _score)| Sds::new(m.as_ref())).collect()
+    z.iter().map(|(m, _score)| Sds::new(m)).collect()
 }
 
 /// Redis's `sortCompare`: numeric by score with ties broken by the elements' bytes; ALPHA by

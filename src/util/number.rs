@@ -121,6 +121,11 @@ pub fn format_double(d: f64) -> String {
             "0".into()
         };
     }
+    // Fast path for integral values (most scores): below 1e17 every such double is an integer
+    // of at most 17 digits, which %.17g prints exactly as its decimal digits.
+    if d.fract() == 0.0 && d.abs() < 1e17 {
+        return (d as i64).to_string();
+    }
     // Round to 17 significant digits first; the exponent of the *rounded* value decides between
     // fixed and scientific notation, exactly as %g does.
     let sci = format!("{:.16e}", d);
