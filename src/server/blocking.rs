@@ -126,8 +126,8 @@ pub fn block_for_keys(ctx: &mut Ctx, keys: &[&[u8]], timeout_ms: Option<i64>, op
     });
 }
 
-/// Takes client `key` out of the registry (not its reply) and queues it to resume its input.
-/// Returns what it was waiting for.
+/// Takes client `key` out of the registry and queues it to resume its pipelined input. The
+/// caller gives it its reply.
 fn unblock_client(state: &mut BlockingState, clients: &mut slab::Slab<Client>, key: usize) {
     let Some(blocked) = clients.get_mut(key).and_then(|c| c.blocked.take()) else {
         return;
@@ -312,11 +312,17 @@ pub const CLIENT_UNBLOCK: CommandSpec = CommandSpec::new(
 /// unblocked, else 0. With TIMEOUT (the default) the client gets its timeout reply; with ERROR,
 /// `-UNBLOCKED client unblocked via CLIENT UNBLOCK`.
 pub fn client_unblock_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    if argv.len() > 4 {
+        return Err(CommandError::Custom(
+            "ERR unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP."
+                .to_string(),
+        ));
+    }
     let id = args::int(argv.get(2).copied().unwrap_or_default())?;
     let as_error = match argv.get(3) {
         None => false,
-        Some(r) if argv.len() == 4 && args::is(r, "TIMEOUT") => false,
-        Some(r) if argv.len() == 4 && args::is(r, "ERROR") => true,
+        Some(r) if args::is(r, "TIMEOUT") => false,
+        Some(r) if args::is(r, "ERROR") => true,
         Some(_) => {
             return Err(CommandError::Err(
                 "CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
