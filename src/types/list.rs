@@ -110,7 +110,7 @@ impl<'a> Elem<'a> {
 
 /// The integer `s` stands for, if it is written canonically (round-trips to the same bytes).
 fn canonical_int(s: &[u8]) -> Option<i64> {
-    if s.is_empty() || s.len() > 20 {
+    if s.is_empty() || s.len() > 20 || !(s[0].is_ascii_digit() || s[0] == b'-') {
         return None;
     }
     let n = parse_i64(s)?;
@@ -150,10 +150,47 @@ fn backlen_size(len: usize) -> usize {
     n
 }
 
-/// Appends the encoding of `elem` (header, payload, backlen) to `out`.
-fn encode_entry(elem: &[u8], out: &mut Vec<u8>) {
+/// An element about to be stored: its bytes, the integer it stands for (if canonical), and the
+/// size of its encoded entry — worked out once per insert.
+struct Encoded<'a> {
+    elem: &'a [u8],
+    int: Option<i64>,
+    size: usize,
+}
+
+impl<'a> Encoded<'a> {
+    fn new(elem: &'a [u8]) -> Encoded<'a> {
+        let int = canonical_int(elem);
+        let body = match int {
+            Some(0..=127) => 1,
+            Some(-4096..=4095) => 2,
+            Some(v) if i16::try_from(v).is_ok() => 3,
+            Some(v) if (-(1 << 23)..(1 << 23)).contains(&v) => 4,
+            Some(v) if i32::try_from(v).is_ok() => 5,
+            Some(_) => 9,
+            None if elem.len() < 64 => 1 + elem.len(),
+            None if elem.len() < 4096 => 2 + elem.len(),
+            None => 5 + elem.len(),
+        };
+        Encoded {
+            elem,
+            int,
+            size: body + backlen_size(body),
+        }
+    }
+}
+
+/// Size of the entry `elem` would be stored as.
+#[cfg(test)]
+fn entry_size(elem: &[u8]) -> usize {
+    Encoded::new(elem).size
+}
+
+/// Appends the encoding of an element (header, payload, backlen) to `out`.
+fn encode_entry(e: &Encoded, out: &mut Vec<u8>) {
     let start = out.len();
-    match canonical_int(elem) {
+    let elem = e.elem;
+    match e.int {
         Some(v @ 0..=127) => out.push(v as u8),
         Some(v @ -4096..=4095) => {
             let u = (v as u16) & 0x1fff;
@@ -195,22 +232,6 @@ fn encode_entry(elem: &[u8], out: &mut Vec<u8>) {
         let group = ((len >> (7 * i)) & 127) as u8;
         out.push(if i == n - 1 { group } else { group | 128 });
     }
-}
-
-/// Size of an encoded entry, without encoding it.
-fn entry_size(elem: &[u8]) -> usize {
-    let body = match canonical_int(elem) {
-        Some(0..=127) => 1,
-        Some(-4096..=4095) => 2,
-        Some(v) if i16::try_from(v).is_ok() => 3,
-        Some(v) if (-(1 << 23)..(1 << 23)).contains(&v) => 4,
-        Some(v) if i32::try_from(v).is_ok() => 5,
-        Some(_) => 9,
-        None if elem.len() < 64 => 1 + elem.len(),
-        None if elem.len() < 4096 => 2 + elem.len(),
-        None => 5 + elem.len(),
-    };
-    body + backlen_size(body)
 }
 
 /// A packed run of list entries (Redis: a listpack; the element count is kept beside it rather
@@ -333,19 +354,18 @@ impl Listpack {
     }
 
     /// Inserts `elem` before entry `index` (`index == len()` appends).
-    fn insert(&mut self, index: usize, elem: &[u8]) {
+    fn insert(&mut self, index: usize, e: &Encoded) {
         let off = self.offset_of(index);
-        self.insert_at_offset(off, elem);
+        self.insert_at_offset(off, e);
     }
 
-    fn insert_at_offset(&mut self, off: usize, elem: &[u8]) {
-        let size = entry_size(elem);
-        self.reserve(size);
+    fn insert_at_offset(&mut self, off: usize, e: &Encoded) {
+        self.reserve(e.size);
         if off == self.buf.len() {
-            encode_entry(elem, &mut self.buf);
+            encode_entry(e, &mut self.buf);
         } else {
             let old_len = self.buf.len();
-            encode_entry(elem, &mut self.buf);
+            encode_entry(e, &mut self.buf);
             // Rotate the new entry from the end into place.
             let added = self.buf.len() - old_len;
             self.buf[off..].rotate_right(added);
@@ -353,10 +373,10 @@ impl Listpack {
         self.count += 1;
     }
 
-    fn push(&mut self, elem: &[u8], end: End) {
+    fn push(&mut self, e: &Encoded, end: End) {
         match end {
-            End::Head => self.insert_at_offset(0, elem),
-            End::Tail => self.insert_at_offset(self.buf.len(), elem),
+            End::Head => self.insert_at_offset(0, e),
+            End::Tail => self.insert_at_offset(self.buf.len(), e),
         }
     }
 
@@ -392,11 +412,11 @@ impl Listpack {
     }
 
     /// Replaces entry `index` with `elem`.
-    fn replace(&mut self, index: usize, elem: &[u8]) {
+    fn replace(&mut self, index: usize, e: &Encoded) {
         let off = self.offset_of(index);
         let size = self.entry_at(off).1;
-        let mut encoded = Vec::with_capacity(entry_size(elem));
-        encode_entry(elem, &mut encoded);
+        let mut encoded = Vec::with_capacity(e.size);
+        encode_entry(e, &mut encoded);
         self.buf.splice(off..off + size, encoded);
         self.shrink();
     }
@@ -515,15 +535,16 @@ impl List {
 
     /// Pushes `elem` at one end (Redis: `quicklistPush`).
     pub fn push(&mut self, elem: &[u8], end: End, fill: i64) {
-        let size = entry_size(elem);
+        let e = Encoded::new(elem);
+        let size = e.size;
         match &mut self.repr {
             Repr::Packed(lp) => {
                 if lp.len() == 0 || lp.allows_insert(size, fill) {
-                    lp.push(elem, end);
+                    lp.push(&e, end);
                     return;
                 }
                 let mut fresh = Listpack::default();
-                fresh.push(elem, end);
+                fresh.push(&e, end);
                 let old = std::mem::take(lp);
                 let nodes = match end {
                     End::Head => VecDeque::from([fresh, old]),
@@ -539,11 +560,11 @@ impl List {
                     End::Tail => nodes.back_mut(),
                 };
                 if let Some(node) = edge.filter(|n| n.allows_insert(size, fill)) {
-                    node.push(elem, end);
+                    node.push(&e, end);
                     return;
                 }
                 let mut fresh = Listpack::default();
-                fresh.push(elem, end);
+                fresh.push(&e, end);
                 match end {
                     End::Head => nodes.push_front(fresh),
                     End::Tail => nodes.push_back(fresh),
@@ -703,8 +724,9 @@ impl List {
             return false;
         }
         let (n, i) = self.locate(index);
+        let e = Encoded::new(elem);
         self.edit_node(n, fill, |lp| {
-            lp.replace(i, elem);
+            lp.replace(i, &e);
             0
         });
         true
@@ -719,13 +741,13 @@ impl List {
             return self.push(elem, End::Tail, fill);
         }
         let (n, i) = self.locate(index);
+        let e = Encoded::new(elem);
         // Inserting before a node's first entry: append to the previous node if it has room.
         if i == 0 {
             if let Repr::Quick { nodes, len } = &mut self.repr {
-                let size = entry_size(elem);
                 if let Some(prev) = nodes.get_mut(n.wrapping_sub(1)) {
-                    if prev.allows_insert(size, fill) {
-                        prev.push(elem, End::Tail);
+                    if prev.allows_insert(e.size, fill) {
+                        prev.push(&e, End::Tail);
                         *len += 1;
                         return;
                     }
@@ -733,7 +755,7 @@ impl List {
             }
         }
         self.edit_node(n, fill, |lp| {
-            lp.insert(i, elem);
+            lp.insert(i, &e);
             1
         });
     }
@@ -749,6 +771,11 @@ impl List {
         let mut edit = |lp: &mut Listpack| {
             let n = lp.len();
             let start = next;
+            if sorted.get(next).is_none_or(|&i| i >= base + n) {
+                // Nothing to remove in this node: leave its buffer alone.
+                base += n;
+                return 0;
+            }
             lp.retain(|i| {
                 if sorted.get(next) == Some(&(base + i)) {
                     next += 1;
