@@ -42,17 +42,22 @@ pub fn is(arg: &[u8], option: &str) -> bool {
 }
 
 /// A blocking timeout in seconds as a float (`0.001` is one millisecond, not zero), returned
-/// as milliseconds. `0` means "forever" and is returned as None. Redis 7.0 error texts.
+/// as milliseconds. `0` means "forever" and is returned as None. Redis 7.0 rounds *up* to whole
+/// milliseconds (`ceill`), so any positive timeout, however small, is at least 1 ms; a value
+/// too big for a `long long` of milliseconds wraps negative in Redis's cast and is refused as
+/// negative. Redis: `getTimeoutFromObjectOrReply`.
 pub fn timeout_ms(arg: &[u8]) -> Result<Option<i64>, CommandError> {
     let secs = parse_f64(arg).ok_or(CommandError::Err("timeout is not a float or out of range"))?;
-    if secs < 0.0 {
+    let ms = (secs * 1000.0).ceil();
+    if ms < 0.0 || ms >= i64::MAX as f64 {
         return Err(CommandError::Err("timeout is negative"));
     }
-    if !secs.is_finite() || secs * 1000.0 > i64::MAX as f64 / 2.0 {
+    let ms = ms as i64;
+    // Redis adds the current time and refuses an overflow; a bound this far out (~146,000
+    // years) is the same refusal without reading the clock here.
+    if ms > i64::MAX / 2 {
         return Err(CommandError::Err("timeout is out of range"));
     }
-    // Redis truncates to whole milliseconds: 0.001 is 1 ms, but 0.0001 becomes 0 = forever.
-    let ms = (secs * 1000.0) as i64;
     Ok(if ms == 0 { None } else { Some(ms) })
 }
 
@@ -69,7 +74,9 @@ mod tests {
     fn float_timeouts_keep_sub_millisecond_precision() {
         assert_eq!(timeout_ms(b"0").unwrap(), None);
         assert_eq!(timeout_ms(b"0.001").unwrap(), Some(1));
-        assert_eq!(timeout_ms(b"0.0001").unwrap(), None);
+        assert_eq!(timeout_ms(b"0.0001").unwrap(), Some(1));
+        assert_eq!(timeout_ms(b"-0").unwrap(), None);
+        assert!(timeout_ms(b"inf").is_err());
         assert_eq!(timeout_ms(b"1.5").unwrap(), Some(1500));
         assert!(timeout_ms(b"-1").is_err());
         assert!(timeout_ms(b"abc").is_err());

@@ -39,7 +39,7 @@ use super::{notify, signal_modified_key, Ctx};
 use crate::db::sds::Sds;
 use crate::db::value::Value;
 use crate::db::{Db, Ms};
-use crate::types::list::List;
+use crate::types::list::{End, List};
 use std::cmp::Ordering;
 
 pub const COMMANDS: &[CommandSpec] = &[
@@ -274,8 +274,11 @@ fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) -> CommandResult 
             let n = output.len();
             if n > 0 {
                 // A missing GET value is stored as an empty string.
-                let list =
-                    List::from_vec(output.into_iter().map(Option::unwrap_or_default).collect());
+                let fill = ctx.srv.config.list_max_listpack_size;
+                let mut list = List::new();
+                for item in output {
+                    list.push(&item.unwrap_or_default(), End::Tail, fill);
+                }
                 db.set(dst, Value::List(Box::new(list)), now, false);
                 signal_modified_key(ctx, dst);
                 notify(ctx, NOTIFY_LIST, "sortstore", dst);
@@ -293,7 +296,7 @@ fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) -> CommandResult 
 
 /// A list's elements, head to tail.
 fn list_elements(l: &List) -> Vec<Sds> {
-    l.iter().map(|e| Sds::new(e.as_ref())).collect()
+    l.iter().map(|e| Sds::from_vec(e.to_vec())).collect()
 }
 
 /// A sorted set's members in ascending score order.

@@ -1,33 +1,351 @@
-//! Blocking commands' bookkeeping (Redis: `blocked.c`).
+//! Blocking commands' bookkeeping: who waits for which key, until when, and what to do when data
+//! arrives (Redis: `blocked.c`, and the list half of `serveClientsBlockedOnKey`).
 //!
-//! (Skeleton: the list/zset work fills this in. The event loop and the dispatcher already call
-//! every function below at the right moment.)
+//! # How a client blocks and is served
+//!
+//! ```text
+//!  BLPOP k 5 ──> list has data? ── yes ──> pop and reply at once (no blocking at all)
+//!                    │ no (and not in MULTI / a script)
+//!                    └─> block_for_keys(): waiting[(db,k)] += client (FIFO), deadline recorded,
+//!                        client.blocked = Some(..); input.rs stops running its pipeline
+//!
+//!  LPUSH k x ──> signal_key_as_ready(k): only if someone waits on k, queue (db,k) as "ready"
+//!  after_command() ──> handle_clients_blocked_on_keys():
+//!        for each ready key, for each waiter in FIFO order: serve(waiter) runs the waiter's
+//!        operation *as that client* (its reply goes to its own buffer), until the key is empty.
+//!        A served BLMOVE pushes to its destination, which signals that key in turn (a chain):
+//!        the loop runs until no key is ready.
+//!  before_sleep() ──> handle_timeouts(): waiters past their deadline get the timeout reply
+//!                 ──> process_unblocked_clients(): every client unblocked this turn resumes its
+//!                     pipelined input (Redis: `processUnblockedClients`)
+//! ```
+//!
+//! Because `after_command` runs right after the pushing command, the blocked client is served
+//! before the pusher's own reply is written, within the same loop turn — exactly Redis's order.
+//! Blocking costs nothing while idle: there is no polling, the event loop sleeps until
+//! [`next_deadline`].
+//!
+//! # Extension point: other types that block (BZPOPMIN, BZMPOP, ...)
+//!
+//! The registry knows nothing about lists. What a waiter does when its key is ready is a
+//! [`BlockedOp`] variant, and [`serve`] dispatches it to the type's command module. To add the
+//! sorted-set commands:
+//!
+//! 1. add `BlockedOp::ZSet(zset::ZSetWait)` (whatever the command must remember);
+//! 2. add its arm to [`serve`], calling e.g. `zset::serve_blocked(ctx, key, wait)`, which must
+//!    return `false` without side effects when the key is missing or holds another type, and
+//!    otherwise reply through `ctx.out` (the served client's buffer) and return `true`;
+//! 3. in the command: when nothing is available and [`may_block`] is true, call
+//!    [`block_for_keys`]; call `signal_key_as_ready` from ZADD and friends.
+//!
+//! Timeouts, FIFO order, multi-key waits, disconnects and CLIENT UNBLOCK then work unchanged.
 
 use super::client::Client;
 use super::{Server, ServerState};
-use crate::command::Ctx;
+use crate::command::error::{CommandError, CommandResult};
+use crate::command::table::{flags, CommandSpec};
+use crate::command::{args, Ctx, NO_CLIENT};
+use crate::db::sds::Sds;
 use crate::db::Ms;
+use crate::resp::reply::ReplyBuffer;
+use hashbrown::{HashMap, HashSet};
+use std::collections::{BTreeSet, VecDeque};
+
+/// What a blocked client will do once one of its keys has data. One variant per type family.
+pub enum BlockedOp {
+    /// BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP.
+    List(crate::command::list::ListWait),
+}
 
 /// Server-wide registry of blocked clients.
 #[derive(Default)]
-pub struct BlockingState {}
-
-/// What a blocked client waits for.
-pub struct BlockedState {}
-
-/// Serves clients blocked on keys that received data during the last command.
-pub fn handle_clients_blocked_on_keys(_ctx: &mut Ctx) {}
-
-/// Records that `key` in `db` may now satisfy a blocked client.
-pub fn signal_key_as_ready(_ctx: &mut Ctx, _db: usize, _key: &[u8]) {}
-
-/// The earliest deadline of any blocked client.
-pub fn next_deadline(_state: &ServerState) -> Option<Ms> {
-    None
+pub struct BlockingState {
+    /// (db, key) -> clients waiting on it, oldest first (slab keys).
+    waiting: HashMap<(usize, Sds), VecDeque<usize>>,
+    /// Keys that may satisfy a waiter, in the order they were signalled; `ready_set` dedups.
+    ready: Vec<(usize, Sds)>,
+    ready_set: HashSet<(usize, Sds)>,
+    /// (deadline in Unix ms, slab key) of every waiter that has a timeout, earliest first.
+    deadlines: BTreeSet<(Ms, usize)>,
+    /// Clients unblocked this turn whose pipelined input must be resumed in `before_sleep`.
+    unblocked: Vec<usize>,
+    /// Number of blocked clients (INFO `blocked_clients`).
+    pub blocked_clients: usize,
 }
 
-/// Replies to blocked clients whose timeout passed.
-pub fn handle_timeouts(_server: &mut Server, _now: Ms) {}
+/// What a blocked client waits for (kept in `Client::blocked`).
+pub struct BlockedState {
+    pub db: usize,
+    /// Distinct keys, in the order the command named them.
+    pub keys: Vec<Sds>,
+    pub deadline: Option<Ms>,
+    pub op: BlockedOp,
+}
+
+/// May the calling client block? Not inside MULTI/EXEC or a script (which must not stall the
+/// server), nor when the server itself runs the command: blocking commands then behave as if
+/// the timeout had expired at once (Redis: `CLIENT_DENY_BLOCKING`).
+pub fn may_block(ctx: &mut Ctx) -> bool {
+    if ctx.id == NO_CLIENT {
+        return false;
+    }
+    let me = ctx.me();
+    !me.multi.active && !me.deny_blocking
+}
+
+/// Blocks the calling client on `keys` (in the caller's database) until one of them is served,
+/// `timeout_ms` passes (None = forever), or it is unblocked. Redis: `blockForKeys`.
+pub fn block_for_keys(ctx: &mut Ctx, keys: &[&[u8]], timeout_ms: Option<i64>, op: BlockedOp) {
+    let db = ctx.db;
+    let id = ctx.id;
+    let deadline = timeout_ms.map(|t| ctx.now.saturating_add(t));
+    let mut distinct: Vec<Sds> = Vec::with_capacity(keys.len());
+    for &key in keys {
+        if distinct.iter().any(|k| k.as_bytes() == key) {
+            continue;
+        }
+        distinct.push(Sds::new(key));
+    }
+    let state = &mut ctx.srv.blocking;
+    for key in &distinct {
+        state
+            .waiting
+            .entry((db, key.clone()))
+            .or_default()
+            .push_back(id);
+    }
+    if let Some(when) = deadline {
+        state.deadlines.insert((when, id));
+    }
+    state.blocked_clients += 1;
+    ctx.me().blocked = Some(BlockedState {
+        db,
+        keys: distinct,
+        deadline,
+        op,
+    });
+}
+
+/// Takes client `key` out of the registry and queues it to resume its pipelined input. The
+/// caller gives it its reply.
+fn unblock_client(state: &mut BlockingState, clients: &mut slab::Slab<Client>, key: usize) {
+    let Some(blocked) = clients.get_mut(key).and_then(|c| c.blocked.take()) else {
+        return;
+    };
+    remove_from_registry(state, key, &blocked);
+    state.unblocked.push(key);
+}
+
+fn remove_from_registry(state: &mut BlockingState, key: usize, blocked: &BlockedState) {
+    for k in &blocked.keys {
+        let slot = (blocked.db, k.clone());
+        if let Some(queue) = state.waiting.get_mut(&slot) {
+            queue.retain(|&c| c != key);
+            if queue.is_empty() {
+                state.waiting.remove(&slot);
+            }
+        }
+    }
+    if let Some(when) = blocked.deadline {
+        state.deadlines.remove(&(when, key));
+    }
+    state.blocked_clients = state.blocked_clients.saturating_sub(1);
+}
+
+/// Records that `key` in `db` may now satisfy a blocked client (Redis: `signalKeyAsReady`).
+/// Cheap when nobody waits: one emptiness check.
+pub fn signal_key_as_ready(ctx: &mut Ctx, db: usize, key: &[u8]) {
+    let state = &mut ctx.srv.blocking;
+    if state.waiting.is_empty() {
+        return;
+    }
+    let slot = (db, Sds::new(key));
+    if !state.waiting.contains_key(&slot) || state.ready_set.contains(&slot) {
+        return;
+    }
+    state.ready_set.insert(slot.clone());
+    state.ready.push(slot);
+}
+
+/// Serves clients blocked on keys that received data during the last command
+/// (Redis: `handleClientsBlockedOnKeys`). Serving may make more keys ready (BLMOVE pushes to
+/// its destination), so this loops until nothing is ready.
+pub fn handle_clients_blocked_on_keys(ctx: &mut Ctx) {
+    while !ctx.srv.blocking.ready.is_empty() {
+        let ready = std::mem::take(&mut ctx.srv.blocking.ready);
+        for slot in ready {
+            // Clear the mark first: serving this key may legitimately signal it again.
+            ctx.srv.blocking.ready_set.remove(&slot);
+            serve_clients_blocked_on_key(ctx, slot.0, &slot.1);
+        }
+    }
+}
+
+/// Serves the waiters of one key in FIFO order while it has data (Redis:
+/// `serveClientsBlockedOnKey`).
+fn serve_clients_blocked_on_key(ctx: &mut Ctx, db: usize, key: &[u8]) {
+    let slot = (db, Sds::new(key));
+    // A snapshot: serving one waiter may unblock others (they are then skipped).
+    let Some(queue) = ctx.srv.blocking.waiting.get(&slot) else {
+        return;
+    };
+    let waiters: Vec<usize> = queue.iter().copied().collect();
+    for client in waiters {
+        if !ctx.dbs[db].exists(key, ctx.now) {
+            return;
+        }
+        let still_waiting = ctx
+            .srv
+            .blocking
+            .waiting
+            .get(&slot)
+            .is_some_and(|q| q.contains(&client));
+        if !still_waiting {
+            continue;
+        }
+        let Some(c) = ctx.clients.get_mut(client) else {
+            continue;
+        };
+        let Some(blocked) = c.blocked.take() else {
+            continue;
+        };
+        let mut out = ReplyBuffer::new();
+        out.set_resp3(c.reply.is_resp3());
+        let served = {
+            // Run the waiter's operation as the waiter: its database, its reply buffer.
+            let mut as_waiter = Ctx {
+                dbs: &mut *ctx.dbs,
+                db,
+                out: &mut out,
+                clients: &mut *ctx.clients,
+                id: client,
+                srv: &mut *ctx.srv,
+                now: ctx.now,
+            };
+            serve(&mut as_waiter, key, &blocked.op)
+        };
+        if let Some(c) = ctx.clients.get_mut(client) {
+            c.blocked = Some(blocked);
+        }
+        if served {
+            unblock_client(&mut ctx.srv.blocking, ctx.clients, client);
+            if let Some(reply) = ctx.reply_to(client) {
+                reply.append(&mut out);
+            }
+        }
+    }
+}
+
+/// Runs a waiter's operation on a key that received data. Returns false (having changed
+/// nothing) if the key cannot serve this kind of waiter.
+fn serve(ctx: &mut Ctx, key: &[u8], op: &BlockedOp) -> bool {
+    match op {
+        BlockedOp::List(wait) => crate::command::list::serve_blocked(ctx, key, wait),
+    }
+}
+
+/// The earliest deadline of any blocked client: how long the event loop may sleep.
+pub fn next_deadline(state: &ServerState) -> Option<Ms> {
+    state.blocking.deadlines.first().map(|&(when, _)| when)
+}
+
+/// Gives every blocked client whose deadline passed its timeout reply (Redis:
+/// `handleBlockedClientsTimeout`).
+pub fn handle_timeouts(server: &mut Server, now: Ms) {
+    while let Some(&(when, key)) = server.state.blocking.deadlines.first() {
+        if when > now {
+            break;
+        }
+        server.state.blocking.deadlines.pop_first();
+        reply_to_blocked_client_timed_out(server, key);
+        unblock_client(&mut server.state.blocking, &mut server.clients, key);
+        server.queue_write(key);
+    }
+}
+
+/// The timeout reply of every blocking list / sorted-set command in Redis 7.0: a null array.
+fn reply_to_blocked_client_timed_out(server: &mut Server, key: usize) {
+    if let Some(c) = server.clients.get_mut(key) {
+        c.reply.null_array();
+    }
+}
+
+/// Resumes the pipelined input of every client unblocked this turn (Redis:
+/// `processUnblockedClients`). Running that input may block or unblock clients again.
+pub fn process_unblocked_clients(server: &mut Server) {
+    while !server.state.blocking.unblocked.is_empty() {
+        let batch = std::mem::take(&mut server.state.blocking.unblocked);
+        for key in batch {
+            let resumable = server
+                .clients
+                .get(key)
+                .is_some_and(|c| c.blocked.is_none() && !c.query_buf.is_empty());
+            if resumable {
+                server.process_input_buffer(key);
+            }
+        }
+    }
+}
 
 /// A client is being freed: drop it from the registry.
-pub fn forget_client(_state: &mut ServerState, _key: usize, _client: &Client) {}
+pub fn forget_client(state: &mut ServerState, key: usize, client: &Client) {
+    if let Some(blocked) = &client.blocked {
+        remove_from_registry(&mut state.blocking, key, blocked);
+    }
+    state.blocking.unblocked.retain(|&c| c != key);
+}
+
+/// The CLIENT UNBLOCK row, for the CLIENT subcommand table.
+pub const CLIENT_UNBLOCK: CommandSpec = CommandSpec::new(
+    "client|unblock",
+    client_unblock_command,
+    -3,
+    flags::ADMIN | flags::NOSCRIPT | flags::LOADING | flags::STALE,
+    "connection",
+)
+.doc(
+    "Unblock a client blocked in a blocking command from a different connection",
+    "5.0.0",
+);
+
+/// CLIENT UNBLOCK client-id [TIMEOUT | ERROR] — 1 if the client was blocked and is now
+/// unblocked, else 0. With TIMEOUT (the default) the client gets its timeout reply; with ERROR,
+/// `-UNBLOCKED client unblocked via CLIENT UNBLOCK`.
+pub fn client_unblock_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    if argv.len() > 4 {
+        return Err(CommandError::Custom(
+            "ERR unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP."
+                .to_string(),
+        ));
+    }
+    let id = args::int(argv.get(2).copied().unwrap_or_default())?;
+    let as_error = match argv.get(3) {
+        None => false,
+        Some(r) if args::is(r, "TIMEOUT") => false,
+        Some(r) if args::is(r, "ERROR") => true,
+        Some(_) => {
+            return Err(CommandError::Err(
+                "CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ))
+        }
+    };
+    let target = ctx
+        .clients
+        .iter()
+        .find(|(_, c)| c.id as i64 == id && c.blocked.is_some())
+        .map(|(key, _)| key);
+    let Some(target) = target else {
+        ctx.out.integer(0);
+        return Ok(());
+    };
+    unblock_client(&mut ctx.srv.blocking, ctx.clients, target);
+    if let Some(reply) = ctx.reply_to(target) {
+        if as_error {
+            reply.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+        } else {
+            reply.null_array();
+        }
+    }
+    ctx.out.integer(1);
+    Ok(())
+}

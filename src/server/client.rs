@@ -60,6 +60,9 @@ pub struct Client {
     pub multi: MultiState,
     pub subscriptions: SubscriberState,
     pub blocked: Option<BlockedState>,
+    /// Blocking commands must not block (Redis: `CLIENT_DENY_BLOCKING`); set while EXEC or a
+    /// script runs commands for this client. MULTI itself is checked through `multi.active`.
+    pub deny_blocking: bool,
     /// When the reply buffer first exceeded the soft output limit (for its grace period).
     pub soft_limit_reached_at: Option<Ms>,
 }
@@ -99,6 +102,7 @@ impl Client {
             multi: MultiState::default(),
             subscriptions: SubscriberState::default(),
             blocked: None,
+            deny_blocking: false,
             soft_limit_reached_at: None,
         }
     }

@@ -395,9 +395,11 @@ impl Server {
     }
 
     /// Work done right before sleeping in poll (Redis: `beforeSleep`): blocked clients whose
-    /// timeout passed get their null reply, then every client with pending output is written.
+    /// timeout passed get their null reply, clients unblocked this turn resume their pipelined
+    /// input, then every client with pending output is written.
     fn before_sleep(&mut self) {
         blocking::handle_timeouts(self, unix_ms());
+        blocking::process_unblocked_clients(self);
         let pending = std::mem::take(&mut self.state.clients_pending_write);
         for key in pending.iter().copied() {
             let Some(c) = self.clients.get_mut(key) else {

@@ -1,0 +1,288 @@
+//! Blocking list commands through the real binary: timeouts, FIFO service, multi-key waits,
+//! disconnects, chains (BLMOVE feeding a BLPOP), CLIENT UNBLOCK, and the order in which a
+//! served client's reply and the pusher's reply are produced.
+
+mod common;
+use common::{RawConn, TestServer};
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+/// Sends a blocking command on `c` and makes sure the server has registered it before
+/// returning: one round trip on another connection (the loop handles readable sockets in the
+/// order they became ready), then a short grace period.
+fn block(c: &mut RawConn, ctrl: &mut RawConn, line: &str) {
+    let words: Vec<&[u8]> = line.split_whitespace().map(|w| w.as_bytes()).collect();
+    c.send_cmd(&words);
+    assert_eq!(ctrl.cmd_str("PING"), "+PONG\r\n");
+    std::thread::sleep(Duration::from_millis(20));
+}
+
+/// Asserts that nothing is waiting to be read on `c` (it is still blocked).
+fn assert_still_blocked(c: &mut RawConn) {
+    c.stream.set_nonblocking(true).unwrap();
+    let mut byte = [0u8; 1];
+    let r = c.stream.read(&mut byte);
+    c.stream.set_nonblocking(false).unwrap();
+    match r {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("expected no reply yet, got {other:?}"),
+    }
+}
+
+fn reply(c: &mut RawConn) -> String {
+    String::from_utf8_lossy(&c.read_reply()).into_owned()
+}
+
+#[test]
+fn blpop_times_out_with_a_null_array_after_the_timeout() {
+    let server = TestServer::start(&[]);
+    let mut c = server.raw();
+    let started = Instant::now();
+    assert_eq!(c.cmd_str("BLPOP q 0.1"), "*-1\r\n");
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(95), "returned after {took:?}");
+    assert!(took < Duration::from_secs(2), "returned after {took:?}");
+    assert_eq!(c.cmd_str("BRPOPLPUSH q d 0.05"), "*-1\r\n");
+    assert_eq!(c.cmd_str("BLMOVE q d LEFT LEFT 0.05"), "*-1\r\n");
+    assert_eq!(c.cmd_str("BLMPOP 0.05 1 q LEFT"), "*-1\r\n");
+}
+
+#[test]
+fn a_tiny_float_timeout_is_not_forever() {
+    let server = TestServer::start(&[]);
+    let mut c = server.raw();
+    let started = Instant::now();
+    assert_eq!(c.cmd_str("BRPOP q 0.001"), "*-1\r\n");
+    assert_eq!(c.cmd_str("BRPOP q 0.0001"), "*-1\r\n");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(c.cmd_str("BLPOP q -1"), "-ERR timeout is negative\r\n");
+    assert_eq!(
+        c.cmd_str("BLPOP q soon"),
+        "-ERR timeout is not a float or out of range\r\n"
+    );
+}
+
+#[test]
+fn a_push_serves_a_blocked_client_with_key_and_element() {
+    let server = TestServer::start(&[]);
+    let (mut c, mut ctrl) = (server.raw(), server.raw());
+    block(&mut c, &mut ctrl, "BLPOP q 0");
+    assert_still_blocked(&mut c);
+    assert_eq!(ctrl.cmd_str("RPUSH q job"), ":1\r\n");
+    assert_eq!(reply(&mut c), "*2\r\n$1\r\nq\r\n$3\r\njob\r\n");
+    // The element went to the blocked client: the list is gone.
+    assert_eq!(ctrl.cmd_str("LLEN q"), ":0\r\n");
+}
+
+#[test]
+fn blocked_clients_are_served_first_come_first_served() {
+    let server = TestServer::start(&[]);
+    let mut ctrl = server.raw();
+    let mut waiters: Vec<RawConn> = (0..3).map(|_| server.raw()).collect();
+    for w in waiters.iter_mut() {
+        block(w, &mut ctrl, "BRPOP q 0");
+    }
+    assert_eq!(ctrl.cmd_str("LPUSH q 1 2"), ":2\r\n");
+    assert_eq!(reply(&mut waiters[0]), "*2\r\n$1\r\nq\r\n$1\r\n1\r\n");
+    assert_eq!(reply(&mut waiters[1]), "*2\r\n$1\r\nq\r\n$1\r\n2\r\n");
+    assert_still_blocked(&mut waiters[2]);
+    assert_eq!(ctrl.cmd_str("LPUSH q 3"), ":1\r\n");
+    assert_eq!(reply(&mut waiters[2]), "*2\r\n$1\r\nq\r\n$1\r\n3\r\n");
+}
+
+#[test]
+fn a_client_blocked_on_several_keys_is_served_by_the_first_with_data() {
+    let server = TestServer::start(&[]);
+    let (mut c, mut ctrl) = (server.raw(), server.raw());
+    block(&mut c, &mut ctrl, "BLPOP a b c 0");
+    assert_eq!(ctrl.cmd_str("RPUSH c x"), ":1\r\n");
+    assert_eq!(reply(&mut c), "*2\r\n$1\r\nc\r\n$1\r\nx\r\n");
+    // Served once: a later push to another of its keys stays in the list.
+    assert_eq!(ctrl.cmd_str("RPUSH a y"), ":1\r\n");
+    assert_eq!(ctrl.cmd_str("LLEN a"), ":1\r\n");
+}
+
+#[test]
+fn a_key_named_twice_serves_the_client_once() {
+    let server = TestServer::start(&[]);
+    let (mut c, mut ctrl) = (server.raw(), server.raw());
+    block(&mut c, &mut ctrl, "BLPOP q q 0");
+    assert_eq!(ctrl.cmd_str("RPUSH q x y"), ":2\r\n");
+    assert_eq!(reply(&mut c), "*2\r\n$1\r\nq\r\n$1\r\nx\r\n");
+    assert_eq!(ctrl.cmd_str("LRANGE q 0 -1"), "*1\r\n$1\r\ny\r\n");
+}
+
+#[test]
+fn a_client_that_disconnects_while_blocked_is_forgotten() {
+    let server = TestServer::start(&[]);
+    let mut ctrl = server.raw();
+    {
+        let mut c = server.raw();
+        block(&mut c, &mut ctrl, "BLPOP q 0");
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(ctrl.cmd_str("RPUSH q x"), ":1\r\n");
+    assert_eq!(ctrl.cmd_str("LLEN q"), ":1\r\n");
+}
+
+#[test]
+fn lmove_into_a_list_wakes_its_waiter() {
+    let server = TestServer::start(&[]);
+    let (mut c, mut ctrl) = (server.raw(), server.raw());
+    ctrl.cmd_str("RPUSH src x");
+    block(&mut c, &mut ctrl, "BLPOP dst 0");
+    assert_eq!(ctrl.cmd_str("LMOVE src dst LEFT RIGHT"), "$1\r\nx\r\n");
+    assert_eq!(reply(&mut c), "*2\r\n$3\r\ndst\r\n$1\r\nx\r\n");
+    assert_eq!(ctrl.cmd_str("LLEN dst"), ":0\r\n");
+}
+
+#[test]
+fn blmove_served_by_a_push_feeds_the_next_waiter() {
+    let server = TestServer::start(&[]);
+    let mut ctrl = server.raw();
+    let (mut mover, mut popper) = (server.raw(), server.raw());
+    block(&mut mover, &mut ctrl, "BLMOVE a b RIGHT LEFT 0");
+    block(&mut popper, &mut ctrl, "BRPOPLPUSH b c 0");
+    let mut last = server.raw();
+    block(&mut last, &mut ctrl, "BLPOP c 0");
+    assert_eq!(ctrl.cmd_str("RPUSH a job"), ":1\r\n");
+    assert_eq!(reply(&mut mover), "$3\r\njob\r\n");
+    assert_eq!(reply(&mut popper), "$3\r\njob\r\n");
+    assert_eq!(reply(&mut last), "*2\r\n$1\r\nc\r\n$3\r\njob\r\n");
+    for key in ["a", "b", "c"] {
+        assert_eq!(ctrl.cmd_str(&format!("LLEN {key}")), ":0\r\n");
+    }
+}
+
+#[test]
+fn blmpop_served_by_a_push_pops_up_to_count() {
+    let server = TestServer::start(&[]);
+    let (mut c, mut ctrl) = (server.raw(), server.raw());
+    block(&mut c, &mut ctrl, "BLMPOP 0 2 a b RIGHT COUNT 2");
+    assert_eq!(ctrl.cmd_str("RPUSH b 1 2 3"), ":3\r\n");
+    assert_eq!(
+        reply(&mut c),
+        "*2\r\n$1\r\nb\r\n*2\r\n$1\r\n3\r\n$1\r\n2\r\n"
+    );
+    assert_eq!(ctrl.cmd_str("LLEN b"), ":1\r\n");
+}
+
+#[test]
+fn the_waiter_is_served_before_the_pushers_next_command_runs() {
+    let server = TestServer::start(&[]);
+    let (mut c, mut ctrl) = (server.raw(), server.raw());
+    block(&mut c, &mut ctrl, "BLPOP q 0");
+    // One write, two commands: by the time LLEN runs the waiter already took the element, and
+    // RPUSH itself still reports the length it produced.
+    let mut pipeline = common::encode_command(&[b"RPUSH", b"q", b"x"]);
+    pipeline.extend(common::encode_command(&[b"LLEN", b"q"]));
+    ctrl.send(&pipeline);
+    assert_eq!(reply(&mut ctrl), ":1\r\n");
+    assert_eq!(reply(&mut ctrl), ":0\r\n");
+    assert_eq!(reply(&mut c), "*2\r\n$1\r\nq\r\n$1\r\nx\r\n");
+}
+
+#[test]
+fn a_served_client_resumes_its_pipelined_commands() {
+    let server = TestServer::start(&[]);
+    let (mut c, mut ctrl) = (server.raw(), server.raw());
+    let mut pipeline = common::encode_command(&[b"BLPOP", b"q", b"0"]);
+    pipeline.extend(common::encode_command(&[b"RPUSH", b"after", b"1"]));
+    pipeline.extend(common::encode_command(&[b"PING"]));
+    c.send(&pipeline);
+    assert_eq!(ctrl.cmd_str("PING"), "+PONG\r\n");
+    std::thread::sleep(Duration::from_millis(20));
+    // The commands after BLPOP wait with it.
+    assert_eq!(ctrl.cmd_str("LLEN after"), ":0\r\n");
+    assert_eq!(ctrl.cmd_str("RPUSH q x"), ":1\r\n");
+    assert_eq!(reply(&mut c), "*2\r\n$1\r\nq\r\n$1\r\nx\r\n");
+    assert_eq!(reply(&mut c), ":1\r\n");
+    assert_eq!(reply(&mut c), "+PONG\r\n");
+}
+
+#[test]
+fn a_timed_out_client_resumes_its_pipelined_commands() {
+    let server = TestServer::start(&[]);
+    let mut c = server.raw();
+    let mut pipeline = common::encode_command(&[b"BLPOP", b"q", b"0.05"]);
+    pipeline.extend(common::encode_command(&[b"PING"]));
+    c.send(&pipeline);
+    assert_eq!(reply(&mut c), "*-1\r\n");
+    assert_eq!(reply(&mut c), "+PONG\r\n");
+}
+
+#[test]
+fn a_key_of_another_type_does_not_serve_list_waiters() {
+    let server = TestServer::start(&[]);
+    let (mut c, mut ctrl) = (server.raw(), server.raw());
+    block(&mut c, &mut ctrl, "BLPOP q 0");
+    assert_eq!(ctrl.cmd_str("SET q notalist"), "+OK\r\n");
+    assert_eq!(ctrl.cmd_str("DEL q"), ":1\r\n");
+    assert_still_blocked(&mut c);
+    assert_eq!(ctrl.cmd_str("RPUSH q x"), ":1\r\n");
+    assert_eq!(reply(&mut c), "*2\r\n$1\r\nq\r\n$1\r\nx\r\n");
+}
+
+#[test]
+fn blmove_to_a_key_of_another_type_unblocks_with_wrongtype_and_keeps_the_element() {
+    let server = TestServer::start(&[]);
+    let (mut c, mut ctrl) = (server.raw(), server.raw());
+    block(&mut c, &mut ctrl, "BLMOVE src dst LEFT LEFT 0");
+    ctrl.cmd_str("SET dst x");
+    assert_eq!(ctrl.cmd_str("RPUSH src e"), ":1\r\n");
+    assert_eq!(
+        reply(&mut c),
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+    );
+    assert_eq!(ctrl.cmd_str("LLEN src"), ":1\r\n");
+}
+
+#[test]
+fn blocking_commands_inside_multi_do_not_block() {
+    let server = TestServer::start(&[]);
+    let mut c = server.raw();
+    if c.cmd_str("MULTI") != "+OK\r\n" {
+        eprintln!("MULTI is not implemented on this branch: skipping");
+        return;
+    }
+    assert_eq!(c.cmd_str("BLPOP q 0"), "+QUEUED\r\n");
+    assert_eq!(c.cmd_str("BLMOVE q d LEFT LEFT 0"), "+QUEUED\r\n");
+    assert_eq!(c.cmd_str("EXEC"), "*2\r\n*-1\r\n$-1\r\n");
+}
+
+#[test]
+fn client_unblock_ends_a_wait_with_a_timeout_or_an_error() {
+    let server = TestServer::start(&[]);
+    let mut ctrl = server.raw();
+    if ctrl.cmd_str("CLIENT UNBLOCK 999999") != ":0\r\n" {
+        eprintln!("CLIENT UNBLOCK is not wired on this branch: skipping");
+        return;
+    }
+    let mut c = server.raw();
+    let id = c.cmd_str("CLIENT ID");
+    let id = id.trim_start_matches(':').trim();
+    block(&mut c, &mut ctrl, "BLPOP q 0");
+    assert_eq!(ctrl.cmd_str(&format!("CLIENT UNBLOCK {id}")), ":1\r\n");
+    assert_eq!(reply(&mut c), "*-1\r\n");
+    assert_eq!(ctrl.cmd_str(&format!("CLIENT UNBLOCK {id}")), ":0\r\n");
+    block(&mut c, &mut ctrl, "BLPOP q 0");
+    assert_eq!(
+        ctrl.cmd_str(&format!("CLIENT UNBLOCK {id} ERROR")),
+        ":1\r\n"
+    );
+    assert_eq!(
+        reply(&mut c),
+        "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
+    );
+    assert_eq!(
+        ctrl.cmd_str(&format!("CLIENT UNBLOCK {id} LATER")),
+        "-ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR\r\n"
+    );
+    assert_eq!(
+        ctrl.cmd_str("CLIENT UNBLOCK x"),
+        "-ERR value is not an integer or out of range\r\n"
+    );
+    // Unblocked, the client is forgotten: a push stays in the list.
+    assert_eq!(ctrl.cmd_str("RPUSH q x"), ":1\r\n");
+    assert_eq!(ctrl.cmd_str("LLEN q"), ":1\r\n");
+}
