@@ -140,7 +140,7 @@ impl CommandSpec {
 }
 
 /// Every family's rows, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 12] {
+pub fn families() -> [&'static [CommandSpec]; 13] {
     use super::*;
     [
         connection::COMMANDS,
@@ -151,6 +151,7 @@ pub fn families() -> [&'static [CommandSpec]; 12] {
         hash::COMMANDS,
         set::COMMANDS,
         zset::COMMANDS,
+        zset::BLOCKING_COMMANDS,
         pubsub::COMMANDS,
         multi::COMMANDS,
         scripting::COMMANDS,

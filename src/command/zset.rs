@@ -25,6 +25,7 @@ use crate::db::sds::Sds;
 use crate::db::value::Value;
 use crate::db::{Db, Ms};
 use crate::resp::reply::ReplyBuffer;
+use crate::server::blocking::{self, BlockedOp};
 use crate::types::set::Set;
 use crate::types::zset::{Limits, ZSet};
 use crate::util::{format_double, glob_match, parse_f64, parse_i64, parse_u64};
@@ -1082,9 +1083,8 @@ pub fn bzmpop_try(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<bool, CommandError> {
     }
 }
 
-/// The blocking pops' rows (Redis's arity, flags and key specs). To be appended to
-/// [`COMMANDS`] when blocking is wired: each handler's empty case then blocks the client on the
-/// keys instead of answering at once.
+/// The blocking pops' rows (Redis's arity, flags and key specs), registered in the command table
+/// beside [`COMMANDS`]. When every key is empty the client blocks (see `server::blocking`).
 pub const BLOCKING_COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("bzpopmin", bzpopmin_command, -3, WRITE | NOSCRIPT | BLOCKING | FAST, "sorted-set")
         .keys(1, -2, 1)
@@ -1096,32 +1096,79 @@ pub const BLOCKING_COMMANDS: &[CommandSpec] = &[
         .doc("Remove and return members with scores in a sorted set or block until one is available", "7.0.0"),
 ];
 
-/// BZPOPMIN key [key ...] timeout — `[key, member, score]`, or a null array on timeout.
-fn bzpopmin_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
-    if !bzpop_try(ctx, argv, PopEnd::Min)? {
-        // Wiring point: block on argv[1..len-1] with the parsed timeout.
+/// What a client blocked in BZPOPMIN / BZPOPMAX / BZMPOP does once a key has members.
+pub struct ZSetWait {
+    end: PopEnd,
+    /// `None`: BZPOP's `[key, member, score]` reply; `Some(n)`: BZMPOP's, popping up to n.
+    count: Option<usize>,
+}
+
+/// Blocks the caller on `keys`, or — inside MULTI or a script, where nothing may block —
+/// replies the timeout reply at once.
+fn block_or_give_up(
+    ctx: &mut Ctx,
+    keys: &[&[u8]],
+    timeout: &[u8],
+    wait: ZSetWait,
+) -> CommandResult {
+    let timeout = args::timeout_ms(timeout)?;
+    if blocking::may_block(ctx) {
+        blocking::block_for_keys(ctx, keys, timeout, BlockedOp::ZSet(wait));
+    } else {
         ctx.out.null_array();
     }
     Ok(())
 }
 
+/// Serves a blocked client once `key` may hold members: false (nothing changed) if it holds no
+/// sorted set. Called by `server::blocking` with the waiter's own reply buffer in `ctx.out`.
+pub fn serve_blocked(ctx: &mut Ctx, key: &[u8], wait: &ZSetWait) -> bool {
+    if !matches!(first_nonempty_zset(ctx, &[key]), Ok(Some(_))) {
+        return false;
+    }
+    let popped = zpop_generic(ctx, key, wait.end, wait.count.unwrap_or(1));
+    match wait.count {
+        None => reply_bzpop(ctx.out, key, &popped),
+        Some(_) => reply_mpop(ctx.out, key, &popped),
+    }
+    true
+}
+
+/// BZPOPMIN key [key ...] timeout — `[key, member, score]`, or a null array on timeout.
+fn bzpopmin_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    bzpop_generic(ctx, argv, PopEnd::Min)
+}
+
 /// BZPOPMAX key [key ...] timeout — `[key, member, score]`, or a null array on timeout.
 fn bzpopmax_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
-    if !bzpop_try(ctx, argv, PopEnd::Max)? {
-        // Wiring point: block on argv[1..len-1] with the parsed timeout.
-        ctx.out.null_array();
+    bzpop_generic(ctx, argv, PopEnd::Max)
+}
+
+fn bzpop_generic(ctx: &mut Ctx, argv: &[&[u8]], end: PopEnd) -> CommandResult {
+    if bzpop_try(ctx, argv, end)? {
+        return Ok(());
     }
-    Ok(())
+    let keys = &argv[1..argv.len() - 1];
+    block_or_give_up(
+        ctx,
+        keys,
+        argv[argv.len() - 1],
+        ZSetWait { end, count: None },
+    )
 }
 
 /// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]
 /// — `[key, [[member, score], ...]]`, or a null array on timeout.
 fn bzmpop_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
-    if !bzmpop_try(ctx, argv)? {
-        // Wiring point: block on the keys parse_mpop_args(argv, 2) names.
-        ctx.out.null_array();
+    if bzmpop_try(ctx, argv)? {
+        return Ok(());
     }
-    Ok(())
+    let (keys, end, count) = parse_mpop_args(argv, 2)?;
+    let wait = ZSetWait {
+        end,
+        count: Some(count),
+    };
+    block_or_give_up(ctx, &argv[keys], argv[1], wait)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -55,6 +55,8 @@ use std::collections::{BTreeSet, VecDeque};
 pub enum BlockedOp {
     /// BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP.
     List(crate::command::list::ListWait),
+    /// BZPOPMIN, BZPOPMAX, BZMPOP.
+    ZSet(crate::command::zset::ZSetWait),
 }
 
 /// Server-wide registry of blocked clients.
@@ -241,6 +243,7 @@ fn serve_clients_blocked_on_key(ctx: &mut Ctx, db: usize, key: &[u8]) {
 fn serve(ctx: &mut Ctx, key: &[u8], op: &BlockedOp) -> bool {
     match op {
         BlockedOp::List(wait) => crate::command::list::serve_blocked(ctx, key, wait),
+        BlockedOp::ZSet(wait) => crate::command::zset::serve_blocked(ctx, key, wait),
     }
 }
 
