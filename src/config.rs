@@ -181,7 +181,29 @@ fn num<T: std::str::FromStr>(v: &str) -> Result<T, String> {
         .map_err(|_| "argument couldn't be parsed into an integer".to_string())
 }
 
+/// An integer within Redis's bounds for the directive, with Redis's two error texts.
+fn bounded<T: TryFrom<i64>>(v: &str, min: i64, max: i64) -> Result<T, String> {
+    let n: i64 = num(v)?;
+    if n < min || n > max {
+        return Err(format!(
+            "argument must be between {min} and {max} inclusive"
+        ));
+    }
+    T::try_from(n).map_err(|_| format!("argument must be between {min} and {max} inclusive"))
+}
+
 macro_rules! directive {
+    ($name:literal, $field:ident, int($min:expr, $max:expr), $mutable:expr) => {
+        Directive {
+            name: $name,
+            get: |c| c.$field.to_string(),
+            set: |c, v| {
+                c.$field = bounded(v, $min, $max)?;
+                Ok(())
+            },
+            mutable: $mutable,
+        }
+    };
     ($name:literal, $field:ident, int, $mutable:expr) => {
         Directive {
             name: $name,
@@ -247,7 +269,7 @@ pub static DIRECTIVES: &[Directive] = &[
         },
         mutable: false,
     },
-    directive!("port", port, int, false),
+    directive!("port", port, int(0, 65535), false),
     Directive {
         name: "databases",
         get: |c| c.databases.to_string(),
@@ -293,13 +315,14 @@ pub static DIRECTIVES: &[Directive] = &[
         },
         mutable: true,
     },
-    directive!("maxclients", maxclients, int, true),
-    directive!("timeout", timeout, int, true),
+    directive!("maxclients", maxclients, int(1, 4294967295), true),
+    directive!("timeout", timeout, int(0, 2147483647), true),
     Directive {
         name: "hz",
         get: |c| c.hz.to_string(),
         set: |c, v| {
-            let n: u32 = num(v)?;
+            // Redis accepts any non-negative value and clamps it to 1..=500.
+            let n: u32 = bounded(v, 0, 2147483647)?;
             c.hz = n.clamp(1, 500);
             Ok(())
         },

@@ -142,6 +142,8 @@ fn resolve_subcommand(
         return Ok(spec);
     }
     match argv.get(1) {
+        // A container that also works bare (COMMAND, arity -1) runs its own handler.
+        None if spec.arity_ok(argv.len()) => Ok(spec),
         None => Err(CommandError::WrongArity(spec.name.to_string())),
         Some(sub) => {
             table::lookup_subcommand(spec, sub).ok_or_else(|| CommandError::UnknownSubcommand {
