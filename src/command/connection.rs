@@ -647,9 +647,10 @@ fn client_list_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     } else if argv.len() > 3 && args::is(argv[2], "ID") {
         let mut ids = Vec::new();
         for arg in &argv[3..] {
+            // Any integer is accepted (ids start at 1, so 0 or -1 simply match nothing).
             match crate::util::parse_i64(arg) {
-                Some(id) if id >= 1 => ids.push(id as u64),
-                _ => return Err(CommandError::Err("Invalid client ID")),
+                Some(id) => ids.push(id),
+                None => return Err(CommandError::Err("Invalid client ID")),
             }
         }
         only_ids = Some(ids);
@@ -660,7 +661,11 @@ fn client_list_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         .clients
         .iter()
         .filter(|(_, c)| only_type.is_none_or(|t| client_type(c) == t))
-        .filter(|(_, c)| only_ids.as_ref().is_none_or(|ids| ids.contains(&c.id)))
+        .filter(|(_, c)| {
+            only_ids
+                .as_ref()
+                .is_none_or(|ids| ids.contains(&(c.id as i64)))
+        })
         .map(|(key, c)| (c.id, key))
         .collect();
     keys.sort_unstable();

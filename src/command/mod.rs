@@ -90,9 +90,21 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// Runs one request for client `ctx.id`: lookup, checks, MULTI queueing, then [`call`].
-/// Redis: `processCommand`.
+/// Runs one request for client `ctx.id` and applies CLIENT REPLY OFF/SKIP to whatever it
+/// answered — errors from the checks and +QUEUED included, as Redis's `addReply` refuses to
+/// queue anything for such a client (Redis: `resetClient` advances the SKIP state).
 pub fn execute(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let reply_len = ctx.out.len();
+    process_command(ctx, argv);
+    if let Some(me) = ctx.clients.get_mut(ctx.id) {
+        if me.take_reply_suppression() {
+            ctx.out.truncate(reply_len);
+        }
+    }
+}
+
+/// Lookup, checks, MULTI queueing, then [`call`]. Redis: `processCommand`.
+fn process_command(ctx: &mut Ctx, argv: &[&[u8]]) {
     let Some(name) = argv.first() else { return };
     let spec = match ctx.srv.commands.lookup(name) {
         Some(spec) => spec,
@@ -158,7 +170,6 @@ fn resolve_subcommand(
 /// this directly for each command they run. Redis: `call`.
 pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) {
     let started = Instant::now();
-    let reply_len = ctx.out.len();
     let result: CommandResult = (spec.proc_)(ctx, argv);
     let failed = if let Err(err) = result {
         ctx.srv.stats.total_error_replies += 1;
@@ -168,12 +179,8 @@ pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) {
     } else {
         false
     };
-    if ctx.id != NO_CLIENT {
-        let suppress = ctx.me().take_reply_suppression();
-        if suppress {
-            ctx.out.truncate(reply_len);
-        }
-        ctx.me().last_command = spec.name;
+    if let Some(me) = ctx.clients.get_mut(ctx.id) {
+        me.last_command = spec.name;
     }
     let stat = ctx
         .srv
