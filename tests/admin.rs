@@ -515,3 +515,71 @@ fn shutdown_save_fails_without_persistence_unless_forced() {
     assert_eq!(wait_closed(&mut c), b"");
     assert!(server.wait_exit(Duration::from_secs(5)).is_some());
 }
+
+/// Runs the server binary with `args` expecting it to refuse to start; returns its stderr.
+fn startup_failure(args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ferrodis-server"))
+        .args(args)
+        .output()
+        .expect("run ferrodis-server");
+    assert!(!out.status.success(), "server started with {args:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn temp_config(name: &str, text: &str) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("ferrodis-{}-{name}.conf", std::process::id()));
+    std::fs::write(&path, text).expect("write config file");
+    path
+}
+
+#[test]
+fn config_file_errors_stop_startup_naming_the_line() {
+    let path = temp_config("bad", "# comment\nport 0\nfrobnicate yes\n");
+    let err = startup_failure(&[path.to_str().unwrap()]);
+    assert!(err.contains("line 3"), "{err}");
+    assert!(err.contains("frobnicate"), "{err}");
+    let path2 = temp_config("badvalue", "timeout -5\n");
+    let err = startup_failure(&[path2.to_str().unwrap()]);
+    assert!(err.contains("line 1") && err.contains("timeout"), "{err}");
+    let err = startup_failure(&["--hz", "fast"]);
+    assert!(err.contains("hz"), "{err}");
+    let _ = std::fs::remove_file(path);
+    let _ = std::fs::remove_file(path2);
+}
+
+#[test]
+fn config_file_values_are_applied_and_reported() {
+    use std::io::{BufRead, BufReader};
+    let path = temp_config(
+        "good",
+        "port 0\nhz 25\ntimeout 100\nrequirepass \"s3 cret\"\n",
+    );
+    // The config file must come first, so start the binary by hand and read the port it logs.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ferrodis-server"))
+        .arg(&path)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start ferrodis-server");
+    let mut reader = BufReader::new(child.stderr.take().unwrap());
+    let mut port = 0u16;
+    let mut line = String::new();
+    while port == 0 && reader.read_line(&mut line).unwrap_or(0) > 0 {
+        if let Some(p) = line.split("port=").nth(1) {
+            port = p.trim().parse().unwrap_or(0);
+        }
+        line.clear();
+    }
+    assert!(port != 0, "no port in the startup log");
+    let mut c = RawConn::connect(port);
+    assert_eq!(c.cmd(&[b"AUTH", b"s3 cret"]), b"+OK\r\n");
+    assert_eq!(
+        c.cmd_str("CONFIG GET hz timeout"),
+        "*4\r\n$2\r\nhz\r\n$2\r\n25\r\n$7\r\ntimeout\r\n$3\r\n100\r\n"
+    );
+    let info = c.cmd_str("INFO server");
+    let file = info_field(body(&info), "config_file").unwrap();
+    assert!(file.ends_with("-good.conf"), "{file}");
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_file(path);
+}
