@@ -293,17 +293,21 @@ fn config_resetstat_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
     Ok(())
 }
 
-/// CONFIG REWRITE — Redis's error without a config file; with one, ferrodis does not rewrite
-/// it yet and says so.
+/// CONFIG REWRITE — OK once the config file the server started with holds the current
+/// configuration (see `Config::rewrite_text`); Redis's error when there is no file.
 fn config_rewrite_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
     if ctx.srv.config_file.is_empty() {
         return Err(CommandError::Err(
             "The server is running without a config file",
         ));
     }
-    Err(CommandError::Err(
-        "Rewriting config file: CONFIG REWRITE is not supported by ferrodis yet",
-    ))
+    if let Err(e) = ctx.srv.config.rewrite_file(&ctx.srv.config_file) {
+        warn!("CONFIG REWRITE failed: {e}");
+        return Err(CommandError::err(format!("Rewriting config file: {e}")));
+    }
+    log::info!("CONFIG REWRITE executed with success.");
+    ctx.out.ok();
+    Ok(())
 }
 
 /// COMMAND HELP — the subcommand summary.
