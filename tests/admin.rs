@@ -186,6 +186,13 @@ fn info_commandstats_and_errorstats_use_redis_line_format() {
     );
     assert!(info.contains("\r\ncmdstat_config|get:calls=1,"), "{info}");
     assert!(info.contains("failed_calls=1\r\n"), "{info}");
+    // Refused before running (wrong arity): counted as rejected, not as a call.
+    assert!(
+        info.contains(
+            "\r\ncmdstat_get:calls=0,usec=0,usec_per_call=0.00,rejected_calls=1,failed_calls=0\r\n"
+        ),
+        "{info}"
+    );
     assert!(
         info.ends_with("# Errorstats\r\nerrorstat_ERR:count=2\r\n"),
         "{info}"

@@ -668,8 +668,9 @@ fn debug_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         );
     } else if args::is(sub, "SLEEP") && argv.len() == 3 {
         let secs = args::float(argv[2])?;
-        if secs > 0.0 && secs.is_finite() {
-            std::thread::sleep(Duration::from_secs_f64(secs));
+        // Out-of-range durations (negative, or beyond Duration's range) sleep not at all.
+        if let Ok(d) = Duration::try_from_secs_f64(secs) {
+            std::thread::sleep(d);
         }
         ctx.out.ok();
     } else if args::is(sub, "SET-ACTIVE-EXPIRE") && argv.len() == 3 {

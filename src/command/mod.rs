@@ -121,13 +121,13 @@ fn process_command(ctx: &mut Ctx, argv: &[&[u8]]) {
         Err(err) => return reject(ctx, err),
     };
     if !spec.arity_ok(argv.len()) {
-        return reject(ctx, CommandError::WrongArity(spec.name.to_string()));
+        return reject_call(ctx, spec, CommandError::WrongArity(spec.name.to_string()));
     }
     if !ctx.me().authenticated && !spec.has(flags::NO_AUTH) {
-        return reject(ctx, CommandError::NoAuth);
+        return reject_call(ctx, spec, CommandError::NoAuth);
     }
     if let Err(err) = pubsub::check_subscriber_context(ctx, spec, argv) {
-        return reject(ctx, err);
+        return reject_call(ctx, spec, err);
     }
     if multi::queue_if_in_transaction(ctx, spec, argv) {
         return;
@@ -143,6 +143,27 @@ fn reject(ctx: &mut Ctx, err: CommandError) {
     ctx.srv.stats.total_error_replies += 1;
     *ctx.srv.stats.error_codes.entry(err.code()).or_insert(0) += 1;
     ctx.out.error(&err.message());
+}
+
+/// [`reject`] for a known command: also counts it in its `rejected_calls` (INFO commandstats).
+fn reject_call(ctx: &mut Ctx, spec: &'static CommandSpec, err: CommandError) {
+    command_stats(ctx, spec).rejected_calls += 1;
+    reject(ctx, err);
+}
+
+/// The statistics record of a command, created on first use.
+fn command_stats<'s>(
+    ctx: &'s mut Ctx,
+    spec: &'static CommandSpec,
+) -> &'s mut crate::server::CommandStats {
+    ctx.srv
+        .stats
+        .commands
+        .entry(spec as *const CommandSpec as usize)
+        .or_insert_with(|| crate::server::CommandStats {
+            name: spec.name,
+            ..Default::default()
+        })
 }
 
 /// Picks the subcommand row for container commands (CLIENT LIST -> `client|list`).
@@ -182,15 +203,7 @@ pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) {
     if let Some(me) = ctx.clients.get_mut(ctx.id) {
         me.last_command = spec.name;
     }
-    let stat = ctx
-        .srv
-        .stats
-        .commands
-        .entry(spec as *const CommandSpec as usize)
-        .or_insert_with(|| crate::server::CommandStats {
-            name: spec.name,
-            ..Default::default()
-        });
+    let stat = command_stats(ctx, spec);
     stat.calls += 1;
     stat.usec += started.elapsed().as_micros() as u64;
     if failed {
