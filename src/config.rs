@@ -69,7 +69,8 @@ impl Default for Config {
             client_query_buffer_limit: 1024 * 1024 * 1024,
             list_max_listpack_size: -2,
             list_compress_depth: 0,
-            hash_max_listpack_entries: 128,
+            // redis-server's built-in default (redis.conf ships 128).
+            hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
             set_max_intset_entries: 512,
             set_max_listpack_entries: 128,
@@ -192,6 +193,17 @@ fn bounded<T: TryFrom<i64>>(v: &str, min: i64, max: i64) -> Result<T, String> {
     T::try_from(n).map_err(|_| format!("argument must be between {min} and {max} inclusive"))
 }
 
+/// A memory value of at least `min` bytes (and at most i64::MAX), with Redis's error text.
+fn bounded_memory(v: &str, min: u64) -> Result<u64, String> {
+    let n = parse_memory(v)?;
+    if n < min || n > i64::MAX as u64 {
+        return Err(format!(
+            "argument must be between {min} and 9223372036854775807 inclusive"
+        ));
+    }
+    Ok(n)
+}
+
 macro_rules! directive {
     ($name:literal, $field:ident, int($min:expr, $max:expr), $mutable:expr) => {
         Directive {
@@ -210,6 +222,20 @@ macro_rules! directive {
             get: |c| c.$field.to_string(),
             set: |c, v| {
                 c.$field = num(v)?;
+                Ok(())
+            },
+            mutable: $mutable,
+        }
+    };
+    ($name:literal, $field:ident, memory($min:expr), $mutable:expr) => {
+        Directive {
+            name: $name,
+            get: |c| c.$field.to_string(),
+            set: |c, v| {
+                let n = bounded_memory(v, $min)?;
+                c.$field = n
+                    .try_into()
+                    .map_err(|_| "argument must be a memory value".to_string())?;
                 Ok(())
             },
             mutable: $mutable,
@@ -304,14 +330,14 @@ pub static DIRECTIVES: &[Directive] = &[
     Directive {
         name: "loglevel",
         get: |c| c.loglevel.clone(),
-        set: |c, v| {
-            match v.to_ascii_lowercase().as_str() {
-            l @ ("debug" | "verbose" | "notice" | "warning" | "nothing") => {
+        set: |c, v| match v.to_ascii_lowercase().as_str() {
+            l @ ("debug" | "verbose" | "notice" | "warning") => {
                 c.loglevel = l.to_string();
                 Ok(())
             }
-            _ => Err("argument(s) must be one of the following: debug, verbose, notice, warning, nothing".into()),
-        }
+            _ => Err(
+                "argument(s) must be one of the following: debug, verbose, notice, warning".into(),
+            ),
         },
         mutable: true,
     },
@@ -328,62 +354,102 @@ pub static DIRECTIVES: &[Directive] = &[
         },
         mutable: true,
     },
-    directive!("proto-max-bulk-len", proto_max_bulk_len, memory, true),
+    directive!(
+        "proto-max-bulk-len",
+        proto_max_bulk_len,
+        memory(1048576),
+        true
+    ),
     directive!(
         "client-query-buffer-limit",
         client_query_buffer_limit,
-        memory,
+        memory(1048576),
         true
     ),
-    directive!("list-max-listpack-size", list_max_listpack_size, int, true),
-    directive!("list-max-ziplist-size", list_max_listpack_size, int, true),
-    directive!("list-compress-depth", list_compress_depth, int, true),
+    directive!(
+        "list-max-listpack-size",
+        list_max_listpack_size,
+        int(-2147483648, 2147483647),
+        true
+    ),
+    directive!(
+        "list-max-ziplist-size",
+        list_max_listpack_size,
+        int(-2147483648, 2147483647),
+        true
+    ),
+    directive!(
+        "list-compress-depth",
+        list_compress_depth,
+        int(0, 2147483647),
+        true
+    ),
     directive!(
         "hash-max-listpack-entries",
         hash_max_listpack_entries,
-        int,
+        int(0, i64::MAX),
         true
     ),
     directive!(
         "hash-max-ziplist-entries",
         hash_max_listpack_entries,
-        int,
+        int(0, i64::MAX),
         true
     ),
     directive!(
         "hash-max-listpack-value",
         hash_max_listpack_value,
-        int,
+        memory(0),
         true
     ),
-    directive!("hash-max-ziplist-value", hash_max_listpack_value, int, true),
-    directive!("set-max-intset-entries", set_max_intset_entries, int, true),
+    directive!(
+        "hash-max-ziplist-value",
+        hash_max_listpack_value,
+        memory(0),
+        true
+    ),
+    directive!(
+        "set-max-intset-entries",
+        set_max_intset_entries,
+        int(0, i64::MAX),
+        true
+    ),
     directive!(
         "set-max-listpack-entries",
         set_max_listpack_entries,
-        int,
+        int(0, i64::MAX),
         true
     ),
-    directive!("set-max-listpack-value", set_max_listpack_value, int, true),
+    directive!(
+        "set-max-listpack-value",
+        set_max_listpack_value,
+        memory(0),
+        true
+    ),
     directive!(
         "zset-max-listpack-entries",
         zset_max_listpack_entries,
-        int,
+        int(0, i64::MAX),
         true
     ),
     directive!(
         "zset-max-ziplist-entries",
         zset_max_listpack_entries,
-        int,
+        int(0, i64::MAX),
         true
     ),
     directive!(
         "zset-max-listpack-value",
         zset_max_listpack_value,
-        int,
+        memory(0),
         true
     ),
-    directive!("zset-max-ziplist-value", zset_max_listpack_value, int, true),
+    directive!(
+        "zset-max-ziplist-value",
+        zset_max_listpack_value,
+        memory(0),
+        true
+    ),
     Directive {
         name: "notify-keyspace-events",
         get: |c| c.notify_keyspace_events.clone(),
@@ -398,8 +464,18 @@ pub static DIRECTIVES: &[Directive] = &[
         },
         mutable: true,
     },
-    directive!("busy-reply-threshold", busy_reply_threshold, int, true),
-    directive!("lua-time-limit", busy_reply_threshold, int, true),
+    directive!(
+        "busy-reply-threshold",
+        busy_reply_threshold,
+        int(0, i64::MAX),
+        true
+    ),
+    directive!(
+        "lua-time-limit",
+        busy_reply_threshold,
+        int(0, i64::MAX),
+        true
+    ),
     Directive {
         name: "client-output-buffer-limit",
         get: |c| {
@@ -464,12 +540,17 @@ pub static DIRECTIVES: &[Directive] = &[
                 c.maxmemory_policy = p.to_string();
                 Ok(())
             }
-            _ => Err("argument(s) must be one of the following: volatile-lru, allkeys-lru, volatile-lfu, allkeys-lfu, volatile-random, allkeys-random, volatile-ttl, noeviction".into()),
+            _ => Err("argument(s) must be one of the following: volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction".into()),
         }
         },
         mutable: true,
     },
-    directive!("maxmemory-samples", maxmemory_samples, int, true),
+    directive!(
+        "maxmemory-samples",
+        maxmemory_samples,
+        int(1, 2147483647),
+        true
+    ),
     directive!("lazyfree-lazy-user-del", lazyfree_lazy_user_del, bool, true),
     directive!(
         "lazyfree-lazy-user-flush",
@@ -477,12 +558,29 @@ pub static DIRECTIVES: &[Directive] = &[
         bool,
         true
     ),
-    directive!("save", save, string, true),
+    Directive {
+        name: "save",
+        get: |c| c.save.clone(),
+        set: |c, v| {
+            // Empty, or pairs of "<seconds> <changes>".
+            let words: Vec<&str> = v.split_whitespace().collect();
+            let valid = words.len().is_multiple_of(2)
+                && words
+                    .iter()
+                    .all(|w| crate::util::parse_i64(w.as_bytes()).is_some_and(|n| n >= 0));
+            if !valid {
+                return Err("Invalid save parameters".into());
+            }
+            c.save = words.join(" ");
+            Ok(())
+        },
+        mutable: true,
+    },
     directive!("appendonly", appendonly, bool, true),
     directive!("dir", dir, string, true),
     directive!("dbfilename", dbfilename, string, true),
-    directive!("tcp-keepalive", tcp_keepalive, int, true),
-    directive!("tcp-backlog", tcp_backlog, int, false),
+    directive!("tcp-keepalive", tcp_keepalive, int(0, 2147483647), true),
+    directive!("tcp-backlog", tcp_backlog, int(0, 2147483647), false),
     directive!("protected-mode", protected_mode, bool, true),
     directive!("daemonize", daemonize, bool, false),
     directive!("logfile", logfile, string, false),
@@ -490,10 +588,10 @@ pub static DIRECTIVES: &[Directive] = &[
     directive!(
         "slowlog-log-slower-than",
         slowlog_log_slower_than,
-        int,
+        int(-1, i64::MAX),
         true
     ),
-    directive!("slowlog-max-len", slowlog_max_len, int, true),
+    directive!("slowlog-max-len", slowlog_max_len, int(0, i64::MAX), true),
 ];
 
 pub fn find_directive(name: &str) -> Option<&'static Directive> {

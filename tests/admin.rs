@@ -598,3 +598,63 @@ fn config_file_values_are_applied_and_reported() {
     let _ = child.wait();
     let _ = std::fs::remove_file(path);
 }
+
+#[test]
+fn config_set_validation_matches_real_redis_for_every_shared_directive() {
+    if !redis_server_available() {
+        return;
+    }
+    let server = TestServer::start(&[]);
+    let redis = RealRedis::start(&[]);
+    let (mut ours, mut theirs) = (server.raw(), redis.raw());
+    let directives = [
+        "hz",
+        "loglevel",
+        "proto-max-bulk-len",
+        "client-query-buffer-limit",
+        "list-max-listpack-size",
+        "list-max-ziplist-size",
+        "list-compress-depth",
+        "hash-max-listpack-entries",
+        "hash-max-listpack-value",
+        "set-max-intset-entries",
+        "zset-max-listpack-entries",
+        "zset-max-listpack-value",
+        "notify-keyspace-events",
+        "busy-reply-threshold",
+        "maxmemory",
+        "maxmemory-policy",
+        "maxmemory-samples",
+        "lazyfree-lazy-user-del",
+        "save",
+        "appendonly",
+        "tcp-keepalive",
+        "slowlog-log-slower-than",
+        "slowlog-max-len",
+        "client-output-buffer-limit",
+    ];
+    let mut mismatches = Vec::new();
+    for name in directives {
+        let get = format!("CONFIG GET {name}");
+        let (ours_default, theirs_default) = (ours.cmd_str(&get), theirs.cmd_str(&get));
+        if ours_default != theirs_default {
+            mismatches.push(format!(
+                "{name} default: {ours_default:?} vs {theirs_default:?}"
+            ));
+        }
+        for value in ["abc", "-1", "0", "2147483648", "-2147483649"] {
+            let set = format!("CONFIG SET {name} {value}");
+            let (a, b) = (ours.cmd_str(&set), theirs.cmd_str(&set));
+            if a != b {
+                mismatches.push(format!("{set}: {a:?} vs Redis {b:?}"));
+            }
+        }
+        // Put both back (values were read in RESP2: *2, $name, $value).
+        for (conn, reply) in [(&mut ours, &ours_default), (&mut theirs, &theirs_default)] {
+            if let Some(value) = reply.split("\r\n").nth(4) {
+                conn.cmd(&[b"CONFIG", b"SET", name.as_bytes(), value.as_bytes()]);
+            }
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
