@@ -234,7 +234,7 @@ fn config_get_matches_globs_and_replies_with_a_map() {
     assert_eq!(c.cmd_str("CONFIG GET nosuch*"), "*0\r\n");
     let many = c.cmd_str("CONFIG GET *max-*-entries");
     assert!(
-        many.contains("$25\r\nhash-max-listpack-entries\r\n$3\r\n128\r\n"),
+        many.contains("$25\r\nhash-max-listpack-entries\r\n$3\r\n512\r\n"),
         "{many}"
     );
     assert!(
