@@ -69,7 +69,8 @@ impl Default for Config {
             client_query_buffer_limit: 1024 * 1024 * 1024,
             list_max_listpack_size: -2,
             list_compress_depth: 0,
-            hash_max_listpack_entries: 128,
+            // redis-server's built-in default (redis.conf ships 128).
+            hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
             set_max_intset_entries: 512,
             set_max_listpack_entries: 128,
@@ -181,13 +182,60 @@ fn num<T: std::str::FromStr>(v: &str) -> Result<T, String> {
         .map_err(|_| "argument couldn't be parsed into an integer".to_string())
 }
 
+/// An integer within Redis's bounds for the directive, with Redis's two error texts.
+fn bounded<T: TryFrom<i64>>(v: &str, min: i64, max: i64) -> Result<T, String> {
+    let n: i64 = num(v)?;
+    if n < min || n > max {
+        return Err(format!(
+            "argument must be between {min} and {max} inclusive"
+        ));
+    }
+    T::try_from(n).map_err(|_| format!("argument must be between {min} and {max} inclusive"))
+}
+
+/// A memory value of at least `min` bytes (and at most i64::MAX), with Redis's error text.
+fn bounded_memory(v: &str, min: u64) -> Result<u64, String> {
+    let n = parse_memory(v)?;
+    if n < min || n > i64::MAX as u64 {
+        return Err(format!(
+            "argument must be between {min} and 9223372036854775807 inclusive"
+        ));
+    }
+    Ok(n)
+}
+
 macro_rules! directive {
+    ($name:literal, $field:ident, int($min:expr, $max:expr), $mutable:expr) => {
+        Directive {
+            name: $name,
+            get: |c| c.$field.to_string(),
+            set: |c, v| {
+                c.$field = bounded(v, $min, $max)?;
+                Ok(())
+            },
+            mutable: $mutable,
+        }
+    };
     ($name:literal, $field:ident, int, $mutable:expr) => {
         Directive {
             name: $name,
             get: |c| c.$field.to_string(),
             set: |c, v| {
                 c.$field = num(v)?;
+                Ok(())
+            },
+            mutable: $mutable,
+        }
+    };
+    ($name:literal, $field:ident, memory($min:expr), $mutable:expr) => {
+        Directive {
+            name: $name,
+            get: |c| c.$field.to_string(),
+            set: |c, v| {
+                let n = bounded_memory(v, $min)?;
+                c.$field = n
+                    .try_into()
+                    .map_err(|_| "argument must be a memory value".to_string())?;
                 Ok(())
             },
             mutable: $mutable,
@@ -247,7 +295,7 @@ pub static DIRECTIVES: &[Directive] = &[
         },
         mutable: false,
     },
-    directive!("port", port, int, false),
+    directive!("port", port, int(0, 65535), false),
     Directive {
         name: "databases",
         get: |c| c.databases.to_string(),
@@ -282,85 +330,126 @@ pub static DIRECTIVES: &[Directive] = &[
     Directive {
         name: "loglevel",
         get: |c| c.loglevel.clone(),
-        set: |c, v| {
-            match v.to_ascii_lowercase().as_str() {
-            l @ ("debug" | "verbose" | "notice" | "warning" | "nothing") => {
+        set: |c, v| match v.to_ascii_lowercase().as_str() {
+            l @ ("debug" | "verbose" | "notice" | "warning") => {
                 c.loglevel = l.to_string();
                 Ok(())
             }
-            _ => Err("argument(s) must be one of the following: debug, verbose, notice, warning, nothing".into()),
-        }
+            _ => Err(
+                "argument(s) must be one of the following: debug, verbose, notice, warning".into(),
+            ),
         },
         mutable: true,
     },
-    directive!("maxclients", maxclients, int, true),
-    directive!("timeout", timeout, int, true),
+    directive!("maxclients", maxclients, int(1, 4294967295), true),
+    directive!("timeout", timeout, int(0, 2147483647), true),
     Directive {
         name: "hz",
         get: |c| c.hz.to_string(),
         set: |c, v| {
-            let n: u32 = num(v)?;
+            // Redis accepts any non-negative value and clamps it to 1..=500.
+            let n: u32 = bounded(v, 0, 2147483647)?;
             c.hz = n.clamp(1, 500);
             Ok(())
         },
         mutable: true,
     },
-    directive!("proto-max-bulk-len", proto_max_bulk_len, memory, true),
+    directive!(
+        "proto-max-bulk-len",
+        proto_max_bulk_len,
+        memory(1048576),
+        true
+    ),
     directive!(
         "client-query-buffer-limit",
         client_query_buffer_limit,
-        memory,
+        memory(1048576),
         true
     ),
-    directive!("list-max-listpack-size", list_max_listpack_size, int, true),
-    directive!("list-max-ziplist-size", list_max_listpack_size, int, true),
-    directive!("list-compress-depth", list_compress_depth, int, true),
+    directive!(
+        "list-max-listpack-size",
+        list_max_listpack_size,
+        int(-2147483648, 2147483647),
+        true
+    ),
+    directive!(
+        "list-max-ziplist-size",
+        list_max_listpack_size,
+        int(-2147483648, 2147483647),
+        true
+    ),
+    directive!(
+        "list-compress-depth",
+        list_compress_depth,
+        int(0, 2147483647),
+        true
+    ),
     directive!(
         "hash-max-listpack-entries",
         hash_max_listpack_entries,
-        int,
+        int(0, i64::MAX),
         true
     ),
     directive!(
         "hash-max-ziplist-entries",
         hash_max_listpack_entries,
-        int,
+        int(0, i64::MAX),
         true
     ),
     directive!(
         "hash-max-listpack-value",
         hash_max_listpack_value,
-        int,
+        memory(0),
         true
     ),
-    directive!("hash-max-ziplist-value", hash_max_listpack_value, int, true),
-    directive!("set-max-intset-entries", set_max_intset_entries, int, true),
+    directive!(
+        "hash-max-ziplist-value",
+        hash_max_listpack_value,
+        memory(0),
+        true
+    ),
+    directive!(
+        "set-max-intset-entries",
+        set_max_intset_entries,
+        int(0, i64::MAX),
+        true
+    ),
     directive!(
         "set-max-listpack-entries",
         set_max_listpack_entries,
-        int,
+        int(0, i64::MAX),
         true
     ),
-    directive!("set-max-listpack-value", set_max_listpack_value, int, true),
+    directive!(
+        "set-max-listpack-value",
+        set_max_listpack_value,
+        memory(0),
+        true
+    ),
     directive!(
         "zset-max-listpack-entries",
         zset_max_listpack_entries,
-        int,
+        int(0, i64::MAX),
         true
     ),
     directive!(
         "zset-max-ziplist-entries",
         zset_max_listpack_entries,
-        int,
+        int(0, i64::MAX),
         true
     ),
     directive!(
         "zset-max-listpack-value",
         zset_max_listpack_value,
-        int,
+        memory(0),
         true
     ),
-    directive!("zset-max-ziplist-value", zset_max_listpack_value, int, true),
+    directive!(
+        "zset-max-ziplist-value",
+        zset_max_listpack_value,
+        memory(0),
+        true
+    ),
     Directive {
         name: "notify-keyspace-events",
         get: |c| c.notify_keyspace_events.clone(),
@@ -375,8 +464,18 @@ pub static DIRECTIVES: &[Directive] = &[
         },
         mutable: true,
     },
-    directive!("busy-reply-threshold", busy_reply_threshold, int, true),
-    directive!("lua-time-limit", busy_reply_threshold, int, true),
+    directive!(
+        "busy-reply-threshold",
+        busy_reply_threshold,
+        int(0, i64::MAX),
+        true
+    ),
+    directive!(
+        "lua-time-limit",
+        busy_reply_threshold,
+        int(0, i64::MAX),
+        true
+    ),
     Directive {
         name: "client-output-buffer-limit",
         get: |c| {
@@ -441,12 +540,17 @@ pub static DIRECTIVES: &[Directive] = &[
                 c.maxmemory_policy = p.to_string();
                 Ok(())
             }
-            _ => Err("argument(s) must be one of the following: volatile-lru, allkeys-lru, volatile-lfu, allkeys-lfu, volatile-random, allkeys-random, volatile-ttl, noeviction".into()),
+            _ => Err("argument(s) must be one of the following: volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction".into()),
         }
         },
         mutable: true,
     },
-    directive!("maxmemory-samples", maxmemory_samples, int, true),
+    directive!(
+        "maxmemory-samples",
+        maxmemory_samples,
+        int(1, 2147483647),
+        true
+    ),
     directive!("lazyfree-lazy-user-del", lazyfree_lazy_user_del, bool, true),
     directive!(
         "lazyfree-lazy-user-flush",
@@ -454,12 +558,29 @@ pub static DIRECTIVES: &[Directive] = &[
         bool,
         true
     ),
-    directive!("save", save, string, true),
+    Directive {
+        name: "save",
+        get: |c| c.save.clone(),
+        set: |c, v| {
+            // Empty, or pairs of "<seconds> <changes>".
+            let words: Vec<&str> = v.split_whitespace().collect();
+            let valid = words.len().is_multiple_of(2)
+                && words
+                    .iter()
+                    .all(|w| crate::util::parse_i64(w.as_bytes()).is_some_and(|n| n >= 0));
+            if !valid {
+                return Err("Invalid save parameters".into());
+            }
+            c.save = words.join(" ");
+            Ok(())
+        },
+        mutable: true,
+    },
     directive!("appendonly", appendonly, bool, true),
     directive!("dir", dir, string, true),
     directive!("dbfilename", dbfilename, string, true),
-    directive!("tcp-keepalive", tcp_keepalive, int, true),
-    directive!("tcp-backlog", tcp_backlog, int, false),
+    directive!("tcp-keepalive", tcp_keepalive, int(0, 2147483647), true),
+    directive!("tcp-backlog", tcp_backlog, int(0, 2147483647), false),
     directive!("protected-mode", protected_mode, bool, true),
     directive!("daemonize", daemonize, bool, false),
     directive!("logfile", logfile, string, false),
@@ -467,10 +588,10 @@ pub static DIRECTIVES: &[Directive] = &[
     directive!(
         "slowlog-log-slower-than",
         slowlog_log_slower_than,
-        int,
+        int(-1, i64::MAX),
         true
     ),
-    directive!("slowlog-max-len", slowlog_max_len, int, true),
+    directive!("slowlog-max-len", slowlog_max_len, int(0, i64::MAX), true),
 ];
 
 pub fn find_directive(name: &str) -> Option<&'static Directive> {
@@ -558,6 +679,107 @@ impl Config {
     }
 }
 
+/// Directives whose value is a list of words, written unquoted (`save 900 1`, `bind a b`).
+const LIST_DIRECTIVES: &[&str] = &["bind", "save", "client-output-buffer-limit"];
+/// Old names kept for compatibility; CONFIG REWRITE writes the current name only.
+const ALIASES: &[&str] = &[
+    "list-max-ziplist-size",
+    "hash-max-ziplist-entries",
+    "hash-max-ziplist-value",
+    "zset-max-ziplist-entries",
+    "zset-max-ziplist-value",
+    "lua-time-limit",
+];
+
+/// Quotes a value for a config file line when it is empty or has characters `split_args`
+/// would otherwise split or unescape.
+fn quote_value(v: &str) -> String {
+    let plain = !v.is_empty()
+        && v.bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\'' && b != b'\\');
+    if plain {
+        return v.to_string();
+    }
+    let mut q = String::from("\"");
+    for c in v.chars() {
+        match c {
+            '"' => q.push_str("\\\""),
+            '\\' => q.push_str("\\\\"),
+            '\n' => q.push_str("\\n"),
+            '\r' => q.push_str("\\r"),
+            '\t' => q.push_str("\\t"),
+            c => q.push(c),
+        }
+    }
+    q.push('"');
+    q
+}
+
+impl Config {
+    fn directive_line(&self, d: &Directive) -> String {
+        let value = (d.get)(self);
+        if LIST_DIRECTIVES.contains(&d.name) && !value.is_empty() {
+            format!("{} {value}", d.name)
+        } else {
+            format!("{} {}", d.name, quote_value(&value))
+        }
+    }
+
+    /// The text CONFIG REWRITE writes over `original` (Redis: `rewriteConfig`): each known
+    /// directive's first line is replaced by its current value and its repeats are dropped;
+    /// comments and lines ferrodis does not know are kept; directives that differ from their
+    /// default and were not in the file are appended at the end.
+    pub fn rewrite_text(&self, original: &str) -> String {
+        let defaults = Config::default();
+        let mut written: Vec<&'static str> = Vec::new();
+        let mut out = String::new();
+        for raw in original.lines() {
+            let line = raw.trim();
+            let name = crate::resp::parse::split_args(line.as_bytes())
+                .and_then(|words| words.into_iter().next())
+                .map(|w| String::from_utf8_lossy(&w).into_owned());
+            let directive = name.as_deref().and_then(find_directive);
+            match directive {
+                Some(d) if written.contains(&d.name) => {} // a repeat: the first line has it
+                Some(d) => {
+                    written.push(d.name);
+                    out.push_str(&self.directive_line(d));
+                    out.push('\n');
+                }
+                None => {
+                    out.push_str(raw);
+                    out.push('\n');
+                }
+            }
+        }
+        let mut appended = false;
+        for d in DIRECTIVES {
+            if written.contains(&d.name) || ALIASES.contains(&d.name) {
+                continue;
+            }
+            if (d.get)(self) != (d.get)(&defaults) {
+                if !appended {
+                    out.push_str("# Generated by CONFIG REWRITE\n");
+                    appended = true;
+                }
+                out.push_str(&self.directive_line(d));
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// Rewrites the config file at `path` in place (via a temporary file and a rename, so a
+    /// crash never leaves half a file).
+    pub fn rewrite_file(&self, path: &str) -> std::io::Result<()> {
+        let original = std::fs::read_to_string(path)?;
+        let text = self.rewrite_text(&original);
+        let tmp = format!("{path}.tmp-{}", std::process::id());
+        std::fs::write(&tmp, text)?;
+        std::fs::rename(&tmp, path)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -592,6 +814,27 @@ mod tests {
         assert!(err.contains("frobnicate"), "{err}");
         let err = c.load_text("port notanumber\n", "x.conf").unwrap_err();
         assert!(err.contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn rewrite_replaces_known_lines_keeps_others_and_appends_changes() {
+        let mut c = Config::default();
+        c.load_text("# my server\nhz 20\nhz 30\nport 7000\n", "x.conf")
+            .unwrap();
+        c.set("hz", "50", true).unwrap();
+        c.set("requirepass", "a b", true).unwrap();
+        c.set("save", "900 1", true).unwrap();
+        let text = c.rewrite_text("# my server\nhz 20\nhz 30\nport 7000\n");
+        assert_eq!(
+            text,
+            "# my server\nhz 50\nport 7000\n# Generated by CONFIG REWRITE\n\
+             requirepass \"a b\"\nsave 900 1\n"
+        );
+        let mut reloaded = Config::default();
+        reloaded.load_text(&text, "x.conf").unwrap();
+        assert_eq!(reloaded.requirepass.as_deref(), Some(&b"a b"[..]));
+        assert_eq!(reloaded.save, "900 1");
+        assert_eq!(reloaded.hz, 50);
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! `ferrodis-server [path/to/redis.conf] [--port 6380] [--bind 127.0.0.1] ...`
 //!
-//! Parses the configuration like redis-server, sets up logging, binds, and runs the loop.
+//! Parses the configuration like redis-server (an optional config file first, then
+//! `--directive value` pairs; any bad line stops startup with a message naming it), sets up
+//! logging, binds, and runs the loop. The startup line ends in `port=NNNN`, the port actually
+//! bound (tests start the server with `--port 0` and read it from there).
 
 use ferrodis::config::Config;
 use ferrodis::server::{Server, FERRODIS_VERSION, REDIS_VERSION};
-use log::{error, info, LevelFilter};
+use log::{error, info, warn, LevelFilter};
 
 #[global_allocator]
 static ALLOCATOR: ferrodis::alloc::CountingAllocator = ferrodis::alloc::CountingAllocator;
@@ -43,10 +46,17 @@ fn main() {
             std::process::exit(1);
         }
     };
-    if let Some(path) = args.first().filter(|a| !a.starts_with("--")) {
-        server.state.config_file = std::fs::canonicalize(path)
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|_| path.clone());
+    match args.first().filter(|a| !a.starts_with("--")) {
+        Some(path) => {
+            server.state.config_file = std::fs::canonicalize(path)
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|_| path.clone());
+            info!("Configuration loaded from {}", server.state.config_file);
+        }
+        None => warn!(
+            "No config file specified, using the default config. In order to specify a \
+             config file use ferrodis-server /path/to/redis.conf"
+        ),
     }
     info!(
         "ferrodis {FERRODIS_VERSION} (Redis {REDIS_VERSION} compatible) started, pid={}, port={}",

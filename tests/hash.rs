@@ -269,12 +269,12 @@ fn hscan_returns_a_listpack_whole_and_walks_a_table() {
 
     // A hash table is walked in steps until the cursor comes back to 0.
     let mut args: Vec<String> = vec!["HSET".into(), "big".into()];
-    for i in 0..300 {
+    for i in 0..600 {
         args.push(format!("f{i}"));
         args.push(format!("{i}"));
     }
     let argv: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-    assert_eq!(c.cmd(&argv), b":300\r\n");
+    assert_eq!(c.cmd(&argv), b":600\r\n");
     let mut seen = std::collections::HashSet::new();
     let mut cursor = "0".to_string();
     let mut rounds = 0;
@@ -294,7 +294,7 @@ fn hscan_returns_a_listpack_whole_and_walks_a_table() {
         assert!(rounds < 100);
     }
     assert!(rounds > 1);
-    assert_eq!(seen.len(), 300);
+    assert_eq!(seen.len(), 600);
 }
 
 #[test]
@@ -328,9 +328,9 @@ fn hashes_convert_to_hashtable_on_a_long_value() {
     assert_eq!(encoding(&mut c, "h").as_deref(), Some("hashtable"));
     cmd(&mut c, &format!("HSET h2 {} v", "k".repeat(65)));
     assert_eq!(encoding(&mut c, "h2").as_deref(), Some("hashtable"));
-    // 128 fields fit a listpack by default, 129 do not.
+    // 512 fields fit a listpack by default (redis-server without a config file), 513 do not.
     let mut args: Vec<String> = vec!["HSET".into(), "h3".into()];
-    for i in 0..128 {
+    for i in 0..512 {
         args.push(format!("f{i}"));
         args.push("v".into());
     }

@@ -1,25 +1,744 @@
-//! Server administration: INFO, CONFIG, COMMAND, SHUTDOWN, DEBUG, ... (Redis: `server.c`,
-//! `config.c`, `debug.c`).
+//! Server administration: INFO, CONFIG, COMMAND, TIME, LASTSAVE, ROLE, DEBUG, SHUTDOWN
+//! (Redis: `server.c` for INFO/COMMAND/TIME/SHUTDOWN, `config.c` for CONFIG, `debug.c`).
+//!
+//! These commands read the server rather than the keyspace: INFO's text is built in
+//! `crate::info`, CONFIG goes through the directive table in `crate::config`, and COMMAND
+//! renders the command table rows (`table.rs`), so what COMMAND INFO reports is exactly what the
+//! dispatcher enforces.
+//!
+//! Not implemented (they answer "unknown command"): SAVE, BGSAVE, BGREWRITEAOF (ferrodis has no
+//! persistence yet), MONITOR, SLOWLOG, LATENCY, MEMORY, REPLICAOF, FAILOVER, SWAPDB.
 
-use super::error::CommandResult;
-use super::table::{flags::*, CommandSpec};
+use super::args;
+use super::connection::container_command;
+use super::error::{CommandError, CommandResult};
+use super::table::{flags, flags::*, lookup_subcommand, CommandSpec};
 use super::Ctx;
+use crate::config::{find_directive, ConfigError, DIRECTIVES};
+use crate::resp::reply::ReplyBuffer;
 use crate::server::Shutdown;
+use crate::util::glob_match;
+use log::warn;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub const COMMANDS: &[CommandSpec] = &[CommandSpec::new(
-    "shutdown",
-    shutdown_command,
-    -1,
-    ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY,
-    "server",
-)
-.doc(
-    "Synchronously saves the database(s) to disk and shuts down the Redis server.",
-    "1.0.0",
-)];
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("info", info_command, -1, LOADING | STALE, "server").doc(
+        "Returns information and statistics about the server.",
+        "1.0.0",
+    ),
+    CommandSpec::new("config", container_command, -2, 0, "server")
+        .doc("A container for server configuration commands.", "2.0.0")
+        .subs(CONFIG_SUBCOMMANDS),
+    CommandSpec::new("command", command_command, -1, LOADING | STALE, "server")
+        .doc("Returns detailed information about all commands.", "2.8.13")
+        .subs(COMMAND_SUBCOMMANDS),
+    CommandSpec::new("time", time_command, 1, LOADING | STALE | FAST, "server")
+        .doc("Returns the server time.", "2.6.0"),
+    CommandSpec::new(
+        "lastsave",
+        lastsave_command,
+        1,
+        LOADING | STALE | FAST,
+        "server",
+    )
+    .doc(
+        "Returns the Unix timestamp of the last successful save to disk.",
+        "1.0.0",
+    ),
+    CommandSpec::new(
+        "role",
+        role_command,
+        1,
+        NOSCRIPT | LOADING | STALE | FAST,
+        "server",
+    )
+    .doc("Returns the replication role.", "2.8.12"),
+    CommandSpec::new("debug", debug_command, -2, ADMIN_FLAGS, "server")
+        .doc("A container for debugging commands.", "1.0.0"),
+    CommandSpec::new(
+        "shutdown",
+        shutdown_command,
+        -1,
+        ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY,
+        "server",
+    )
+    .doc(
+        "Synchronously saves the database(s) to disk and shuts down the Redis server.",
+        "1.0.0",
+    ),
+];
 
-/// SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT] — no reply on success: the server exits.
-fn shutdown_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
+const ADMIN_FLAGS: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
+
+const CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
+    CommandSpec::new(
+        "config|help",
+        config_help_command,
+        2,
+        LOADING | STALE,
+        "server",
+    )
+    .doc(
+        "Returns helpful text about the different subcommands.",
+        "5.0.0",
+    ),
+    CommandSpec::new("config|get", config_get_command, -3, ADMIN_FLAGS, "server").doc(
+        "Returns the effective values of configuration parameters.",
+        "2.0.0",
+    ),
+    CommandSpec::new("config|set", config_set_command, -4, ADMIN_FLAGS, "server")
+        .doc("Sets configuration parameters in-flight.", "2.0.0"),
+    CommandSpec::new(
+        "config|resetstat",
+        config_resetstat_command,
+        2,
+        ADMIN_FLAGS,
+        "server",
+    )
+    .doc("Resets the server's statistics.", "2.0.0"),
+    CommandSpec::new(
+        "config|rewrite",
+        config_rewrite_command,
+        2,
+        ADMIN_FLAGS,
+        "server",
+    )
+    .doc("Persists the effective configuration to file.", "2.8.0"),
+];
+
+const COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
+    CommandSpec::new(
+        "command|help",
+        command_help_command,
+        2,
+        LOADING | STALE,
+        "server",
+    )
+    .doc(
+        "Returns helpful text about the different subcommands.",
+        "5.0.0",
+    ),
+    CommandSpec::new(
+        "command|count",
+        command_count_command,
+        2,
+        LOADING | STALE,
+        "server",
+    )
+    .doc("Returns a count of commands.", "2.8.13"),
+    CommandSpec::new(
+        "command|list",
+        command_list_command,
+        -2,
+        LOADING | STALE,
+        "server",
+    )
+    .doc("Returns a list of command names.", "7.0.0"),
+    CommandSpec::new(
+        "command|info",
+        command_info_command,
+        -2,
+        LOADING | STALE,
+        "server",
+    )
+    .doc(
+        "Returns information about one, multiple or all commands.",
+        "2.8.13",
+    ),
+    CommandSpec::new(
+        "command|docs",
+        command_docs_command,
+        -2,
+        LOADING | STALE,
+        "server",
+    )
+    .doc(
+        "Returns documentary information about one, multiple or all commands.",
+        "7.0.0",
+    ),
+    CommandSpec::new(
+        "command|getkeys",
+        command_getkeys_command,
+        -4,
+        LOADING | STALE,
+        "server",
+    )
+    .doc(
+        "Extracts the key names from an arbitrary command.",
+        "2.8.13",
+    ),
+];
+
+/// INFO [section [section ...]] — the sections as text (a verbatim string in RESP3).
+fn info_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    let text = crate::info::gen_info_string(ctx, &argv[1..]);
+    ctx.out.verbatim(text.as_bytes());
+    Ok(())
+}
+
+/// Replies with a HELP text: one status line each.
+fn help_reply(out: &mut ReplyBuffer, lines: &[&str]) {
+    out.array_len(lines.len());
+    for line in lines {
+        out.simple(line);
+    }
+}
+
+/// CONFIG HELP — the subcommand summary.
+fn config_help_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
+    help_reply(
+        ctx.out,
+        &[
+            "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "GET <pattern>",
+            "    Return parameters matching the glob-like <pattern> and their values.",
+            "SET <directive> <value>",
+            "    Set the configuration <directive> to <value>.",
+            "RESETSTAT",
+            "    Reset statistics reported by the INFO command.",
+            "REWRITE",
+            "    Rewrite the configuration file.",
+            "HELP",
+            "    Prints this help.",
+        ],
+    );
+    Ok(())
+}
+
+/// CONFIG GET pattern [pattern ...] — a map of every matching directive to its value.
+/// Patterns are case-insensitive globs; a directive matched twice is listed once.
+fn config_get_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    let mut matched: Vec<&'static str> = Vec::new();
+    for pattern in &argv[2..] {
+        for d in DIRECTIVES {
+            if !matched.contains(&d.name) && glob_match(pattern, d.name.as_bytes(), true) {
+                matched.push(d.name);
+            }
+        }
+    }
+    ctx.out.map_len(matched.len());
+    for name in matched {
+        let value = find_directive(name)
+            .map(|d| (d.get)(&ctx.srv.config))
+            .unwrap_or_default();
+        ctx.out.bulk_str(name);
+        ctx.out.bulk_str(&value);
+    }
+    Ok(())
+}
+
+/// CONFIG SET name value [name value ...] — OK once every pair is applied. All or nothing:
+/// the pairs are applied to a copy of the configuration, which replaces the live one only if
+/// every pair was accepted.
+fn config_set_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    let pairs = &argv[2..];
+    if !pairs.len().is_multiple_of(2) {
+        return Err(CommandError::Syntax);
+    }
+    let failed = |name: &[u8], reason: &str| {
+        CommandError::err(format!(
+            "CONFIG SET failed (possibly related to argument '{}') - {reason}",
+            args::text(name)
+        ))
+    };
+    let mut config = ctx.srv.config.clone();
+    let mut seen: Vec<&'static str> = Vec::new();
+    for pair in pairs.chunks(2) {
+        let (name, value) = (pair[0], pair[1]);
+        let text_name = args::text(name);
+        let Some(directive) = find_directive(&text_name) else {
+            return Err(CommandError::err(format!(
+                "Unknown option or number of arguments for CONFIG SET - '{text_name}'"
+            )));
+        };
+        if seen.contains(&directive.name) {
+            return Err(failed(name, "duplicate parameter"));
+        }
+        seen.push(directive.name);
+        let value =
+            std::str::from_utf8(value).map_err(|_| failed(name, "argument must be valid UTF-8"))?;
+        config
+            .set(directive.name, value, true)
+            .map_err(|e| match e {
+                ConfigError::Immutable(_) => failed(name, "can't set immutable config"),
+                ConfigError::BadValue { reason, .. } => failed(name, &reason),
+                ConfigError::UnknownDirective(_) => CommandError::err(format!(
+                    "Unknown option or number of arguments for CONFIG SET - '{text_name}'"
+                )),
+            })?;
+    }
+    // Side effects beyond the value itself. `hz`, `timeout` and `maxclients` are read by the
+    // cron and the accept loop each time, so storing them is enough. Clearing `requirepass`
+    // makes the default user `nopass`, which authenticates every connection at once.
+    if config.requirepass.is_none() {
+        for (_, c) in ctx.clients.iter_mut() {
+            c.authenticated = true;
+        }
+    }
+    ctx.srv.config = config;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// CONFIG RESETSTAT — OK; zeroes INFO's counters, command and error statistics, and the
+/// keyspace hit/miss/expiry counters. (Redis: `resetServerStats`.)
+fn config_resetstat_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
+    ctx.srv.stats = Default::default();
+    for db in ctx.dbs.iter_mut() {
+        db.stats.keyspace_hits = 0;
+        db.stats.keyspace_misses = 0;
+        db.stats.expired_keys = 0;
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+/// CONFIG REWRITE — OK once the config file the server started with holds the current
+/// configuration (see `Config::rewrite_text`); Redis's error when there is no file.
+fn config_rewrite_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
+    if ctx.srv.config_file.is_empty() {
+        return Err(CommandError::Err(
+            "The server is running without a config file",
+        ));
+    }
+    if let Err(e) = ctx.srv.config.rewrite_file(&ctx.srv.config_file) {
+        warn!("CONFIG REWRITE failed: {e}");
+        return Err(CommandError::err(format!("Rewriting config file: {e}")));
+    }
+    log::info!("CONFIG REWRITE executed with success.");
+    ctx.out.ok();
+    Ok(())
+}
+
+/// COMMAND HELP — the subcommand summary.
+fn command_help_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
+    help_reply(
+        ctx.out,
+        &[
+            "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "(no subcommand)",
+            "    Return details about all Redis commands.",
+            "COUNT",
+            "    Return the total number of commands in this Redis server.",
+            "LIST",
+            "    Return a list of all commands in this Redis server.",
+            "INFO [<command-name> ...]",
+            "    Return details about multiple Redis commands.",
+            "    If no command names are given, documentation details for all",
+            "    commands are returned.",
+            "DOCS [<command-name> ...]",
+            "    Return documentation details about multiple Redis commands.",
+            "    If no command names are given, documentation details for all",
+            "    commands are returned.",
+            "GETKEYS <full-command>",
+            "    Return the keys from a full Redis command.",
+            "HELP",
+            "    Prints this help.",
+        ],
+    );
+    Ok(())
+}
+
+/// COMMAND — every command's COMMAND INFO row. (COMMAND with a subcommand is dispatched to
+/// the subcommand rows; this runs only for the bare form.)
+fn command_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
+    let all = ctx.srv.commands.all().to_vec();
+    ctx.out.array_len(all.len());
+    for spec in all {
+        command_info_row(ctx.out, spec);
+    }
+    Ok(())
+}
+
+/// COMMAND COUNT — the number of top-level commands.
+fn command_count_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
+    let n = ctx.srv.commands.len();
+    ctx.out.integer(n as i64);
+    Ok(())
+}
+
+/// Every command and subcommand, in table order.
+fn all_specs_with_subcommands(ctx: &Ctx) -> Vec<&'static CommandSpec> {
+    let mut out = Vec::new();
+    for &spec in ctx.srv.commands.all() {
+        out.push(spec);
+        out.extend(spec.subcommands.iter());
+    }
+    out
+}
+
+/// COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern] — command names,
+/// subcommands included (`config|get`).
+fn command_list_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    enum Filter<'a> {
+        All,
+        Module,
+        AclCat(&'a [u8]),
+        Pattern(&'a [u8]),
+    }
+    let filter = match argv.len() {
+        2 => Filter::All,
+        5 if args::is(argv[2], "FILTERBY") => {
+            if args::is(argv[3], "MODULE") {
+                Filter::Module
+            } else if args::is(argv[3], "ACLCAT") {
+                Filter::AclCat(argv[4])
+            } else if args::is(argv[3], "PATTERN") {
+                Filter::Pattern(argv[4])
+            } else {
+                return Err(CommandError::Syntax);
+            }
+        }
+        _ => return Err(CommandError::Syntax),
+    };
+    let names: Vec<&str> = all_specs_with_subcommands(ctx)
+        .into_iter()
+        .filter(|spec| match filter {
+            Filter::All => true,
+            Filter::Module => false,
+            Filter::AclCat(cat) => acl_categories(spec)
+                .iter()
+                .any(|c| c.as_bytes()[1..].eq_ignore_ascii_case(cat)),
+            Filter::Pattern(p) => glob_match(p, spec.name.as_bytes(), true),
+        })
+        .map(|spec| spec.name)
+        .collect();
+    ctx.out.array_len(names.len());
+    for name in names {
+        ctx.out.bulk_str(name);
+    }
+    Ok(())
+}
+
+/// Finds a command or `container|subcommand` by name.
+fn lookup_command_or_subcommand(ctx: &Ctx, name: &[u8]) -> Option<&'static CommandSpec> {
+    match name.iter().position(|&b| b == b'|') {
+        None => ctx.srv.commands.lookup(name),
+        Some(bar) => {
+            let parent = ctx.srv.commands.lookup(&name[..bar])?;
+            lookup_subcommand(parent, &name[bar + 1..])
+        }
+    }
+}
+
+/// COMMAND INFO [command-name ...] — a row per name (null for unknown ones); all rows when no
+/// name is given.
+fn command_info_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    if argv.len() == 2 {
+        return command_command(ctx, argv);
+    }
+    ctx.out.array_len(argv.len() - 2);
+    for name in &argv[2..] {
+        match lookup_command_or_subcommand(ctx, name) {
+            Some(spec) => command_info_row(ctx.out, spec),
+            None => ctx.out.null(),
+        }
+    }
+    Ok(())
+}
+
+/// ACL categories Redis derives from a command's flags and group
+/// (Redis: `setImplicitACLCategories`), in Redis's category order.
+fn acl_categories(spec: &CommandSpec) -> Vec<&'static str> {
+    let container = !spec.subcommands.is_empty();
+    let group = if container { "" } else { spec.group };
+    let has = |f| spec.has(f);
+    let candidates = [
+        (group == "generic", "@keyspace"),
+        (has(flags::READONLY), "@read"),
+        (has(flags::WRITE), "@write"),
+        (group == "set", "@set"),
+        (group == "sorted-set", "@sortedset"),
+        (group == "list", "@list"),
+        (group == "hash", "@hash"),
+        (group == "string", "@string"),
+        (group == "bitmap", "@bitmap"),
+        (group == "hyperloglog", "@hyperloglog"),
+        (group == "geo", "@geo"),
+        (group == "stream", "@stream"),
+        (group == "pubsub", "@pubsub"),
+        (has(flags::ADMIN), "@admin"),
+        (has(flags::FAST), "@fast"),
+        (!has(flags::FAST), "@slow"),
+        (has(flags::BLOCKING), "@blocking"),
+        (has(flags::ADMIN), "@dangerous"),
+        (group == "connection", "@connection"),
+        (group == "transactions", "@transaction"),
+        (group == "scripting", "@scripting"),
+    ];
+    candidates
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|&(_, c)| c)
+        .collect()
+}
+
+/// One COMMAND INFO row (Redis 7.0 shape): name, arity, flags, first key, last key, step,
+/// ACL categories, tips, key specs, subcommands.
+///
+/// The key spec is derived from the (first, last, step) triple as one `range` spec; Redis's
+/// hand-written specs also carry access flags (RO/RW/OW, access/update/insert/delete) that the
+/// table does not record, so only RO or RW is given.
+fn command_info_row(out: &mut ReplyBuffer, spec: &CommandSpec) {
+    out.array_len(10);
+    out.bulk_str(spec.name);
+    out.integer(spec.arity as i64);
+    let names: Vec<&str> = flags::NAMES
+        .iter()
+        .filter(|(bit, _)| spec.has(*bit))
+        .map(|&(_, n)| n)
+        .collect();
+    out.set_len(names.len());
+    for name in names {
+        out.simple(name);
+    }
+    out.integer(spec.first_key as i64);
+    out.integer(spec.last_key as i64);
+    out.integer(spec.step as i64);
+    let cats = acl_categories(spec);
+    out.set_len(cats.len());
+    for cat in cats {
+        out.simple(cat);
+    }
+    out.set_len(0); // tips
+    if spec.first_key > 0 {
+        out.set_len(1);
+        out.map_len(3);
+        out.bulk(b"flags");
+        out.set_len(1);
+        out.simple(if spec.has(flags::WRITE) { "RW" } else { "RO" });
+        out.bulk(b"begin_search");
+        out.map_len(2);
+        out.bulk(b"type");
+        out.bulk(b"index");
+        out.bulk(b"spec");
+        out.map_len(1);
+        out.bulk(b"index");
+        out.integer(spec.first_key as i64);
+        out.bulk(b"find_keys");
+        out.map_len(2);
+        out.bulk(b"type");
+        out.bulk(b"range");
+        out.bulk(b"spec");
+        out.map_len(3);
+        out.bulk(b"lastkey");
+        let lastkey = if spec.last_key >= 0 {
+            spec.last_key - spec.first_key
+        } else {
+            spec.last_key
+        };
+        out.integer(lastkey as i64);
+        out.bulk(b"keystep");
+        out.integer(spec.step as i64);
+        out.bulk(b"limit");
+        out.integer(0);
+    } else {
+        out.set_len(0);
+    }
+    if spec.subcommands.is_empty() {
+        out.set_len(0);
+    } else {
+        out.array_len(spec.subcommands.len());
+        for sub in spec.subcommands {
+            command_info_row(out, sub);
+        }
+    }
+}
+
+/// One COMMAND DOCS entry's value: summary, since, group, and the subcommands' docs.
+/// (The table records no complexity or argument lists, so those fields are absent.)
+fn command_docs_entry(out: &mut ReplyBuffer, spec: &CommandSpec) {
+    let subs = !spec.subcommands.is_empty();
+    out.map_len(3 + subs as usize);
+    out.bulk(b"summary");
+    out.bulk_str(spec.summary);
+    out.bulk(b"since");
+    out.bulk_str(spec.since);
+    out.bulk(b"group");
+    out.bulk_str(spec.group);
+    if subs {
+        out.bulk(b"subcommands");
+        out.map_len(spec.subcommands.len());
+        for sub in spec.subcommands {
+            out.bulk_str(sub.name);
+            command_docs_entry(out, sub);
+        }
+    }
+}
+
+/// COMMAND DOCS [command-name ...] — a map of command name to its documentation; unknown
+/// names are left out; every command when no name is given.
+fn command_docs_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    let specs: Vec<&'static CommandSpec> = if argv.len() == 2 {
+        ctx.srv.commands.all().to_vec()
+    } else {
+        argv[2..]
+            .iter()
+            .filter_map(|name| lookup_command_or_subcommand(ctx, name))
+            .collect()
+    };
+    ctx.out.map_len(specs.len());
+    for spec in specs {
+        ctx.out.bulk_str(spec.name);
+        command_docs_entry(ctx.out, spec);
+    }
+    Ok(())
+}
+
+/// COMMAND GETKEYS command [arg ...] — the key arguments of the given command line.
+/// Keys come from the table's (first, last, step) positions; commands whose keys move
+/// (`movablekeys`, e.g. EVAL numkeys) are reported from those positions only.
+fn command_getkeys_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    let line = &argv[2..];
+    let spec = ctx
+        .srv
+        .commands
+        .lookup(line[0])
+        .map(|spec| match line.get(1) {
+            Some(sub) if !spec.subcommands.is_empty() => lookup_subcommand(spec, sub),
+            _ => Some(spec),
+        });
+    let Some(Some(spec)) = spec else {
+        return Err(CommandError::Err("Invalid command specified"));
+    };
+    if !spec.arity_ok(line.len()) {
+        return Err(CommandError::Err(
+            "Invalid number of arguments specified for command",
+        ));
+    }
+    let keys = spec.key_positions(line.len());
+    if keys.is_empty() {
+        return Err(CommandError::Err("The command has no key arguments"));
+    }
+    ctx.out.array_len(keys.len());
+    for i in keys {
+        ctx.out.bulk(line.get(i).copied().unwrap_or_default());
+    }
+    Ok(())
+}
+
+/// TIME — `[unix seconds, microseconds]` as two bulk strings.
+fn time_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    ctx.out.array_len(2);
+    ctx.out.bulk_str(&now.as_secs().to_string());
+    ctx.out.bulk_str(&now.subsec_micros().to_string());
+    Ok(())
+}
+
+/// LASTSAVE — Unix time of the last successful save. ferrodis never saves, and Redis reports
+/// the server's start time until its first save, so that is the answer.
+fn lastsave_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
+    ctx.out.integer(ctx.srv.started_ms / 1000);
+    Ok(())
+}
+
+/// ROLE — `["master", 0, []]`: ferrodis has no replication.
+fn role_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
+    ctx.out.array_len(3);
+    ctx.out.bulk(b"master");
+    ctx.out.integer(0);
+    ctx.out.empty_array();
+    Ok(())
+}
+
+/// DEBUG subcommand [args] — the subset of Redis's debugging toolbox that tests rely on:
+/// `SLEEP seconds` (blocks the whole server, as in Redis), `SET-ACTIVE-EXPIRE 0|1`,
+/// `OBJECT key`, `HELP`.
+fn debug_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    let sub = argv[1];
+    if args::is(sub, "HELP") && argv.len() == 2 {
+        help_reply(
+            ctx.out,
+            &[
+                "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "OBJECT <key>",
+                "    Show low level info about the key and associated value.",
+                "SET-ACTIVE-EXPIRE <0|1>",
+                "    Setting it to 0 disables expiring keys in background when they are not",
+                "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+                "    default.",
+                "SLEEP <seconds>",
+                "    Stop the server for <seconds>. Decimals allowed.",
+                "HELP",
+                "    Prints this help.",
+            ],
+        );
+    } else if args::is(sub, "SLEEP") && argv.len() == 3 {
+        let secs = args::float(argv[2])?;
+        // Out-of-range durations (negative, or beyond Duration's range) sleep not at all.
+        if let Ok(d) = Duration::try_from_secs_f64(secs) {
+            std::thread::sleep(d);
+        }
+        ctx.out.ok();
+    } else if args::is(sub, "SET-ACTIVE-EXPIRE") && argv.len() == 3 {
+        let on = args::int(argv[2])?;
+        ctx.srv.config.active_expire_enabled = on != 0;
+        ctx.out.ok();
+    } else if args::is(sub, "OBJECT") && argv.len() == 3 {
+        let now = ctx.now;
+        let db = &mut ctx.dbs[ctx.db];
+        // DEBUG OBJECT does not count as an access: no LRU update, no hit/miss.
+        let Some(obj) = db.lookup_read(argv[2], now, false) else {
+            return Err(CommandError::NoSuchKey);
+        };
+        let idle = ((now / 1000) - obj.lru as i64).max(0);
+        let line = format!(
+            "Value at:{:p} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
+            obj as *const _,
+            obj.value.encoding_name(),
+            obj.value.heap_size().max(1),
+            obj.lru & ((1 << 24) - 1),
+            idle
+        );
+        ctx.out.simple(&line);
+    } else {
+        return Err(CommandError::err(format!(
+            "unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
+            args::text(sub)
+        )));
+    }
+    Ok(())
+}
+
+/// SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT] — no reply on success: the server stops
+/// after this loop turn, flushing pending replies to other clients first.
+///
+/// ferrodis has no persistence, so a shutdown that must save (SAVE, or a `save` schedule
+/// without NOSAVE) fails the way Redis does when its save fails — unless FORCE is given.
+fn shutdown_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    let (mut nosave, mut save, mut force, mut abort, mut any) = (false, false, false, false, false);
+    for arg in &argv[1..] {
+        if args::is(arg, "NOSAVE") {
+            nosave = true;
+        } else if args::is(arg, "SAVE") {
+            save = true;
+        } else if args::is(arg, "NOW") {
+            // No replicas to wait for: NOW changes nothing.
+        } else if args::is(arg, "FORCE") {
+            force = true;
+        } else if args::is(arg, "ABORT") {
+            abort = true;
+            continue;
+        } else {
+            return Err(CommandError::Syntax);
+        }
+        any = true;
+    }
+    if (abort && any) || (nosave && save) {
+        return Err(CommandError::Syntax);
+    }
+    if abort {
+        return Err(CommandError::Err("No shutdown in progress."));
+    }
+    let must_save = save || (!nosave && !ctx.srv.config.save.is_empty());
+    if must_save && !force {
+        warn!("Error trying to save the DB: ferrodis has no persistence, can't exit.");
+        return Err(CommandError::Err("Errors trying to SHUTDOWN. Check logs."));
+    }
+    warn!("User requested shutdown...");
     ctx.srv.shutdown = Some(Shutdown::Command);
     Ok(())
 }

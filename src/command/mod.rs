@@ -90,9 +90,21 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// Runs one request for client `ctx.id`: lookup, checks, MULTI queueing, then [`call`].
-/// Redis: `processCommand`.
+/// Runs one request for client `ctx.id` and applies CLIENT REPLY OFF/SKIP to whatever it
+/// answered — errors from the checks and +QUEUED included, as Redis's `addReply` refuses to
+/// queue anything for such a client (Redis: `resetClient` advances the SKIP state).
 pub fn execute(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let reply_len = ctx.out.len();
+    process_command(ctx, argv);
+    if let Some(me) = ctx.clients.get_mut(ctx.id) {
+        if me.take_reply_suppression() {
+            ctx.out.truncate(reply_len);
+        }
+    }
+}
+
+/// Lookup, checks, MULTI queueing, then [`call`]. Redis: `processCommand`.
+fn process_command(ctx: &mut Ctx, argv: &[&[u8]]) {
     let Some(name) = argv.first() else { return };
     let spec = match ctx.srv.commands.lookup(name) {
         Some(spec) => spec,
@@ -133,11 +145,28 @@ fn reject(ctx: &mut Ctx, err: CommandError) {
     ctx.out.error(&err.message());
 }
 
-/// [`reject`] for a request whose command row is known: a refused EXEC also discards the
-/// transaction and says so (Redis: `rejectCommand` -> `execCommandAbort`).
+/// [`reject`] for a request whose command row is known: counts it in the command's
+/// `rejected_calls` (INFO commandstats), and a refused EXEC also discards the transaction and
+/// says so (Redis: `rejectCommand` -> `execCommandAbort`).
 fn reject_command(ctx: &mut Ctx, spec: &'static CommandSpec, err: CommandError) {
+    command_stats(ctx, spec).rejected_calls += 1;
     let err = multi::abort_if_exec(ctx, spec, err);
     reject(ctx, err);
+}
+
+/// The statistics record of a command, created on first use.
+fn command_stats<'s>(
+    ctx: &'s mut Ctx,
+    spec: &'static CommandSpec,
+) -> &'s mut crate::server::CommandStats {
+    ctx.srv
+        .stats
+        .commands
+        .entry(spec as *const CommandSpec as usize)
+        .or_insert_with(|| crate::server::CommandStats {
+            name: spec.name,
+            ..Default::default()
+        })
 }
 
 /// Picks the subcommand row for container commands (CLIENT LIST -> `client|list`).
@@ -149,6 +178,8 @@ fn resolve_subcommand(
         return Ok(spec);
     }
     match argv.get(1) {
+        // A container that also works bare (COMMAND, arity -1) runs its own handler.
+        None if spec.arity_ok(argv.len()) => Ok(spec),
         None => Err(CommandError::WrongArity(spec.name.to_string())),
         Some(sub) => {
             table::lookup_subcommand(spec, sub).ok_or_else(|| CommandError::UnknownSubcommand {
@@ -163,7 +194,6 @@ fn resolve_subcommand(
 /// this directly for each command they run. Redis: `call`.
 pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) {
     let started = Instant::now();
-    let reply_len = ctx.out.len();
     let result: CommandResult = (spec.proc_)(ctx, argv);
     let failed = if let Err(err) = result {
         ctx.srv.stats.total_error_replies += 1;
@@ -173,22 +203,10 @@ pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) {
     } else {
         false
     };
-    if ctx.id != NO_CLIENT {
-        let suppress = ctx.me().take_reply_suppression();
-        if suppress {
-            ctx.out.truncate(reply_len);
-        }
-        ctx.me().last_command = spec.name;
+    if let Some(me) = ctx.clients.get_mut(ctx.id) {
+        me.last_command = spec.name;
     }
-    let stat = ctx
-        .srv
-        .stats
-        .commands
-        .entry(spec as *const CommandSpec as usize)
-        .or_insert_with(|| crate::server::CommandStats {
-            name: spec.name,
-            ..Default::default()
-        });
+    let stat = command_stats(ctx, spec);
     stat.calls += 1;
     stat.usec += started.elapsed().as_micros() as u64;
     if failed {

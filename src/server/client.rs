@@ -125,33 +125,24 @@ impl Client {
         }
     }
 
-    /// Flags as CLIENT LIST prints them (`N` = nothing special).
+    /// Flags as CLIENT LIST prints them, in Redis's order (`N` = nothing special).
+    /// (Redis: `catClientInfoString`.)
     pub fn flags_string(&self) -> String {
         let mut f = String::new();
-        if self.blocked.is_some() {
-            f.push('b');
-        }
-        if self.close_asap {
-            f.push('A');
-        }
-        if self.close_after_reply {
-            f.push('c');
-        }
-        if self.multi.active {
-            f.push('x');
-        }
-        if self.multi.dirty_cas() {
+        for (on, c) in [
+            (self.subscriptions.count() > 0, 'P'),
+            (self.multi.active, 'x'),
+            (self.blocked.is_some(), 'b'),
             // A watched key changed: EXEC will fail.
-            f.push('d');
-        }
-        if self.no_evict {
-            f.push('e');
-        }
-        if self.no_touch {
-            f.push('T');
-        }
-        if self.subscriptions.count() > 0 {
-            f.push('P');
+            (self.multi.dirty_cas(), 'd'),
+            (self.close_after_reply, 'c'),
+            (self.close_asap, 'A'),
+            (self.no_evict, 'e'),
+            (self.no_touch, 'T'),
+        ] {
+            if on {
+                f.push(c);
+            }
         }
         if f.is_empty() {
             f.push('N');
