@@ -1,0 +1,245 @@
+//! Lua <-> RESP conversion, both directions (Redis: `script_lua.c`, `redisProtocolToLuaType`
+//! and `luaReplyToRedisReply`).
+//!
+//! | RESP reply (from redis.call)  | Lua value                        |
+//! |-------------------------------|----------------------------------|
+//! | integer `:n`                  | number                           |
+//! | bulk `$`                      | string; null bulk -> `false`     |
+//! | array `*`                     | table (array); null array -> `false` |
+//! | status `+s`                   | `{ok = s}`                       |
+//! | error `-e`                    | `{err = e}` (raised by redis.call) |
+//! | RESP3 map `%` / set `~`       | `{k = v}` / `{member = true}`    |
+//! | RESP3 null `_` / boolean `#`  | `nil` / `true`, `false`          |
+//! | RESP3 double `,`              | `{double = n}`                   |
+//!
+//! The other way, a script's result: number -> integer (truncated: 3.99 -> 3), string -> bulk,
+//! `true` -> `:1`, `false` -> null, a table -> an array that stops at the first `nil`, unless it
+//! has an `err` (error reply), `ok` (status), `double`, `map` or `set` field. RESP3 booleans
+//! reach the client only when the script chose `redis.setresp(3)`.
+
+use crate::resp::reply::ReplyBuffer;
+use mlua::{Lua, Table, Value};
+
+/// Deepest nesting converted; deeper tables become null (Redis caps this too).
+const MAX_DEPTH: usize = 1000;
+
+/// Appends a script's result `value` to `out`. `script_resp` is the protocol the script chose
+/// with `redis.setresp` (it decides how booleans are sent).
+pub fn lua_to_reply(out: &mut ReplyBuffer, value: &Value, script_resp: u8, depth: usize) {
+    match value {
+        Value::String(s) => out.bulk(&s.as_bytes()),
+        Value::Boolean(b) => {
+            if script_resp == 2 {
+                if *b {
+                    out.integer(1)
+                } else {
+                    out.null()
+                }
+            } else {
+                out.boolean(*b)
+            }
+        }
+        Value::Integer(n) => out.integer(*n),
+        Value::Number(n) => out.integer(lua_number_to_i64(*n)),
+        Value::Table(t) if depth < MAX_DEPTH => table_to_reply(out, t, script_resp, depth),
+        _ => out.null(),
+    }
+}
+
+/// C's `(long long)` cast of a double: truncation toward zero, saturating instead of UB.
+fn lua_number_to_i64(n: f64) -> i64 {
+    if n.is_nan() {
+        i64::MIN
+    } else {
+        n as i64
+    }
+}
+
+fn table_to_reply(out: &mut ReplyBuffer, t: &Table, script_resp: u8, depth: usize) {
+    if let Ok(Value::String(err)) = t.raw_get::<Value>("err") {
+        out.error(&String::from_utf8_lossy(&err.as_bytes()));
+        return;
+    }
+    if let Ok(Value::String(ok)) = t.raw_get::<Value>("ok") {
+        let status: String = String::from_utf8_lossy(&ok.as_bytes())
+            .chars()
+            .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
+            .collect();
+        out.simple(&status);
+        return;
+    }
+    match t.raw_get::<Value>("double") {
+        Ok(Value::Number(d)) => return out.double(d),
+        Ok(Value::Integer(d)) => return out.double(d as f64),
+        _ => {}
+    }
+    if let Ok(Value::String(big)) = t.raw_get::<Value>("big_number") {
+        let text = big.as_bytes();
+        if out.is_resp3() {
+            out.raw(b"(");
+            out.raw(&text);
+            out.raw(b"\r\n");
+        } else {
+            out.bulk(&text);
+        }
+        return;
+    }
+    if let Ok(Value::Table(map)) = t.raw_get::<Value>("map") {
+        let pairs: Vec<(Value, Value)> =
+            map.pairs::<Value, Value>().filter_map(Result::ok).collect();
+        out.map_len(pairs.len());
+        for (k, v) in &pairs {
+            lua_to_reply(out, k, script_resp, depth + 1);
+            lua_to_reply(out, v, script_resp, depth + 1);
+        }
+        return;
+    }
+    if let Ok(Value::Table(set)) = t.raw_get::<Value>("set") {
+        let members: Vec<Value> = set
+            .pairs::<Value, Value>()
+            .filter_map(Result::ok)
+            .map(|(k, _)| k)
+            .collect();
+        out.set_len(members.len());
+        for m in &members {
+            lua_to_reply(out, m, script_resp, depth + 1);
+        }
+        return;
+    }
+    // An array: elements 1, 2, ... up to the first nil.
+    let at = out.deferred_len();
+    let mut n = 0;
+    loop {
+        match t.raw_get::<Value>(n + 1) {
+            Ok(Value::Nil) | Err(_) => break,
+            Ok(v) => lua_to_reply(out, &v, script_resp, depth + 1),
+        }
+        n += 1;
+    }
+    out.set_deferred_len(at, b'*', n);
+}
+
+/// Converts one complete RESP reply (what a command wrote into the scratch buffer) to a Lua
+/// value. Returns `(value, is_error)`.
+pub fn resp_to_lua(lua: &Lua, reply: &[u8]) -> mlua::Result<(Value, bool)> {
+    let mut pos = 0;
+    let value = parse(lua, reply, &mut pos, 0)?;
+    let is_error = reply.first() == Some(&b'-');
+    Ok((value, is_error))
+}
+
+fn bad() -> mlua::Error {
+    mlua::Error::runtime("malformed reply from command")
+}
+
+/// The text of the line starting at `*pos` (after the type byte), advancing past its CRLF.
+fn line<'r>(reply: &'r [u8], pos: &mut usize) -> mlua::Result<&'r [u8]> {
+    let start = *pos;
+    let len = reply[start..]
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .ok_or_else(bad)?;
+    *pos = start + len + 2;
+    Ok(&reply[start..start + len])
+}
+
+fn int(text: &[u8]) -> mlua::Result<i64> {
+    crate::util::parse_i64(text).ok_or_else(bad)
+}
+
+fn parse(lua: &Lua, reply: &[u8], pos: &mut usize, depth: usize) -> mlua::Result<Value> {
+    let Some(&kind) = reply.get(*pos) else {
+        return Err(bad());
+    };
+    if depth > MAX_DEPTH {
+        return Err(bad());
+    }
+    *pos += 1;
+    let text = line(reply, pos)?;
+    Ok(match kind {
+        b':' => Value::Number(int(text)? as f64),
+        b'$' | b'=' => {
+            let len = int(text)?;
+            if len < 0 {
+                return Ok(Value::Boolean(false));
+            }
+            let start = *pos;
+            let end = start + len as usize;
+            let data = reply.get(start..end).ok_or_else(bad)?;
+            *pos = end + 2;
+            if kind == b'=' {
+                // Verbatim string: {verbatim_string = {format = "txt", string = "..."}}.
+                let inner = lua.create_table()?;
+                inner.raw_set("format", lua.create_string(data.get(..3).unwrap_or(b""))?)?;
+                inner.raw_set("string", lua.create_string(data.get(4..).unwrap_or(b""))?)?;
+                let t = lua.create_table()?;
+                t.raw_set("verbatim_string", inner)?;
+                Value::Table(t)
+            } else {
+                Value::String(lua.create_string(data)?)
+            }
+        }
+        b'+' => {
+            let t = lua.create_table()?;
+            t.raw_set("ok", lua.create_string(text)?)?;
+            Value::Table(t)
+        }
+        b'-' => {
+            let t = lua.create_table()?;
+            t.raw_set("err", lua.create_string(text)?)?;
+            Value::Table(t)
+        }
+        b'*' | b'>' => {
+            let n = int(text)?;
+            if n < 0 {
+                return Ok(Value::Boolean(false));
+            }
+            let t = lua.create_table()?;
+            for i in 1..=n {
+                t.raw_set(i, parse(lua, reply, pos, depth + 1)?)?;
+            }
+            Value::Table(t)
+        }
+        b'%' => {
+            let n = int(text)?;
+            let map = lua.create_table()?;
+            for _ in 0..n {
+                let k = parse(lua, reply, pos, depth + 1)?;
+                let v = parse(lua, reply, pos, depth + 1)?;
+                map.raw_set(k, v)?;
+            }
+            let t = lua.create_table()?;
+            t.raw_set("map", map)?;
+            Value::Table(t)
+        }
+        b'~' => {
+            let n = int(text)?;
+            let set = lua.create_table()?;
+            for _ in 0..n {
+                let k = parse(lua, reply, pos, depth + 1)?;
+                set.raw_set(k, true)?;
+            }
+            let t = lua.create_table()?;
+            t.raw_set("set", set)?;
+            Value::Table(t)
+        }
+        b'_' => Value::Nil,
+        b'#' => Value::Boolean(text == b"t"),
+        b',' => {
+            let d = crate::util::parse_f64(text).unwrap_or(match text {
+                b"inf" => f64::INFINITY,
+                b"-inf" => f64::NEG_INFINITY,
+                _ => f64::NAN,
+            });
+            let t = lua.create_table()?;
+            t.raw_set("double", d)?;
+            Value::Table(t)
+        }
+        b'(' => {
+            let t = lua.create_table()?;
+            t.raw_set("big_number", lua.create_string(text)?)?;
+            Value::Table(t)
+        }
+        _ => return Err(bad()),
+    })
+}

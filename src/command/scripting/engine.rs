@@ -1,0 +1,786 @@
+//! The Lua state: sandbox, the `redis` library, running a script (Redis: `script_lua.c`,
+//! `eval.c` `evalGenericCommand`, `script.c` `scriptCall`).
+//!
+//! # The sandbox
+//! Redis patches its Lua to support read-only tables and marks the globals and every library
+//! table read-only. Stock Lua 5.1 has no such flag, so the same effect is built from
+//! metatables. A script's functions run with `env` as their environment:
+//!
+//! ```text
+//!   env (always empty)  --__index-->  backing (KEYS, ARGV, safe builtins, library proxies)
+//!     __newindex: "Attempt to modify a readonly table"      __index: "Script attempted to
+//!                                                            access nonexistent global ..."
+//!   string/math/table/redis/cjson/... are proxies: empty tables whose __index is the library.
+//! ```
+//!
+//! So `x = 1`, `string.foo = 1` and `rawset(_G, ...)` fail as in Redis 7.0, and reading an
+//! undefined global raises Redis's error. `loadstring` and `load` are wrapped so that code they
+//! compile gets the same environment.
+//!
+//! # Errors
+//! Redis represents errors inside Lua as tables `{err = "CODE message"}`. `redis.call` raises
+//! such a table, `redis.pcall` returns it, and the message handler passed to `xpcall` turns
+//! plain string errors into one and records where the error happened, which becomes the
+//! ` script: <sha>, on @user_script:<line>.` suffix of the reply. Raising a *table* is
+//! something only Lua code can do (an mlua callback raises an mlua error value), so the small
+//! wrappers that raise live in the Lua prelude below, and the Rust callbacks return
+//! `(value, failed)` pairs.
+//!
+//! # Reaching the server from Lua
+//! `redis.call` needs the running command's `Ctx`, which is borrowed for the length of EVAL.
+//! `Lua::scope` lets a callback borrow it: for each run, a scoped `dispatch` function is stored
+//! in the hidden table the wrappers read, and a scoped `busy_poll` in the registry, where the
+//! count hook (which must be `'static`) finds it.
+
+use super::convert::{lua_to_reply, resp_to_lua};
+use super::{libs, RunState};
+use crate::command::error::{CommandError, CommandResult};
+use crate::command::table::flags;
+use crate::command::{self, table, Ctx};
+use crate::resp::reply::ReplyBuffer;
+use log::{debug, info, warn};
+use mlua::{
+    chunk::ChunkMode, Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value,
+    VmState,
+};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Instant;
+
+/// Chunk name of the prelude; frames from it are skipped when locating an error.
+const INTERNAL_CHUNK: &str = "=ferrodis";
+/// Registry key of the scoped function the hook calls while a script is busy.
+const BUSY_POLL_KEY: &str = "ferrodis_busy_poll";
+/// Instructions between two runs of the count hook (Redis: `LUA_MASKCOUNT` 100000).
+const HOOK_EVERY: u32 = 100_000;
+const KILLED_MESSAGE: &str = "-ERR Script killed by user with SCRIPT KILL...";
+/// Registry slot of an error table raised by a Rust callback (see [`raise_table`]).
+const PENDING_ERROR_KEY: &str = "ferrodis_pending_error";
+const RAISED_TABLE_MARKER: &str = "ferrodis: error table raised";
+
+/// Builds the sandbox. Runs once with the full standard environment; receives the hidden table
+/// (Rust-provided helpers and libraries) and returns the script environment and its backing
+/// table.
+const PRELUDE: &str = r#"
+local hidden = ...
+local G = _G
+local raw_error, raw_type, raw_pcall, raw_rawset = error, type, pcall, rawset
+local setmetatable, setfenv, tostring, tonumber, select = setmetatable, setfenv, tostring, tonumber, select
+local raw_loadstring, raw_load = loadstring, load
+
+local readonly = setmetatable({}, {__mode = 'k'})
+local function ro_error() raw_error('Attempt to modify a readonly table', 2) end
+local function protect(t)
+  local p = setmetatable({}, {__index = t, __newindex = ro_error, __metatable = false})
+  readonly[p] = true
+  return p
+end
+
+local backing = {}
+local env = setmetatable({}, {__index = backing, __newindex = ro_error, __metatable = false})
+readonly[env] = true
+
+for _, name in ipairs({'assert', 'collectgarbage', 'error', 'gcinfo', 'getmetatable', 'ipairs',
+    'next', 'pairs', 'rawequal', 'rawget', 'select', 'setmetatable', 'tonumber', 'tostring',
+    'type', 'unpack', 'xpcall', '_VERSION'}) do
+  raw_rawset(backing, name, G[name])
+end
+
+-- Redis's pcall: an error table {err = msg} is caught as the plain message.
+local function pcall_result(ok, ...)
+  if ok then return true, ... end
+  local e = ...
+  if raw_type(e) == 'table' then
+    local m = e.err
+    if raw_type(m) == 'string' or raw_type(m) == 'number' then e = m end
+  elseif raw_type(e) == 'userdata' then
+    e = hidden.error_text(e)
+  end
+  return false, e
+end
+raw_rawset(backing, 'pcall', function(...) return pcall_result(raw_pcall(...)) end)
+raw_rawset(backing, 'rawset', function(t, k, v)
+  if readonly[t] then raw_error('Attempt to modify a readonly table', 0) end
+  return raw_rawset(t, k, v)
+end)
+raw_rawset(backing, 'loadstring', function(s, name)
+  local f, e = raw_loadstring(s, name)
+  if f then setfenv(f, env) end
+  return f, e
+end)
+raw_rawset(backing, 'load', function(fn, name)
+  local f, e = raw_load(fn, name)
+  if f then setfenv(f, env) end
+  return f, e
+end)
+
+local redis = hidden.redis
+redis.replicate_commands = function() return true end
+redis.breakpoint = function() return false end
+redis.debug = function() end
+
+-- Redis's PRNG (redisLrand48), so scripts are reproducible.
+G.math.random = hidden.random
+G.math.randomseed = hidden.randomseed
+
+for _, name in ipairs({'string', 'table', 'math', 'coroutine'}) do
+  raw_rawset(backing, name, protect(G[name]))
+end
+for name, lib in pairs(hidden.libs) do raw_rawset(backing, name, protect(lib)) end
+raw_rawset(backing, '_G', env)
+setmetatable(backing, {__index = function(_, k)
+  raw_error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+end, __metatable = false})
+
+return env, backing, function(f, handler)
+  local ok, v = xpcall(f, handler)
+  return ok, v
+end
+"#;
+
+/// A compiled script, kept by SHA.
+#[derive(Clone)]
+pub struct Script {
+    func: Function,
+    sha: [u8; 40],
+}
+
+/// The Lua state with its sandbox. Cheap to clone (every field is a reference into the
+/// state), which lets EVAL hold it without borrowing `ServerState`.
+#[derive(Clone)]
+pub struct Engine {
+    lua: Lua,
+    env: Table,
+    backing: Table,
+    redis: Table,
+    runner: Function,
+    handler: Function,
+    run: Rc<RunState>,
+}
+
+impl Engine {
+    pub fn new(run: Rc<RunState>) -> mlua::Result<Engine> {
+        let lua = Lua::new_with(
+            StdLib::TABLE | StdLib::STRING | StdLib::MATH,
+            LuaOptions::new(),
+        )?;
+        let hidden = lua.create_table()?;
+        let redis = lua.create_table()?;
+        redis.raw_set("REDIS_VERSION", crate::server::REDIS_VERSION)?;
+        redis.raw_set("REDIS_VERSION_NUM", 0x07000f)?;
+        for (name, value) in [
+            ("LOG_DEBUG", 0),
+            ("LOG_VERBOSE", 1),
+            ("LOG_NOTICE", 2),
+            ("LOG_WARNING", 3),
+            ("REPL_NONE", 0),
+            ("REPL_AOF", 1),
+            ("REPL_SLAVE", 2),
+            ("REPL_REPLICA", 2),
+            ("REPL_ALL", 3),
+        ] {
+            redis.raw_set(name, value)?;
+        }
+        redis.raw_set(
+            "error_reply",
+            lua.create_function(|lua, args: MultiValue| match args.front() {
+                Some(Value::String(s)) if args.len() == 1 => {
+                    let mut text = s.as_bytes().to_vec();
+                    if text.first() != Some(&b'-') {
+                        text.insert(0, b'-');
+                    }
+                    error_table(lua, &text)
+                }
+                _ => error_table(lua, b"wrong number or type of arguments"),
+            })?,
+        )?;
+        redis.raw_set(
+            "status_reply",
+            lua.create_function(|lua, args: MultiValue| match args.front() {
+                Some(Value::String(s)) if args.len() == 1 => {
+                    let t = lua.create_table()?;
+                    t.raw_set("ok", s.clone())?;
+                    Ok(t)
+                }
+                _ => error_table(lua, b"wrong number or type of arguments"),
+            })?,
+        )?;
+        redis.raw_set(
+            "sha1hex",
+            lua.create_function(|lua, args: MultiValue| match args.front() {
+                Some(v) if args.len() == 1 => {
+                    let bytes = lua_bytes(v).unwrap_or_default();
+                    lua.create_string(super::sha1hex(&bytes))
+                }
+                _ => Err(raise(lua, b"wrong number of arguments")),
+            })?,
+        )?;
+        let resp_run = run.clone();
+        redis.raw_set(
+            "setresp",
+            lua.create_function(move |lua, args: MultiValue| {
+                if args.len() != 1 {
+                    return Err(raise(lua, b"redis.setresp() requires one argument."));
+                }
+                match args.front().and_then(lua_number) {
+                    Some(v) if v == 2.0 || v == 3.0 => {
+                        resp_run.resp.set(v as u8);
+                        Ok(())
+                    }
+                    _ => Err(raise(lua, b"RESP version must be 2 or 3.")),
+                }
+            })?,
+        )?;
+        redis.raw_set("log", lua.create_function(log_from_script)?)?;
+        redis.raw_set(
+            "set_repl",
+            lua.create_function(|lua, args: MultiValue| {
+                if args.len() != 1 {
+                    return Err(raise(lua, b"redis.set_repl() requires one argument."));
+                }
+                match args.front().and_then(lua_number) {
+                    Some(v) if (0.0..=3.0).contains(&v) => Ok(()),
+                    _ => Err(raise(
+                        lua,
+                        b"Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
+                    )),
+                }
+            })?,
+        )?;
+        hidden.raw_set(
+            "error_text",
+            lua.create_function(|lua, e: Value| Ok(error_message(lua, &e)))?,
+        )?;
+        libs::register(&lua, &hidden, run.rand.clone())?;
+        let libs_table = lua.create_table()?;
+        libs_table.raw_set("redis", redis.clone())?;
+        for name in ["bit", "cjson", "struct", "cmsgpack"] {
+            libs_table.raw_set(name, hidden.raw_get::<Value>(name)?)?;
+        }
+        hidden.raw_set("libs", libs_table)?;
+        hidden.raw_set("redis", redis.clone())?;
+
+        let (env, backing, runner): (Table, Table, Function) = lua
+            .load(PRELUDE)
+            .set_name(INTERNAL_CHUNK)
+            .set_mode(ChunkMode::Text)
+            .call(hidden.clone())?;
+
+        let handler_run = run.clone();
+        let handler = lua.create_function(move |lua, err: Value| {
+            error_handler(lua, err, handler_run.killed.get())
+        })?;
+
+        let hook_run = run.clone();
+        lua.set_hook(
+            HookTriggers::new().every_nth_instruction(HOOK_EVERY),
+            move |lua, _debug| count_hook(lua, &hook_run),
+        )?;
+        Ok(Engine {
+            lua,
+            env,
+            backing,
+            redis,
+            runner,
+            handler,
+            run,
+        })
+    }
+
+    /// A handle to run scripts with while `ServerState` is borrowed elsewhere.
+    pub fn handle(&self) -> Engine {
+        self.clone()
+    }
+
+    /// Compiles a script body as the function `user_script` (Redis: `luaCreateFunction`).
+    pub fn compile(&self, body: &[u8]) -> Result<Script, CommandError> {
+        let func = self
+            .lua
+            .load(body)
+            .set_name("@user_script")
+            .set_mode(ChunkMode::Text)
+            .set_environment(self.env.clone())
+            .into_function()
+            .map_err(|e| {
+                let msg = match &e {
+                    mlua::Error::SyntaxError { message, .. } => message.clone(),
+                    other => other.to_string(),
+                };
+                CommandError::err(format!("Error compiling script (new function): {msg}"))
+            })?;
+        Ok(Script {
+            func,
+            sha: super::sha1hex(body),
+        })
+    }
+
+    /// Runs `script` with KEYS and ARGV set, and replies its result (or its error) to
+    /// `ctx.out`. Redis: `evalGenericCommand` -> `luaCallFunction`.
+    pub fn run(
+        &self,
+        ctx: &mut Ctx,
+        script: &Script,
+        keys: &[&[u8]],
+        argv: &[&[u8]],
+        read_only: bool,
+    ) -> CommandResult {
+        let lua = &self.lua;
+        let fail = |e: mlua::Error| CommandError::err(format!("Error running script: {e}"));
+        let keys_table = lua
+            .create_sequence_from(
+                keys.iter()
+                    .map(|k| lua.create_string(k))
+                    .collect::<mlua::Result<Vec<_>>>()
+                    .map_err(fail)?,
+            )
+            .map_err(fail)?;
+        let argv_table = lua
+            .create_sequence_from(
+                argv.iter()
+                    .map(|k| lua.create_string(k))
+                    .collect::<mlua::Result<Vec<_>>>()
+                    .map_err(fail)?,
+            )
+            .map_err(fail)?;
+        self.backing.raw_set("KEYS", keys_table).map_err(fail)?;
+        self.backing.raw_set("ARGV", argv_table).map_err(fail)?;
+
+        let run = &self.run;
+        run.running.set(true);
+        run.started.set(Some(Instant::now()));
+        run.threshold_ms.set(ctx.srv.config.busy_reply_threshold);
+        run.timed_out.set(false);
+        run.killed.set(false);
+        run.wrote.set(false);
+        run.read_only.set(read_only);
+        run.resp.set(2);
+
+        // SELECT inside a script changes the script's database, never the caller's (7.0).
+        let caller_db = if ctx.id != command::NO_CLIENT {
+            Some(ctx.me().db)
+        } else {
+            None
+        };
+        let script_db = ctx.db;
+        let outcome = {
+            let running = RefCell::new(Running {
+                ctx: &mut *ctx,
+                db: script_db,
+            });
+            lua.scope(|scope| {
+                // redis.call raises an error reply, redis.pcall returns it. Both are C
+                // functions, so a script's `return redis.call(...)` keeps its own frame (and
+                // line number) in Lua 5.1, which a Lua wrapper would lose to the tail call.
+                let dispatch = |lua: &Lua, args: MultiValue| {
+                    let mut running = running
+                        .try_borrow_mut()
+                        .map_err(|_| mlua::Error::runtime("re-entrant redis.call"))?;
+                    running.dispatch(lua, &self.run, args)
+                };
+                let call = scope.create_function(move |lua, args: MultiValue| {
+                    let (value, failed) = dispatch(lua, args)?;
+                    match (failed, value) {
+                        (true, Value::Table(t)) => Err(raise_table(lua, t)),
+                        (_, value) => Ok(value),
+                    }
+                })?;
+                let pcall = scope
+                    .create_function(move |lua, args: MultiValue| Ok(dispatch(lua, args)?.0))?;
+                let busy_poll = scope.create_function(|_, ()| {
+                    if let Ok(mut running) = running.try_borrow_mut() {
+                        crate::server::busy::process_events_while_blocked(running.ctx);
+                        if running.ctx.srv.shutdown.is_some() {
+                            self.run.killed.set(true);
+                        }
+                    }
+                    Ok(())
+                })?;
+                self.redis.raw_set("call", call)?;
+                self.redis.raw_set("pcall", pcall)?;
+                lua.set_named_registry_value(BUSY_POLL_KEY, busy_poll)?;
+                let (ok, value): (bool, Value) = self
+                    .runner
+                    .call((script.func.clone(), self.handler.clone()))?;
+                lua.unset_named_registry_value(BUSY_POLL_KEY)?;
+                self.redis.raw_set("call", Value::Nil)?;
+                self.redis.raw_set("pcall", Value::Nil)?;
+                if ok {
+                    let mut r = running.borrow_mut();
+                    let resp = self.run.resp.get();
+                    lua_to_reply(r.ctx.out, &value, resp, 0);
+                    Ok(None)
+                } else {
+                    Ok(Some(script_error_message(&value, &script.sha)))
+                }
+            })
+        };
+        run.running.set(false);
+        if run.timed_out.get() {
+            info!("Lua script finished after the busy threshold; clients can be served again");
+        }
+        if let (Some(db), Some(c)) = (caller_db, ctx.clients.get_mut(ctx.id)) {
+            c.db = db;
+        }
+        match outcome {
+            Ok(None) => Ok(()),
+            Ok(Some(msg)) => Err(CommandError::Custom(msg)),
+            Err(e) => Err(fail(e)),
+        }
+    }
+}
+
+/// The server side of a running script, borrowed by the scoped callbacks.
+struct Running<'c, 'a> {
+    ctx: &'c mut Ctx<'a>,
+    /// The script's selected database (SELECT inside the script moves it).
+    db: usize,
+}
+
+impl Running<'_, '_> {
+    /// `redis.call` / `redis.pcall`: checks the command as Redis's `scriptCall` does, runs it
+    /// into a scratch buffer and converts the reply. Returns `(value, failed)`; the Lua wrapper
+    /// raises `value` when `failed` and the caller was `redis.call`.
+    fn dispatch(
+        &mut self,
+        lua: &Lua,
+        run: &RunState,
+        args: MultiValue,
+    ) -> mlua::Result<(Value, bool)> {
+        if args.is_empty() {
+            return fail(
+                lua,
+                b"Please specify at least one argument for this redis lib call",
+            );
+        }
+        let mut argv: Vec<Vec<u8>> = Vec::with_capacity(args.len());
+        for a in args.iter() {
+            match a {
+                Value::String(s) => argv.push(s.as_bytes().to_vec()),
+                Value::Integer(n) => argv.push(n.to_string().into_bytes()),
+                Value::Number(n) => argv.push(format_lua_arg(*n).into_bytes()),
+                _ => {
+                    return fail(
+                        lua,
+                        b"Lua redis lib command arguments must be strings or integers",
+                    )
+                }
+            }
+        }
+        let argv: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
+        let ctx = &mut *self.ctx;
+        let spec =
+            ctx.srv
+                .commands
+                .lookup(argv[0])
+                .and_then(|spec| match spec.subcommands.is_empty() {
+                    true => Some(spec),
+                    false => argv
+                        .get(1)
+                        .and_then(|sub| table::lookup_subcommand(spec, sub)),
+                });
+        let Some(spec) = spec else {
+            return fail(lua, b"Unknown Redis command called from script");
+        };
+        if !spec.arity_ok(argv.len()) {
+            return fail(
+                lua,
+                b"Wrong number of args calling Redis command from script",
+            );
+        }
+        if spec.has(flags::NOSCRIPT) {
+            return fail(lua, b"This Redis command is not allowed from script");
+        }
+        if spec.has(flags::WRITE) {
+            if run.read_only.get() {
+                return fail(
+                    lua,
+                    b"Write commands are not allowed from read-only scripts.",
+                );
+            }
+            run.wrote.set(true);
+        }
+        let mut scratch = ReplyBuffer::new();
+        scratch.set_resp3(run.resp.get() == 3);
+        let mut inner = Ctx {
+            dbs: &mut *ctx.dbs,
+            db: self.db,
+            out: &mut scratch,
+            clients: &mut *ctx.clients,
+            id: ctx.id,
+            srv: &mut *ctx.srv,
+            now: ctx.now,
+        };
+        command::call(&mut inner, spec, &argv);
+        self.db = inner.db;
+        resp_to_lua(lua, scratch.as_bytes())
+    }
+}
+
+/// `(error table, true)` for an error detected before the command ran.
+fn fail(lua: &Lua, msg: &[u8]) -> mlua::Result<(Value, bool)> {
+    Ok((Value::Table(error_table(lua, msg)?), true))
+}
+
+/// Redis's `luaPushErrorBuff`: `-CODE msg` keeps its code, anything else gets `ERR `, and the
+/// result is the table `{err = "CODE msg"}`.
+pub fn error_table(lua: &Lua, text: &[u8]) -> mlua::Result<Table> {
+    let (code, msg): (&[u8], &[u8]) = match text.strip_prefix(b"-") {
+        Some(rest) => match rest.iter().position(|&b| b == b' ') {
+            Some(i) => (&rest[..i], &rest[i + 1..]),
+            None => (b"ERR", rest),
+        },
+        None => (b"ERR", text),
+    };
+    let mut msg = msg;
+    while let Some((&last, rest)) = msg.split_last() {
+        if last == b'\r' || last == b'\n' {
+            msg = rest;
+        } else {
+            break;
+        }
+    }
+    let mut full = Vec::with_capacity(code.len() + 1 + msg.len());
+    full.extend_from_slice(code);
+    full.push(b' ');
+    full.extend_from_slice(msg);
+    let t = lua.create_table()?;
+    t.raw_set("err", lua.create_string(&full)?)?;
+    Ok(t)
+}
+
+/// Numbers passed to `redis.call` are formatted with `%.17g`, as Redis 7.0 does.
+fn format_lua_arg(n: f64) -> String {
+    crate::util::format_double(n)
+}
+
+/// The message handler of a script's `xpcall` (Redis: `__redis__err__handler`): turns any
+/// error into an `{err=...}` table and records the script line it came from.
+fn error_handler(lua: &Lua, err: Value, killed: bool) -> mlua::Result<Table> {
+    let frame = user_frame(lua);
+    let table = match err {
+        Value::Table(t) => t,
+        Value::Error(_) if killed => error_table(lua, KILLED_MESSAGE.as_bytes())?,
+        Value::Error(e) if raised_table(lua, &e).is_some() => {
+            raised_table(lua, &e).ok_or_else(|| mlua::Error::runtime("lost error"))?
+        }
+        Value::Error(e) => {
+            // An error raised by a Rust library function: Lua would prefix its position.
+            let mut msg = String::from("ERR ");
+            if let Some((_, line)) = &frame {
+                msg.push_str(&format!("user_script:{line}: "));
+            }
+            msg.push_str(&error_message(lua, &Value::Error(e)));
+            let t = lua.create_table()?;
+            t.raw_set("err", msg)?;
+            t
+        }
+        other => {
+            let mut msg = b"ERR ".to_vec();
+            match &other {
+                Value::String(s) => msg.extend_from_slice(&s.as_bytes()),
+                Value::Nil => msg.extend_from_slice(b"nil"),
+                v => msg.extend_from_slice(v.to_string().unwrap_or_default().as_bytes()),
+            }
+            let t = lua.create_table()?;
+            t.raw_set("err", lua.create_string(&msg)?)?;
+            t
+        }
+    };
+    if let Some((source, line)) = frame {
+        table.raw_set("source", source)?;
+        table.raw_set("line", line)?;
+    }
+    Ok(table)
+}
+
+/// Raises `{err = "ERR <msg>"}` from a Rust callback; see [`raise_table`].
+fn raise(lua: &Lua, msg: &[u8]) -> mlua::Error {
+    match error_table(lua, msg) {
+        Ok(t) => raise_table(lua, t),
+        Err(e) => e,
+    }
+}
+
+/// Raises a Lua *table* from a Rust callback. An mlua callback can only fail with an mlua
+/// error, so the table waits in the registry and the error carries a marker; the message
+/// handler and the sandbox's `pcall` swap the marker for the table. Lua is single-threaded and
+/// the handler runs before any other Lua code, so one slot is enough.
+fn raise_table(lua: &Lua, t: Table) -> mlua::Error {
+    match lua.set_named_registry_value(PENDING_ERROR_KEY, t) {
+        Ok(()) => mlua::Error::runtime(RAISED_TABLE_MARKER),
+        Err(e) => e,
+    }
+}
+
+/// The innermost cause of an mlua error.
+fn root_error(e: &mlua::Error) -> &mlua::Error {
+    match e {
+        mlua::Error::CallbackError { cause, .. } => root_error(cause),
+        other => other,
+    }
+}
+
+/// The table a Rust callback raised with [`raise_table`], if `e` is that error.
+fn raised_table(lua: &Lua, e: &mlua::Error) -> Option<Table> {
+    match root_error(e) {
+        mlua::Error::RuntimeError(m) if m == RAISED_TABLE_MARKER => {
+            lua.named_registry_value::<Table>(PENDING_ERROR_KEY).ok()
+        }
+        _ => None,
+    }
+}
+
+/// The text `pcall` hands a script for an error raised by Rust code: the `err` field of a
+/// raised table, or the innermost message (no "runtime error:" prefix or traceback).
+fn error_message(lua: &Lua, e: &Value) -> String {
+    match e {
+        Value::Error(e) => {
+            if let Some(t) = raised_table(lua, e) {
+                return t.raw_get::<String>("err").unwrap_or_default();
+            }
+            match root_error(e) {
+                mlua::Error::RuntimeError(m) => m.clone(),
+                other => other.to_string(),
+            }
+        }
+        other => other.to_string().unwrap_or_default(),
+    }
+}
+
+fn lua_bytes(v: &Value) -> Option<Vec<u8>> {
+    match v {
+        Value::String(s) => Some(s.as_bytes().to_vec()),
+        Value::Integer(n) => Some(n.to_string().into_bytes()),
+        Value::Number(n) => Some(super::libs::fmt_14g(*n).into_bytes()),
+        _ => None,
+    }
+}
+
+fn lua_number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Integer(n) => Some(*n as f64),
+        Value::Number(n) => Some(*n),
+        Value::String(s) => crate::util::parse_f64(&s.as_bytes()),
+        _ => None,
+    }
+}
+
+/// The innermost frame that belongs to the script (not C, not the prelude): its source and
+/// current line.
+fn user_frame(lua: &Lua) -> Option<(String, usize)> {
+    for level in 1..32 {
+        let frame = lua.inspect_stack(level, |d| {
+            let s = d.source();
+            (
+                s.what,
+                s.source.map(|c| c.into_owned()).unwrap_or_default(),
+                d.current_line(),
+            )
+        })?;
+        let (what, source, line) = frame;
+        if what == "C" || source == INTERNAL_CHUNK {
+            continue;
+        }
+        return Some((source, line.unwrap_or(0)));
+    }
+    None
+}
+
+/// The reply text of a failed script: `<err> script: <sha>, on <source>:<line>.`
+/// (Redis: `luaCallFunction`).
+fn script_error_message(value: &Value, sha: &[u8; 40]) -> String {
+    let Value::Table(t) = value else {
+        return format!(
+            "ERR Error running script {}, execution failure",
+            String::from_utf8_lossy(sha)
+        );
+    };
+    let msg = match t.raw_get::<Value>("err") {
+        Ok(Value::String(s)) => String::from_utf8_lossy(&s.as_bytes()).into_owned(),
+        Ok(Value::Integer(n)) => n.to_string(),
+        Ok(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    };
+    let source = t.raw_get::<Option<String>>("source").ok().flatten();
+    let line = t.raw_get::<Option<i64>>("line").ok().flatten();
+    match (source, line) {
+        (Some(source), Some(line)) => format!(
+            "{msg} script: {}, on {source}:{line}.",
+            String::from_utf8_lossy(sha)
+        ),
+        _ => msg,
+    }
+}
+
+/// Runs every `HOOK_EVERY` instructions (Redis: `luaMaskCountHook`). Past busy-reply-threshold
+/// it turns the event loop by hand so other clients get -BUSY and SCRIPT KILL can arrive; a
+/// kill raises an error in the script (again at every tick, so `pcall` cannot swallow it).
+fn count_hook(lua: &Lua, run: &RunState) -> mlua::Result<VmState> {
+    if !run.running.get() {
+        return Ok(VmState::Continue);
+    }
+    if run.killed.get() {
+        return Err(mlua::Error::runtime(
+            "Script killed by user with SCRIPT KILL...",
+        ));
+    }
+    let elapsed = run
+        .started
+        .get()
+        .map(|t| t.elapsed().as_millis() as u64)
+        .unwrap_or(0);
+    if elapsed < run.threshold_ms.get() {
+        return Ok(VmState::Continue);
+    }
+    if !run.timed_out.get() {
+        run.timed_out.set(true);
+        warn!(
+            "Slow script detected: still in execution after {elapsed} milliseconds. \
+             You can try killing the script using the SCRIPT KILL command."
+        );
+    }
+    if let Ok(poll) = lua.named_registry_value::<Function>(BUSY_POLL_KEY) {
+        poll.call::<()>(())?;
+    }
+    if run.killed.get() {
+        return Err(mlua::Error::runtime(
+            "Script killed by user with SCRIPT KILL...",
+        ));
+    }
+    Ok(VmState::Continue)
+}
+
+/// `redis.log(level, ...)`: the arguments joined by spaces, at the matching log level.
+fn log_from_script(lua: &Lua, args: MultiValue) -> mlua::Result<()> {
+    if args.len() < 2 {
+        return Err(raise(lua, b"redis.log() requires two arguments or more."));
+    }
+    let mut iter = args.into_iter();
+    let Some(level) = iter.next().as_ref().and_then(lua_number) else {
+        return Err(raise(lua, b"First argument must be a number (log level)."));
+    };
+    if !(0.0..=3.0).contains(&level) {
+        return Err(raise(lua, b"Invalid debug level."));
+    }
+    let level = level as i64;
+    let mut text = Vec::new();
+    for (i, v) in iter.enumerate() {
+        let bytes = match &v {
+            Value::String(s) => s.as_bytes().to_vec(),
+            Value::Integer(n) => n.to_string().into_bytes(),
+            Value::Number(n) => n.to_string().into_bytes(),
+            _ => continue,
+        };
+        if i > 0 {
+            text.push(b' ');
+        }
+        text.extend_from_slice(&bytes);
+    }
+    let text = String::from_utf8_lossy(&text);
+    match level {
+        3 => warn!("{text}"),
+        2 => info!("{text}"),
+        _ => debug!("{text}"),
+    }
+    Ok(())
+}

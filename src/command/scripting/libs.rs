@@ -1,0 +1,754 @@
+//! The libraries Redis embeds in its Lua, rewritten in Rust: `bit` (LuaBitOp), `struct`
+//! (lua-struct), `cjson` (lua-cjson), `cmsgpack` (lua-cmsgpack), and Redis's deterministic
+//! `math.random` (Redis: `deps/lua/src/lua_*.c`, `rand.c`).
+//!
+//! mlua's vendored Lua 5.1 is the stock interpreter and cannot compile these C modules in, so
+//! each is a table of Rust functions. They follow the originals for the common cases; known
+//! differences: `struct` ignores `!` alignment, `cjson.decode` reports errors with serde_json's
+//! wording (except the invalid-token case) and has no `cjson.encode_*` configuration
+//! functions, `cmsgpack` has `pack`/`unpack` only.
+
+use mlua::{LightUserData, Lua, MultiValue, Table, Value};
+use std::cell::Cell;
+use std::rc::Rc;
+
+pub fn register(lua: &Lua, hidden: &Table, rand: Rc<Cell<u64>>) -> mlua::Result<()> {
+    lua.set_app_data(Rand48(rand));
+    hidden.raw_set("random", lua.create_function(math_random)?)?;
+    hidden.raw_set(
+        "randomseed",
+        lua.create_function(|lua, seed: f64| {
+            seed_random(lua, seed as i64 as i32);
+            Ok(())
+        })?,
+    )?;
+    hidden.raw_set("bit", bit_lib(lua)?)?;
+    hidden.raw_set("struct", struct_lib(lua)?)?;
+    hidden.raw_set("cjson", cjson_lib(lua)?)?;
+    hidden.raw_set("cmsgpack", cmsgpack_lib(lua)?)?;
+    Ok(())
+}
+
+fn err(msg: impl Into<String>) -> mlua::Error {
+    mlua::Error::runtime(msg.into())
+}
+
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Integer(n) => Some(*n as f64),
+        Value::Number(n) => Some(*n),
+        Value::String(s) => crate::util::parse_f64(&s.as_bytes()),
+        _ => None,
+    }
+}
+
+// ---- math.random: Redis's rand48 -------------------------------------------------------------
+
+/// The 48-bit state of `drand48`, as Redis's `rand.c` keeps it. It lives outside the Lua
+/// state and is never reset between scripts (as in Redis 7.0), so a fresh server's first
+/// `math.random()` is 0.39646477363839 as on Redis.
+struct Rand48(Rc<Cell<u64>>);
+const SEED0: u64 = 0x330E;
+/// The unseeded state (`X2 X1 X0` in `rand.c`).
+pub const RAND48_INIT: u64 = 0x1234_ABCD_330E;
+
+fn seed_random(lua: &Lua, seed: i32) {
+    if let Some(r) = lua.app_data_ref::<Rand48>() {
+        r.0.set(((seed as u32 as u64) << 16) | SEED0);
+    }
+}
+
+fn lrand48(lua: &Lua) -> i32 {
+    let Some(r) = lua.app_data_ref::<Rand48>() else {
+        return 0;
+    };
+    let x = (r.0.get().wrapping_mul(0x5DEECE66D).wrapping_add(0xB)) & ((1 << 48) - 1);
+    r.0.set(x);
+    (x >> 17) as i32
+}
+
+fn math_random(lua: &Lua, args: MultiValue) -> mlua::Result<f64> {
+    let r = (lrand48(lua) % i32::MAX) as f64 / i32::MAX as f64;
+    let arg = |i: usize| -> mlua::Result<i64> {
+        args.get(i)
+            .and_then(number)
+            .map(|n| n as i64)
+            .ok_or_else(|| {
+                err(format!(
+                    "bad argument #{} to 'random' (number expected)",
+                    i + 1
+                ))
+            })
+    };
+    match args.len() {
+        0 => Ok(r),
+        1 => {
+            let u = arg(0)?;
+            if u < 1 {
+                return Err(err("bad argument #1 to 'random' (interval is empty)"));
+            }
+            Ok((r * u as f64).floor() + 1.0)
+        }
+        2 => {
+            let (l, u) = (arg(0)?, arg(1)?);
+            if l > u {
+                return Err(err("bad argument #2 to 'random' (interval is empty)"));
+            }
+            Ok((r * (u - l + 1) as f64).floor() + l as f64)
+        }
+        _ => Err(err("wrong number of arguments")),
+    }
+}
+
+// ---- bit (LuaBitOp) -----------------------------------------------------------------------
+
+/// LuaBitOp's argument normalisation: round to nearest, keep the low 32 bits.
+fn tobit(v: &Value) -> mlua::Result<i32> {
+    let n = number(v).ok_or_else(|| err("bad argument to bit operation (number expected)"))?;
+    Ok(n.round_ties_even() as i64 as i32)
+}
+
+fn bit_lib(lua: &Lua) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    fn fold(lua: &Lua, op: fn(i32, i32) -> i32) -> mlua::Result<mlua::Function> {
+        lua.create_function(move |_, args: MultiValue| {
+            let mut it = args.iter();
+            let first = it
+                .next()
+                .ok_or_else(|| err("bad argument #1 (number expected)"))?;
+            let mut acc = tobit(first)?;
+            for v in it {
+                acc = op(acc, tobit(v)?);
+            }
+            Ok(acc as f64)
+        })
+    }
+    t.raw_set("band", fold(lua, |a, b| a & b)?)?;
+    t.raw_set("bor", fold(lua, |a, b| a | b)?)?;
+    t.raw_set("bxor", fold(lua, |a, b| a ^ b)?)?;
+    t.raw_set(
+        "tobit",
+        lua.create_function(|_, v: Value| Ok(tobit(&v)? as f64))?,
+    )?;
+    t.raw_set(
+        "bnot",
+        lua.create_function(|_, v: Value| Ok(!tobit(&v)? as f64))?,
+    )?;
+    t.raw_set(
+        "bswap",
+        lua.create_function(|_, v: Value| Ok(tobit(&v)?.swap_bytes() as f64))?,
+    )?;
+    fn shift(lua: &Lua, op: fn(i32, u32) -> i32) -> mlua::Result<mlua::Function> {
+        lua.create_function(move |_, (x, n): (Value, Value)| {
+            Ok(op(tobit(&x)?, (tobit(&n)? & 31) as u32) as f64)
+        })
+    }
+    t.raw_set("lshift", shift(lua, |x, n| ((x as u32) << n) as i32)?)?;
+    t.raw_set("rshift", shift(lua, |x, n| ((x as u32) >> n) as i32)?)?;
+    t.raw_set("arshift", shift(lua, |x, n| x >> n)?)?;
+    t.raw_set("rol", shift(lua, |x, n| (x as u32).rotate_left(n) as i32)?)?;
+    t.raw_set("ror", shift(lua, |x, n| (x as u32).rotate_right(n) as i32)?)?;
+    t.raw_set(
+        "tohex",
+        lua.create_function(|_, (x, n): (Value, Option<Value>)| {
+            let x = tobit(&x)? as u32;
+            let mut n = match n {
+                Some(v) => tobit(&v)?,
+                None => 8,
+            };
+            let upper = n < 0;
+            if upper {
+                n = -n;
+            }
+            let n = n.clamp(0, 8) as usize;
+            let full = if upper {
+                format!("{x:08X}")
+            } else {
+                format!("{x:08x}")
+            };
+            Ok(full[8 - n..].to_string())
+        })?,
+    )?;
+    Ok(t)
+}
+
+// ---- struct (lua-struct) --------------------------------------------------------------------
+
+/// One parsed format item: kind letter and size in bytes.
+fn struct_items(fmt: &[u8]) -> mlua::Result<Vec<(u8, usize, bool)>> {
+    let mut items = Vec::new();
+    let mut little = true;
+    let mut i = 0;
+    while i < fmt.len() {
+        let c = fmt[i];
+        i += 1;
+        let mut digits = String::new();
+        while i < fmt.len() && fmt[i].is_ascii_digit() {
+            digits.push(fmt[i] as char);
+            i += 1;
+        }
+        let n: Option<usize> = digits.parse().ok();
+        let size = match c {
+            b'<' | b'=' => {
+                little = true;
+                continue;
+            }
+            b'>' => {
+                little = false;
+                continue;
+            }
+            b'!' | b' ' => continue,
+            b'b' | b'B' | b'x' => 1,
+            b'h' | b'H' => 2,
+            b'l' | b'L' | b'T' => 8,
+            b'i' | b'I' => n.unwrap_or(4),
+            b'f' => 4,
+            b'd' => 8,
+            b'c' => n.unwrap_or(1),
+            b's' => 0,
+            _ => return Err(err(format!("invalid format option '{}'", c as char))),
+        };
+        if matches!(c, b'i' | b'I') && !(1..=8).contains(&size) {
+            return Err(err(format!(
+                "integral size {size} is larger than limit of 8"
+            )));
+        }
+        items.push((c, size, little));
+    }
+    Ok(items)
+}
+
+fn struct_lib(lua: &Lua) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    t.raw_set(
+        "pack",
+        lua.create_function(|lua, args: MultiValue| {
+            let mut args = args.into_iter();
+            let fmt = match args.next() {
+                Some(Value::String(s)) => s.as_bytes().to_vec(),
+                _ => return Err(err("bad argument #1 to 'pack' (string expected)")),
+            };
+            let mut out = Vec::new();
+            for (c, size, little) in struct_items(&fmt)? {
+                match c {
+                    b'x' => out.push(0),
+                    b'f' | b'd' => {
+                        let v = args.next().as_ref().and_then(number).unwrap_or(0.0);
+                        let bytes = if c == b'f' {
+                            let b = (v as f32).to_le_bytes().to_vec();
+                            if little {
+                                b
+                            } else {
+                                b.into_iter().rev().collect()
+                            }
+                        } else {
+                            let b = v.to_le_bytes().to_vec();
+                            if little {
+                                b
+                            } else {
+                                b.into_iter().rev().collect()
+                            }
+                        };
+                        out.extend(bytes);
+                    }
+                    b'c' | b's' => {
+                        let s = match args.next() {
+                            Some(Value::String(s)) => s.as_bytes().to_vec(),
+                            Some(v) => number(&v)
+                                .map(|n| n.to_string().into_bytes())
+                                .unwrap_or_default(),
+                            None => Vec::new(),
+                        };
+                        if c == b's' {
+                            out.extend_from_slice(&s);
+                            out.push(0);
+                        } else {
+                            let mut s = s;
+                            s.resize(size, 0);
+                            out.extend_from_slice(&s);
+                        }
+                    }
+                    _ => {
+                        let v = args.next().as_ref().and_then(number).unwrap_or(0.0) as i64 as u64;
+                        let le = v.to_le_bytes();
+                        let mut bytes = le[..size.min(8)].to_vec();
+                        if !little {
+                            bytes.reverse();
+                        }
+                        out.extend(bytes);
+                    }
+                }
+            }
+            lua.create_string(&out)
+        })?,
+    )?;
+    t.raw_set(
+        "unpack",
+        lua.create_function(
+            |lua, (fmt, data, pos): (mlua::LuaString, mlua::LuaString, Option<i64>)| {
+                let fmt = fmt.as_bytes().to_vec();
+                let data = data.as_bytes().to_vec();
+                let mut at = pos.unwrap_or(1).max(1) as usize - 1;
+                let mut out = Vec::new();
+                let short = || err("bad argument #2 to 'unpack' (data string too short)");
+                for (c, size, little) in struct_items(&fmt)? {
+                    match c {
+                        b'x' => at += 1,
+                        b's' => {
+                            let rest = data.get(at..).ok_or_else(short)?;
+                            let end = rest
+                                .iter()
+                                .position(|&b| b == 0)
+                                .ok_or_else(|| err("unfinished string in data"))?;
+                            out.push(Value::String(lua.create_string(&rest[..end])?));
+                            at += end + 1;
+                        }
+                        b'c' => {
+                            let s = data.get(at..at + size).ok_or_else(short)?;
+                            out.push(Value::String(lua.create_string(s)?));
+                            at += size;
+                        }
+                        _ => {
+                            let raw = data.get(at..at + size).ok_or_else(short)?;
+                            let mut bytes = raw.to_vec();
+                            if !little {
+                                bytes.reverse();
+                            }
+                            at += size;
+                            let v = match c {
+                                b'f' => {
+                                    f32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
+                                        as f64
+                                }
+                                b'd' => {
+                                    let mut b = [0u8; 8];
+                                    b.copy_from_slice(&bytes);
+                                    f64::from_le_bytes(b)
+                                }
+                                _ => {
+                                    let mut b = [0u8; 8];
+                                    b[..size].copy_from_slice(&bytes);
+                                    let u = u64::from_le_bytes(b);
+                                    if c.is_ascii_lowercase()
+                                        && size < 8
+                                        && u >> (size * 8 - 1) & 1 == 1
+                                    {
+                                        (u as i64 - (1i64 << (size * 8))) as f64
+                                    } else if c.is_ascii_lowercase() {
+                                        u as i64 as f64
+                                    } else {
+                                        u as f64
+                                    }
+                                }
+                            };
+                            out.push(Value::Number(v));
+                        }
+                    }
+                }
+                out.push(Value::Number((at + 1) as f64));
+                Ok(MultiValue::from_iter(out))
+            },
+        )?,
+    )?;
+    t.raw_set(
+        "size",
+        lua.create_function(|_, fmt: mlua::LuaString| {
+            let mut n = 0;
+            for (c, size, _) in struct_items(&fmt.as_bytes())? {
+                if c == b's' {
+                    return Err(err("options 's' has no fixed size"));
+                }
+                n += size;
+            }
+            Ok(n as f64)
+        })?,
+    )?;
+    Ok(t)
+}
+
+// ---- cjson ----------------------------------------------------------------------------------
+
+fn json_null() -> Value {
+    Value::LightUserData(LightUserData(std::ptr::null_mut()))
+}
+
+/// Lua's `%.14g`, which lua-cjson uses for numbers.
+pub fn fmt_14g(n: f64) -> String {
+    if n.is_finite() && n == n.trunc() && n.abs() < 1e15 {
+        return format!("{}", n as i64);
+    }
+    let s = format!("{:.13e}", n);
+    // Shortest of %e / %f forms with 14 significant digits, like printf's %g.
+    let exp: i32 = s
+        .rsplit('e')
+        .next()
+        .and_then(|e| e.parse().ok())
+        .unwrap_or(0);
+    if (-5..14).contains(&exp) {
+        let decimals = (13 - exp).max(0) as usize;
+        let f = format!("{:.*}", decimals, n);
+        let f = if f.contains('.') {
+            f.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            f
+        };
+        f
+    } else {
+        let (mant, _) = s.split_once('e').unwrap_or((&s, "0"));
+        let mant = if mant.contains('.') {
+            mant.trim_end_matches('0').trim_end_matches('.')
+        } else {
+            mant
+        };
+        format!("{mant}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
+    }
+}
+
+fn json_encode(v: &Value, out: &mut Vec<u8>, depth: usize) -> mlua::Result<()> {
+    if depth > 1000 {
+        return Err(err("Cannot serialise, excessive nesting (1001)"));
+    }
+    match v {
+        Value::Nil => out.extend_from_slice(b"null"),
+        Value::LightUserData(p) if p.0.is_null() => out.extend_from_slice(b"null"),
+        Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Integer(n) => out.extend_from_slice(n.to_string().as_bytes()),
+        Value::Number(n) => {
+            if !n.is_finite() {
+                return Err(err("Cannot serialise number: must not be NaN or Inf"));
+            }
+            out.extend_from_slice(fmt_14g(*n).as_bytes())
+        }
+        Value::String(s) => json_string(&s.as_bytes(), out),
+        Value::Table(t) => {
+            let pairs: Vec<(Value, Value)> =
+                t.pairs::<Value, Value>().collect::<mlua::Result<_>>()?;
+            // An array when every key is a positive integer (lua-cjson's lua_array_length).
+            let mut max = 0usize;
+            let mut is_array = !pairs.is_empty();
+            for (k, _) in &pairs {
+                match number(k) {
+                    Some(n)
+                        if matches!(k, Value::Integer(_) | Value::Number(_))
+                            && n >= 1.0
+                            && n == n.floor() =>
+                    {
+                        max = max.max(n as usize)
+                    }
+                    _ => {
+                        is_array = false;
+                        break;
+                    }
+                }
+            }
+            if is_array && max > 10 && max > pairs.len() * 2 {
+                return Err(err("Cannot serialise table: excessively sparse array"));
+            }
+            if is_array {
+                out.push(b'[');
+                for i in 1..=max {
+                    if i > 1 {
+                        out.push(b',');
+                    }
+                    json_encode(&t.raw_get::<Value>(i)?, out, depth + 1)?;
+                }
+                out.push(b']');
+            } else {
+                out.push(b'{');
+                for (i, (k, v)) in pairs.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    match k {
+                        Value::String(s) => json_string(&s.as_bytes(), out),
+                        Value::Integer(_) | Value::Number(_) => {
+                            out.push(b'"');
+                            json_encode(k, out, depth + 1)?;
+                            out.push(b'"');
+                        }
+                        _ => {
+                            return Err(err(
+                                "Cannot serialise table: table key must be a number or string",
+                            ))
+                        }
+                    }
+                    out.push(b':');
+                    json_encode(v, out, depth + 1)?;
+                }
+                out.push(b'}');
+            }
+        }
+        other => {
+            return Err(err(format!(
+                "Cannot serialise {}: type not supported",
+                other.type_name()
+            )))
+        }
+    }
+    Ok(())
+}
+
+fn json_string(s: &[u8], out: &mut Vec<u8>) {
+    out.push(b'"');
+    for &b in s {
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'/' => out.extend_from_slice(b"\\/"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            0..=0x1f | 0x7f => out.extend_from_slice(format!("\\u{:04x}", b).as_bytes()),
+            _ => out.push(b),
+        }
+    }
+    out.push(b'"');
+}
+
+fn json_to_lua(lua: &Lua, v: serde_json::Value) -> mlua::Result<Value> {
+    Ok(match v {
+        serde_json::Value::Null => json_null(),
+        serde_json::Value::Bool(b) => Value::Boolean(b),
+        serde_json::Value::Number(n) => Value::Number(n.as_f64().unwrap_or(0.0)),
+        serde_json::Value::String(s) => Value::String(lua.create_string(&s)?),
+        serde_json::Value::Array(items) => {
+            let t = lua.create_table()?;
+            for (i, item) in items.into_iter().enumerate() {
+                t.raw_set(i + 1, json_to_lua(lua, item)?)?;
+            }
+            Value::Table(t)
+        }
+        serde_json::Value::Object(map) => {
+            let t = lua.create_table()?;
+            for (k, item) in map {
+                t.raw_set(lua.create_string(&k)?, json_to_lua(lua, item)?)?;
+            }
+            Value::Table(t)
+        }
+    })
+}
+
+fn cjson_lib(lua: &Lua) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    t.raw_set("null", json_null())?;
+    t.raw_set(
+        "encode",
+        lua.create_function(|lua, v: Value| {
+            let mut out = Vec::new();
+            json_encode(&v, &mut out, 0)?;
+            lua.create_string(&out)
+        })?,
+    )?;
+    t.raw_set(
+        "decode",
+        lua.create_function(|lua, s: mlua::LuaString| {
+            let bytes = s.as_bytes();
+            match serde_json::from_slice::<serde_json::Value>(&bytes) {
+                Ok(v) => json_to_lua(lua, v),
+                Err(e) if e.is_syntax() || e.is_eof() => Err(err(format!(
+                    "Expected value but found invalid token at character {}",
+                    e.column().max(1)
+                ))),
+                Err(e) => Err(err(e.to_string())),
+            }
+        })?,
+    )?;
+    Ok(t)
+}
+
+// ---- cmsgpack -------------------------------------------------------------------------------
+
+fn mp_encode(v: &Value, out: &mut Vec<u8>, depth: usize) -> mlua::Result<()> {
+    match v {
+        Value::Boolean(b) => out.push(if *b { 0xc3 } else { 0xc2 }),
+        Value::Integer(n) => mp_int(*n, out),
+        Value::Number(n) if n.fract() == 0.0 && n.abs() < 9.2e18 => mp_int(*n as i64, out),
+        Value::Number(n) => {
+            if (*n as f32) as f64 == *n {
+                out.push(0xca);
+                out.extend_from_slice(&(*n as f32).to_be_bytes());
+            } else {
+                out.push(0xcb);
+                out.extend_from_slice(&n.to_be_bytes());
+            }
+        }
+        Value::String(s) => {
+            let b = s.as_bytes();
+            let len = b.len();
+            if len < 32 {
+                out.push(0xa0 | len as u8);
+            } else if len <= 0xff {
+                out.extend_from_slice(&[0xd9, len as u8]);
+            } else if len <= 0xffff {
+                out.push(0xda);
+                out.extend_from_slice(&(len as u16).to_be_bytes());
+            } else {
+                out.push(0xdb);
+                out.extend_from_slice(&(len as u32).to_be_bytes());
+            }
+            out.extend_from_slice(&b);
+        }
+        Value::Table(t) if depth < 16 => {
+            let pairs: Vec<(Value, Value)> =
+                t.pairs::<Value, Value>().collect::<mlua::Result<_>>()?;
+            let n = pairs.len();
+            let is_array =
+                (1..=n).all(|i| t.raw_get::<Value>(i).map(|v| !v.is_nil()).unwrap_or(false));
+            let header = |out: &mut Vec<u8>, small: u8, b16: u8| {
+                if n < 16 {
+                    out.push(small | n as u8);
+                } else if n <= 0xffff {
+                    out.push(b16);
+                    out.extend_from_slice(&(n as u16).to_be_bytes());
+                } else {
+                    out.push(b16 + 1);
+                    out.extend_from_slice(&(n as u32).to_be_bytes());
+                }
+            };
+            if is_array {
+                header(out, 0x90, 0xdc);
+                for i in 1..=n {
+                    mp_encode(&t.raw_get::<Value>(i)?, out, depth + 1)?;
+                }
+            } else {
+                header(out, 0x80, 0xde);
+                for (k, v) in &pairs {
+                    mp_encode(k, out, depth + 1)?;
+                    mp_encode(v, out, depth + 1)?;
+                }
+            }
+        }
+        _ => out.push(0xc0),
+    }
+    Ok(())
+}
+
+fn mp_int(n: i64, out: &mut Vec<u8>) {
+    if n >= 0 {
+        if n < 128 {
+            out.push(n as u8);
+        } else if n <= 0xff {
+            out.extend_from_slice(&[0xcc, n as u8]);
+        } else if n <= 0xffff {
+            out.push(0xcd);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        } else if n <= 0xffff_ffff {
+            out.push(0xce);
+            out.extend_from_slice(&(n as u32).to_be_bytes());
+        } else {
+            out.push(0xcf);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    } else if n >= -32 {
+        out.push(n as i8 as u8);
+    } else if n >= -128 {
+        out.extend_from_slice(&[0xd0, n as i8 as u8]);
+    } else if n >= -32768 {
+        out.push(0xd1);
+        out.extend_from_slice(&(n as i16).to_be_bytes());
+    } else if n >= -(1 << 31) {
+        out.push(0xd2);
+        out.extend_from_slice(&(n as i32).to_be_bytes());
+    } else {
+        out.push(0xd3);
+        out.extend_from_slice(&n.to_be_bytes());
+    }
+}
+
+fn mp_decode(lua: &Lua, d: &[u8], at: &mut usize) -> mlua::Result<Value> {
+    let bad = || err("Missing bytes in input.");
+    let mut take = |n: usize| -> mlua::Result<&[u8]> {
+        let s = d.get(*at..*at + n).ok_or_else(bad)?;
+        *at += n;
+        Ok(s)
+    };
+    let be = |b: &[u8]| b.iter().fold(0u64, |acc, &x| (acc << 8) | x as u64);
+    let tag = take(1)?[0];
+    Ok(match tag {
+        0x00..=0x7f => Value::Number(tag as f64),
+        0xe0..=0xff => Value::Number(tag as i8 as f64),
+        0xc0 => Value::Nil,
+        0xc2 => Value::Boolean(false),
+        0xc3 => Value::Boolean(true),
+        0xcc..=0xcf => {
+            let n = 1 << (tag - 0xcc);
+            Value::Number(be(take(n)?) as f64)
+        }
+        0xd0 => Value::Number(take(1)?[0] as i8 as f64),
+        0xd1 => Value::Number(be(take(2)?) as u16 as i16 as f64),
+        0xd2 => Value::Number(be(take(4)?) as u32 as i32 as f64),
+        0xd3 => Value::Number(be(take(8)?) as i64 as f64),
+        0xca => Value::Number(f32::from_bits(be(take(4)?) as u32) as f64),
+        0xcb => Value::Number(f64::from_bits(be(take(8)?))),
+        0xa0..=0xbf | 0xd9 | 0xda | 0xdb | 0xc4 | 0xc5 | 0xc6 => {
+            let len = match tag {
+                0xa0..=0xbf => (tag & 0x1f) as usize,
+                0xd9 | 0xc4 => be(take(1)?) as usize,
+                0xda | 0xc5 => be(take(2)?) as usize,
+                _ => be(take(4)?) as usize,
+            };
+            Value::String(lua.create_string(take(len)?)?)
+        }
+        0x90..=0x9f | 0xdc | 0xdd => {
+            let n = match tag {
+                0x90..=0x9f => (tag & 0x0f) as usize,
+                0xdc => be(take(2)?) as usize,
+                _ => be(take(4)?) as usize,
+            };
+            let t = lua.create_table()?;
+            for i in 1..=n {
+                t.raw_set(i, mp_decode(lua, d, at)?)?;
+            }
+            Value::Table(t)
+        }
+        0x80..=0x8f | 0xde | 0xdf => {
+            let n = match tag {
+                0x80..=0x8f => (tag & 0x0f) as usize,
+                0xde => be(take(2)?) as usize,
+                _ => be(take(4)?) as usize,
+            };
+            let t = lua.create_table()?;
+            for _ in 0..n {
+                let k = mp_decode(lua, d, at)?;
+                let v = mp_decode(lua, d, at)?;
+                if !k.is_nil() {
+                    t.raw_set(k, v)?;
+                }
+            }
+            Value::Table(t)
+        }
+        _ => return Err(err("Bad data format in input.")),
+    })
+}
+
+fn cmsgpack_lib(lua: &Lua) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    t.raw_set(
+        "pack",
+        lua.create_function(|lua, args: MultiValue| {
+            if args.is_empty() {
+                return Err(err("MessagePack pack needs input."));
+            }
+            let mut out = Vec::new();
+            for v in args.iter() {
+                mp_encode(v, &mut out, 0)?;
+            }
+            lua.create_string(&out)
+        })?,
+    )?;
+    t.raw_set(
+        "unpack",
+        lua.create_function(|lua, s: mlua::LuaString| {
+            let data = s.as_bytes().to_vec();
+            let mut at = 0;
+            let mut values = Vec::new();
+            while at < data.len() {
+                values.push(mp_decode(lua, &data, &mut at)?);
+            }
+            Ok(MultiValue::from_iter(values))
+        })?,
+    )?;
+    Ok(t)
+}
