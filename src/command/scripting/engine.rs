@@ -82,7 +82,7 @@ readonly[env] = true
 
 for _, name in ipairs({'assert', 'collectgarbage', 'error', 'gcinfo', 'getmetatable', 'ipairs',
     'next', 'pairs', 'rawequal', 'rawget', 'select', 'setmetatable', 'tonumber', 'tostring',
-    'type', 'unpack', 'xpcall', '_VERSION'}) do
+    'type', 'unpack', '_VERSION'}) do
   raw_rawset(backing, name, G[name])
 end
 
@@ -90,6 +90,8 @@ end
 local function pcall_result(ok, ...)
   if ok then return true, ... end
   local e = ...
+  -- SCRIPT KILL must stop the script, not just the function a pcall protects.
+  if hidden.killed() then raw_error(e, 0) end
   if raw_type(e) == 'table' then
     local m = e.err
     if raw_type(m) == 'string' or raw_type(m) == 'number' then e = m end
@@ -99,6 +101,11 @@ local function pcall_result(ok, ...)
   return false, e
 end
 raw_rawset(backing, 'pcall', function(...) return pcall_result(raw_pcall(...)) end)
+local function xpcall_result(ok, ...)
+  if not ok and hidden.killed() then raw_error((...), 0) end
+  return ok, ...
+end
+raw_rawset(backing, 'xpcall', function(f, h, ...) return xpcall_result(xpcall(f, h, ...)) end)
 raw_rawset(backing, 'rawset', function(t, k, v)
   if readonly[t] then raw_error('Attempt to modify a readonly table', 0) end
   return raw_rawset(t, k, v)
@@ -266,6 +273,11 @@ impl Engine {
             .set_mode(ChunkMode::Text)
             .call(hidden.clone())?;
 
+        let killed_run = run.clone();
+        hidden.raw_set(
+            "killed",
+            lua.create_function(move |_, ()| Ok(killed_run.killed.get()))?,
+        )?;
         let handler_run = run.clone();
         let handler = lua.create_function(move |lua, err: Value| {
             error_handler(lua, err, handler_run.killed.get())
