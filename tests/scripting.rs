@@ -92,6 +92,13 @@ const DIFFERENTIAL: &[&str] = &[
     "return cmsgpack.pack({a=1}, 'hello', 300, -5, 1.5, true)",
     "return {cmsgpack.unpack(cmsgpack.pack({1,2,{3}}, 'x', 70000))}",
     "return 1 +",
+    "#!lua\nreturn 1",
+    "#!lua flags=no-writes\nreturn redis.call('set','a','b')",
+    "#!lua flags=no-writes,allow-stale\nreturn 2",
+    "#!lua flags=bad\nreturn 2",
+    "#!js\nreturn 2",
+    "#!lua name=x\nreturn 2",
+    "#!lua\nreturn foo",
 ];
 
 #[test]

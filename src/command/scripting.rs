@@ -221,9 +221,49 @@ fn load_script(ctx: &mut Ctx, body: &[u8]) -> Result<[u8; 40], CommandError> {
     let Some(engine) = scripts.engine.as_ref() else {
         return Err(CommandError::Err("Lua state unavailable"));
     };
-    let script = engine.compile(body)?;
+    let (no_writes, skip) = parse_shebang(body)?;
+    // The shebang line is skipped but its newline kept, so line numbers stay the user's.
+    let mut script = engine.compile(&body[skip..], &sha)?;
+    script.no_writes = no_writes;
     scripts.scripts.insert(sha, script);
     Ok(sha)
+}
+
+/// Reads a `#!lua flags=...` first line (Redis 7: `evalExtractShebangFlags`). Returns whether
+/// the script declared `no-writes` and how many bytes the shebang line takes.
+fn parse_shebang(body: &[u8]) -> Result<(bool, usize), CommandError> {
+    if !body.starts_with(b"#!") {
+        return Ok((false, 0));
+    }
+    let len = body.iter().position(|&b| b == b'\n').unwrap_or(body.len());
+    let line = String::from_utf8_lossy(&body[..len]);
+    let mut parts = line.split(' ').filter(|p| !p.is_empty());
+    let engine = parts.next().unwrap_or("");
+    if engine != "#!lua" {
+        return Err(CommandError::err(format!(
+            "Unexpected engine in script shebang: {engine}"
+        )));
+    }
+    let mut no_writes = false;
+    for option in parts {
+        let Some(list) = option.strip_prefix("flags=") else {
+            return Err(CommandError::err(format!(
+                "Unknown lua shebang option: {option}"
+            )));
+        };
+        for flag in list.split(',').filter(|f| !f.is_empty()) {
+            match flag {
+                "no-writes" => no_writes = true,
+                "allow-oom" | "allow-stale" | "no-cluster" | "allow-cross-slot-keys" => {}
+                other => {
+                    return Err(CommandError::err(format!(
+                        "Unexpected flag in script shebang: {other}"
+                    )))
+                }
+            }
+        }
+    }
+    Ok((no_writes, len))
 }
 
 /// EVAL script numkeys [key ...] [arg ...]  (and EVALSHA sha1, EVAL_RO, EVALSHA_RO)
@@ -264,6 +304,7 @@ fn eval_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let Some(engine) = ctx.srv.scripts.engine.as_ref().map(|e| e.handle()) else {
         return Err(no_script());
     };
+    let read_only = read_only || script.no_writes;
     engine.run(ctx, &script, &argv[3..split], &argv[split..], read_only)
 }
 

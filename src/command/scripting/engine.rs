@@ -150,6 +150,8 @@ end
 pub struct Script {
     func: Function,
     sha: [u8; 40],
+    /// Declared `#!lua flags=no-writes`: runs as if called with EVAL_RO.
+    pub no_writes: bool,
 }
 
 /// The Lua state with its sandbox. Cheap to clone (every field is a reference into the
@@ -305,7 +307,7 @@ impl Engine {
     }
 
     /// Compiles a script body as the function `user_script` (Redis: `luaCreateFunction`).
-    pub fn compile(&self, body: &[u8]) -> Result<Script, CommandError> {
+    pub fn compile(&self, body: &[u8], sha: &[u8; 40]) -> Result<Script, CommandError> {
         let func = self
             .lua
             .load(body)
@@ -322,7 +324,8 @@ impl Engine {
             })?;
         Ok(Script {
             func,
-            sha: super::sha1hex(body),
+            sha: *sha,
+            no_writes: false,
         })
     }
 
@@ -432,6 +435,10 @@ impl Engine {
         }
         if let (Some(db), Some(c)) = (caller_db, ctx.clients.get_mut(ctx.id)) {
             c.db = db;
+        }
+        if run.killed.get() && ctx.srv.shutdown.is_some() {
+            // Killed by SHUTDOWN NOSAVE: Redis exits without answering the script's caller.
+            return Ok(());
         }
         match outcome {
             Ok(None) => Ok(()),
