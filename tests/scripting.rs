@@ -520,3 +520,159 @@ fn a_script_that_wrote_is_unkillable_but_shutdown_nosave_stops_the_server() {
     b.send_cmd(&[b"SHUTDOWN", b"NOSAVE"]);
     assert!(server.wait_exit(Duration::from_secs(10)).is_some());
 }
+
+const LIBRARY: &str = "#!lua name=mylib\n\
+    redis.register_function('getkey', function(keys, args) return redis.call('get', keys[1]) end)\n\
+    redis.register_function{function_name='echo_arg', callback=function(keys, args) return args[1] end, \
+    flags={'no-writes'}, description='echoes'}\n\
+    redis.register_function('fails', function(keys, args) return foo end)";
+
+#[test]
+fn functions_load_list_call_and_delete() {
+    let server = TestServer::start(&[]);
+    let mut c = server.raw();
+    assert_eq!(
+        c.cmd(&[b"FUNCTION", b"LOAD", LIBRARY.as_bytes()]),
+        b"$5\r\nmylib\r\n"
+    );
+    assert_eq!(
+        c.cmd(&[b"FUNCTION", b"LOAD", LIBRARY.as_bytes()]),
+        b"-ERR Library 'mylib' already exists\r\n"
+    );
+    assert_eq!(
+        c.cmd(&[b"FUNCTION", b"LOAD", b"REPLACE", LIBRARY.as_bytes()]),
+        b"$5\r\nmylib\r\n"
+    );
+    c.cmd(&[b"SET", b"k", b"v"]);
+    assert_eq!(c.cmd(&[b"FCALL", b"getkey", b"1", b"k"]), b"$1\r\nv\r\n");
+    assert_eq!(
+        c.cmd(&[b"FCALL_RO", b"echo_arg", b"0", b"hi"]),
+        b"$2\r\nhi\r\n"
+    );
+    assert_eq!(
+        c.cmd(&[b"FCALL_RO", b"getkey", b"1", b"k"]),
+        b"-ERR Can not execute a script with write flag using *_ro command.\r\n"
+    );
+    assert_eq!(
+        text(c.cmd(&[b"FCALL", b"fails", b"0"])),
+        "-ERR user_function:4: Script attempted to access nonexistent global variable 'foo' \
+         script: fails, on @user_function:4.\r\n"
+    );
+    assert_eq!(
+        c.cmd(&[b"FCALL", b"nope", b"0"]),
+        b"-ERR Function not found\r\n"
+    );
+    assert_eq!(
+        c.cmd(&[b"FCALL", b"getkey", b"2", b"k"]),
+        b"-ERR Number of keys can't be greater than number of args\r\n"
+    );
+    let list = text(c.cmd(&[b"FUNCTION", b"LIST", b"LIBRARYNAME", b"my*", b"WITHCODE"]));
+    assert!(list.starts_with(
+        "*1\r\n*8\r\n$12\r\nlibrary_name\r\n$5\r\nmylib\r\n$6\r\nengine\r\n$3\r\nLUA\r\n"
+    ));
+    assert!(list.contains("$4\r\nname\r\n$8\r\necho_arg\r\n$11\r\ndescription\r\n$6\r\nechoes\r\n$5\r\nflags\r\n*1\r\n+no-writes\r\n"));
+    assert!(list.contains("library_code"));
+    assert_eq!(
+        c.cmd(&[b"FUNCTION", b"LIST", b"LIBRARYNAME", b"zz*"]),
+        b"*0\r\n"
+    );
+    assert_eq!(c.cmd(&[b"FUNCTION", b"DELETE", b"mylib"]), b"+OK\r\n");
+    assert_eq!(
+        c.cmd(&[b"FUNCTION", b"DELETE", b"mylib"]),
+        b"-ERR Library not found\r\n"
+    );
+    assert_eq!(
+        c.cmd(&[b"FCALL", b"getkey", b"1", b"k"]),
+        b"-ERR Function not found\r\n"
+    );
+}
+
+#[test]
+fn function_load_errors_match_real_redis() {
+    if !redis_server_available() {
+        return;
+    }
+    let real = RealRedis::start(&[]);
+    let ours = TestServer::start(&[]);
+    let (mut r, mut o) = (real.raw(), ours.raw());
+    let bodies = [
+        "return 1",
+        "#!lua\nreturn 1",
+        "#!js name=a\nreturn 1",
+        "#!lua name=a-b\nreturn 1",
+        "#!lua name=empty\nlocal x = 1",
+        "#!lua name=bad\nredis.call('ping')",
+        "#!lua name=bad2\nreturn foo",
+        "#!lua name=bad3\nredis.register_function('f-x', function() end)",
+        "#!lua name=bad4\nredis.register_function('fx', 5)",
+        "#!lua name=bad5\nredis.register_function{function_name='fy', callback=function() end, flags={'zzz'}}",
+        "#!lua name=bad6\nerror('x')",
+        "#!lua name=bad7\nreturn 1 +",
+        "#!lua name=x foo=bar\nreturn 1",
+        "#!lua name=x name=y\nreturn 1",
+        "#!lua name=dup\nredis.register_function('a', function() end) redis.register_function('a', function() end)",
+        "#!lua name=t1\nredis.register_function{function_name='a', callback=function() end, foo=1}",
+        "#!lua name=t2\nredis.register_function{callback=function() end}",
+        "#!lua name=t3\nredis.register_function{function_name='zz'}",
+        "#!lua name=t4\nredis.register_function('a')",
+        "#!lua name=t6\nwhile true do end",
+        "#!lua name=lib1\nredis.register_function('shared', function() return 1 end)",
+        "#!lua name=lib2\nredis.register_function('shared', function() return 2 end)",
+    ];
+    for body in bodies {
+        let args: [&[u8]; 3] = [b"FUNCTION", b"LOAD", body.as_bytes()];
+        assert_eq!(text(o.cmd(&args)), text(r.cmd(&args)), "{body}");
+    }
+    for args in [
+        &[&b"FUNCTION"[..], b"LIST", b"foo"][..],
+        &[b"FUNCTION", b"LIST", b"LIBRARYNAME"],
+        &[b"FUNCTION", b"FLUSH", b"bad"],
+        &[b"FUNCTION", b"KILL"],
+        &[b"FUNCTION", b"HELP"],
+        &[b"FCALL", b"shared", b"x"],
+        &[b"FCALL", b"shared", b"-1"],
+        &[b"EVAL_RO", b"#!lua\nreturn 1", b"0"],
+        &[
+            b"EVAL",
+            b"redis.register_function('x', function() end)",
+            b"0",
+        ],
+        &[b"FUNCTION", b"FLUSH"],
+        &[b"FUNCTION", b"STATS"],
+    ] {
+        assert_eq!(text(o.cmd(args)), text(r.cmd(args)), "{args:?}");
+    }
+}
+
+#[test]
+fn busy_function_needs_function_kill() {
+    let server = TestServer::start(&["--busy-reply-threshold", "100"]);
+    let mut a = server.raw();
+    let mut b = server.raw();
+    let lib = b"#!lua name=spin\nredis.register_function('spin', function() while true do end end)";
+    assert_eq!(b.cmd(&[b"FUNCTION", b"LOAD", lib]), b"$4\r\nspin\r\n");
+    a.send_cmd(&[b"FCALL", b"spin", b"0"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let reply = b.cmd(&[b"PING"]);
+        if reply.starts_with(b"-BUSY") {
+            assert_eq!(
+                text(reply),
+                "-BUSY Redis is busy running a script. You can only call FUNCTION KILL or \
+                 SHUTDOWN NOSAVE.\r\n"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "server never became busy");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(text(b.cmd(&[b"FUNCTION", b"STATS"])).contains(
+        "$4\r\nname\r\n$4\r\nspin\r\n$7\r\ncommand\r\n*3\r\n$5\r\nFCALL\r\n$4\r\nspin\r\n$1\r\n0\r\n"
+    ));
+    assert!(b.cmd(&[b"SCRIPT", b"KILL"]).starts_with(b"-BUSY"));
+    assert_eq!(b.cmd(&[b"FUNCTION", b"KILL"]), b"+OK\r\n");
+    assert_eq!(
+        text(a.read_reply()),
+        "-ERR Script killed by user with SCRIPT KILL... script: spin, on @user_function:2.\r\n"
+    );
+}

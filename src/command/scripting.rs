@@ -18,6 +18,7 @@
 
 mod convert;
 mod engine;
+mod function;
 mod libs;
 
 use super::args;
@@ -67,9 +68,99 @@ pub const COMMANDS: &[CommandSpec] = &[
         "Executes a read-only server-side Lua script by SHA1 digest.",
         "7.0.0",
     ),
+    CommandSpec::new(
+        "fcall",
+        function::fcall_command,
+        -3,
+        NOSCRIPT | STALE | MOVABLE_KEYS,
+        "scripting",
+    )
+    .doc("Invokes a function.", "7.0.0"),
+    CommandSpec::new(
+        "fcall_ro",
+        function::fcall_command,
+        -3,
+        READONLY | NOSCRIPT | STALE | MOVABLE_KEYS,
+        "scripting",
+    )
+    .doc("Invokes a read-only function.", "7.0.0"),
+    CommandSpec::new(
+        "function",
+        function::function_help_command,
+        -2,
+        0,
+        "scripting",
+    )
+    .doc("A container for function commands.", "7.0.0")
+    .subs(FUNCTION_SUBCOMMANDS),
     CommandSpec::new("script", script_help_command, -2, 0, "scripting")
         .doc("A container for Lua scripts management commands", "2.6.0")
         .subs(SCRIPT_SUBCOMMANDS),
+];
+
+const FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
+    CommandSpec::new(
+        "function|load",
+        function::function_load_command,
+        -3,
+        WRITE | DENYOOM | NOSCRIPT,
+        "scripting",
+    )
+    .doc("Creates a library.", "7.0.0"),
+    CommandSpec::new(
+        "function|delete",
+        function::function_delete_command,
+        3,
+        WRITE | NOSCRIPT,
+        "scripting",
+    )
+    .doc("Deletes a library and its functions.", "7.0.0"),
+    CommandSpec::new(
+        "function|list",
+        function::function_list_command,
+        -2,
+        NOSCRIPT,
+        "scripting",
+    )
+    .doc("Returns information about all libraries.", "7.0.0"),
+    CommandSpec::new(
+        "function|flush",
+        function::function_flush_command,
+        -2,
+        WRITE | NOSCRIPT,
+        "scripting",
+    )
+    .doc("Deletes all libraries and functions.", "7.0.0"),
+    CommandSpec::new(
+        "function|kill",
+        script_kill_command,
+        2,
+        NOSCRIPT | ALLOW_BUSY,
+        "scripting",
+    )
+    .doc("Terminates a function during execution.", "7.0.0"),
+    CommandSpec::new(
+        "function|stats",
+        function::function_stats_command,
+        2,
+        NOSCRIPT | ALLOW_BUSY,
+        "scripting",
+    )
+    .doc(
+        "Returns information about a function during execution.",
+        "7.0.0",
+    ),
+    CommandSpec::new(
+        "function|help",
+        function::function_help_command,
+        2,
+        LOADING | STALE,
+        "scripting",
+    )
+    .doc(
+        "Returns helpful text about the different subcommands.",
+        "7.0.0",
+    ),
 ];
 
 const SCRIPT_SUBCOMMANDS: &[CommandSpec] = &[
@@ -142,6 +233,14 @@ const SCRIPT_SUBCOMMANDS: &[CommandSpec] = &[
 /// `'static` and so cannot borrow the server. Cells, because the hook and SCRIPT KILL (run from
 /// inside the hook, for another client) both touch it while the script's frame is live.
 pub struct RunState {
+    /// A FUNCTION LOAD is running library code (the hook enforces its time limit).
+    pub loading: Cell<bool>,
+    /// The running script is an EVAL (not an FCALL): decides SCRIPT vs FUNCTION KILL.
+    pub is_eval: Cell<bool>,
+    /// SHA or function name of the running script, and the command that runs it, for
+    /// FUNCTION STATS.
+    pub name: std::cell::RefCell<String>,
+    pub command: std::cell::RefCell<Vec<Vec<u8>>>,
     /// `math.random`'s rand48 state; survives SCRIPT FLUSH like Redis's C static.
     pub rand: Rc<Cell<u64>>,
     /// A script is executing right now.
@@ -164,6 +263,10 @@ pub struct RunState {
 impl Default for RunState {
     fn default() -> Self {
         RunState {
+            loading: Cell::new(false),
+            is_eval: Cell::new(true),
+            name: Default::default(),
+            command: Default::default(),
             rand: Rc::new(Cell::new(libs::RAND48_INIT)),
             running: Cell::new(false),
             started: Cell::new(None),
@@ -184,6 +287,8 @@ pub struct ScriptState {
     engine: Option<engine::Engine>,
     /// Compiled scripts by lowercase hex SHA1 of their body.
     scripts: HashMap<[u8; 40], Script>,
+    /// FUNCTION libraries.
+    functions: function::FunctionState,
     pub run: Rc<RunState>,
 }
 
@@ -192,6 +297,30 @@ impl ScriptState {
     pub fn is_busy(&self) -> bool {
         self.run.running.get() && self.run.timed_out.get()
     }
+
+    /// The reply other clients get while a script is busy (Redis: `slowevalerr` /
+    /// `slowscripterr`).
+    pub fn busy_error(&self) -> &'static str {
+        if self.run.is_eval.get() {
+            "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+        } else {
+            "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
+        }
+    }
+}
+
+/// The Lua state, created on first use; a cheap handle that does not borrow `state`.
+fn engine_of(state: &mut ScriptState) -> Result<engine::Engine, CommandError> {
+    if state.engine.is_none() {
+        let engine = engine::Engine::new(state.run.clone())
+            .map_err(|e| CommandError::err(format!("Failed to create the Lua state: {e}")))?;
+        state.engine = Some(engine);
+    }
+    state
+        .engine
+        .as_ref()
+        .map(|e| e.handle())
+        .ok_or(CommandError::Err("Lua state unavailable"))
 }
 
 /// The SHA1 of a script body as 40 lowercase hex digits (Redis: `sha1hex`).
@@ -213,18 +342,12 @@ fn load_script(ctx: &mut Ctx, body: &[u8]) -> Result<[u8; 40], CommandError> {
     if scripts.scripts.contains_key(&sha) {
         return Ok(sha);
     }
-    if scripts.engine.is_none() {
-        let engine = engine::Engine::new(scripts.run.clone())
-            .map_err(|e| CommandError::err(format!("Failed to create the Lua state: {e}")))?;
-        scripts.engine = Some(engine);
-    }
-    let Some(engine) = scripts.engine.as_ref() else {
-        return Err(CommandError::Err("Lua state unavailable"));
-    };
+    let engine = engine_of(scripts)?;
     let (no_writes, skip) = parse_shebang(body)?;
     // The shebang line is skipped but its newline kept, so line numbers stay the user's.
     let mut script = engine.compile(&body[skip..], &sha)?;
     script.no_writes = no_writes;
+    script.shebang = skip > 0;
     scripts.scripts.insert(sha, script);
     Ok(sha)
 }
@@ -304,6 +427,12 @@ fn eval_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let Some(engine) = ctx.srv.scripts.engine.as_ref().map(|e| e.handle()) else {
         return Err(no_script());
     };
+    // Scripts with a shebang declare their flags; without no-writes they may not run as _RO.
+    if read_only && script.shebang && !script.no_writes {
+        return Err(CommandError::Err(
+            "Can not execute a script with write flag using *_ro command.",
+        ));
+    }
     let read_only = read_only || script.no_writes;
     engine.run(ctx, &script, &argv[3..split], &argv[split..], read_only)
 }
@@ -346,16 +475,17 @@ fn script_flush_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
             ))
         }
     }
-    let scripts = &mut ctx.srv.scripts;
-    scripts.scripts.clear();
-    // Like Redis, a flush also discards the Lua state (and whatever scripts left in it).
-    scripts.engine = None;
+    // Redis also starts a new Lua state here; ferrodis keeps its one state (shared with
+    // FUNCTION libraries), which scripts cannot have changed: the sandbox is read-only.
+    ctx.srv.scripts.scripts.clear();
     ctx.out.ok();
     Ok(())
 }
 
-/// SCRIPT KILL — stops a script that has not written yet (`+OK`), run from the busy loop.
-fn script_kill_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
+/// SCRIPT KILL / FUNCTION KILL — stops a script (EVAL) or function (FCALL) that has not
+/// written yet (`+OK`); they arrive through the busy loop. Redis: `scriptKill`.
+fn script_kill_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    let kills_eval = argv[0].eq_ignore_ascii_case(b"script");
     let run = &ctx.srv.scripts.run;
     if !run.running.get() {
         return Err(CommandError::Custom(
@@ -369,6 +499,11 @@ fn script_kill_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
              the SHUTDOWN NOSAVE command."
                 .into(),
         ));
+    }
+    if kills_eval != run.is_eval.get() {
+        // SCRIPT KILL cannot stop a function, nor FUNCTION KILL a script: the reply is
+        // the BUSY error naming the right command.
+        return Err(CommandError::Custom(ctx.srv.scripts.busy_error().into()));
     }
     run.killed.set(true);
     ctx.out.ok();

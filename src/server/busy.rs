@@ -35,9 +35,6 @@ pub struct BusyIo {
     pub registry: mio::Registry,
 }
 
-const BUSY_ERROR: &str =
-    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
-
 /// One restricted turn of the event loop, run from inside a busy script.
 pub fn process_events_while_blocked(ctx: &mut Ctx) {
     accept_while_blocked(ctx);
@@ -182,7 +179,9 @@ fn answer_while_blocked(ctx: &mut Ctx, key: usize, argv: &[&[u8]]) {
         Some(spec) if !spec.arity_ok(argv.len()) => true,
         Some(spec) => match spec.name {
             "script" => argv.get(1).is_some_and(|s| args::is(s, "KILL")),
-            "function" => argv.get(1).is_some_and(|s| args::is(s, "KILL")),
+            "function" => argv
+                .get(1)
+                .is_some_and(|s| args::is(s, "KILL") || args::is(s, "STATS")),
             "shutdown" => argv[1..].iter().any(|a| args::is(a, "NOSAVE")),
             _ => spec.has(flags::ALLOW_BUSY),
         },
@@ -204,7 +203,7 @@ fn answer_while_blocked(ctx: &mut Ctx, key: usize, argv: &[&[u8]]) {
     if allowed {
         command::execute(&mut other, argv);
     } else {
-        let err = CommandError::Custom(BUSY_ERROR.into());
+        let err = CommandError::Custom(other.srv.scripts.busy_error().into());
         command::multi::flag_transaction_error(&mut other);
         other.srv.stats.total_error_replies += 1;
         *other.srv.stats.error_codes.entry(err.code()).or_insert(0) += 1;

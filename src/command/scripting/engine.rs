@@ -49,6 +49,8 @@ use std::time::Instant;
 
 /// Chunk name of the prelude; frames from it are skipped when locating an error.
 const INTERNAL_CHUNK: &str = "=ferrodis";
+/// FUNCTION LOAD gives a library's code this long to register its functions.
+const LOAD_TIMEOUT_MS: u128 = 500;
 /// Registry key of the scoped function the hook calls while a script is busy.
 const BUSY_POLL_KEY: &str = "ferrodis_busy_poll";
 /// Instructions between two runs of the count hook (Redis: `LUA_MASKCOUNT` 100000).
@@ -139,11 +141,34 @@ setmetatable(backing, {__index = function(_, k)
   raw_error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
 end, __metatable = false})
 
-return env, backing, function(f, handler)
-  local ok, v = xpcall(f, handler)
-  return ok, v
+-- FUNCTION libraries get their own environment. While FUNCTION LOAD runs the library code,
+-- its lookups go to the load API (only redis.register_function, redis.log and constants);
+-- when its functions later run, to the same globals as EVAL scripts (Redis switches the
+-- globals' __index the same way, in function_lua.c).
+local function missing(_, k)
+  raw_error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
 end
+local fenv_mt = {__index = backing, __newindex = ro_error, __metatable = false}
+local fenv = setmetatable({}, fenv_mt)
+readonly[fenv] = true
+local load_redis = hidden.load_redis
+setmetatable(load_redis, {__index = missing, __metatable = false})
+local load_api = setmetatable({redis = protect(load_redis)}, {__index = missing, __metatable = false})
+
+-- Lua 5.1's xpcall passes no arguments, so FCALL's (keys, args) ride in a closure.
+return env, backing, function(f, handler, keys, args)
+  local ok, v
+  if keys == nil then
+    ok, v = xpcall(f, handler)
+  else
+    ok, v = xpcall(function() return f(keys, args) end, handler)
+  end
+  return ok, v
+end, fenv, fenv_mt, load_api
 "#;
+
+/// Functions registered so far by the library being loaded.
+pub type Registrations = Rc<RefCell<Option<Vec<super::function::Registered>>>>;
 
 /// A compiled script, kept by SHA.
 #[derive(Clone)]
@@ -152,6 +177,8 @@ pub struct Script {
     sha: [u8; 40],
     /// Declared `#!lua flags=no-writes`: runs as if called with EVAL_RO.
     pub no_writes: bool,
+    /// Starts with a `#!lua` line (so its flags are declared, not assumed).
+    pub shebang: bool,
 }
 
 /// The Lua state with its sandbox. Cheap to clone (every field is a reference into the
@@ -160,6 +187,13 @@ pub struct Script {
 pub struct Engine {
     lua: Lua,
     env: Table,
+    /// FUNCTION libraries' environment, its metatable (whose `__index` switches between the
+    /// load API and the globals) and the load API.
+    fenv: Table,
+    fenv_mt: Table,
+    load_api: Table,
+    /// Functions registered by the library being loaded (`None` outside FUNCTION LOAD).
+    registrations: Registrations,
     backing: Table,
     redis: Table,
     runner: Function,
@@ -269,7 +303,30 @@ impl Engine {
         hidden.raw_set("libs", libs_table)?;
         hidden.raw_set("redis", redis.clone())?;
 
-        let (env, backing, runner): (Table, Table, Function) = lua
+        let load_redis = lua.create_table()?;
+        for key in [
+            "log",
+            "LOG_DEBUG",
+            "LOG_VERBOSE",
+            "LOG_NOTICE",
+            "LOG_WARNING",
+            "REDIS_VERSION",
+            "REDIS_VERSION_NUM",
+        ] {
+            load_redis.raw_set(key, redis.raw_get::<Value>(key)?)?;
+        }
+        let registrations: Registrations = Rc::new(RefCell::new(None));
+        let pending = registrations.clone();
+        load_redis.raw_set(
+            "register_function",
+            lua.create_function(move |lua, args: MultiValue| {
+                super::function::register_function(lua, &pending, args)
+                    .map_err(|msg| raise(lua, msg.as_bytes()))
+            })?,
+        )?;
+        hidden.raw_set("load_redis", load_redis)?;
+        type Prelude = (Table, Table, Function, Table, Table, Table);
+        let (env, backing, runner, fenv, fenv_mt, load_api): Prelude = lua
             .load(PRELUDE)
             .set_name(INTERNAL_CHUNK)
             .set_mode(ChunkMode::Text)
@@ -293,6 +350,10 @@ impl Engine {
         Ok(Engine {
             lua,
             env,
+            fenv,
+            fenv_mt,
+            load_api,
+            registrations,
             backing,
             redis,
             runner,
@@ -326,6 +387,7 @@ impl Engine {
             func,
             sha: *sha,
             no_writes: false,
+            shebang: false,
         })
     }
 
@@ -339,26 +401,53 @@ impl Engine {
         argv: &[&[u8]],
         read_only: bool,
     ) -> CommandResult {
+        let name = String::from_utf8_lossy(&script.sha).into_owned();
+        self.call_script(ctx, &script.func, &name, keys, argv, read_only, true)
+    }
+
+    /// Runs `func` for EVAL (`is_eval`: KEYS and ARGV are globals) or FCALL (they are the
+    /// function's two arguments) and replies its result or error; `name` (the SHA or the
+    /// function name) goes into error messages and FUNCTION STATS.
+    #[allow(clippy::too_many_arguments)]
+    pub fn call_script(
+        &self,
+        ctx: &mut Ctx,
+        func: &Function,
+        name: &str,
+        keys: &[&[u8]],
+        argv: &[&[u8]],
+        read_only: bool,
+        is_eval: bool,
+    ) -> CommandResult {
         let lua = &self.lua;
         let fail = |e: mlua::Error| CommandError::err(format!("Error running script: {e}"));
-        let keys_table = lua
-            .create_sequence_from(
-                keys.iter()
+        let sequence = |items: &[&[u8]]| -> mlua::Result<Table> {
+            lua.create_sequence_from(
+                items
+                    .iter()
                     .map(|k| lua.create_string(k))
-                    .collect::<mlua::Result<Vec<_>>>()
-                    .map_err(fail)?,
+                    .collect::<mlua::Result<Vec<_>>>()?,
             )
-            .map_err(fail)?;
-        let argv_table = lua
-            .create_sequence_from(
-                argv.iter()
-                    .map(|k| lua.create_string(k))
-                    .collect::<mlua::Result<Vec<_>>>()
-                    .map_err(fail)?,
-            )
-            .map_err(fail)?;
-        self.backing.raw_set("KEYS", keys_table).map_err(fail)?;
-        self.backing.raw_set("ARGV", argv_table).map_err(fail)?;
+        };
+        let keys_table = sequence(keys).map_err(fail)?;
+        let argv_table = sequence(argv).map_err(fail)?;
+        let call_args = if is_eval {
+            self.backing.raw_set("KEYS", keys_table).map_err(fail)?;
+            self.backing.raw_set("ARGV", argv_table).map_err(fail)?;
+            MultiValue::from_iter([
+                Value::Function(func.clone()),
+                Value::Function(self.handler.clone()),
+            ])
+        } else {
+            MultiValue::from_iter([
+                Value::Function(func.clone()),
+                Value::Function(self.handler.clone()),
+                Value::Table(keys_table),
+                Value::Table(argv_table),
+            ])
+        };
+        self.run.is_eval.set(is_eval);
+        *self.run.name.borrow_mut() = name.to_string();
 
         let run = &self.run;
         run.running.set(true);
@@ -413,9 +502,7 @@ impl Engine {
                 self.redis.raw_set("call", call)?;
                 self.redis.raw_set("pcall", pcall)?;
                 lua.set_named_registry_value(BUSY_POLL_KEY, busy_poll)?;
-                let (ok, value): (bool, Value) = self
-                    .runner
-                    .call((script.func.clone(), self.handler.clone()))?;
+                let (ok, value): (bool, Value) = self.runner.call(call_args)?;
                 lua.unset_named_registry_value(BUSY_POLL_KEY)?;
                 self.redis.raw_set("call", Value::Nil)?;
                 self.redis.raw_set("pcall", Value::Nil)?;
@@ -425,7 +512,7 @@ impl Engine {
                     lua_to_reply(r.ctx.out, &value, resp, 0);
                     Ok(None)
                 } else {
-                    Ok(Some(script_error_message(&value, &script.sha)))
+                    Ok(Some(script_error_message(&value, name)))
                 }
             })
         };
@@ -444,6 +531,49 @@ impl Engine {
             Ok(None) => Ok(()),
             Ok(Some(msg)) => Err(CommandError::Custom(msg)),
             Err(e) => Err(fail(e)),
+        }
+    }
+}
+
+impl Engine {
+    /// Runs a FUNCTION library's code so it can register its functions (Redis:
+    /// `luaEngineCreate`). `body` is the code after the shebang line. Returns the registered
+    /// functions, or the error text after `ERR `.
+    pub fn load_library(&self, body: &[u8]) -> Result<Vec<super::function::Registered>, String> {
+        let func = self
+            .lua
+            .load(body)
+            .set_name("@user_function")
+            .set_mode(ChunkMode::Text)
+            .set_environment(self.fenv.clone())
+            .into_function()
+            .map_err(|e| match e {
+                mlua::Error::SyntaxError { message, .. } => {
+                    format!("Error compiling function: {message}")
+                }
+                other => format!("Error compiling function: {other}"),
+            })?;
+        let internal = |e: mlua::Error| format!("Error registering functions: {e}");
+        *self.registrations.borrow_mut() = Some(Vec::new());
+        self.fenv_mt
+            .raw_set("__index", self.load_api.clone())
+            .map_err(internal)?;
+        self.run.loading.set(true);
+        self.run.started.set(Some(Instant::now()));
+        let outcome: mlua::Result<(bool, Value)> = self.runner.call((func, self.handler.clone()));
+        self.run.loading.set(false);
+        self.fenv_mt
+            .raw_set("__index", self.backing.clone())
+            .map_err(internal)?;
+        let registered = self.registrations.borrow_mut().take().unwrap_or_default();
+        match outcome {
+            Ok((true, _)) => Ok(registered),
+            Ok((false, Value::Table(t))) => Err(format!(
+                "Error registering functions: {}",
+                t.raw_get::<String>("err").unwrap_or_default()
+            )),
+            Ok((false, _)) => Err("Error registering functions".into()),
+            Err(e) => Err(internal(e)),
         }
     }
 }
@@ -542,7 +672,7 @@ fn fail(lua: &Lua, msg: &[u8]) -> mlua::Result<(Value, bool)> {
 
 /// Redis's `luaPushErrorBuff`: `-CODE msg` keeps its code, anything else gets `ERR `, and the
 /// result is the table `{err = "CODE msg"}`.
-pub fn error_table(lua: &Lua, text: &[u8]) -> mlua::Result<Table> {
+pub(super) fn error_table(lua: &Lua, text: &[u8]) -> mlua::Result<Table> {
     let (code, msg): (&[u8], &[u8]) = match text.strip_prefix(b"-") {
         Some(rest) => match rest.iter().position(|&b| b == b' ') {
             Some(i) => (&rest[..i], &rest[i + 1..]),
@@ -707,12 +837,9 @@ fn user_frame(lua: &Lua) -> Option<(String, usize)> {
 
 /// The reply text of a failed script: `<err> script: <sha>, on <source>:<line>.`
 /// (Redis: `luaCallFunction`).
-fn script_error_message(value: &Value, sha: &[u8; 40]) -> String {
+fn script_error_message(value: &Value, name: &str) -> String {
     let Value::Table(t) = value else {
-        return format!(
-            "ERR Error running script {}, execution failure",
-            String::from_utf8_lossy(sha)
-        );
+        return format!("ERR Error running script {name}, execution failure");
     };
     let msg = match t.raw_get::<Value>("err") {
         Ok(Value::String(s)) => String::from_utf8_lossy(&s.as_bytes()).into_owned(),
@@ -723,10 +850,7 @@ fn script_error_message(value: &Value, sha: &[u8; 40]) -> String {
     let source = t.raw_get::<Option<String>>("source").ok().flatten();
     let line = t.raw_get::<Option<i64>>("line").ok().flatten();
     match (source, line) {
-        (Some(source), Some(line)) => format!(
-            "{msg} script: {}, on {source}:{line}.",
-            String::from_utf8_lossy(sha)
-        ),
+        (Some(source), Some(line)) => format!("{msg} script: {name}, on {source}:{line}."),
         _ => msg,
     }
 }
@@ -735,6 +859,13 @@ fn script_error_message(value: &Value, sha: &[u8; 40]) -> String {
 /// it turns the event loop by hand so other clients get -BUSY and SCRIPT KILL can arrive; a
 /// kill raises an error in the script (again at every tick, so `pcall` cannot swallow it).
 fn count_hook(lua: &Lua, run: &RunState) -> mlua::Result<VmState> {
+    if run.loading.get() {
+        let elapsed = run.started.get().map(|t| t.elapsed().as_millis());
+        if elapsed.unwrap_or(0) > LOAD_TIMEOUT_MS {
+            return Err(raise(lua, b"FUNCTION LOAD timeout"));
+        }
+        return Ok(VmState::Continue);
+    }
     if !run.running.get() {
         return Ok(VmState::Continue);
     }
