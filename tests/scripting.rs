@@ -99,6 +99,59 @@ const DIFFERENTIAL: &[&str] = &[
     "#!js\nreturn 2",
     "#!lua name=x\nreturn 2",
     "#!lua\nreturn foo",
+    "return 1e20",
+    "return -1e20",
+    "return 0/0",
+    "return 1/0",
+    "local function f() f() end f()",
+    "return redis.call('select', 1.5)",
+    "return redis.call('echo', 1e20)",
+    "return redis.call('echo', -0.0)",
+    "return redis.call('echo', 1/0)",
+    "return redis.call('echo', 100)",
+    "return {1, 2, {err='inner'}, {ok='st'}}",
+    "return redis.pcall('get')",
+    "return redis.call('GET', 'k')",
+    "return redis.call('Ping')",
+    "return redis.status_reply('a\\r\\nb')",
+    "return {ok='a\\nb'}",
+    "return redis.error_reply('a\\nb c')",
+    "return string.format('%d', 3)",
+    "return tostring(1e15)",
+    "return tostring(0.1)",
+    "return #KEYS",
+    "return coroutine.wrap(function() coroutine.yield(5) end)()",
+    "return select('#', unpack({1,2,3}))",
+    "return cjson.encode({[1]=1,[3]=3})",
+    "return cjson.encode({[1]=1,[20]=3})",
+    "return cjson.encode({})",
+    "return cjson.encode('\\0\\1\"é')",
+    "return cjson.encode(0.1)",
+    "return cjson.encode(1e100)",
+    "return cjson.encode(-0)",
+    "return cjson.encode({true, false, cjson.null})",
+    "return cjson.decode('\"\\\\u00e9\"')",
+    "return cjson.decode('{\"a\":1}').a",
+    "return cmsgpack.pack(0.1)",
+    "return cmsgpack.pack(-1, -33, -200, 2^40, -2^40)",
+    "return cmsgpack.pack(string.rep('x', 40))",
+    "return bit.tobit(0xffffffff)",
+    "return bit.tobit(2.5)",
+    "return bit.tobit(3.5)",
+    "return bit.band()",
+    "return struct.pack('b', 300)",
+    "return struct.pack('<d', 1.5)",
+    "return struct.unpack('s', 'abc')",
+    "return struct.pack('s', 'ab')",
+    "return math.random(0)",
+    "return math.random(1,2,3)",
+    "return redis.sha1hex(123)",
+    "return getmetatable('').__index == string",
+    "return next({})",
+    "return string.rep('a', 3)",
+    "return ('x'):upper()",
+    "return redis.call('set', 'k', 'v', 'get')",
+    "return redis.call('get', KEYS)",
 ];
 
 #[test]
@@ -675,4 +728,23 @@ fn busy_function_needs_function_kill() {
         text(a.read_reply()),
         "-ERR Script killed by user with SCRIPT KILL... script: spin, on @user_function:2.\r\n"
     );
+}
+
+#[test]
+fn deeply_nested_results_stop_at_the_lua_stack_limit_like_redis() {
+    let server = TestServer::start(&[]);
+    let mut c = server.raw();
+    // Read the raw bytes directly: the common reply parser recurses per nesting level.
+    c.send_cmd(&[b"EVAL", b"local t = {} t[1] = t return t", b"0"]);
+    let mut reply = Vec::new();
+    let mut chunk = [0u8; 65536];
+    while !reply.ends_with(b"limit\r\n") {
+        let n = std::io::Read::read(&mut c.stream, &mut chunk).expect("read");
+        assert!(n > 0, "connection closed");
+        reply.extend_from_slice(&chunk[..n]);
+    }
+    let arrays = reply.windows(4).filter(|w| w == b"*1\r\n").count();
+    assert_eq!(arrays, 7995);
+    assert!(reply.ends_with(b"-ERR reached lua stack limit\r\n"));
+    assert_eq!(eval(&mut c, "return 1e20"), b":-9223372036854775808\r\n");
 }

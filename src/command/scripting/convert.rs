@@ -20,45 +20,65 @@
 use crate::resp::reply::ReplyBuffer;
 use mlua::{Lua, Table, Value};
 
-/// Deepest nesting converted; deeper tables become null (Redis caps this too).
-const MAX_DEPTH: usize = 1000;
+/// Nesting at which Redis's converter runs out of Lua stack (`lua_checkstack` fails after
+/// 7995 levels with the default LUAI_MAXCSTACK) and emits an error element instead.
+const MAX_DEPTH: usize = 7995;
+/// Command replies are shallow; this only bounds the recursive RESP parser below.
+const MAX_REPLY_DEPTH: usize = 1000;
 
 /// Appends a script's result `value` to `out`. `script_resp` is the protocol the script chose
 /// with `redis.setresp` (it decides how booleans are sent).
-pub fn lua_to_reply(out: &mut ReplyBuffer, value: &Value, script_resp: u8, depth: usize) {
-    match value {
-        Value::String(s) => out.bulk(&s.as_bytes()),
-        Value::Boolean(b) => {
-            if script_resp == 2 {
-                if *b {
+///
+/// Iterative, with an explicit stack: a script can return a table nested thousands deep (even
+/// one that contains itself), which would overflow the thread's stack if converted
+/// recursively. Each aggregate writes its header, then pushes its elements in reverse order.
+pub fn lua_to_reply(out: &mut ReplyBuffer, value: &Value, script_resp: u8) {
+    let mut stack: Vec<(Value, usize)> = vec![(value.clone(), 0)];
+    while let Some((value, depth)) = stack.pop() {
+        if depth >= MAX_DEPTH {
+            out.error("ERR reached lua stack limit");
+            continue;
+        }
+        match value {
+            Value::String(s) => out.bulk(&s.as_bytes()),
+            Value::Boolean(b) if script_resp == 2 => {
+                if b {
                     out.integer(1)
                 } else {
                     out.null()
                 }
-            } else {
-                out.boolean(*b)
             }
+            Value::Boolean(b) => out.boolean(b),
+            Value::Integer(n) => out.integer(n),
+            Value::Number(n) => out.integer(lua_number_to_i64(n)),
+            Value::Table(t) => {
+                let children = table_to_reply(out, &t);
+                stack.extend(children.into_iter().rev().map(|v| (v, depth + 1)));
+            }
+            _ => out.null(),
         }
-        Value::Integer(n) => out.integer(*n),
-        Value::Number(n) => out.integer(lua_number_to_i64(*n)),
-        Value::Table(t) if depth < MAX_DEPTH => table_to_reply(out, t, script_resp, depth),
-        _ => out.null(),
     }
 }
 
-/// C's `(long long)` cast of a double: truncation toward zero, saturating instead of UB.
+/// C's `(long long)` cast of a double as x86-64 performs it: truncation toward zero, and the
+/// "integer indefinite" value `LLONG_MIN` for NaN and anything out of range (so Redis replies
+/// `:-9223372036854775808` to `return 1e20`).
 fn lua_number_to_i64(n: f64) -> i64 {
-    if n.is_nan() {
+    // 2^63: the first double past i64::MAX.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if !(-LIMIT..LIMIT).contains(&n) {
         i64::MIN
     } else {
         n as i64
     }
 }
 
-fn table_to_reply(out: &mut ReplyBuffer, t: &Table, script_resp: u8, depth: usize) {
+/// Writes a table's reply header (or the whole reply, for err/ok/double/big_number) and
+/// returns the elements still to convert, in order.
+fn table_to_reply(out: &mut ReplyBuffer, t: &Table) -> Vec<Value> {
     if let Ok(Value::String(err)) = t.raw_get::<Value>("err") {
         out.error(&String::from_utf8_lossy(&err.as_bytes()));
-        return;
+        return Vec::new();
     }
     if let Ok(Value::String(ok)) = t.raw_get::<Value>("ok") {
         let status: String = String::from_utf8_lossy(&ok.as_bytes())
@@ -66,11 +86,17 @@ fn table_to_reply(out: &mut ReplyBuffer, t: &Table, script_resp: u8, depth: usiz
             .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
             .collect();
         out.simple(&status);
-        return;
+        return Vec::new();
     }
     match t.raw_get::<Value>("double") {
-        Ok(Value::Number(d)) => return out.double(d),
-        Ok(Value::Integer(d)) => return out.double(d as f64),
+        Ok(Value::Number(d)) => {
+            out.double(d);
+            return Vec::new();
+        }
+        Ok(Value::Integer(d)) => {
+            out.double(d as f64);
+            return Vec::new();
+        }
         _ => {}
     }
     if let Ok(Value::String(big)) = t.raw_get::<Value>("big_number") {
@@ -82,17 +108,13 @@ fn table_to_reply(out: &mut ReplyBuffer, t: &Table, script_resp: u8, depth: usiz
         } else {
             out.bulk(&text);
         }
-        return;
+        return Vec::new();
     }
     if let Ok(Value::Table(map)) = t.raw_get::<Value>("map") {
         let pairs: Vec<(Value, Value)> =
             map.pairs::<Value, Value>().filter_map(Result::ok).collect();
         out.map_len(pairs.len());
-        for (k, v) in &pairs {
-            lua_to_reply(out, k, script_resp, depth + 1);
-            lua_to_reply(out, v, script_resp, depth + 1);
-        }
-        return;
+        return pairs.into_iter().flat_map(|(k, v)| [k, v]).collect();
     }
     if let Ok(Value::Table(set)) = t.raw_get::<Value>("set") {
         let members: Vec<Value> = set
@@ -101,22 +123,18 @@ fn table_to_reply(out: &mut ReplyBuffer, t: &Table, script_resp: u8, depth: usiz
             .map(|(k, _)| k)
             .collect();
         out.set_len(members.len());
-        for m in &members {
-            lua_to_reply(out, m, script_resp, depth + 1);
-        }
-        return;
+        return members;
     }
     // An array: elements 1, 2, ... up to the first nil.
-    let at = out.deferred_len();
-    let mut n = 0;
+    let mut items = Vec::new();
     loop {
-        match t.raw_get::<Value>(n + 1) {
+        match t.raw_get::<Value>(items.len() + 1) {
             Ok(Value::Nil) | Err(_) => break,
-            Ok(v) => lua_to_reply(out, &v, script_resp, depth + 1),
+            Ok(v) => items.push(v),
         }
-        n += 1;
     }
-    out.set_deferred_len(at, b'*', n);
+    out.array_len(items.len());
+    items
 }
 
 /// Converts one complete RESP reply (what a command wrote into the scratch buffer) to a Lua
@@ -151,7 +169,7 @@ fn parse(lua: &Lua, reply: &[u8], pos: &mut usize, depth: usize) -> mlua::Result
     let Some(&kind) = reply.get(*pos) else {
         return Err(bad());
     };
-    if depth > MAX_DEPTH {
+    if depth > MAX_REPLY_DEPTH {
         return Err(bad());
     }
     *pos += 1;

@@ -132,9 +132,14 @@ redis.debug = function() end
 G.math.random = hidden.random
 G.math.randomseed = hidden.randomseed
 
-for _, name in ipairs({'string', 'table', 'math', 'coroutine'}) do
+for _, name in ipairs({'table', 'math', 'coroutine'}) do
   raw_rawset(backing, name, protect(G[name]))
 end
+-- Strings index the same read-only proxy, so getmetatable('').__index == string holds and
+-- the string library cannot be changed through it either.
+local string_proxy = protect(G.string)
+raw_rawset(backing, 'string', string_proxy)
+getmetatable('').__index = string_proxy
 for name, lib in pairs(hidden.libs) do raw_rawset(backing, name, protect(lib)) end
 raw_rawset(backing, '_G', env)
 setmetatable(backing, {__index = function(_, k)
@@ -509,7 +514,7 @@ impl Engine {
                 if ok {
                     let mut r = running.borrow_mut();
                     let resp = self.run.resp.get();
-                    lua_to_reply(r.ctx.out, &value, resp, 0);
+                    lua_to_reply(r.ctx.out, &value, resp);
                     Ok(None)
                 } else {
                     Ok(Some(script_error_message(&value, name)))

@@ -8,7 +8,7 @@
 //! wording (except the invalid-token case) and has no `cjson.encode_*` configuration
 //! functions, `cmsgpack` has `pack`/`unpack` only.
 
-use mlua::{LightUserData, Lua, MultiValue, Table, Value};
+use mlua::{Function, LightUserData, Lua, MultiValue, Table, Value};
 use std::cell::Cell;
 use std::rc::Rc;
 
@@ -102,59 +102,87 @@ fn math_random(lua: &Lua, args: MultiValue) -> mlua::Result<f64> {
 
 // ---- bit (LuaBitOp) -----------------------------------------------------------------------
 
-/// LuaBitOp's argument normalisation: round to nearest, keep the low 32 bits.
-fn tobit(v: &Value) -> mlua::Result<i32> {
-    let n = number(v).ok_or_else(|| err("bad argument to bit operation (number expected)"))?;
+/// Lua's name for a value's type in "bad argument" errors (`luaL_typename`).
+fn type_name(v: Option<&Value>) -> &'static str {
+    match v {
+        None => "no value",
+        Some(Value::Nil) => "nil",
+        Some(Value::Boolean(_)) => "boolean",
+        Some(Value::Integer(_) | Value::Number(_)) => "number",
+        Some(Value::String(_)) => "string",
+        Some(Value::Table(_)) => "table",
+        Some(Value::Function(_)) => "function",
+        Some(Value::LightUserData(_) | Value::UserData(_)) => "userdata",
+        Some(Value::Thread(_)) => "thread",
+        Some(_) => "userdata",
+    }
+}
+
+/// Argument `i` (0-based) of bit.`name`, normalised as LuaBitOp does: round to nearest, keep
+/// the low 32 bits. Errors like `luaL_checknumber`.
+fn bit_arg(args: &MultiValue, i: usize, name: &str) -> mlua::Result<i32> {
+    let v = args.get(i);
+    let n = v.and_then(number).ok_or_else(|| {
+        err(format!(
+            "bad argument #{} to '{name}' (number expected, got {})",
+            i + 1,
+            type_name(v)
+        ))
+    })?;
     Ok(n.round_ties_even() as i64 as i32)
 }
 
 fn bit_lib(lua: &Lua) -> mlua::Result<Table> {
     let t = lua.create_table()?;
-    fn fold(lua: &Lua, op: fn(i32, i32) -> i32) -> mlua::Result<mlua::Function> {
+    fn fold(lua: &Lua, name: &'static str, op: fn(i32, i32) -> i32) -> mlua::Result<Function> {
         lua.create_function(move |_, args: MultiValue| {
-            let mut it = args.iter();
-            let first = it
-                .next()
-                .ok_or_else(|| err("bad argument #1 (number expected)"))?;
-            let mut acc = tobit(first)?;
-            for v in it {
-                acc = op(acc, tobit(v)?);
+            let mut acc = bit_arg(&args, 0, name)?;
+            for i in 1..args.len() {
+                acc = op(acc, bit_arg(&args, i, name)?);
             }
             Ok(acc as f64)
         })
     }
-    t.raw_set("band", fold(lua, |a, b| a & b)?)?;
-    t.raw_set("bor", fold(lua, |a, b| a | b)?)?;
-    t.raw_set("bxor", fold(lua, |a, b| a ^ b)?)?;
-    t.raw_set(
-        "tobit",
-        lua.create_function(|_, v: Value| Ok(tobit(&v)? as f64))?,
-    )?;
-    t.raw_set(
-        "bnot",
-        lua.create_function(|_, v: Value| Ok(!tobit(&v)? as f64))?,
-    )?;
-    t.raw_set(
-        "bswap",
-        lua.create_function(|_, v: Value| Ok(tobit(&v)?.swap_bytes() as f64))?,
-    )?;
-    fn shift(lua: &Lua, op: fn(i32, u32) -> i32) -> mlua::Result<mlua::Function> {
-        lua.create_function(move |_, (x, n): (Value, Value)| {
-            Ok(op(tobit(&x)?, (tobit(&n)? & 31) as u32) as f64)
+    fn unary(lua: &Lua, name: &'static str, op: fn(i32) -> i32) -> mlua::Result<Function> {
+        lua.create_function(move |_, args: MultiValue| Ok(op(bit_arg(&args, 0, name)?) as f64))
+    }
+    fn shift(lua: &Lua, name: &'static str, op: fn(i32, u32) -> i32) -> mlua::Result<Function> {
+        lua.create_function(move |_, args: MultiValue| {
+            let x = bit_arg(&args, 0, name)?;
+            let n = bit_arg(&args, 1, name)?;
+            Ok(op(x, (n & 31) as u32) as f64)
         })
     }
-    t.raw_set("lshift", shift(lua, |x, n| ((x as u32) << n) as i32)?)?;
-    t.raw_set("rshift", shift(lua, |x, n| ((x as u32) >> n) as i32)?)?;
-    t.raw_set("arshift", shift(lua, |x, n| x >> n)?)?;
-    t.raw_set("rol", shift(lua, |x, n| (x as u32).rotate_left(n) as i32)?)?;
-    t.raw_set("ror", shift(lua, |x, n| (x as u32).rotate_right(n) as i32)?)?;
+    t.raw_set("band", fold(lua, "band", |a, b| a & b)?)?;
+    t.raw_set("bor", fold(lua, "bor", |a, b| a | b)?)?;
+    t.raw_set("bxor", fold(lua, "bxor", |a, b| a ^ b)?)?;
+    t.raw_set("tobit", unary(lua, "tobit", |x| x)?)?;
+    t.raw_set("bnot", unary(lua, "bnot", |x| !x)?)?;
+    t.raw_set("bswap", unary(lua, "bswap", i32::swap_bytes)?)?;
+    t.raw_set(
+        "lshift",
+        shift(lua, "lshift", |x, n| ((x as u32) << n) as i32)?,
+    )?;
+    t.raw_set(
+        "rshift",
+        shift(lua, "rshift", |x, n| ((x as u32) >> n) as i32)?,
+    )?;
+    t.raw_set("arshift", shift(lua, "arshift", |x, n| x >> n)?)?;
+    t.raw_set(
+        "rol",
+        shift(lua, "rol", |x, n| (x as u32).rotate_left(n) as i32)?,
+    )?;
+    t.raw_set(
+        "ror",
+        shift(lua, "ror", |x, n| (x as u32).rotate_right(n) as i32)?,
+    )?;
     t.raw_set(
         "tohex",
-        lua.create_function(|_, (x, n): (Value, Option<Value>)| {
-            let x = tobit(&x)? as u32;
-            let mut n = match n {
-                Some(v) => tobit(&v)?,
-                None => 8,
+        lua.create_function(|_, args: MultiValue| {
+            let x = bit_arg(&args, 0, "tohex")? as u32;
+            let mut n = match args.get(1) {
+                None | Some(Value::Nil) => 8,
+                Some(_) => bit_arg(&args, 1, "tohex")?,
             };
             let upper = n < 0;
             if upper {
@@ -374,6 +402,9 @@ fn json_null() -> Value {
 
 /// Lua's `%.14g`, which lua-cjson uses for numbers.
 pub fn fmt_14g(n: f64) -> String {
+    if n == 0.0 && n.is_sign_negative() {
+        return "-0".into();
+    }
     if n.is_finite() && n == n.trunc() && n.abs() < 1e15 {
         return format!("{}", n as i64);
     }
