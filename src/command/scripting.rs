@@ -13,8 +13,8 @@
 //!
 //! The script runs to completion on the loop thread, so it is atomic: no other client's command
 //! lands inside it. The pieces live in submodules: `engine` (the Lua state, sandbox, `redis.*`),
-//! `convert` (Lua <-> RESP, both directions), `libs` (bit, struct, cjson, cmsgpack, the
-//! deterministic `math.random`).
+//! `convert` (Lua <-> RESP, both directions), `libs` (bit, struct, cjson, cmsgpack, Redis's
+//! `math.random`), `function` (FUNCTION libraries and FCALL, on the same machinery).
 
 mod convert;
 mod engine;
@@ -510,16 +510,19 @@ fn script_kill_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     Ok(())
 }
 
-/// SCRIPT DEBUG YES|SYNC|NO — the Lua debugger is not implemented.
-fn script_debug_command(_ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+/// SCRIPT DEBUG YES|SYNC|NO — NO is accepted (`+OK`); the Lua debugger (LDB) itself is not
+/// implemented.
+fn script_debug_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     if args::is(argv[2], "NO") {
+        ctx.out.ok();
+        return Ok(());
+    }
+    if args::is(argv[2], "YES") || args::is(argv[2], "SYNC") {
         return Err(CommandError::Err(
-            "SCRIPT DEBUG is not supported by ferrodis",
+            "SCRIPT DEBUG (the Lua debugger) is not supported by ferrodis",
         ));
     }
-    Err(CommandError::Err(
-        "SCRIPT DEBUG is not supported by ferrodis",
-    ))
+    Err(CommandError::Err("Use SCRIPT DEBUG YES/SYNC/NO"))
 }
 
 /// SCRIPT HELP — the subcommand list, as Redis prints it.

@@ -1122,3 +1122,38 @@ fn cmsgpack_lib(lua: &Lua) -> mlua::Result<Table> {
     )?;
     Ok(t)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_format_like_lua_percent_14g() {
+        assert_eq!(fmt_14g(1.0), "1");
+        assert_eq!(fmt_14g(1.5), "1.5");
+        assert_eq!(fmt_14g(0.1), "0.1");
+        assert_eq!(fmt_14g(-0.0), "-0");
+        assert_eq!(fmt_14g(1e100), "1e+100");
+        assert_eq!(fmt_14g(1.0 / 3.0), "0.33333333333333");
+        assert_eq!(fmt_14g(123456789012345678.0), "1.2345678901235e+17");
+    }
+
+    #[test]
+    fn strtod_prefix_reads_what_c_reads() {
+        assert_eq!(strtod_prefix(b"123abc"), Some((123.0, 3)));
+        assert_eq!(strtod_prefix(b"-1.5e3,"), Some((-1500.0, 6)));
+        assert_eq!(strtod_prefix(b"0x10"), Some((16.0, 4)));
+        assert_eq!(strtod_prefix(b"1e"), Some((1.0, 1)));
+        assert_eq!(strtod_prefix(b"-"), None);
+        assert_eq!(strtod_prefix(b"inf"), Some((f64::INFINITY, 3)));
+    }
+
+    #[test]
+    fn rand48_starts_where_redis_starts() {
+        let lua = Lua::new();
+        let hidden = lua.create_table().unwrap();
+        register(&lua, &hidden, Rc::new(Cell::new(RAND48_INIT))).unwrap();
+        let r = math_random(&lua, MultiValue::new()).unwrap();
+        assert_eq!(fmt_14g(r), "0.39646477363839");
+    }
+}
