@@ -23,6 +23,9 @@ use mlua::{Lua, Table, Value};
 /// Nesting at which Redis's converter runs out of Lua stack (`lua_checkstack` fails after
 /// 7995 levels with the default LUAI_MAXCSTACK) and emits an error element instead.
 const MAX_DEPTH: usize = 7995;
+/// Field Redis sets on error tables made from a command's error reply, so that passing the
+/// error on (raised by redis.call or returned) does not count it twice.
+pub const STATS_COUNTED: &str = "ignore_error_stats_update";
 /// Command replies are shallow; this only bounds the recursive RESP parser below.
 const MAX_REPLY_DEPTH: usize = 1000;
 
@@ -205,6 +208,8 @@ fn parse(lua: &Lua, reply: &[u8], pos: &mut usize, depth: usize) -> mlua::Result
         b'-' => {
             let t = lua.create_table()?;
             t.raw_set("err", lua.create_string(text)?)?;
+            // The command's own reply already counted this error in the statistics.
+            t.raw_set(STATS_COUNTED, true)?;
             Value::Table(t)
         }
         b'*' | b'>' => {

@@ -32,7 +32,7 @@
 //! in the hidden table the wrappers read, and a scoped `busy_poll` in the registry, where the
 //! count hook (which must be `'static`) finds it.
 
-use super::convert::{lua_to_reply, resp_to_lua};
+use super::convert::{lua_to_reply, resp_to_lua, STATS_COUNTED};
 use super::{libs, RunState};
 use crate::command::error::{CommandError, CommandResult};
 use crate::command::table::flags;
@@ -511,14 +511,23 @@ impl Engine {
                 lua.unset_named_registry_value(BUSY_POLL_KEY)?;
                 self.redis.raw_set("call", Value::Nil)?;
                 self.redis.raw_set("pcall", Value::Nil)?;
-                if ok {
-                    let mut r = running.borrow_mut();
-                    let resp = self.run.resp.get();
-                    lua_to_reply(r.ctx.out, &value, resp);
-                    Ok(None)
-                } else {
-                    Ok(Some(script_error_message(&value, name)))
+                if !ok {
+                    return Ok(Some(script_error_message(&value, name)));
                 }
+                // A returned error table is the command's error reply (counted as one).
+                if let Value::Table(t) = &value {
+                    if let Ok(Value::String(err)) = t.raw_get::<Value>("err") {
+                        let msg = String::from_utf8_lossy(&err.as_bytes()).into_owned();
+                        return Ok(Some((
+                            msg,
+                            t.raw_get::<bool>(STATS_COUNTED).unwrap_or(false),
+                        )));
+                    }
+                }
+                let mut r = running.borrow_mut();
+                let resp = self.run.resp.get();
+                lua_to_reply(r.ctx.out, &value, resp);
+                Ok(None)
             })
         };
         run.running.set(false);
@@ -534,7 +543,8 @@ impl Engine {
         }
         match outcome {
             Ok(None) => Ok(()),
-            Ok(Some(msg)) => Err(CommandError::Custom(msg)),
+            Ok(Some((msg, true))) => Err(CommandError::Counted(msg)),
+            Ok(Some((msg, false))) => Err(CommandError::Custom(msg)),
             Err(e) => Err(fail(e)),
         }
     }
@@ -840,12 +850,16 @@ fn user_frame(lua: &Lua) -> Option<(String, usize)> {
     None
 }
 
-/// The reply text of a failed script: `<err> script: <sha>, on <source>:<line>.`
-/// (Redis: `luaCallFunction`).
-fn script_error_message(value: &Value, name: &str) -> String {
+/// The reply text of a failed script: `<err> script: <sha>, on <source>:<line>.`, and
+/// whether the error was already counted in the statistics (Redis: `luaCallFunction`).
+fn script_error_message(value: &Value, name: &str) -> (String, bool) {
     let Value::Table(t) = value else {
-        return format!("ERR Error running script {name}, execution failure");
+        return (
+            format!("ERR Error running script {name}, execution failure"),
+            false,
+        );
     };
+    let counted = t.raw_get::<bool>(STATS_COUNTED).unwrap_or(false);
     let msg = match t.raw_get::<Value>("err") {
         Ok(Value::String(s)) => String::from_utf8_lossy(&s.as_bytes()).into_owned(),
         Ok(Value::Integer(n)) => n.to_string(),
@@ -854,10 +868,11 @@ fn script_error_message(value: &Value, name: &str) -> String {
     };
     let source = t.raw_get::<Option<String>>("source").ok().flatten();
     let line = t.raw_get::<Option<i64>>("line").ok().flatten();
-    match (source, line) {
+    let msg = match (source, line) {
         (Some(source), Some(line)) => format!("{msg} script: {name}, on {source}:{line}."),
         _ => msg,
-    }
+    };
+    (msg, counted)
 }
 
 /// Runs every `HOOK_EVERY` instructions (Redis: `luaMaskCountHook`). Past busy-reply-threshold
