@@ -280,6 +280,7 @@ impl Engine {
             })?,
         )?;
         redis.raw_set("log", lua.create_function(log_from_script)?)?;
+        redis.raw_set("acl_check_cmd", lua.create_function(acl_check_cmd)?)?;
         redis.raw_set(
             "set_repl",
             lua.create_function(|lua, args: MultiValue| {
@@ -918,6 +919,50 @@ fn count_hook(lua: &Lua, run: &RunState) -> mlua::Result<VmState> {
         ));
     }
     Ok(VmState::Continue)
+}
+
+/// `redis.acl_check_cmd(command, ...)`: can the current user run this command? ferrodis has
+/// no ACL users, so any existing command is allowed (Redis: `luaRedisAclCheckCmdPermissions`).
+fn acl_check_cmd(lua: &Lua, args: MultiValue) -> mlua::Result<bool> {
+    if args.is_empty() {
+        return Err(raise(
+            lua,
+            b"Please specify at least one argument for this redis lib call",
+        ));
+    }
+    let mut argv = Vec::with_capacity(args.len());
+    for a in args.iter() {
+        match a {
+            Value::String(_) | Value::Integer(_) | Value::Number(_) => {
+                argv.push(lua_bytes(a).unwrap_or_default())
+            }
+            _ => {
+                return Err(raise(
+                    lua,
+                    b"Lua redis lib command arguments must be strings or integers",
+                ))
+            }
+        }
+    }
+    let known = table::families()
+        .iter()
+        .flat_map(|f| f.iter())
+        .find(|spec| spec.name.as_bytes().eq_ignore_ascii_case(&argv[0]));
+    let known = match known {
+        Some(spec) if !spec.subcommands.is_empty() => argv
+            .get(1)
+            .and_then(|sub| table::lookup_subcommand(spec, sub))
+            .is_some(),
+        Some(_) => true,
+        None => false,
+    };
+    if !known {
+        return Err(raise(
+            lua,
+            b"Invalid command passed to redis.acl_check_cmd()",
+        ));
+    }
+    Ok(true)
 }
 
 /// `redis.log(level, ...)`: the arguments joined by spaces, at the matching log level.
