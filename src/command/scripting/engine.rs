@@ -82,7 +82,7 @@ local backing = {}
 local env = setmetatable({}, {__index = backing, __newindex = ro_error, __metatable = false})
 readonly[env] = true
 
-for _, name in ipairs({'assert', 'collectgarbage', 'error', 'gcinfo', 'getmetatable', 'ipairs',
+for _, name in ipairs({'assert', 'collectgarbage', 'error', 'gcinfo', 'ipairs',
     'next', 'pairs', 'rawequal', 'rawget', 'select', 'setmetatable', 'tonumber', 'tostring',
     'type', 'unpack', '_VERSION'}) do
   raw_rawset(backing, name, G[name])
@@ -140,6 +140,14 @@ end
 local string_proxy = protect(G.string)
 raw_rawset(backing, 'string', string_proxy)
 getmetatable('').__index = string_proxy
+-- ... and the string metatable itself is only handed out read-only.
+local raw_getmetatable = getmetatable
+local string_mt = protect(raw_getmetatable(''))
+raw_rawset(backing, 'getmetatable', function(v)
+  if raw_type(v) == 'string' then return string_mt end
+  if readonly[v] then return nil end
+  return raw_getmetatable(v)
+end)
 for name, lib in pairs(hidden.libs) do raw_rawset(backing, name, protect(lib)) end
 raw_rawset(backing, '_G', env)
 setmetatable(backing, {__index = function(_, k)
