@@ -70,23 +70,29 @@ local raw_error, raw_type, raw_pcall, raw_rawset = error, type, pcall, rawset
 local setmetatable, setfenv, tostring, tonumber, select = setmetatable, setfenv, tostring, tonumber, select
 local raw_loadstring, raw_load = loadstring, load
 
+-- Read-only proxy -> the table it stands for (so pairs, next and rawget see through it).
 local readonly = setmetatable({}, {__mode = 'k'})
 local function ro_error() raw_error('Attempt to modify a readonly table', 2) end
 local function protect(t)
   local p = setmetatable({}, {__index = t, __newindex = ro_error, __metatable = false})
-  readonly[p] = true
+  readonly[p] = t
   return p
 end
 
 local backing = {}
 local env = setmetatable({}, {__index = backing, __newindex = ro_error, __metatable = false})
-readonly[env] = true
+readonly[env] = backing
 
 for _, name in ipairs({'assert', 'collectgarbage', 'error', 'gcinfo', 'ipairs',
-    'next', 'pairs', 'rawequal', 'rawget', 'select', 'setmetatable', 'tonumber', 'tostring',
-    'type', 'unpack', '_VERSION'}) do
+    'rawequal', 'select', 'setmetatable', 'tonumber', 'tostring', 'type', 'unpack',
+    '_VERSION'}) do
   raw_rawset(backing, name, G[name])
 end
+local raw_next, raw_rawget = next, rawget
+local function seen(t) return readonly[t] or t end
+raw_rawset(backing, 'next', function(t, k) return raw_next(seen(t), k) end)
+raw_rawset(backing, 'pairs', function(t) return raw_next, seen(t), nil end)
+raw_rawset(backing, 'rawget', function(t, k) return raw_rawget(seen(t), k) end)
 
 -- Redis's pcall: an error table {err = msg} is caught as the plain message.
 local function pcall_result(ok, ...)
@@ -163,7 +169,7 @@ local function missing(_, k)
 end
 local fenv_mt = {__index = backing, __newindex = ro_error, __metatable = false}
 local fenv = setmetatable({}, fenv_mt)
-readonly[fenv] = true
+readonly[fenv] = backing
 local load_redis = hidden.load_redis
 setmetatable(load_redis, {__index = missing, __metatable = false})
 local load_api = setmetatable({redis = protect(load_redis)}, {__index = missing, __metatable = false})
