@@ -286,7 +286,7 @@ pub struct ScriptState {
     /// Created on first use, so a server that never runs a script never builds a Lua state.
     engine: Option<engine::Engine>,
     /// Compiled scripts by lowercase hex SHA1 of their body.
-    scripts: HashMap<[u8; 40], Script>,
+    scripts: HashMap<[u8; 40], Rc<Script>>,
     /// FUNCTION libraries.
     functions: function::FunctionState,
     pub run: Rc<RunState>,
@@ -348,7 +348,7 @@ fn load_script(ctx: &mut Ctx, body: &[u8]) -> Result<[u8; 40], CommandError> {
     let mut script = engine.compile(&body[skip..], &sha)?;
     script.no_writes = no_writes;
     script.shebang = skip > 0;
-    scripts.scripts.insert(sha, script);
+    scripts.scripts.insert(sha, Rc::new(script));
     Ok(sha)
 }
 

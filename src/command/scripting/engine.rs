@@ -28,9 +28,11 @@
 //!
 //! # Reaching the server from Lua
 //! `redis.call` needs the running command's `Ctx`, which is borrowed for the length of EVAL.
-//! `Lua::scope` lets a callback borrow it: for each run, a scoped `dispatch` function is stored
-//! in the hidden table the wrappers read, and a scoped `busy_poll` in the registry, where the
-//! count hook (which must be `'static`) finds it.
+//! `Lua::scope` lets a callback borrow it, so for each run one scoped function is created and
+//! stored as `redis.call`. It is also the only way into the server for the rest: `redis.pcall`
+//! (a permanent function) calls it with a marker first argument meaning "return errors, do
+//! not raise them", and the count hook (which must be `'static`) with a marker meaning "turn
+//! the event loop". One scoped function per run keeps EVAL's garbage, hence GC work, low.
 
 use super::convert::{lua_to_reply, resp_to_lua, STATS_COUNTED};
 use super::{libs, RunState};
@@ -40,8 +42,8 @@ use crate::command::{self, table, Ctx};
 use crate::resp::reply::ReplyBuffer;
 use log::{debug, info, warn};
 use mlua::{
-    chunk::ChunkMode, Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value,
-    VmState,
+    chunk::ChunkMode, Function, HookTriggers, LightUserData, Lua, LuaOptions, MultiValue, StdLib,
+    Table, Value, VmState,
 };
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -51,8 +53,12 @@ use std::time::Instant;
 const INTERNAL_CHUNK: &str = "=ferrodis";
 /// FUNCTION LOAD gives a library's code this long to register its functions.
 const LOAD_TIMEOUT_MS: u128 = 500;
-/// Registry key of the scoped function the hook calls while a script is busy.
-const BUSY_POLL_KEY: &str = "ferrodis_busy_poll";
+/// First arguments of the scoped `redis.call` that only ferrodis can pass (scripts cannot make
+/// light userdata other than `cjson.null`, which is NULL): "return errors" (from
+/// `redis.pcall`) and "turn the event loop" (from the count hook).
+/// (Never dereferenced: only compared.)
+const PCALL_MARKER: LightUserData = LightUserData(std::ptr::without_provenance_mut(1));
+const POLL_MARKER: LightUserData = LightUserData(std::ptr::without_provenance_mut(2));
 /// Instructions between two runs of the count hook (Redis: `LUA_MASKCOUNT` 100000).
 const HOOK_EVERY: u32 = 100_000;
 const KILLED_MESSAGE: &str = "-ERR Script killed by user with SCRIPT KILL...";
@@ -363,9 +369,19 @@ impl Engine {
         })?;
 
         let hook_run = run.clone();
+        let hook_redis = redis.clone();
         lua.set_hook(
             HookTriggers::new().every_nth_instruction(HOOK_EVERY),
-            move |lua, _debug| count_hook(lua, &hook_run),
+            move |lua, _debug| count_hook(lua, &hook_run, &hook_redis),
+        )?;
+        let pcall_redis = redis.clone();
+        redis.raw_set(
+            "pcall",
+            lua.create_function(move |_, mut args: MultiValue| {
+                let call: Function = pcall_redis.raw_get("call")?;
+                args.push_front(Value::LightUserData(PCALL_MARKER));
+                call.call::<Value>(args)
+            })?,
         )?;
         Ok(Engine {
             lua,
@@ -501,31 +517,35 @@ impl Engine {
                         .map_err(|_| mlua::Error::runtime("re-entrant redis.call"))?;
                     running.dispatch(lua, &self.run, args)
                 };
-                let call = scope.create_function(move |lua, args: MultiValue| {
-                    let (value, failed) = dispatch(lua, args)?;
-                    match (failed, value) {
-                        (true, Value::Table(t)) => Err(raise_table(lua, t)),
-                        (_, value) => Ok(value),
-                    }
-                })?;
-                let pcall = scope
-                    .create_function(move |lua, args: MultiValue| Ok(dispatch(lua, args)?.0))?;
-                let busy_poll = scope.create_function(|_, ()| {
+                let busy_poll = || {
                     if let Ok(mut running) = running.try_borrow_mut() {
                         crate::server::busy::process_events_while_blocked(running.ctx);
                         if running.ctx.srv.shutdown.is_some() {
                             self.run.killed.set(true);
                         }
                     }
-                    Ok(())
+                };
+                let call = scope.create_function(move |lua, mut args: MultiValue| {
+                    let raise = match args.front() {
+                        Some(Value::LightUserData(m)) if *m == POLL_MARKER => {
+                            busy_poll();
+                            return Ok(Value::Nil);
+                        }
+                        Some(Value::LightUserData(m)) if *m == PCALL_MARKER => {
+                            args.pop_front();
+                            false
+                        }
+                        _ => true,
+                    };
+                    let (value, failed) = dispatch(lua, args)?;
+                    match (raise && failed, value) {
+                        (true, Value::Table(t)) => Err(raise_table(lua, t)),
+                        (_, value) => Ok(value),
+                    }
                 })?;
                 self.redis.raw_set("call", call)?;
-                self.redis.raw_set("pcall", pcall)?;
-                lua.set_named_registry_value(BUSY_POLL_KEY, busy_poll)?;
                 let (ok, value): (bool, Value) = self.runner.call(call_args)?;
-                lua.unset_named_registry_value(BUSY_POLL_KEY)?;
                 self.redis.raw_set("call", Value::Nil)?;
-                self.redis.raw_set("pcall", Value::Nil)?;
                 if !ok {
                     return Ok(Some(script_error_message(&value, name)));
                 }
@@ -893,7 +913,7 @@ fn script_error_message(value: &Value, name: &str) -> (String, bool) {
 /// Runs every `HOOK_EVERY` instructions (Redis: `luaMaskCountHook`). Past busy-reply-threshold
 /// it turns the event loop by hand so other clients get -BUSY and SCRIPT KILL can arrive; a
 /// kill raises an error in the script (again at every tick, so `pcall` cannot swallow it).
-fn count_hook(lua: &Lua, run: &RunState) -> mlua::Result<VmState> {
+fn count_hook(lua: &Lua, run: &RunState, redis: &Table) -> mlua::Result<VmState> {
     if run.loading.get() {
         let elapsed = run.started.get().map(|t| t.elapsed().as_millis());
         if elapsed.unwrap_or(0) > LOAD_TIMEOUT_MS {
@@ -924,8 +944,8 @@ fn count_hook(lua: &Lua, run: &RunState) -> mlua::Result<VmState> {
              You can try killing the script using the SCRIPT KILL command."
         );
     }
-    if let Ok(poll) = lua.named_registry_value::<Function>(BUSY_POLL_KEY) {
-        poll.call::<()>(())?;
+    if let Ok(call) = redis.raw_get::<Function>("call") {
+        call.call::<()>(POLL_MARKER)?;
     }
     if run.killed.get() {
         return Err(mlua::Error::runtime(
