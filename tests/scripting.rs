@@ -805,3 +805,46 @@ fn deeply_nested_results_stop_at_the_lua_stack_limit_like_redis() {
     assert!(reply.ends_with(b"-ERR reached lua stack limit\r\n"));
     assert_eq!(eval(&mut c, "return 1e20"), b":-9223372036854775808\r\n");
 }
+
+#[test]
+fn hostile_library_inputs_fail_cleanly() {
+    let server = TestServer::start(&[]);
+    let mut c = server.raw();
+    // Nesting is capped (the decoder keeps one Lua reference per open level).
+    let deep = text(eval(
+        &mut c,
+        "return cmsgpack.unpack(string.rep('\\145', 100000))",
+    ));
+    assert!(
+        deep.starts_with("-ERR user_script:1: stack overflow (in function mp_decode_to_lua_array)"),
+        "{deep}"
+    );
+    assert_eq!(
+        eval(
+            &mut c,
+            "return #cmsgpack.unpack(string.rep('\\145', 1000) .. '\\1')"
+        ),
+        b":1\r\n"
+    );
+    let short = text(eval(&mut c, "return cmsgpack.unpack('\\146\\1')"));
+    assert!(
+        short.starts_with("-ERR user_script:1: Missing bytes in input."),
+        "{short}"
+    );
+    let huge = text(eval(&mut c, "return struct.pack('c99999999999', 'x')"));
+    assert!(huge.contains("format size too large"), "{huge}");
+    let nested = text(eval(&mut c, "local t = {} t[1] = t return cjson.encode(t)"));
+    assert!(
+        nested.contains("Cannot serialise, excessive nesting (1001)"),
+        "{nested}"
+    );
+    assert_eq!(
+        c.cmd(&[
+            b"FUNCTION",
+            "LOAD".as_bytes(),
+            "#!lua nam\u{e9}=x\nreturn 1".as_bytes()
+        ]),
+        b"-ERR Invalid metadata value given: nam\xc3\xa9=x\r\n"
+    );
+    assert_eq!(c.cmd(&[b"PING"]), b"+PONG\r\n");
+}

@@ -177,7 +177,8 @@ fn parse_metadata(code: &[u8]) -> Result<(String, usize), CommandError> {
     let engine = parts.next().unwrap_or("#!");
     let mut name = None;
     for part in parts {
-        if part.len() >= 5 && part[..5].eq_ignore_ascii_case("name=") {
+        // Compare bytes: slicing the str at 5 could split a multi-byte character.
+        if part.len() >= 5 && part.as_bytes()[..5].eq_ignore_ascii_case(b"name=") {
             if name.is_some() {
                 return Err(CommandError::Err(
                     "Invalid metadata value, name argument was given multiple times",

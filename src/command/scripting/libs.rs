@@ -201,6 +201,9 @@ fn bit_lib(lua: &Lua) -> mlua::Result<Table> {
 
 // ---- struct (lua-struct) --------------------------------------------------------------------
 
+/// Largest `cN` item struct accepts (Redis's proto-max-bulk-len default).
+const MAX_STRUCT_ITEM: usize = 512 * 1024 * 1024;
+
 /// One parsed format item: kind letter and size in bytes.
 fn struct_items(fmt: &[u8]) -> mlua::Result<Vec<(u8, usize, bool)>> {
     let mut items = Vec::new();
@@ -235,6 +238,10 @@ fn struct_items(fmt: &[u8]) -> mlua::Result<Vec<(u8, usize, bool)>> {
             b's' => 0,
             _ => return Err(err(format!("invalid format option '{}'", c as char))),
         };
+        // A client-chosen size must not make pack allocate without bound.
+        if size > MAX_STRUCT_ITEM {
+            return Err(err("format size too large"));
+        }
         if matches!(c, b'i' | b'I') && !(1..=8).contains(&size) {
             return Err(err(format!(
                 "integral size {size} is larger than limit of 8"
@@ -1027,7 +1034,74 @@ fn mp_int(n: i64, out: &mut Vec<u8>) {
     }
 }
 
+/// A msgpack array or map being filled while decoding.
+struct MpOpen {
+    table: Table,
+    /// Elements (array) or pairs (map) still expected.
+    left: usize,
+    is_map: bool,
+    next_index: usize,
+    /// A map's key, waiting for its value.
+    key: Option<Value>,
+}
+
+/// Deepest msgpack nesting `cmsgpack.unpack` accepts (Redis's Lua runs out of C stack
+/// somewhere past 1000 levels, with this message).
+const MP_MAX_DEPTH: usize = 1000;
+
+/// Decodes one value at `*at`. Iterative, with an explicit stack of open containers: one byte
+/// per nesting level is enough to ask for deep nesting, which recursion would not survive.
 fn mp_decode(lua: &Lua, d: &[u8], at: &mut usize) -> mlua::Result<Value> {
+    let mut open: Vec<MpOpen> = Vec::new();
+    loop {
+        let mut value = match mp_decode_one(lua, d, at)? {
+            MpItem::Value(v) => v,
+            MpItem::Open(o) if o.left > 0 => {
+                if open.len() >= MP_MAX_DEPTH {
+                    return Err(err("stack overflow (in function mp_decode_to_lua_array)"));
+                }
+                open.push(o);
+                continue;
+            }
+            MpItem::Open(o) => Value::Table(o.table),
+        };
+        // Attach the finished value to its container; a container that is now full is itself
+        // a finished value for the one below it.
+        loop {
+            let Some(top) = open.last_mut() else {
+                return Ok(value);
+            };
+            if top.is_map && top.key.is_none() {
+                top.key = Some(value);
+                break;
+            }
+            if top.is_map {
+                let key = top.key.take().unwrap_or(Value::Nil);
+                if !key.is_nil() {
+                    top.table.raw_set(key, value)?;
+                }
+            } else {
+                top.next_index += 1;
+                top.table.raw_set(top.next_index, value)?;
+            }
+            top.left -= 1;
+            if top.left > 0 {
+                break;
+            }
+            let Some(done) = open.pop() else {
+                return Err(err("Bad data format in input."));
+            };
+            value = Value::Table(done.table);
+        }
+    }
+}
+
+enum MpItem {
+    Value(Value),
+    Open(MpOpen),
+}
+
+fn mp_decode_one(lua: &Lua, d: &[u8], at: &mut usize) -> mlua::Result<MpItem> {
     let bad = || err("Missing bytes in input.");
     let mut take = |n: usize| -> mlua::Result<&[u8]> {
         let s = d.get(*at..*at + n).ok_or_else(bad)?;
@@ -1036,7 +1110,16 @@ fn mp_decode(lua: &Lua, d: &[u8], at: &mut usize) -> mlua::Result<Value> {
     };
     let be = |b: &[u8]| b.iter().fold(0u64, |acc, &x| (acc << 8) | x as u64);
     let tag = take(1)?[0];
-    Ok(match tag {
+    let open = |left: usize, is_map: bool| -> mlua::Result<MpItem> {
+        Ok(MpItem::Open(MpOpen {
+            table: lua.create_table()?,
+            left,
+            is_map,
+            next_index: 0,
+            key: None,
+        }))
+    };
+    Ok(MpItem::Value(match tag {
         0x00..=0x7f => Value::Number(tag as f64),
         0xe0..=0xff => Value::Number(tag as i8 as f64),
         0xc0 => Value::Nil,
@@ -1061,36 +1144,14 @@ fn mp_decode(lua: &Lua, d: &[u8], at: &mut usize) -> mlua::Result<Value> {
             };
             Value::String(lua.create_string(take(len)?)?)
         }
-        0x90..=0x9f | 0xdc | 0xdd => {
-            let n = match tag {
-                0x90..=0x9f => (tag & 0x0f) as usize,
-                0xdc => be(take(2)?) as usize,
-                _ => be(take(4)?) as usize,
-            };
-            let t = lua.create_table()?;
-            for i in 1..=n {
-                t.raw_set(i, mp_decode(lua, d, at)?)?;
-            }
-            Value::Table(t)
-        }
-        0x80..=0x8f | 0xde | 0xdf => {
-            let n = match tag {
-                0x80..=0x8f => (tag & 0x0f) as usize,
-                0xde => be(take(2)?) as usize,
-                _ => be(take(4)?) as usize,
-            };
-            let t = lua.create_table()?;
-            for _ in 0..n {
-                let k = mp_decode(lua, d, at)?;
-                let v = mp_decode(lua, d, at)?;
-                if !k.is_nil() {
-                    t.raw_set(k, v)?;
-                }
-            }
-            Value::Table(t)
-        }
+        0x90..=0x9f => return open((tag & 0x0f) as usize, false),
+        0xdc => return open(be(take(2)?) as usize, false),
+        0xdd => return open(be(take(4)?) as usize, false),
+        0x80..=0x8f => return open((tag & 0x0f) as usize, true),
+        0xde => return open(be(take(2)?) as usize, true),
+        0xdf => return open(be(take(4)?) as usize, true),
         _ => return Err(err("Bad data format in input.")),
-    })
+    }))
 }
 
 fn cmsgpack_lib(lua: &Lua) -> mlua::Result<Table> {
