@@ -160,9 +160,9 @@ impl Server {
                         format!("bad bind address '{host}'"),
                     )
                 })?;
-            // A std listener, so the busy-script loop can keep a clone of it (server::busy).
-            let std_listener = std::net::TcpListener::bind(addr)?;
-            std_listener.set_nonblocking(true)?;
+            // Bound by mio (its backlog), then cloned through std so the busy-script loop can
+            // accept on the same socket (server::busy).
+            let std_listener = std::net::TcpListener::from(TcpListener::bind(addr)?);
             busy_listeners.push(std_listener.try_clone()?);
             let mut listener = TcpListener::from_std(std_listener);
             poll.registry().register(
