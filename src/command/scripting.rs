@@ -293,6 +293,12 @@ pub struct ScriptState {
 }
 
 impl ScriptState {
+    /// Is a script (or function) running? Commands it calls must not block: a blocking
+    /// command checks this and answers at once, as with Redis's `CLIENT_DENY_BLOCKING`.
+    pub fn is_running(&self) -> bool {
+        self.run.running.get()
+    }
+
     /// Is a script past busy-reply-threshold (so the loop answers -BUSY)?
     pub fn is_busy(&self) -> bool {
         self.run.running.get() && self.run.timed_out.get()

@@ -40,6 +40,7 @@ use crate::command::error::{CommandError, CommandResult};
 use crate::command::table::flags;
 use crate::command::{self, table, Ctx};
 use crate::resp::reply::ReplyBuffer;
+use crate::server::client::ReplyMode;
 use log::{debug, info, warn};
 use mlua::{
     chunk::ChunkMode, Function, HookTriggers, LightUserData, Lua, LuaOptions, MultiValue, StdLib,
@@ -496,10 +497,15 @@ impl Engine {
         run.resp.set(2);
 
         // SELECT inside a script changes the script's database, never the caller's (7.0).
-        let caller_db = if ctx.id != command::NO_CLIENT {
-            Some(ctx.me().db)
-        } else {
-            None
+        // The caller's CLIENT REPLY mode applies to EVAL's reply, not to the commands the
+        // script runs (whose replies `call` would otherwise drop): switched off meanwhile.
+        let caller = match ctx.clients.get_mut(ctx.id) {
+            Some(c) => {
+                let saved = (c.db, c.reply_mode);
+                c.reply_mode = ReplyMode::On;
+                Some(saved)
+            }
+            None => None,
         };
         let script_db = ctx.db;
         let outcome = {
@@ -569,8 +575,9 @@ impl Engine {
         if run.timed_out.get() {
             info!("Lua script finished after the busy threshold; clients can be served again");
         }
-        if let (Some(db), Some(c)) = (caller_db, ctx.clients.get_mut(ctx.id)) {
+        if let (Some((db, mode)), Some(c)) = (caller, ctx.clients.get_mut(ctx.id)) {
             c.db = db;
+            c.reply_mode = mode;
         }
         if run.killed.get() && ctx.srv.shutdown.is_some() {
             // Killed by SHUTDOWN NOSAVE: Redis exits without answering the script's caller.
