@@ -299,6 +299,21 @@ impl ScriptState {
         self.run.running.get()
     }
 
+    /// Scripts in the EVAL cache (INFO `number_of_cached_scripts`).
+    pub fn cached_scripts(&self) -> usize {
+        self.scripts.len()
+    }
+
+    /// Bytes the Lua state uses (INFO `used_memory_lua` / `used_memory_vm_eval`).
+    pub fn lua_memory(&self) -> usize {
+        self.engine.as_ref().map_or(0, |e| e.used_memory())
+    }
+
+    /// FUNCTION libraries and functions loaded (INFO / FUNCTION STATS).
+    pub fn function_counts(&self) -> (usize, usize) {
+        self.functions.counts()
+    }
+
     /// Is a script past busy-reply-threshold (so the loop answers -BUSY)?
     pub fn is_busy(&self) -> bool {
         self.run.running.get() && self.run.timed_out.get()

@@ -399,6 +399,11 @@ impl Engine {
         })
     }
 
+    /// Bytes allocated by the Lua state.
+    pub fn used_memory(&self) -> usize {
+        self.lua.used_memory()
+    }
+
     /// A handle to run scripts with while `ServerState` is borrowed elsewhere.
     pub fn handle(&self) -> Engine {
         self.clone()

@@ -55,6 +55,13 @@ pub struct FunctionState {
     owner: HashMap<String, String>,
 }
 
+impl FunctionState {
+    /// (libraries, functions).
+    pub fn counts(&self) -> (usize, usize) {
+        (self.libraries.len(), self.owner.len())
+    }
+}
+
 /// Function and library names: letters, digits and underscores (Redis: `functionsVerifyName`).
 fn valid_name(name: &str) -> bool {
     !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
