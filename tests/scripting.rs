@@ -848,3 +848,18 @@ fn hostile_library_inputs_fail_cleanly() {
     );
     assert_eq!(c.cmd(&[b"PING"]), b"+PONG\r\n");
 }
+
+#[test]
+fn a_busy_loop_inside_a_coroutine_can_still_be_killed() {
+    let server = TestServer::start(&["--busy-reply-threshold", "100"]);
+    let mut a = server.raw();
+    let mut b = server.raw();
+    a.send_cmd(&[
+        b"EVAL",
+        b"local co = coroutine.wrap(function() while true do end end) co() return 1",
+        b"0",
+    ]);
+    wait_until_busy(&mut b);
+    assert_eq!(b.cmd(&[b"SCRIPT", b"KILL"]), b"+OK\r\n");
+    assert!(text(a.read_reply()).starts_with("-ERR Script killed by user with SCRIPT KILL..."));
+}

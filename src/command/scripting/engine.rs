@@ -371,7 +371,9 @@ impl Engine {
 
         let hook_run = run.clone();
         let hook_redis = redis.clone();
-        lua.set_hook(
+        // Global: coroutines a script creates are counted too (a thread hook would miss a
+        // `while true do end` inside one, and the server could never be unblocked).
+        lua.set_global_hook(
             HookTriggers::new().every_nth_instruction(HOOK_EVERY),
             move |lua, _debug| count_hook(lua, &hook_run, &hook_redis),
         )?;
