@@ -21,10 +21,14 @@
 //! Redis represents errors inside Lua as tables `{err = "CODE message"}`. `redis.call` raises
 //! such a table, `redis.pcall` returns it, and the message handler passed to `xpcall` turns
 //! plain string errors into one and records where the error happened, which becomes the
-//! ` script: <sha>, on @user_script:<line>.` suffix of the reply. Raising a *table* is
-//! something only Lua code can do (an mlua callback raises an mlua error value), so the small
-//! wrappers that raise live in the Lua prelude below, and the Rust callbacks return
-//! `(value, failed)` pairs.
+//! ` script: <sha>, on @user_script:<line>.` suffix of the reply.
+//!
+//! An mlua callback can only fail with an mlua error value, not raise a Lua table, so a Rust
+//! callback that must raise `{err=...}` parks the table in the registry and fails with a
+//! marker error ([`raise_table`]); the message handler and the sandbox's `pcall` swap the
+//! marker for the table. The callbacks stay C functions on purpose: in Lua 5.1 a script's
+//! `return redis.call(...)` is a tail call, and a Lua wrapper would lose the script's frame,
+//! hence the line number in the error.
 //!
 //! # Reaching the server from Lua
 //! `redis.call` needs the running command's `Ctx`, which is borrowed for the length of EVAL.
