@@ -233,6 +233,8 @@ fn memory_section(ctx: &Ctx, out: &mut String) {
         .unwrap_or(0);
     let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
     let maxmemory = ctx.srv.config.maxmemory;
+    let lua = ctx.srv.scripts.lua_memory() as u64;
+    let (libraries, functions) = ctx.srv.scripts.function_counts();
     out.push_str("# Memory\r\n");
     fields!(out,
         "used_memory" => used,
@@ -244,6 +246,12 @@ fn memory_section(ctx: &Ctx, out: &mut String) {
         "used_memory_peak_perc" => format!("{:.2}%", ratio(used, peak) * 100.0),
         "total_system_memory" => total_system,
         "total_system_memory_human" => bytes_to_human(total_system),
+        "used_memory_lua" => lua,
+        "used_memory_vm_eval" => lua,
+        "used_memory_lua_human" => bytes_to_human(lua),
+        "number_of_cached_scripts" => ctx.srv.scripts.cached_scripts(),
+        "number_of_functions" => functions,
+        "number_of_libraries" => libraries,
         "maxmemory" => maxmemory,
         "maxmemory_human" => bytes_to_human(maxmemory),
         "maxmemory_policy" => ctx.srv.config.maxmemory_policy,

@@ -37,6 +37,10 @@ pub enum CommandError {
     Err(&'static str),
     /// Any other message, complete with its code (`ERR ...`, `BUSY ...`, `NOSCRIPT ...`).
     Custom(String),
+    /// An error already counted in the error statistics when it first happened: a script
+    /// passing on the error reply of a command it called (Redis:
+    /// `ERR_REPLY_FLAG_NO_STATS_UPDATE`). Replied like `Custom`, counted once.
+    Counted(String),
 }
 
 pub type CommandResult = Result<(), CommandError>;
@@ -90,8 +94,13 @@ impl CommandError {
             .into(),
             CommandError::NoAuth => "NOAUTH Authentication required.".into(),
             CommandError::Err(msg) => format!("ERR {msg}").into(),
-            CommandError::Custom(msg) => msg.clone().into(),
+            CommandError::Custom(msg) | CommandError::Counted(msg) => msg.clone().into(),
         }
+    }
+
+    /// Was this error already counted in INFO's error statistics?
+    pub fn already_counted(&self) -> bool {
+        matches!(self, CommandError::Counted(_))
     }
 
     /// The error code (first word), for INFO errorstats.

@@ -196,8 +196,10 @@ pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) {
     let started = Instant::now();
     let result: CommandResult = (spec.proc_)(ctx, argv);
     let failed = if let Err(err) = result {
-        ctx.srv.stats.total_error_replies += 1;
-        *ctx.srv.stats.error_codes.entry(err.code()).or_insert(0) += 1;
+        if !err.already_counted() {
+            ctx.srv.stats.total_error_replies += 1;
+            *ctx.srv.stats.error_codes.entry(err.code()).or_insert(0) += 1;
+        }
         ctx.out.error(&err.message());
         true
     } else {

@@ -174,7 +174,7 @@ fn key_is_expired(db: &Db, key: &[u8], now: Ms) -> bool {
 /// `CLIENT_DENY_BLOCKING`. Scripts deny blocking too: the scripting module extends this check
 /// with its own "a script is running" state.
 pub fn in_transaction_or_script(ctx: &Ctx) -> bool {
-    ctx.clients.get(ctx.id).is_some_and(|c| c.multi.active)
+    ctx.srv.scripts.is_running() || ctx.clients.get(ctx.id).is_some_and(|c| c.multi.active)
 }
 
 /// Queues the command if the client is inside MULTI (replying +QUEUED); true if the request

@@ -91,6 +91,9 @@ pub fn may_block(ctx: &mut Ctx) -> bool {
     if ctx.id == NO_CLIENT {
         return false;
     }
+    if ctx.srv.scripts.is_running() {
+        return false;
+    }
     let me = ctx.me();
     !me.multi.active && !me.deny_blocking
 }

@@ -61,7 +61,7 @@ impl QueryBuffer {
     }
 
     /// Free space of at least `min` bytes at the end, for the next read.
-    fn spare(&mut self, min: usize) -> &mut [u8] {
+    pub(crate) fn spare(&mut self, min: usize) -> &mut [u8] {
         if self.data.len() - self.end < min && self.start > 0 {
             self.data.copy_within(self.start..self.end, 0);
             self.end -= self.start;
@@ -73,7 +73,7 @@ impl QueryBuffer {
         &mut self.data[self.end..]
     }
 
-    fn commit(&mut self, n: usize) {
+    pub(crate) fn commit(&mut self, n: usize) {
         self.end += n;
     }
 

@@ -21,6 +21,7 @@
 //! for nothing.
 
 pub mod blocking;
+pub mod busy;
 pub mod client;
 mod cron;
 pub mod input;
@@ -120,6 +121,8 @@ pub struct ServerState {
     pub pubsub: crate::command::pubsub::PubsubState,
     pub watches: crate::command::multi::WatchState,
     pub scripts: crate::command::scripting::ScriptState,
+    /// Listener and registry clones for serving clients while a script is busy.
+    pub busy_io: Option<busy::BusyIo>,
     pub expire_cycle: ExpireCycleState,
     pub shutdown: Option<Shutdown>,
     /// Writes since start (Redis's `server.dirty`, reported as rdb_changes_since_last_save).
@@ -146,6 +149,7 @@ impl Server {
     pub fn bind(config: Config) -> io::Result<Server> {
         let poll = Poll::new()?;
         let mut listeners = Vec::new();
+        let mut busy_listeners = Vec::new();
         for (i, host) in config.bind.iter().enumerate() {
             let addr: SocketAddr = format!("{host}:{}", config.port)
                 .parse()
@@ -156,7 +160,11 @@ impl Server {
                         format!("bad bind address '{host}'"),
                     )
                 })?;
-            let mut listener = TcpListener::bind(addr)?;
+            // Bound by mio (its backlog), then cloned through std so the busy-script loop can
+            // accept on the same socket (server::busy).
+            let std_listener = std::net::TcpListener::from(TcpListener::bind(addr)?);
+            busy_listeners.push(std_listener.try_clone()?);
+            let mut listener = TcpListener::from_std(std_listener);
             poll.registry().register(
                 &mut listener,
                 Token(FIRST_LISTENER_TOKEN - i),
@@ -175,6 +183,7 @@ impl Server {
         ])?;
         poll.registry()
             .register(&mut signals, SIGNAL_TOKEN, Interest::READABLE)?;
+        let busy_registry = poll.registry().try_clone()?;
         let dbs = (0..config.databases).map(Db::new).collect();
         let mut rng = SmallRng::from_os_rng();
         let run_id: String = (0..40)
@@ -202,6 +211,10 @@ impl Server {
                 pubsub: Default::default(),
                 watches: Default::default(),
                 scripts: Default::default(),
+                busy_io: Some(busy::BusyIo {
+                    listeners: busy_listeners,
+                    registry: busy_registry,
+                }),
                 expire_cycle: ExpireCycleState::default(),
                 shutdown: None,
                 dirty: 0,

@@ -1,0 +1,1220 @@
+//! The libraries Redis embeds in its Lua, rewritten in Rust: `bit` (LuaBitOp), `struct`
+//! (lua-struct), `cjson` (lua-cjson), `cmsgpack` (lua-cmsgpack), and Redis's deterministic
+//! `math.random` (Redis: `deps/lua/src/lua_*.c`, `rand.c`).
+//!
+//! mlua's vendored Lua 5.1 is the stock interpreter and cannot compile these C modules in, so
+//! each is a table of Rust functions. They follow the originals for the common cases; known
+//! differences: `struct` ignores `!` alignment, `cjson` has no `encode_*`/`decode_*`
+//! configuration functions, `cmsgpack` has `pack`/`unpack` only.
+
+use mlua::{Function, LightUserData, Lua, MultiValue, Table, Value};
+use std::cell::Cell;
+use std::rc::Rc;
+
+pub fn register(lua: &Lua, hidden: &Table, rand: Rc<Cell<u64>>) -> mlua::Result<()> {
+    lua.set_app_data(Rand48(rand));
+    hidden.raw_set("random", lua.create_function(math_random)?)?;
+    hidden.raw_set(
+        "randomseed",
+        lua.create_function(|lua, seed: f64| {
+            seed_random(lua, seed as i64 as i32);
+            Ok(())
+        })?,
+    )?;
+    hidden.raw_set("bit", bit_lib(lua)?)?;
+    hidden.raw_set("struct", struct_lib(lua)?)?;
+    hidden.raw_set("cjson", cjson_lib(lua)?)?;
+    hidden.raw_set("cmsgpack", cmsgpack_lib(lua)?)?;
+    Ok(())
+}
+
+fn err(msg: impl Into<String>) -> mlua::Error {
+    mlua::Error::runtime(msg.into())
+}
+
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Integer(n) => Some(*n as f64),
+        Value::Number(n) => Some(*n),
+        Value::String(s) => crate::util::parse_f64(&s.as_bytes()),
+        _ => None,
+    }
+}
+
+// ---- math.random: Redis's rand48 -------------------------------------------------------------
+
+/// The 48-bit state of `drand48`, as Redis's `rand.c` keeps it. It lives outside the Lua
+/// state and is never reset between scripts (as in Redis 7.0), so a fresh server's first
+/// `math.random()` is 0.39646477363839 as on Redis.
+struct Rand48(Rc<Cell<u64>>);
+const SEED0: u64 = 0x330E;
+/// The unseeded state (`X2 X1 X0` in `rand.c`).
+pub const RAND48_INIT: u64 = 0x1234_ABCD_330E;
+
+fn seed_random(lua: &Lua, seed: i32) {
+    if let Some(r) = lua.app_data_ref::<Rand48>() {
+        r.0.set(((seed as u32 as u64) << 16) | SEED0);
+    }
+}
+
+fn lrand48(lua: &Lua) -> i32 {
+    let Some(r) = lua.app_data_ref::<Rand48>() else {
+        return 0;
+    };
+    let x = (r.0.get().wrapping_mul(0x5DEECE66D).wrapping_add(0xB)) & ((1 << 48) - 1);
+    r.0.set(x);
+    (x >> 17) as i32
+}
+
+fn math_random(lua: &Lua, args: MultiValue) -> mlua::Result<f64> {
+    let r = (lrand48(lua) % i32::MAX) as f64 / i32::MAX as f64;
+    let arg = |i: usize| -> mlua::Result<i64> {
+        args.get(i)
+            .and_then(number)
+            .map(|n| n as i64)
+            .ok_or_else(|| {
+                err(format!(
+                    "bad argument #{} to 'random' (number expected)",
+                    i + 1
+                ))
+            })
+    };
+    match args.len() {
+        0 => Ok(r),
+        1 => {
+            let u = arg(0)?;
+            if u < 1 {
+                return Err(err("bad argument #1 to 'random' (interval is empty)"));
+            }
+            Ok((r * u as f64).floor() + 1.0)
+        }
+        2 => {
+            let (l, u) = (arg(0)?, arg(1)?);
+            if l > u {
+                return Err(err("bad argument #2 to 'random' (interval is empty)"));
+            }
+            Ok((r * (u - l + 1) as f64).floor() + l as f64)
+        }
+        _ => Err(err("wrong number of arguments")),
+    }
+}
+
+// ---- bit (LuaBitOp) -----------------------------------------------------------------------
+
+/// Lua's name for a value's type in "bad argument" errors (`luaL_typename`).
+fn type_name(v: Option<&Value>) -> &'static str {
+    match v {
+        None => "no value",
+        Some(Value::Nil) => "nil",
+        Some(Value::Boolean(_)) => "boolean",
+        Some(Value::Integer(_) | Value::Number(_)) => "number",
+        Some(Value::String(_)) => "string",
+        Some(Value::Table(_)) => "table",
+        Some(Value::Function(_)) => "function",
+        Some(Value::LightUserData(_) | Value::UserData(_)) => "userdata",
+        Some(Value::Thread(_)) => "thread",
+        Some(_) => "userdata",
+    }
+}
+
+/// Argument `i` (0-based) of bit.`name`, normalised as LuaBitOp does: round to nearest, keep
+/// the low 32 bits. Errors like `luaL_checknumber`.
+fn bit_arg(args: &MultiValue, i: usize, name: &str) -> mlua::Result<i32> {
+    let v = args.get(i);
+    let n = v.and_then(number).ok_or_else(|| {
+        err(format!(
+            "bad argument #{} to '{name}' (number expected, got {})",
+            i + 1,
+            type_name(v)
+        ))
+    })?;
+    Ok(n.round_ties_even() as i64 as i32)
+}
+
+fn bit_lib(lua: &Lua) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    fn fold(lua: &Lua, name: &'static str, op: fn(i32, i32) -> i32) -> mlua::Result<Function> {
+        lua.create_function(move |_, args: MultiValue| {
+            let mut acc = bit_arg(&args, 0, name)?;
+            for i in 1..args.len() {
+                acc = op(acc, bit_arg(&args, i, name)?);
+            }
+            Ok(acc as f64)
+        })
+    }
+    fn unary(lua: &Lua, name: &'static str, op: fn(i32) -> i32) -> mlua::Result<Function> {
+        lua.create_function(move |_, args: MultiValue| Ok(op(bit_arg(&args, 0, name)?) as f64))
+    }
+    fn shift(lua: &Lua, name: &'static str, op: fn(i32, u32) -> i32) -> mlua::Result<Function> {
+        lua.create_function(move |_, args: MultiValue| {
+            let x = bit_arg(&args, 0, name)?;
+            let n = bit_arg(&args, 1, name)?;
+            Ok(op(x, (n & 31) as u32) as f64)
+        })
+    }
+    t.raw_set("band", fold(lua, "band", |a, b| a & b)?)?;
+    t.raw_set("bor", fold(lua, "bor", |a, b| a | b)?)?;
+    t.raw_set("bxor", fold(lua, "bxor", |a, b| a ^ b)?)?;
+    t.raw_set("tobit", unary(lua, "tobit", |x| x)?)?;
+    t.raw_set("bnot", unary(lua, "bnot", |x| !x)?)?;
+    t.raw_set("bswap", unary(lua, "bswap", i32::swap_bytes)?)?;
+    t.raw_set(
+        "lshift",
+        shift(lua, "lshift", |x, n| ((x as u32) << n) as i32)?,
+    )?;
+    t.raw_set(
+        "rshift",
+        shift(lua, "rshift", |x, n| ((x as u32) >> n) as i32)?,
+    )?;
+    t.raw_set("arshift", shift(lua, "arshift", |x, n| x >> n)?)?;
+    t.raw_set(
+        "rol",
+        shift(lua, "rol", |x, n| (x as u32).rotate_left(n) as i32)?,
+    )?;
+    t.raw_set(
+        "ror",
+        shift(lua, "ror", |x, n| (x as u32).rotate_right(n) as i32)?,
+    )?;
+    t.raw_set(
+        "tohex",
+        lua.create_function(|_, args: MultiValue| {
+            let x = bit_arg(&args, 0, "tohex")? as u32;
+            let mut n = match args.get(1) {
+                None | Some(Value::Nil) => 8,
+                Some(_) => bit_arg(&args, 1, "tohex")?,
+            };
+            let upper = n < 0;
+            if upper {
+                n = -n;
+            }
+            let n = n.clamp(0, 8) as usize;
+            let full = if upper {
+                format!("{x:08X}")
+            } else {
+                format!("{x:08x}")
+            };
+            Ok(full[8 - n..].to_string())
+        })?,
+    )?;
+    Ok(t)
+}
+
+// ---- struct (lua-struct) --------------------------------------------------------------------
+
+/// Largest `cN` item struct accepts (Redis's proto-max-bulk-len default).
+const MAX_STRUCT_ITEM: usize = 512 * 1024 * 1024;
+
+/// One parsed format item: kind letter and size in bytes.
+fn struct_items(fmt: &[u8]) -> mlua::Result<Vec<(u8, usize, bool)>> {
+    let mut items = Vec::new();
+    let mut little = true;
+    let mut i = 0;
+    while i < fmt.len() {
+        let c = fmt[i];
+        i += 1;
+        let mut digits = String::new();
+        while i < fmt.len() && fmt[i].is_ascii_digit() {
+            digits.push(fmt[i] as char);
+            i += 1;
+        }
+        let n: Option<usize> = digits.parse().ok();
+        let size = match c {
+            b'<' | b'=' => {
+                little = true;
+                continue;
+            }
+            b'>' => {
+                little = false;
+                continue;
+            }
+            b'!' | b' ' => continue,
+            b'b' | b'B' | b'x' => 1,
+            b'h' | b'H' => 2,
+            b'l' | b'L' | b'T' => 8,
+            b'i' | b'I' => n.unwrap_or(4),
+            b'f' => 4,
+            b'd' => 8,
+            b'c' => n.unwrap_or(1),
+            b's' => 0,
+            _ => return Err(err(format!("invalid format option '{}'", c as char))),
+        };
+        // A client-chosen size must not make pack allocate without bound.
+        if size > MAX_STRUCT_ITEM {
+            return Err(err("format size too large"));
+        }
+        if matches!(c, b'i' | b'I') && !(1..=8).contains(&size) {
+            return Err(err(format!(
+                "integral size {size} is larger than limit of 8"
+            )));
+        }
+        items.push((c, size, little));
+    }
+    Ok(items)
+}
+
+fn struct_lib(lua: &Lua) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    t.raw_set(
+        "pack",
+        lua.create_function(|lua, args: MultiValue| {
+            let mut args = args.into_iter();
+            let fmt = match args.next() {
+                Some(Value::String(s)) => s.as_bytes().to_vec(),
+                _ => return Err(err("bad argument #1 to 'pack' (string expected)")),
+            };
+            let mut out = Vec::new();
+            for (c, size, little) in struct_items(&fmt)? {
+                match c {
+                    b'x' => out.push(0),
+                    b'f' | b'd' => {
+                        let v = args.next().as_ref().and_then(number).unwrap_or(0.0);
+                        let bytes = if c == b'f' {
+                            let b = (v as f32).to_le_bytes().to_vec();
+                            if little {
+                                b
+                            } else {
+                                b.into_iter().rev().collect()
+                            }
+                        } else {
+                            let b = v.to_le_bytes().to_vec();
+                            if little {
+                                b
+                            } else {
+                                b.into_iter().rev().collect()
+                            }
+                        };
+                        out.extend(bytes);
+                    }
+                    b'c' | b's' => {
+                        let s = match args.next() {
+                            Some(Value::String(s)) => s.as_bytes().to_vec(),
+                            Some(v) => number(&v)
+                                .map(|n| n.to_string().into_bytes())
+                                .unwrap_or_default(),
+                            None => Vec::new(),
+                        };
+                        if c == b's' {
+                            out.extend_from_slice(&s);
+                            out.push(0);
+                        } else {
+                            let mut s = s;
+                            s.resize(size, 0);
+                            out.extend_from_slice(&s);
+                        }
+                    }
+                    _ => {
+                        let v = args.next().as_ref().and_then(number).unwrap_or(0.0) as i64 as u64;
+                        let le = v.to_le_bytes();
+                        let mut bytes = le[..size.min(8)].to_vec();
+                        if !little {
+                            bytes.reverse();
+                        }
+                        out.extend(bytes);
+                    }
+                }
+            }
+            lua.create_string(&out)
+        })?,
+    )?;
+    t.raw_set(
+        "unpack",
+        lua.create_function(
+            |lua, (fmt, data, pos): (mlua::LuaString, mlua::LuaString, Option<i64>)| {
+                let fmt = fmt.as_bytes().to_vec();
+                let data = data.as_bytes().to_vec();
+                let mut at = pos.unwrap_or(1).max(1) as usize - 1;
+                let mut out = Vec::new();
+                let short = || err("bad argument #2 to 'unpack' (data string too short)");
+                for (c, size, little) in struct_items(&fmt)? {
+                    match c {
+                        b'x' => at += 1,
+                        b's' => {
+                            let rest = data.get(at..).ok_or_else(short)?;
+                            let end = rest
+                                .iter()
+                                .position(|&b| b == 0)
+                                .ok_or_else(|| err("unfinished string in data"))?;
+                            out.push(Value::String(lua.create_string(&rest[..end])?));
+                            at += end + 1;
+                        }
+                        b'c' => {
+                            let s = data.get(at..at + size).ok_or_else(short)?;
+                            out.push(Value::String(lua.create_string(s)?));
+                            at += size;
+                        }
+                        _ => {
+                            let raw = data.get(at..at + size).ok_or_else(short)?;
+                            let mut bytes = raw.to_vec();
+                            if !little {
+                                bytes.reverse();
+                            }
+                            at += size;
+                            let v = match c {
+                                b'f' => {
+                                    f32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
+                                        as f64
+                                }
+                                b'd' => {
+                                    let mut b = [0u8; 8];
+                                    b.copy_from_slice(&bytes);
+                                    f64::from_le_bytes(b)
+                                }
+                                _ => {
+                                    let mut b = [0u8; 8];
+                                    b[..size].copy_from_slice(&bytes);
+                                    let u = u64::from_le_bytes(b);
+                                    if c.is_ascii_lowercase()
+                                        && size < 8
+                                        && u >> (size * 8 - 1) & 1 == 1
+                                    {
+                                        (u as i64 - (1i64 << (size * 8))) as f64
+                                    } else if c.is_ascii_lowercase() {
+                                        u as i64 as f64
+                                    } else {
+                                        u as f64
+                                    }
+                                }
+                            };
+                            out.push(Value::Number(v));
+                        }
+                    }
+                }
+                out.push(Value::Number((at + 1) as f64));
+                Ok(MultiValue::from_iter(out))
+            },
+        )?,
+    )?;
+    t.raw_set(
+        "size",
+        lua.create_function(|_, fmt: mlua::LuaString| {
+            let mut n = 0;
+            for (c, size, _) in struct_items(&fmt.as_bytes())? {
+                if c == b's' {
+                    return Err(err("options 's' has no fixed size"));
+                }
+                n += size;
+            }
+            Ok(n as f64)
+        })?,
+    )?;
+    Ok(t)
+}
+
+// ---- cjson ----------------------------------------------------------------------------------
+
+fn json_null() -> Value {
+    Value::LightUserData(LightUserData(std::ptr::null_mut()))
+}
+
+/// Lua's `%.14g`, which lua-cjson uses for numbers.
+pub fn fmt_14g(n: f64) -> String {
+    if n == 0.0 && n.is_sign_negative() {
+        return "-0".into();
+    }
+    if n.is_finite() && n == n.trunc() && n.abs() < 1e15 {
+        return format!("{}", n as i64);
+    }
+    let s = format!("{:.13e}", n);
+    // Shortest of %e / %f forms with 14 significant digits, like printf's %g.
+    let exp: i32 = s
+        .rsplit('e')
+        .next()
+        .and_then(|e| e.parse().ok())
+        .unwrap_or(0);
+    if (-5..14).contains(&exp) {
+        let decimals = (13 - exp).max(0) as usize;
+        let f = format!("{:.*}", decimals, n);
+        let f = if f.contains('.') {
+            f.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            f
+        };
+        f
+    } else {
+        let (mant, _) = s.split_once('e').unwrap_or((&s, "0"));
+        let mant = if mant.contains('.') {
+            mant.trim_end_matches('0').trim_end_matches('.')
+        } else {
+            mant
+        };
+        format!("{mant}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
+    }
+}
+
+fn json_encode(v: &Value, out: &mut Vec<u8>, depth: usize) -> mlua::Result<()> {
+    if depth > 1000 {
+        return Err(err("Cannot serialise, excessive nesting (1001)"));
+    }
+    match v {
+        Value::Nil => out.extend_from_slice(b"null"),
+        Value::LightUserData(p) if p.0.is_null() => out.extend_from_slice(b"null"),
+        Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Integer(n) => out.extend_from_slice(n.to_string().as_bytes()),
+        Value::Number(n) => {
+            if !n.is_finite() {
+                return Err(err("Cannot serialise number: must not be NaN or Inf"));
+            }
+            out.extend_from_slice(fmt_14g(*n).as_bytes())
+        }
+        Value::String(s) => json_string(&s.as_bytes(), out),
+        Value::Table(t) => {
+            let pairs: Vec<(Value, Value)> =
+                t.pairs::<Value, Value>().collect::<mlua::Result<_>>()?;
+            // An array when every key is a positive integer (lua-cjson's lua_array_length).
+            let mut max = 0usize;
+            let mut is_array = !pairs.is_empty();
+            for (k, _) in &pairs {
+                match number(k) {
+                    Some(n)
+                        if matches!(k, Value::Integer(_) | Value::Number(_))
+                            && n >= 1.0
+                            && n == n.floor() =>
+                    {
+                        max = max.max(n as usize)
+                    }
+                    _ => {
+                        is_array = false;
+                        break;
+                    }
+                }
+            }
+            if is_array && max > 10 && max > pairs.len() * 2 {
+                return Err(err("Cannot serialise table: excessively sparse array"));
+            }
+            if is_array {
+                out.push(b'[');
+                for i in 1..=max {
+                    if i > 1 {
+                        out.push(b',');
+                    }
+                    json_encode(&t.raw_get::<Value>(i)?, out, depth + 1)?;
+                }
+                out.push(b']');
+            } else {
+                out.push(b'{');
+                for (i, (k, v)) in pairs.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    match k {
+                        Value::String(s) => json_string(&s.as_bytes(), out),
+                        Value::Integer(_) | Value::Number(_) => {
+                            out.push(b'"');
+                            json_encode(k, out, depth + 1)?;
+                            out.push(b'"');
+                        }
+                        other => {
+                            return Err(err(format!(
+                                "Cannot serialise {}: table key must be a number or string",
+                                type_name(Some(other))
+                            )))
+                        }
+                    }
+                    out.push(b':');
+                    json_encode(v, out, depth + 1)?;
+                }
+                out.push(b'}');
+            }
+        }
+        other => {
+            return Err(err(format!(
+                "Cannot serialise {}: type not supported",
+                other.type_name()
+            )))
+        }
+    }
+    Ok(())
+}
+
+fn json_string(s: &[u8], out: &mut Vec<u8>) {
+    out.push(b'"');
+    for &b in s {
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'/' => out.extend_from_slice(b"\\/"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            0..=0x1f | 0x7f => out.extend_from_slice(format!("\\u{:04x}", b).as_bytes()),
+            _ => out.push(b),
+        }
+    }
+    out.push(b'"');
+}
+
+/// lua-cjson's decoder (`json_next_token`, `json_parse_*_context`), kept close to the C so
+/// errors read the same: "Expected <what> but found <token> at character <n>".
+///
+/// Like the original (compiled with `decode_invalid_numbers` on), numbers are read with
+/// `strtod` rules, so `+1`, `0x10`, `inf` and `nan` are accepted, and a NUL byte ends the input.
+struct JsonDecoder<'a> {
+    data: &'a [u8],
+    pos: usize,
+    depth: usize,
+}
+
+/// A token: its kind, where it starts (0-based), and its value.
+enum JsonToken {
+    ObjBegin,
+    ObjEnd,
+    ArrBegin,
+    ArrEnd,
+    Str(Vec<u8>),
+    Num(f64),
+    Bool(bool),
+    Null,
+    Colon,
+    Comma,
+    End,
+    /// T_ERROR, with lua-cjson's description ("invalid token", "invalid number", ...).
+    Error(&'static str),
+}
+
+impl JsonToken {
+    /// How a found token is named in errors (`json_token_type_name`, or the error text).
+    fn name(&self) -> &'static str {
+        match self {
+            JsonToken::ObjBegin => "T_OBJ_BEGIN",
+            JsonToken::ObjEnd => "T_OBJ_END",
+            JsonToken::ArrBegin => "T_ARR_BEGIN",
+            JsonToken::ArrEnd => "T_ARR_END",
+            JsonToken::Str(_) => "T_STRING",
+            JsonToken::Num(_) => "T_NUMBER",
+            JsonToken::Bool(_) => "T_BOOLEAN",
+            JsonToken::Null => "T_NULL",
+            JsonToken::Colon => "T_COLON",
+            JsonToken::Comma => "T_COMMA",
+            JsonToken::End => "T_END",
+            JsonToken::Error(e) => e,
+        }
+    }
+}
+
+/// Length of the longest prefix of `s` that C's `strtod` would parse as a number.
+fn strtod_prefix(s: &[u8]) -> Option<(f64, usize)> {
+    let mut i = 0;
+    if matches!(s.first(), Some(b'+' | b'-')) {
+        i += 1;
+    }
+    let negative = s.first() == Some(&b'-');
+    let rest = &s[i..];
+    let lower = |n: usize| rest.get(..n).map(|p| p.to_ascii_lowercase());
+    if lower(8).as_deref() == Some(b"infinity") || lower(3).as_deref() == Some(b"inf") {
+        let len = if lower(8).as_deref() == Some(b"infinity") {
+            8
+        } else {
+            3
+        };
+        let v = if negative {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        };
+        return Some((v, i + len));
+    }
+    if lower(3).as_deref() == Some(b"nan") {
+        return Some((f64::NAN, i + 3));
+    }
+    if rest.len() > 2 && rest[0] == b'0' && (rest[1] | 0x20) == b'x' {
+        let digits = rest[2..]
+            .iter()
+            .take_while(|b| b.is_ascii_hexdigit())
+            .count();
+        if digits > 0 {
+            let v = rest[2..2 + digits].iter().fold(0f64, |acc, &d| {
+                acc * 16.0 + (d as char).to_digit(16).unwrap_or(0) as f64
+            });
+            return Some((if negative { -v } else { v }, i + 2 + digits));
+        }
+    }
+    let start = i;
+    let int_digits = s[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+    i += int_digits;
+    let mut frac_digits = 0;
+    if s.get(i) == Some(&b'.') {
+        frac_digits = s[i + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
+        if int_digits + frac_digits > 0 {
+            i += 1 + frac_digits;
+        }
+    }
+    if int_digits + frac_digits == 0 {
+        return None;
+    }
+    if matches!(s.get(i), Some(b'e' | b'E')) {
+        let mut j = i + 1;
+        if matches!(s.get(j), Some(b'+' | b'-')) {
+            j += 1;
+        }
+        let exp_digits = s[j.min(s.len())..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        if exp_digits > 0 {
+            i = j + exp_digits;
+        }
+    }
+    let text = std::str::from_utf8(&s[start..i]).ok()?;
+    let v: f64 = text.parse().ok()?;
+    Some((if negative { -v } else { v }, i))
+}
+
+impl JsonDecoder<'_> {
+    fn next_token(&mut self) -> (JsonToken, usize) {
+        while matches!(self.data.get(self.pos), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.pos += 1;
+        }
+        let at = self.pos;
+        let Some(&ch) = self.data.get(at).filter(|&&c| c != 0) else {
+            return (JsonToken::End, at);
+        };
+        let single = match ch {
+            b'{' => Some(JsonToken::ObjBegin),
+            b'}' => Some(JsonToken::ObjEnd),
+            b'[' => Some(JsonToken::ArrBegin),
+            b']' => Some(JsonToken::ArrEnd),
+            b':' => Some(JsonToken::Colon),
+            b',' => Some(JsonToken::Comma),
+            _ => None,
+        };
+        if let Some(token) = single {
+            self.pos += 1;
+            return (token, at);
+        }
+        let rest = &self.data[at..];
+        if ch == b'"' {
+            return self.string();
+        }
+        let looks_invalid_number = || {
+            let mut p = rest;
+            if p.first() == Some(&b'+') {
+                return true;
+            }
+            if p.first() == Some(&b'-') {
+                p = &p[1..];
+            }
+            match p.first() {
+                Some(b'0') => {
+                    matches!(p.get(1), Some(c) if (c | 0x20) == b'x' || c.is_ascii_digit())
+                }
+                Some(c) if *c <= b'9' => false,
+                _ => {
+                    let head = p.get(..3).map(|h| h.to_ascii_lowercase());
+                    matches!(head.as_deref(), Some(b"inf") | Some(b"nan"))
+                }
+            }
+        };
+        if ch == b'-'
+            || ch.is_ascii_digit()
+            || (!rest.starts_with(b"null") && looks_invalid_number())
+        {
+            return match strtod_prefix(rest) {
+                Some((v, len)) => {
+                    self.pos += len;
+                    (JsonToken::Num(v), at)
+                }
+                None => (JsonToken::Error("invalid number"), at),
+            };
+        }
+        for (word, token) in [
+            (&b"true"[..], JsonToken::Bool(true)),
+            (b"false", JsonToken::Bool(false)),
+            (b"null", JsonToken::Null),
+        ] {
+            if rest.starts_with(word) {
+                self.pos += word.len();
+                return (token, at);
+            }
+        }
+        (JsonToken::Error("invalid token"), at)
+    }
+
+    /// A string token (`json_parse_string`); errors point at the offending byte.
+    fn string(&mut self) -> (JsonToken, usize) {
+        let at = self.pos;
+        self.pos += 1;
+        let mut out = Vec::new();
+        loop {
+            let ch = match self.data.get(self.pos) {
+                None | Some(0) => return (JsonToken::Error("unexpected end of string"), self.pos),
+                Some(&c) => c,
+            };
+            if ch == b'"' {
+                self.pos += 1;
+                return (JsonToken::Str(out), at);
+            }
+            if ch != b'\\' {
+                out.push(ch);
+                self.pos += 1;
+                continue;
+            }
+            let escaped = match self.data.get(self.pos + 1) {
+                Some(b'"') => b'"',
+                Some(b'\\') => b'\\',
+                Some(b'/') => b'/',
+                Some(b'b') => 0x08,
+                Some(b'f') => 0x0c,
+                Some(b'n') => b'\n',
+                Some(b'r') => b'\r',
+                Some(b't') => b'\t',
+                Some(b'u') => match self.unicode_escape() {
+                    Some(c) => {
+                        let mut buf = [0u8; 4];
+                        out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                        continue;
+                    }
+                    None => return (JsonToken::Error("invalid unicode escape code"), self.pos),
+                },
+                _ => return (JsonToken::Error("invalid escape code"), self.pos),
+            };
+            out.push(escaped);
+            self.pos += 2;
+        }
+    }
+
+    /// `\uXXXX`, or a surrogate pair `\uD8xx\uDCxx`; advances past it.
+    fn unicode_escape(&mut self) -> Option<char> {
+        let hex = |at: usize| -> Option<u32> {
+            let digits = self.data.get(at..at + 4)?;
+            let text = std::str::from_utf8(digits).ok()?;
+            u32::from_str_radix(text, 16).ok()
+        };
+        let first = hex(self.pos + 2)?;
+        let (code, len) = if (0xD800..0xDC00).contains(&first) {
+            if self.data.get(self.pos + 6..self.pos + 8) != Some(b"\\u") {
+                return None;
+            }
+            let low = hex(self.pos + 8)?;
+            if !(0xDC00..0xE000).contains(&low) {
+                return None;
+            }
+            (0x10000 + ((first - 0xD800) << 10) + (low - 0xDC00), 12)
+        } else if (0xDC00..0xE000).contains(&first) {
+            return None;
+        } else {
+            (first, 6)
+        };
+        let c = char::from_u32(code)?;
+        self.pos += len;
+        Some(c)
+    }
+
+    fn error(&self, expected: &str, token: &JsonToken, at: usize) -> mlua::Error {
+        err(format!(
+            "Expected {expected} but found {} at character {}",
+            token.name(),
+            at + 1
+        ))
+    }
+
+    fn descend(&mut self) -> mlua::Result<()> {
+        self.depth += 1;
+        if self.depth > 1000 {
+            return Err(err(format!(
+                "Found too many nested data structures ({}) at character {}",
+                self.depth, self.pos
+            )));
+        }
+        Ok(())
+    }
+
+    fn value(&mut self, lua: &Lua, token: JsonToken, at: usize) -> mlua::Result<Value> {
+        Ok(match token {
+            JsonToken::Str(s) => Value::String(lua.create_string(&s)?),
+            JsonToken::Num(n) => Value::Number(n),
+            JsonToken::Bool(b) => Value::Boolean(b),
+            JsonToken::Null => json_null(),
+            JsonToken::ObjBegin => {
+                self.descend()?;
+                let t = lua.create_table()?;
+                let (mut token, mut at) = self.next_token();
+                if !matches!(token, JsonToken::ObjEnd) {
+                    loop {
+                        let JsonToken::Str(key) = token else {
+                            return Err(self.error("object key string", &token, at));
+                        };
+                        let (colon, colon_at) = self.next_token();
+                        if !matches!(colon, JsonToken::Colon) {
+                            return Err(self.error("colon", &colon, colon_at));
+                        }
+                        let (v, v_at) = self.next_token();
+                        let v = self.value(lua, v, v_at)?;
+                        t.raw_set(lua.create_string(&key)?, v)?;
+                        let (next, next_at) = self.next_token();
+                        if matches!(next, JsonToken::ObjEnd) {
+                            break;
+                        }
+                        if !matches!(next, JsonToken::Comma) {
+                            return Err(self.error("comma or object end", &next, next_at));
+                        }
+                        (token, at) = self.next_token();
+                    }
+                }
+                self.depth -= 1;
+                Value::Table(t)
+            }
+            JsonToken::ArrBegin => {
+                self.descend()?;
+                let t = lua.create_table()?;
+                let (mut token, mut at) = self.next_token();
+                if !matches!(token, JsonToken::ArrEnd) {
+                    for i in 1.. {
+                        let v = self.value(lua, token, at)?;
+                        t.raw_set(i, v)?;
+                        let (next, next_at) = self.next_token();
+                        if matches!(next, JsonToken::ArrEnd) {
+                            break;
+                        }
+                        if !matches!(next, JsonToken::Comma) {
+                            return Err(self.error("comma or array end", &next, next_at));
+                        }
+                        (token, at) = self.next_token();
+                    }
+                }
+                self.depth -= 1;
+                Value::Table(t)
+            }
+            other => return Err(self.error("value", &other, at)),
+        })
+    }
+}
+
+fn json_decode(lua: &Lua, data: &[u8]) -> mlua::Result<Value> {
+    if data.len() >= 2 && (data[0] == 0 || data[1] == 0) {
+        return Err(err("JSON parser does not support UTF-16 or UTF-32"));
+    }
+    let mut decoder = JsonDecoder {
+        data,
+        pos: 0,
+        depth: 0,
+    };
+    let (token, at) = decoder.next_token();
+    let value = decoder.value(lua, token, at)?;
+    let (end, end_at) = decoder.next_token();
+    if !matches!(end, JsonToken::End) {
+        return Err(decoder.error("the end", &end, end_at));
+    }
+    Ok(value)
+}
+
+fn cjson_lib(lua: &Lua) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    t.raw_set("null", json_null())?;
+    t.raw_set(
+        "encode",
+        lua.create_function(|lua, args: MultiValue| {
+            if args.len() != 1 {
+                return Err(err("bad argument #1 to 'encode' (expected 1 argument)"));
+            }
+            let mut out = Vec::new();
+            json_encode(&args[0], &mut out, 0)?;
+            lua.create_string(&out)
+        })?,
+    )?;
+    t.raw_set(
+        "decode",
+        lua.create_function(|lua, args: MultiValue| {
+            if args.len() != 1 {
+                return Err(err("bad argument #1 to 'decode' (expected 1 argument)"));
+            }
+            match &args[0] {
+                Value::String(s) => json_decode(lua, &s.as_bytes()),
+                Value::Integer(_) | Value::Number(_) => {
+                    let text = number(&args[0]).map(fmt_14g).unwrap_or_default();
+                    json_decode(lua, text.as_bytes())
+                }
+                other => Err(err(format!(
+                    "bad argument #1 to 'decode' (string expected, got {})",
+                    type_name(Some(other))
+                ))),
+            }
+        })?,
+    )?;
+    Ok(t)
+}
+
+// ---- cmsgpack -------------------------------------------------------------------------------
+
+fn mp_encode(v: &Value, out: &mut Vec<u8>, depth: usize) -> mlua::Result<()> {
+    match v {
+        Value::Boolean(b) => out.push(if *b { 0xc3 } else { 0xc2 }),
+        Value::Integer(n) => mp_int(*n, out),
+        Value::Number(n) if n.fract() == 0.0 && n.abs() < 9.2e18 => mp_int(*n as i64, out),
+        Value::Number(n) => {
+            if (*n as f32) as f64 == *n {
+                out.push(0xca);
+                out.extend_from_slice(&(*n as f32).to_be_bytes());
+            } else {
+                out.push(0xcb);
+                out.extend_from_slice(&n.to_be_bytes());
+            }
+        }
+        Value::String(s) => {
+            let b = s.as_bytes();
+            let len = b.len();
+            if len < 32 {
+                out.push(0xa0 | len as u8);
+            } else if len <= 0xff {
+                out.extend_from_slice(&[0xd9, len as u8]);
+            } else if len <= 0xffff {
+                out.push(0xda);
+                out.extend_from_slice(&(len as u16).to_be_bytes());
+            } else {
+                out.push(0xdb);
+                out.extend_from_slice(&(len as u32).to_be_bytes());
+            }
+            out.extend_from_slice(&b);
+        }
+        Value::Table(t) if depth < 16 => {
+            let pairs: Vec<(Value, Value)> =
+                t.pairs::<Value, Value>().collect::<mlua::Result<_>>()?;
+            let n = pairs.len();
+            let is_array =
+                (1..=n).all(|i| t.raw_get::<Value>(i).map(|v| !v.is_nil()).unwrap_or(false));
+            let header = |out: &mut Vec<u8>, small: u8, b16: u8| {
+                if n < 16 {
+                    out.push(small | n as u8);
+                } else if n <= 0xffff {
+                    out.push(b16);
+                    out.extend_from_slice(&(n as u16).to_be_bytes());
+                } else {
+                    out.push(b16 + 1);
+                    out.extend_from_slice(&(n as u32).to_be_bytes());
+                }
+            };
+            if is_array {
+                header(out, 0x90, 0xdc);
+                for i in 1..=n {
+                    mp_encode(&t.raw_get::<Value>(i)?, out, depth + 1)?;
+                }
+            } else {
+                header(out, 0x80, 0xde);
+                for (k, v) in &pairs {
+                    mp_encode(k, out, depth + 1)?;
+                    mp_encode(v, out, depth + 1)?;
+                }
+            }
+        }
+        _ => out.push(0xc0),
+    }
+    Ok(())
+}
+
+fn mp_int(n: i64, out: &mut Vec<u8>) {
+    if n >= 0 {
+        if n < 128 {
+            out.push(n as u8);
+        } else if n <= 0xff {
+            out.extend_from_slice(&[0xcc, n as u8]);
+        } else if n <= 0xffff {
+            out.push(0xcd);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        } else if n <= 0xffff_ffff {
+            out.push(0xce);
+            out.extend_from_slice(&(n as u32).to_be_bytes());
+        } else {
+            out.push(0xcf);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    } else if n >= -32 {
+        out.push(n as i8 as u8);
+    } else if n >= -128 {
+        out.extend_from_slice(&[0xd0, n as i8 as u8]);
+    } else if n >= -32768 {
+        out.push(0xd1);
+        out.extend_from_slice(&(n as i16).to_be_bytes());
+    } else if n >= -(1 << 31) {
+        out.push(0xd2);
+        out.extend_from_slice(&(n as i32).to_be_bytes());
+    } else {
+        out.push(0xd3);
+        out.extend_from_slice(&n.to_be_bytes());
+    }
+}
+
+/// A msgpack array or map being filled while decoding.
+struct MpOpen {
+    table: Table,
+    /// Elements (array) or pairs (map) still expected.
+    left: usize,
+    is_map: bool,
+    next_index: usize,
+    /// A map's key, waiting for its value.
+    key: Option<Value>,
+}
+
+/// Deepest msgpack nesting `cmsgpack.unpack` accepts (Redis's Lua runs out of C stack
+/// somewhere past 1000 levels, with this message).
+const MP_MAX_DEPTH: usize = 1000;
+
+/// Decodes one value at `*at`. Iterative, with an explicit stack of open containers: one byte
+/// per nesting level is enough to ask for deep nesting, which recursion would not survive.
+fn mp_decode(lua: &Lua, d: &[u8], at: &mut usize) -> mlua::Result<Value> {
+    let mut open: Vec<MpOpen> = Vec::new();
+    loop {
+        let mut value = match mp_decode_one(lua, d, at)? {
+            MpItem::Value(v) => v,
+            MpItem::Open(o) if o.left > 0 => {
+                if open.len() >= MP_MAX_DEPTH {
+                    return Err(err("stack overflow (in function mp_decode_to_lua_array)"));
+                }
+                open.push(o);
+                continue;
+            }
+            MpItem::Open(o) => Value::Table(o.table),
+        };
+        // Attach the finished value to its container; a container that is now full is itself
+        // a finished value for the one below it.
+        loop {
+            let Some(top) = open.last_mut() else {
+                return Ok(value);
+            };
+            if top.is_map && top.key.is_none() {
+                top.key = Some(value);
+                break;
+            }
+            if top.is_map {
+                let key = top.key.take().unwrap_or(Value::Nil);
+                if !key.is_nil() {
+                    top.table.raw_set(key, value)?;
+                }
+            } else {
+                top.next_index += 1;
+                top.table.raw_set(top.next_index, value)?;
+            }
+            top.left -= 1;
+            if top.left > 0 {
+                break;
+            }
+            let Some(done) = open.pop() else {
+                return Err(err("Bad data format in input."));
+            };
+            value = Value::Table(done.table);
+        }
+    }
+}
+
+enum MpItem {
+    Value(Value),
+    Open(MpOpen),
+}
+
+fn mp_decode_one(lua: &Lua, d: &[u8], at: &mut usize) -> mlua::Result<MpItem> {
+    let bad = || err("Missing bytes in input.");
+    let mut take = |n: usize| -> mlua::Result<&[u8]> {
+        let s = d.get(*at..*at + n).ok_or_else(bad)?;
+        *at += n;
+        Ok(s)
+    };
+    let be = |b: &[u8]| b.iter().fold(0u64, |acc, &x| (acc << 8) | x as u64);
+    let tag = take(1)?[0];
+    let open = |left: usize, is_map: bool| -> mlua::Result<MpItem> {
+        Ok(MpItem::Open(MpOpen {
+            table: lua.create_table()?,
+            left,
+            is_map,
+            next_index: 0,
+            key: None,
+        }))
+    };
+    Ok(MpItem::Value(match tag {
+        0x00..=0x7f => Value::Number(tag as f64),
+        0xe0..=0xff => Value::Number(tag as i8 as f64),
+        0xc0 => Value::Nil,
+        0xc2 => Value::Boolean(false),
+        0xc3 => Value::Boolean(true),
+        0xcc..=0xcf => {
+            let n = 1 << (tag - 0xcc);
+            Value::Number(be(take(n)?) as f64)
+        }
+        0xd0 => Value::Number(take(1)?[0] as i8 as f64),
+        0xd1 => Value::Number(be(take(2)?) as u16 as i16 as f64),
+        0xd2 => Value::Number(be(take(4)?) as u32 as i32 as f64),
+        0xd3 => Value::Number(be(take(8)?) as i64 as f64),
+        0xca => Value::Number(f32::from_bits(be(take(4)?) as u32) as f64),
+        0xcb => Value::Number(f64::from_bits(be(take(8)?))),
+        0xa0..=0xbf | 0xd9 | 0xda | 0xdb | 0xc4 | 0xc5 | 0xc6 => {
+            let len = match tag {
+                0xa0..=0xbf => (tag & 0x1f) as usize,
+                0xd9 | 0xc4 => be(take(1)?) as usize,
+                0xda | 0xc5 => be(take(2)?) as usize,
+                _ => be(take(4)?) as usize,
+            };
+            Value::String(lua.create_string(take(len)?)?)
+        }
+        0x90..=0x9f => return open((tag & 0x0f) as usize, false),
+        0xdc => return open(be(take(2)?) as usize, false),
+        0xdd => return open(be(take(4)?) as usize, false),
+        0x80..=0x8f => return open((tag & 0x0f) as usize, true),
+        0xde => return open(be(take(2)?) as usize, true),
+        0xdf => return open(be(take(4)?) as usize, true),
+        _ => return Err(err("Bad data format in input.")),
+    }))
+}
+
+fn cmsgpack_lib(lua: &Lua) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    t.raw_set(
+        "pack",
+        lua.create_function(|lua, args: MultiValue| {
+            if args.is_empty() {
+                return Err(err("MessagePack pack needs input."));
+            }
+            let mut out = Vec::new();
+            for v in args.iter() {
+                mp_encode(v, &mut out, 0)?;
+            }
+            lua.create_string(&out)
+        })?,
+    )?;
+    t.raw_set(
+        "unpack",
+        lua.create_function(|lua, s: mlua::LuaString| {
+            let data = s.as_bytes().to_vec();
+            let mut at = 0;
+            let mut values = Vec::new();
+            while at < data.len() {
+                values.push(mp_decode(lua, &data, &mut at)?);
+            }
+            Ok(MultiValue::from_iter(values))
+        })?,
+    )?;
+    Ok(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_format_like_lua_percent_14g() {
+        assert_eq!(fmt_14g(1.0), "1");
+        assert_eq!(fmt_14g(1.5), "1.5");
+        assert_eq!(fmt_14g(0.1), "0.1");
+        assert_eq!(fmt_14g(-0.0), "-0");
+        assert_eq!(fmt_14g(1e100), "1e+100");
+        assert_eq!(fmt_14g(1.0 / 3.0), "0.33333333333333");
+        assert_eq!(fmt_14g(123456789012345678.0), "1.2345678901235e+17");
+    }
+
+    #[test]
+    fn strtod_prefix_reads_what_c_reads() {
+        assert_eq!(strtod_prefix(b"123abc"), Some((123.0, 3)));
+        assert_eq!(strtod_prefix(b"-1.5e3,"), Some((-1500.0, 6)));
+        assert_eq!(strtod_prefix(b"0x10"), Some((16.0, 4)));
+        assert_eq!(strtod_prefix(b"1e"), Some((1.0, 1)));
+        assert_eq!(strtod_prefix(b"-"), None);
+        assert_eq!(strtod_prefix(b"inf"), Some((f64::INFINITY, 3)));
+    }
+
+    #[test]
+    fn rand48_starts_where_redis_starts() {
+        let lua = Lua::new();
+        let hidden = lua.create_table().unwrap();
+        register(&lua, &hidden, Rc::new(Cell::new(RAND48_INIT))).unwrap();
+        let r = math_random(&lua, MultiValue::new()).unwrap();
+        assert_eq!(fmt_14g(r), "0.39646477363839");
+    }
+}
