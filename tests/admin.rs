@@ -297,6 +297,11 @@ fn config_set_applies_pairs_atomically_with_redis_errors() {
 #[test]
 fn config_errors_match_real_redis_byte_for_byte() {
     if !redis_server_available() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must have redis-server installed"
+        );
+        eprintln!("redis-server not installed: differential test skipped");
         return;
     }
     let server = TestServer::start(&[]);
@@ -602,6 +607,11 @@ fn config_file_values_are_applied_and_reported() {
 #[test]
 fn config_set_validation_matches_real_redis_for_every_shared_directive() {
     if !redis_server_available() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must have redis-server installed"
+        );
+        eprintln!("redis-server not installed: differential test skipped");
         return;
     }
     let server = TestServer::start(&[]);

@@ -286,11 +286,17 @@ fn client_info_prints_every_redis_field_in_order() {
     ] {
         assert!(line.contains(&expected), "{expected:?} not in {line:?}");
     }
-    if redis_server_available() {
-        let redis = RealRedis::start(&[]);
-        let theirs = redis.raw().cmd_str("CLIENT INFO");
-        assert_eq!(field_names(bulk_body(&theirs)), field_names(line));
+    if !redis_server_available() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must have redis-server installed"
+        );
+        eprintln!("redis-server not installed: differential test skipped");
+        return;
     }
+    let redis = RealRedis::start(&[]);
+    let theirs = redis.raw().cmd_str("CLIENT INFO");
+    assert_eq!(field_names(bulk_body(&theirs)), field_names(line));
 }
 
 #[test]
@@ -428,6 +434,11 @@ fn client_help_lists_the_subcommands() {
 #[test]
 fn connection_errors_match_real_redis_byte_for_byte() {
     if !redis_server_available() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must have redis-server installed"
+        );
+        eprintln!("redis-server not installed: differential test skipped");
         return;
     }
     let server = TestServer::start(&[]);
@@ -516,6 +527,11 @@ fn redis_cli_available() -> bool {
 #[test]
 fn redis_cli_can_ping_and_pipe() {
     if !redis_cli_available() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must have redis-cli installed"
+        );
+        eprintln!("redis-cli not installed: test skipped");
         return;
     }
     let server = TestServer::start(&[]);
