@@ -668,3 +668,24 @@ fn config_set_validation_matches_real_redis_for_every_shared_directive() {
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
+
+#[test]
+fn sigterm_and_sigint_shut_the_server_down_cleanly() {
+    for signal in ["-TERM", "-INT"] {
+        let mut server = TestServer::start(&[]);
+        let mut c = server.raw();
+        assert_eq!(c.cmd_str("SET k v"), "+OK\r\n");
+        let sent = std::process::Command::new("kill")
+            .arg(signal)
+            .arg(server.pid().to_string())
+            .status()
+            .expect("run kill");
+        assert!(sent.success());
+        let exit = server
+            .wait_exit(std::time::Duration::from_secs(10))
+            .expect("the server exits after the signal");
+        assert!(exit.success(), "{signal}: exit status {exit:?}");
+        // The client sees the connection closed, not a hang.
+        assert!(c.read_to_close().is_empty());
+    }
+}
