@@ -266,8 +266,8 @@ fn memory_section(ctx: &Ctx, out: &mut String) {
         "mem_aof_buffer" => 0,
         "mem_allocator" => "libc",
         "active_defrag_running" => 0,
-        "lazyfree_pending_objects" => 0,
-        "lazyfreed_objects" => 0,
+        "lazyfree_pending_objects" => ctx.srv.lazyfree.pending_objects(),
+        "lazyfreed_objects" => ctx.srv.lazyfree.freed_objects(),
     );
 }
 

@@ -730,3 +730,39 @@ fn command_rows_match_redis_command_info() {
         check_row(spec, &entries[0]);
     }
 }
+
+#[test]
+fn unlink_and_flushall_async_free_big_values_in_the_background() {
+    let server = TestServer::start(&[]);
+    let mut c = server.raw();
+    // A collection big enough to be freed lazily (more than 64 elements).
+    let mut args: Vec<Vec<u8>> = vec![b"RPUSH".to_vec(), b"big".to_vec()];
+    args.extend((0..1000).map(|i| format!("e{i}").into_bytes()));
+    let argv: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+    assert_eq!(c.cmd(&argv), b":1000\r\n");
+    assert_eq!(c.cmd_str("UNLINK big missing"), ":1\r\n");
+    assert_eq!(c.cmd_str("EXISTS big"), ":0\r\n");
+    for i in 0..5000 {
+        c.send_cmd(&[b"SET", format!("k{i}").as_bytes(), b"v"]);
+    }
+    for _ in 0..5000 {
+        assert_eq!(c.read_reply(), b"+OK\r\n");
+    }
+    assert_eq!(c.cmd_str("FLUSHALL ASYNC"), "+OK\r\n");
+    assert_eq!(c.cmd_str("DBSIZE"), ":0\r\n");
+    // The loop finishes the job within a few turns; INFO reports it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let info = c.cmd_str("INFO memory");
+        if info.contains("lazyfree_pending_objects:0\r\n") {
+            assert!(info.contains("lazyfreed_objects:5001\r\n"), "{info}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "lazy free never finished: {info}"
+        );
+    }
+    assert_eq!(c.cmd_str("FLUSHALL SYNC"), "+OK\r\n");
+    assert_eq!(c.cmd_str("FLUSHDB LAZY"), "-ERR syntax error\r\n");
+}

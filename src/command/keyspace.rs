@@ -245,22 +245,26 @@ pub fn reply_help(out: &mut ReplyBuffer, command: &str, lines: &[&str]) {
 
 /// DEL key [key ...] (and the seed alias DELETE) — the number of keys removed.
 fn del_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
-    del_generic(ctx, argv)
+    let lazy = ctx.srv.config.lazyfree_lazy_user_del;
+    del_generic(ctx, argv, lazy)
 }
 
-/// UNLINK key [key ...] — like DEL. Redis frees big values on a background thread; here the
-/// value is dropped at once (see the report on lazy freeing in the crate docs).
+/// UNLINK key [key ...] — like DEL, but a big value's memory is reclaimed later, a slice per
+/// event-loop turn, instead of inside the command (see `db::lazyfree`).
 fn unlink_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
-    del_generic(ctx, argv)
+    del_generic(ctx, argv, true)
 }
 
 /// DEL and UNLINK (Redis: `delGenericCommand`).
-fn del_generic(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+fn del_generic(ctx: &mut Ctx, argv: &[&[u8]], lazy: bool) -> CommandResult {
     let mut removed = 0;
     for key in &argv[1..] {
         let db = &mut ctx.dbs[ctx.db];
         db.expire_if_needed(key, ctx.now);
-        if db.remove(key).is_some() {
+        if let Some(value) = db.remove(key) {
+            if lazy {
+                ctx.srv.lazyfree.free_value(value);
+            }
             removed += 1;
             ctx.srv.dirty += 1;
             signal_modified_key(ctx, key);
@@ -604,28 +608,36 @@ fn swapdb_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
 // Flushing
 // ---------------------------------------------------------------------------------------------
 
-/// The optional `ASYNC | SYNC` argument of FLUSHDB / FLUSHALL (Redis: `getFlushCommandFlags`).
-/// Both are accepted; the memory is freed at once either way.
-fn parse_flush_flags(argv: &[&[u8]]) -> CommandResult {
+/// The optional `ASYNC | SYNC` argument of FLUSHDB / FLUSHALL (Redis: `getFlushCommandFlags`):
+/// whether to free the old contents lazily. Without it, `lazyfree-lazy-user-flush` decides.
+fn parse_flush_flags(ctx: &Ctx, argv: &[&[u8]]) -> Result<bool, CommandError> {
     match argv.len() {
-        1 => Ok(()),
-        2 if args::is(argv[1], "SYNC") || args::is(argv[1], "ASYNC") => Ok(()),
+        1 => Ok(ctx.srv.config.lazyfree_lazy_user_flush),
+        2 if args::is(argv[1], "SYNC") => Ok(false),
+        2 if args::is(argv[1], "ASYNC") => Ok(true),
         _ => Err(CommandError::Syntax),
     }
 }
 
-/// Empties database `db`, invalidating WATCHes on its keys. Returns how many keys it held.
-fn empty_db(ctx: &mut Ctx, db: usize) -> u64 {
+/// Empties database `db`, invalidating WATCHes on its keys. With `lazy`, the old contents are
+/// handed to the lazy-free queue (O(1) here) instead of being dropped inside the command.
+/// Returns how many keys it held.
+fn empty_db(ctx: &mut Ctx, db: usize, lazy: bool) -> u64 {
     // Redis's touchAllWatchedKeysInDb walks the watched keys, not the keyspace: O(watched).
     multi::touch_all_watched_keys_in_db(ctx, db);
-    ctx.dbs[db].flush().len() as u64
+    let old = ctx.dbs[db].flush();
+    let n = old.len() as u64;
+    if lazy {
+        ctx.srv.lazyfree.free_entries(old);
+    }
+    n
 }
 
 /// FLUSHDB [ASYNC | SYNC] (and the seed alias FLUSH) — OK; removes every key of the selected
 /// database. No per-key events fire, as in Redis.
 fn flushdb_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
-    parse_flush_flags(argv)?;
-    let removed = empty_db(ctx, ctx.db);
+    let lazy = parse_flush_flags(ctx, argv)?;
+    let removed = empty_db(ctx, ctx.db, lazy);
     ctx.srv.dirty += removed;
     ctx.out.ok();
     Ok(())
@@ -633,10 +645,10 @@ fn flushdb_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
 
 /// FLUSHALL [ASYNC | SYNC] — OK; removes every key of every database.
 fn flushall_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
-    parse_flush_flags(argv)?;
+    let lazy = parse_flush_flags(ctx, argv)?;
     let mut removed = 0;
     for db in 0..ctx.dbs.len() {
-        removed += empty_db(ctx, db);
+        removed += empty_db(ctx, db, lazy);
     }
     // Redis counts the removed keys plus one for the flush itself.
     ctx.srv.dirty += removed + 1;

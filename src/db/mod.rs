@@ -19,6 +19,7 @@
 
 pub mod dict;
 pub mod expire;
+pub mod lazyfree;
 pub mod sds;
 pub mod value;
 

@@ -124,6 +124,8 @@ pub struct ServerState {
     /// Listener and registry clones for serving clients while a script is busy.
     pub busy_io: Option<busy::BusyIo>,
     pub expire_cycle: ExpireCycleState,
+    /// Big values and flushed databases waiting to be dropped a slice per loop turn.
+    pub lazyfree: crate::db::lazyfree::LazyFreeQueue,
     pub shutdown: Option<Shutdown>,
     /// Writes since start (Redis's `server.dirty`, reported as rdb_changes_since_last_save).
     pub dirty: u64,
@@ -216,6 +218,7 @@ impl Server {
                     registry: busy_registry,
                 }),
                 expire_cycle: ExpireCycleState::default(),
+                lazyfree: Default::default(),
                 shutdown: None,
                 dirty: 0,
                 run_id,
@@ -291,6 +294,10 @@ impl Server {
     /// How long poll may sleep: until the next cron tick or the next blocked-client deadline.
     fn poll_timeout(&self) -> Duration {
         let now = Instant::now();
+        if !self.state.lazyfree.is_empty() {
+            // Memory is still being freed a slice per turn: don't sleep.
+            return Duration::ZERO;
+        }
         let mut timeout = self.next_cron.saturating_duration_since(now);
         if let Some(deadline) = blocking::next_deadline(&self.state) {
             let wait = (deadline - unix_ms()).max(0) as u64;
@@ -411,6 +418,9 @@ impl Server {
     /// timeout passed get their null reply, clients unblocked this turn resume their pipelined
     /// input, then every client with pending output is written.
     fn before_sleep(&mut self) {
+        if !self.state.lazyfree.is_empty() {
+            self.state.lazyfree.free_some(Duration::from_millis(1));
+        }
         blocking::handle_timeouts(self, unix_ms());
         blocking::process_unblocked_clients(self);
         let pending = std::mem::take(&mut self.state.clients_pending_write);
