@@ -22,7 +22,11 @@ fn redis_crate_client_round_trips_binary_values() {
     let server = TestServer::start(&[]);
     let mut con = server.client();
     let value: Vec<u8> = vec![0, b'\r', b'\n', 255, 1];
-    redis::cmd("SET").arg(b"bin\0key").arg(&value).query::<()>(&mut con).unwrap();
+    redis::cmd("SET")
+        .arg(b"bin\0key")
+        .arg(&value)
+        .query::<()>(&mut con)
+        .unwrap();
     let got: Vec<u8> = redis::cmd("GET").arg(b"bin\0key").query(&mut con).unwrap();
     assert_eq!(got, value);
 }

@@ -31,7 +31,11 @@ impl TestServer {
         let mut line = String::new();
         while reader.read_line(&mut line).unwrap_or(0) > 0 {
             if let Some(p) = line.split("port=").nth(1) {
-                port = p.trim().trim_end_matches(|c: char| !c.is_ascii_digit()).parse().unwrap_or(0);
+                port = p
+                    .trim()
+                    .trim_end_matches(|c: char| !c.is_ascii_digit())
+                    .parse()
+                    .unwrap_or(0);
                 break;
             }
             line.clear();
@@ -120,7 +124,14 @@ impl RealRedis {
     pub fn start(extra: &[&str]) -> RealRedis {
         let port = free_port();
         let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .args(["--bind", "127.0.0.1", "--daemonize", "no"])
             .args(extra)
             .stdout(Stdio::null())
@@ -196,7 +207,11 @@ impl RawConn {
             }
             let mut chunk = [0u8; 65536];
             let n = self.stream.read(&mut chunk).expect("read reply");
-            assert!(n > 0, "connection closed while waiting for a reply; got so far: {:?}", String::from_utf8_lossy(&self.buf));
+            assert!(
+                n > 0,
+                "connection closed while waiting for a reply; got so far: {:?}",
+                String::from_utf8_lossy(&self.buf)
+            );
             self.buf.extend_from_slice(&chunk[..n]);
         }
     }
@@ -246,7 +261,11 @@ pub fn reply_len(buf: &[u8], at: usize) -> Option<usize> {
             if n < 0 {
                 return Some(after - at);
             }
-            let items = if matches!(buf[at], b'%' | b'|') { 2 * n } else { n };
+            let items = if matches!(buf[at], b'%' | b'|') {
+                2 * n
+            } else {
+                n
+            };
             let mut pos = after;
             for _ in 0..items {
                 pos += reply_len(buf, pos)?;
