@@ -100,7 +100,7 @@ impl Gen {
     }
 
     /// SplitMix64: tiny, fast, and the same on every platform and crate version.
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.state;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -110,7 +110,7 @@ impl Gen {
 
     /// Uniform in `0..n` (n > 0).
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+        self.next_u64() % n
     }
 
     /// True with probability `percent`%.
@@ -488,7 +488,7 @@ fn is_enabled(enabled: &Option<Vec<String>>, name: &[u8]) -> bool {
         None => true,
         Some(names) => {
             let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
-            names.iter().any(|n| *n == lower)
+            names.contains(&lower)
         }
     }
 }
