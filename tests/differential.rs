@@ -84,7 +84,14 @@ impl CmdGen {
 
 /// Every family's generators. Add a family here with one line.
 fn families() -> Vec<Vec<CmdGen>> {
-    vec![generic_commands(), string_commands()]
+    vec![
+        generic_commands(),
+        string_commands(),
+        list_commands(),
+        hash_commands(),
+        set_commands(),
+        zset_commands(),
+    ]
 }
 
 /// Deterministic randomness plus the small alphabets commands draw from.
@@ -468,6 +475,232 @@ pub fn string_commands() -> Vec<CmdGen> {
                 _ => {}
             }
             v
+        }),
+    ]
+}
+
+/// `name key` followed by 1..=max arguments from `arg`.
+fn key_and_many(
+    g: &mut Gen,
+    name: &str,
+    max: u64,
+    arg: fn(&mut Gen) -> Vec<Vec<u8>>,
+) -> Vec<Vec<u8>> {
+    let mut v = vec![s(name), g.key()];
+    for _ in 0..1 + g.below(max) {
+        v.extend(arg(g));
+    }
+    v
+}
+
+fn member(g: &mut Gen) -> Vec<u8> {
+    g.word(&["a", "b", "c", "d", "1", "2", "10", "-3", ""])
+}
+
+/// Lists (no blocking commands: BLPOP & co. would stall the connection on an empty key).
+pub fn list_commands() -> Vec<CmdGen> {
+    vec![
+        cmd("lpush", 4, |g| {
+            key_and_many(g, "LPUSH", 3, |g| vec![member(g)])
+        }),
+        cmd("rpush", 4, |g| {
+            key_and_many(g, "RPUSH", 3, |g| vec![member(g)])
+        }),
+        cmd("lpushx", 1, |g| {
+            key_and_many(g, "LPUSHX", 2, |g| vec![member(g)])
+        }),
+        cmd("rpushx", 1, |g| {
+            key_and_many(g, "RPUSHX", 2, |g| vec![member(g)])
+        }),
+        cmd("lpop", 2, |g| {
+            let mut v = vec![s("LPOP"), g.key()];
+            if g.chance(40) {
+                v.push(g.int());
+            }
+            v
+        }),
+        cmd("rpop", 2, |g| argv(vec![s("RPOP"), g.key()])),
+        cmd("llen", 2, |g| argv(vec![s("LLEN"), g.key()])),
+        cmd("lrange", 3, |g| {
+            argv(vec![s("LRANGE"), g.key(), g.int(), g.int()])
+        }),
+        cmd("lindex", 2, |g| argv(vec![s("LINDEX"), g.key(), g.int()])),
+        cmd("lset", 1, |g| {
+            argv(vec![s("LSET"), g.key(), g.int(), member(g)])
+        }),
+        cmd("linsert", 1, |g| {
+            let side = g.word(&["BEFORE", "AFTER", "after", "MIDDLE"]);
+            argv(vec![s("LINSERT"), g.key(), side, member(g), member(g)])
+        }),
+        cmd("lrem", 1, |g| {
+            argv(vec![s("LREM"), g.key(), g.int(), member(g)])
+        }),
+        cmd("ltrim", 1, |g| {
+            argv(vec![s("LTRIM"), g.key(), g.int(), g.int()])
+        }),
+        cmd("lpos", 1, |g| {
+            let mut v = vec![s("LPOS"), g.key(), member(g)];
+            if g.chance(50) {
+                v.push(g.word(&["RANK", "COUNT", "MAXLEN"]));
+                v.push(g.int());
+            }
+            v
+        }),
+        cmd("lmove", 1, |g| {
+            let (a, b) = (g.word(&["LEFT", "RIGHT"]), g.word(&["LEFT", "RIGHT", "UP"]));
+            argv(vec![s("LMOVE"), g.key(), g.key(), a, b])
+        }),
+        cmd("rpoplpush", 1, |g| {
+            argv(vec![s("RPOPLPUSH"), g.key(), g.key()])
+        }),
+    ]
+}
+
+/// Hashes.
+pub fn hash_commands() -> Vec<CmdGen> {
+    vec![
+        cmd("hset", 4, |g| {
+            key_and_many(g, "HSET", 3, |g| vec![member(g), g.value()])
+        }),
+        cmd("hsetnx", 1, |g| {
+            argv(vec![s("HSETNX"), g.key(), member(g), g.value()])
+        }),
+        cmd("hget", 3, |g| argv(vec![s("HGET"), g.key(), member(g)])),
+        cmd("hmget", 1, |g| {
+            key_and_many(g, "HMGET", 3, |g| vec![member(g)])
+        }),
+        cmd("hdel", 2, |g| {
+            key_and_many(g, "HDEL", 2, |g| vec![member(g)])
+        }),
+        cmd("hlen", 1, |g| argv(vec![s("HLEN"), g.key()])),
+        cmd("hexists", 1, |g| {
+            argv(vec![s("HEXISTS"), g.key(), member(g)])
+        }),
+        cmd("hincrby", 2, |g| {
+            argv(vec![s("HINCRBY"), g.key(), member(g), g.int()])
+        }),
+        cmd("hincrbyfloat", 1, |g| {
+            argv(vec![s("HINCRBYFLOAT"), g.key(), member(g), g.float()])
+        }),
+        cmd("hstrlen", 1, |g| {
+            argv(vec![s("HSTRLEN"), g.key(), member(g)])
+        }),
+        cmd("hgetall", 2, |g| argv(vec![s("HGETALL"), g.key()])).compare(Compare::Unordered),
+        cmd("hkeys", 1, |g| argv(vec![s("HKEYS"), g.key()])).compare(Compare::Unordered),
+        cmd("hvals", 1, |g| argv(vec![s("HVALS"), g.key()])).compare(Compare::Unordered),
+    ]
+}
+
+/// Sets (SPOP and SRANDMEMBER pick at random: compared by reply type only).
+pub fn set_commands() -> Vec<CmdGen> {
+    vec![
+        cmd("sadd", 4, |g| {
+            key_and_many(g, "SADD", 3, |g| vec![member(g)])
+        }),
+        cmd("srem", 2, |g| {
+            key_and_many(g, "SREM", 2, |g| vec![member(g)])
+        }),
+        cmd("scard", 1, |g| argv(vec![s("SCARD"), g.key()])),
+        cmd("sismember", 2, |g| {
+            argv(vec![s("SISMEMBER"), g.key(), member(g)])
+        }),
+        cmd("smismember", 1, |g| {
+            key_and_many(g, "SMISMEMBER", 3, |g| vec![member(g)])
+        }),
+        cmd("smembers", 2, |g| argv(vec![s("SMEMBERS"), g.key()])).compare(Compare::Unordered),
+        cmd("sinter", 1, |g| {
+            key_and_many(g, "SINTER", 2, |g| vec![g.key()])
+        })
+        .compare(Compare::Unordered),
+        cmd("sunion", 1, |g| {
+            key_and_many(g, "SUNION", 2, |g| vec![g.key()])
+        })
+        .compare(Compare::Unordered),
+        cmd("sdiff", 1, |g| {
+            key_and_many(g, "SDIFF", 2, |g| vec![g.key()])
+        })
+        .compare(Compare::Unordered),
+        cmd("sinterstore", 1, |g| {
+            key_and_many(g, "SINTERSTORE", 2, |g| vec![g.key()])
+        }),
+        cmd("sunionstore", 1, |g| {
+            key_and_many(g, "SUNIONSTORE", 2, |g| vec![g.key()])
+        }),
+        cmd("sdiffstore", 1, |g| {
+            key_and_many(g, "SDIFFSTORE", 2, |g| vec![g.key()])
+        }),
+        cmd("smove", 1, |g| {
+            argv(vec![s("SMOVE"), g.key(), g.key(), member(g)])
+        }),
+        cmd("spop", 1, |g| argv(vec![s("SPOP"), g.key()])).compare(Compare::TypeOnly),
+        cmd("srandmember", 1, |g| argv(vec![s("SRANDMEMBER"), g.key()])).compare(Compare::TypeOnly),
+    ]
+}
+
+/// Sorted sets.
+pub fn zset_commands() -> Vec<CmdGen> {
+    fn score(g: &mut Gen) -> Vec<u8> {
+        g.word(&[
+            "0", "1", "-1", "2.5", "1e3", "inf", "-inf", "nan", "x", "(1",
+        ])
+    }
+    fn bound(g: &mut Gen) -> Vec<u8> {
+        g.word(&["-inf", "+inf", "0", "(1", "2.5", "(2.5", "x", "10"])
+    }
+    vec![
+        cmd("zadd", 4, |g| {
+            let mut v = vec![s("ZADD"), g.key()];
+            if g.chance(25) {
+                v.push(g.word(&["NX", "XX", "GT", "LT", "CH", "INCR"]));
+            }
+            for _ in 0..1 + g.below(3) {
+                v.push(score(g));
+                v.push(member(g));
+            }
+            v
+        }),
+        cmd("zincrby", 2, |g| {
+            argv(vec![s("ZINCRBY"), g.key(), score(g), member(g)])
+        }),
+        cmd("zrem", 2, |g| {
+            key_and_many(g, "ZREM", 2, |g| vec![member(g)])
+        }),
+        cmd("zscore", 2, |g| argv(vec![s("ZSCORE"), g.key(), member(g)])),
+        cmd("zcard", 1, |g| argv(vec![s("ZCARD"), g.key()])),
+        cmd("zrank", 1, |g| argv(vec![s("ZRANK"), g.key(), member(g)])),
+        cmd("zrevrank", 1, |g| {
+            argv(vec![s("ZREVRANK"), g.key(), member(g)])
+        }),
+        cmd("zcount", 1, |g| {
+            argv(vec![s("ZCOUNT"), g.key(), bound(g), bound(g)])
+        }),
+        cmd("zrange", 3, |g| {
+            let mut v = vec![s("ZRANGE"), g.key(), g.int(), g.int()];
+            if g.chance(40) {
+                v.push(s("WITHSCORES"));
+            }
+            if g.chance(20) {
+                v.push(s("REV"));
+            }
+            v
+        }),
+        cmd("zrangebyscore", 2, |g| {
+            let mut v = vec![s("ZRANGEBYSCORE"), g.key(), bound(g), bound(g)];
+            if g.chance(40) {
+                v.push(s("WITHSCORES"));
+            }
+            if g.chance(20) {
+                v.extend([s("LIMIT"), g.int(), g.int()]);
+            }
+            v
+        }),
+        cmd("zpopmin", 1, |g| argv(vec![s("ZPOPMIN"), g.key()])),
+        cmd("zpopmax", 1, |g| argv(vec![s("ZPOPMAX"), g.key()])),
+        cmd("zremrangebyrank", 1, |g| {
+            argv(vec![s("ZREMRANGEBYRANK"), g.key(), g.int(), g.int()])
+        }),
+        cmd("zunionstore", 1, |g| {
+            argv(vec![s("ZUNIONSTORE"), g.key(), s("2"), g.key(), g.key()])
         }),
     ]
 }
