@@ -69,11 +69,11 @@ pub struct ParseLimits {
 }
 
 fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
-    // memchr-like scan for '\r'; Redis also searches for '\r' and assumes '\n' follows.
-    buf[from..]
-        .iter()
-        .position(|&b| b == b'\r')
-        .map(|p| from + p)
+    // Redis searches for '\r' with `strchr` and assumes '\n' follows. `strchr` stops at a NUL
+    // byte, so a NUL before the '\r' reads as "no line end yet" (the request then waits, or is
+    // rejected as too big), exactly as in Redis.
+    let p = buf[from..].iter().position(|&b| b == b'\r' || b == 0)?;
+    (buf[from + p] == b'\r').then_some(from + p)
 }
 
 impl RequestParser {
@@ -130,9 +130,11 @@ impl RequestParser {
     }
 
     fn parse_inline(&mut self, buf: &[u8]) -> Result<ParseOutcome, ProtocolError> {
-        let newline = match buf.iter().position(|&b| b == b'\n') {
-            Some(n) => n,
-            None => {
+        // Redis finds the newline with `strchr`, which stops at a NUL byte: a NUL before the
+        // newline means "no newline yet", so the request waits (until it is too big).
+        let newline = match buf.iter().position(|&b| b == b'\n' || b == 0) {
+            Some(n) if buf[n] == b'\n' => n,
+            _ => {
                 if buf.len() > INLINE_MAX_SIZE {
                     return Err(ProtocolError("too big inline request".into()));
                 }
@@ -198,13 +200,8 @@ impl RequestParser {
             if start >= buf.len() {
                 return Ok(ParseOutcome::Incomplete { need: start + 1 });
             }
-            if buf[start] != b'$' {
-                return Err(ProtocolError(format!(
-                    "expected '$', got '{}'",
-                    buf[start] as char
-                )));
-            }
-            let cr = match find_crlf(buf, start + 1) {
+            // As in Redis, the header's line end is found before its first byte is checked.
+            let cr = match find_crlf(buf, start) {
                 Some(cr) if cr + 1 < buf.len() => cr,
                 Some(_) => {
                     return Ok(ParseOutcome::Incomplete {
@@ -220,6 +217,12 @@ impl RequestParser {
                     });
                 }
             };
+            if buf[start] != b'$' {
+                return Err(ProtocolError(format!(
+                    "expected '$', got '{}'",
+                    buf[start] as char
+                )));
+            }
             let len = match crate::util::parse_i64(&buf[start + 1..cr]) {
                 Some(n) if n >= 0 && n <= limits.max_bulk_len => n,
                 _ => return Err(ProtocolError("invalid bulk length".into())),
@@ -245,11 +248,16 @@ impl RequestParser {
 /// separates, "double quotes" support `\n \r \t \b \a \\ \" \xHH`, 'single quotes' only `\'`.
 /// A closing quote must be followed by a space or the end. Returns None on unbalanced quotes.
 pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
+    // `sdssplitargs` reads a C string: a NUL byte ends the line.
+    let line = match line.iter().position(|&b| b == 0) {
+        Some(nul) => &line[..nul],
+        None => line,
+    };
     let mut args = Vec::new();
     let mut i = 0;
     let n = line.len();
     loop {
-        while i < n && line[i].is_ascii_whitespace() {
+        while i < n && is_space(line[i]) {
             i += 1;
         }
         if i >= n {
@@ -283,7 +291,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                         c => c,
                     });
                 } else if line[i] == b'"' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !is_space(line[i + 1]) {
                         return None;
                     }
                     i += 1;
@@ -299,7 +307,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                     i += 1;
                     cur.push(b'\'');
                 } else if line[i] == b'\'' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !is_space(line[i + 1]) {
                         return None;
                     }
                     i += 1;
@@ -312,7 +320,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                     break;
                 }
                 match line[i] {
-                    b' ' | b'\n' | b'\r' | b'\t' | 0 => break,
+                    b' ' | b'\n' | b'\r' | b'\t' => break,
                     b'"' => in_dq = true,
                     b'\'' => in_sq = true,
                     c => cur.push(c),
@@ -322,6 +330,11 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
         }
         args.push(cur);
     }
+}
+
+/// C's `isspace` in the "C" locale (unlike `u8::is_ascii_whitespace`, it includes `\v`).
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
 #[cfg(test)]
@@ -393,6 +406,20 @@ mod tests {
                 b"it's".to_vec()
             ]
         );
+    }
+
+    #[test]
+    fn a_nul_byte_ends_an_inline_line_as_in_c() {
+        // A NUL before the newline: no line yet (Redis's strchr stops at the NUL).
+        let mut p = RequestParser::default();
+        assert!(matches!(
+            p.parse(b"\0\x01\r\n", &LIMITS),
+            Ok(ParseOutcome::Incomplete { .. })
+        ));
+        // Inside a line, the NUL cuts the arguments short.
+        assert_eq!(split_args(b"a\0b c"), Some(vec![b"a".to_vec()]));
+        assert_eq!(split_args(b"\"a\0\""), None);
+        assert_eq!(split_args(b"\x0ba\x0b"), Some(vec![b"a\x0b".to_vec()]));
     }
 
     #[test]

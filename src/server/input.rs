@@ -97,8 +97,11 @@ impl Server {
             let Some(c) = self.clients.get_mut(key) else {
                 return;
             };
+            // A big argument gets room for all of it in few steps, but never more than about
+            // twice what the client has really sent: the buffer is zero-filled when it grows, so
+            // trusting an announced `$536870912` would let any client make us touch 512 MB.
             let want = match c.parser_need_hint() {
-                Some(need) if need >= BIG_ARG => need.max(READ_CHUNK),
+                Some(need) if need >= BIG_ARG => need.min(c.query_buf.len().max(BIG_ARG)),
                 _ => READ_CHUNK,
             };
             let spare = c.query_buf.spare(want);

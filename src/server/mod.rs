@@ -135,6 +135,45 @@ pub struct ServerState {
     pub config_file: String,
 }
 
+impl ServerState {
+    /// Fresh server state for `config` (the listeners are bound by [`Server::bind`]). Also
+    /// used on its own, without sockets, by benchmarks that run commands directly.
+    pub fn new(config: Config, tcp_port: u16) -> ServerState {
+        let mut rng = SmallRng::from_os_rng();
+        let run_id: String = (0..40)
+            .map(|_| {
+                let n: u8 = rand::Rng::random_range(&mut rng, 0..16);
+                char::from_digit(n as u32, 16).unwrap_or('0')
+            })
+            .collect();
+        ServerState {
+            config,
+            commands: CommandTable::new(),
+            stats: Stats::default(),
+            started_at: Instant::now(),
+            started_ms: unix_ms(),
+            rng,
+            next_client_id: 1,
+            clients_pending_write: Vec::new(),
+            blocking: Default::default(),
+            pubsub: Default::default(),
+            watches: Default::default(),
+            scripts: Default::default(),
+            busy_io: None,
+            expire_cycle: ExpireCycleState::default(),
+            lazyfree: Default::default(),
+            shutdown: None,
+            dirty: 0,
+            run_id,
+            tcp_port,
+            executable: std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            config_file: String::new(),
+        }
+    }
+}
+
 /// The whole server: poller, listeners, clients, databases and state.
 pub struct Server {
     poll: Poll,
@@ -187,46 +226,19 @@ impl Server {
             .register(&mut signals, SIGNAL_TOKEN, Interest::READABLE)?;
         let busy_registry = poll.registry().try_clone()?;
         let dbs = (0..config.databases).map(Db::new).collect();
-        let mut rng = SmallRng::from_os_rng();
-        let run_id: String = (0..40)
-            .map(|_| {
-                let n: u8 = rand::Rng::random_range(&mut rng, 0..16);
-                char::from_digit(n as u32, 16).unwrap_or('0')
-            })
-            .collect();
         Ok(Server {
             poll,
             listeners,
             signals,
             clients: Slab::new(),
             dbs,
-            state: ServerState {
-                config,
-                commands: CommandTable::new(),
-                stats: Stats::default(),
-                started_at: Instant::now(),
-                started_ms: unix_ms(),
-                rng,
-                next_client_id: 1,
-                clients_pending_write: Vec::new(),
-                blocking: Default::default(),
-                pubsub: Default::default(),
-                watches: Default::default(),
-                scripts: Default::default(),
-                busy_io: Some(busy::BusyIo {
+            state: {
+                let mut state = ServerState::new(config, tcp_port);
+                state.busy_io = Some(busy::BusyIo {
                     listeners: busy_listeners,
                     registry: busy_registry,
-                }),
-                expire_cycle: ExpireCycleState::default(),
-                lazyfree: Default::default(),
-                shutdown: None,
-                dirty: 0,
-                run_id,
-                tcp_port,
-                executable: std::env::current_exe()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default(),
-                config_file: String::new(),
+                });
+                state
             },
             next_cron: Instant::now(),
         })

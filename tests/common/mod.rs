@@ -114,6 +114,15 @@ pub fn redis_server_available() -> bool {
         .unwrap_or(false)
 }
 
+/// Sends `bytes` on a fresh connection to `port`, then reads until the server closes the
+/// connection or is quiet for `quiet`. Returns (reply bytes, closed?).
+pub fn exchange(port: u16, bytes: &[u8], quiet: Duration) -> (Vec<u8>, bool) {
+    let mut conn = RawConn::connect(port);
+    // The peer may close before taking everything (a protocol error mid-request): not a failure.
+    let _ = conn.stream.write_all(bytes);
+    conn.read_until_quiet(quiet)
+}
+
 /// A real redis-server on a free port, with persistence off, killed when dropped.
 pub struct RealRedis {
     child: Child,
@@ -214,6 +223,32 @@ impl RawConn {
             );
             self.buf.extend_from_slice(&chunk[..n]);
         }
+    }
+
+    /// Reads whatever arrives until the server closes the connection or stays quiet for
+    /// `quiet`; returns the bytes (including any already buffered) and whether it closed.
+    pub fn read_until_quiet(&mut self, quiet: Duration) -> (Vec<u8>, bool) {
+        let mut out = std::mem::take(&mut self.buf);
+        let mut chunk = [0u8; 65536];
+        self.stream.set_read_timeout(Some(quiet)).ok();
+        let closed = loop {
+            match self.stream.read(&mut chunk) {
+                Ok(0) => break true,
+                Ok(n) => out.extend_from_slice(&chunk[..n]),
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.kind() == std::io::ErrorKind::TimedOut =>
+                {
+                    break false
+                }
+                // A reset after an error reply counts as closed too.
+                Err(_) => break true,
+            }
+        };
+        self.stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .ok();
+        (out, closed)
     }
 
     /// Reads until the server closes the connection; returns everything received.

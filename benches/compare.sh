@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# Side-by-side throughput, CPU and memory comparison of redis-server and ferrodis.
+#
+# Both servers run at once on free ports; redis-benchmark drives them in turn (alternating which
+# goes first each round, so neither always gets the warmer machine), ROUNDS times per test and
+# pipeline depth. Printed per test: median requests/s of each, the ratio ferrodis/redis, and
+# each server's CPU time per request (utime+stime from /proc/PID/stat around the run) and that
+# ratio; then the geometric mean of the ratios per pipeline depth. Finally both servers are
+# restarted empty, loaded with KEYS small string keys through `redis-cli --pipe`, and their RSS
+# growth per key is printed.
+#
+# Usage: benches/compare.sh            (builds target/release/ferrodis-server if missing)
+# Environment (all optional):
+#   FERRODIS_BIN   ferrodis binary             TESTS      redis-benchmark -t names
+#   PIPELINES      "1 16"                      ROUNDS     3
+#   CLIENTS        50                          KEYSPACE   -r value (random keys)
+#   N_P1, N_P16    requests per run at -P 1 / -P 16 (others: N_P16)
+#   KEYS           keys for the memory test (1000000; 0 skips it)
+# Add a family by adding its redis-benchmark test name to TESTS (lpush, sadd, hset, zadd ...).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+TESTS=${TESTS:-"ping_inline ping_mbulk set get incr mset"}
+PIPELINES=${PIPELINES:-"1 16"}
+ROUNDS=${ROUNDS:-3}
+CLIENTS=${CLIENTS:-50}
+KEYSPACE=${KEYSPACE:-100000}
+N_P1=${N_P1:-100000}
+N_P16=${N_P16:-1000000}
+KEYS=${KEYS:-1000000}
+FERRODIS_BIN=${FERRODIS_BIN:-target/release/ferrodis-server}
+
+for tool in redis-server redis-benchmark redis-cli python3; do
+    command -v "$tool" >/dev/null || { echo "compare.sh: $tool not found" >&2; exit 1; }
+done
+if [[ ! -x $FERRODIS_BIN ]]; then
+    cargo build --release --bin ferrodis-server
+fi
+
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_ready() {
+    local port=$1
+    for _ in $(seq 200); do
+        if [[ $(redis-cli -p "$port" ping 2>/dev/null) == PONG ]]; then return 0; fi
+        sleep 0.05
+    done
+    echo "compare.sh: server on port $port did not start" >&2
+    exit 1
+}
+
+# start_servers: sets REDIS_PORT REDIS_PID FERRO_PORT FERRO_PID.
+start_servers() {
+    REDIS_PORT=$(free_port)
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+        --daemonize no --logfile "$WORK/redis.log" &
+    REDIS_PID=$!
+    PIDS+=("$REDIS_PID")
+    FERRO_PORT=$(free_port)
+    "$FERRODIS_BIN" --port "$FERRO_PORT" --bind 127.0.0.1 2>"$WORK/ferrodis.log" &
+    FERRO_PID=$!
+    PIDS+=("$FERRO_PID")
+    wait_ready "$REDIS_PORT"
+    wait_ready "$FERRO_PORT"
+}
+
+stop_servers() {
+    kill "$REDIS_PID" "$FERRO_PID" 2>/dev/null || true
+    wait "$REDIS_PID" "$FERRO_PID" 2>/dev/null || true
+}
+
+# CPU ticks (utime + stime) of a process. Fields are counted after the ")" ending the name.
+cpu_ticks() {
+    awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+}
+
+rss_kb() {
+    awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
+}
+
+TICKS=$(getconf CLK_TCK)
+RESULTS=$WORK/results.tsv
+
+# run_one SERVER PORT PID TEST P N: appends "test p server rps cpu_us_per_req".
+run_one() {
+    local server=$1 port=$2 pid=$3 test=$4 p=$5 n=$6
+    local before after rps
+    before=$(cpu_ticks "$pid")
+    rps=$(redis-benchmark -h 127.0.0.1 -p "$port" -c "$CLIENTS" -P "$p" -n "$n" \
+        -r "$KEYSPACE" -t "$test" --csv 2>/dev/null | awk -F'"' 'NR > 1 && $2 != "" { print $4; exit }')
+    after=$(cpu_ticks "$pid")
+    local cpu
+    cpu=$(python3 -c "print(($after - $before) / $TICKS * 1e6 / $n)")
+    printf '%s\t%s\t%s\t%s\t%s\n' "$test" "$p" "$server" "${rps:-0}" "$cpu" >>"$RESULTS"
+}
+
+start_servers
+echo "redis-server $(redis-server --version | awk '{print $3}') on port $REDIS_PORT (pid $REDIS_PID)," \
+    "ferrodis $FERRODIS_BIN on port $FERRO_PORT (pid $FERRO_PID)"
+echo "tests: $TESTS; pipelines: $PIPELINES; $ROUNDS rounds; -c $CLIENTS; -r $KEYSPACE"
+for round in $(seq "$ROUNDS"); do
+    for p in $PIPELINES; do
+        n=$N_P16
+        [[ $p == 1 ]] && n=$N_P1
+        for test in $TESTS; do
+            if ((round % 2)); then
+                run_one redis "$REDIS_PORT" "$REDIS_PID" "$test" "$p" "$n"
+                run_one ferrodis "$FERRO_PORT" "$FERRO_PID" "$test" "$p" "$n"
+            else
+                run_one ferrodis "$FERRO_PORT" "$FERRO_PID" "$test" "$p" "$n"
+                run_one redis "$REDIS_PORT" "$REDIS_PID" "$test" "$p" "$n"
+            fi
+        done
+    done
+    echo "round $round done" >&2
+done
+stop_servers
+
+python3 - "$RESULTS" <<'EOF'
+import math, statistics, sys
+rows = [l.split("\t") for l in open(sys.argv[1]).read().splitlines()]
+data = {}
+for test, p, server, rps, cpu in rows:
+    data.setdefault((test, int(p)), {}).setdefault(server, []).append((float(rps), float(cpu)))
+print()
+print(f"{'test':<12} {'P':>3} {'redis rps':>12} {'ferrodis rps':>13} {'ratio':>6}"
+      f" {'redis cpu/req':>14} {'ferro cpu/req':>14} {'ratio':>6}")
+geo = {}
+for (test, p) in sorted(data, key=lambda k: (k[1], k[0])):
+    d = data[(test, p)]
+    r_rps = statistics.median(x[0] for x in d["redis"])
+    f_rps = statistics.median(x[0] for x in d["ferrodis"])
+    r_cpu = statistics.median(x[1] for x in d["redis"])
+    f_cpu = statistics.median(x[1] for x in d["ferrodis"])
+    ratio = f_rps / r_rps if r_rps else float("nan")
+    cratio = f_cpu / r_cpu if r_cpu else float("nan")
+    geo.setdefault(p, []).append((ratio, cratio))
+    print(f"{test:<12} {p:>3} {r_rps:>12.0f} {f_rps:>13.0f} {ratio:>6.2f}"
+          f" {r_cpu:>12.2f}us {f_cpu:>12.2f}us {cratio:>6.2f}")
+for p, ratios in sorted(geo.items()):
+    g = math.exp(sum(math.log(r) for r, _ in ratios if r > 0) / len(ratios))
+    c = math.exp(sum(math.log(c) for _, c in ratios if c > 0) / len(ratios))
+    print(f"geometric mean P={p}: throughput ratio {g:.2f}, cpu/request ratio {c:.2f}")
+EOF
+
+if ((KEYS > 0)); then
+    echo
+    echo "memory: $KEYS keys 'key:N' -> 'value:N' loaded with redis-cli --pipe"
+    # One generated RESP stream, sent to both servers.
+    awk -v n="$KEYS" 'BEGIN {
+        for (i = 0; i < n; i++) {
+            k = "key:" i; v = "value:" i
+            printf "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n", length(k), k, length(v), v
+        }
+    }' >"$WORK/load.resp"
+    start_servers
+    sleep 0.2
+    for server in redis ferrodis; do
+        if [[ $server == redis ]]; then port=$REDIS_PORT pid=$REDIS_PID; else port=$FERRO_PORT pid=$FERRO_PID; fi
+        base=$(rss_kb "$pid")
+        redis-cli -p "$port" --pipe <"$WORK/load.resp" >"$WORK/pipe-$server.log"
+        sleep 0.2
+        loaded=$(rss_kb "$pid")
+        dbsize=$(redis-cli -p "$port" dbsize)
+        python3 -c "
+base, loaded, keys = $base, $loaded, $KEYS
+print(f'{\"$server\":<9} baseline {base/1024:7.1f} MB  loaded {loaded/1024:8.1f} MB'
+      f'  ({(loaded - base) * 1024 / keys:6.1f} bytes/key, dbsize $dbsize)')" | tee -a "$WORK/mem.txt"
+    done
+    python3 - "$WORK/mem.txt" <<'EOF'
+import re, sys
+per = {l.split()[0]: float(re.search(r"\(\s*([\d.]+) bytes/key", l).group(1)) for l in open(sys.argv[1])}
+print(f"memory per key ratio ferrodis/redis: {per['ferrodis'] / per['redis']:.2f}")
+EOF
+    stop_servers
+fi

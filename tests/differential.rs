@@ -1,0 +1,1225 @@
+//! Differential tests: the same commands go to a real `redis-server` 7.0 and to ferrodis (fresh
+//! servers per test, raw RESP on both sides), and every reply must match byte for byte. The
+//! first mismatch is reported with the command that caused it and the few before it.
+//!
+//! Two kinds of input:
+//! * hand-written sequences (strings, generic keyspace commands) — readable scenarios;
+//! * a seeded random generator: a few thousand commands per seed over tiny key and value
+//!   alphabets, so commands collide on keys, hit wrong types, bad arguments and wrong arity.
+//!
+//! # Which commands run
+//!
+//! A command is only sent if its name is enabled: [`ENABLED`] lists what this branch of
+//! ferrodis implements. Commands that are not enabled are silently dropped from hand-written
+//! sequences (both servers skip them, so the comparison stays valid) and never generated.
+//! To enable more, add names to [`ENABLED`], or set `FERRODIS_DIFF_ENABLE` to a comma-separated
+//! list of extra names, or to `all` for every command a generator knows.
+//! `FERRODIS_DIFF_SEEDS=1,2,3` and `FERRODIS_DIFF_COMMANDS=20000` change the random runs;
+//! `FERRODIS_DIFF_KEEP_GOING=1` reports every mismatch instead of stopping at the first.
+//!
+//! # Adding a command family
+//!
+//! Write one function returning its generators (see [`string_commands`]) and add it to
+//! [`families`]. Each [`CmdGen`] names its command (the enable gate), a weight, a function that
+//! builds one random invocation from the [`Gen`]'s small alphabets, and how replies compare
+//! ([`Compare`]): exactly, within a tolerance (TTL), as an unordered set (KEYS, SMEMBERS), or
+//! by type only (RANDOMKEY, SPOP). Never generate commands that block the connection or end
+//! it (QUIT, SHUTDOWN, BLPOP on an empty key with timeout 0, SUBSCRIBE without a way out).
+
+mod common;
+use common::{encode_command, redis_server_available, reply_len, RawConn, RealRedis, TestServer};
+
+/// Commands implemented on this branch. The lead extends this list as families are merged.
+const ENABLED: &[&str] = &[
+    "get", "set", "del", "exists", "dbsize", "ping", "echo", "select",
+];
+
+/// Every key the random generator uses.
+const KEY_ALPHABET: &[&str] = &["k0", "k1", "k2", "k3", "k4", "k5"];
+
+/// How two replies are compared.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Compare {
+    /// Byte for byte.
+    Exact,
+    /// Integer replies may differ by at most this much (TTL, PTTL: the two servers run the
+    /// command a few microseconds apart).
+    Within(i64),
+    /// A flat array whose order is unspecified (KEYS, SMEMBERS): compared sorted.
+    Unordered,
+    /// Only the reply's type byte must agree (RANDOMKEY, SPOP, SRANDMEMBER).
+    TypeOnly,
+    /// Exact once expired keys are gone. DBSIZE counts keys whose TTL has passed but that
+    /// neither lazy nor active expiry has removed yet, and when active expiry runs differs
+    /// between the servers; on a mismatch every alphabet key is touched (which expires it
+    /// lazily on both) and the command is run again.
+    AfterExpiry,
+}
+
+/// One command's random generator.
+pub struct CmdGen {
+    /// Lower-case command name: the gate checked against the enabled list.
+    pub name: &'static str,
+    /// Relative frequency within the run.
+    pub weight: u32,
+    pub make: fn(&mut Gen) -> Vec<Vec<u8>>,
+    pub compare: Compare,
+}
+
+fn cmd(name: &'static str, weight: u32, make: fn(&mut Gen) -> Vec<Vec<u8>>) -> CmdGen {
+    CmdGen {
+        name,
+        weight,
+        make,
+        compare: Compare::Exact,
+    }
+}
+
+impl CmdGen {
+    fn compare(mut self, compare: Compare) -> CmdGen {
+        self.compare = compare;
+        self
+    }
+}
+
+/// Every family's generators. Add a family here with one line.
+fn families() -> Vec<Vec<CmdGen>> {
+    vec![
+        generic_commands(),
+        string_commands(),
+        list_commands(),
+        hash_commands(),
+        set_commands(),
+        zset_commands(),
+    ]
+}
+
+/// Deterministic randomness plus the small alphabets commands draw from.
+pub struct Gen {
+    state: u64,
+}
+
+impl Gen {
+    pub fn new(seed: u64) -> Gen {
+        Gen {
+            state: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03,
+        }
+    }
+
+    /// SplitMix64: tiny, fast, and the same on every platform and crate version.
+    pub fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
+    /// True with probability `percent`%.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+
+    pub fn pick<'a, T: ?Sized>(&mut self, items: &[&'a T]) -> &'a T {
+        items[self.below(items.len() as u64) as usize]
+    }
+
+    /// One of six keys, so commands keep colliding.
+    pub fn key(&mut self) -> Vec<u8> {
+        self.pick(&["k0", "k1", "k2", "k3", "k4", "k5"])
+            .as_bytes()
+            .to_vec()
+    }
+
+    /// 1..=max distinct-or-not keys.
+    pub fn keys(&mut self, max: u64) -> Vec<Vec<u8>> {
+        (0..1 + self.below(max)).map(|_| self.key()).collect()
+    }
+
+    /// A value: numbers (valid, huge, float, padded), text, empty, binary.
+    pub fn value(&mut self) -> Vec<u8> {
+        self.pick::<[u8]>(&[
+            b"",
+            b"0",
+            b"1",
+            b"-1",
+            b"10",
+            b"42",
+            b"abc",
+            b"3.5",
+            b"-0.25",
+            b"1e3",
+            b"9223372036854775807",
+            b"-9223372036854775808",
+            b" 1",
+            b"01",
+            b"hello world",
+            b"a\r\nb\0c",
+            b"x",
+        ])
+        .to_vec()
+    }
+
+    /// An integer argument: mostly small, sometimes invalid or at the edges.
+    pub fn int(&mut self) -> Vec<u8> {
+        if self.chance(85) {
+            let n = self.below(21) as i64 - 10;
+            return n.to_string().into_bytes();
+        }
+        self.pick::<[u8]>(&[
+            b"abc",
+            b"1.5",
+            b"",
+            b"9223372036854775807",
+            b"-9223372036854775808",
+            b"9223372036854775808",
+            b"+1",
+            b" 1",
+            b"100",
+        ])
+        .to_vec()
+    }
+
+    /// A float argument for INCRBYFLOAT-like commands.
+    pub fn float(&mut self) -> Vec<u8> {
+        self.pick::<[u8]>(&[
+            b"0", b"1", b"-1.5", b"0.1", b"3e2", b"abc", b"inf", b"-inf", b"nan", b"1e308", b"",
+            b" 1", b"10.5",
+        ])
+        .to_vec()
+    }
+
+    /// A TTL in seconds that cannot run out during a test (or is invalid).
+    pub fn ttl_secs(&mut self) -> Vec<u8> {
+        self.pick::<[u8]>(&[
+            b"100",
+            b"1000",
+            b"5000",
+            b"0",
+            b"-1",
+            b"abc",
+            b"9223372036854775807",
+        ])
+        .to_vec()
+    }
+
+    /// An absolute Unix time in seconds: far past (expires at once), far future, or invalid.
+    pub fn unix_secs(&mut self) -> Vec<u8> {
+        self.pick::<[u8]>(&[
+            b"1",
+            b"1000000000",
+            b"4000000000",
+            b"4100000000",
+            b"-5",
+            b"x",
+        ])
+        .to_vec()
+    }
+
+    pub fn word(&mut self, words: &[&str]) -> Vec<u8> {
+        self.pick(words).as_bytes().to_vec()
+    }
+}
+
+fn argv(parts: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    parts
+}
+
+fn s(text: &str) -> Vec<u8> {
+    text.as_bytes().to_vec()
+}
+
+/// DEL/EXISTS/TYPE/RENAME/EXPIRE family, SELECT, KEYS, PING/ECHO.
+pub fn generic_commands() -> Vec<CmdGen> {
+    vec![
+        cmd("del", 6, |g| {
+            let mut v = vec![s("DEL")];
+            v.extend(g.keys(3));
+            v
+        }),
+        cmd("unlink", 2, |g| {
+            let mut v = vec![s("UNLINK")];
+            v.extend(g.keys(3));
+            v
+        }),
+        cmd("exists", 6, |g| {
+            let mut v = vec![s("EXISTS")];
+            v.extend(g.keys(4));
+            v
+        }),
+        cmd("touch", 1, |g| {
+            let mut v = vec![s("TOUCH")];
+            v.extend(g.keys(3));
+            v
+        }),
+        cmd("type", 4, |g| argv(vec![s("TYPE"), g.key()])),
+        cmd("rename", 3, |g| argv(vec![s("RENAME"), g.key(), g.key()])),
+        cmd("renamenx", 2, |g| {
+            argv(vec![s("RENAMENX"), g.key(), g.key()])
+        }),
+        cmd("copy", 2, |g| {
+            let mut v = vec![s("COPY"), g.key(), g.key()];
+            if g.chance(30) {
+                v.push(s("REPLACE"));
+            }
+            if g.chance(20) {
+                v.push(s("DB"));
+                v.push(g.word(&["0", "1", "2", "16", "-1", "x"]));
+            }
+            v
+        }),
+        cmd("move", 1, |g| {
+            argv(vec![
+                s("MOVE"),
+                g.key(),
+                g.word(&["0", "1", "2", "16", "x"]),
+            ])
+        }),
+        cmd("expire", 3, |g| expire_like(g, "EXPIRE", false)),
+        cmd("pexpire", 2, |g| expire_like(g, "PEXPIRE", false)),
+        cmd("expireat", 2, |g| expire_like(g, "EXPIREAT", true)),
+        cmd("pexpireat", 2, |g| expire_like(g, "PEXPIREAT", true)),
+        cmd("ttl", 3, |g| argv(vec![s("TTL"), g.key()])).compare(Compare::Within(1)),
+        cmd("pttl", 2, |g| argv(vec![s("PTTL"), g.key()])).compare(Compare::Within(250)),
+        cmd("expiretime", 1, |g| argv(vec![s("EXPIRETIME"), g.key()])).compare(Compare::Within(1)),
+        cmd("pexpiretime", 1, |g| argv(vec![s("PEXPIRETIME"), g.key()]))
+            .compare(Compare::Within(250)),
+        cmd("persist", 2, |g| argv(vec![s("PERSIST"), g.key()])),
+        cmd("dbsize", 2, |_| argv(vec![s("DBSIZE")])).compare(Compare::AfterExpiry),
+        cmd("keys", 2, |g| {
+            argv(vec![
+                s("KEYS"),
+                g.word(&["*", "k[0-2]", "k?", "*3", "x*", "k\\*"]),
+            ])
+        })
+        .compare(Compare::Unordered),
+        cmd("randomkey", 1, |_| argv(vec![s("RANDOMKEY")])).compare(Compare::TypeOnly),
+        cmd("select", 2, |g| {
+            argv(vec![
+                s("SELECT"),
+                g.word(&["0", "0", "0", "1", "2", "16", "-1", "x"]),
+            ])
+        }),
+        cmd("swapdb", 1, |g| {
+            argv(vec![
+                s("SWAPDB"),
+                g.word(&["0", "1", "x"]),
+                g.word(&["0", "1", "2", "99"]),
+            ])
+        }),
+        cmd("flushdb", 1, |_| argv(vec![s("FLUSHDB")])),
+        cmd("ping", 1, |g| {
+            if g.chance(50) {
+                argv(vec![s("PING")])
+            } else {
+                argv(vec![s("PING"), g.value()])
+            }
+        }),
+        cmd("echo", 1, |g| argv(vec![s("ECHO"), g.value()])),
+    ]
+}
+
+/// EXPIRE key n [NX | XX | GT | LT], relative or absolute.
+fn expire_like(g: &mut Gen, name: &str, absolute: bool) -> Vec<Vec<u8>> {
+    let when = if absolute {
+        g.unix_secs()
+    } else {
+        g.ttl_secs()
+    };
+    let mut when = when;
+    if name.starts_with('P') && when.iter().all(|c| c.is_ascii_digit()) && !when.is_empty() {
+        when.extend_from_slice(b"000");
+    }
+    let mut v = vec![s(name), g.key(), when];
+    if g.chance(30) {
+        v.push(g.word(&["NX", "XX", "GT", "LT", "nx", "BAD"]));
+        if g.chance(15) {
+            v.push(g.word(&["NX", "XX", "GT", "LT"]));
+        }
+    }
+    v
+}
+
+/// GET/SET with all options, the INCR family, APPEND, ranges, MSET/MGET, GETEX/GETDEL ...
+pub fn string_commands() -> Vec<CmdGen> {
+    vec![
+        cmd("get", 8, |g| argv(vec![s("GET"), g.key()])),
+        cmd("set", 10, |g| {
+            let mut v = vec![s("SET"), g.key(), g.value()];
+            // Options in random order and combination, sometimes contradictory or malformed.
+            for _ in 0..g.below(3) {
+                match g.below(10) {
+                    0 => v.push(s("NX")),
+                    1 => v.push(s("XX")),
+                    2 => v.push(s("GET")),
+                    3 => {
+                        v.push(s("EX"));
+                        v.push(g.ttl_secs());
+                    }
+                    4 => {
+                        v.push(s("PX"));
+                        v.push(g.word(&["100000", "5000000", "0", "-3", "x"]));
+                    }
+                    5 => {
+                        v.push(s("EXAT"));
+                        v.push(g.unix_secs());
+                    }
+                    6 => {
+                        v.push(s("PXAT"));
+                        v.push(g.word(&["1000", "4000000000000", "-1"]));
+                    }
+                    7 => v.push(s("KEEPTTL")),
+                    8 => v.push(g.word(&["ex", "nx", "get", "keepttl"])),
+                    _ => v.push(g.word(&["EX", "BOGUS", "PX"])),
+                }
+            }
+            v
+        }),
+        cmd("setnx", 2, |g| argv(vec![s("SETNX"), g.key(), g.value()])),
+        cmd("setex", 2, |g| {
+            argv(vec![s("SETEX"), g.key(), g.ttl_secs(), g.value()])
+        }),
+        cmd("psetex", 1, |g| {
+            argv(vec![
+                s("PSETEX"),
+                g.key(),
+                g.word(&["100000", "0", "-5", "x"]),
+                g.value(),
+            ])
+        }),
+        cmd("getset", 2, |g| argv(vec![s("GETSET"), g.key(), g.value()])),
+        cmd("getdel", 2, |g| argv(vec![s("GETDEL"), g.key()])),
+        cmd("getex", 2, |g| {
+            let mut v = vec![s("GETEX"), g.key()];
+            match g.below(7) {
+                0 => {
+                    v.push(s("EX"));
+                    v.push(g.ttl_secs());
+                }
+                1 => {
+                    v.push(s("PX"));
+                    v.push(g.word(&["100000", "0", "x"]));
+                }
+                2 => {
+                    v.push(s("EXAT"));
+                    v.push(g.unix_secs());
+                }
+                3 => v.push(s("PERSIST")),
+                4 => v.push(g.word(&["KEEPTTL", "EX", "BAD"])),
+                _ => {}
+            }
+            v
+        }),
+        cmd("mset", 3, |g| {
+            let mut v = vec![s("MSET")];
+            for _ in 0..1 + g.below(3) {
+                v.push(g.key());
+                v.push(g.value());
+            }
+            if g.chance(10) {
+                v.push(g.key()); // odd argument count
+            }
+            v
+        }),
+        cmd("msetnx", 2, |g| {
+            let mut v = vec![s("MSETNX")];
+            for _ in 0..1 + g.below(3) {
+                v.push(g.key());
+                v.push(g.value());
+            }
+            v
+        }),
+        cmd("mget", 3, |g| {
+            let mut v = vec![s("MGET")];
+            v.extend(g.keys(4));
+            v
+        }),
+        cmd("incr", 4, |g| argv(vec![s("INCR"), g.key()])),
+        cmd("decr", 2, |g| argv(vec![s("DECR"), g.key()])),
+        cmd("incrby", 3, |g| argv(vec![s("INCRBY"), g.key(), g.int()])),
+        cmd("decrby", 2, |g| argv(vec![s("DECRBY"), g.key(), g.int()])),
+        cmd("incrbyfloat", 3, |g| {
+            argv(vec![s("INCRBYFLOAT"), g.key(), g.float()])
+        }),
+        cmd("append", 3, |g| argv(vec![s("APPEND"), g.key(), g.value()])),
+        cmd("strlen", 2, |g| argv(vec![s("STRLEN"), g.key()])),
+        cmd("getrange", 2, |g| {
+            argv(vec![s("GETRANGE"), g.key(), g.int(), g.int()])
+        }),
+        cmd("substr", 1, |g| {
+            argv(vec![s("SUBSTR"), g.key(), g.int(), g.int()])
+        }),
+        cmd("setrange", 2, |g| {
+            // Offsets stay small: a valid offset near 512 MB would make both servers allocate it.
+            let offset = g.word(&["0", "1", "3", "10", "-1", "x", "536870912"]);
+            argv(vec![s("SETRANGE"), g.key(), offset, g.value()])
+        }),
+        cmd("lcs", 1, |g| {
+            let mut v = vec![s("LCS"), g.key(), g.key()];
+            match g.below(5) {
+                0 => v.push(s("LEN")),
+                1 => v.push(s("IDX")),
+                2 => {
+                    v.push(s("IDX"));
+                    v.push(s("MINMATCHLEN"));
+                    v.push(g.word(&["0", "1", "2", "x"]));
+                    if g.chance(50) {
+                        v.push(s("WITHMATCHLEN"));
+                    }
+                }
+                _ => {}
+            }
+            v
+        }),
+    ]
+}
+
+/// `name key` followed by 1..=max arguments from `arg`.
+fn key_and_many(
+    g: &mut Gen,
+    name: &str,
+    max: u64,
+    arg: fn(&mut Gen) -> Vec<Vec<u8>>,
+) -> Vec<Vec<u8>> {
+    let mut v = vec![s(name), g.key()];
+    for _ in 0..1 + g.below(max) {
+        v.extend(arg(g));
+    }
+    v
+}
+
+fn member(g: &mut Gen) -> Vec<u8> {
+    g.word(&["a", "b", "c", "d", "1", "2", "10", "-3", ""])
+}
+
+/// Lists (no blocking commands: BLPOP & co. would stall the connection on an empty key).
+pub fn list_commands() -> Vec<CmdGen> {
+    vec![
+        cmd("lpush", 4, |g| {
+            key_and_many(g, "LPUSH", 3, |g| vec![member(g)])
+        }),
+        cmd("rpush", 4, |g| {
+            key_and_many(g, "RPUSH", 3, |g| vec![member(g)])
+        }),
+        cmd("lpushx", 1, |g| {
+            key_and_many(g, "LPUSHX", 2, |g| vec![member(g)])
+        }),
+        cmd("rpushx", 1, |g| {
+            key_and_many(g, "RPUSHX", 2, |g| vec![member(g)])
+        }),
+        cmd("lpop", 2, |g| {
+            let mut v = vec![s("LPOP"), g.key()];
+            if g.chance(40) {
+                v.push(g.int());
+            }
+            v
+        }),
+        cmd("rpop", 2, |g| argv(vec![s("RPOP"), g.key()])),
+        cmd("llen", 2, |g| argv(vec![s("LLEN"), g.key()])),
+        cmd("lrange", 3, |g| {
+            argv(vec![s("LRANGE"), g.key(), g.int(), g.int()])
+        }),
+        cmd("lindex", 2, |g| argv(vec![s("LINDEX"), g.key(), g.int()])),
+        cmd("lset", 1, |g| {
+            argv(vec![s("LSET"), g.key(), g.int(), member(g)])
+        }),
+        cmd("linsert", 1, |g| {
+            let side = g.word(&["BEFORE", "AFTER", "after", "MIDDLE"]);
+            argv(vec![s("LINSERT"), g.key(), side, member(g), member(g)])
+        }),
+        cmd("lrem", 1, |g| {
+            argv(vec![s("LREM"), g.key(), g.int(), member(g)])
+        }),
+        cmd("ltrim", 1, |g| {
+            argv(vec![s("LTRIM"), g.key(), g.int(), g.int()])
+        }),
+        cmd("lpos", 1, |g| {
+            let mut v = vec![s("LPOS"), g.key(), member(g)];
+            if g.chance(50) {
+                v.push(g.word(&["RANK", "COUNT", "MAXLEN"]));
+                v.push(g.int());
+            }
+            v
+        }),
+        cmd("lmove", 1, |g| {
+            let (a, b) = (g.word(&["LEFT", "RIGHT"]), g.word(&["LEFT", "RIGHT", "UP"]));
+            argv(vec![s("LMOVE"), g.key(), g.key(), a, b])
+        }),
+        cmd("rpoplpush", 1, |g| {
+            argv(vec![s("RPOPLPUSH"), g.key(), g.key()])
+        }),
+    ]
+}
+
+/// Hashes.
+pub fn hash_commands() -> Vec<CmdGen> {
+    vec![
+        cmd("hset", 4, |g| {
+            key_and_many(g, "HSET", 3, |g| vec![member(g), g.value()])
+        }),
+        cmd("hsetnx", 1, |g| {
+            argv(vec![s("HSETNX"), g.key(), member(g), g.value()])
+        }),
+        cmd("hget", 3, |g| argv(vec![s("HGET"), g.key(), member(g)])),
+        cmd("hmget", 1, |g| {
+            key_and_many(g, "HMGET", 3, |g| vec![member(g)])
+        }),
+        cmd("hdel", 2, |g| {
+            key_and_many(g, "HDEL", 2, |g| vec![member(g)])
+        }),
+        cmd("hlen", 1, |g| argv(vec![s("HLEN"), g.key()])),
+        cmd("hexists", 1, |g| {
+            argv(vec![s("HEXISTS"), g.key(), member(g)])
+        }),
+        cmd("hincrby", 2, |g| {
+            argv(vec![s("HINCRBY"), g.key(), member(g), g.int()])
+        }),
+        cmd("hincrbyfloat", 1, |g| {
+            argv(vec![s("HINCRBYFLOAT"), g.key(), member(g), g.float()])
+        }),
+        cmd("hstrlen", 1, |g| {
+            argv(vec![s("HSTRLEN"), g.key(), member(g)])
+        }),
+        cmd("hgetall", 2, |g| argv(vec![s("HGETALL"), g.key()])).compare(Compare::Unordered),
+        cmd("hkeys", 1, |g| argv(vec![s("HKEYS"), g.key()])).compare(Compare::Unordered),
+        cmd("hvals", 1, |g| argv(vec![s("HVALS"), g.key()])).compare(Compare::Unordered),
+    ]
+}
+
+/// Sets (SPOP and SRANDMEMBER pick at random: compared by reply type only).
+pub fn set_commands() -> Vec<CmdGen> {
+    vec![
+        cmd("sadd", 4, |g| {
+            key_and_many(g, "SADD", 3, |g| vec![member(g)])
+        }),
+        cmd("srem", 2, |g| {
+            key_and_many(g, "SREM", 2, |g| vec![member(g)])
+        }),
+        cmd("scard", 1, |g| argv(vec![s("SCARD"), g.key()])),
+        cmd("sismember", 2, |g| {
+            argv(vec![s("SISMEMBER"), g.key(), member(g)])
+        }),
+        cmd("smismember", 1, |g| {
+            key_and_many(g, "SMISMEMBER", 3, |g| vec![member(g)])
+        }),
+        cmd("smembers", 2, |g| argv(vec![s("SMEMBERS"), g.key()])).compare(Compare::Unordered),
+        cmd("sinter", 1, |g| {
+            key_and_many(g, "SINTER", 2, |g| vec![g.key()])
+        })
+        .compare(Compare::Unordered),
+        cmd("sunion", 1, |g| {
+            key_and_many(g, "SUNION", 2, |g| vec![g.key()])
+        })
+        .compare(Compare::Unordered),
+        cmd("sdiff", 1, |g| {
+            key_and_many(g, "SDIFF", 2, |g| vec![g.key()])
+        })
+        .compare(Compare::Unordered),
+        cmd("sinterstore", 1, |g| {
+            key_and_many(g, "SINTERSTORE", 2, |g| vec![g.key()])
+        }),
+        cmd("sunionstore", 1, |g| {
+            key_and_many(g, "SUNIONSTORE", 2, |g| vec![g.key()])
+        }),
+        cmd("sdiffstore", 1, |g| {
+            key_and_many(g, "SDIFFSTORE", 2, |g| vec![g.key()])
+        }),
+        cmd("smove", 1, |g| {
+            argv(vec![s("SMOVE"), g.key(), g.key(), member(g)])
+        }),
+        cmd("spop", 1, |g| argv(vec![s("SPOP"), g.key()])).compare(Compare::TypeOnly),
+        cmd("srandmember", 1, |g| argv(vec![s("SRANDMEMBER"), g.key()])).compare(Compare::TypeOnly),
+    ]
+}
+
+/// Sorted sets.
+pub fn zset_commands() -> Vec<CmdGen> {
+    fn score(g: &mut Gen) -> Vec<u8> {
+        g.word(&[
+            "0", "1", "-1", "2.5", "1e3", "inf", "-inf", "nan", "x", "(1",
+        ])
+    }
+    fn bound(g: &mut Gen) -> Vec<u8> {
+        g.word(&["-inf", "+inf", "0", "(1", "2.5", "(2.5", "x", "10"])
+    }
+    vec![
+        cmd("zadd", 4, |g| {
+            let mut v = vec![s("ZADD"), g.key()];
+            if g.chance(25) {
+                v.push(g.word(&["NX", "XX", "GT", "LT", "CH", "INCR"]));
+            }
+            for _ in 0..1 + g.below(3) {
+                v.push(score(g));
+                v.push(member(g));
+            }
+            v
+        }),
+        cmd("zincrby", 2, |g| {
+            argv(vec![s("ZINCRBY"), g.key(), score(g), member(g)])
+        }),
+        cmd("zrem", 2, |g| {
+            key_and_many(g, "ZREM", 2, |g| vec![member(g)])
+        }),
+        cmd("zscore", 2, |g| argv(vec![s("ZSCORE"), g.key(), member(g)])),
+        cmd("zcard", 1, |g| argv(vec![s("ZCARD"), g.key()])),
+        cmd("zrank", 1, |g| argv(vec![s("ZRANK"), g.key(), member(g)])),
+        cmd("zrevrank", 1, |g| {
+            argv(vec![s("ZREVRANK"), g.key(), member(g)])
+        }),
+        cmd("zcount", 1, |g| {
+            argv(vec![s("ZCOUNT"), g.key(), bound(g), bound(g)])
+        }),
+        cmd("zrange", 3, |g| {
+            let mut v = vec![s("ZRANGE"), g.key(), g.int(), g.int()];
+            if g.chance(40) {
+                v.push(s("WITHSCORES"));
+            }
+            if g.chance(20) {
+                v.push(s("REV"));
+            }
+            v
+        }),
+        cmd("zrangebyscore", 2, |g| {
+            let mut v = vec![s("ZRANGEBYSCORE"), g.key(), bound(g), bound(g)];
+            if g.chance(40) {
+                v.push(s("WITHSCORES"));
+            }
+            if g.chance(20) {
+                v.extend([s("LIMIT"), g.int(), g.int()]);
+            }
+            v
+        }),
+        cmd("zpopmin", 1, |g| argv(vec![s("ZPOPMIN"), g.key()])),
+        cmd("zpopmax", 1, |g| argv(vec![s("ZPOPMAX"), g.key()])),
+        cmd("zremrangebyrank", 1, |g| {
+            argv(vec![s("ZREMRANGEBYRANK"), g.key(), g.int(), g.int()])
+        }),
+        cmd("zunionstore", 1, |g| {
+            argv(vec![s("ZUNIONSTORE"), g.key(), s("2"), g.key(), g.key()])
+        }),
+    ]
+}
+
+/// The command names that may run: [`ENABLED`] plus `FERRODIS_DIFF_ENABLE`.
+fn enabled_names() -> Option<Vec<String>> {
+    let mut names: Vec<String> = ENABLED.iter().map(|s| s.to_string()).collect();
+    match std::env::var("FERRODIS_DIFF_ENABLE") {
+        Ok(v) if v.trim() == "all" => return None,
+        Ok(v) => names.extend(v.split(',').map(|s| s.trim().to_ascii_lowercase())),
+        Err(_) => {}
+    }
+    Some(names)
+}
+
+fn is_enabled(enabled: &Option<Vec<String>>, name: &[u8]) -> bool {
+    match enabled {
+        None => true,
+        Some(names) => {
+            let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
+            names.contains(&lower)
+        }
+    }
+}
+
+/// A command as printable text for failure messages.
+fn show(argv: &[Vec<u8>]) -> String {
+    argv.iter()
+        .map(|a| format!("{:?}", String::from_utf8_lossy(a)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Elements of a flat array reply, sorted (for [`Compare::Unordered`]).
+fn sorted_elements(reply: &[u8]) -> Option<Vec<Vec<u8>>> {
+    if !matches!(reply.first(), Some(b'*') | Some(b'~')) {
+        return None;
+    }
+    let header = reply.iter().position(|&b| b == b'\r')? + 2;
+    let mut pos = header;
+    let mut items = Vec::new();
+    while pos < reply.len() {
+        let n = reply_len(reply, pos)?;
+        items.push(reply[pos..pos + n].to_vec());
+        pos += n;
+    }
+    items.sort();
+    Some(items)
+}
+
+fn integer(reply: &[u8]) -> Option<i64> {
+    std::str::from_utf8(reply.strip_prefix(b":")?.strip_suffix(b"\r\n")?)
+        .ok()?
+        .parse()
+        .ok()
+}
+
+fn replies_agree(compare: Compare, a: &[u8], b: &[u8]) -> bool {
+    if a == b {
+        return true;
+    }
+    match compare {
+        Compare::Exact => false,
+        Compare::Within(tol) => match (integer(a), integer(b)) {
+            // Negative results (-1 no TTL, -2 no key) must match exactly.
+            (Some(x), Some(y)) => x >= 0 && y >= 0 && (x - y).abs() <= tol,
+            _ => false,
+        },
+        Compare::Unordered => {
+            sorted_elements(a).is_some() && sorted_elements(a) == sorted_elements(b)
+        }
+        Compare::TypeOnly => a.first() == b.first(),
+        Compare::AfterExpiry => false,
+    }
+}
+
+/// The two servers under comparison and what has been sent so far.
+struct Differ {
+    redis: RealRedis,
+    ferro: TestServer,
+    rc: RawConn,
+    fc: RawConn,
+    history: Vec<String>,
+    enabled: Option<Vec<String>>,
+    pub sent: usize,
+    pub skipped: usize,
+    /// `FERRODIS_DIFF_KEEP_GOING=1`: print every mismatch and fail at the end instead.
+    keep_going: bool,
+    mismatches: usize,
+}
+
+impl Drop for Differ {
+    fn drop(&mut self) {
+        if self.mismatches > 0 && !std::thread::panicking() {
+            panic!("{} replies differed (see above)", self.mismatches);
+        }
+    }
+}
+
+impl Differ {
+    /// Fresh servers, or None (with a note) when redis-server is not installed.
+    fn start() -> Option<Differ> {
+        if !redis_server_available() {
+            eprintln!("note: redis-server not on PATH; differential test skipped");
+            return None;
+        }
+        let redis = RealRedis::start(&[]);
+        let ferro = TestServer::start(&[]);
+        let rc = redis.raw();
+        let fc = ferro.raw();
+        Some(Differ {
+            redis,
+            ferro,
+            rc,
+            fc,
+            history: Vec::new(),
+            enabled: enabled_names(),
+            sent: 0,
+            skipped: 0,
+            keep_going: std::env::var_os("FERRODIS_DIFF_KEEP_GOING").is_some(),
+            mismatches: 0,
+        })
+    }
+
+    /// Sends one command to both servers and compares the replies; panics on the first
+    /// difference with the command and its predecessors.
+    fn run(&mut self, argv: &[Vec<u8>], compare: Compare) {
+        let Some(name) = argv.first() else { return };
+        if !is_enabled(&self.enabled, name) {
+            self.skipped += 1;
+            return;
+        }
+        let refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
+        let wire = encode_command(&refs);
+        self.rc.send(&wire);
+        self.fc.send(&wire);
+        let expected = self.rc.read_reply();
+        let got = self.fc.read_reply();
+        self.history.push(show(argv));
+        self.sent += 1;
+        let (expected, got) = if compare == Compare::AfterExpiry && expected != got {
+            let mut touch = vec![s("EXISTS")];
+            touch.extend(KEY_ALPHABET.iter().map(|k| s(k)));
+            let touch: Vec<&[u8]> = touch.iter().map(|a| a.as_slice()).collect();
+            self.rc.cmd(&touch);
+            self.fc.cmd(&touch);
+            (self.rc.cmd(&refs), self.fc.cmd(&refs))
+        } else {
+            (expected, got)
+        };
+        if !replies_agree(compare, &expected, &got) {
+            let from = self.history.len().saturating_sub(8);
+            let report = format!(
+                "reply mismatch at command #{} (redis port {}, ferrodis port {})\n\
+                 command:  {}\n\
+                 redis:    {:?}\n\
+                 ferrodis: {:?}\n\
+                 preceding commands:\n  {}",
+                self.sent,
+                self.redis.port,
+                self.ferro.port,
+                show(argv),
+                String::from_utf8_lossy(&expected),
+                String::from_utf8_lossy(&got),
+                self.history[from..self.history.len() - 1].join("\n  ")
+            );
+            if !self.keep_going {
+                panic!("{report}");
+            }
+            eprintln!("{report}\n");
+            self.mismatches += 1;
+        }
+    }
+
+    /// Runs whitespace-separated command lines (no quoting: use [`Differ::run`] for spaces).
+    fn lines(&mut self, lines: &[&str]) {
+        for line in lines {
+            let argv: Vec<Vec<u8>> = line.split_whitespace().map(s).collect();
+            let compare = match argv.first().map(|n| n.to_ascii_lowercase()) {
+                Some(n) if n == b"ttl" || n == b"expiretime" => Compare::Within(1),
+                Some(n) if n == b"pttl" || n == b"pexpiretime" => Compare::Within(250),
+                Some(n) if n == b"keys" => Compare::Unordered,
+                _ => Compare::Exact,
+            };
+            self.run(&argv, compare);
+        }
+    }
+}
+
+#[test]
+fn set_and_get_with_every_option_match_redis() {
+    let Some(mut d) = Differ::start() else { return };
+    d.lines(&[
+        "GET k",
+        "SET k v",
+        "GET k",
+        "SET k v2 NX",
+        "SET k v3 XX",
+        "GET k",
+        "SET n v NX",
+        "SET m v XX",
+        "GET m",
+        "SET k v4 GET",
+        "SET fresh v GET",
+        "SET k v EX 100",
+        "TTL k",
+        "SET k v PX 100000",
+        "PTTL k",
+        "SET k v EXAT 4000000000",
+        "EXPIRETIME k",
+        "SET k v PXAT 4000000000000",
+        "PEXPIRETIME k",
+        "SET k v KEEPTTL",
+        "TTL k",
+        "SET k v",
+        "TTL k",
+        "SET k v EX 0",
+        "SET k v EX -1",
+        "SET k v EX abc",
+        "SET k v PX 0",
+        "SET k v EX 9223372036854775807",
+        "SET k v PX 9223372036854775807",
+        "SET k v EXAT 1",
+        "GET k",
+        "SET k v NX XX",
+        "SET k v EX 10 PX 10",
+        "SET k v EX 10 KEEPTTL",
+        "SET k v BOGUS",
+        "SET k v EX",
+        "SET k v nx ex 100 get",
+        "SET k",
+        "SET",
+        "GET",
+        "GET a b",
+        "SET k v XX GET",
+        "SET k2 v NX GET",
+        "SET k v NX GET",
+        "SETNX k x",
+        "SETNX k3 x",
+        "SETEX k 100 v",
+        "TTL k",
+        "SETEX k 0 v",
+        "SETEX k x v",
+        "PSETEX k 100000 v",
+        "PTTL k",
+        "PSETEX k -1 v",
+        "GETSET k new",
+        "GETSET nokey new",
+        "GETDEL k",
+        "GETDEL k",
+        "SET k v",
+        "GETEX k EX 100",
+        "TTL k",
+        "GETEX k PERSIST",
+        "TTL k",
+        "GETEX k PX 5000",
+        "GETEX k EXAT 4000000000",
+        "GETEX k KEEPTTL",
+        "GETEX k EX 0",
+        "GETEX nokey EX 10",
+        "GETEX k EXAT 1",
+        "EXISTS k",
+    ]);
+    d.run(
+        &[s("SET"), s("spaced key"), s("a value with\r\nCRLF\0")],
+        Compare::Exact,
+    );
+    d.run(&[s("GET"), s("spaced key")], Compare::Exact);
+}
+
+#[test]
+fn counters_append_and_ranges_match_redis() {
+    let Some(mut d) = Differ::start() else { return };
+    d.lines(&[
+        "INCR c",
+        "INCR c",
+        "DECR c",
+        "INCRBY c 10",
+        "DECRBY c 3",
+        "INCRBY c -5",
+        "INCRBY c x",
+        "INCRBY c 1.5",
+        "DECRBY c 9223372036854775808",
+        "SET c 9223372036854775807",
+        "INCR c",
+        "SET c -9223372036854775808",
+        "DECR c",
+        "DECRBY c -9223372036854775808",
+        "SET c 01",
+        "INCR c",
+        "SET c abc",
+        "INCR c",
+        "SET f 10.5",
+        "INCRBYFLOAT f 0.1",
+        "INCRBYFLOAT f -5",
+        "INCRBYFLOAT f 1e3",
+        "INCRBYFLOAT f abc",
+        "INCRBYFLOAT f inf",
+        "INCRBYFLOAT new 3",
+        "SET f 1e308",
+        "INCRBYFLOAT f 1e308",
+        "GET f",
+        "SET f 3.0",
+        "INCRBYFLOAT f 0",
+        "INCR",
+        "INCRBY c",
+        "APPEND s hello",
+        "APPEND s world",
+        "GET s",
+        "STRLEN s",
+        "STRLEN nokey",
+        "GETRANGE s 0 4",
+        "GETRANGE s -5 -1",
+        "GETRANGE s 5 2",
+        "GETRANGE s 100 200",
+        "GETRANGE s 0 -100",
+        "GETRANGE s x 1",
+        "GETRANGE nokey 0 -1",
+        "SUBSTR s 1 3",
+        "SETRANGE s 5 _",
+        "GET s",
+        "SETRANGE s 20 pad",
+        "GET s",
+        "STRLEN s",
+        "SETRANGE new 2 ab",
+        "GET new",
+        "SETRANGE s -1 x",
+        "SETRANGE s 536870912 x",
+        "SETRANGE empty 0 x",
+        "MSET a 1 b 2 c 3",
+        "MGET a b c nokey",
+        "MSET a",
+        "MSET a 1 b",
+        "MSETNX a 9 z 9",
+        "MGET a z",
+        "MSETNX y 1 z 2",
+        "MGET y z",
+        "SET l1 ohmytext",
+        "SET l2 mynewtext",
+        "LCS l1 l2",
+        "LCS l1 l2 LEN",
+        "LCS l1 l2 IDX",
+        "LCS l1 l2 IDX MINMATCHLEN 4 WITHMATCHLEN",
+    ]);
+}
+
+#[test]
+fn generic_keyspace_commands_match_redis() {
+    let Some(mut d) = Differ::start() else { return };
+    d.lines(&[
+        "SET a 1",
+        "SET b 2",
+        "EXISTS a b nokey a",
+        "TYPE a",
+        "TYPE nokey",
+        "DEL a nokey a",
+        "EXISTS a",
+        "UNLINK b",
+        "DBSIZE",
+        "SET a 1",
+        "RENAME a b",
+        "GET b",
+        "RENAME nokey x",
+        "RENAME b b",
+        "SET c 3",
+        "RENAMENX b c",
+        "RENAMENX b d",
+        "GET d",
+        "EXPIRE d 100",
+        "TTL d",
+        "PTTL d",
+        "EXPIRE d 200 NX",
+        "EXPIRE d 300 XX",
+        "TTL d",
+        "EXPIRE d 100 GT",
+        "EXPIRE d 400 GT",
+        "TTL d",
+        "EXPIRE d 50 LT",
+        "TTL d",
+        "EXPIRE d 10 NX XX",
+        "EXPIRE d 10 GT LT",
+        "EXPIRE d x",
+        "EXPIRE d 10 BAD",
+        "PERSIST d",
+        "PERSIST d",
+        "TTL d",
+        "TTL nokey",
+        "PTTL nokey",
+        "PEXPIRE d 100000",
+        "PTTL d",
+        "EXPIREAT d 4000000000",
+        "TTL d",
+        "EXPIRETIME d",
+        "PEXPIREAT d 4000000000000",
+        "PEXPIRETIME d",
+        "EXPIRETIME c",
+        "EXPIRETIME nokey",
+        "EXPIREAT d 1",
+        "EXISTS d",
+        "EXPIRE c 0",
+        "EXISTS c",
+        "EXPIRE c -10",
+        "EXPIRE nokey 100",
+        "EXPIRE c 9223372036854775807",
+        "PEXPIRE c 9223372036854775807",
+        "SET t v",
+        "EXPIRE t 9223372036854775",
+        "TOUCH t nokey",
+        "KEYS *",
+        "KEYS t*",
+        "KEYS ?",
+        "KEYS [a-c]",
+        "COPY t t2",
+        "GET t2",
+        "COPY t t2",
+        "COPY t t2 REPLACE",
+        "COPY t t3 DB 1",
+        "COPY nokey z",
+        "MOVE t 1",
+        "MOVE t 1",
+        "EXISTS t",
+        "SELECT 1",
+        "GET t",
+        "GET t3",
+        "DBSIZE",
+        "SELECT 16",
+        "SELECT -1",
+        "SELECT x",
+        "SWAPDB 0 1",
+        "GET t",
+        "SELECT 0",
+        "GET t",
+        "FLUSHDB",
+        "DBSIZE",
+        "RANDOMKEY",
+        "PING",
+        "PING hi",
+        "PING a b",
+        "ECHO",
+        "ECHO x y",
+        "DEL",
+        "EXISTS",
+        "TYPE",
+        "RENAME a",
+    ]);
+}
+
+/// A few thousand random commands per seed, compared one by one.
+fn random_run(seed: u64, count: usize) {
+    let Some(mut d) = Differ::start() else { return };
+    let gens: Vec<CmdGen> = families().into_iter().flatten().collect();
+    let enabled = enabled_names();
+    let active: Vec<&CmdGen> = gens
+        .iter()
+        .filter(|g| is_enabled(&enabled, g.name.as_bytes()))
+        .collect();
+    assert!(!active.is_empty(), "no enabled command has a generator");
+    let total: u64 = active.iter().map(|g| g.weight as u64).sum();
+    let mut g = Gen::new(seed);
+    for _ in 0..count {
+        let mut pick = g.below(total);
+        let gen = active
+            .iter()
+            .find(|c| {
+                if pick < c.weight as u64 {
+                    true
+                } else {
+                    pick -= c.weight as u64;
+                    false
+                }
+            })
+            .copied()
+            .unwrap_or(active[0]);
+        let mut argv = (gen.make)(&mut g);
+        // Now and then break the arity: drop the last argument or add a stray one.
+        if g.chance(3) && argv.len() > 1 {
+            argv.pop();
+        } else if g.chance(2) {
+            argv.push(s("stray"));
+        }
+        d.run(&argv, gen.compare);
+    }
+    eprintln!(
+        "seed {seed}: {} commands compared over {} generators ({} enabled)",
+        d.sent,
+        gens.len(),
+        active.len()
+    );
+}
+
+fn seeds_and_count() -> (Vec<u64>, usize) {
+    let seeds = std::env::var("FERRODIS_DIFF_SEEDS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![1, 2, 3]);
+    let count = std::env::var("FERRODIS_DIFF_COMMANDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2500);
+    (seeds, count)
+}
+
+#[test]
+fn random_command_sequences_match_redis_for_fixed_seeds() {
+    let (seeds, count) = seeds_and_count();
+    for seed in seeds {
+        random_run(seed, count);
+    }
+}
+
+#[test]
+fn the_generator_is_deterministic_for_a_seed() {
+    let gens: Vec<CmdGen> = families().into_iter().flatten().collect();
+    let sample = |seed| {
+        let mut g = Gen::new(seed);
+        (0..200)
+            .map(|i| (gens[i % gens.len()].make)(&mut g))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(sample(7), sample(7));
+    assert_ne!(sample(7), sample(8));
+}
