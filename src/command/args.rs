@@ -15,14 +15,13 @@ pub fn float(arg: &[u8]) -> Result<f64, CommandError> {
     parse_f64(arg).ok_or(CommandError::NotFloat)
 }
 
-/// A non-negative integer, with Redis's `ERR <what> is out of range, must be positive` wording
-/// when negative (e.g. COUNT options).
+/// A non-negative integer with a command-specific message, used both when the argument is not
+/// a number and when it is negative (Redis's `getPositiveLongFromObjectOrReply` with a message,
+/// e.g. LPOS's `COUNT can't be negative`).
 pub fn non_negative(arg: &[u8], err: &'static str) -> Result<i64, CommandError> {
-    let n = int(arg)?;
-    if n < 0 {
-        Err(CommandError::Err(err))
-    } else {
-        Ok(n)
+    match parse_i64(arg) {
+        Some(n) if n >= 0 => Ok(n),
+        _ => Err(CommandError::Err(err)),
     }
 }
 

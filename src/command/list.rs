@@ -302,6 +302,7 @@ fn pop_generic(ctx: &mut Ctx, argv: &[&[u8]], end: End) -> CommandResult {
         return Err(CommandError::WrongArity(pop_event(end).to_string()));
     }
     let count = match argv.get(2) {
+        // One message for "not a number" and "< 0", as Redis.
         Some(arg) => Some(args::non_negative(
             arg,
             "value is out of range, must be positive",
@@ -462,10 +463,14 @@ fn resolve_index(index: i64, len: usize) -> Option<usize> {
 
 /// LINDEX key index — the element, or null if out of range or missing.
 fn lindex_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
-    let index = args::int(argv[2])?;
     let db = &mut ctx.dbs[ctx.db];
-    let elem = list_for_read(db, argv[1], ctx.now)?
-        .and_then(|l| resolve_index(index, l.len()).and_then(|i| l.get(i)));
+    // Redis looks the key up (null / WRONGTYPE) before it parses the index.
+    let Some(list) = list_for_read(db, argv[1], ctx.now)? else {
+        ctx.out.null();
+        return Ok(());
+    };
+    let index = args::int(argv[2])?;
+    let elem = resolve_index(index, list.len()).and_then(|i| list.get(i));
     match elem {
         Some(e) => reply_elem(ctx.out, e),
         None => ctx.out.null(),

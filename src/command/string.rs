@@ -239,12 +239,8 @@ pub fn set_generic(
     if let Expiry::At(_) = expiry {
         notify(ctx, NOTIFY_GENERIC, "expire", key);
     }
-    // A SET with an expire time already in the past deletes the key at once, as Redis does.
-    if let Expiry::At(when) = expiry {
-        if when <= now {
-            ctx.dbs[ctx.db].expire_if_needed(key, now);
-        }
-    }
+    // A SET with an EXAT/PXAT already in the past stores the key anyway: like Redis 7.0, it is
+    // logically gone at once (every read expires it) and physically removed by expiry.
     Ok(true)
 }
 
@@ -446,14 +442,16 @@ fn getdel_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
 fn getex_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let key = argv[1];
     let a = parse_extended_string_args(argv, 2, ExtendedFor::Getex)?;
+    // Redis's order: option syntax, then the key (null / WRONGTYPE), then the expire value.
+    let db = &mut ctx.dbs[ctx.db];
+    if get_string(db, key, ctx.now)?.is_none() {
+        ctx.out.null();
+        return Ok(());
+    }
     let when = extended_expiry(&a, ctx.now, "getex")?;
     let db = &mut ctx.dbs[ctx.db];
-    match get_string(db, key, ctx.now)? {
-        None => {
-            ctx.out.null();
-            return Ok(());
-        }
-        Some(v) => ctx.out.bulk(v),
+    if let Some(Value::Str(v)) = db.dict.get(key).map(|o| &o.value) {
+        ctx.out.bulk(v);
     }
     if let Some(when) = when {
         if when <= ctx.now {
