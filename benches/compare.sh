@@ -12,10 +12,12 @@
 # Usage: benches/compare.sh            (builds target/release/ferrodis-server if missing)
 # Environment (all optional):
 #   FERRODIS_BIN   ferrodis binary             TESTS      redis-benchmark -t names
-#   PIPELINES      "1 16"                      ROUNDS     3
+#   PIPELINES      "1 16"                      ROUNDS     3 (0 skips the throughput tests)
 #   CLIENTS        50                          KEYSPACE   -r value (random keys)
 #   N_P1, N_P16    requests per run at -P 1 / -P 16 (others: N_P16)
 #   KEYS           keys for the memory test (1000000; 0 skips it)
+#   COLLECTIONS    1: also load 1,000,000 elements into each collection type, as 1,000 keys x
+#                  1,000 elements and as 100,000 keys x 10 elements, and compare RSS (0 skips)
 # Add a family by adding its redis-benchmark test name to TESTS (lpush, sadd, hset, zadd ...).
 set -euo pipefail
 
@@ -28,6 +30,7 @@ KEYSPACE=${KEYSPACE:-100000}
 N_P1=${N_P1:-100000}
 N_P16=${N_P16:-1000000}
 KEYS=${KEYS:-1000000}
+COLLECTIONS=${COLLECTIONS:-1}
 FERRODIS_BIN=${FERRODIS_BIN:-target/release/ferrodis-server}
 
 for tool in redis-server redis-benchmark redis-cli python3; do
@@ -110,6 +113,7 @@ run_one() {
     printf '%s\t%s\t%s\t%s\t%s\n' "$test" "$p" "$server" "${rps:-0}" "$cpu" >>"$RESULTS"
 }
 
+if ((ROUNDS > 0)); then
 start_servers
 echo "redis-server $(redis-server --version | awk '{print $3}') on port $REDIS_PORT (pid $REDIS_PID)," \
     "ferrodis $FERRODIS_BIN on port $FERRO_PORT (pid $FERRO_PID)"
@@ -158,6 +162,7 @@ for p, ratios in sorted(geo.items()):
     c = math.exp(sum(math.log(c) for _, c in ratios if c > 0) / len(ratios))
     print(f"geometric mean P={p}: throughput ratio {g:.2f}, cpu/request ratio {c:.2f}")
 EOF
+fi
 
 if ((KEYS > 0)); then
     echo
@@ -189,4 +194,35 @@ per = {l.split()[0]: float(re.search(r"\(\s*([\d.]+) bytes/key", l).group(1)) fo
 print(f"memory per key ratio ferrodis/redis: {per['ferrodis'] / per['redis']:.2f}")
 EOF
     stop_servers
+fi
+
+# Loads the RESP stream in $1 into both (fresh) servers and prints each one's RSS growth.
+load_and_measure() {
+    local stream=$1 label=$2 growth=()
+    start_servers
+    sleep 0.2
+    for server in redis ferrodis; do
+        if [[ $server == redis ]]; then port=$REDIS_PORT pid=$REDIS_PID; else port=$FERRO_PORT pid=$FERRO_PID; fi
+        base=$(rss_kb "$pid")
+        redis-cli -p "$port" --pipe <"$stream" >"$WORK/pipe-$server.log"
+        sleep 0.2
+        loaded=$(rss_kb "$pid")
+        growth+=("$((loaded - base))")
+    done
+    stop_servers
+    python3 -c "
+r, f = ${growth[0]}, ${growth[1]}
+print(f'{\"$label\":<18} redis {r/1024:8.1f} MB   ferrodis {f/1024:8.1f} MB   ratio {f/r:5.2f}')"
+}
+
+if ((COLLECTIONS)); then
+    echo
+    echo "memory: 1,000,000 elements per collection type (RSS growth after loading)"
+    for type in list hash set zset; do
+        for shape in "1000 1000" "100000 10"; do
+            read -r nkeys per <<<"$shape"
+            python3 benches/gen_collections.py "$type" "$nkeys" "$per" >"$WORK/coll.resp"
+            load_and_measure "$WORK/coll.resp" "$type ${nkeys}x${per}"
+        done
+    done
 fi

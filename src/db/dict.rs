@@ -29,6 +29,9 @@ use hashbrown::hash_table::HashTable;
 use hashbrown::DefaultHashBuilder;
 use std::hash::BuildHasher;
 
+/// Slot count from which the slot array grows by 1/4 instead of doubling.
+const BIG_TABLE_SLOTS: usize = 32 * 1024;
+
 #[derive(Clone)]
 pub struct Dict<V> {
     slots: Vec<(Sds, V)>,
@@ -131,6 +134,12 @@ impl<V> Dict<V> {
     fn push_new(&mut self, hash: u64, key: Sds, value: V) -> usize {
         let i = self.slots.len();
         debug_assert!(i < u32::MAX as usize, "Dict holds at most 2^32-1 entries");
+        if i == self.slots.capacity() && i >= BIG_TABLE_SLOTS {
+            // A big table grows by 1/4 rather than doubling: a doubled slot array wastes up to
+            // half its memory (a 100,001-key keyspace would hold 131,072 slots). Small tables
+            // double, which keeps their reallocations (and heap fragmentation) rare.
+            self.slots.reserve_exact(i / 4);
+        }
         self.slots.push((key, value));
         let (slots, hasher) = (&self.slots, &self.hasher);
         self.index.insert_unique(hash, i as u32, |&j| {

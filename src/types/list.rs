@@ -548,7 +548,9 @@ impl List {
                 }
                 let mut fresh = Listpack::default();
                 fresh.push(&e, end);
-                let old = std::mem::take(lp);
+                let mut old = std::mem::take(lp);
+                // The full node will not grow again from this end: drop its growth slack.
+                old.buf.shrink_to_fit();
                 let nodes = match end {
                     End::Head => VecDeque::from([fresh, old]),
                     End::Tail => VecDeque::from([old, fresh]),
@@ -562,9 +564,14 @@ impl List {
                     End::Head => nodes.front_mut(),
                     End::Tail => nodes.back_mut(),
                 };
-                if let Some(node) = edge.filter(|n| n.allows_insert(size, fill)) {
-                    node.push(&e, end);
-                    return;
+                match edge {
+                    Some(node) if node.allows_insert(size, fill) => {
+                        node.push(&e, end);
+                        return;
+                    }
+                    // The full node will not grow again from this end: drop its growth slack.
+                    Some(node) => node.buf.shrink_to_fit(),
+                    None => {}
                 }
                 let mut fresh = Listpack::default();
                 fresh.push(&e, end);
