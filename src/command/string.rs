@@ -378,26 +378,22 @@ fn setnx_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
 
 /// SETEX key seconds value — OK.
 fn setex_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
-    let when = expire_at(argv[2], 1000, false, ctx.now, "setex")?;
-    set_generic(
-        ctx,
-        argv[1],
-        argv[3],
-        SetCondition::Always,
-        Expiry::At(when),
-        false,
-    )?;
-    ctx.out.ok();
-    Ok(())
+    setex_generic(ctx, argv, 1000, "setex")
 }
 
 /// PSETEX key milliseconds value — OK.
 fn psetex_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
-    let when = expire_at(argv[2], 1, false, ctx.now, "psetex")?;
+    setex_generic(ctx, argv, 1, "psetex")
+}
+
+/// SETEX and PSETEX: SET with a relative expire in `unit_ms` units.
+fn setex_generic(ctx: &mut Ctx, argv: &[&[u8]], unit_ms: i64, name: &'static str) -> CommandResult {
+    let when = expire_at(argv[2], unit_ms, false, ctx.now, name)?;
+    let (key, value) = (argv[1], argv[3]);
     set_generic(
         ctx,
-        argv[1],
-        argv[3],
+        key,
+        value,
         SetCondition::Always,
         Expiry::At(when),
         false,
