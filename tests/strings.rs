@@ -271,12 +271,13 @@ fn incrbyfloat_prints_human_doubles_and_refuses_infinity() {
         r(&mut c, "INCRBYFLOAT s 1"),
         "-ERR value is not a valid float\r\n"
     );
-    r(&mut c, "SET huge 1.7e308");
+    // Redis adds in `long double`, which only overflows past 1.19e4932.
+    r(&mut c, "SET huge 1.1e4932");
     assert_eq!(
-        r(&mut c, "INCRBYFLOAT huge 1.7e308"),
+        r(&mut c, "INCRBYFLOAT huge 1.1e4932"),
         "-ERR increment would produce NaN or Infinity\r\n"
     );
-    assert_eq!(r(&mut c, "GET huge"), "$7\r\n1.7e308\r\n");
+    assert_eq!(r(&mut c, "GET huge"), "$8\r\n1.1e4932\r\n");
 }
 
 #[test]

@@ -16,7 +16,7 @@ use super::{notify, signal_modified_key, Ctx};
 use crate::db::value::Value;
 use crate::db::{Db, Ms};
 use crate::types::hash::{Hash, Limits};
-use crate::util::{format_human_double, glob_match, parse_i64, write_i64, I64_BUF};
+use crate::util::{glob_match, parse_i64, write_i64, LongDouble, I64_BUF};
 
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("hset", hset_command, -4, WRITE | DENYOOM | FAST, "hash")
@@ -344,9 +344,11 @@ fn hincrby_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
 }
 
 /// HINCRBYFLOAT key field increment — the new value as a bulk string, formatted like
-/// INCRBYFLOAT (no exponent, no trailing zeros).
+/// INCRBYFLOAT (no exponent, no trailing zeros) and computed like it in C `long double` (see
+/// `util::LongDouble`). Unlike INCRBYFLOAT, Redis parses the increment before it looks the
+/// key up, and refuses an infinite increment with its own message.
 fn hincrbyfloat_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
-    let incr = args::float(argv[3])?;
+    let incr = LongDouble::parse(argv[3]).ok_or(CommandError::NotFloat)?;
     if !incr.is_finite() {
         return Err(CommandError::Err("value is NaN or Infinity"));
     }
@@ -354,17 +356,15 @@ fn hincrbyfloat_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let (key, field) = (argv[1], argv[2]);
     let hash = hash_for_write_or_create(&mut ctx.dbs[ctx.db], key, ctx.now)?;
     let current = match hash.get(field) {
-        Some(v) => {
-            crate::util::parse_f64(v).ok_or(CommandError::Err("hash value is not a float"))?
-        }
-        None => 0.0,
+        Some(v) => LongDouble::parse(v).ok_or(CommandError::Err("hash value is not a float"))?,
+        None => LongDouble::ZERO,
     };
     let new = current + incr;
     if !new.is_finite() {
         delete_if_empty(ctx, key);
         return Err(CommandError::Err("increment would produce NaN or Infinity"));
     }
-    let text = format_human_double(new);
+    let text = new.to_human_string();
     hash.set(field, text.as_bytes(), limits);
     ctx.out.bulk(text.as_bytes());
     ctx.srv.dirty += 1;

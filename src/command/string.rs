@@ -13,7 +13,7 @@ use super::{get_string, notify, signal_modified_key, Ctx};
 use crate::db::sds::Sds;
 use crate::db::value::Value;
 use crate::db::Ms;
-use crate::util::{format_human_double, parse_f64, parse_i64, write_i64, I64_BUF};
+use crate::util::{parse_i64, write_i64, LongDouble, I64_BUF};
 
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("get", get_command, 2, READONLY | FAST, "string")
@@ -650,21 +650,24 @@ fn store_string(db: &mut crate::db::Db, key: &[u8], value: Sds, now: Ms) {
 }
 
 /// INCRBYFLOAT key increment — the new value as a bulk string, printed without exponent and
-/// trailing zeros. A missing key counts as 0; the TTL is kept.
+/// trailing zeros. A missing key counts as 0; the TTL is kept. The arithmetic is C `long
+/// double`, as in Redis (see `util::LongDouble`), so the stored text matches Redis's byte for
+/// byte. Redis looks the key up before it parses the increment: a key of another type replies
+/// WRONGTYPE even when the increment is not a number.
 fn incrbyfloat_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let key = argv[1];
-    let by = args::float(argv[2])?;
     let now = ctx.now;
     let db = &mut ctx.dbs[ctx.db];
     let current = match string_for_write(db, key, now)? {
-        None => None,
-        Some(s) => Some(parse_f64(s).ok_or(CommandError::NotFloat)?),
+        None => LongDouble::ZERO,
+        Some(s) => LongDouble::parse(s).ok_or(CommandError::NotFloat)?,
     };
-    let value = current.unwrap_or(0.0) + by;
+    let by = LongDouble::parse(argv[2]).ok_or(CommandError::NotFloat)?;
+    let value = current + by;
     if !value.is_finite() {
         return Err(CommandError::Err("increment would produce NaN or Infinity"));
     }
-    let text = format_human_double(value);
+    let text = value.to_human_string();
     store_string(db, key, Sds::new(text.as_bytes()), now);
     ctx.srv.dirty += 1;
     signal_modified_key(ctx, key);

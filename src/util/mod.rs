@@ -1,10 +1,11 @@
 //! Small shared routines with Redis's exact semantics: strict number parsing and printing
-//! (Redis: `util.c`, `string2ll`, `d2string`, `ld2string`) and glob matching (`stringmatchlen`).
+//! (Redis: `util.c`, `string2ll`, `d2string`), `long double` arithmetic for INCRBYFLOAT
+//! (`string2ld`, `ld2string`) and glob matching (`stringmatchlen`).
 
 mod glob;
+mod long_double;
 mod number;
 
 pub use glob::glob_match;
-pub use number::{
-    format_double, format_human_double, parse_f64, parse_i64, parse_u64, write_i64, I64_BUF,
-};
+pub use long_double::{LongDouble, MAX_LONG_DOUBLE_CHARS};
+pub use number::{format_double, parse_f64, parse_i64, parse_u64, write_i64, I64_BUF};

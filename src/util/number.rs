@@ -143,29 +143,6 @@ pub fn format_double(d: f64) -> String {
     }
 }
 
-/// Formats a double the way INCRBYFLOAT / HINCRBYFLOAT reply (Redis's `ld2string` in
-/// `LD_STR_HUMAN` mode: `%.17Lf`, trailing zeros removed). Redis computes in `long double`,
-/// whose extra precision makes `10.5 + 0.1` print as `10.6`; printing an `f64` with `%.17f`
-/// would show its binary error (`10.59999999999999964`). So we print the *shortest* decimal
-/// that reads back as the same `f64` (Rust's `Display`, never in exponent form), which agrees
-/// with Redis whenever the long-double result has no more significant digits than an `f64`
-/// holds; only the 17-decimals cap of `%.17Lf` is applied on top (`1e-20` prints `0`).
-pub fn format_human_double(d: f64) -> String {
-    let shortest = format!("{}", d);
-    let decimals = shortest.split_once('.').map_or(0, |(_, f)| f.len());
-    let s = if decimals > 17 {
-        format!("{:.17}", d)
-    } else {
-        shortest
-    };
-    let t = trim_fraction_zeros(&s);
-    if t == "-0" {
-        "0".to_string()
-    } else {
-        t.to_string()
-    }
-}
-
 fn trim_fraction_zeros(s: &str) -> &str {
     if s.contains('.') {
         s.trim_end_matches('0').trim_end_matches('.')
@@ -210,16 +187,6 @@ mod tests {
         assert_eq!(format_double(1e16), "10000000000000000");
         assert_eq!(format_double(1e17), "1e+17");
         assert_eq!(format_double(f64::INFINITY), "inf");
-    }
-
-    #[test]
-    fn human_double_trims_zeros() {
-        assert_eq!(format_human_double(10.5), "10.5");
-        assert_eq!(format_human_double(3.0), "3");
-        assert_eq!(format_human_double(-0.0), "0");
-        assert_eq!(format_human_double(10.5 + 0.1), "10.6");
-        assert_eq!(format_human_double(1e-20), "0");
-        assert_eq!(format_human_double(5e3), "5000");
     }
 
     #[test]
