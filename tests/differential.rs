@@ -30,11 +30,7 @@ use common::{encode_command, redis_server_available, reply_len, RawConn, RealRed
 
 /// Commands whose replies are known to differ from Redis, and why. Keep this list short and
 /// every entry justified in ARCHITECTURE.md's "Known differences".
-const DISABLED: &[&str] = &[
-    // Redis computes in x87 `long double`; ferrodis in f64 (last digits differ).
-    "incrbyfloat",
-    "hincrbyfloat",
-];
+const DISABLED: &[&str] = &[];
 
 /// Every key the random generator uses.
 const KEY_ALPHABET: &[&str] = &["k0", "k1", "k2", "k3", "k4", "k5"];
