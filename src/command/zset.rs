@@ -414,7 +414,7 @@ fn zadd_generic(ctx: &mut Ctx, key: &[u8], pairs: &[&[u8]], f: ZaddFlags) -> Com
         // Redis 7.0 picks the encoding from the first member alone; later members convert
         // the set as they are added.
         let z = ZSet::for_size(1, pairs[1].len(), limits);
-        db.add(key, Value::ZSet(Box::new(z)), now);
+        db.add(key, Value::ZSet(z), now);
     }
     let Some(z) = zset_write(db, key, now)? else {
         return Ok(());
@@ -787,7 +787,7 @@ fn store_result(ctx: &mut Ctx, dst: &[u8], result: ZSet, event: &str) {
     let now = ctx.now;
     let db = &mut ctx.dbs[ctx.db];
     if n > 0 {
-        db.set(dst, Value::ZSet(Box::new(result)), now, false);
+        db.set(dst, Value::ZSet(result), now, false);
         ctx.out.integer(n as i64);
         signal_modified_key(ctx, dst);
         notify(ctx, NOTIFY_ZSET, event, dst);

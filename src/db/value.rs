@@ -3,7 +3,8 @@
 //! A Redis object is a type tag, an encoding and a pointer. Here the type is the enum variant,
 //! strings are stored inline in the variant (an [`Sds`]), and each collection sits behind a `Box`
 //! so that every slot of the keyspace has the same small size (24 bytes for the value) whatever the
-//! key holds. Each collection type chooses its own encodings (listpack, intset, hashtable, ...)
+//! key holds — except hashes and sorted sets, which are built to be two words wide themselves (a
+//! boxed listpack buffer or a boxed table) and so need no box of their own. Each collection type chooses its own encodings (listpack, intset, hashtable, ...)
 //! inside its own module under `src/types/`.
 
 use super::sds::Sds;
@@ -18,7 +19,8 @@ pub enum Value {
     /// Not boxed: a `Hash` is two words (see `types::hash`), so a small hash is one allocation.
     Hash(Hash),
     Set(Box<Set>),
-    ZSet(Box<ZSet>),
+    /// Not boxed either: a `ZSet` is two words too (see `types::zset`).
+    ZSet(ZSet),
 }
 
 impl Value {

@@ -49,6 +49,10 @@
 //! one. The member → node index is a `hashbrown::HashTable<u32>` hashing the member *through* the
 //! node, so each member is stored once (a `Dict<f64>` would keep a second copy of every member).
 //! Freed nodes and towers go on free lists; an arena that becomes mostly empty is rebuilt.
+//!
+//! A small set is one exact-size allocation: the listpack keeps its entry count in a header
+//! inside its buffer, so a `ZSet` is two words (a boxed byte slice, or a box holding the skip
+//! list) and sits unboxed in the keyspace's `Value`.
 
 use crate::db::sds::Sds;
 use hashbrown::hash_table::HashTable;
@@ -103,7 +107,7 @@ impl ZSet {
 
     pub fn len(&self) -> usize {
         match self {
-            ZSet::Listpack(lp) => lp.len as usize,
+            ZSet::Listpack(lp) => lp.len(),
             ZSet::Skiplist(sl) => sl.len,
         }
     }
@@ -121,7 +125,7 @@ impl ZSet {
 
     pub fn heap_size(&self) -> usize {
         match self {
-            ZSet::Listpack(lp) => lp.buf.capacity(),
+            ZSet::Listpack(lp) => lp.buf.len(),
             ZSet::Skiplist(sl) => sl.heap_size(),
         }
     }
@@ -139,20 +143,16 @@ impl ZSet {
     pub fn insert(&mut self, member: &[u8], score: f64, limits: Limits) -> bool {
         debug_assert!(!score.is_nan());
         if let ZSet::Listpack(lp) = self {
-            let existed = lp.remove(member);
-            if existed || (lp.len as usize) < limits.max_entries && member.len() <= limits.max_value
-            {
-                lp.insert(member, score);
-                return !existed;
+            // A member already present fits by definition; a new one must fit both limits.
+            let fits = lp.len() < limits.max_entries && member.len() <= limits.max_value;
+            if fits || lp.find(member).is_some() {
+                return lp.upsert(member, score);
             }
             self.convert_to_skiplist();
         }
         match self {
             // Not reached: the conversion above always yields a skip list.
-            ZSet::Listpack(lp) => {
-                lp.insert(member, score);
-                true
-            }
+            ZSet::Listpack(lp) => lp.upsert(member, score),
             ZSet::Skiplist(sl) => sl.insert(member, score),
         }
     }
@@ -241,11 +241,7 @@ impl ZSet {
             if sl.len <= limits.max_entries
                 && sl.live_nodes().all(|n| n.member.len() <= limits.max_value)
             {
-                let mut lp = Listpack::default();
-                for (m, s) in self.iter() {
-                    lp.push_back(m, s);
-                }
-                *self = ZSet::Listpack(lp);
+                *self = ZSet::Listpack(Listpack::from_sorted(self.iter()));
             }
         }
     }
@@ -325,12 +321,24 @@ impl<'a> Iterator for ZIter<'a> {
 /// A packed buffer of entries `varint(member length) member score`, in ascending order. The
 /// score is a tag byte and then an `i8`/`i16`/`i32` when it is a small integer (most scores in
 /// practice), else the 8 bytes of the `f64` — as Redis's listpack stores integers compactly.
-/// The buffer grows exactly (no doubling slack), like Redis's `lpInsert` realloc.
+///
+/// ```text
+///   buf: [count: u32 LE][len][member bytes][tag][score] [len][member bytes][tag][score] ...
+/// ```
+///
+/// The entry count sits in a 4-byte header inside the buffer (Redis's listpack header holds its
+/// element count too), so ZCARD needs no scan and the whole struct is one exact-size
+/// `Box<[u8]>`: no capacity word, no spare bytes, and — with the skip list boxed — a `ZSet` is
+/// two words that sit directly in the keyspace's `Value`. A small sorted set then costs exactly
+/// one allocation, this buffer. Every change reallocates it to the new exact size, as Redis's
+/// `lpInsert` / `lpDelete` realloc. An empty listpack has no header and no allocation.
 #[derive(Clone, Default)]
 pub struct Listpack {
-    buf: Vec<u8>,
-    len: u32,
+    buf: Box<[u8]>,
 }
+
+/// Bytes of the element-count header in front of the entries.
+const HEADER: usize = 4;
 
 const TAG_F64: u8 = 0;
 const TAG_I8: u8 = 1;
@@ -417,16 +425,74 @@ impl<'a> Iterator for ListpackIter<'a> {
 }
 
 impl Listpack {
+    /// Builds a listpack from entries already in ascending order, in one allocation.
+    fn from_sorted<'a>(entries: impl Iterator<Item = (&'a [u8], f64)>) -> Listpack {
+        let mut v = vec![0; HEADER];
+        let mut count = 0;
+        for (m, s) in entries {
+            encode_entry(&mut v, m, s);
+            count += 1;
+        }
+        let mut lp = Listpack::default();
+        if count > 0 {
+            lp.buf = v.into_boxed_slice();
+            lp.set_len(count);
+        }
+        lp
+    }
+
+    fn len(&self) -> usize {
+        match self.buf.first_chunk::<HEADER>() {
+            Some(header) => u32::from_le_bytes(*header) as usize,
+            None => 0,
+        }
+    }
+
+    fn set_len(&mut self, len: usize) {
+        debug_assert!(len <= u32::MAX as usize);
+        if let Some(header) = self.buf.first_chunk_mut::<HEADER>() {
+            *header = (len as u32).to_le_bytes();
+        }
+    }
+
+    /// Offset of the first entry (an empty listpack has no header).
+    fn first(&self) -> usize {
+        HEADER.min(self.buf.len())
+    }
+
     fn iter(&self) -> ListpackIter<'_> {
         ListpackIter {
             buf: &self.buf,
-            pos: 0,
+            pos: self.first(),
         }
+    }
+
+    /// Replaces the bytes `buf[range]` with `with` and records `len` entries, reallocating the
+    /// buffer to its new exact size. Dropping to zero entries frees it (header included).
+    fn splice(&mut self, range: std::ops::Range<usize>, with: &[u8], len: usize) {
+        if len == 0 {
+            self.buf = Box::default();
+            return;
+        }
+        if range.len() == with.len() && !self.buf.is_empty() {
+            self.buf[range].copy_from_slice(with);
+        } else {
+            let mut v = std::mem::take(&mut self.buf).into_vec();
+            if v.is_empty() {
+                v.resize(HEADER, 0);
+            }
+            // Grow exactly, so the splice never over-allocates and `into_boxed_slice` below
+            // has nothing to trim (on a shrink it trims with one in-place realloc).
+            v.reserve_exact(with.len().saturating_sub(range.len()));
+            v.splice(range, with.iter().copied());
+            self.buf = v.into_boxed_slice();
+        }
+        self.set_len(len);
     }
 
     /// (start, end) byte offsets and score of `member`'s entry.
     fn find(&self, member: &[u8]) -> Option<(usize, usize, f64)> {
-        let mut pos = 0;
+        let mut pos = self.first();
         while let Some((m, s, next)) = decode_entry(&self.buf, pos) {
             if m == member {
                 return Some((pos, next, s));
@@ -439,41 +505,63 @@ impl Listpack {
     fn remove(&mut self, member: &[u8]) -> bool {
         match self.find(member) {
             Some((start, end, _)) => {
-                self.buf.drain(start..end);
-                self.len -= 1;
+                self.splice(start..end, &[], self.len() - 1);
                 true
             }
             None => false,
         }
     }
 
-    fn insert(&mut self, member: &[u8], score: f64) {
-        let mut pos = 0;
+    /// Adds `member` with `score`, or moves it to `score`; true if it is new. One scan finds
+    /// both the member's current entry (if any) and where the new entry belongs, and one
+    /// reallocation rewrites the bytes between the two.
+    fn upsert(&mut self, member: &[u8], score: f64) -> bool {
+        let mut old = None;
+        let mut at = None;
+        let mut pos = self.first();
         while let Some((m, s, next)) = decode_entry(&self.buf, pos) {
-            if cmp_entry(s, m, score, member) == Ordering::Greater {
+            if m == member {
+                if s == score {
+                    return false;
+                }
+                old = Some((pos, next));
+            } else if at.is_none() && cmp_entry(s, m, score, member) == Ordering::Greater {
+                at = Some(pos);
+            }
+            if old.is_some() && at.is_some() {
                 break;
             }
             pos = next;
         }
+        // The first entry after the new one, skipping the member's own entry: never strictly
+        // inside that entry, so it is either at or before its start, or at or after its end.
+        let at = at.unwrap_or(self.buf.len().max(HEADER));
         let mut entry = Vec::with_capacity(member.len() + 11);
         encode_entry(&mut entry, member, score);
-        self.buf.reserve_exact(entry.len());
-        self.buf.splice(pos..pos, entry);
-        self.len += 1;
-    }
-
-    /// Appends an entry known to sort after every present one.
-    fn push_back(&mut self, member: &[u8], score: f64) {
-        let mut entry = Vec::with_capacity(member.len() + 11);
-        encode_entry(&mut entry, member, score);
-        self.buf.reserve_exact(entry.len());
-        self.buf.extend_from_slice(&entry);
-        self.len += 1;
+        match old {
+            None => {
+                self.splice(at..at, &entry, self.len() + 1);
+                true
+            }
+            Some((start, end)) => {
+                // Rewrite the span from the new position to the old entry in one go: the new
+                // entry then the entries it moves past (moving down), or the other way round.
+                if at <= start {
+                    entry.extend_from_slice(&self.buf[at..start]);
+                    self.splice(at..end, &entry, self.len());
+                } else {
+                    let mut moved = self.buf[end..at].to_vec();
+                    moved.extend_from_slice(&entry);
+                    self.splice(start..at, &moved, self.len());
+                }
+                false
+            }
+        }
     }
 
     fn remove_range(&mut self, start: usize, end: usize) -> usize {
         let (mut from, mut to, mut removed) = (None, self.buf.len(), 0);
-        let mut pos = 0;
+        let mut pos = self.first();
         let mut rank = 0;
         while let Some((_, _, next)) = decode_entry(&self.buf, pos) {
             if rank == start {
@@ -490,9 +578,7 @@ impl Listpack {
             rank += 1;
         }
         if let Some(from) = from {
-            self.buf.drain(from..to);
-            self.len -= removed as u32;
-            self.buf.shrink_to_fit();
+            self.splice(from..to, &[], self.len() - removed);
         }
         removed
     }
@@ -897,6 +983,11 @@ mod tests {
         max_value: 16,
     };
 
+    #[test]
+    fn a_zset_is_two_words() {
+        assert_eq!(std::mem::size_of::<ZSet>(), 16);
+    }
+
     fn collect(z: &ZSet) -> Vec<(Vec<u8>, f64)> {
         z.iter().map(|(m, s)| (m.to_vec(), s)).collect()
     }
@@ -965,24 +1056,24 @@ mod tests {
     }
 
     /// Drives both encodings with random operations and checks every answer against a plain
-    /// sorted Vec.
+    /// sorted Vec. The last run draws from few enough members to stay a listpack throughout,
+    /// so its updates move entries inside the packed buffer and its deletions empty it.
     #[test]
     fn random_operations_match_a_sorted_vec_model() {
         let mut rng = SmallRng::seed_from_u64(7);
-        for limits in [
-            Limits {
-                max_entries: 128,
-                max_value: 64,
-            },
-            Limits {
-                max_entries: 0,
-                max_value: 0,
-            },
-        ] {
+        let listpack = Limits {
+            max_entries: 128,
+            max_value: 64,
+        };
+        let skiplist = Limits {
+            max_entries: 0,
+            max_value: 0,
+        };
+        for (limits, members) in [(listpack, 300), (skiplist, 300), (listpack, 40)] {
             let mut z = ZSet::for_size(0, 0, limits);
             let mut model: Vec<(Vec<u8>, f64)> = Vec::new();
             for step in 0..6000 {
-                let member = format!("m{}", rng.random_range(0..300)).into_bytes();
+                let member = format!("m{}", rng.random_range(0..members)).into_bytes();
                 let score = rng.random_range(0..50) as f64 / 2.0;
                 match rng.random_range(0..10) {
                     0..=5 => {
@@ -1032,6 +1123,9 @@ mod tests {
                 );
             }
             assert_eq!(collect(&z), model);
+            if members == 40 {
+                assert_eq!(z.encoding_name(), "listpack");
+            }
         }
     }
 
