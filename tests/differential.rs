@@ -15,6 +15,10 @@
 //! anyway (to see the differences), or a comma-separated list re-enables some.
 //! `FERRODIS_DIFF_SEEDS=1,2,3` and `FERRODIS_DIFF_COMMANDS=20000` change the random runs;
 //! `FERRODIS_DIFF_KEEP_GOING=1` reports every mismatch instead of stopping at the first.
+//! `FERRODIS_DIFF_CHECK_STATE=1` also compares every alphabet key of both servers (type,
+//! encoding, contents, has-a-TTL; see [`state_dump`]) after each command, and reports the first
+//! command whose *effect* differs even though its reply agreed (about 10x slower: a few round
+//! trips per command). `FERRODIS_DIFF_CONTEXT=50` shows more preceding commands in a report.
 //!
 //! # Adding a command family
 //!
@@ -22,8 +26,11 @@
 //! [`families`]. Each [`CmdGen`] names its command (the enable gate), a weight, a function that
 //! builds one random invocation from the [`Gen`]'s small alphabets, and how replies compare
 //! ([`Compare`]): exactly, within a tolerance (TTL), as an unordered set (KEYS, SMEMBERS), or
-//! by type only (RANDOMKEY, SPOP). Never generate commands that block the connection or end
-//! it (QUIT, SHUTDOWN, BLPOP on an empty key with timeout 0, SUBSCRIBE without a way out).
+//! by type only (RANDOMKEY, SRANDMEMBER). A command whose *effect* is random must also bring
+//! the two servers back in step, or every later command on that key compares two different
+//! dice rolls: SPOP does ([`Compare::RandomPop`]). Never generate commands that block the
+//! connection or end it (QUIT, SHUTDOWN, BLPOP on an empty key with timeout 0, SUBSCRIBE
+//! without a way out).
 
 mod common;
 use common::{encode_command, redis_server_available, reply_len, RawConn, RealRedis, TestServer};
@@ -35,6 +42,9 @@ const DISABLED: &[&str] = &[];
 /// Every key the random generator uses.
 const KEY_ALPHABET: &[&str] = &["k0", "k1", "k2", "k3", "k4", "k5"];
 
+/// Every database the random generator can reach (SELECT, MOVE, COPY ... DB, SWAPDB).
+const DB_ALPHABET: &[&str] = &["0", "1", "2"];
+
 /// How two replies are compared.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Compare {
@@ -45,8 +55,13 @@ pub enum Compare {
     Within(i64),
     /// A flat array whose order is unspecified (KEYS, SMEMBERS): compared sorted.
     Unordered,
-    /// Only the reply's type byte must agree (RANDOMKEY, SPOP, SRANDMEMBER).
+    /// Only the reply's type byte must agree (RANDOMKEY, SRANDMEMBER).
     TypeOnly,
+    /// SPOP: the servers remove *different* random members, so only the reply types must
+    /// agree, and then ferrodis's set is put back in step with Redis's (its popped members
+    /// re-added, Redis's removed). Without that, the two sets silently diverge and a later
+    /// SDIFF or SUNION reports a "mismatch" that is nothing but two different dice rolls.
+    RandomPop,
     /// Exact once expired keys are gone. DBSIZE counts keys whose TTL has passed but that
     /// neither lazy nor active expiry has removed yet, and when active expiry runs differs
     /// between the servers; on a mismatch every alphabet key is touched (which expires it
@@ -495,6 +510,26 @@ fn member(g: &mut Gen) -> Vec<u8> {
     g.word(&["a", "b", "c", "d", "1", "2", "10", "-3", ""])
 }
 
+/// A set member: mostly a [`member`], sometimes a string that looks like an integer but is not
+/// one by Redis's strict rules (`01`, `+1`, `-0`, ` 1`, `3.5`: an intset must not take them)
+/// or an integer that needs a wider intset (`70000`, the i64 edges).
+fn set_member(g: &mut Gen) -> Vec<u8> {
+    if g.chance(75) {
+        return member(g);
+    }
+    g.word(&[
+        "01",
+        "+1",
+        "-0",
+        " 1",
+        "3.5",
+        "0",
+        "70000",
+        "-9223372036854775808",
+        "9223372036854775807",
+    ])
+}
+
 /// Lists (no blocking commands: BLPOP & co. would stall the connection on an empty key).
 pub fn list_commands() -> Vec<CmdGen> {
     vec![
@@ -589,21 +624,22 @@ pub fn hash_commands() -> Vec<CmdGen> {
     ]
 }
 
-/// Sets (SPOP and SRANDMEMBER pick at random: compared by reply type only).
+/// Sets (SPOP and SRANDMEMBER pick at random: compared by reply type only, and after an SPOP
+/// ferrodis's set is put back in step with Redis's, see [`Compare::RandomPop`]).
 pub fn set_commands() -> Vec<CmdGen> {
     vec![
         cmd("sadd", 4, |g| {
-            key_and_many(g, "SADD", 3, |g| vec![member(g)])
+            key_and_many(g, "SADD", 3, |g| vec![set_member(g)])
         }),
         cmd("srem", 2, |g| {
-            key_and_many(g, "SREM", 2, |g| vec![member(g)])
+            key_and_many(g, "SREM", 2, |g| vec![set_member(g)])
         }),
         cmd("scard", 1, |g| argv(vec![s("SCARD"), g.key()])),
         cmd("sismember", 2, |g| {
-            argv(vec![s("SISMEMBER"), g.key(), member(g)])
+            argv(vec![s("SISMEMBER"), g.key(), set_member(g)])
         }),
         cmd("smismember", 1, |g| {
-            key_and_many(g, "SMISMEMBER", 3, |g| vec![member(g)])
+            key_and_many(g, "SMISMEMBER", 3, |g| vec![set_member(g)])
         }),
         cmd("smembers", 2, |g| argv(vec![s("SMEMBERS"), g.key()])).compare(Compare::Unordered),
         cmd("sinter", 1, |g| {
@@ -628,10 +664,27 @@ pub fn set_commands() -> Vec<CmdGen> {
             key_and_many(g, "SDIFFSTORE", 2, |g| vec![g.key()])
         }),
         cmd("smove", 1, |g| {
-            argv(vec![s("SMOVE"), g.key(), g.key(), member(g)])
+            argv(vec![s("SMOVE"), g.key(), g.key(), set_member(g)])
         }),
-        cmd("spop", 1, |g| argv(vec![s("SPOP"), g.key()])).compare(Compare::TypeOnly),
+        cmd("spop", 1, |g| argv(vec![s("SPOP"), g.key()])).compare(Compare::RandomPop),
+        cmd("spop", 1, |g| {
+            argv(vec![
+                s("SPOP"),
+                g.key(),
+                g.word(&["0", "1", "2", "5", "-1", "x"]),
+            ])
+        })
+        .compare(Compare::RandomPop),
         cmd("srandmember", 1, |g| argv(vec![s("SRANDMEMBER"), g.key()])).compare(Compare::TypeOnly),
+        cmd("sintercard", 1, |g| {
+            let mut v = vec![s("SINTERCARD"), g.word(&["1", "2", "3", "0", "x"])];
+            v.extend(g.keys(3));
+            if g.chance(30) {
+                v.push(s("LIMIT"));
+                v.push(g.word(&["0", "1", "2", "-1", "x"]));
+            }
+            v
+        }),
     ]
 }
 
@@ -738,8 +791,8 @@ fn show(argv: &[Vec<u8>]) -> String {
         .join(" ")
 }
 
-/// Elements of a flat array reply, sorted (for [`Compare::Unordered`]).
-fn sorted_elements(reply: &[u8]) -> Option<Vec<Vec<u8>>> {
+/// Elements of a flat array reply, in reply order.
+fn elements(reply: &[u8]) -> Option<Vec<Vec<u8>>> {
     if !matches!(reply.first(), Some(b'*') | Some(b'~')) {
         return None;
     }
@@ -751,8 +804,33 @@ fn sorted_elements(reply: &[u8]) -> Option<Vec<Vec<u8>>> {
         items.push(reply[pos..pos + n].to_vec());
         pos += n;
     }
+    Some(items)
+}
+
+/// Elements of a flat array reply, sorted (for [`Compare::Unordered`]).
+fn sorted_elements(reply: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let mut items = elements(reply)?;
     items.sort();
     Some(items)
+}
+
+/// The payloads of a bulk-string reply, or of a flat array of them (SPOP with a count);
+/// None for anything else (nil, errors).
+fn bulk_strings(reply: &[u8]) -> Option<Vec<Vec<u8>>> {
+    fn payload(bulk: &[u8]) -> Option<Vec<u8>> {
+        let body = bulk.strip_prefix(b"$")?;
+        let header_end = body.windows(2).position(|w| w == b"\r\n")?;
+        let len: usize = std::str::from_utf8(&body[..header_end])
+            .ok()?
+            .parse()
+            .ok()?;
+        body.get(header_end + 2..header_end + 2 + len)
+            .map(<[u8]>::to_vec)
+    }
+    match reply.first()? {
+        b'$' => Some(vec![payload(reply)?]),
+        _ => elements(reply)?.iter().map(|e| payload(e)).collect(),
+    }
 }
 
 fn integer(reply: &[u8]) -> Option<i64> {
@@ -777,8 +855,92 @@ fn replies_agree(compare: Compare, a: &[u8], b: &[u8]) -> bool {
             sorted_elements(a).is_some() && sorted_elements(a) == sorted_elements(b)
         }
         Compare::TypeOnly => a.first() == b.first(),
+        // As many members popped (SPOP with a count), whichever they are.
+        Compare::RandomPop => {
+            a.first() == b.first()
+                && bulk_strings(a).map(|m| m.len()) == bulk_strings(b).map(|m| m.len())
+        }
         Compare::AfterExpiry => false,
     }
+}
+
+/// How many preceding commands a mismatch report shows (`FERRODIS_DIFF_CONTEXT`, default 8).
+fn context_lines() -> usize {
+    std::env::var("FERRODIS_DIFF_CONTEXT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8)
+}
+
+/// A canonical picture of every alphabet key in every reachable database, one line per key
+/// that exists: `db key type (encoding) contents [has ttl]`. Contents are order-independent
+/// where the type is (set members and hash fields sorted), so two servers holding the same data
+/// print the same lines whatever their internal order. String encodings are left out: ferrodis
+/// derives them from the content (ARCHITECTURE.md, "Known differences"). Read through a side
+/// connection, so the compared connection's selected database is untouched; lazy expiry
+/// happens alike on both servers.
+fn state_dump(conn: &mut RawConn) -> Vec<String> {
+    let mut lines = Vec::new();
+    for db in DB_ALPHABET {
+        let mut wire = encode_command(&[b"SELECT", db.as_bytes()]);
+        for key in KEY_ALPHABET {
+            wire.extend(encode_command(&[b"TYPE", key.as_bytes()]));
+        }
+        conn.send(&wire);
+        conn.read_reply();
+        let present: Vec<(&str, String)> = KEY_ALPHABET
+            .iter()
+            .map(|key| {
+                let ty = String::from_utf8_lossy(&conn.read_reply()).into_owned();
+                (*key, ty.trim_start_matches('+').trim_end().to_owned())
+            })
+            .filter(|(_, ty)| ty != "none")
+            .collect();
+        // Pipelined: contents, PTTL and OBJECT ENCODING of every present key.
+        let mut wire = Vec::new();
+        for (key, ty) in &present {
+            let key = key.as_bytes();
+            let read: Vec<&[u8]> = match ty.as_str() {
+                "list" => vec![b"LRANGE", key, b"0", b"-1"],
+                "hash" => vec![b"HGETALL", key],
+                "set" => vec![b"SMEMBERS", key],
+                "zset" => vec![b"ZRANGE", key, b"0", b"-1", b"WITHSCORES"],
+                _ => vec![b"GET", key],
+            };
+            wire.extend(encode_command(&read));
+            wire.extend(encode_command(&[b"PTTL", key]));
+            wire.extend(encode_command(&[b"OBJECT", b"ENCODING", key]));
+        }
+        conn.send(&wire);
+        for (key, ty) in present {
+            let contents = conn.read_reply();
+            let has_ttl = integer(&conn.read_reply()).is_some_and(|ms| ms >= 0);
+            let encoding = conn.read_reply();
+            let encoding = match ty.as_str() {
+                "string" => String::new(),
+                _ => {
+                    let name = bulk_strings(&encoding).unwrap_or_default().concat();
+                    format!(" ({})", String::from_utf8_lossy(&name))
+                }
+            };
+            // Every reply read here is a bulk string or a flat array of them; anything else
+            // (an error, say) is shown raw.
+            let mut items = bulk_strings(&contents).unwrap_or_else(|| vec![contents]);
+            match ty.as_str() {
+                "set" => items.sort(),
+                "hash" => {
+                    let mut pairs: Vec<&[Vec<u8>]> = items.chunks(2).collect();
+                    pairs.sort();
+                    items = pairs.concat();
+                }
+                _ => {}
+            }
+            let shown = show(&items);
+            let ttl = if has_ttl { " [has ttl]" } else { "" };
+            lines.push(format!("db{db} {key} {ty}{encoding} {shown}{ttl}"));
+        }
+    }
+    lines
 }
 
 /// The two servers under comparison and what has been sent so far.
@@ -794,6 +956,12 @@ struct Differ {
     /// `FERRODIS_DIFF_KEEP_GOING=1`: print every mismatch and fail at the end instead.
     keep_going: bool,
     mismatches: usize,
+    /// `FERRODIS_DIFF_CHECK_STATE=1`: side connections (redis, ferrodis) used to compare a
+    /// [`state_dump`] of both servers after every command, so the first command whose
+    /// *effect* differs is caught even when its reply matched.
+    state: Option<(RawConn, RawConn)>,
+    /// The state difference after the previous command (empty while the states agree).
+    last_state_diff: Vec<String>,
 }
 
 impl Drop for Differ {
@@ -816,8 +984,6 @@ impl Differ {
         let rc = redis.raw();
         let fc = ferro.raw();
         Some(Differ {
-            redis,
-            ferro,
             rc,
             fc,
             history: Vec::new(),
@@ -826,7 +992,22 @@ impl Differ {
             skipped: 0,
             keep_going: std::env::var_os("FERRODIS_DIFF_KEEP_GOING").is_some(),
             mismatches: 0,
+            state: std::env::var_os("FERRODIS_DIFF_CHECK_STATE")
+                .is_some()
+                .then(|| (redis.raw(), ferro.raw())),
+            last_state_diff: Vec::new(),
+            redis,
+            ferro,
         })
+    }
+
+    /// Compares both servers' state after every command (see [`state_dump`]), whatever
+    /// `FERRODIS_DIFF_CHECK_STATE` says.
+    fn checking_state(mut self) -> Differ {
+        if self.state.is_none() {
+            self.state = Some((self.redis.raw(), self.ferro.raw()));
+        }
+        self
     }
 
     /// Sends one command to both servers and compares the replies; panics on the first
@@ -855,8 +1036,11 @@ impl Differ {
         } else {
             (expected, got)
         };
+        if compare == Compare::RandomPop && expected.first() == got.first() {
+            self.resync_pop(argv, &expected, &got);
+        }
         if !replies_agree(compare, &expected, &got) {
-            let from = self.history.len().saturating_sub(8);
+            let from = self.history.len().saturating_sub(context_lines());
             let report = format!(
                 "reply mismatch at command #{} (redis port {}, ferrodis port {})\n\
                  command:  {}\n\
@@ -871,12 +1055,85 @@ impl Differ {
                 String::from_utf8_lossy(&got),
                 self.history[from..self.history.len() - 1].join("\n  ")
             );
-            if !self.keep_going {
-                panic!("{report}");
-            }
-            eprintln!("{report}\n");
-            self.mismatches += 1;
+            self.fail(report);
         }
+        self.check_state();
+    }
+
+    /// After an SPOP whose replies had the same type: makes ferrodis's set hold what Redis's
+    /// holds, by adding back the members ferrodis popped and removing those Redis popped.
+    fn resync_pop(&mut self, argv: &[Vec<u8>], expected: &[u8], got: &[u8]) {
+        let (Some(key), Some(mut redis_popped), Some(mut ferro_popped)) =
+            (argv.get(1), bulk_strings(expected), bulk_strings(got))
+        else {
+            return;
+        };
+        redis_popped.sort();
+        ferro_popped.sort();
+        if redis_popped == ferro_popped {
+            return;
+        }
+        // Add before removing: the set must not become empty (and so deleted) in between.
+        let mut sadd: Vec<&[u8]> = vec![b"SADD", key];
+        sadd.extend(ferro_popped.iter().map(|m| m.as_slice()));
+        let mut srem: Vec<&[u8]> = vec![b"SREM", key];
+        srem.extend(redis_popped.iter().map(|m| m.as_slice()));
+        for resync in [sadd, srem] {
+            let reply = self.fc.cmd(&resync);
+            assert!(
+                reply.starts_with(b":"),
+                "resync after SPOP failed: {}",
+                String::from_utf8_lossy(&reply)
+            );
+        }
+    }
+
+    /// Panics with `report`, or prints it and counts it under `FERRODIS_DIFF_KEEP_GOING`.
+    fn fail(&mut self, report: String) {
+        if !self.keep_going {
+            panic!("{report}");
+        }
+        eprintln!("{report}\n");
+        self.mismatches += 1;
+    }
+
+    /// Under `FERRODIS_DIFF_CHECK_STATE`: compares both servers' [`state_dump`] and reports
+    /// the lines that differ (each distinct difference once).
+    fn check_state(&mut self) {
+        let Some((rs, fs)) = &mut self.state else {
+            return;
+        };
+        let (expected, got) = (state_dump(rs), state_dump(fs));
+        let mut diff: Vec<String> = expected
+            .iter()
+            .filter(|l| !got.contains(l))
+            .map(|l| format!("redis:    {l}"))
+            .collect();
+        diff.extend(
+            got.iter()
+                .filter(|l| !expected.contains(l))
+                .map(|l| format!("ferrodis: {l}")),
+        );
+        // Report only the command that made the states differ, not every later one that
+        // carries the difference along.
+        let already_diverged = !self.last_state_diff.is_empty();
+        if diff.is_empty() || already_diverged {
+            self.last_state_diff = diff;
+            return;
+        }
+        let from = self.history.len().saturating_sub(context_lines());
+        let report = format!(
+            "state mismatch after command #{} (replies agreed or were reported above)\n\
+             command:  {}\n\
+             {}\n\
+             preceding commands:\n  {}",
+            self.sent,
+            self.history.last().map_or("", |c| c.as_str()),
+            diff.join("\n"),
+            self.history[from..self.history.len().saturating_sub(1)].join("\n  ")
+        );
+        self.last_state_diff = diff;
+        self.fail(report);
     }
 
     /// Runs whitespace-separated command lines (no quoting: use [`Differ::run`] for spaces).
@@ -1150,6 +1407,65 @@ fn generic_keyspace_commands_match_redis() {
         "TYPE",
         "RENAME a",
     ]);
+}
+
+#[test]
+fn spop_leaves_both_servers_holding_the_same_set() {
+    let Some(d) = Differ::start() else { return };
+    let mut d = d.checking_state();
+    d.lines(&[
+        "SADD k0 a b c d e f g h i j 1 2 3 4 5 6 7 8 9 10",
+        "SADD k1 1 2 3 4 5 6 7 8 9 10 11 12",
+    ]);
+    // Each server pops members of its own choosing; the harness must put them back in step,
+    // or the SMEMBERS / SUNION below (and the state check after each SPOP) would differ.
+    for _ in 0..5 {
+        d.run(&[s("SPOP"), s("k0")], Compare::RandomPop);
+        d.run(&[s("SPOP"), s("k1")], Compare::RandomPop);
+    }
+    d.run(&[s("SPOP"), s("k0"), s("3")], Compare::RandomPop);
+    d.run(&[s("SPOP"), s("k1"), s("2")], Compare::RandomPop);
+    d.run(&[s("SMEMBERS"), s("k0")], Compare::Unordered);
+    d.run(&[s("SUNION"), s("k0"), s("k1")], Compare::Unordered);
+    d.run(&[s("SPOP"), s("k1"), s("100")], Compare::RandomPop);
+    d.lines(&["SCARD k0", "EXISTS k1"]);
+}
+
+#[test]
+fn set_members_that_look_like_integers_match_redis() {
+    let Some(d) = Differ::start() else { return };
+    let mut d = d.checking_state();
+    d.lines(&[
+        "SADD k0 1 2 -3",
+        "SMISMEMBER k0 1 01 +1 -0 0 1.0",
+        "SREM k0 01 +1 -0",
+        "OBJECT ENCODING k0",
+        "SADD k1 5 -0",
+        "OBJECT ENCODING k1",
+        "SMOVE k1 k0 -0",
+        "OBJECT ENCODING k0",
+        "SCARD k0",
+        "SISMEMBER k0 0",
+        "SADD k2 9223372036854775807 -9223372036854775808 70000",
+        "OBJECT ENCODING k2",
+        "SADD k2 9223372036854775808",
+        "OBJECT ENCODING k2",
+        "SADD k3 +1",
+        "OBJECT ENCODING k3",
+        "SADD k4 3.5 1",
+        "OBJECT ENCODING k4",
+        "SMOVE k4 k5 1",
+        "OBJECT ENCODING k5",
+        "SINTERSTORE k5 k0 k1",
+        "SUNIONSTORE k5 k0 k2",
+        "OBJECT ENCODING k5",
+        "SDIFFSTORE k5 k2 k0",
+        "OBJECT ENCODING k5",
+        "SCARD k5",
+    ]);
+    d.run(&[s("SADD"), s("k3"), s(" 1"), s("1 ")], Compare::Exact);
+    d.run(&[s("SISMEMBER"), s("k3"), s("1")], Compare::Exact);
+    d.run(&[s("OBJECT"), s("ENCODING"), s("k3")], Compare::Exact);
 }
 
 /// A few thousand random commands per seed, compared one by one.

@@ -322,6 +322,46 @@ fn sets_are_intsets_until_a_string_or_too_many_members() {
 }
 
 #[test]
+fn integer_lookalikes_are_strings_never_intset_members() {
+    let s = TestServer::start(&[]);
+    let mut c = s.raw();
+    cmd(&mut c, "SADD ints 1 2 -3");
+    // "01", "+1" and "-0" are not how 1 or 0 print, so they are other members, not 1 or 0.
+    assert_eq!(
+        cmd(&mut c, "SMISMEMBER ints 1 01 +1 -0 0"),
+        "*5\r\n:1\r\n:0\r\n:0\r\n:0\r\n:0\r\n"
+    );
+    assert_eq!(cmd(&mut c, "SREM ints 01 +1 -0"), ":0\r\n");
+    assert_eq!(cmd(&mut c, "SCARD ints"), ":3\r\n");
+    assert_eq!(encoding(&mut c, "ints"), "intset");
+
+    assert_eq!(cmd(&mut c, "SADD strs 01 +1 -0"), ":3\r\n");
+    assert_eq!(encoding(&mut c, "strs"), "hashtable");
+    // Moving one into the intset turns it into a table holding both "1" and "01".
+    assert_eq!(cmd(&mut c, "SMOVE strs ints 01"), ":1\r\n");
+    assert_eq!(encoding(&mut c, "ints"), "hashtable");
+    assert_eq!(
+        sorted_members(&cmd(&mut c, "SMEMBERS ints")),
+        ["-3", "01", "1", "2"]
+    );
+    assert_eq!(cmd(&mut c, "SINTERSTORE both ints strs"), ":0\r\n");
+    assert_eq!(cmd(&mut c, "SUNIONSTORE all ints strs"), ":6\r\n");
+    assert_eq!(cmd(&mut c, "SDIFFSTORE rest all ints"), ":2\r\n");
+    assert_eq!(sorted_members(&cmd(&mut c, "SMEMBERS rest")), ["+1", "-0"]);
+
+    // The i64 edges fit an intset; one past them is a string.
+    cmd(
+        &mut c,
+        "SADD edges 9223372036854775807 -9223372036854775808",
+    );
+    assert_eq!(encoding(&mut c, "edges"), "intset");
+    assert_eq!(cmd(&mut c, "SISMEMBER edges 9223372036854775808"), ":0\r\n");
+    cmd(&mut c, "SADD edges 9223372036854775808");
+    assert_eq!(encoding(&mut c, "edges"), "hashtable");
+    assert_eq!(cmd(&mut c, "SCARD edges"), ":3\r\n");
+}
+
+#[test]
 fn resp3_set_replies_are_sets() {
     let s = TestServer::start(&[]);
     let mut c = s.raw();
