@@ -52,6 +52,8 @@ pub struct Config {
     pub slowlog_max_len: u64,
     pub lua_time_limit: u64,
     pub active_expire_enabled: bool,
+    /// `enable-debug-command`: no | yes | local (loopback clients only). Redis 7.0 defaults to no.
+    pub enable_debug_command: String,
 }
 
 impl Default for Config {
@@ -103,6 +105,7 @@ impl Default for Config {
             slowlog_max_len: 128,
             lua_time_limit: 5000,
             active_expire_enabled: true,
+            enable_debug_command: "no".to_string(),
         }
     }
 }
@@ -280,6 +283,18 @@ macro_rules! directive {
 
 /// Every directive ferrodis understands, with Redis's names.
 pub static DIRECTIVES: &[Directive] = &[
+    Directive {
+        name: "enable-debug-command",
+        get: |c| c.enable_debug_command.clone(),
+        set: |c, v| match v.to_ascii_lowercase().as_str() {
+            mode @ ("no" | "yes" | "local") => {
+                c.enable_debug_command = mode.to_string();
+                Ok(())
+            }
+            _ => Err("argument(s) must be one of the following: no, yes, local".into()),
+        },
+        mutable: false,
+    },
     Directive {
         name: "bind",
         get: |c| c.bind.join(" "),

@@ -463,8 +463,26 @@ fn time_lastsave_and_role() {
 }
 
 #[test]
-fn debug_object_sleep_and_active_expire() {
+fn debug_is_refused_unless_enable_debug_command_allows_it() {
     let server = TestServer::start(&[]);
+    let mut c = server.raw();
+    assert_eq!(
+        c.cmd_str("DEBUG SLEEP 0"),
+        "-ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", \
+         you can run it from a local connection, otherwise you need to set this option in the \
+         configuration file, and then restart the server.\r\n"
+    );
+    assert_eq!(
+        c.cmd_str("CONFIG SET enable-debug-command yes"),
+        "-ERR CONFIG SET failed (possibly related to argument 'enable-debug-command') - can't set immutable config\r\n"
+    );
+    let local = TestServer::start(&["--enable-debug-command", "local"]);
+    assert_eq!(local.raw().cmd_str("DEBUG SLEEP 0"), "+OK\r\n");
+}
+
+#[test]
+fn debug_object_sleep_and_active_expire() {
+    let server = TestServer::start(&["--enable-debug-command", "yes"]);
     let mut c = server.raw();
     assert_eq!(c.cmd_str("DEBUG OBJECT k"), "-ERR no such key\r\n");
     c.cmd_str("SET k hello");

@@ -5,7 +5,9 @@
 //! Two kinds of input:
 //! * hand-written sequences (strings, generic keyspace commands) — readable scenarios;
 //! * a seeded random generator: a few thousand commands per seed over tiny key and value
-//!   alphabets, so commands collide on keys, hit wrong types, bad arguments and wrong arity.
+//!   alphabets, so commands collide on keys, hit wrong types, bad arguments and wrong arity;
+//! * seeded random transactions (MULTI, queued commands with some arity errors, EXEC or DISCARD)
+//!   interleaved with Lua scripts from [`SCRIPTS`] (conversions, errors, writes).
 //!
 //! # Which commands run
 //!
@@ -1542,4 +1544,83 @@ fn the_generator_is_deterministic_for_a_seed() {
     };
     assert_eq!(sample(7), sample(7));
     assert_ne!(sample(7), sample(8));
+}
+
+/// Scripts the transaction-and-script run draws from: Redis's Lua <-> RESP conversions (number
+/// truncation, `false` -> null, tables cut at the first nil, status/error tables), errors raised
+/// by `redis.call` and trapped by `redis.pcall`, and writes.
+const SCRIPTS: &[(&str, usize)] = &[
+    ("return redis.call('GET', KEYS[1])", 1),
+    ("return redis.call('INCR', KEYS[1])", 1),
+    ("return redis.pcall('INCR', KEYS[1])", 1),
+    ("return redis.call('RPUSH', KEYS[1], ARGV[1])", 1),
+    ("return redis.call('LRANGE', KEYS[1], 0, -1)", 1),
+    ("return redis.call('TYPE', KEYS[1])", 1),
+    (
+        "return {1, 2.9, -3.7, 'x', false, true, {ARGV[1]}, nil, 'after nil'}",
+        0,
+    ),
+    ("return tonumber(ARGV[1]) * 1.5", 0),
+    ("return redis.error_reply('custom failure')", 0),
+    ("return redis.status_reply('FINE')", 0),
+    ("return {err = 'table error'}", 0),
+    ("return redis.call('nosuchcommand')", 0),
+    ("return redis.pcall('HSET', KEYS[1], 'f', ARGV[1])", 1),
+    (
+        "redis.call('SET', KEYS[1], ARGV[1]); return redis.call('STRLEN', KEYS[1])",
+        1,
+    ),
+];
+
+/// One random round: MULTI, a few deterministic commands (some with broken arity, which makes
+/// EXEC abort), EXEC or DISCARD; then a script, sometimes itself queued in a transaction.
+fn random_transactions_run(seed: u64, rounds: usize) {
+    let Some(mut d) = Differ::start() else { return };
+    // Only commands whose replies compare exactly: inside EXEC they are compared as one array.
+    let gens: Vec<CmdGen> = families()
+        .into_iter()
+        .flatten()
+        .filter(|c| c.compare == Compare::Exact)
+        .collect();
+    let mut g = Gen::new(seed);
+    let script = |g: &mut Gen| {
+        let (body, nkeys) = SCRIPTS[g.below(SCRIPTS.len() as u64) as usize];
+        let mut v = vec![s("EVAL"), s(body), s(&nkeys.to_string())];
+        if nkeys == 1 {
+            v.push(g.key());
+        }
+        v.push(s(g.pick(&["2", "7.9", "abc", "-1"])));
+        v
+    };
+    for _ in 0..rounds {
+        d.run(&[s("MULTI")], Compare::Exact);
+        for _ in 0..=g.below(4) {
+            let mut argv = if g.chance(15) {
+                script(&mut g)
+            } else {
+                let c = &gens[g.below(gens.len() as u64) as usize];
+                (c.make)(&mut g)
+            };
+            if g.chance(4) && argv.len() > 1 {
+                argv.pop();
+            }
+            d.run(&argv, Compare::Exact);
+        }
+        let end = if g.chance(15) { "DISCARD" } else { "EXEC" };
+        d.run(&[s(end)], Compare::Exact);
+        let argv = script(&mut g);
+        d.run(&argv, Compare::Exact);
+    }
+    eprintln!(
+        "seed {seed}: {} commands in transactions and scripts compared",
+        d.sent
+    );
+}
+
+#[test]
+fn random_transactions_and_scripts_match_redis() {
+    let (seeds, count) = seeds_and_count();
+    for seed in seeds {
+        random_transactions_run(seed, count / 10);
+    }
 }

@@ -648,6 +648,19 @@ fn role_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
 /// `SLEEP seconds` (blocks the whole server, as in Redis), `SET-ACTIVE-EXPIRE 0|1`,
 /// `OBJECT key`, `HELP`.
 fn debug_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    // Like Redis 7.0, DEBUG is refused unless `enable-debug-command` allows it.
+    let allowed = match ctx.srv.config.enable_debug_command.as_str() {
+        "yes" => true,
+        "local" => ctx.me().addr.ip().is_loopback(),
+        _ => false,
+    };
+    if !allowed {
+        return Err(CommandError::err(
+            "DEBUG command not allowed. If the enable-debug-command option is set to \"local\", \
+             you can run it from a local connection, otherwise you need to set this option in the \
+             configuration file, and then restart the server.",
+        ));
+    }
     let sub = argv[1];
     if args::is(sub, "HELP") && argv.len() == 2 {
         help_reply(
