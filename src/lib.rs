@@ -11,13 +11,17 @@
 //! src/config.rs          directives with Redis's names and defaults (file, --args, CONFIG)
 //! src/server/            the event loop: mod.rs (poll, accept, write, before_sleep),
 //!                        input.rs (read, parse -> execute loop), client.rs (per-connection
-//!                        state), blocking.rs (BLPOP & co.), cron.rs (hz tasks)
+//!                        state), blocking.rs (BLPOP & co.), busy.rs (the loop turn run while a
+//!                        script is busy), cron.rs (hz tasks)
 //! src/resp/              parse.rs (incremental multibulk + inline), reply.rs (RESP2/RESP3)
 //! src/command/           mod.rs (Ctx, execute, call), table.rs (command rows), args.rs,
-//!                        error.rs, and one file per family: string.rs keyspace.rs list.rs ...
+//!                        error.rs, and one file per family: string.rs keyspace.rs list.rs
+//!                        hash.rs set.rs zset.rs sort.rs pubsub.rs multi.rs connection.rs
+//!                        admin.rs scripting.rs (+ scripting/: Lua engine, conversions, libs)
 //! src/db/                the keyspace: mod.rs (Db, lazy expiry), dict.rs (hash table with
-//!                        O(1) sampling), expire.rs (active expiry), sds.rs, value.rs
+//!                        O(1) sampling), expire.rs (active expiry), lazyfree.rs, sds.rs, value.rs
 //! src/types/             the collection data structures (list, hash, set, zset)
+//! src/util/              strict number parsing, %.17g, x87 long double, glob matching
 //! src/info.rs            INFO sections        src/alloc.rs  used_memory accounting
 //! ```
 //!
