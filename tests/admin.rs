@@ -3,7 +3,7 @@
 //! installed, byte-for-byte comparisons with it).
 
 mod common;
-use common::{redis_server_available, RawConn, RealRedis, TestServer};
+use common::{assert_replies_match_redis, require_redis_server, RawConn, RealRedis, TestServer};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The text of a bulk or verbatim string reply.
@@ -296,49 +296,39 @@ fn config_set_applies_pairs_atomically_with_redis_errors() {
 
 #[test]
 fn config_errors_match_real_redis_byte_for_byte() {
-    if !redis_server_available() {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must have redis-server installed"
-        );
-        eprintln!("redis-server not installed: differential test skipped");
-        return;
-    }
-    let server = TestServer::start(&[]);
-    let redis = RealRedis::start(&[]);
-    let (mut ours, mut theirs) = (server.raw(), redis.raw());
-    for line in [
-        "CONFIG SET foo 1",
-        "CONFIG SET hz abc",
-        "CONFIG SET hz -1",
-        "CONFIG SET maxclients 0",
-        "CONFIG SET timeout -1",
-        "CONFIG SET hz 10 hz 11",
-        "CONFIG SET hz 10 foo",
-        "CONFIG SET maxmemory abc",
-        "CONFIG SET appendonly maybe",
-        "CONFIG SET databases 3",
-        "CONFIG GET nosuch",
-        "CONFIG GET timeout",
-        "CONFIG REWRITE",
-        "CONFIG HELP",
-        "CONFIG",
-        "CONFIG FOO",
-        "COMMAND GETKEYS get a",
-        "COMMAND GETKEYS nosuch a",
-        "COMMAND GETKEYS set a",
-        "COMMAND GETKEYS ping a",
-        "COMMAND LIST FILTERBY x y",
-        "COMMAND LIST FILTERBY module x",
-        "COMMAND DOCS nosuch",
-        "ROLE",
-        "SHUTDOWN ABORT",
-        "SHUTDOWN NOSAVE SAVE",
-        "SHUTDOWN ABORT NOW",
-        "SHUTDOWN FOO",
-    ] {
-        assert_eq!(ours.cmd_str(line), theirs.cmd_str(line), "for {line}");
-    }
+    assert_replies_match_redis(
+        &[],
+        &[
+            "CONFIG SET foo 1",
+            "CONFIG SET hz abc",
+            "CONFIG SET hz -1",
+            "CONFIG SET maxclients 0",
+            "CONFIG SET timeout -1",
+            "CONFIG SET hz 10 hz 11",
+            "CONFIG SET hz 10 foo",
+            "CONFIG SET maxmemory abc",
+            "CONFIG SET appendonly maybe",
+            "CONFIG SET databases 3",
+            "CONFIG GET nosuch",
+            "CONFIG GET timeout",
+            "CONFIG REWRITE",
+            "CONFIG HELP",
+            "CONFIG",
+            "CONFIG FOO",
+            "COMMAND GETKEYS get a",
+            "COMMAND GETKEYS nosuch a",
+            "COMMAND GETKEYS set a",
+            "COMMAND GETKEYS ping a",
+            "COMMAND LIST FILTERBY x y",
+            "COMMAND LIST FILTERBY module x",
+            "COMMAND DOCS nosuch",
+            "ROLE",
+            "SHUTDOWN ABORT",
+            "SHUTDOWN NOSAVE SAVE",
+            "SHUTDOWN ABORT NOW",
+            "SHUTDOWN FOO",
+        ],
+    );
 }
 
 #[test]
@@ -624,12 +614,7 @@ fn config_file_values_are_applied_and_reported() {
 
 #[test]
 fn config_set_validation_matches_real_redis_for_every_shared_directive() {
-    if !redis_server_available() {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must have redis-server installed"
-        );
-        eprintln!("redis-server not installed: differential test skipped");
+    if !require_redis_server() {
         return;
     }
     let server = TestServer::start(&[]);

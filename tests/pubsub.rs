@@ -2,7 +2,7 @@
 //! subscriber mode, PUBSUB introspection, output-buffer limits. Exact RESP bytes throughout.
 
 mod common;
-use common::{RawConn, RealRedis, TestServer};
+use common::{require_redis_server, RawConn, RealRedis, TestServer};
 use std::time::{Duration, Instant};
 
 fn bulk(s: &[u8]) -> Vec<u8> {
@@ -358,12 +358,7 @@ fn resp3_subscribers_get_push_frames_and_may_run_any_command() {
 /// The same script against real Redis and ferrodis must produce the same bytes.
 #[test]
 fn subscription_replies_match_real_redis_byte_for_byte() {
-    if !common::redis_server_available() {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must have redis-server installed"
-        );
-        eprintln!("redis-server not installed: differential test skipped");
+    if !require_redis_server() {
         return;
     }
     let real = RealRedis::start(&[]);

@@ -114,6 +114,48 @@ pub fn redis_server_available() -> bool {
         .unwrap_or(false)
 }
 
+/// The error every command gives for a key holding another type, exactly as Redis words it.
+pub const WRONGTYPE: &str =
+    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+
+/// Should a differential test go on? True when `redis-server` is installed. Without it the
+/// test is skipped with a note, except under CI (`CI` set), where a missing oracle is a failure.
+pub fn require_redis_server() -> bool {
+    if redis_server_available() {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").is_err(),
+        "CI must have redis-server installed"
+    );
+    eprintln!("redis-server not installed: differential test skipped");
+    false
+}
+
+/// Runs `lines` (space-separated commands) in order on a fresh ferrodis and a fresh real
+/// Redis, both started with `extra`, and asserts that every reply is the same byte for byte.
+/// Skipped as `require_redis_server` says when no redis-server is installed.
+pub fn assert_replies_match_redis(extra: &[&str], lines: &[&str]) {
+    if !require_redis_server() {
+        return;
+    }
+    let ours = TestServer::start(extra);
+    let real = RealRedis::start(extra);
+    let (mut a, mut b) = (ours.raw(), real.raw());
+    for line in lines {
+        assert_eq!(
+            a.cmd_str(line),
+            b.cmd_str(line),
+            "reply to `{line}` differs from redis-server"
+        );
+    }
+}
+
+/// A RESP2 bulk string: `bulk("ab")` is `"$2\r\nab\r\n"`.
+pub fn bulk(s: &str) -> String {
+    format!("${}\r\n{s}\r\n", s.len())
+}
+
 /// Sends `bytes` on a fresh connection to `port`, then reads until the server closes the
 /// connection or is quiet for `quiet`. Returns (reply bytes, closed?).
 pub fn exchange(port: u16, bytes: &[u8], quiet: Duration) -> (Vec<u8>, bool) {
@@ -206,6 +248,45 @@ impl RawConn {
     pub fn cmd_str(&mut self, line: &str) -> String {
         let words: Vec<&[u8]> = line.split_whitespace().map(|w| w.as_bytes()).collect();
         String::from_utf8_lossy(&self.cmd(&words)).into_owned()
+    }
+
+    /// A command given as separate arguments (which may contain spaces); the raw reply as text.
+    pub fn cmd_args(&mut self, args: &[&str]) -> String {
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        String::from_utf8_lossy(&self.cmd(&args)).into_owned()
+    }
+
+    /// Runs each space-separated command in turn; their raw replies as text.
+    pub fn cmd_strs(&mut self, lines: &[&str]) -> Vec<String> {
+        lines.iter().map(|l| self.cmd_str(l)).collect()
+    }
+
+    /// The next reply (already requested, or pushed by the server) as text.
+    pub fn reply_str(&mut self) -> String {
+        String::from_utf8_lossy(&self.read_reply()).into_owned()
+    }
+
+    /// OBJECT ENCODING of `key`: the name alone (the reply must be a bulk string).
+    pub fn encoding(&mut self, key: &str) -> String {
+        let r = self.cmd_str(&format!("OBJECT ENCODING {key}"));
+        assert!(r.starts_with('$'), "OBJECT ENCODING {key} replied {r:?}");
+        r.lines().nth(1).unwrap_or("").to_string()
+    }
+
+    /// Switches the connection to RESP3 (HELLO 3 must answer with a map).
+    pub fn hello3(&mut self) {
+        let r = self.cmd_str("HELLO 3");
+        assert!(r.starts_with('%'), "HELLO 3 replied {r:?}");
+    }
+
+    /// Asserts a TTL just set to `secs` seconds: one second of slack for a slow machine.
+    pub fn assert_ttl(&mut self, key: &str, secs: i64) {
+        let reply = self.cmd_str(&format!("TTL {key}"));
+        let ttl: i64 = reply[1..].trim().parse().unwrap_or(i64::MIN);
+        assert!(
+            ttl == secs || ttl == secs - 1,
+            "TTL {key}: {reply:?}, expected {secs}"
+        );
     }
 
     /// Reads exactly one complete RESP reply (RESP2 or RESP3) and returns its bytes.
