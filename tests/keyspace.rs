@@ -3,7 +3,9 @@
 //! MEMORY; then a differential run against a real redis-server when one is installed.
 
 mod common;
-use common::{assert_replies_match_redis, require_redis_server, RealRedis, TestServer};
+use common::{
+    assert_replies_match_redis, parse_resp, require_redis_server, RealRedis, Resp, TestServer,
+};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
@@ -589,44 +591,10 @@ fn resp3_replies_use_nulls_and_verbatim_text() {
     assert!(c.cmd_str("MEMORY STATS").starts_with("%"));
 }
 
-/// A parsed RESP2 reply, just enough to read COMMAND INFO.
-#[derive(Debug)]
-enum Resp {
-    Int(i64),
-    Text(String),
-    Array(Vec<Resp>),
-    Nil,
-}
-
-fn parse_resp(buf: &[u8], at: &mut usize) -> Resp {
-    let end = buf[*at..].windows(2).position(|w| w == b"\r\n").unwrap() + *at;
-    let line = String::from_utf8_lossy(&buf[*at + 1..end]).into_owned();
-    let kind = buf[*at];
-    *at = end + 2;
-    match kind {
-        b':' => Resp::Int(line.parse().unwrap()),
-        b'+' | b'-' => Resp::Text(line),
-        b'$' => {
-            let n: i64 = line.parse().unwrap();
-            if n < 0 {
-                return Resp::Nil;
-            }
-            let s = String::from_utf8_lossy(&buf[*at..*at + n as usize]).into_owned();
-            *at += n as usize + 2;
-            Resp::Text(s)
-        }
-        b'*' => {
-            let n: i64 = line.parse().unwrap();
-            Resp::Array((0..n.max(0)).map(|_| parse_resp(buf, at)).collect())
-        }
-        other => panic!("unexpected RESP type {}", other as char),
-    }
-}
-
 /// Checks one table row (and its subcommands) against `COMMAND INFO`'s entry for it.
 fn check_row(spec: &ferrodis::command::table::CommandSpec, info: &Resp) {
     use ferrodis::command::table::flags::NAMES;
-    let Resp::Array(fields) = info else {
+    let Resp::List(fields) = info else {
         panic!("{}: not in redis's COMMAND INFO", spec.name)
     };
     let int = |i: usize| match &fields[i] {
@@ -644,13 +612,13 @@ fn check_row(spec: &ferrodis::command::table::CommandSpec, info: &Resp) {
         "key positions of {}",
         spec.name
     );
-    let Resp::Array(flags) = &fields[2] else {
+    let Resp::List(flags) = &fields[2] else {
         panic!()
     };
     let theirs: HashSet<String> = flags
         .iter()
         .filter_map(|f| match f {
-            Resp::Text(s) => Some(s.clone()),
+            Resp::Str(s) => Some(s.clone()),
             _ => None,
         })
         // Flags ferrodis does not model.
@@ -663,13 +631,13 @@ fn check_row(spec: &ferrodis::command::table::CommandSpec, info: &Resp) {
         .collect();
     assert_eq!(ours, theirs, "flags of {}", spec.name);
     if !spec.subcommands.is_empty() {
-        let Resp::Array(subs) = &fields[9] else {
+        let Resp::List(subs) = &fields[9] else {
             panic!("{}: no subcommands in redis", spec.name)
         };
         for sub in spec.subcommands {
             let theirs = subs
                 .iter()
-                .find(|s| matches!(s, Resp::Array(f) if matches!(&f[0], Resp::Text(n) if n == sub.name)))
+                .find(|s| matches!(s, Resp::List(f) if matches!(&f[0], Resp::Str(n) if n == sub.name)))
                 .unwrap_or_else(|| panic!("{} unknown to redis", sub.name));
             check_row(sub, theirs);
         }
@@ -692,7 +660,7 @@ fn command_rows_match_redis_command_info() {
             continue;
         }
         let reply = c.cmd(&[b"COMMAND", b"INFO", spec.name.as_bytes()]);
-        let Resp::Array(entries) = parse_resp(&reply, &mut 0) else {
+        let Resp::List(entries) = parse_resp(&reply, &mut 0) else {
             panic!()
         };
         check_row(spec, &entries[0]);

@@ -391,3 +391,75 @@ pub fn reply_len(buf: &[u8], at: usize) -> Option<usize> {
         _ => None,
     }
 }
+
+/// A parsed RESP value, for tests that read into a reply (COMMAND INFO rows). Bulk, simple,
+/// error and verbatim strings are all `Str`; maps and sets become flat lists.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Resp {
+    Str(String),
+    Int(i64),
+    Null,
+    List(Vec<Resp>),
+}
+
+impl Resp {
+    /// The items of a list; empty for anything else.
+    pub fn as_list(&self) -> &[Resp] {
+        match self {
+            Resp::List(v) => v,
+            _ => &[],
+        }
+    }
+
+    /// The value of an integer; `i64::MIN` for anything else.
+    pub fn as_int(&self) -> i64 {
+        match self {
+            Resp::Int(n) => *n,
+            _ => i64::MIN,
+        }
+    }
+
+    /// The text of a string; empty for anything else.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Resp::Str(s) => s,
+            _ => "",
+        }
+    }
+}
+
+/// Parses one complete RESP2/RESP3 value at `*pos` and moves `*pos` past it (maps become flat
+/// lists). Panics on a malformed or incomplete reply: the input is a test's own reply.
+pub fn parse_resp(buf: &[u8], pos: &mut usize) -> Resp {
+    let end = buf[*pos..]
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .expect("complete reply")
+        + *pos;
+    let kind = buf[*pos];
+    let header = String::from_utf8_lossy(&buf[*pos + 1..end]).into_owned();
+    *pos = end + 2;
+    match kind {
+        b'+' | b'-' => Resp::Str(header),
+        b':' => Resp::Int(header.parse().expect("integer")),
+        b'_' => Resp::Null,
+        b'$' | b'=' => {
+            let n: i64 = header.parse().expect("length");
+            if n < 0 {
+                return Resp::Null;
+            }
+            let s = String::from_utf8_lossy(&buf[*pos..*pos + n as usize]).into_owned();
+            *pos += n as usize + 2;
+            Resp::Str(s)
+        }
+        b'*' | b'~' | b'%' => {
+            let n: i64 = header.parse().expect("length");
+            if n < 0 {
+                return Resp::Null;
+            }
+            let items = if kind == b'%' { 2 * n } else { n };
+            Resp::List((0..items).map(|_| parse_resp(buf, pos)).collect())
+        }
+        other => panic!("unexpected RESP type {:?}", other as char),
+    }
+}
