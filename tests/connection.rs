@@ -3,7 +3,9 @@
 //! with what Redis 7.0.15 sends.
 
 mod common;
-use common::{assert_replies_match_redis, require_redis_server, RawConn, RealRedis, TestServer};
+use common::{
+    assert_replies_match_redis, bulk_body, require_redis_server, RawConn, RealRedis, TestServer,
+};
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -223,12 +225,6 @@ fn field_names(line: &str) -> Vec<String> {
     line.split_whitespace()
         .map(|f| f.split('=').next().unwrap_or("").to_string())
         .collect()
-}
-
-/// The body of a bulk-string reply.
-fn bulk_body(reply: &str) -> &str {
-    let body = reply.split_once("\r\n").map(|(_, b)| b).unwrap_or("");
-    body.strip_suffix("\r\n").unwrap_or(body)
 }
 
 const CLIENT_FIELDS: &[&str] = &[

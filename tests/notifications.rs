@@ -1,18 +1,8 @@
 //! Keyspace notifications (`notify-keyspace-events`) through the real binary.
 
 mod common;
-use common::{bulk, RawConn, TestServer};
+use common::{bulk, pmessage, RawConn, TestServer};
 use std::time::Duration;
-
-fn pmessage(pattern: &str, channel: &str, payload: &str) -> String {
-    format!(
-        "*4\r\n{}{}{}{}",
-        bulk("pmessage"),
-        bulk(pattern),
-        bulk(channel),
-        bulk(payload)
-    )
-}
 
 /// A connection subscribed to every keyspace and keyevent channel.
 fn listener(server: &TestServer) -> RawConn {

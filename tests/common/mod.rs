@@ -156,6 +156,26 @@ pub fn bulk(s: &str) -> String {
     format!("${}\r\n{s}\r\n", s.len())
 }
 
+/// The text of a bulk or verbatim string reply (INFO, CLIENT LIST ...): the payload without its
+/// `$n` header and final CRLF, and without the `txt:` format of a RESP3 verbatim string.
+pub fn bulk_body(reply: &str) -> &str {
+    let rest = reply.split_once("\r\n").map(|(_, b)| b).unwrap_or("");
+    let rest = rest.strip_suffix("\r\n").unwrap_or(rest);
+    rest.strip_prefix("txt:").unwrap_or(rest)
+}
+
+/// A RESP2 `pmessage` push, as a pattern subscriber receives it: the pattern that matched, the
+/// channel, the payload.
+pub fn pmessage(pattern: &str, channel: &str, payload: &str) -> String {
+    format!(
+        "*4\r\n{}{}{}{}",
+        bulk("pmessage"),
+        bulk(pattern),
+        bulk(channel),
+        bulk(payload)
+    )
+}
+
 /// Sends `bytes` on a fresh connection to `port`, then reads until the server closes the
 /// connection or is quiet for `quiet`. Returns (reply bytes, closed?).
 pub fn exchange(port: u16, bytes: &[u8], quiet: Duration) -> (Vec<u8>, bool) {
