@@ -11,8 +11,7 @@ use std::time::{Duration, Instant};
 /// returning: one round trip on another connection (the loop handles readable sockets in the
 /// order they became ready), then a short grace period.
 fn block(c: &mut RawConn, ctrl: &mut RawConn, line: &str) {
-    let words: Vec<&[u8]> = line.split_whitespace().map(|w| w.as_bytes()).collect();
-    c.send_cmd(&words);
+    c.send_str(line);
     assert_eq!(ctrl.cmd_str("PING"), "+PONG\r\n");
     std::thread::sleep(Duration::from_millis(20));
 }

@@ -250,8 +250,7 @@ fn hscan_returns_a_listpack_whole_and_walks_a_table() {
         args.push(format!("f{i}"));
         args.push(format!("{i}"));
     }
-    let argv: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-    assert_eq!(c.cmd(&argv), b":600\r\n");
+    assert_eq!(c.cmd_owned(&args), b":600\r\n");
     let mut seen = std::collections::HashSet::new();
     let mut cursor = "0".to_string();
     let mut rounds = 0;
@@ -303,8 +302,7 @@ fn hashes_convert_to_hashtable_on_a_long_value() {
         args.push(format!("f{i}"));
         args.push("v".into());
     }
-    let argv: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-    c.cmd(&argv);
+    c.cmd_owned(&args);
     assert_eq!(c.encoding("h3"), "listpack");
     c.cmd_str("HSET h3 one-more v");
     assert_eq!(c.encoding("h3"), "hashtable");

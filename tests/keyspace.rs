@@ -87,8 +87,7 @@ fn scan_visits_every_key_once_the_cursor_returns_to_zero() {
         args.push(format!("key:{i}").into_bytes());
         args.push(b"v".to_vec());
     }
-    let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
-    assert_eq!(c.cmd(&refs), b"+OK\r\n");
+    assert_eq!(c.cmd_owned(&args), b"+OK\r\n");
     let mut seen = HashSet::new();
     let mut cursor = "0".to_string();
     let mut calls = 0;
@@ -674,8 +673,7 @@ fn unlink_and_flushall_async_free_big_values_in_the_background() {
     // A collection big enough to be freed lazily (more than 64 elements).
     let mut args: Vec<Vec<u8>> = vec![b"RPUSH".to_vec(), b"big".to_vec()];
     args.extend((0..1000).map(|i| format!("e{i}").into_bytes()));
-    let argv: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
-    assert_eq!(c.cmd(&argv), b":1000\r\n");
+    assert_eq!(c.cmd_owned(&args), b":1000\r\n");
     assert_eq!(c.cmd_str("UNLINK big missing"), ":1\r\n");
     assert_eq!(c.cmd_str("EXISTS big"), ":0\r\n");
     for i in 0..5000 {

@@ -16,8 +16,7 @@ fn message(word: &str, channel: &str, payload: &str) -> Vec<u8> {
 
 /// Sends a command and reads `n` replies (a SUBSCRIBE of n channels answers n times).
 fn cmd_n(c: &mut RawConn, line: &str, n: usize) -> Vec<u8> {
-    let words: Vec<&[u8]> = line.split_whitespace().map(|w| w.as_bytes()).collect();
-    c.send_cmd(&words);
+    c.send_str(line);
     (0..n).flat_map(|_| c.read_reply()).collect()
 }
 

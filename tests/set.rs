@@ -258,8 +258,7 @@ fn sscan_returns_an_intset_whole_and_walks_a_table() {
     assert_eq!(c.cmd_str("SSCAN s 0 COUNT 0"), "-ERR syntax error\r\n");
     let mut args: Vec<String> = vec!["SADD".into(), "big".into()];
     args.extend((0..200).map(|i| format!("m{i}")));
-    let argv: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-    assert_eq!(c.cmd(&argv), b":200\r\n");
+    assert_eq!(c.cmd_owned(&args), b":200\r\n");
     let mut seen = std::collections::HashSet::new();
     let mut cursor = "0".to_string();
     loop {

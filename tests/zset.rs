@@ -793,10 +793,9 @@ fn random_commands_match_real_redis_byte_for_byte() {
             ]),
             _ => push(&["ZINTERCARD".into(), "2".into(), k.clone(), k2.clone()]),
         }
-        let argv: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
         assert_eq!(
-            String::from_utf8_lossy(&o.cmd(&argv)),
-            String::from_utf8_lossy(&r.cmd(&argv)),
+            String::from_utf8_lossy(&o.cmd_owned(&args)),
+            String::from_utf8_lossy(&r.cmd_owned(&args)),
             "{args:?}"
         );
     }

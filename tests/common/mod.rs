@@ -264,16 +264,27 @@ impl RawConn {
         self.read_reply()
     }
 
+    /// Sends a command built at run time (`String`s or byte vectors) and returns its raw reply.
+    pub fn cmd_owned<A: AsRef<[u8]>>(&mut self, args: &[A]) -> Vec<u8> {
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_ref()).collect();
+        self.cmd(&args)
+    }
+
+    /// Sends a command given as space-separated words, without reading its reply.
+    pub fn send_str(&mut self, line: &str) {
+        let words: Vec<&[u8]> = line.split_whitespace().map(|w| w.as_bytes()).collect();
+        self.send_cmd(&words);
+    }
+
     /// Convenience: a command given as space-separated words.
     pub fn cmd_str(&mut self, line: &str) -> String {
-        let words: Vec<&[u8]> = line.split_whitespace().map(|w| w.as_bytes()).collect();
-        String::from_utf8_lossy(&self.cmd(&words)).into_owned()
+        self.send_str(line);
+        self.reply_str()
     }
 
     /// A command given as separate arguments (which may contain spaces); the raw reply as text.
     pub fn cmd_args(&mut self, args: &[&str]) -> String {
-        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-        String::from_utf8_lossy(&self.cmd(&args)).into_owned()
+        String::from_utf8_lossy(&self.cmd_owned(args)).into_owned()
     }
 
     /// Runs each space-separated command in turn; their raw replies as text.
