@@ -3,15 +3,10 @@
 //! installed, byte-for-byte comparisons with it).
 
 mod common;
-use common::{redis_server_available, RawConn, RealRedis, TestServer};
+use common::{
+    assert_replies_match_redis, bulk_body, require_redis_server, RawConn, RealRedis, TestServer,
+};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-/// The text of a bulk or verbatim string reply.
-fn body(reply: &str) -> &str {
-    let rest = reply.split_once("\r\n").map(|(_, b)| b).unwrap_or("");
-    let rest = rest.strip_suffix("\r\n").unwrap_or(rest);
-    rest.strip_prefix("txt:").unwrap_or(rest)
-}
 
 /// `field:value` from an INFO text.
 fn info_field(info: &str, field: &str) -> Option<String> {
@@ -30,7 +25,7 @@ fn info_default_has_redis_sections_in_order() {
     let mut c = server.raw();
     let reply = c.cmd_str("INFO");
     assert!(reply.starts_with('$'));
-    let info = body(&reply);
+    let info = bulk_body(&reply);
     assert_eq!(
         section_titles(info),
         [
@@ -54,7 +49,7 @@ fn info_default_has_redis_sections_in_order() {
     );
     assert!(info.ends_with("# Keyspace\r\n"), "{info}");
     let default = c.cmd_str("INFO default");
-    assert_eq!(section_titles(body(&default)), section_titles(info));
+    assert_eq!(section_titles(bulk_body(&default)), section_titles(info));
 }
 
 #[test]
@@ -62,7 +57,7 @@ fn info_server_reports_versions_process_and_port() {
     let server = TestServer::start(&[]);
     let mut c = server.raw();
     let reply = c.cmd_str("INFO server");
-    let info = body(&reply);
+    let info = bulk_body(&reply);
     assert_eq!(section_titles(info), ["# Server"]);
     assert_eq!(info_field(info, "redis_version").as_deref(), Some("7.0.15"));
     assert_eq!(
@@ -116,7 +111,7 @@ fn info_sections_track_clients_memory_stats_and_keyspace() {
     }
     c.cmd_str("NOSUCHCOMMAND");
     let reply = c.cmd_str("INFO clients memory stats keyspace persistence replication");
-    let info = body(&reply);
+    let info = bulk_body(&reply);
     assert_eq!(
         section_titles(info),
         [
@@ -169,7 +164,7 @@ fn info_commandstats_and_errorstats_use_redis_line_format() {
     c.cmd_str("GET a b");
     c.cmd_str("CONFIG SET hz x");
     let reply = c.cmd_str("INFO commandstats errorstats");
-    let info = body(&reply);
+    let info = bulk_body(&reply);
     assert_eq!(section_titles(info), ["# Commandstats", "# Errorstats"]);
     let set_line = info
         .split("\r\n")
@@ -199,8 +194,8 @@ fn info_commandstats_and_errorstats_use_redis_line_format() {
     );
     // `all` adds commandstats to the default sections.
     let all = c.cmd_str("INFO all");
-    assert!(section_titles(body(&all)).contains(&"# Commandstats"));
-    assert!(!section_titles(body(&c.cmd_str("INFO"))).contains(&"# Commandstats"));
+    assert!(section_titles(bulk_body(&all)).contains(&"# Commandstats"));
+    assert!(!section_titles(bulk_body(&c.cmd_str("INFO"))).contains(&"# Commandstats"));
 }
 
 #[test]
@@ -291,54 +286,44 @@ fn config_set_applies_pairs_atomically_with_redis_errors() {
         "*2\r\n$2\r\nhz\r\n$3\r\n500\r\n"
     );
     let info = c.cmd_str("INFO server");
-    assert_eq!(info_field(body(&info), "hz").as_deref(), Some("500"));
+    assert_eq!(info_field(bulk_body(&info), "hz").as_deref(), Some("500"));
 }
 
 #[test]
 fn config_errors_match_real_redis_byte_for_byte() {
-    if !redis_server_available() {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must have redis-server installed"
-        );
-        eprintln!("redis-server not installed: differential test skipped");
-        return;
-    }
-    let server = TestServer::start(&[]);
-    let redis = RealRedis::start(&[]);
-    let (mut ours, mut theirs) = (server.raw(), redis.raw());
-    for line in [
-        "CONFIG SET foo 1",
-        "CONFIG SET hz abc",
-        "CONFIG SET hz -1",
-        "CONFIG SET maxclients 0",
-        "CONFIG SET timeout -1",
-        "CONFIG SET hz 10 hz 11",
-        "CONFIG SET hz 10 foo",
-        "CONFIG SET maxmemory abc",
-        "CONFIG SET appendonly maybe",
-        "CONFIG SET databases 3",
-        "CONFIG GET nosuch",
-        "CONFIG GET timeout",
-        "CONFIG REWRITE",
-        "CONFIG HELP",
-        "CONFIG",
-        "CONFIG FOO",
-        "COMMAND GETKEYS get a",
-        "COMMAND GETKEYS nosuch a",
-        "COMMAND GETKEYS set a",
-        "COMMAND GETKEYS ping a",
-        "COMMAND LIST FILTERBY x y",
-        "COMMAND LIST FILTERBY module x",
-        "COMMAND DOCS nosuch",
-        "ROLE",
-        "SHUTDOWN ABORT",
-        "SHUTDOWN NOSAVE SAVE",
-        "SHUTDOWN ABORT NOW",
-        "SHUTDOWN FOO",
-    ] {
-        assert_eq!(ours.cmd_str(line), theirs.cmd_str(line), "for {line}");
-    }
+    assert_replies_match_redis(
+        &[],
+        &[
+            "CONFIG SET foo 1",
+            "CONFIG SET hz abc",
+            "CONFIG SET hz -1",
+            "CONFIG SET maxclients 0",
+            "CONFIG SET timeout -1",
+            "CONFIG SET hz 10 hz 11",
+            "CONFIG SET hz 10 foo",
+            "CONFIG SET maxmemory abc",
+            "CONFIG SET appendonly maybe",
+            "CONFIG SET databases 3",
+            "CONFIG GET nosuch",
+            "CONFIG GET timeout",
+            "CONFIG REWRITE",
+            "CONFIG HELP",
+            "CONFIG",
+            "CONFIG FOO",
+            "COMMAND GETKEYS get a",
+            "COMMAND GETKEYS nosuch a",
+            "COMMAND GETKEYS set a",
+            "COMMAND GETKEYS ping a",
+            "COMMAND LIST FILTERBY x y",
+            "COMMAND LIST FILTERBY module x",
+            "COMMAND DOCS nosuch",
+            "ROLE",
+            "SHUTDOWN ABORT",
+            "SHUTDOWN NOSAVE SAVE",
+            "SHUTDOWN ABORT NOW",
+            "SHUTDOWN FOO",
+        ],
+    );
 }
 
 #[test]
@@ -376,7 +361,7 @@ fn config_resetstat_zeroes_the_counters() {
     c.cmd_str("GET b c");
     assert_eq!(c.cmd_str("CONFIG RESETSTAT"), "+OK\r\n");
     let reply = c.cmd_str("INFO stats commandstats errorstats");
-    let info = body(&reply);
+    let info = bulk_body(&reply);
     assert_eq!(
         info_field(info, "total_error_replies").as_deref(),
         Some("0")
@@ -607,7 +592,7 @@ fn config_file_values_are_applied_and_reported() {
         "*4\r\n$2\r\nhz\r\n$2\r\n25\r\n$7\r\ntimeout\r\n$3\r\n100\r\n"
     );
     let info = c.cmd_str("INFO server");
-    let file = info_field(body(&info), "config_file").unwrap();
+    let file = info_field(bulk_body(&info), "config_file").unwrap();
     assert!(file.ends_with("-good.conf"), "{file}");
     // CONFIG REWRITE puts the live values back into that file.
     assert_eq!(c.cmd_str("CONFIG SET hz 40 maxclients 77"), "+OK\r\n");
@@ -624,12 +609,7 @@ fn config_file_values_are_applied_and_reported() {
 
 #[test]
 fn config_set_validation_matches_real_redis_for_every_shared_directive() {
-    if !redis_server_available() {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must have redis-server installed"
-        );
-        eprintln!("redis-server not installed: differential test skipped");
+    if !require_redis_server() {
         return;
     }
     let server = TestServer::start(&[]);

@@ -3,7 +3,7 @@
 //! served client's reply and the pusher's reply are produced.
 
 mod common;
-use common::{RawConn, TestServer};
+use common::{RawConn, TestServer, WRONGTYPE};
 use std::io::Read;
 use std::time::{Duration, Instant};
 
@@ -11,8 +11,7 @@ use std::time::{Duration, Instant};
 /// returning: one round trip on another connection (the loop handles readable sockets in the
 /// order they became ready), then a short grace period.
 fn block(c: &mut RawConn, ctrl: &mut RawConn, line: &str) {
-    let words: Vec<&[u8]> = line.split_whitespace().map(|w| w.as_bytes()).collect();
-    c.send_cmd(&words);
+    c.send_str(line);
     assert_eq!(ctrl.cmd_str("PING"), "+PONG\r\n");
     std::thread::sleep(Duration::from_millis(20));
 }
@@ -27,10 +26,6 @@ fn assert_still_blocked(c: &mut RawConn) {
         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
         other => panic!("expected no reply yet, got {other:?}"),
     }
-}
-
-fn reply(c: &mut RawConn) -> String {
-    String::from_utf8_lossy(&c.read_reply()).into_owned()
 }
 
 #[test]
@@ -69,7 +64,7 @@ fn a_push_serves_a_blocked_client_with_key_and_element() {
     block(&mut c, &mut ctrl, "BLPOP q 0");
     assert_still_blocked(&mut c);
     assert_eq!(ctrl.cmd_str("RPUSH q job"), ":1\r\n");
-    assert_eq!(reply(&mut c), "*2\r\n$1\r\nq\r\n$3\r\njob\r\n");
+    assert_eq!(c.reply_str(), "*2\r\n$1\r\nq\r\n$3\r\njob\r\n");
     // The element went to the blocked client: the list is gone.
     assert_eq!(ctrl.cmd_str("LLEN q"), ":0\r\n");
 }
@@ -83,11 +78,11 @@ fn blocked_clients_are_served_first_come_first_served() {
         block(w, &mut ctrl, "BRPOP q 0");
     }
     assert_eq!(ctrl.cmd_str("LPUSH q 1 2"), ":2\r\n");
-    assert_eq!(reply(&mut waiters[0]), "*2\r\n$1\r\nq\r\n$1\r\n1\r\n");
-    assert_eq!(reply(&mut waiters[1]), "*2\r\n$1\r\nq\r\n$1\r\n2\r\n");
+    assert_eq!(waiters[0].reply_str(), "*2\r\n$1\r\nq\r\n$1\r\n1\r\n");
+    assert_eq!(waiters[1].reply_str(), "*2\r\n$1\r\nq\r\n$1\r\n2\r\n");
     assert_still_blocked(&mut waiters[2]);
     assert_eq!(ctrl.cmd_str("LPUSH q 3"), ":1\r\n");
-    assert_eq!(reply(&mut waiters[2]), "*2\r\n$1\r\nq\r\n$1\r\n3\r\n");
+    assert_eq!(waiters[2].reply_str(), "*2\r\n$1\r\nq\r\n$1\r\n3\r\n");
 }
 
 #[test]
@@ -96,7 +91,7 @@ fn a_client_blocked_on_several_keys_is_served_by_the_first_with_data() {
     let (mut c, mut ctrl) = (server.raw(), server.raw());
     block(&mut c, &mut ctrl, "BLPOP a b c 0");
     assert_eq!(ctrl.cmd_str("RPUSH c x"), ":1\r\n");
-    assert_eq!(reply(&mut c), "*2\r\n$1\r\nc\r\n$1\r\nx\r\n");
+    assert_eq!(c.reply_str(), "*2\r\n$1\r\nc\r\n$1\r\nx\r\n");
     // Served once: a later push to another of its keys stays in the list.
     assert_eq!(ctrl.cmd_str("RPUSH a y"), ":1\r\n");
     assert_eq!(ctrl.cmd_str("LLEN a"), ":1\r\n");
@@ -108,7 +103,7 @@ fn a_key_named_twice_serves_the_client_once() {
     let (mut c, mut ctrl) = (server.raw(), server.raw());
     block(&mut c, &mut ctrl, "BLPOP q q 0");
     assert_eq!(ctrl.cmd_str("RPUSH q x y"), ":2\r\n");
-    assert_eq!(reply(&mut c), "*2\r\n$1\r\nq\r\n$1\r\nx\r\n");
+    assert_eq!(c.reply_str(), "*2\r\n$1\r\nq\r\n$1\r\nx\r\n");
     assert_eq!(ctrl.cmd_str("LRANGE q 0 -1"), "*1\r\n$1\r\ny\r\n");
 }
 
@@ -132,7 +127,7 @@ fn lmove_into_a_list_wakes_its_waiter() {
     ctrl.cmd_str("RPUSH src x");
     block(&mut c, &mut ctrl, "BLPOP dst 0");
     assert_eq!(ctrl.cmd_str("LMOVE src dst LEFT RIGHT"), "$1\r\nx\r\n");
-    assert_eq!(reply(&mut c), "*2\r\n$3\r\ndst\r\n$1\r\nx\r\n");
+    assert_eq!(c.reply_str(), "*2\r\n$3\r\ndst\r\n$1\r\nx\r\n");
     assert_eq!(ctrl.cmd_str("LLEN dst"), ":0\r\n");
 }
 
@@ -146,9 +141,9 @@ fn blmove_served_by_a_push_feeds_the_next_waiter() {
     let mut last = server.raw();
     block(&mut last, &mut ctrl, "BLPOP c 0");
     assert_eq!(ctrl.cmd_str("RPUSH a job"), ":1\r\n");
-    assert_eq!(reply(&mut mover), "$3\r\njob\r\n");
-    assert_eq!(reply(&mut popper), "$3\r\njob\r\n");
-    assert_eq!(reply(&mut last), "*2\r\n$1\r\nc\r\n$3\r\njob\r\n");
+    assert_eq!(mover.reply_str(), "$3\r\njob\r\n");
+    assert_eq!(popper.reply_str(), "$3\r\njob\r\n");
+    assert_eq!(last.reply_str(), "*2\r\n$1\r\nc\r\n$3\r\njob\r\n");
     for key in ["a", "b", "c"] {
         assert_eq!(ctrl.cmd_str(&format!("LLEN {key}")), ":0\r\n");
     }
@@ -161,7 +156,7 @@ fn blmpop_served_by_a_push_pops_up_to_count() {
     block(&mut c, &mut ctrl, "BLMPOP 0 2 a b RIGHT COUNT 2");
     assert_eq!(ctrl.cmd_str("RPUSH b 1 2 3"), ":3\r\n");
     assert_eq!(
-        reply(&mut c),
+        c.reply_str(),
         "*2\r\n$1\r\nb\r\n*2\r\n$1\r\n3\r\n$1\r\n2\r\n"
     );
     assert_eq!(ctrl.cmd_str("LLEN b"), ":1\r\n");
@@ -177,9 +172,9 @@ fn the_waiter_is_served_before_the_pushers_next_command_runs() {
     let mut pipeline = common::encode_command(&[b"RPUSH", b"q", b"x"]);
     pipeline.extend(common::encode_command(&[b"LLEN", b"q"]));
     ctrl.send(&pipeline);
-    assert_eq!(reply(&mut ctrl), ":1\r\n");
-    assert_eq!(reply(&mut ctrl), ":0\r\n");
-    assert_eq!(reply(&mut c), "*2\r\n$1\r\nq\r\n$1\r\nx\r\n");
+    assert_eq!(ctrl.reply_str(), ":1\r\n");
+    assert_eq!(ctrl.reply_str(), ":0\r\n");
+    assert_eq!(c.reply_str(), "*2\r\n$1\r\nq\r\n$1\r\nx\r\n");
 }
 
 #[test]
@@ -195,9 +190,9 @@ fn a_served_client_resumes_its_pipelined_commands() {
     // The commands after BLPOP wait with it.
     assert_eq!(ctrl.cmd_str("LLEN after"), ":0\r\n");
     assert_eq!(ctrl.cmd_str("RPUSH q x"), ":1\r\n");
-    assert_eq!(reply(&mut c), "*2\r\n$1\r\nq\r\n$1\r\nx\r\n");
-    assert_eq!(reply(&mut c), ":1\r\n");
-    assert_eq!(reply(&mut c), "+PONG\r\n");
+    assert_eq!(c.reply_str(), "*2\r\n$1\r\nq\r\n$1\r\nx\r\n");
+    assert_eq!(c.reply_str(), ":1\r\n");
+    assert_eq!(c.reply_str(), "+PONG\r\n");
 }
 
 #[test]
@@ -207,8 +202,8 @@ fn a_timed_out_client_resumes_its_pipelined_commands() {
     let mut pipeline = common::encode_command(&[b"BLPOP", b"q", b"0.05"]);
     pipeline.extend(common::encode_command(&[b"PING"]));
     c.send(&pipeline);
-    assert_eq!(reply(&mut c), "*-1\r\n");
-    assert_eq!(reply(&mut c), "+PONG\r\n");
+    assert_eq!(c.reply_str(), "*-1\r\n");
+    assert_eq!(c.reply_str(), "+PONG\r\n");
 }
 
 #[test]
@@ -220,7 +215,7 @@ fn a_key_of_another_type_does_not_serve_list_waiters() {
     assert_eq!(ctrl.cmd_str("DEL q"), ":1\r\n");
     assert_still_blocked(&mut c);
     assert_eq!(ctrl.cmd_str("RPUSH q x"), ":1\r\n");
-    assert_eq!(reply(&mut c), "*2\r\n$1\r\nq\r\n$1\r\nx\r\n");
+    assert_eq!(c.reply_str(), "*2\r\n$1\r\nq\r\n$1\r\nx\r\n");
 }
 
 #[test]
@@ -230,10 +225,7 @@ fn blmove_to_a_key_of_another_type_unblocks_with_wrongtype_and_keeps_the_element
     block(&mut c, &mut ctrl, "BLMOVE src dst LEFT LEFT 0");
     ctrl.cmd_str("SET dst x");
     assert_eq!(ctrl.cmd_str("RPUSH src e"), ":1\r\n");
-    assert_eq!(
-        reply(&mut c),
-        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
-    );
+    assert_eq!(c.reply_str(), WRONGTYPE);
     assert_eq!(ctrl.cmd_str("LLEN src"), ":1\r\n");
 }
 
@@ -258,7 +250,7 @@ fn client_unblock_ends_a_wait_with_a_timeout_or_an_error() {
     let id = id.trim_start_matches(':').trim();
     block(&mut c, &mut ctrl, "BLPOP q 0");
     assert_eq!(ctrl.cmd_str(&format!("CLIENT UNBLOCK {id}")), ":1\r\n");
-    assert_eq!(reply(&mut c), "*-1\r\n");
+    assert_eq!(c.reply_str(), "*-1\r\n");
     assert_eq!(ctrl.cmd_str(&format!("CLIENT UNBLOCK {id}")), ":0\r\n");
     block(&mut c, &mut ctrl, "BLPOP q 0");
     assert_eq!(
@@ -266,7 +258,7 @@ fn client_unblock_ends_a_wait_with_a_timeout_or_an_error() {
         ":1\r\n"
     );
     assert_eq!(
-        reply(&mut c),
+        c.reply_str(),
         "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
     );
     assert_eq!(
@@ -290,7 +282,7 @@ fn bzpopmin_blocks_until_zadd_and_replies_key_member_score() {
     block(&mut c, &mut ctrl, "BZPOPMIN z1 z2 0");
     assert_still_blocked(&mut c);
     assert_eq!(ctrl.cmd_str("ZADD z2 2 b 1 a"), ":2\r\n");
-    assert_eq!(reply(&mut c), "*3\r\n$2\r\nz2\r\n$1\r\na\r\n$1\r\n1\r\n");
+    assert_eq!(c.reply_str(), "*3\r\n$2\r\nz2\r\n$1\r\na\r\n$1\r\n1\r\n");
     assert_eq!(ctrl.cmd_str("ZRANGE z2 0 -1"), "*1\r\n$1\r\nb\r\n");
 }
 
@@ -312,7 +304,7 @@ fn bzmpop_served_by_zadd_pops_up_to_count() {
     block(&mut c, &mut ctrl, "BZMPOP 0 1 z MAX COUNT 2");
     assert_eq!(ctrl.cmd_str("ZADD z 1 a 2 b 3 c"), ":3\r\n");
     assert_eq!(
-        reply(&mut c),
+        c.reply_str(),
         "*2\r\n$1\r\nz\r\n*2\r\n*2\r\n$1\r\nc\r\n$1\r\n3\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n"
     );
     assert_eq!(ctrl.cmd_str("ZCARD z"), ":1\r\n");
@@ -328,5 +320,5 @@ fn a_list_push_does_not_serve_a_sorted_set_waiter() {
     assert_still_blocked(&mut c);
     assert_eq!(ctrl.cmd_str("DEL k"), ":1\r\n");
     assert_eq!(ctrl.cmd_str("ZADD k 5 m"), ":1\r\n");
-    assert_eq!(reply(&mut c), "*3\r\n$1\r\nk\r\n$1\r\nm\r\n$1\r\n5\r\n");
+    assert_eq!(c.reply_str(), "*3\r\n$1\r\nk\r\n$1\r\nm\r\n$1\r\n5\r\n");
 }

@@ -4,77 +4,12 @@
 //! shows up here with its fix.
 
 mod common;
-use common::{redis_server_available, RawConn, RealRedis, TestServer};
-
-/// A parsed RESP value (just what COMMAND INFO uses).
-#[derive(Debug, Clone, PartialEq)]
-enum Resp {
-    Str(String),
-    Int(i64),
-    Null,
-    List(Vec<Resp>),
-}
-
-impl Resp {
-    fn as_list(&self) -> &[Resp] {
-        match self {
-            Resp::List(v) => v,
-            _ => &[],
-        }
-    }
-    fn as_int(&self) -> i64 {
-        match self {
-            Resp::Int(n) => *n,
-            _ => i64::MIN,
-        }
-    }
-    fn as_str(&self) -> &str {
-        match self {
-            Resp::Str(s) => s,
-            _ => "",
-        }
-    }
-}
-
-/// Parses one RESP2/RESP3 value at `*pos` (maps become flat lists).
-fn parse(buf: &[u8], pos: &mut usize) -> Resp {
-    let end = buf[*pos..]
-        .windows(2)
-        .position(|w| w == b"\r\n")
-        .expect("complete reply")
-        + *pos;
-    let kind = buf[*pos];
-    let header = String::from_utf8_lossy(&buf[*pos + 1..end]).into_owned();
-    *pos = end + 2;
-    match kind {
-        b'+' | b'-' => Resp::Str(header),
-        b':' => Resp::Int(header.parse().expect("integer")),
-        b'_' => Resp::Null,
-        b'$' | b'=' => {
-            let n: i64 = header.parse().expect("length");
-            if n < 0 {
-                return Resp::Null;
-            }
-            let s = String::from_utf8_lossy(&buf[*pos..*pos + n as usize]).into_owned();
-            *pos += n as usize + 2;
-            Resp::Str(s)
-        }
-        b'*' | b'~' | b'%' => {
-            let n: i64 = header.parse().expect("length");
-            if n < 0 {
-                return Resp::Null;
-            }
-            let items = if kind == b'%' { 2 * n } else { n };
-            Resp::List((0..items).map(|_| parse(buf, pos)).collect())
-        }
-        other => panic!("unexpected RESP type {:?}", other as char),
-    }
-}
+use common::{parse_resp, require_redis_server, RawConn, RealRedis, Resp, TestServer};
 
 fn command_rows(conn: &mut RawConn, args: &[&[u8]]) -> Vec<Resp> {
     let reply = conn.cmd(args);
     let mut pos = 0;
-    match parse(&reply, &mut pos) {
+    match parse_resp(&reply, &mut pos) {
         Resp::List(rows) => rows,
         other => panic!("COMMAND reply is not an array: {other:?}"),
     }
@@ -123,12 +58,7 @@ fn modelled_flags(row: &Resp) -> Vec<String> {
 
 #[test]
 fn every_declared_command_matches_real_redis_command_info() {
-    if !redis_server_available() {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must have redis-server installed"
-        );
-        eprintln!("redis-server not installed: differential test skipped");
+    if !require_redis_server() {
         return;
     }
     let server = TestServer::start(&[]);

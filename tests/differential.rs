@@ -35,7 +35,7 @@
 //! without a way out).
 
 mod common;
-use common::{encode_command, redis_server_available, reply_len, RawConn, RealRedis, TestServer};
+use common::{encode_command, reply_len, require_redis_server, RawConn, RealRedis, TestServer};
 
 /// Commands whose replies are known to differ from Redis, and why. Keep this list short and
 /// every entry justified in ARCHITECTURE.md's "Known differences".
@@ -977,8 +977,7 @@ impl Drop for Differ {
 impl Differ {
     /// Fresh servers, or None (with a note) when redis-server is not installed.
     fn start() -> Option<Differ> {
-        if !redis_server_available() {
-            eprintln!("note: redis-server not on PATH; differential test skipped");
+        if !require_redis_server() {
             return None;
         }
         let redis = RealRedis::start(&[]);

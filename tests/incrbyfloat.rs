@@ -4,46 +4,36 @@
 //! exponents, signs, tiny and huge magnitudes), comparing every reply byte for byte.
 
 mod common;
-use common::{redis_server_available, RawConn, RealRedis, TestServer};
+use common::{bulk, require_redis_server, RawConn, RealRedis, TestServer, WRONGTYPE};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-
-/// The raw reply to a command given as separate arguments.
-fn cmd(c: &mut RawConn, args: &[&str]) -> String {
-    let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-    String::from_utf8_lossy(&c.cmd(&args)).into_owned()
-}
-
-fn bulk(s: &str) -> String {
-    format!("${}\r\n{}\r\n", s.len(), s)
-}
 
 #[test]
 fn incrbyfloat_keeps_long_double_precision_like_redis() {
     let server = TestServer::start(&[]);
     let mut c = server.raw();
-    assert_eq!(cmd(&mut c, &["SET", "k", "10.5"]), "+OK\r\n");
-    assert_eq!(cmd(&mut c, &["INCRBYFLOAT", "k", "0.1"]), bulk("10.6"));
-    assert_eq!(cmd(&mut c, &["INCRBYFLOAT", "k", "-5"]), bulk("5.6"));
+    assert_eq!(c.cmd_args(&["SET", "k", "10.5"]), "+OK\r\n");
+    assert_eq!(c.cmd_args(&["INCRBYFLOAT", "k", "0.1"]), bulk("10.6"));
+    assert_eq!(c.cmd_args(&["INCRBYFLOAT", "k", "-5"]), bulk("5.6"));
     assert_eq!(
-        cmd(&mut c, &["INCRBYFLOAT", "k", "1e3"]),
+        c.cmd_args(&["INCRBYFLOAT", "k", "1e3"]),
         bulk("1005.59999999999999998")
     );
-    assert_eq!(cmd(&mut c, &["GET", "k"]), bulk("1005.59999999999999998"));
+    assert_eq!(c.cmd_args(&["GET", "k"]), bulk("1005.59999999999999998"));
 }
 
 #[test]
 fn incrbyfloat_goes_beyond_the_range_of_a_double() {
     let server = TestServer::start(&[]);
     let mut c = server.raw();
-    assert_eq!(cmd(&mut c, &["SET", "k", "1e308"]), "+OK\r\n");
-    let reply = cmd(&mut c, &["INCRBYFLOAT", "k", "1e308"]);
+    assert_eq!(c.cmd_args(&["SET", "k", "1e308"]), "+OK\r\n");
+    let reply = c.cmd_args(&["INCRBYFLOAT", "k", "1e308"]);
     assert!(reply.starts_with("$309\r\n19999999999999999999337175931169129"));
-    let near_max = cmd(&mut c, &["INCRBYFLOAT", "k", "1.18e4932"]);
+    let near_max = c.cmd_args(&["INCRBYFLOAT", "k", "1.18e4932"]);
     assert!(near_max.starts_with("$4933\r\n1180000000000000000"));
-    assert_eq!(cmd(&mut c, &["GET", "k"]), near_max);
+    assert_eq!(c.cmd_args(&["GET", "k"]), near_max);
     assert_eq!(
-        cmd(&mut c, &["INCRBYFLOAT", "k", "1.18e4932"]),
+        c.cmd_args(&["INCRBYFLOAT", "k", "1.18e4932"]),
         "-ERR increment would produce NaN or Infinity\r\n"
     );
 }
@@ -56,65 +46,58 @@ fn incrbyfloat_refuses_what_strtold_would_not_read_whole() {
         " 1", "1 ", "1e", "nan", "1.2e4932", "1e-5000", "0x", "abc", "",
     ] {
         assert_eq!(
-            cmd(&mut c, &["INCRBYFLOAT", "k", bad]),
+            c.cmd_args(&["INCRBYFLOAT", "k", bad]),
             "-ERR value is not a valid float\r\n",
             "{bad:?}"
         );
     }
-    assert_eq!(cmd(&mut c, &["INCRBYFLOAT", "k", "0x1p3"]), bulk("8"));
+    assert_eq!(c.cmd_args(&["INCRBYFLOAT", "k", "0x1p3"]), bulk("8"));
     assert_eq!(
-        cmd(&mut c, &["INCRBYFLOAT", "k", "inf"]),
+        c.cmd_args(&["INCRBYFLOAT", "k", "inf"]),
         "-ERR increment would produce NaN or Infinity\r\n"
     );
-    assert_eq!(cmd(&mut c, &["GET", "k"]), bulk("8"));
+    assert_eq!(c.cmd_args(&["GET", "k"]), bulk("8"));
 }
 
 #[test]
 fn a_wrong_type_is_reported_before_a_bad_increment() {
     let server = TestServer::start(&[]);
     let mut c = server.raw();
-    assert_eq!(cmd(&mut c, &["RPUSH", "l", "a"]), ":1\r\n");
-    let wrongtype = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
-    assert_eq!(cmd(&mut c, &["INCRBYFLOAT", "l", "abc"]), wrongtype);
+    assert_eq!(c.cmd_args(&["RPUSH", "l", "a"]), ":1\r\n");
+    assert_eq!(c.cmd_args(&["INCRBYFLOAT", "l", "abc"]), WRONGTYPE);
     // HINCRBYFLOAT parses its increment first, as Redis does.
     assert_eq!(
-        cmd(&mut c, &["HINCRBYFLOAT", "l", "f", "abc"]),
+        c.cmd_args(&["HINCRBYFLOAT", "l", "f", "abc"]),
         "-ERR value is not a valid float\r\n"
     );
     assert_eq!(
-        cmd(&mut c, &["HINCRBYFLOAT", "l", "f", "inf"]),
+        c.cmd_args(&["HINCRBYFLOAT", "l", "f", "inf"]),
         "-ERR value is NaN or Infinity\r\n"
     );
-    assert_eq!(cmd(&mut c, &["HINCRBYFLOAT", "l", "f", "1"]), wrongtype);
+    assert_eq!(c.cmd_args(&["HINCRBYFLOAT", "l", "f", "1"]), WRONGTYPE);
 }
 
 #[test]
 fn hincrbyfloat_uses_the_same_arithmetic() {
     let server = TestServer::start(&[]);
     let mut c = server.raw();
-    assert_eq!(cmd(&mut c, &["HSET", "h", "f", "10.5", "s", "x"]), ":2\r\n");
+    assert_eq!(c.cmd_args(&["HSET", "h", "f", "10.5", "s", "x"]), ":2\r\n");
+    assert_eq!(c.cmd_args(&["HINCRBYFLOAT", "h", "f", "0.1"]), bulk("10.6"));
+    assert_eq!(c.cmd_args(&["HINCRBYFLOAT", "h", "f", "-5"]), bulk("5.6"));
     assert_eq!(
-        cmd(&mut c, &["HINCRBYFLOAT", "h", "f", "0.1"]),
-        bulk("10.6")
-    );
-    assert_eq!(cmd(&mut c, &["HINCRBYFLOAT", "h", "f", "-5"]), bulk("5.6"));
-    assert_eq!(
-        cmd(&mut c, &["HINCRBYFLOAT", "h", "f", "1e3"]),
+        c.cmd_args(&["HINCRBYFLOAT", "h", "f", "1e3"]),
         bulk("1005.59999999999999998")
     );
     assert_eq!(
-        cmd(&mut c, &["HGET", "h", "f"]),
+        c.cmd_args(&["HGET", "h", "f"]),
         bulk("1005.59999999999999998")
     );
     assert_eq!(
-        cmd(&mut c, &["HINCRBYFLOAT", "h", "s", "1"]),
+        c.cmd_args(&["HINCRBYFLOAT", "h", "s", "1"]),
         "-ERR hash value is not a float\r\n"
     );
     assert_eq!(
-        cmd(
-            &mut c,
-            &["HINCRBYFLOAT", "h", "new", "0.000011444091796875"]
-        ),
+        c.cmd_args(&["HINCRBYFLOAT", "h", "new", "0.000011444091796875"]),
         bulk("0.00001144409179688")
     );
 }
@@ -162,12 +145,7 @@ impl Differential {
 
 /// Both servers, or None (after the CI check) when redis-server is not installed.
 fn differential() -> Option<(RealRedis, TestServer, Differential)> {
-    if !redis_server_available() {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must have redis-server installed"
-        );
-        eprintln!("redis-server not installed: differential test skipped");
+    if !require_redis_server() {
         return None;
     }
     let real = RealRedis::start(&[]);

@@ -3,24 +3,11 @@
 //! MEMORY; then a differential run against a real redis-server when one is installed.
 
 mod common;
-use common::{redis_server_available, RawConn, RealRedis, TestServer};
+use common::{
+    assert_replies_match_redis, parse_resp, require_redis_server, RealRedis, Resp, TestServer,
+};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
-
-/// Sends a space-separated command and returns the raw reply as text.
-fn r(c: &mut RawConn, line: &str) -> String {
-    c.cmd_str(line)
-}
-
-/// Asserts a TTL just set to `secs` seconds: one second of slack for a slow machine.
-fn assert_ttl(c: &mut RawConn, key: &str, secs: i64) {
-    let reply = r(c, &format!("TTL {key}"));
-    let ttl: i64 = reply[1..].trim().parse().unwrap_or(i64::MIN);
-    assert!(
-        ttl == secs || ttl == secs - 1,
-        "TTL {key}: {reply:?}, expected {secs}"
-    );
-}
 
 /// The integer in a `:n` reply.
 fn int(reply: &str) -> i64 {
@@ -46,13 +33,13 @@ fn bulk_items(reply: &str) -> Vec<String> {
 fn del_unlink_and_the_delete_alias_count_removed_keys() {
     let server = TestServer::start(&[]);
     let mut c = server.raw();
-    r(&mut c, "MSET a 1 b 2 c 3 d 4");
-    assert_eq!(r(&mut c, "DEL a b missing a"), ":2\r\n");
-    assert_eq!(r(&mut c, "UNLINK c missing"), ":1\r\n");
-    assert_eq!(r(&mut c, "DELETE d"), ":1\r\n");
-    assert_eq!(r(&mut c, "DBSIZE"), ":0\r\n");
+    c.cmd_str("MSET a 1 b 2 c 3 d 4");
+    assert_eq!(c.cmd_str("DEL a b missing a"), ":2\r\n");
+    assert_eq!(c.cmd_str("UNLINK c missing"), ":1\r\n");
+    assert_eq!(c.cmd_str("DELETE d"), ":1\r\n");
+    assert_eq!(c.cmd_str("DBSIZE"), ":0\r\n");
     assert_eq!(
-        r(&mut c, "UNLINK"),
+        c.cmd_str("UNLINK"),
         "-ERR wrong number of arguments for 'unlink' command\r\n"
     );
 }
@@ -61,13 +48,13 @@ fn del_unlink_and_the_delete_alias_count_removed_keys() {
 fn exists_type_and_touch() {
     let server = TestServer::start(&[]);
     let mut c = server.raw();
-    r(&mut c, "MSET a 1 b 2");
-    assert_eq!(r(&mut c, "EXISTS a b missing a"), ":3\r\n");
-    assert_eq!(r(&mut c, "TYPE a"), "+string\r\n");
-    assert_eq!(r(&mut c, "TYPE missing"), "+none\r\n");
-    assert_eq!(r(&mut c, "TOUCH a b missing"), ":2\r\n");
-    if r(&mut c, "RPUSH l x") == ":1\r\n" {
-        assert_eq!(r(&mut c, "TYPE l"), "+list\r\n");
+    c.cmd_str("MSET a 1 b 2");
+    assert_eq!(c.cmd_str("EXISTS a b missing a"), ":3\r\n");
+    assert_eq!(c.cmd_str("TYPE a"), "+string\r\n");
+    assert_eq!(c.cmd_str("TYPE missing"), "+none\r\n");
+    assert_eq!(c.cmd_str("TOUCH a b missing"), ":2\r\n");
+    if c.cmd_str("RPUSH l x") == ":1\r\n" {
+        assert_eq!(c.cmd_str("TYPE l"), "+list\r\n");
     }
 }
 
@@ -75,20 +62,20 @@ fn exists_type_and_touch() {
 fn keys_matches_glob_patterns() {
     let server = TestServer::start(&[]);
     let mut c = server.raw();
-    r(&mut c, "MSET hello 1 hallo 2 hxllo 3 heeeello 4 other 5");
+    c.cmd_str("MSET hello 1 hallo 2 hxllo 3 heeeello 4 other 5");
     let set = |reply: String| bulk_items(&reply).into_iter().collect::<HashSet<_>>();
     let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<HashSet<_>>();
     assert_eq!(
-        set(r(&mut c, "KEYS h?llo")),
+        set(c.cmd_str("KEYS h?llo")),
         words(&["hello", "hallo", "hxllo"])
     );
     assert_eq!(
-        set(r(&mut c, "KEYS h*llo")),
+        set(c.cmd_str("KEYS h*llo")),
         words(&["hello", "hallo", "hxllo", "heeeello"])
     );
-    assert_eq!(set(r(&mut c, "KEYS h[ae]llo")), words(&["hello", "hallo"]));
-    assert_eq!(set(r(&mut c, "KEYS *")).len(), 5);
-    assert_eq!(r(&mut c, "KEYS nomatch*"), "*0\r\n");
+    assert_eq!(set(c.cmd_str("KEYS h[ae]llo")), words(&["hello", "hallo"]));
+    assert_eq!(set(c.cmd_str("KEYS *")).len(), 5);
+    assert_eq!(c.cmd_str("KEYS nomatch*"), "*0\r\n");
 }
 
 #[test]
@@ -100,13 +87,12 @@ fn scan_visits_every_key_once_the_cursor_returns_to_zero() {
         args.push(format!("key:{i}").into_bytes());
         args.push(b"v".to_vec());
     }
-    let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
-    assert_eq!(c.cmd(&refs), b"+OK\r\n");
+    assert_eq!(c.cmd_owned(&args), b"+OK\r\n");
     let mut seen = HashSet::new();
     let mut cursor = "0".to_string();
     let mut calls = 0;
     loop {
-        let reply = r(&mut c, &format!("SCAN {cursor} COUNT 100"));
+        let reply = c.cmd_str(&format!("SCAN {cursor} COUNT 100"));
         let mut lines = reply.split("\r\n");
         assert_eq!(lines.next(), Some("*2"));
         lines.next();
@@ -128,8 +114,8 @@ fn scan_visits_every_key_once_the_cursor_returns_to_zero() {
 fn scan_filters_by_match_and_type_and_rejects_bad_arguments() {
     let server = TestServer::start(&[]);
     let mut c = server.raw();
-    r(&mut c, "MSET user:1 a user:2 b other c");
-    let reply = r(&mut c, "SCAN 0 MATCH user:* COUNT 1000");
+    c.cmd_str("MSET user:1 a user:2 b other c");
+    let reply = c.cmd_str("SCAN 0 MATCH user:* COUNT 1000");
     assert!(reply.starts_with("*2\r\n$1\r\n0\r\n*2\r\n"), "{reply}");
     let keys: HashSet<String> = bulk_items(&reply[reply.find("\r\n*2\r\n").unwrap() + 2..])
         .into_iter()
@@ -137,93 +123,93 @@ fn scan_filters_by_match_and_type_and_rejects_bad_arguments() {
         .collect();
     assert_eq!(keys.len(), 2);
     assert_eq!(
-        r(&mut c, "SCAN 0 TYPE list COUNT 1000"),
+        c.cmd_str("SCAN 0 TYPE list COUNT 1000"),
         "*2\r\n$1\r\n0\r\n*0\r\n"
     );
     assert_eq!(
-        r(&mut c, "SCAN 0 TYPE STRING COUNT 1000")
+        c.cmd_str("SCAN 0 TYPE STRING COUNT 1000")
             .matches("$6\r\nuser:")
             .count(),
         2
     );
-    assert_eq!(r(&mut c, "SCAN abc"), "-ERR invalid cursor\r\n");
-    assert_eq!(r(&mut c, "SCAN 0 COUNT 0"), "-ERR syntax error\r\n");
+    assert_eq!(c.cmd_str("SCAN abc"), "-ERR invalid cursor\r\n");
+    assert_eq!(c.cmd_str("SCAN 0 COUNT 0"), "-ERR syntax error\r\n");
     assert_eq!(
-        r(&mut c, "SCAN 0 COUNT x"),
+        c.cmd_str("SCAN 0 COUNT x"),
         "-ERR value is not an integer or out of range\r\n"
     );
-    assert_eq!(r(&mut c, "SCAN 0 MATCH"), "-ERR syntax error\r\n");
-    assert_eq!(r(&mut c, "SCAN 0 FOO bar"), "-ERR syntax error\r\n");
+    assert_eq!(c.cmd_str("SCAN 0 MATCH"), "-ERR syntax error\r\n");
+    assert_eq!(c.cmd_str("SCAN 0 FOO bar"), "-ERR syntax error\r\n");
 }
 
 #[test]
 fn randomkey_returns_a_key_or_null() {
     let server = TestServer::start(&[]);
     let mut c = server.raw();
-    assert_eq!(r(&mut c, "RANDOMKEY"), "$-1\r\n");
-    r(&mut c, "SET only v");
-    assert_eq!(r(&mut c, "RANDOMKEY"), "$4\r\nonly\r\n");
+    assert_eq!(c.cmd_str("RANDOMKEY"), "$-1\r\n");
+    c.cmd_str("SET only v");
+    assert_eq!(c.cmd_str("RANDOMKEY"), "$4\r\nonly\r\n");
 }
 
 #[test]
 fn rename_moves_the_value_and_its_ttl() {
     let server = TestServer::start(&[]);
     let mut c = server.raw();
-    assert_eq!(r(&mut c, "RENAME missing x"), "-ERR no such key\r\n");
-    assert_eq!(r(&mut c, "RENAMENX missing x"), "-ERR no such key\r\n");
-    r(&mut c, "SET a 1");
-    assert_eq!(r(&mut c, "RENAME a a"), "+OK\r\n");
-    assert_eq!(r(&mut c, "RENAMENX a a"), ":0\r\n");
-    r(&mut c, "EXPIRE a 100");
-    r(&mut c, "SET b 2");
-    assert_eq!(r(&mut c, "RENAME a b"), "+OK\r\n");
-    assert_eq!(r(&mut c, "GET b"), "$1\r\n1\r\n");
-    assert_ttl(&mut c, "b", 100);
-    assert_eq!(r(&mut c, "EXISTS a"), ":0\r\n");
-    r(&mut c, "SET c 3");
-    assert_eq!(r(&mut c, "RENAMENX b c"), ":0\r\n");
-    assert_eq!(r(&mut c, "RENAMENX b d"), ":1\r\n");
-    assert_eq!(r(&mut c, "MGET b d"), "*2\r\n$-1\r\n$1\r\n1\r\n");
+    assert_eq!(c.cmd_str("RENAME missing x"), "-ERR no such key\r\n");
+    assert_eq!(c.cmd_str("RENAMENX missing x"), "-ERR no such key\r\n");
+    c.cmd_str("SET a 1");
+    assert_eq!(c.cmd_str("RENAME a a"), "+OK\r\n");
+    assert_eq!(c.cmd_str("RENAMENX a a"), ":0\r\n");
+    c.cmd_str("EXPIRE a 100");
+    c.cmd_str("SET b 2");
+    assert_eq!(c.cmd_str("RENAME a b"), "+OK\r\n");
+    assert_eq!(c.cmd_str("GET b"), "$1\r\n1\r\n");
+    c.assert_ttl("b", 100);
+    assert_eq!(c.cmd_str("EXISTS a"), ":0\r\n");
+    c.cmd_str("SET c 3");
+    assert_eq!(c.cmd_str("RENAMENX b c"), ":0\r\n");
+    assert_eq!(c.cmd_str("RENAMENX b d"), ":1\r\n");
+    assert_eq!(c.cmd_str("MGET b d"), "*2\r\n$-1\r\n$1\r\n1\r\n");
 }
 
 #[test]
 fn copy_duplicates_within_and_across_databases() {
     let server = TestServer::start(&[]);
     let mut c = server.raw();
-    r(&mut c, "SET src v");
-    r(&mut c, "EXPIRE src 100");
-    assert_eq!(r(&mut c, "COPY src dst"), ":1\r\n");
-    assert_eq!(r(&mut c, "GET dst"), "$1\r\nv\r\n");
-    assert_ttl(&mut c, "dst", 100);
-    r(&mut c, "SET src w");
-    assert_eq!(r(&mut c, "COPY src dst"), ":0\r\n");
-    assert_eq!(r(&mut c, "COPY src dst REPLACE"), ":1\r\n");
-    assert_eq!(r(&mut c, "GET dst"), "$1\r\nw\r\n");
-    assert_eq!(r(&mut c, "TTL dst"), ":-1\r\n");
-    assert_eq!(r(&mut c, "COPY missing x"), ":0\r\n");
-    assert_eq!(r(&mut c, "COPY src src DB 1"), ":1\r\n");
+    c.cmd_str("SET src v");
+    c.cmd_str("EXPIRE src 100");
+    assert_eq!(c.cmd_str("COPY src dst"), ":1\r\n");
+    assert_eq!(c.cmd_str("GET dst"), "$1\r\nv\r\n");
+    c.assert_ttl("dst", 100);
+    c.cmd_str("SET src w");
+    assert_eq!(c.cmd_str("COPY src dst"), ":0\r\n");
+    assert_eq!(c.cmd_str("COPY src dst REPLACE"), ":1\r\n");
+    assert_eq!(c.cmd_str("GET dst"), "$1\r\nw\r\n");
+    assert_eq!(c.cmd_str("TTL dst"), ":-1\r\n");
+    assert_eq!(c.cmd_str("COPY missing x"), ":0\r\n");
+    assert_eq!(c.cmd_str("COPY src src DB 1"), ":1\r\n");
     assert_eq!(
-        r(&mut c, "COPY src src"),
+        c.cmd_str("COPY src src"),
         "-ERR source and destination objects are the same\r\n"
     );
     assert_eq!(
-        r(&mut c, "COPY src x DB 99"),
+        c.cmd_str("COPY src x DB 99"),
         "-ERR DB index is out of range\r\n"
     );
     assert_eq!(
-        r(&mut c, "COPY src x DB abc"),
+        c.cmd_str("COPY src x DB abc"),
         "-ERR value is not an integer or out of range\r\n"
     );
-    assert_eq!(r(&mut c, "COPY src x DB"), "-ERR syntax error\r\n");
-    assert_eq!(r(&mut c, "COPY src x FOO"), "-ERR syntax error\r\n");
-    r(&mut c, "SELECT 1");
-    assert_eq!(r(&mut c, "GET src"), "$1\r\nw\r\n");
-    if r(&mut c, "RPUSH l a") == ":1\r\n" {
+    assert_eq!(c.cmd_str("COPY src x DB"), "-ERR syntax error\r\n");
+    assert_eq!(c.cmd_str("COPY src x FOO"), "-ERR syntax error\r\n");
+    c.cmd_str("SELECT 1");
+    assert_eq!(c.cmd_str("GET src"), "$1\r\nw\r\n");
+    if c.cmd_str("RPUSH l a") == ":1\r\n" {
         // A collection is copied deeply: changing the copy leaves the original alone.
-        assert_eq!(r(&mut c, "COPY l l2"), ":1\r\n");
-        r(&mut c, "RPUSH l2 b");
-        assert_eq!(r(&mut c, "LLEN l"), ":1\r\n");
-        assert_eq!(r(&mut c, "LLEN l2"), ":2\r\n");
+        assert_eq!(c.cmd_str("COPY l l2"), ":1\r\n");
+        c.cmd_str("RPUSH l2 b");
+        assert_eq!(c.cmd_str("LLEN l"), ":1\r\n");
+        assert_eq!(c.cmd_str("LLEN l2"), ":2\r\n");
     }
 }
 
@@ -231,25 +217,25 @@ fn copy_duplicates_within_and_across_databases() {
 fn move_transfers_a_key_to_another_database() {
     let server = TestServer::start(&[]);
     let mut c = server.raw();
-    r(&mut c, "SET k v");
-    r(&mut c, "EXPIRE k 100");
+    c.cmd_str("SET k v");
+    c.cmd_str("EXPIRE k 100");
     assert_eq!(
-        r(&mut c, "MOVE k 0"),
+        c.cmd_str("MOVE k 0"),
         "-ERR source and destination objects are the same\r\n"
     );
-    assert_eq!(r(&mut c, "MOVE k 99"), "-ERR DB index is out of range\r\n");
+    assert_eq!(c.cmd_str("MOVE k 99"), "-ERR DB index is out of range\r\n");
     assert_eq!(
-        r(&mut c, "MOVE k x"),
+        c.cmd_str("MOVE k x"),
         "-ERR value is not an integer or out of range\r\n"
     );
-    assert_eq!(r(&mut c, "MOVE missing 1"), ":0\r\n");
-    assert_eq!(r(&mut c, "MOVE k 1"), ":1\r\n");
-    assert_eq!(r(&mut c, "EXISTS k"), ":0\r\n");
-    r(&mut c, "SET k again");
-    assert_eq!(r(&mut c, "MOVE k 1"), ":0\r\n");
-    r(&mut c, "SELECT 1");
-    assert_eq!(r(&mut c, "GET k"), "$1\r\nv\r\n");
-    assert_ttl(&mut c, "k", 100);
+    assert_eq!(c.cmd_str("MOVE missing 1"), ":0\r\n");
+    assert_eq!(c.cmd_str("MOVE k 1"), ":1\r\n");
+    assert_eq!(c.cmd_str("EXISTS k"), ":0\r\n");
+    c.cmd_str("SET k again");
+    assert_eq!(c.cmd_str("MOVE k 1"), ":0\r\n");
+    c.cmd_str("SELECT 1");
+    assert_eq!(c.cmd_str("GET k"), "$1\r\nv\r\n");
+    c.assert_ttl("k", 100);
 }
 
 #[test]
@@ -257,22 +243,22 @@ fn swapdb_exchanges_two_databases_for_every_client() {
     let server = TestServer::start(&[]);
     let mut c = server.raw();
     let mut other = server.raw();
-    r(&mut c, "SET in0 a");
-    r(&mut other, "SELECT 1");
-    r(&mut other, "MSET in1 b in1b c");
-    assert_eq!(r(&mut c, "SWAPDB 0 1"), "+OK\r\n");
-    assert_eq!(r(&mut c, "DBSIZE"), ":2\r\n");
-    assert_eq!(r(&mut c, "GET in1"), "$1\r\nb\r\n");
-    assert_eq!(r(&mut other, "GET in0"), "$1\r\na\r\n");
-    assert_eq!(r(&mut c, "SWAPDB 0 0"), "+OK\r\n");
-    assert_eq!(r(&mut c, "SWAPDB x 0"), "-ERR invalid first DB index\r\n");
-    assert_eq!(r(&mut c, "SWAPDB 0 x"), "-ERR invalid second DB index\r\n");
+    c.cmd_str("SET in0 a");
+    other.cmd_str("SELECT 1");
+    other.cmd_str("MSET in1 b in1b c");
+    assert_eq!(c.cmd_str("SWAPDB 0 1"), "+OK\r\n");
+    assert_eq!(c.cmd_str("DBSIZE"), ":2\r\n");
+    assert_eq!(c.cmd_str("GET in1"), "$1\r\nb\r\n");
+    assert_eq!(other.cmd_str("GET in0"), "$1\r\na\r\n");
+    assert_eq!(c.cmd_str("SWAPDB 0 0"), "+OK\r\n");
+    assert_eq!(c.cmd_str("SWAPDB x 0"), "-ERR invalid first DB index\r\n");
+    assert_eq!(c.cmd_str("SWAPDB 0 x"), "-ERR invalid second DB index\r\n");
     assert_eq!(
-        r(&mut c, "SWAPDB 0 99"),
+        c.cmd_str("SWAPDB 0 99"),
         "-ERR DB index is out of range\r\n"
     );
     assert_eq!(
-        r(&mut c, "SWAPDB -1 0"),
+        c.cmd_str("SWAPDB -1 0"),
         "-ERR DB index is out of range\r\n"
     );
 }
@@ -281,77 +267,77 @@ fn swapdb_exchanges_two_databases_for_every_client() {
 fn flushdb_and_flushall_empty_databases() {
     let server = TestServer::start(&[]);
     let mut c = server.raw();
-    r(&mut c, "SET a 1");
-    r(&mut c, "SELECT 1");
-    r(&mut c, "SET b 2");
-    assert_eq!(r(&mut c, "FLUSHDB"), "+OK\r\n");
-    assert_eq!(r(&mut c, "DBSIZE"), ":0\r\n");
-    r(&mut c, "SELECT 0");
-    assert_eq!(r(&mut c, "DBSIZE"), ":1\r\n");
-    assert_eq!(r(&mut c, "FLUSHDB foo"), "-ERR syntax error\r\n");
-    assert_eq!(r(&mut c, "FLUSHDB SYNC extra"), "-ERR syntax error\r\n");
-    assert_eq!(r(&mut c, "FLUSH async"), "+OK\r\n");
-    assert_eq!(r(&mut c, "DBSIZE"), ":0\r\n");
-    r(&mut c, "SET a 1");
-    r(&mut c, "SELECT 2");
-    r(&mut c, "SET c 1");
-    assert_eq!(r(&mut c, "FLUSHALL ASYNC"), "+OK\r\n");
-    assert_eq!(r(&mut c, "DBSIZE"), ":0\r\n");
-    r(&mut c, "SELECT 0");
-    assert_eq!(r(&mut c, "DBSIZE"), ":0\r\n");
-    assert_eq!(r(&mut c, "FLUSHALL SYNC"), "+OK\r\n");
-    assert_eq!(r(&mut c, "FLUSHALL x"), "-ERR syntax error\r\n");
+    c.cmd_str("SET a 1");
+    c.cmd_str("SELECT 1");
+    c.cmd_str("SET b 2");
+    assert_eq!(c.cmd_str("FLUSHDB"), "+OK\r\n");
+    assert_eq!(c.cmd_str("DBSIZE"), ":0\r\n");
+    c.cmd_str("SELECT 0");
+    assert_eq!(c.cmd_str("DBSIZE"), ":1\r\n");
+    assert_eq!(c.cmd_str("FLUSHDB foo"), "-ERR syntax error\r\n");
+    assert_eq!(c.cmd_str("FLUSHDB SYNC extra"), "-ERR syntax error\r\n");
+    assert_eq!(c.cmd_str("FLUSH async"), "+OK\r\n");
+    assert_eq!(c.cmd_str("DBSIZE"), ":0\r\n");
+    c.cmd_str("SET a 1");
+    c.cmd_str("SELECT 2");
+    c.cmd_str("SET c 1");
+    assert_eq!(c.cmd_str("FLUSHALL ASYNC"), "+OK\r\n");
+    assert_eq!(c.cmd_str("DBSIZE"), ":0\r\n");
+    c.cmd_str("SELECT 0");
+    assert_eq!(c.cmd_str("DBSIZE"), ":0\r\n");
+    assert_eq!(c.cmd_str("FLUSHALL SYNC"), "+OK\r\n");
+    assert_eq!(c.cmd_str("FLUSHALL x"), "-ERR syntax error\r\n");
 }
 
 #[test]
 fn expire_options_and_errors_match_redis() {
     let server = TestServer::start(&[]);
     let mut c = server.raw();
-    r(&mut c, "SET k v");
+    c.cmd_str("SET k v");
     assert_eq!(
-        r(&mut c, "EXPIRE k 10 NX XX"),
+        c.cmd_str("EXPIRE k 10 NX XX"),
         "-ERR NX and XX, GT or LT options at the same time are not compatible\r\n"
     );
     assert_eq!(
-        r(&mut c, "EXPIRE k 10 GT LT"),
+        c.cmd_str("EXPIRE k 10 GT LT"),
         "-ERR GT and LT options at the same time are not compatible\r\n"
     );
     assert_eq!(
-        r(&mut c, "EXPIRE k 10 foo"),
+        c.cmd_str("EXPIRE k 10 foo"),
         "-ERR Unsupported option foo\r\n"
     );
     assert_eq!(
-        r(&mut c, "EXPIRE k 99999999999999999"),
+        c.cmd_str("EXPIRE k 99999999999999999"),
         "-ERR invalid expire time in 'expire' command\r\n"
     );
     assert_eq!(
-        r(&mut c, "PEXPIRE k 9223372036854775807"),
+        c.cmd_str("PEXPIRE k 9223372036854775807"),
         "-ERR invalid expire time in 'pexpire' command\r\n"
     );
     assert_eq!(
-        r(&mut c, "EXPIREAT k 9223372036854775807"),
+        c.cmd_str("EXPIREAT k 9223372036854775807"),
         "-ERR invalid expire time in 'expireat' command\r\n"
     );
     assert_eq!(
-        r(&mut c, "EXPIRE k abc"),
+        c.cmd_str("EXPIRE k abc"),
         "-ERR value is not an integer or out of range\r\n"
     );
-    assert_eq!(r(&mut c, "EXPIRE missing 10"), ":0\r\n");
+    assert_eq!(c.cmd_str("EXPIRE missing 10"), ":0\r\n");
     // XX and GT need an existing TTL; NX needs none; LT passes against "no TTL" (infinity).
-    assert_eq!(r(&mut c, "EXPIRE k 100 XX"), ":0\r\n");
-    assert_eq!(r(&mut c, "EXPIRE k 100 GT"), ":0\r\n");
-    assert_eq!(r(&mut c, "EXPIRE k 100 NX"), ":1\r\n");
-    assert_eq!(r(&mut c, "EXPIRE k 200 NX"), ":0\r\n");
-    assert_eq!(r(&mut c, "EXPIRE k 50 GT"), ":0\r\n");
-    assert_eq!(r(&mut c, "EXPIRE k 500 GT"), ":1\r\n");
-    assert_eq!(r(&mut c, "EXPIRE k 600 LT"), ":0\r\n");
-    assert_eq!(r(&mut c, "EXPIRE k 50 LT"), ":1\r\n");
-    assert_ttl(&mut c, "k", 50);
-    assert_eq!(r(&mut c, "PERSIST k"), ":1\r\n");
-    assert_eq!(r(&mut c, "EXPIRE k 70 LT"), ":1\r\n");
-    assert_ttl(&mut c, "k", 70);
-    assert_eq!(r(&mut c, "EXPIRE k 80 XX"), ":1\r\n");
-    assert_ttl(&mut c, "k", 80);
+    assert_eq!(c.cmd_str("EXPIRE k 100 XX"), ":0\r\n");
+    assert_eq!(c.cmd_str("EXPIRE k 100 GT"), ":0\r\n");
+    assert_eq!(c.cmd_str("EXPIRE k 100 NX"), ":1\r\n");
+    assert_eq!(c.cmd_str("EXPIRE k 200 NX"), ":0\r\n");
+    assert_eq!(c.cmd_str("EXPIRE k 50 GT"), ":0\r\n");
+    assert_eq!(c.cmd_str("EXPIRE k 500 GT"), ":1\r\n");
+    assert_eq!(c.cmd_str("EXPIRE k 600 LT"), ":0\r\n");
+    assert_eq!(c.cmd_str("EXPIRE k 50 LT"), ":1\r\n");
+    c.assert_ttl("k", 50);
+    assert_eq!(c.cmd_str("PERSIST k"), ":1\r\n");
+    assert_eq!(c.cmd_str("EXPIRE k 70 LT"), ":1\r\n");
+    c.assert_ttl("k", 70);
+    assert_eq!(c.cmd_str("EXPIRE k 80 XX"), ":1\r\n");
+    c.assert_ttl("k", 80);
 }
 
 #[test]
@@ -359,26 +345,26 @@ fn ttl_family_reports_missing_persistent_and_volatile_keys() {
     let server = TestServer::start(&[]);
     let mut c = server.raw();
     for cmd in ["TTL", "PTTL", "EXPIRETIME", "PEXPIRETIME"] {
-        assert_eq!(r(&mut c, &format!("{cmd} missing")), ":-2\r\n");
+        assert_eq!(c.cmd_str(&format!("{cmd} missing")), ":-2\r\n");
     }
-    r(&mut c, "SET k v");
+    c.cmd_str("SET k v");
     for cmd in ["TTL", "PTTL", "EXPIRETIME", "PEXPIRETIME"] {
-        assert_eq!(r(&mut c, &format!("{cmd} k")), ":-1\r\n");
+        assert_eq!(c.cmd_str(&format!("{cmd} k")), ":-1\r\n");
     }
-    assert_eq!(r(&mut c, "EXPIREAT k 9999999999"), ":1\r\n");
-    assert_eq!(r(&mut c, "EXPIRETIME k"), ":9999999999\r\n");
-    assert_eq!(r(&mut c, "PEXPIRETIME k"), ":9999999999000\r\n");
-    assert_eq!(r(&mut c, "PEXPIREAT k 9999999999123"), ":1\r\n");
-    assert_eq!(r(&mut c, "PEXPIRETIME k"), ":9999999999123\r\n");
-    assert_eq!(r(&mut c, "EXPIRETIME k"), ":9999999999\r\n");
-    assert_eq!(r(&mut c, "PEXPIRE k 100000"), ":1\r\n");
-    let pttl = int(&r(&mut c, "PTTL k"));
+    assert_eq!(c.cmd_str("EXPIREAT k 9999999999"), ":1\r\n");
+    assert_eq!(c.cmd_str("EXPIRETIME k"), ":9999999999\r\n");
+    assert_eq!(c.cmd_str("PEXPIRETIME k"), ":9999999999000\r\n");
+    assert_eq!(c.cmd_str("PEXPIREAT k 9999999999123"), ":1\r\n");
+    assert_eq!(c.cmd_str("PEXPIRETIME k"), ":9999999999123\r\n");
+    assert_eq!(c.cmd_str("EXPIRETIME k"), ":9999999999\r\n");
+    assert_eq!(c.cmd_str("PEXPIRE k 100000"), ":1\r\n");
+    let pttl = int(&c.cmd_str("PTTL k"));
     assert!((99_000..=100_000).contains(&pttl), "{pttl}");
-    assert_ttl(&mut c, "k", 100);
-    assert_eq!(r(&mut c, "PERSIST k"), ":1\r\n");
-    assert_eq!(r(&mut c, "PERSIST k"), ":0\r\n");
-    assert_eq!(r(&mut c, "PERSIST missing"), ":0\r\n");
-    assert_eq!(r(&mut c, "TTL k"), ":-1\r\n");
+    c.assert_ttl("k", 100);
+    assert_eq!(c.cmd_str("PERSIST k"), ":1\r\n");
+    assert_eq!(c.cmd_str("PERSIST k"), ":0\r\n");
+    assert_eq!(c.cmd_str("PERSIST missing"), ":0\r\n");
+    assert_eq!(c.cmd_str("TTL k"), ":-1\r\n");
 }
 
 #[test]
@@ -391,9 +377,9 @@ fn an_expire_time_in_the_past_deletes_the_key_and_replies_one() {
         "EXPIREAT k 1",
         "PEXPIREAT k 1",
     ] {
-        r(&mut c, "SET k v");
-        assert_eq!(r(&mut c, cmd), ":1\r\n", "{cmd}");
-        assert_eq!(r(&mut c, "EXISTS k"), ":0\r\n", "{cmd}");
+        c.cmd_str("SET k v");
+        assert_eq!(c.cmd_str(cmd), ":1\r\n", "{cmd}");
+        assert_eq!(c.cmd_str("EXISTS k"), ":0\r\n", "{cmd}");
     }
 }
 
@@ -401,14 +387,14 @@ fn an_expire_time_in_the_past_deletes_the_key_and_replies_one() {
 fn expired_keys_are_removed_lazily_on_access() {
     let server = TestServer::start(&[]);
     let mut c = server.raw();
-    r(&mut c, "SET k v PX 50");
-    r(&mut c, "SET k2 v PX 50");
-    assert_eq!(r(&mut c, "EXISTS k"), ":1\r\n");
+    c.cmd_str("SET k v PX 50");
+    c.cmd_str("SET k2 v PX 50");
+    assert_eq!(c.cmd_str("EXISTS k"), ":1\r\n");
     std::thread::sleep(Duration::from_millis(120));
-    assert_eq!(r(&mut c, "GET k"), "$-1\r\n");
-    assert_eq!(r(&mut c, "EXISTS k2"), ":0\r\n");
-    assert_eq!(r(&mut c, "TTL k2"), ":-2\r\n");
-    assert_eq!(r(&mut c, "KEYS *"), "*0\r\n");
+    assert_eq!(c.cmd_str("GET k"), "$-1\r\n");
+    assert_eq!(c.cmd_str("EXISTS k2"), ":0\r\n");
+    assert_eq!(c.cmd_str("TTL k2"), ":-2\r\n");
+    assert_eq!(c.cmd_str("KEYS *"), "*0\r\n");
 }
 
 #[test]
@@ -416,62 +402,59 @@ fn expired_keys_are_removed_actively_without_being_touched() {
     let server = TestServer::start(&[]);
     let mut c = server.raw();
     for i in 0..200 {
-        assert_eq!(r(&mut c, &format!("SET key:{i} v PX 50")), "+OK\r\n");
+        assert_eq!(c.cmd_str(&format!("SET key:{i} v PX 50")), "+OK\r\n");
     }
-    r(&mut c, "SET survivor v");
+    c.cmd_str("SET survivor v");
     // DBSIZE does not look keys up, so only the background cycle (10 times a second) can
     // bring the count down.
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let n = int(&r(&mut c, "DBSIZE"));
+        let n = int(&c.cmd_str("DBSIZE"));
         if n == 1 {
             break;
         }
         assert!(Instant::now() < deadline, "{n} keys left after 5s");
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert_eq!(r(&mut c, "GET survivor"), "$1\r\nv\r\n");
+    assert_eq!(c.cmd_str("GET survivor"), "$1\r\nv\r\n");
 }
 
 #[test]
 fn object_reports_encoding_refcount_and_idle_time() {
     let server = TestServer::start(&[]);
     let mut c = server.raw();
-    r(&mut c, "SET num 123");
-    r(&mut c, "SET big 12345");
-    r(&mut c, "SET short hello");
-    r(
-        &mut c,
-        "SET long aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-    );
-    assert_eq!(r(&mut c, "OBJECT ENCODING num"), "$3\r\nint\r\n");
-    assert_eq!(r(&mut c, "OBJECT ENCODING short"), "$6\r\nembstr\r\n");
-    assert_eq!(r(&mut c, "OBJECT ENCODING long"), "$3\r\nraw\r\n");
-    assert_eq!(r(&mut c, "OBJECT ENCODING missing"), "$-1\r\n");
-    assert_eq!(r(&mut c, "object encoding num"), "$3\r\nint\r\n");
-    assert_eq!(r(&mut c, "OBJECT REFCOUNT num"), ":2147483647\r\n");
-    assert_eq!(r(&mut c, "OBJECT REFCOUNT big"), ":1\r\n");
-    assert_eq!(r(&mut c, "OBJECT REFCOUNT missing"), "$-1\r\n");
-    assert_eq!(r(&mut c, "OBJECT IDLETIME num"), ":0\r\n");
+    c.cmd_str("SET num 123");
+    c.cmd_str("SET big 12345");
+    c.cmd_str("SET short hello");
+    c.cmd_str("SET long aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    assert_eq!(c.cmd_str("OBJECT ENCODING num"), "$3\r\nint\r\n");
+    assert_eq!(c.cmd_str("OBJECT ENCODING short"), "$6\r\nembstr\r\n");
+    assert_eq!(c.cmd_str("OBJECT ENCODING long"), "$3\r\nraw\r\n");
+    assert_eq!(c.cmd_str("OBJECT ENCODING missing"), "$-1\r\n");
+    assert_eq!(c.cmd_str("object encoding num"), "$3\r\nint\r\n");
+    assert_eq!(c.cmd_str("OBJECT REFCOUNT num"), ":2147483647\r\n");
+    assert_eq!(c.cmd_str("OBJECT REFCOUNT big"), ":1\r\n");
+    assert_eq!(c.cmd_str("OBJECT REFCOUNT missing"), "$-1\r\n");
+    assert_eq!(c.cmd_str("OBJECT IDLETIME num"), ":0\r\n");
     assert_eq!(
-        r(&mut c, "OBJECT FREQ num"),
+        c.cmd_str("OBJECT FREQ num"),
         "-ERR An LFU maxmemory policy is not selected, access frequency not tracked. \
          Please note that when switching between policies at runtime LRU and LFU data \
          will take some time to adjust.\r\n"
     );
     assert_eq!(
-        r(&mut c, "OBJECT FOO num"),
+        c.cmd_str("OBJECT FOO num"),
         "-ERR unknown subcommand 'FOO'. Try OBJECT HELP.\r\n"
     );
     assert_eq!(
-        r(&mut c, "OBJECT"),
+        c.cmd_str("OBJECT"),
         "-ERR wrong number of arguments for 'object' command\r\n"
     );
     assert_eq!(
-        r(&mut c, "OBJECT ENCODING"),
+        c.cmd_str("OBJECT ENCODING"),
         "-ERR wrong number of arguments for 'object|encoding' command\r\n"
     );
-    let help = r(&mut c, "OBJECT HELP");
+    let help = c.cmd_str("OBJECT HELP");
     assert!(help.starts_with(
         "*15\r\n+OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"
     ));
@@ -482,53 +465,57 @@ fn object_reports_encoding_refcount_and_idle_time() {
 fn object_idletime_grows_and_object_does_not_reset_it() {
     let server = TestServer::start(&[]);
     let mut c = server.raw();
-    r(&mut c, "SET k v");
+    c.cmd_str("SET k v");
     std::thread::sleep(Duration::from_millis(1100));
     // OBJECT itself must not count as an access.
-    assert!(int(&r(&mut c, "OBJECT IDLETIME k")) >= 1);
-    assert!(int(&r(&mut c, "OBJECT IDLETIME k")) >= 1);
-    r(&mut c, "GET k");
-    assert_eq!(r(&mut c, "OBJECT IDLETIME k"), ":0\r\n");
+    assert!(int(&c.cmd_str("OBJECT IDLETIME k")) >= 1);
+    assert!(int(&c.cmd_str("OBJECT IDLETIME k")) >= 1);
+    c.cmd_str("GET k");
+    assert_eq!(c.cmd_str("OBJECT IDLETIME k"), ":0\r\n");
 }
 
 #[test]
 fn object_freq_works_under_an_lfu_policy() {
     let server = TestServer::start(&["--maxmemory-policy", "allkeys-lfu"]);
     let mut c = server.raw();
-    r(&mut c, "SET k v");
-    assert!(r(&mut c, "OBJECT FREQ k").starts_with(':'));
-    assert!(r(&mut c, "OBJECT IDLETIME k").starts_with("-ERR An LFU maxmemory policy is selected"));
+    c.cmd_str("SET k v");
+    assert!(c.cmd_str("OBJECT FREQ k").starts_with(':'));
+    assert!(c
+        .cmd_str("OBJECT IDLETIME k")
+        .starts_with("-ERR An LFU maxmemory policy is selected"));
 }
 
 #[test]
 fn memory_usage_and_friends() {
     let server = TestServer::start(&[]);
     let mut c = server.raw();
-    r(&mut c, "SET k v");
-    assert!(int(&r(&mut c, "MEMORY USAGE k")) > 0);
-    assert!(int(&r(&mut c, "MEMORY USAGE k SAMPLES 0")) > 0);
-    assert_eq!(r(&mut c, "MEMORY USAGE missing"), "$-1\r\n");
+    c.cmd_str("SET k v");
+    assert!(int(&c.cmd_str("MEMORY USAGE k")) > 0);
+    assert!(int(&c.cmd_str("MEMORY USAGE k SAMPLES 0")) > 0);
+    assert_eq!(c.cmd_str("MEMORY USAGE missing"), "$-1\r\n");
     assert_eq!(
-        r(&mut c, "MEMORY USAGE k SAMPLES -1"),
+        c.cmd_str("MEMORY USAGE k SAMPLES -1"),
         "-ERR syntax error\r\n"
     );
-    assert_eq!(r(&mut c, "MEMORY USAGE k SAMPLES"), "-ERR syntax error\r\n");
-    assert_eq!(r(&mut c, "MEMORY USAGE k FOO"), "-ERR syntax error\r\n");
+    assert_eq!(c.cmd_str("MEMORY USAGE k SAMPLES"), "-ERR syntax error\r\n");
+    assert_eq!(c.cmd_str("MEMORY USAGE k FOO"), "-ERR syntax error\r\n");
     assert_eq!(
-        r(&mut c, "MEMORY USAGE k SAMPLES x"),
+        c.cmd_str("MEMORY USAGE k SAMPLES x"),
         "-ERR value is not an integer or out of range\r\n"
     );
     let big = "x".repeat(10_000);
     c.cmd(&[b"SET", b"big", big.as_bytes()]);
-    assert!(int(&r(&mut c, "MEMORY USAGE big")) >= 10_000);
-    assert!(r(&mut c, "MEMORY DOCTOR").starts_with("$"));
-    assert!(r(&mut c, "MEMORY STATS").contains("$10\r\nkeys.count\r\n:2\r\n"));
-    assert_eq!(r(&mut c, "MEMORY PURGE"), "+OK\r\n");
-    assert!(r(&mut c, "MEMORY HELP").starts_with(
+    assert!(int(&c.cmd_str("MEMORY USAGE big")) >= 10_000);
+    assert!(c.cmd_str("MEMORY DOCTOR").starts_with("$"));
+    assert!(c
+        .cmd_str("MEMORY STATS")
+        .contains("$10\r\nkeys.count\r\n:2\r\n"));
+    assert_eq!(c.cmd_str("MEMORY PURGE"), "+OK\r\n");
+    assert!(c.cmd_str("MEMORY HELP").starts_with(
         "*14\r\n+MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"
     ));
     assert_eq!(
-        r(&mut c, "MEMORY FOO"),
+        c.cmd_str("MEMORY FOO"),
         "-ERR unknown subcommand 'FOO'. Try MEMORY HELP.\r\n"
     );
 }
@@ -588,72 +575,25 @@ const DIFFERENTIAL_SCRIPT: &[&str] = &[
 
 #[test]
 fn keyspace_replies_match_real_redis_byte_for_byte() {
-    if !redis_server_available() {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must have redis-server installed"
-        );
-        eprintln!("redis-server not installed: differential test skipped");
-        return;
-    }
-    let ours = TestServer::start(&[]);
-    let real = RealRedis::start(&[]);
-    let (mut a, mut b) = (ours.raw(), real.raw());
-    for line in DIFFERENTIAL_SCRIPT {
-        assert_eq!(r(&mut a, line), r(&mut b, line), "{line}");
-    }
+    assert_replies_match_redis(&[], DIFFERENTIAL_SCRIPT);
 }
 
 #[test]
 fn resp3_replies_use_nulls_and_verbatim_text() {
     let server = TestServer::start(&[]);
     let mut c = server.raw();
-    assert!(r(&mut c, "HELLO 3").starts_with('%'));
-    assert_eq!(r(&mut c, "RANDOMKEY"), "_\r\n");
-    assert_eq!(r(&mut c, "OBJECT ENCODING missing"), "_\r\n");
-    assert_eq!(r(&mut c, "MEMORY USAGE missing"), "_\r\n");
-    assert!(r(&mut c, "MEMORY DOCTOR").starts_with("="));
-    assert!(r(&mut c, "MEMORY STATS").starts_with("%"));
-}
-
-/// A parsed RESP2 reply, just enough to read COMMAND INFO.
-#[derive(Debug)]
-enum Resp {
-    Int(i64),
-    Text(String),
-    Array(Vec<Resp>),
-    Nil,
-}
-
-fn parse_resp(buf: &[u8], at: &mut usize) -> Resp {
-    let end = buf[*at..].windows(2).position(|w| w == b"\r\n").unwrap() + *at;
-    let line = String::from_utf8_lossy(&buf[*at + 1..end]).into_owned();
-    let kind = buf[*at];
-    *at = end + 2;
-    match kind {
-        b':' => Resp::Int(line.parse().unwrap()),
-        b'+' | b'-' => Resp::Text(line),
-        b'$' => {
-            let n: i64 = line.parse().unwrap();
-            if n < 0 {
-                return Resp::Nil;
-            }
-            let s = String::from_utf8_lossy(&buf[*at..*at + n as usize]).into_owned();
-            *at += n as usize + 2;
-            Resp::Text(s)
-        }
-        b'*' => {
-            let n: i64 = line.parse().unwrap();
-            Resp::Array((0..n.max(0)).map(|_| parse_resp(buf, at)).collect())
-        }
-        other => panic!("unexpected RESP type {}", other as char),
-    }
+    assert!(c.cmd_str("HELLO 3").starts_with('%'));
+    assert_eq!(c.cmd_str("RANDOMKEY"), "_\r\n");
+    assert_eq!(c.cmd_str("OBJECT ENCODING missing"), "_\r\n");
+    assert_eq!(c.cmd_str("MEMORY USAGE missing"), "_\r\n");
+    assert!(c.cmd_str("MEMORY DOCTOR").starts_with("="));
+    assert!(c.cmd_str("MEMORY STATS").starts_with("%"));
 }
 
 /// Checks one table row (and its subcommands) against `COMMAND INFO`'s entry for it.
 fn check_row(spec: &ferrodis::command::table::CommandSpec, info: &Resp) {
     use ferrodis::command::table::flags::NAMES;
-    let Resp::Array(fields) = info else {
+    let Resp::List(fields) = info else {
         panic!("{}: not in redis's COMMAND INFO", spec.name)
     };
     let int = |i: usize| match &fields[i] {
@@ -671,13 +611,13 @@ fn check_row(spec: &ferrodis::command::table::CommandSpec, info: &Resp) {
         "key positions of {}",
         spec.name
     );
-    let Resp::Array(flags) = &fields[2] else {
+    let Resp::List(flags) = &fields[2] else {
         panic!()
     };
     let theirs: HashSet<String> = flags
         .iter()
         .filter_map(|f| match f {
-            Resp::Text(s) => Some(s.clone()),
+            Resp::Str(s) => Some(s.clone()),
             _ => None,
         })
         // Flags ferrodis does not model.
@@ -690,13 +630,13 @@ fn check_row(spec: &ferrodis::command::table::CommandSpec, info: &Resp) {
         .collect();
     assert_eq!(ours, theirs, "flags of {}", spec.name);
     if !spec.subcommands.is_empty() {
-        let Resp::Array(subs) = &fields[9] else {
+        let Resp::List(subs) = &fields[9] else {
             panic!("{}: no subcommands in redis", spec.name)
         };
         for sub in spec.subcommands {
             let theirs = subs
                 .iter()
-                .find(|s| matches!(s, Resp::Array(f) if matches!(&f[0], Resp::Text(n) if n == sub.name)))
+                .find(|s| matches!(s, Resp::List(f) if matches!(&f[0], Resp::Str(n) if n == sub.name)))
                 .unwrap_or_else(|| panic!("{} unknown to redis", sub.name));
             check_row(sub, theirs);
         }
@@ -705,12 +645,7 @@ fn check_row(spec: &ferrodis::command::table::CommandSpec, info: &Resp) {
 
 #[test]
 fn command_rows_match_redis_command_info() {
-    if !redis_server_available() {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must have redis-server installed"
-        );
-        eprintln!("redis-server not installed: differential test skipped");
+    if !require_redis_server() {
         return;
     }
     let real = RealRedis::start(&[]);
@@ -724,7 +659,7 @@ fn command_rows_match_redis_command_info() {
             continue;
         }
         let reply = c.cmd(&[b"COMMAND", b"INFO", spec.name.as_bytes()]);
-        let Resp::Array(entries) = parse_resp(&reply, &mut 0) else {
+        let Resp::List(entries) = parse_resp(&reply, &mut 0) else {
             panic!()
         };
         check_row(spec, &entries[0]);
@@ -738,8 +673,7 @@ fn unlink_and_flushall_async_free_big_values_in_the_background() {
     // A collection big enough to be freed lazily (more than 64 elements).
     let mut args: Vec<Vec<u8>> = vec![b"RPUSH".to_vec(), b"big".to_vec()];
     args.extend((0..1000).map(|i| format!("e{i}").into_bytes()));
-    let argv: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
-    assert_eq!(c.cmd(&argv), b":1000\r\n");
+    assert_eq!(c.cmd_owned(&args), b":1000\r\n");
     assert_eq!(c.cmd_str("UNLINK big missing"), ":1\r\n");
     assert_eq!(c.cmd_str("EXISTS big"), ":0\r\n");
     for i in 0..5000 {

@@ -1,26 +1,8 @@
 //! Keyspace notifications (`notify-keyspace-events`) through the real binary.
 
 mod common;
-use common::{RawConn, TestServer};
+use common::{bulk, pmessage, RawConn, TestServer};
 use std::time::Duration;
-
-fn bulk(s: &str) -> String {
-    format!("${}\r\n{s}\r\n", s.len())
-}
-
-fn pmessage(pattern: &str, channel: &str, payload: &str) -> String {
-    format!(
-        "*4\r\n{}{}{}{}",
-        bulk("pmessage"),
-        bulk(pattern),
-        bulk(channel),
-        bulk(payload)
-    )
-}
-
-fn next(c: &mut RawConn) -> String {
-    String::from_utf8_lossy(&c.read_reply()).into_owned()
-}
 
 /// A connection subscribed to every keyspace and keyevent channel.
 fn listener(server: &TestServer) -> RawConn {
@@ -37,38 +19,38 @@ fn writes_publish_keyspace_and_keyevent_messages() {
     let mut c = server.raw();
     c.cmd_str("SET k v");
     assert_eq!(
-        next(&mut l),
+        l.reply_str(),
         pmessage("__key*__:*", "__keyspace@0__:k", "set")
     );
     assert_eq!(
-        next(&mut l),
+        l.reply_str(),
         pmessage("__key*__:*", "__keyevent@0__:set", "k")
     );
     c.cmd_str("DEL k nokey");
     assert_eq!(
-        next(&mut l),
+        l.reply_str(),
         pmessage("__key*__:*", "__keyspace@0__:k", "del")
     );
     assert_eq!(
-        next(&mut l),
+        l.reply_str(),
         pmessage("__key*__:*", "__keyevent@0__:del", "k")
     );
     // SET with a TTL is a `set` and then an `expire`.
     c.cmd_str("SET t v EX 100");
     assert_eq!(
-        next(&mut l),
+        l.reply_str(),
         pmessage("__key*__:*", "__keyspace@0__:t", "set")
     );
     assert_eq!(
-        next(&mut l),
+        l.reply_str(),
         pmessage("__key*__:*", "__keyevent@0__:set", "t")
     );
     assert_eq!(
-        next(&mut l),
+        l.reply_str(),
         pmessage("__key*__:*", "__keyspace@0__:t", "expire")
     );
     assert_eq!(
-        next(&mut l),
+        l.reply_str(),
         pmessage("__key*__:*", "__keyevent@0__:expire", "t")
     );
 }
@@ -84,7 +66,7 @@ fn events_name_the_database_they_happened_in() {
     c.cmd_str("SELECT 5");
     c.cmd_str("SET in-db-5 v");
     assert_eq!(
-        next(&mut l),
+        l.reply_str(),
         format!(
             "*3\r\n{}{}{}",
             bulk("message"),
@@ -103,14 +85,14 @@ fn k_and_e_choose_the_channel_families_and_classes_filter_events() {
     c.cmd_str("SET k v");
     c.cmd_str("DEL k");
     assert_eq!(
-        next(&mut l),
+        l.reply_str(),
         pmessage("__key*__:*", "__keyspace@0__:k", "del")
     );
     // The next message proves nothing else was queued in between.
     c.cmd_str("SET k2 v");
     c.cmd_str("DEL k2");
     assert_eq!(
-        next(&mut l),
+        l.reply_str(),
         pmessage("__key*__:*", "__keyspace@0__:k2", "del")
     );
 }
@@ -126,7 +108,7 @@ fn notifications_are_off_by_default() {
     c.cmd_str("DEL k");
     assert_eq!(c.cmd_str("PUBLISH marker end"), ":1\r\n");
     assert_eq!(
-        next(&mut l),
+        l.reply_str(),
         format!("*3\r\n{}{}{}", bulk("message"), bulk("marker"), bulk("end"))
     );
 }
@@ -141,7 +123,7 @@ fn a_class_letter_without_k_or_e_publishes_nothing() {
     c.cmd_str("SET k v");
     c.cmd_str("PUBLISH marker end");
     assert_eq!(
-        next(&mut l),
+        l.reply_str(),
         format!("*3\r\n{}{}{}", bulk("message"), bulk("marker"), bulk("end"))
     );
 }
@@ -165,11 +147,11 @@ fn expired_events_fire_for_lazy_and_active_expiry() {
     c.cmd_str("SET lazy v PX 1");
     std::thread::sleep(Duration::from_millis(5));
     assert_eq!(c.cmd_str("GET lazy"), "$-1\r\n");
-    assert_eq!(next(&mut l), expired("lazy"));
+    assert_eq!(l.reply_str(), expired("lazy"));
     // Active: nobody touches the key; the background cycle removes it and fires the event.
     c.cmd_str("SET active v PX 50");
     l.stream
         .set_read_timeout(Some(Duration::from_secs(5)))
         .unwrap();
-    assert_eq!(next(&mut l), expired("active"));
+    assert_eq!(l.reply_str(), expired("active"));
 }

@@ -2,7 +2,7 @@
 //! conversion rules both ways, the sandbox, the embedded libraries, atomicity and busy scripts.
 
 mod common;
-use common::{redis_server_available, RawConn, RealRedis, TestServer};
+use common::{require_redis_server, RawConn, RealRedis, TestServer};
 use std::time::{Duration, Instant};
 
 fn eval(c: &mut RawConn, script: &str) -> Vec<u8> {
@@ -213,8 +213,7 @@ const DIFFERENTIAL: &[&str] = &[
 
 #[test]
 fn script_replies_match_real_redis_byte_for_byte() {
-    if !redis_server_available() {
-        eprintln!("redis-server not installed; skipping");
+    if !require_redis_server() {
         return;
     }
     let real = RealRedis::start(&[]);
@@ -699,7 +698,7 @@ fn functions_load_list_call_and_delete() {
 
 #[test]
 fn function_load_errors_match_real_redis() {
-    if !redis_server_available() {
+    if !require_redis_server() {
         return;
     }
     let real = RealRedis::start(&[]);

@@ -4,11 +4,7 @@
 //! hash-table replies are compared after sorting).
 
 mod common;
-use common::{redis_server_available, RawConn, RealRedis, TestServer};
-
-fn cmd(c: &mut RawConn, line: &str) -> String {
-    c.cmd_str(line)
-}
+use common::{assert_replies_match_redis, TestServer, WRONGTYPE};
 
 /// The bulk strings of a flat reply, sorted (for replies whose order is unspecified).
 fn sorted_members(reply: &str) -> Vec<String> {
@@ -22,41 +18,26 @@ fn sorted_members(reply: &str) -> Vec<String> {
     out
 }
 
-/// OBJECT ENCODING of `key` (the reply must be a bulk string).
-fn encoding(c: &mut RawConn, key: &str) -> String {
-    let r = cmd(c, &format!("OBJECT ENCODING {key}"));
-    assert!(r.starts_with('$'), "OBJECT ENCODING {key} replied {r:?}");
-    r.lines().nth(1).unwrap_or("").to_string()
-}
-
-/// Switches the connection to RESP3.
-fn hello3(c: &mut RawConn) {
-    let r = cmd(c, "HELLO 3");
-    assert!(r.starts_with('%'), "HELLO 3 replied {r:?}");
-}
-
-const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
-
 #[test]
 fn sadd_srem_scard_and_membership() {
     let s = TestServer::start(&[]);
     let mut c = s.raw();
-    assert_eq!(cmd(&mut c, "SADD s 3 1 2"), ":3\r\n");
-    assert_eq!(cmd(&mut c, "SADD s 2 5"), ":1\r\n");
-    assert_eq!(cmd(&mut c, "SCARD s"), ":4\r\n");
-    assert_eq!(cmd(&mut c, "SCARD nokey"), ":0\r\n");
-    assert_eq!(cmd(&mut c, "SISMEMBER s 1"), ":1\r\n");
-    assert_eq!(cmd(&mut c, "SISMEMBER s 9"), ":0\r\n");
-    assert_eq!(cmd(&mut c, "SISMEMBER nokey 9"), ":0\r\n");
+    assert_eq!(c.cmd_str("SADD s 3 1 2"), ":3\r\n");
+    assert_eq!(c.cmd_str("SADD s 2 5"), ":1\r\n");
+    assert_eq!(c.cmd_str("SCARD s"), ":4\r\n");
+    assert_eq!(c.cmd_str("SCARD nokey"), ":0\r\n");
+    assert_eq!(c.cmd_str("SISMEMBER s 1"), ":1\r\n");
+    assert_eq!(c.cmd_str("SISMEMBER s 9"), ":0\r\n");
+    assert_eq!(c.cmd_str("SISMEMBER nokey 9"), ":0\r\n");
     assert_eq!(
-        cmd(&mut c, "SMISMEMBER s 1 9 abc"),
+        c.cmd_str("SMISMEMBER s 1 9 abc"),
         "*3\r\n:1\r\n:0\r\n:0\r\n"
     );
-    assert_eq!(cmd(&mut c, "SMISMEMBER nokey a"), "*1\r\n:0\r\n");
-    assert_eq!(cmd(&mut c, "SREM s 1 9"), ":1\r\n");
-    assert_eq!(cmd(&mut c, "SREM nokey 1"), ":0\r\n");
+    assert_eq!(c.cmd_str("SMISMEMBER nokey a"), "*1\r\n:0\r\n");
+    assert_eq!(c.cmd_str("SREM s 1 9"), ":1\r\n");
+    assert_eq!(c.cmd_str("SREM nokey 1"), ":0\r\n");
     assert_eq!(
-        cmd(&mut c, "SADD s"),
+        c.cmd_str("SADD s"),
         "-ERR wrong number of arguments for 'sadd' command\r\n"
     );
 }
@@ -65,87 +46,84 @@ fn sadd_srem_scard_and_membership() {
 fn integer_sets_list_members_sorted() {
     let s = TestServer::start(&[]);
     let mut c = s.raw();
-    cmd(
-        &mut c,
-        "SADD s 10 -7 3 70000 9223372036854775807 -9223372036854775808",
-    );
+    c.cmd_str("SADD s 10 -7 3 70000 9223372036854775807 -9223372036854775808");
     assert_eq!(
-        cmd(&mut c, "SMEMBERS s"),
+        c.cmd_str("SMEMBERS s"),
         "*6\r\n$20\r\n-9223372036854775808\r\n$2\r\n-7\r\n$1\r\n3\r\n$2\r\n10\r\n\
          $5\r\n70000\r\n$19\r\n9223372036854775807\r\n"
     );
-    assert_eq!(cmd(&mut c, "SMEMBERS nokey"), "*0\r\n");
+    assert_eq!(c.cmd_str("SMEMBERS nokey"), "*0\r\n");
 }
 
 #[test]
 fn srem_and_spop_delete_the_emptied_key() {
     let s = TestServer::start(&[]);
     let mut c = s.raw();
-    cmd(&mut c, "SADD a 1 2");
-    assert_eq!(cmd(&mut c, "SREM a 1 2 3"), ":2\r\n");
-    assert_eq!(cmd(&mut c, "EXISTS a"), ":0\r\n");
-    cmd(&mut c, "SADD b x");
-    assert_eq!(cmd(&mut c, "SPOP b"), "$1\r\nx\r\n");
-    assert_eq!(cmd(&mut c, "EXISTS b"), ":0\r\n");
-    cmd(&mut c, "SADD d 3 1 2");
+    c.cmd_str("SADD a 1 2");
+    assert_eq!(c.cmd_str("SREM a 1 2 3"), ":2\r\n");
+    assert_eq!(c.cmd_str("EXISTS a"), ":0\r\n");
+    c.cmd_str("SADD b x");
+    assert_eq!(c.cmd_str("SPOP b"), "$1\r\nx\r\n");
+    assert_eq!(c.cmd_str("EXISTS b"), ":0\r\n");
+    c.cmd_str("SADD d 3 1 2");
     assert_eq!(
-        cmd(&mut c, "SPOP d 10"),
+        c.cmd_str("SPOP d 10"),
         "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n"
     );
-    assert_eq!(cmd(&mut c, "EXISTS d"), ":0\r\n");
+    assert_eq!(c.cmd_str("EXISTS d"), ":0\r\n");
 }
 
 #[test]
 fn spop_and_srandmember_validate_counts() {
     let s = TestServer::start(&[]);
     let mut c = s.raw();
-    cmd(&mut c, "SADD s 1 2 3");
-    assert_eq!(cmd(&mut c, "SPOP nokey"), "$-1\r\n");
-    assert_eq!(cmd(&mut c, "SPOP nokey 3"), "*0\r\n");
-    assert_eq!(cmd(&mut c, "SPOP s 0"), "*0\r\n");
+    c.cmd_str("SADD s 1 2 3");
+    assert_eq!(c.cmd_str("SPOP nokey"), "$-1\r\n");
+    assert_eq!(c.cmd_str("SPOP nokey 3"), "*0\r\n");
+    assert_eq!(c.cmd_str("SPOP s 0"), "*0\r\n");
     assert_eq!(
-        cmd(&mut c, "SPOP s -1"),
+        c.cmd_str("SPOP s -1"),
         "-ERR value is out of range, must be positive\r\n"
     );
     assert_eq!(
-        cmd(&mut c, "SPOP s x"),
+        c.cmd_str("SPOP s x"),
         "-ERR value is out of range, must be positive\r\n"
     );
-    assert_eq!(cmd(&mut c, "SPOP s 1 2"), "-ERR syntax error\r\n");
-    assert_eq!(cmd(&mut c, "SRANDMEMBER s 1 2"), "-ERR syntax error\r\n");
+    assert_eq!(c.cmd_str("SPOP s 1 2"), "-ERR syntax error\r\n");
+    assert_eq!(c.cmd_str("SRANDMEMBER s 1 2"), "-ERR syntax error\r\n");
     assert_eq!(
-        cmd(&mut c, "SRANDMEMBER s -9223372036854775808"),
+        c.cmd_str("SRANDMEMBER s -9223372036854775808"),
         "-ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807\r\n"
     );
-    assert_eq!(cmd(&mut c, "SRANDMEMBER nokey"), "$-1\r\n");
-    assert_eq!(cmd(&mut c, "SRANDMEMBER nokey 2"), "*0\r\n");
-    assert_eq!(cmd(&mut c, "SRANDMEMBER s 0"), "*0\r\n");
+    assert_eq!(c.cmd_str("SRANDMEMBER nokey"), "$-1\r\n");
+    assert_eq!(c.cmd_str("SRANDMEMBER nokey 2"), "*0\r\n");
+    assert_eq!(c.cmd_str("SRANDMEMBER s 0"), "*0\r\n");
     assert_eq!(
-        cmd(&mut c, "SRANDMEMBER s 5"),
+        c.cmd_str("SRANDMEMBER s 5"),
         "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n"
     );
-    assert!(cmd(&mut c, "SRANDMEMBER s -8").starts_with("*8\r\n"));
+    assert!(c.cmd_str("SRANDMEMBER s -8").starts_with("*8\r\n"));
     for _ in 0..20 {
-        let m = sorted_members(&cmd(&mut c, "SRANDMEMBER s 2"));
+        let m = sorted_members(&c.cmd_str("SRANDMEMBER s 2"));
         assert_eq!(m.len(), 2);
         assert_ne!(m[0], m[1]);
     }
-    let popped = sorted_members(&cmd(&mut c, "SPOP s 2"));
+    let popped = sorted_members(&c.cmd_str("SPOP s 2"));
     assert_eq!(popped.len(), 2);
-    assert_eq!(cmd(&mut c, "SCARD s"), ":1\r\n");
+    assert_eq!(c.cmd_str("SCARD s"), ":1\r\n");
 }
 
 #[test]
 fn spop_and_srandmember_on_hashtable_sets_return_members() {
     let s = TestServer::start(&[]);
     let mut c = s.raw();
-    cmd(&mut c, "SADD s a b c d e f");
+    c.cmd_str("SADD s a b c d e f");
     let all = vec!["a", "b", "c", "d", "e", "f"];
-    assert_eq!(sorted_members(&cmd(&mut c, "SRANDMEMBER s 100")), all);
-    let three = sorted_members(&cmd(&mut c, "SRANDMEMBER s 3"));
+    assert_eq!(sorted_members(&c.cmd_str("SRANDMEMBER s 100")), all);
+    let three = sorted_members(&c.cmd_str("SRANDMEMBER s 3"));
     assert_eq!(three.len(), 3);
-    let mut popped = sorted_members(&cmd(&mut c, "SPOP s 4"));
-    popped.extend(sorted_members(&cmd(&mut c, "SMEMBERS s")));
+    let mut popped = sorted_members(&c.cmd_str("SPOP s 4"));
+    popped.extend(sorted_members(&c.cmd_str("SMEMBERS s")));
     popped.sort();
     assert_eq!(popped, all);
 }
@@ -154,90 +132,90 @@ fn spop_and_srandmember_on_hashtable_sets_return_members() {
 fn smove_moves_members_between_sets() {
     let s = TestServer::start(&[]);
     let mut c = s.raw();
-    cmd(&mut c, "SET str x");
-    cmd(&mut c, "SADD src 1 2");
-    assert_eq!(cmd(&mut c, "SMOVE src dst 1"), ":1\r\n");
-    assert_eq!(cmd(&mut c, "SMOVE src dst 9"), ":0\r\n");
-    assert_eq!(cmd(&mut c, "SMEMBERS dst"), "*1\r\n$1\r\n1\r\n");
-    assert_eq!(cmd(&mut c, "SMOVE src src 2"), ":1\r\n");
-    assert_eq!(cmd(&mut c, "SMOVE src src 9"), ":0\r\n");
+    c.cmd_str("SET str x");
+    c.cmd_str("SADD src 1 2");
+    assert_eq!(c.cmd_str("SMOVE src dst 1"), ":1\r\n");
+    assert_eq!(c.cmd_str("SMOVE src dst 9"), ":0\r\n");
+    assert_eq!(c.cmd_str("SMEMBERS dst"), "*1\r\n$1\r\n1\r\n");
+    assert_eq!(c.cmd_str("SMOVE src src 2"), ":1\r\n");
+    assert_eq!(c.cmd_str("SMOVE src src 9"), ":0\r\n");
     // A missing source answers 0 even when the destination has the wrong type.
-    assert_eq!(cmd(&mut c, "SMOVE nokey str 1"), ":0\r\n");
-    assert_eq!(cmd(&mut c, "SMOVE src str 2"), WRONGTYPE);
-    assert_eq!(cmd(&mut c, "SMOVE src dst 2"), ":1\r\n");
-    assert_eq!(cmd(&mut c, "EXISTS src"), ":0\r\n");
-    assert_eq!(cmd(&mut c, "SMEMBERS dst"), "*2\r\n$1\r\n1\r\n$1\r\n2\r\n");
+    assert_eq!(c.cmd_str("SMOVE nokey str 1"), ":0\r\n");
+    assert_eq!(c.cmd_str("SMOVE src str 2"), WRONGTYPE);
+    assert_eq!(c.cmd_str("SMOVE src dst 2"), ":1\r\n");
+    assert_eq!(c.cmd_str("EXISTS src"), ":0\r\n");
+    assert_eq!(c.cmd_str("SMEMBERS dst"), "*2\r\n$1\r\n1\r\n$1\r\n2\r\n");
 }
 
 #[test]
 fn sinter_sunion_sdiff_and_their_store_variants() {
     let s = TestServer::start(&[]);
     let mut c = s.raw();
-    cmd(&mut c, "SADD a 1 2 3 4");
-    cmd(&mut c, "SADD b 3 4 5");
-    assert_eq!(cmd(&mut c, "SINTER a b"), "*2\r\n$1\r\n3\r\n$1\r\n4\r\n");
-    assert_eq!(cmd(&mut c, "SINTER a nokey"), "*0\r\n");
+    c.cmd_str("SADD a 1 2 3 4");
+    c.cmd_str("SADD b 3 4 5");
+    assert_eq!(c.cmd_str("SINTER a b"), "*2\r\n$1\r\n3\r\n$1\r\n4\r\n");
+    assert_eq!(c.cmd_str("SINTER a nokey"), "*0\r\n");
     assert_eq!(
-        cmd(&mut c, "SUNION a b nokey"),
+        c.cmd_str("SUNION a b nokey"),
         "*5\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n$1\r\n4\r\n$1\r\n5\r\n"
     );
-    assert_eq!(cmd(&mut c, "SDIFF a b"), "*2\r\n$1\r\n1\r\n$1\r\n2\r\n");
-    assert_eq!(cmd(&mut c, "SDIFF a a"), "*0\r\n");
-    assert_eq!(cmd(&mut c, "SDIFF nokey a"), "*0\r\n");
-    assert_eq!(cmd(&mut c, "SINTERSTORE d a b"), ":2\r\n");
-    assert_eq!(cmd(&mut c, "SMEMBERS d"), "*2\r\n$1\r\n3\r\n$1\r\n4\r\n");
-    assert_eq!(cmd(&mut c, "SUNIONSTORE d a b"), ":5\r\n");
-    assert_eq!(cmd(&mut c, "SDIFFSTORE d b a"), ":1\r\n");
-    assert_eq!(cmd(&mut c, "SMEMBERS d"), "*1\r\n$1\r\n5\r\n");
+    assert_eq!(c.cmd_str("SDIFF a b"), "*2\r\n$1\r\n1\r\n$1\r\n2\r\n");
+    assert_eq!(c.cmd_str("SDIFF a a"), "*0\r\n");
+    assert_eq!(c.cmd_str("SDIFF nokey a"), "*0\r\n");
+    assert_eq!(c.cmd_str("SINTERSTORE d a b"), ":2\r\n");
+    assert_eq!(c.cmd_str("SMEMBERS d"), "*2\r\n$1\r\n3\r\n$1\r\n4\r\n");
+    assert_eq!(c.cmd_str("SUNIONSTORE d a b"), ":5\r\n");
+    assert_eq!(c.cmd_str("SDIFFSTORE d b a"), ":1\r\n");
+    assert_eq!(c.cmd_str("SMEMBERS d"), "*1\r\n$1\r\n5\r\n");
     // An empty result deletes the destination.
-    assert_eq!(cmd(&mut c, "SINTERSTORE d a nokey"), ":0\r\n");
-    assert_eq!(cmd(&mut c, "EXISTS d"), ":0\r\n");
-    cmd(&mut c, "SADD x p q r");
-    cmd(&mut c, "SADD y q r s");
-    assert_eq!(sorted_members(&cmd(&mut c, "SINTER x y")), vec!["q", "r"]);
+    assert_eq!(c.cmd_str("SINTERSTORE d a nokey"), ":0\r\n");
+    assert_eq!(c.cmd_str("EXISTS d"), ":0\r\n");
+    c.cmd_str("SADD x p q r");
+    c.cmd_str("SADD y q r s");
+    assert_eq!(sorted_members(&c.cmd_str("SINTER x y")), vec!["q", "r"]);
     assert_eq!(
-        sorted_members(&cmd(&mut c, "SUNION x y")),
+        sorted_members(&c.cmd_str("SUNION x y")),
         vec!["p", "q", "r", "s"]
     );
-    assert_eq!(sorted_members(&cmd(&mut c, "SDIFF x y")), vec!["p"]);
+    assert_eq!(sorted_members(&c.cmd_str("SDIFF x y")), vec!["p"]);
 }
 
 #[test]
 fn sintercard_counts_with_an_optional_limit() {
     let s = TestServer::start(&[]);
     let mut c = s.raw();
-    cmd(&mut c, "SADD a 1 2 3 4");
-    cmd(&mut c, "SADD b 2 3 4 5");
-    assert_eq!(cmd(&mut c, "SINTERCARD 2 a b"), ":3\r\n");
-    assert_eq!(cmd(&mut c, "SINTERCARD 2 a b LIMIT 2"), ":2\r\n");
-    assert_eq!(cmd(&mut c, "SINTERCARD 2 a b LIMIT 0"), ":3\r\n");
-    assert_eq!(cmd(&mut c, "SINTERCARD 2 a nokey"), ":0\r\n");
+    c.cmd_str("SADD a 1 2 3 4");
+    c.cmd_str("SADD b 2 3 4 5");
+    assert_eq!(c.cmd_str("SINTERCARD 2 a b"), ":3\r\n");
+    assert_eq!(c.cmd_str("SINTERCARD 2 a b LIMIT 2"), ":2\r\n");
+    assert_eq!(c.cmd_str("SINTERCARD 2 a b LIMIT 0"), ":3\r\n");
+    assert_eq!(c.cmd_str("SINTERCARD 2 a nokey"), ":0\r\n");
     assert_eq!(
-        cmd(&mut c, "SINTERCARD 0 a"),
+        c.cmd_str("SINTERCARD 0 a"),
         "-ERR numkeys should be greater than 0\r\n"
     );
     assert_eq!(
-        cmd(&mut c, "SINTERCARD x a"),
+        c.cmd_str("SINTERCARD x a"),
         "-ERR numkeys should be greater than 0\r\n"
     );
     assert_eq!(
-        cmd(&mut c, "SINTERCARD 3 a b"),
+        c.cmd_str("SINTERCARD 3 a b"),
         "-ERR Number of keys can't be greater than number of args\r\n"
     );
     assert_eq!(
-        cmd(&mut c, "SINTERCARD 1 a LIMIT -1"),
+        c.cmd_str("SINTERCARD 1 a LIMIT -1"),
         "-ERR LIMIT can't be negative\r\n"
     );
-    assert_eq!(cmd(&mut c, "SINTERCARD 1 a LIMIT"), "-ERR syntax error\r\n");
-    assert_eq!(cmd(&mut c, "SINTERCARD 1 a foo"), "-ERR syntax error\r\n");
+    assert_eq!(c.cmd_str("SINTERCARD 1 a LIMIT"), "-ERR syntax error\r\n");
+    assert_eq!(c.cmd_str("SINTERCARD 1 a foo"), "-ERR syntax error\r\n");
 }
 
 #[test]
 fn set_commands_against_a_string_key_are_wrongtype() {
     let s = TestServer::start(&[]);
     let mut c = s.raw();
-    cmd(&mut c, "SET str x");
-    cmd(&mut c, "SADD s 1");
+    c.cmd_str("SET str x");
+    c.cmd_str("SADD s 1");
     for line in [
         "SADD str a",
         "SREM str a",
@@ -259,7 +237,7 @@ fn set_commands_against_a_string_key_are_wrongtype() {
         "SDIFFSTORE d s str",
         "SSCAN str 0",
     ] {
-        assert_eq!(cmd(&mut c, line), WRONGTYPE, "{line}");
+        assert_eq!(c.cmd_str(line), WRONGTYPE, "{line}");
     }
 }
 
@@ -267,25 +245,24 @@ fn set_commands_against_a_string_key_are_wrongtype() {
 fn sscan_returns_an_intset_whole_and_walks_a_table() {
     let s = TestServer::start(&[]);
     let mut c = s.raw();
-    cmd(&mut c, "SADD s 3 1 12");
+    c.cmd_str("SADD s 3 1 12");
     assert_eq!(
-        cmd(&mut c, "SSCAN s 0"),
+        c.cmd_str("SSCAN s 0"),
         "*2\r\n$1\r\n0\r\n*3\r\n$1\r\n1\r\n$1\r\n3\r\n$2\r\n12\r\n"
     );
     assert_eq!(
-        cmd(&mut c, "SSCAN s 0 MATCH 1*"),
+        c.cmd_str("SSCAN s 0 MATCH 1*"),
         "*2\r\n$1\r\n0\r\n*2\r\n$1\r\n1\r\n$2\r\n12\r\n"
     );
-    assert_eq!(cmd(&mut c, "SSCAN s x"), "-ERR invalid cursor\r\n");
-    assert_eq!(cmd(&mut c, "SSCAN s 0 COUNT 0"), "-ERR syntax error\r\n");
+    assert_eq!(c.cmd_str("SSCAN s x"), "-ERR invalid cursor\r\n");
+    assert_eq!(c.cmd_str("SSCAN s 0 COUNT 0"), "-ERR syntax error\r\n");
     let mut args: Vec<String> = vec!["SADD".into(), "big".into()];
     args.extend((0..200).map(|i| format!("m{i}")));
-    let argv: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-    assert_eq!(c.cmd(&argv), b":200\r\n");
+    assert_eq!(c.cmd_owned(&args), b":200\r\n");
     let mut seen = std::collections::HashSet::new();
     let mut cursor = "0".to_string();
     loop {
-        let r = cmd(&mut c, &format!("SSCAN big {cursor} COUNT 30"));
+        let r = c.cmd_str(&format!("SSCAN big {cursor} COUNT 30"));
         let lines: Vec<&str> = r.split("\r\n").collect();
         cursor = lines[2].to_string();
         seen.extend(
@@ -305,118 +282,102 @@ fn sscan_returns_an_intset_whole_and_walks_a_table() {
 fn sets_are_intsets_until_a_string_or_too_many_members() {
     let s = TestServer::start(&["--set-max-intset-entries", "3"]);
     let mut c = s.raw();
-    cmd(&mut c, "SADD s 1 2 3");
-    assert_eq!(encoding(&mut c, "s"), "intset");
-    cmd(&mut c, "SADD s 4");
-    assert_eq!(encoding(&mut c, "s"), "hashtable");
-    cmd(&mut c, "SADD t 1");
-    cmd(&mut c, "SADD t 01");
-    assert_eq!(encoding(&mut c, "t"), "hashtable");
-    cmd(&mut c, "SADD u x");
-    assert_eq!(encoding(&mut c, "u"), "hashtable");
+    c.cmd_str("SADD s 1 2 3");
+    assert_eq!(c.encoding("s"), "intset");
+    c.cmd_str("SADD s 4");
+    assert_eq!(c.encoding("s"), "hashtable");
+    c.cmd_str("SADD t 1");
+    c.cmd_str("SADD t 01");
+    assert_eq!(c.encoding("t"), "hashtable");
+    c.cmd_str("SADD u x");
+    assert_eq!(c.encoding("u"), "hashtable");
     // A result built from hash-table sets that holds only integers is an intset, as in Redis.
-    cmd(&mut c, "SADD v 1 2 x");
-    cmd(&mut c, "SADD w 1 2 y");
-    cmd(&mut c, "SINTERSTORE r v w");
-    assert_eq!(encoding(&mut c, "r"), "intset");
+    c.cmd_str("SADD v 1 2 x");
+    c.cmd_str("SADD w 1 2 y");
+    c.cmd_str("SINTERSTORE r v w");
+    assert_eq!(c.encoding("r"), "intset");
 }
 
 #[test]
 fn integer_lookalikes_are_strings_never_intset_members() {
     let s = TestServer::start(&[]);
     let mut c = s.raw();
-    cmd(&mut c, "SADD ints 1 2 -3");
+    c.cmd_str("SADD ints 1 2 -3");
     // "01", "+1" and "-0" are not how 1 or 0 print, so they are other members, not 1 or 0.
     assert_eq!(
-        cmd(&mut c, "SMISMEMBER ints 1 01 +1 -0 0"),
+        c.cmd_str("SMISMEMBER ints 1 01 +1 -0 0"),
         "*5\r\n:1\r\n:0\r\n:0\r\n:0\r\n:0\r\n"
     );
-    assert_eq!(cmd(&mut c, "SREM ints 01 +1 -0"), ":0\r\n");
-    assert_eq!(cmd(&mut c, "SCARD ints"), ":3\r\n");
-    assert_eq!(encoding(&mut c, "ints"), "intset");
+    assert_eq!(c.cmd_str("SREM ints 01 +1 -0"), ":0\r\n");
+    assert_eq!(c.cmd_str("SCARD ints"), ":3\r\n");
+    assert_eq!(c.encoding("ints"), "intset");
 
-    assert_eq!(cmd(&mut c, "SADD strs 01 +1 -0"), ":3\r\n");
-    assert_eq!(encoding(&mut c, "strs"), "hashtable");
+    assert_eq!(c.cmd_str("SADD strs 01 +1 -0"), ":3\r\n");
+    assert_eq!(c.encoding("strs"), "hashtable");
     // Moving one into the intset turns it into a table holding both "1" and "01".
-    assert_eq!(cmd(&mut c, "SMOVE strs ints 01"), ":1\r\n");
-    assert_eq!(encoding(&mut c, "ints"), "hashtable");
+    assert_eq!(c.cmd_str("SMOVE strs ints 01"), ":1\r\n");
+    assert_eq!(c.encoding("ints"), "hashtable");
     assert_eq!(
-        sorted_members(&cmd(&mut c, "SMEMBERS ints")),
+        sorted_members(&c.cmd_str("SMEMBERS ints")),
         ["-3", "01", "1", "2"]
     );
-    assert_eq!(cmd(&mut c, "SINTERSTORE both ints strs"), ":0\r\n");
-    assert_eq!(cmd(&mut c, "SUNIONSTORE all ints strs"), ":6\r\n");
-    assert_eq!(cmd(&mut c, "SDIFFSTORE rest all ints"), ":2\r\n");
-    assert_eq!(sorted_members(&cmd(&mut c, "SMEMBERS rest")), ["+1", "-0"]);
+    assert_eq!(c.cmd_str("SINTERSTORE both ints strs"), ":0\r\n");
+    assert_eq!(c.cmd_str("SUNIONSTORE all ints strs"), ":6\r\n");
+    assert_eq!(c.cmd_str("SDIFFSTORE rest all ints"), ":2\r\n");
+    assert_eq!(sorted_members(&c.cmd_str("SMEMBERS rest")), ["+1", "-0"]);
 
     // The i64 edges fit an intset; one past them is a string.
-    cmd(
-        &mut c,
-        "SADD edges 9223372036854775807 -9223372036854775808",
-    );
-    assert_eq!(encoding(&mut c, "edges"), "intset");
-    assert_eq!(cmd(&mut c, "SISMEMBER edges 9223372036854775808"), ":0\r\n");
-    cmd(&mut c, "SADD edges 9223372036854775808");
-    assert_eq!(encoding(&mut c, "edges"), "hashtable");
-    assert_eq!(cmd(&mut c, "SCARD edges"), ":3\r\n");
+    c.cmd_str("SADD edges 9223372036854775807 -9223372036854775808");
+    assert_eq!(c.encoding("edges"), "intset");
+    assert_eq!(c.cmd_str("SISMEMBER edges 9223372036854775808"), ":0\r\n");
+    c.cmd_str("SADD edges 9223372036854775808");
+    assert_eq!(c.encoding("edges"), "hashtable");
+    assert_eq!(c.cmd_str("SCARD edges"), ":3\r\n");
 }
 
 #[test]
 fn resp3_set_replies_are_sets() {
     let s = TestServer::start(&[]);
     let mut c = s.raw();
-    hello3(&mut c);
-    cmd(&mut c, "SADD s 2 1");
-    assert_eq!(cmd(&mut c, "SMEMBERS s"), "~2\r\n$1\r\n1\r\n$1\r\n2\r\n");
-    assert_eq!(cmd(&mut c, "SINTER s s"), "~2\r\n$1\r\n1\r\n$1\r\n2\r\n");
-    assert_eq!(cmd(&mut c, "SMEMBERS nokey"), "~0\r\n");
-    assert_eq!(cmd(&mut c, "SPOP nokey 1"), "~0\r\n");
-    assert_eq!(cmd(&mut c, "SPOP nokey"), "_\r\n");
-    assert_eq!(
-        cmd(&mut c, "SRANDMEMBER s 5"),
-        "*2\r\n$1\r\n1\r\n$1\r\n2\r\n"
-    );
-    assert_eq!(cmd(&mut c, "SMISMEMBER s 1 3"), "*2\r\n:1\r\n:0\r\n");
+    c.hello3();
+    c.cmd_str("SADD s 2 1");
+    assert_eq!(c.cmd_str("SMEMBERS s"), "~2\r\n$1\r\n1\r\n$1\r\n2\r\n");
+    assert_eq!(c.cmd_str("SINTER s s"), "~2\r\n$1\r\n1\r\n$1\r\n2\r\n");
+    assert_eq!(c.cmd_str("SMEMBERS nokey"), "~0\r\n");
+    assert_eq!(c.cmd_str("SPOP nokey 1"), "~0\r\n");
+    assert_eq!(c.cmd_str("SPOP nokey"), "_\r\n");
+    assert_eq!(c.cmd_str("SRANDMEMBER s 5"), "*2\r\n$1\r\n1\r\n$1\r\n2\r\n");
+    assert_eq!(c.cmd_str("SMISMEMBER s 1 3"), "*2\r\n:1\r\n:0\r\n");
 }
 
 #[test]
 fn integer_set_replies_match_real_redis_byte_for_byte() {
-    if !redis_server_available() {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must have redis-server installed"
-        );
-        eprintln!("redis-server not installed: differential test skipped");
-        return;
-    }
-    let ours = TestServer::start(&[]);
-    let real = RealRedis::start(&[]);
-    let (mut a, mut b) = (ours.raw(), real.raw());
-    for line in [
-        "SADD a 5 -3 100 7 70000",
-        "SADD b 7 100 8 -3",
-        "SMEMBERS a",
-        "SINTER a b",
-        "SUNION a b",
-        "SDIFF a b",
-        "SDIFF b a",
-        "SINTERSTORE i a b",
-        "SMEMBERS i",
-        "SUNIONSTORE u a b nokey",
-        "SMEMBERS u",
-        "SDIFFSTORE d a b",
-        "SMEMBERS d",
-        "SINTERCARD 2 a b",
-        "SINTERCARD 2 a b LIMIT 1",
-        "SMOVE a b 5",
-        "SMEMBERS b",
-        "SRANDMEMBER a 10",
-        "SSCAN a 0",
-        "SREM a 70000 -3 100 7",
-        "EXISTS a",
-        "SPOP u 100",
-        "EXISTS u",
-    ] {
-        assert_eq!(cmd(&mut a, line), cmd(&mut b, line), "{line}");
-    }
+    assert_replies_match_redis(
+        &[],
+        &[
+            "SADD a 5 -3 100 7 70000",
+            "SADD b 7 100 8 -3",
+            "SMEMBERS a",
+            "SINTER a b",
+            "SUNION a b",
+            "SDIFF a b",
+            "SDIFF b a",
+            "SINTERSTORE i a b",
+            "SMEMBERS i",
+            "SUNIONSTORE u a b nokey",
+            "SMEMBERS u",
+            "SDIFFSTORE d a b",
+            "SMEMBERS d",
+            "SINTERCARD 2 a b",
+            "SINTERCARD 2 a b LIMIT 1",
+            "SMOVE a b 5",
+            "SMEMBERS b",
+            "SRANDMEMBER a 10",
+            "SSCAN a 0",
+            "SREM a 70000 -3 100 7",
+            "EXISTS a",
+            "SPOP u 100",
+            "EXISTS u",
+        ],
+    );
 }

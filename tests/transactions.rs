@@ -1,19 +1,15 @@
 //! MULTI / EXEC / DISCARD / WATCH / UNWATCH through the real binary, with exact RESP bytes.
 
 mod common;
-use common::{RawConn, RealRedis, TestServer};
+use common::{require_redis_server, RawConn, RealRedis, TestServer};
 use std::time::Duration;
-
-fn run(c: &mut RawConn, lines: &[&str]) -> Vec<String> {
-    lines.iter().map(|l| c.cmd_str(l)).collect()
-}
 
 #[test]
 fn exec_runs_the_queued_commands_in_order_and_returns_every_reply() {
     let server = TestServer::start(&[]);
     let mut c = server.raw();
     assert_eq!(
-        run(&mut c, &["MULTI", "SET a 1", "GET a", "DEL a", "GET a"]),
+        c.cmd_strs(&["MULTI", "SET a 1", "GET a", "DEL a", "GET a"]),
         [
             "+OK\r\n",
             "+QUEUED\r\n",
@@ -33,7 +29,7 @@ fn queued_commands_are_not_visible_to_others_until_exec() {
     let server = TestServer::start(&[]);
     let mut c = server.raw();
     let mut other = server.raw();
-    run(&mut c, &["MULTI", "SET k v"]);
+    c.cmd_strs(&["MULTI", "SET k v"]);
     assert_eq!(other.cmd_str("GET k"), "$-1\r\n");
     c.cmd_str("EXEC");
     assert_eq!(other.cmd_str("GET k"), "$1\r\nv\r\n");
@@ -61,10 +57,7 @@ fn a_command_refused_while_queueing_aborts_the_whole_transaction() {
     let server = TestServer::start(&[]);
     let mut c = server.raw();
     assert_eq!(
-        run(
-            &mut c,
-            &["MULTI", "SET a 1", "SET b", "NOSUCH x", "SET c 3"]
-        ),
+        c.cmd_strs(&["MULTI", "SET a 1", "SET b", "NOSUCH x", "SET c 3"]),
         [
             "+OK\r\n",
             "+QUEUED\r\n",
@@ -101,7 +94,7 @@ fn commands_flagged_no_multi_are_refused_inside_a_transaction() {
 fn exec_with_arguments_discards_the_transaction_and_says_why() {
     let server = TestServer::start(&[]);
     let mut c = server.raw();
-    run(&mut c, &["MULTI", "SET a 1"]);
+    c.cmd_strs(&["MULTI", "SET a 1"]);
     assert_eq!(
         c.cmd_str("EXEC now"),
         "-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n"
@@ -113,16 +106,13 @@ fn exec_with_arguments_discards_the_transaction_and_says_why() {
 fn runtime_errors_inside_exec_are_returned_in_place_and_the_rest_still_runs() {
     let server = TestServer::start(&[]);
     let mut c = server.raw();
-    run(
-        &mut c,
-        &[
-            "MULTI",
-            "SET a 1",
-            "SET b 2 EX notanumber",
-            "SET b 2 PX 0",
-            "GET a",
-        ],
-    );
+    c.cmd_strs(&[
+        "MULTI",
+        "SET a 1",
+        "SET b 2 EX notanumber",
+        "SET b 2 PX 0",
+        "GET a",
+    ]);
     assert_eq!(
         c.cmd_str("EXEC"),
         "*4\r\n+OK\r\n-ERR value is not an integer or out of range\r\n\
@@ -136,12 +126,12 @@ fn discard_drops_the_queue_and_the_watches() {
     let mut c = server.raw();
     let mut other = server.raw();
     assert_eq!(
-        run(&mut c, &["WATCH k", "MULTI", "SET a 1", "DISCARD"]),
+        c.cmd_strs(&["WATCH k", "MULTI", "SET a 1", "DISCARD"]),
         ["+OK\r\n", "+OK\r\n", "+QUEUED\r\n", "+OK\r\n"]
     );
     assert_eq!(c.cmd_str("GET a"), "$-1\r\n");
     other.cmd_str("SET k changed");
-    run(&mut c, &["MULTI", "SET a 1"]);
+    c.cmd_strs(&["MULTI", "SET a 1"]);
     assert_eq!(c.cmd_str("EXEC"), "*1\r\n+OK\r\n");
 }
 
@@ -149,7 +139,7 @@ fn discard_drops_the_queue_and_the_watches() {
 fn quit_inside_multi_runs_at_once() {
     let server = TestServer::start(&[]);
     let mut c = server.raw();
-    run(&mut c, &["MULTI", "SET a 1"]);
+    c.cmd_strs(&["MULTI", "SET a 1"]);
     assert_eq!(c.cmd_str("QUIT"), "+OK\r\n");
     assert!(c.read_to_close().is_empty());
     assert_eq!(server.raw().cmd_str("GET a"), "$-1\r\n");
@@ -166,15 +156,15 @@ fn exec_fails_when_another_client_changes_a_watched_key() {
     assert_eq!(seen, "$2\r\n10\r\n");
     // Between the read and the transaction, someone else writes.
     b.cmd_str("SET balance 20");
-    run(&mut a, &["MULTI", "SET balance 11"]);
+    a.cmd_strs(&["MULTI", "SET balance 11"]);
     assert_eq!(a.cmd_str("EXEC"), "*-1\r\n");
     assert_eq!(a.cmd_str("GET balance"), "$2\r\n20\r\n");
     // Retry without interference: it goes through, and EXEC unwatched everything.
     a.cmd_str("WATCH balance");
-    run(&mut a, &["MULTI", "SET balance 21"]);
+    a.cmd_strs(&["MULTI", "SET balance 21"]);
     assert_eq!(a.cmd_str("EXEC"), "*1\r\n+OK\r\n");
     b.cmd_str("SET balance 99");
-    run(&mut a, &["MULTI", "GET balance"]);
+    a.cmd_strs(&["MULTI", "GET balance"]);
     assert_eq!(a.cmd_str("EXEC"), "*1\r\n$2\r\n99\r\n");
 }
 
@@ -186,11 +176,11 @@ fn any_write_to_a_watched_key_counts_even_the_same_value_or_the_watchers_own() {
     a.cmd_str("SET k v");
     a.cmd_str("WATCH k");
     b.cmd_str("SET k v");
-    run(&mut a, &["MULTI", "PING"]);
+    a.cmd_strs(&["MULTI", "PING"]);
     assert_eq!(a.cmd_str("EXEC"), "*-1\r\n");
     a.cmd_str("WATCH k");
     a.cmd_str("SET k mine");
-    run(&mut a, &["MULTI", "PING"]);
+    a.cmd_strs(&["MULTI", "PING"]);
     assert_eq!(a.cmd_str("EXEC"), "*-1\r\n");
 }
 
@@ -203,7 +193,7 @@ fn a_watched_key_deleted_and_recreated_aborts_exec() {
     a.cmd_str("WATCH k");
     b.cmd_str("DEL k");
     b.cmd_str("SET k v");
-    run(&mut a, &["MULTI", "PING"]);
+    a.cmd_strs(&["MULTI", "PING"]);
     assert_eq!(a.cmd_str("EXEC"), "*-1\r\n");
 }
 
@@ -216,7 +206,7 @@ fn watching_a_missing_key_that_stays_missing_does_not_abort() {
     // Deleting what does not exist is not a write.
     assert_eq!(b.cmd_str("DEL nokey"), ":0\r\n");
     b.cmd_str("SET other x");
-    run(&mut a, &["MULTI", "PING"]);
+    a.cmd_strs(&["MULTI", "PING"]);
     assert_eq!(a.cmd_str("EXEC"), "*1\r\n+PONG\r\n");
 }
 
@@ -228,12 +218,12 @@ fn unwatch_forgets_the_watches_and_a_pending_failure() {
     a.cmd_str("WATCH k");
     b.cmd_str("SET k 1");
     assert_eq!(a.cmd_str("UNWATCH"), "+OK\r\n");
-    run(&mut a, &["MULTI", "PING"]);
+    a.cmd_strs(&["MULTI", "PING"]);
     assert_eq!(a.cmd_str("EXEC"), "*1\r\n+PONG\r\n");
     // UNWATCH inside MULTI is queued like any other command.
     a.cmd_str("WATCH k");
     assert_eq!(
-        run(&mut a, &["MULTI", "UNWATCH"]),
+        a.cmd_strs(&["MULTI", "UNWATCH"]),
         ["+OK\r\n", "+QUEUED\r\n"]
     );
     assert_eq!(a.cmd_str("EXEC"), "*1\r\n+OK\r\n");
@@ -244,13 +234,13 @@ fn watches_belong_to_the_database_they_were_made_in() {
     let server = TestServer::start(&[]);
     let mut a = server.raw();
     let mut b = server.raw();
-    run(&mut a, &["SELECT 1", "WATCH k"]);
+    a.cmd_strs(&["SELECT 1", "WATCH k"]);
     b.cmd_str("SET k in-db-0");
-    run(&mut a, &["MULTI", "PING"]);
+    a.cmd_strs(&["MULTI", "PING"]);
     assert_eq!(a.cmd_str("EXEC"), "*1\r\n+PONG\r\n");
     a.cmd_str("WATCH k");
-    run(&mut b, &["SELECT 1", "SET k in-db-1"]);
-    run(&mut a, &["MULTI", "PING"]);
+    b.cmd_strs(&["SELECT 1", "SET k in-db-1"]);
+    a.cmd_strs(&["MULTI", "PING"]);
     assert_eq!(a.cmd_str("EXEC"), "*-1\r\n");
 }
 
@@ -260,7 +250,7 @@ fn a_watched_key_that_expires_before_exec_aborts_it() {
     let mut a = server.raw();
     a.cmd_str("SET k v PX 100");
     a.cmd_str("WATCH k");
-    run(&mut a, &["MULTI", "PING"]);
+    a.cmd_strs(&["MULTI", "PING"]);
     // Whether the key is still stored (lazy expiry) or already removed by the active cycle,
     // it changed from "v" to nothing.
     std::thread::sleep(Duration::from_millis(200));
@@ -277,14 +267,14 @@ fn a_key_already_expired_when_watched_only_counts_if_it_gets_a_new_value() {
     a.cmd_str("WATCH k");
     // Another client's read removes the expired key: nothing changed for the watcher.
     assert_eq!(b.cmd_str("GET k"), "$-1\r\n");
-    run(&mut a, &["MULTI", "PING"]);
+    a.cmd_strs(&["MULTI", "PING"]);
     assert_eq!(a.cmd_str("EXEC"), "*1\r\n+PONG\r\n");
 
     a.cmd_str("SET k v PX 1");
     std::thread::sleep(Duration::from_millis(20));
     a.cmd_str("WATCH k");
     b.cmd_str("SET k fresh");
-    run(&mut a, &["MULTI", "PING"]);
+    a.cmd_strs(&["MULTI", "PING"]);
     assert_eq!(a.cmd_str("EXEC"), "*-1\r\n");
 }
 
@@ -325,18 +315,13 @@ fn an_aborted_exec_is_a_resp3_null() {
     assert!(a.cmd_str("HELLO 3").starts_with('%'));
     assert_eq!(a.cmd_str("WATCH k"), "+OK\r\n");
     b.cmd_str("SET k 1");
-    assert_eq!(run(&mut a, &["MULTI", "PING"]), ["+OK\r\n", "+QUEUED\r\n"]);
+    assert_eq!(a.cmd_strs(&["MULTI", "PING"]), ["+OK\r\n", "+QUEUED\r\n"]);
     assert_eq!(a.cmd_str("EXEC"), "_\r\n");
 }
 
 #[test]
 fn transaction_replies_match_real_redis_byte_for_byte() {
-    if !common::redis_server_available() {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must have redis-server installed"
-        );
-        eprintln!("redis-server not installed: differential test skipped");
+    if !require_redis_server() {
         return;
     }
     let real = RealRedis::start(&[]);

@@ -2,44 +2,28 @@
 //! differential run against a real redis-server when one is installed.
 
 mod common;
-use common::{redis_server_available, RawConn, RealRedis, TestServer};
-
-/// Sends a command given as words and returns the raw reply as text.
-fn run(c: &mut RawConn, line: &str) -> String {
-    c.cmd_str(line)
-}
-
-/// Switches the connection to RESP3.
-fn hello3(c: &mut RawConn) {
-    let reply = run(c, "HELLO 3");
-    assert!(reply.starts_with('%'), "HELLO 3 replied {reply:?}");
-}
-
-/// The raw OBJECT ENCODING reply for `key`.
-fn encoding(c: &mut RawConn, key: &str) -> String {
-    run(c, &format!("OBJECT ENCODING {key}"))
-}
+use common::{assert_replies_match_redis, require_redis_server, RealRedis, TestServer, WRONGTYPE};
 
 #[test]
 fn zadd_counts_new_members_and_scores_print_like_redis() {
     let s = TestServer::start(&[]);
     let mut c = s.raw();
-    assert_eq!(run(&mut c, "ZADD z 1 a 2.5 b 1.1 c"), ":3\r\n");
-    assert_eq!(run(&mut c, "ZADD z 1 a"), ":0\r\n");
-    assert_eq!(run(&mut c, "ZSCORE z c"), "$18\r\n1.1000000000000001\r\n");
-    assert_eq!(run(&mut c, "ZADD z 1e300 big -inf lo +inf hi"), ":3\r\n");
+    assert_eq!(c.cmd_str("ZADD z 1 a 2.5 b 1.1 c"), ":3\r\n");
+    assert_eq!(c.cmd_str("ZADD z 1 a"), ":0\r\n");
+    assert_eq!(c.cmd_str("ZSCORE z c"), "$18\r\n1.1000000000000001\r\n");
+    assert_eq!(c.cmd_str("ZADD z 1e300 big -inf lo +inf hi"), ":3\r\n");
     assert_eq!(
-        run(&mut c, "ZSCORE z big"),
+        c.cmd_str("ZSCORE z big"),
         "$23\r\n1.0000000000000001e+300\r\n"
     );
-    assert_eq!(run(&mut c, "ZSCORE z lo"), "$4\r\n-inf\r\n");
-    assert_eq!(run(&mut c, "ZSCORE z hi"), "$3\r\ninf\r\n");
-    assert_eq!(run(&mut c, "ZSCORE z nope"), "$-1\r\n");
-    assert_eq!(run(&mut c, "ZSCORE nokey a"), "$-1\r\n");
-    assert_eq!(run(&mut c, "ZCARD z"), ":6\r\n");
-    assert_eq!(run(&mut c, "ZCARD nokey"), ":0\r\n");
+    assert_eq!(c.cmd_str("ZSCORE z lo"), "$4\r\n-inf\r\n");
+    assert_eq!(c.cmd_str("ZSCORE z hi"), "$3\r\ninf\r\n");
+    assert_eq!(c.cmd_str("ZSCORE z nope"), "$-1\r\n");
+    assert_eq!(c.cmd_str("ZSCORE nokey a"), "$-1\r\n");
+    assert_eq!(c.cmd_str("ZCARD z"), ":6\r\n");
+    assert_eq!(c.cmd_str("ZCARD nokey"), ":0\r\n");
     assert_eq!(
-        run(&mut c, "ZRANGE z 0 -1"),
+        c.cmd_str("ZRANGE z 0 -1"),
         "*6\r\n$2\r\nlo\r\n$1\r\na\r\n$1\r\nc\r\n$1\r\nb\r\n$3\r\nbig\r\n$2\r\nhi\r\n"
     );
 }
@@ -48,69 +32,69 @@ fn zadd_counts_new_members_and_scores_print_like_redis() {
 fn zadd_options_follow_redis_rules_and_errors() {
     let s = TestServer::start(&[]);
     let mut c = s.raw();
-    run(&mut c, "ZADD z 1 a 2 b");
-    assert_eq!(run(&mut c, "ZADD z NX 5 a 3 c"), ":1\r\n");
-    assert_eq!(run(&mut c, "ZSCORE z a"), "$1\r\n1\r\n");
-    assert_eq!(run(&mut c, "ZADD z XX CH 5 a 4 d"), ":1\r\n");
-    assert_eq!(run(&mut c, "ZSCORE z d"), "$-1\r\n");
-    assert_eq!(run(&mut c, "ZADD z GT CH 1 a 10 b 7 e"), ":2\r\n");
-    assert_eq!(run(&mut c, "ZSCORE z a"), "$1\r\n5\r\n");
-    assert_eq!(run(&mut c, "ZADD z LT CH 100 a 0 b"), ":1\r\n");
-    assert_eq!(run(&mut c, "ZADD z INCR 2.5 a"), "$3\r\n7.5\r\n");
-    assert_eq!(run(&mut c, "ZADD z INCR GT -1 a"), "$-1\r\n");
-    assert_eq!(run(&mut c, "ZADD z XX INCR 1 nope"), "$-1\r\n");
-    assert_eq!(run(&mut c, "ZADD z NX INCR 1 a"), "$-1\r\n");
-    assert_eq!(run(&mut c, "ZADD nokey XX 1 a"), ":0\r\n");
-    assert_eq!(run(&mut c, "EXISTS nokey"), ":0\r\n");
+    c.cmd_str("ZADD z 1 a 2 b");
+    assert_eq!(c.cmd_str("ZADD z NX 5 a 3 c"), ":1\r\n");
+    assert_eq!(c.cmd_str("ZSCORE z a"), "$1\r\n1\r\n");
+    assert_eq!(c.cmd_str("ZADD z XX CH 5 a 4 d"), ":1\r\n");
+    assert_eq!(c.cmd_str("ZSCORE z d"), "$-1\r\n");
+    assert_eq!(c.cmd_str("ZADD z GT CH 1 a 10 b 7 e"), ":2\r\n");
+    assert_eq!(c.cmd_str("ZSCORE z a"), "$1\r\n5\r\n");
+    assert_eq!(c.cmd_str("ZADD z LT CH 100 a 0 b"), ":1\r\n");
+    assert_eq!(c.cmd_str("ZADD z INCR 2.5 a"), "$3\r\n7.5\r\n");
+    assert_eq!(c.cmd_str("ZADD z INCR GT -1 a"), "$-1\r\n");
+    assert_eq!(c.cmd_str("ZADD z XX INCR 1 nope"), "$-1\r\n");
+    assert_eq!(c.cmd_str("ZADD z NX INCR 1 a"), "$-1\r\n");
+    assert_eq!(c.cmd_str("ZADD nokey XX 1 a"), ":0\r\n");
+    assert_eq!(c.cmd_str("EXISTS nokey"), ":0\r\n");
     assert_eq!(
-        run(&mut c, "ZADD z NX XX 1 a"),
+        c.cmd_str("ZADD z NX XX 1 a"),
         "-ERR XX and NX options at the same time are not compatible\r\n"
     );
     for bad in ["ZADD z GT LT 1 a", "ZADD z NX GT 1 a", "ZADD z NX LT 1 a"] {
         assert_eq!(
-            run(&mut c, bad),
+            c.cmd_str(bad),
             "-ERR GT, LT, and/or NX options at the same time are not compatible\r\n"
         );
     }
     assert_eq!(
-        run(&mut c, "ZADD z INCR 1 a 2 b"),
+        c.cmd_str("ZADD z INCR 1 a 2 b"),
         "-ERR INCR option supports a single increment-element pair\r\n"
     );
-    assert_eq!(run(&mut c, "ZADD z 1 a 2"), "-ERR syntax error\r\n");
-    assert_eq!(run(&mut c, "ZADD z NX 1"), "-ERR syntax error\r\n");
+    assert_eq!(c.cmd_str("ZADD z 1 a 2"), "-ERR syntax error\r\n");
+    assert_eq!(c.cmd_str("ZADD z NX 1"), "-ERR syntax error\r\n");
     assert_eq!(
-        run(&mut c, "ZADD z nan a"),
+        c.cmd_str("ZADD z nan a"),
         "-ERR value is not a valid float\r\n"
     );
     assert_eq!(
-        run(&mut c, "ZADD z 1"),
+        c.cmd_str("ZADD z 1"),
         "-ERR wrong number of arguments for 'zadd' command\r\n"
     );
     // A bad score anywhere leaves the set untouched.
     assert_eq!(
-        run(&mut c, "ZADD z 9 new x bad"),
+        c.cmd_str("ZADD z 9 new x bad"),
         "-ERR value is not a valid float\r\n"
     );
-    assert_eq!(run(&mut c, "ZSCORE z new"), "$-1\r\n");
+    assert_eq!(c.cmd_str("ZSCORE z new"), "$-1\r\n");
 }
 
 #[test]
 fn incr_to_nan_is_refused() {
     let s = TestServer::start(&[]);
     let mut c = s.raw();
-    run(&mut c, "ZADD z +inf m");
+    c.cmd_str("ZADD z +inf m");
     assert_eq!(
-        run(&mut c, "ZINCRBY z -inf m"),
+        c.cmd_str("ZINCRBY z -inf m"),
         "-ERR resulting score is not a number (NaN)\r\n"
     );
     assert_eq!(
-        run(&mut c, "ZADD z INCR -inf m"),
+        c.cmd_str("ZADD z INCR -inf m"),
         "-ERR resulting score is not a number (NaN)\r\n"
     );
-    assert_eq!(run(&mut c, "ZSCORE z m"), "$3\r\ninf\r\n");
-    assert_eq!(run(&mut c, "ZINCRBY z 1.5 x"), "$3\r\n1.5\r\n");
+    assert_eq!(c.cmd_str("ZSCORE z m"), "$3\r\ninf\r\n");
+    assert_eq!(c.cmd_str("ZINCRBY z 1.5 x"), "$3\r\n1.5\r\n");
     assert_eq!(
-        run(&mut c, "ZINCRBY z x x"),
+        c.cmd_str("ZINCRBY z x x"),
         "-ERR value is not a valid float\r\n"
     );
 }
@@ -119,46 +103,46 @@ fn incr_to_nan_is_refused() {
 fn zrem_deletes_the_key_when_emptied() {
     let s = TestServer::start(&[]);
     let mut c = s.raw();
-    run(&mut c, "ZADD z 1 a 2 b");
-    assert_eq!(run(&mut c, "ZREM z a nope"), ":1\r\n");
-    assert_eq!(run(&mut c, "ZREM nokey a"), ":0\r\n");
-    assert_eq!(run(&mut c, "ZREM z b"), ":1\r\n");
-    assert_eq!(run(&mut c, "EXISTS z"), ":0\r\n");
+    c.cmd_str("ZADD z 1 a 2 b");
+    assert_eq!(c.cmd_str("ZREM z a nope"), ":1\r\n");
+    assert_eq!(c.cmd_str("ZREM nokey a"), ":0\r\n");
+    assert_eq!(c.cmd_str("ZREM z b"), ":1\r\n");
+    assert_eq!(c.cmd_str("EXISTS z"), ":0\r\n");
 }
 
 #[test]
 fn rank_mscore_count_and_lexcount() {
     let s = TestServer::start(&[]);
     let mut c = s.raw();
-    run(&mut c, "ZADD z 1 a 2 b 3 c 3 d");
-    assert_eq!(run(&mut c, "ZRANK z c"), ":2\r\n");
-    assert_eq!(run(&mut c, "ZREVRANK z c"), ":1\r\n");
-    assert_eq!(run(&mut c, "ZRANK z nope"), "$-1\r\n");
-    assert_eq!(run(&mut c, "ZRANK nokey a"), "$-1\r\n");
+    c.cmd_str("ZADD z 1 a 2 b 3 c 3 d");
+    assert_eq!(c.cmd_str("ZRANK z c"), ":2\r\n");
+    assert_eq!(c.cmd_str("ZREVRANK z c"), ":1\r\n");
+    assert_eq!(c.cmd_str("ZRANK z nope"), "$-1\r\n");
+    assert_eq!(c.cmd_str("ZRANK nokey a"), "$-1\r\n");
     assert_eq!(
-        run(&mut c, "ZMSCORE z a nope d"),
+        c.cmd_str("ZMSCORE z a nope d"),
         "*3\r\n$1\r\n1\r\n$-1\r\n$1\r\n3\r\n"
     );
-    assert_eq!(run(&mut c, "ZMSCORE nokey a"), "*1\r\n$-1\r\n");
-    assert_eq!(run(&mut c, "ZCOUNT z -inf +inf"), ":4\r\n");
-    assert_eq!(run(&mut c, "ZCOUNT z (1 3"), ":3\r\n");
-    assert_eq!(run(&mut c, "ZCOUNT z (1 (3"), ":1\r\n");
-    assert_eq!(run(&mut c, "ZCOUNT z 3 1"), ":0\r\n");
-    assert_eq!(run(&mut c, "ZCOUNT z ( 5"), ":4\r\n");
+    assert_eq!(c.cmd_str("ZMSCORE nokey a"), "*1\r\n$-1\r\n");
+    assert_eq!(c.cmd_str("ZCOUNT z -inf +inf"), ":4\r\n");
+    assert_eq!(c.cmd_str("ZCOUNT z (1 3"), ":3\r\n");
+    assert_eq!(c.cmd_str("ZCOUNT z (1 (3"), ":1\r\n");
+    assert_eq!(c.cmd_str("ZCOUNT z 3 1"), ":0\r\n");
+    assert_eq!(c.cmd_str("ZCOUNT z ( 5"), ":4\r\n");
     assert_eq!(
-        run(&mut c, "ZCOUNT z (a 5"),
+        c.cmd_str("ZCOUNT z (a 5"),
         "-ERR min or max is not a float\r\n"
     );
-    run(&mut c, "ZADD l 0 a 0 b 0 c 0 d 0 e");
-    assert_eq!(run(&mut c, "ZLEXCOUNT l - +"), ":5\r\n");
-    assert_eq!(run(&mut c, "ZLEXCOUNT l (a [c"), ":2\r\n");
-    assert_eq!(run(&mut c, "ZLEXCOUNT l + -"), ":0\r\n");
+    c.cmd_str("ZADD l 0 a 0 b 0 c 0 d 0 e");
+    assert_eq!(c.cmd_str("ZLEXCOUNT l - +"), ":5\r\n");
+    assert_eq!(c.cmd_str("ZLEXCOUNT l (a [c"), ":2\r\n");
+    assert_eq!(c.cmd_str("ZLEXCOUNT l + -"), ":0\r\n");
     assert_eq!(
-        run(&mut c, "ZLEXCOUNT l a +"),
+        c.cmd_str("ZLEXCOUNT l a +"),
         "-ERR min or max not valid string range item\r\n"
     );
     assert_eq!(
-        run(&mut c, "ZLEXCOUNT l [a +b"),
+        c.cmd_str("ZLEXCOUNT l [a +b"),
         "-ERR min or max not valid string range item\r\n"
     );
 }
@@ -167,71 +151,62 @@ fn rank_mscore_count_and_lexcount() {
 fn zrange_by_rank_score_and_lex_with_rev_and_limit() {
     let s = TestServer::start(&[]);
     let mut c = s.raw();
-    run(&mut c, "ZADD z 1 a 2 b 3 c 4 d");
+    c.cmd_str("ZADD z 1 a 2 b 3 c 4 d");
+    assert_eq!(c.cmd_str("ZRANGE z -2 -1"), "*2\r\n$1\r\nc\r\n$1\r\nd\r\n");
+    assert_eq!(c.cmd_str("ZRANGE z 3 1"), "*0\r\n");
+    assert_eq!(c.cmd_str("ZRANGE z 0 0 REV"), "*1\r\n$1\r\nd\r\n");
     assert_eq!(
-        run(&mut c, "ZRANGE z -2 -1"),
-        "*2\r\n$1\r\nc\r\n$1\r\nd\r\n"
-    );
-    assert_eq!(run(&mut c, "ZRANGE z 3 1"), "*0\r\n");
-    assert_eq!(run(&mut c, "ZRANGE z 0 0 REV"), "*1\r\n$1\r\nd\r\n");
-    assert_eq!(
-        run(&mut c, "ZRANGE z 0 1 WITHSCORES"),
+        c.cmd_str("ZRANGE z 0 1 WITHSCORES"),
         "*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n"
     );
     assert_eq!(
-        run(&mut c, "ZRANGE z (1 +inf BYSCORE LIMIT 1 2"),
+        c.cmd_str("ZRANGE z (1 +inf BYSCORE LIMIT 1 2"),
         "*2\r\n$1\r\nc\r\n$1\r\nd\r\n"
     );
     assert_eq!(
-        run(&mut c, "ZRANGE z +inf (1 BYSCORE REV LIMIT 1 1"),
+        c.cmd_str("ZRANGE z +inf (1 BYSCORE REV LIMIT 1 1"),
         "*1\r\n$1\r\nc\r\n"
     );
+    assert_eq!(c.cmd_str("ZRANGE z -inf +inf BYSCORE LIMIT -1 2"), "*0\r\n");
     assert_eq!(
-        run(&mut c, "ZRANGE z -inf +inf BYSCORE LIMIT -1 2"),
-        "*0\r\n"
-    );
-    assert_eq!(
-        run(&mut c, "ZRANGEBYSCORE z 2 3"),
+        c.cmd_str("ZRANGEBYSCORE z 2 3"),
         "*2\r\n$1\r\nb\r\n$1\r\nc\r\n"
     );
     assert_eq!(
-        run(&mut c, "ZREVRANGEBYSCORE z 3 2 WITHSCORES"),
+        c.cmd_str("ZREVRANGEBYSCORE z 3 2 WITHSCORES"),
         "*4\r\n$1\r\nc\r\n$1\r\n3\r\n$1\r\nb\r\n$1\r\n2\r\n"
     );
+    assert_eq!(c.cmd_str("ZREVRANGE z 0 1"), "*2\r\n$1\r\nd\r\n$1\r\nc\r\n");
+    c.cmd_str("ZADD l 0 a 0 b 0 c 0 d 0 e");
     assert_eq!(
-        run(&mut c, "ZREVRANGE z 0 1"),
-        "*2\r\n$1\r\nd\r\n$1\r\nc\r\n"
-    );
-    run(&mut c, "ZADD l 0 a 0 b 0 c 0 d 0 e");
-    assert_eq!(
-        run(&mut c, "ZRANGEBYLEX l [b (d"),
+        c.cmd_str("ZRANGEBYLEX l [b (d"),
         "*2\r\n$1\r\nb\r\n$1\r\nc\r\n"
     );
     assert_eq!(
-        run(&mut c, "ZREVRANGEBYLEX l + - LIMIT 1 2"),
+        c.cmd_str("ZREVRANGEBYLEX l + - LIMIT 1 2"),
         "*2\r\n$1\r\nd\r\n$1\r\nc\r\n"
     );
     assert_eq!(
-        run(&mut c, "ZRANGE l [e (b BYLEX REV"),
+        c.cmd_str("ZRANGE l [e (b BYLEX REV"),
         "*3\r\n$1\r\ne\r\n$1\r\nd\r\n$1\r\nc\r\n"
     );
-    assert_eq!(run(&mut c, "ZRANGE nokey 0 -1"), "*0\r\n");
+    assert_eq!(c.cmd_str("ZRANGE nokey 0 -1"), "*0\r\n");
     // Redis only rejects LIMIT on a rank range when the count is not -1.
-    assert_eq!(run(&mut c, "ZRANGE z 0 0 LIMIT 0 -1"), "*1\r\n$1\r\na\r\n");
+    assert_eq!(c.cmd_str("ZRANGE z 0 0 LIMIT 0 -1"), "*1\r\n$1\r\na\r\n");
 }
 
 #[test]
 fn zrange_option_errors_match_redis() {
     let s = TestServer::start(&[]);
     let mut c = s.raw();
-    run(&mut c, "ZADD z 1 a");
+    c.cmd_str("ZADD z 1 a");
     let limit_err =
         "-ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX\r\n";
-    assert_eq!(run(&mut c, "ZRANGE z 0 -1 LIMIT 0 1"), limit_err);
-    assert_eq!(run(&mut c, "ZREVRANGE z 0 -1 LIMIT 0 1"), limit_err);
+    assert_eq!(c.cmd_str("ZRANGE z 0 -1 LIMIT 0 1"), limit_err);
+    assert_eq!(c.cmd_str("ZREVRANGE z 0 -1 LIMIT 0 1"), limit_err);
     let lex_err = "-ERR syntax error, WITHSCORES not supported in combination with BYLEX\r\n";
-    assert_eq!(run(&mut c, "ZRANGE z - + BYLEX WITHSCORES"), lex_err);
-    assert_eq!(run(&mut c, "ZRANGEBYLEX z - + WITHSCORES"), lex_err);
+    assert_eq!(c.cmd_str("ZRANGE z - + BYLEX WITHSCORES"), lex_err);
+    assert_eq!(c.cmd_str("ZRANGEBYLEX z - + WITHSCORES"), lex_err);
     for bad in [
         "ZRANGE z 0 -1 REV REV",
         "ZRANGE z 0 -1 BYSCORE BYLEX",
@@ -239,14 +214,14 @@ fn zrange_option_errors_match_redis() {
         "ZRANGESTORE d z 0 -1 WITHSCORES",
         "ZRANGE z 0 -1 LIMIT 0",
     ] {
-        assert_eq!(run(&mut c, bad), "-ERR syntax error\r\n", "{bad}");
+        assert_eq!(c.cmd_str(bad), "-ERR syntax error\r\n", "{bad}");
     }
     assert_eq!(
-        run(&mut c, "ZRANGE z a 1"),
+        c.cmd_str("ZRANGE z a 1"),
         "-ERR value is not an integer or out of range\r\n"
     );
     assert_eq!(
-        run(&mut c, "ZRANGE z 0 1 BYSCORE LIMIT x 1"),
+        c.cmd_str("ZRANGE z 0 1 BYSCORE LIMIT x 1"),
         "-ERR value is not an integer or out of range\r\n"
     );
 }
@@ -255,55 +230,52 @@ fn zrange_option_errors_match_redis() {
 fn zrangestore_stores_or_deletes_the_destination() {
     let s = TestServer::start(&[]);
     let mut c = s.raw();
-    run(&mut c, "ZADD z 1 a 2 b 3 c");
-    assert_eq!(run(&mut c, "ZRANGESTORE d z 1 -1"), ":2\r\n");
+    c.cmd_str("ZADD z 1 a 2 b 3 c");
+    assert_eq!(c.cmd_str("ZRANGESTORE d z 1 -1"), ":2\r\n");
     assert_eq!(
-        run(&mut c, "ZRANGE d 0 -1 WITHSCORES"),
+        c.cmd_str("ZRANGE d 0 -1 WITHSCORES"),
         "*4\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\nc\r\n$1\r\n3\r\n"
     );
     assert_eq!(
-        run(&mut c, "ZRANGESTORE d z +inf (1 BYSCORE REV LIMIT 0 1"),
+        c.cmd_str("ZRANGESTORE d z +inf (1 BYSCORE REV LIMIT 0 1"),
         ":1\r\n"
     );
-    assert_eq!(run(&mut c, "ZRANGE d 0 -1"), "*1\r\n$1\r\nc\r\n");
-    assert_eq!(run(&mut c, "ZRANGESTORE d z 10 20"), ":0\r\n");
-    assert_eq!(run(&mut c, "EXISTS d"), ":0\r\n");
-    run(&mut c, "SET str x");
-    assert_eq!(
-        run(&mut c, "ZRANGESTORE d str 0 -1"),
-        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
-    );
+    assert_eq!(c.cmd_str("ZRANGE d 0 -1"), "*1\r\n$1\r\nc\r\n");
+    assert_eq!(c.cmd_str("ZRANGESTORE d z 10 20"), ":0\r\n");
+    assert_eq!(c.cmd_str("EXISTS d"), ":0\r\n");
+    c.cmd_str("SET str x");
+    assert_eq!(c.cmd_str("ZRANGESTORE d str 0 -1"), WRONGTYPE);
     // The destination is overwritten whatever it held.
-    assert_eq!(run(&mut c, "ZRANGESTORE str z 0 0"), ":1\r\n");
-    assert_eq!(run(&mut c, "ZCARD str"), ":1\r\n");
+    assert_eq!(c.cmd_str("ZRANGESTORE str z 0 0"), ":1\r\n");
+    assert_eq!(c.cmd_str("ZCARD str"), ":1\r\n");
 }
 
 #[test]
 fn zremrange_by_rank_score_and_lex() {
     let s = TestServer::start(&[]);
     let mut c = s.raw();
-    run(&mut c, "ZADD z 1 a 2 b 3 c 4 d 5 e");
-    assert_eq!(run(&mut c, "ZREMRANGEBYRANK z 0 0"), ":1\r\n");
-    assert_eq!(run(&mut c, "ZREMRANGEBYRANK z -1 -1"), ":1\r\n");
-    assert_eq!(run(&mut c, "ZREMRANGEBYRANK z 5 10"), ":0\r\n");
-    assert_eq!(run(&mut c, "ZREMRANGEBYSCORE z (2 3"), ":1\r\n");
-    assert_eq!(run(&mut c, "ZRANGE z 0 -1"), "*2\r\n$1\r\nb\r\n$1\r\nd\r\n");
-    assert_eq!(run(&mut c, "ZREMRANGEBYSCORE z -inf +inf"), ":2\r\n");
-    assert_eq!(run(&mut c, "EXISTS z"), ":0\r\n");
-    run(&mut c, "ZADD l 0 a 0 b 0 c");
-    assert_eq!(run(&mut c, "ZREMRANGEBYLEX l [a (c"), ":2\r\n");
-    assert_eq!(run(&mut c, "ZREMRANGEBYLEX l - +"), ":1\r\n");
-    assert_eq!(run(&mut c, "EXISTS l"), ":0\r\n");
+    c.cmd_str("ZADD z 1 a 2 b 3 c 4 d 5 e");
+    assert_eq!(c.cmd_str("ZREMRANGEBYRANK z 0 0"), ":1\r\n");
+    assert_eq!(c.cmd_str("ZREMRANGEBYRANK z -1 -1"), ":1\r\n");
+    assert_eq!(c.cmd_str("ZREMRANGEBYRANK z 5 10"), ":0\r\n");
+    assert_eq!(c.cmd_str("ZREMRANGEBYSCORE z (2 3"), ":1\r\n");
+    assert_eq!(c.cmd_str("ZRANGE z 0 -1"), "*2\r\n$1\r\nb\r\n$1\r\nd\r\n");
+    assert_eq!(c.cmd_str("ZREMRANGEBYSCORE z -inf +inf"), ":2\r\n");
+    assert_eq!(c.cmd_str("EXISTS z"), ":0\r\n");
+    c.cmd_str("ZADD l 0 a 0 b 0 c");
+    assert_eq!(c.cmd_str("ZREMRANGEBYLEX l [a (c"), ":2\r\n");
+    assert_eq!(c.cmd_str("ZREMRANGEBYLEX l - +"), ":1\r\n");
+    assert_eq!(c.cmd_str("EXISTS l"), ":0\r\n");
     assert_eq!(
-        run(&mut c, "ZREMRANGEBYRANK z a 1"),
+        c.cmd_str("ZREMRANGEBYRANK z a 1"),
         "-ERR value is not an integer or out of range\r\n"
     );
     assert_eq!(
-        run(&mut c, "ZREMRANGEBYSCORE z x 1"),
+        c.cmd_str("ZREMRANGEBYSCORE z x 1"),
         "-ERR min or max is not a float\r\n"
     );
     assert_eq!(
-        run(&mut c, "ZREMRANGEBYLEX z a b"),
+        c.cmd_str("ZREMRANGEBYLEX z a b"),
         "-ERR min or max not valid string range item\r\n"
     );
 }
@@ -312,36 +284,36 @@ fn zremrange_by_rank_score_and_lex() {
 fn zpopmin_zpopmax_and_zmpop() {
     let s = TestServer::start(&[]);
     let mut c = s.raw();
-    run(&mut c, "ZADD z 1 a 2 b 3 c 4 d");
-    assert_eq!(run(&mut c, "ZPOPMIN z"), "*2\r\n$1\r\na\r\n$1\r\n1\r\n");
+    c.cmd_str("ZADD z 1 a 2 b 3 c 4 d");
+    assert_eq!(c.cmd_str("ZPOPMIN z"), "*2\r\n$1\r\na\r\n$1\r\n1\r\n");
     assert_eq!(
-        run(&mut c, "ZPOPMAX z 2"),
+        c.cmd_str("ZPOPMAX z 2"),
         "*4\r\n$1\r\nd\r\n$1\r\n4\r\n$1\r\nc\r\n$1\r\n3\r\n"
     );
-    assert_eq!(run(&mut c, "ZPOPMIN z 0"), "*0\r\n");
-    assert_eq!(run(&mut c, "ZPOPMIN nokey"), "*0\r\n");
+    assert_eq!(c.cmd_str("ZPOPMIN z 0"), "*0\r\n");
+    assert_eq!(c.cmd_str("ZPOPMIN nokey"), "*0\r\n");
     assert_eq!(
-        run(&mut c, "ZPOPMIN z -1"),
+        c.cmd_str("ZPOPMIN z -1"),
         "-ERR value is out of range, must be positive\r\n"
     );
     assert_eq!(
-        run(&mut c, "ZPOPMIN z x"),
+        c.cmd_str("ZPOPMIN z x"),
         "-ERR value is out of range, must be positive\r\n"
     );
-    assert_eq!(run(&mut c, "ZPOPMIN z 1 2"), "-ERR syntax error\r\n");
-    assert_eq!(run(&mut c, "ZPOPMIN z 10"), "*2\r\n$1\r\nb\r\n$1\r\n2\r\n");
-    assert_eq!(run(&mut c, "EXISTS z"), ":0\r\n");
+    assert_eq!(c.cmd_str("ZPOPMIN z 1 2"), "-ERR syntax error\r\n");
+    assert_eq!(c.cmd_str("ZPOPMIN z 10"), "*2\r\n$1\r\nb\r\n$1\r\n2\r\n");
+    assert_eq!(c.cmd_str("EXISTS z"), ":0\r\n");
 
-    run(&mut c, "ZADD z 1 a 2 b 3 c");
+    c.cmd_str("ZADD z 1 a 2 b 3 c");
     assert_eq!(
-        run(&mut c, "ZMPOP 2 nokey z MAX COUNT 2"),
+        c.cmd_str("ZMPOP 2 nokey z MAX COUNT 2"),
         "*2\r\n$1\r\nz\r\n*2\r\n*2\r\n$1\r\nc\r\n$1\r\n3\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n"
     );
     assert_eq!(
-        run(&mut c, "ZMPOP 1 z MIN"),
+        c.cmd_str("ZMPOP 1 z MIN"),
         "*2\r\n$1\r\nz\r\n*1\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n"
     );
-    assert_eq!(run(&mut c, "ZMPOP 1 z MIN"), "*-1\r\n");
+    assert_eq!(c.cmd_str("ZMPOP 1 z MIN"), "*-1\r\n");
     for (bad, err) in [
         ("ZMPOP 0 z MIN", "-ERR numkeys should be greater than 0\r\n"),
         ("ZMPOP x z MIN", "-ERR numkeys should be greater than 0\r\n"),
@@ -353,41 +325,40 @@ fn zpopmin_zpopmax_and_zmpop() {
         ),
         ("ZMPOP 1 z MIN COUNT 1 COUNT 1", "-ERR syntax error\r\n"),
     ] {
-        assert_eq!(run(&mut c, bad), err, "{bad}");
+        assert_eq!(c.cmd_str(bad), err, "{bad}");
     }
-    run(&mut c, "SET str x");
-    assert_eq!(
-        run(&mut c, "ZMPOP 2 nokey str MIN"),
-        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
-    );
+    c.cmd_str("SET str x");
+    assert_eq!(c.cmd_str("ZMPOP 2 nokey str MIN"), WRONGTYPE);
 }
 
 #[test]
 fn zrandmember_shapes() {
     let s = TestServer::start(&[]);
     let mut c = s.raw();
-    assert_eq!(run(&mut c, "ZRANDMEMBER nokey"), "$-1\r\n");
-    assert_eq!(run(&mut c, "ZRANDMEMBER nokey 3"), "*0\r\n");
-    run(&mut c, "ZADD z 1 a 2 b 3 c");
-    assert!(run(&mut c, "ZRANDMEMBER z").starts_with("$1\r\n"));
-    assert_eq!(run(&mut c, "ZRANDMEMBER z 0"), "*0\r\n");
+    assert_eq!(c.cmd_str("ZRANDMEMBER nokey"), "$-1\r\n");
+    assert_eq!(c.cmd_str("ZRANDMEMBER nokey 3"), "*0\r\n");
+    c.cmd_str("ZADD z 1 a 2 b 3 c");
+    assert!(c.cmd_str("ZRANDMEMBER z").starts_with("$1\r\n"));
+    assert_eq!(c.cmd_str("ZRANDMEMBER z 0"), "*0\r\n");
     // A count covering the whole set returns it, highest first, like Redis 7.0.
     assert_eq!(
-        run(&mut c, "ZRANDMEMBER z 5 WITHSCORES"),
+        c.cmd_str("ZRANDMEMBER z 5 WITHSCORES"),
         "*6\r\n$1\r\nc\r\n$1\r\n3\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\na\r\n$1\r\n1\r\n"
     );
-    assert!(run(&mut c, "ZRANDMEMBER z -7").starts_with("*7\r\n"));
-    assert!(run(&mut c, "ZRANDMEMBER z 2 WITHSCORES").starts_with("*4\r\n"));
+    assert!(c.cmd_str("ZRANDMEMBER z -7").starts_with("*7\r\n"));
+    assert!(c
+        .cmd_str("ZRANDMEMBER z 2 WITHSCORES")
+        .starts_with("*4\r\n"));
     assert_eq!(
-        run(&mut c, "ZRANDMEMBER z 1 WITHSCORES x"),
+        c.cmd_str("ZRANDMEMBER z 1 WITHSCORES x"),
         "-ERR syntax error\r\n"
     );
     assert_eq!(
-        run(&mut c, "ZRANDMEMBER z -9223372036854775808"),
+        c.cmd_str("ZRANDMEMBER z -9223372036854775808"),
         "-ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807\r\n"
     );
     assert_eq!(
-        run(&mut c, "ZRANDMEMBER z 9223372036854775807 WITHSCORES"),
+        c.cmd_str("ZRANDMEMBER z 9223372036854775807 WITHSCORES"),
         "-ERR value is out of range\r\n"
     );
 }
@@ -396,34 +367,34 @@ fn zrandmember_shapes() {
 fn union_inter_diff_with_weights_and_aggregates() {
     let s = TestServer::start(&[]);
     let mut c = s.raw();
-    run(&mut c, "ZADD a 1 x 2 y 3 z");
-    run(&mut c, "ZADD b 10 y 20 z 30 w");
+    c.cmd_str("ZADD a 1 x 2 y 3 z");
+    c.cmd_str("ZADD b 10 y 20 z 30 w");
     assert_eq!(
-        run(&mut c, "ZUNION 2 a b WEIGHTS 2 0.5 WITHSCORES"),
+        c.cmd_str("ZUNION 2 a b WEIGHTS 2 0.5 WITHSCORES"),
         "*8\r\n$1\r\nx\r\n$1\r\n2\r\n$1\r\ny\r\n$1\r\n9\r\n$1\r\nw\r\n$2\r\n15\r\n$1\r\nz\r\n$2\r\n16\r\n"
     );
     assert_eq!(
-        run(&mut c, "ZINTER 2 a b AGGREGATE MAX WITHSCORES"),
+        c.cmd_str("ZINTER 2 a b AGGREGATE MAX WITHSCORES"),
         "*4\r\n$1\r\ny\r\n$2\r\n10\r\n$1\r\nz\r\n$2\r\n20\r\n"
     );
-    assert_eq!(run(&mut c, "ZDIFF 2 a b"), "*1\r\n$1\r\nx\r\n");
-    assert_eq!(run(&mut c, "ZINTER 2 a nokey"), "*0\r\n");
-    assert_eq!(run(&mut c, "ZUNIONSTORE out 2 a b AGGREGATE MIN"), ":4\r\n");
+    assert_eq!(c.cmd_str("ZDIFF 2 a b"), "*1\r\n$1\r\nx\r\n");
+    assert_eq!(c.cmd_str("ZINTER 2 a nokey"), "*0\r\n");
+    assert_eq!(c.cmd_str("ZUNIONSTORE out 2 a b AGGREGATE MIN"), ":4\r\n");
     assert_eq!(
-        run(&mut c, "ZRANGE out 0 -1 WITHSCORES"),
+        c.cmd_str("ZRANGE out 0 -1 WITHSCORES"),
         "*8\r\n$1\r\nx\r\n$1\r\n1\r\n$1\r\ny\r\n$1\r\n2\r\n$1\r\nz\r\n$1\r\n3\r\n$1\r\nw\r\n$2\r\n30\r\n"
     );
-    assert_eq!(run(&mut c, "ZINTERSTORE out 2 a b"), ":2\r\n");
-    assert_eq!(run(&mut c, "ZDIFFSTORE out 2 a b"), ":1\r\n");
-    assert_eq!(run(&mut c, "ZINTERSTORE out 2 a nokey"), ":0\r\n");
-    assert_eq!(run(&mut c, "EXISTS out"), ":0\r\n");
-    assert_eq!(run(&mut c, "ZINTERCARD 2 a b"), ":2\r\n");
-    assert_eq!(run(&mut c, "ZINTERCARD 2 a b LIMIT 1"), ":1\r\n");
+    assert_eq!(c.cmd_str("ZINTERSTORE out 2 a b"), ":2\r\n");
+    assert_eq!(c.cmd_str("ZDIFFSTORE out 2 a b"), ":1\r\n");
+    assert_eq!(c.cmd_str("ZINTERSTORE out 2 a nokey"), ":0\r\n");
+    assert_eq!(c.cmd_str("EXISTS out"), ":0\r\n");
+    assert_eq!(c.cmd_str("ZINTERCARD 2 a b"), ":2\r\n");
+    assert_eq!(c.cmd_str("ZINTERCARD 2 a b LIMIT 1"), ":1\r\n");
     // inf + -inf aggregates to 0 rather than NaN.
-    run(&mut c, "ZADD pinf +inf m");
-    run(&mut c, "ZADD ninf -inf m");
+    c.cmd_str("ZADD pinf +inf m");
+    c.cmd_str("ZADD ninf -inf m");
     assert_eq!(
-        run(&mut c, "ZUNION 2 pinf ninf WITHSCORES"),
+        c.cmd_str("ZUNION 2 pinf ninf WITHSCORES"),
         "*2\r\n$1\r\nm\r\n$1\r\n0\r\n"
     );
     for (bad, err) in [
@@ -452,35 +423,29 @@ fn union_inter_diff_with_weights_and_aggregates() {
             "-ERR value is not an integer or out of range\r\n",
         ),
     ] {
-        assert_eq!(run(&mut c, bad), err, "{bad}");
+        assert_eq!(c.cmd_str(bad), err, "{bad}");
     }
-    run(&mut c, "SET str x");
-    assert_eq!(
-        run(&mut c, "ZUNION 2 a str"),
-        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
-    );
+    c.cmd_str("SET str x");
+    assert_eq!(c.cmd_str("ZUNION 2 a str"), WRONGTYPE);
 }
 
 #[test]
 fn zscan_returns_members_and_scores() {
     let s = TestServer::start(&[]);
     let mut c = s.raw();
-    run(&mut c, "ZADD z 1 a 1.1 b 2 c");
+    c.cmd_str("ZADD z 1 a 1.1 b 2 c");
     assert_eq!(
-        run(&mut c, "ZSCAN z 0"),
+        c.cmd_str("ZSCAN z 0"),
         "*2\r\n$1\r\n0\r\n*6\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$18\r\n1.1000000000000001\r\n$1\r\nc\r\n$1\r\n2\r\n"
     );
     assert_eq!(
-        run(&mut c, "ZSCAN z 0 MATCH c*"),
+        c.cmd_str("ZSCAN z 0 MATCH c*"),
         "*2\r\n$1\r\n0\r\n*2\r\n$1\r\nc\r\n$1\r\n2\r\n"
     );
-    assert_eq!(run(&mut c, "ZSCAN nokey 0"), "*2\r\n$1\r\n0\r\n*0\r\n");
-    assert_eq!(run(&mut c, "ZSCAN z x"), "-ERR invalid cursor\r\n");
-    assert_eq!(run(&mut c, "ZSCAN z 0 COUNT 0"), "-ERR syntax error\r\n");
-    assert_eq!(
-        run(&mut c, "ZSCAN z 0 TYPE string"),
-        "-ERR syntax error\r\n"
-    );
+    assert_eq!(c.cmd_str("ZSCAN nokey 0"), "*2\r\n$1\r\n0\r\n*0\r\n");
+    assert_eq!(c.cmd_str("ZSCAN z x"), "-ERR invalid cursor\r\n");
+    assert_eq!(c.cmd_str("ZSCAN z 0 COUNT 0"), "-ERR syntax error\r\n");
+    assert_eq!(c.cmd_str("ZSCAN z 0 TYPE string"), "-ERR syntax error\r\n");
 }
 
 #[test]
@@ -488,12 +453,12 @@ fn zscan_of_a_skiplist_visits_every_member_once_overall() {
     let s = TestServer::start(&["--zset-max-listpack-entries", "0"]);
     let mut c = s.raw();
     for i in 0..300 {
-        run(&mut c, &format!("ZADD z {i} m{i}"));
+        c.cmd_str(&format!("ZADD z {i} m{i}"));
     }
     let mut seen = std::collections::HashSet::new();
     let mut cursor = "0".to_string();
     loop {
-        let reply = run(&mut c, &format!("ZSCAN z {cursor} COUNT 7"));
+        let reply = c.cmd_str(&format!("ZSCAN z {cursor} COUNT 7"));
         let lines: Vec<&str> = reply.split("\r\n").collect();
         cursor = lines[2].to_string();
         for (i, l) in lines.iter().enumerate() {
@@ -512,8 +477,7 @@ fn zscan_of_a_skiplist_visits_every_member_once_overall() {
 fn every_command_refuses_a_key_of_another_type() {
     let s = TestServer::start(&[]);
     let mut c = s.raw();
-    run(&mut c, "SET str x");
-    let wrongtype = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+    c.cmd_str("SET str x");
     for cmd in [
         "ZADD str 1 a",
         "ZINCRBY str 1 a",
@@ -545,7 +509,7 @@ fn every_command_refuses_a_key_of_another_type() {
         "ZINTERCARD 1 str",
         "ZSCAN str 0",
     ] {
-        assert_eq!(run(&mut c, cmd), wrongtype, "{cmd}");
+        assert_eq!(c.cmd_str(cmd), WRONGTYPE, "{cmd}");
     }
 }
 
@@ -553,65 +517,54 @@ fn every_command_refuses_a_key_of_another_type() {
 fn large_sets_switch_to_a_skiplist_at_the_configured_threshold() {
     let s = TestServer::start(&["--zset-max-listpack-entries", "4"]);
     let mut c = s.raw();
-    run(&mut c, "ZADD z 1 a 2 b 3 c 4 d");
-    assert_eq!(encoding(&mut c, "z"), "$8\r\nlistpack\r\n");
-    run(&mut c, "ZADD z 5 e");
-    assert_eq!(encoding(&mut c, "z"), "$8\r\nskiplist\r\n");
+    c.cmd_str("ZADD z 1 a 2 b 3 c 4 d");
+    assert_eq!(c.encoding("z"), "listpack");
+    c.cmd_str("ZADD z 5 e");
+    assert_eq!(c.encoding("z"), "skiplist");
     // The order survives the conversion, and both encodings answer alike.
-    assert_eq!(run(&mut c, "ZRANK z e"), ":4\r\n");
+    assert_eq!(c.cmd_str("ZRANK z e"), ":4\r\n");
     assert_eq!(
-        run(&mut c, "ZRANGE z 4 (1 BYSCORE REV"),
+        c.cmd_str("ZRANGE z 4 (1 BYSCORE REV"),
         "*3\r\n$1\r\nd\r\n$1\r\nc\r\n$1\r\nb\r\n"
     );
     // A long member converts at once.
     let long = "x".repeat(65);
-    run(&mut c, &format!("ZADD long 1 {long}"));
-    assert_eq!(encoding(&mut c, "long"), "$8\r\nskiplist\r\n");
+    c.cmd_str(&format!("ZADD long 1 {long}"));
+    assert_eq!(c.encoding("long"), "skiplist");
     // Store results that fit are listpacks again.
-    run(&mut c, "ZRANGESTORE small z 0 1");
-    assert_eq!(encoding(&mut c, "small"), "$8\r\nlistpack\r\n");
+    c.cmd_str("ZRANGESTORE small z 0 1");
+    assert_eq!(c.encoding("small"), "listpack");
 }
 
 #[test]
 fn resp3_scores_are_doubles_and_withscores_pairs_are_nested() {
     let s = TestServer::start(&[]);
     let mut c = s.raw();
-    hello3(&mut c);
-    run(&mut c, "ZADD z 1 a 1.5 b");
-    assert_eq!(run(&mut c, "ZSCORE z b"), ",1.5\r\n");
-    assert_eq!(run(&mut c, "ZSCORE z nope"), "_\r\n");
-    assert_eq!(run(&mut c, "ZMSCORE z a nope"), "*2\r\n,1\r\n_\r\n");
-    assert_eq!(run(&mut c, "ZINCRBY z 1 a"), ",2\r\n");
+    c.hello3();
+    c.cmd_str("ZADD z 1 a 1.5 b");
+    assert_eq!(c.cmd_str("ZSCORE z b"), ",1.5\r\n");
+    assert_eq!(c.cmd_str("ZSCORE z nope"), "_\r\n");
+    assert_eq!(c.cmd_str("ZMSCORE z a nope"), "*2\r\n,1\r\n_\r\n");
+    assert_eq!(c.cmd_str("ZINCRBY z 1 a"), ",2\r\n");
     assert_eq!(
-        run(&mut c, "ZRANGE z 0 -1 WITHSCORES"),
+        c.cmd_str("ZRANGE z 0 -1 WITHSCORES"),
         "*2\r\n*2\r\n$1\r\nb\r\n,1.5\r\n*2\r\n$1\r\na\r\n,2\r\n"
     );
-    assert_eq!(run(&mut c, "ZPOPMIN z"), "*2\r\n$1\r\nb\r\n,1.5\r\n");
-    run(&mut c, "ZADD z 1.5 b");
+    assert_eq!(c.cmd_str("ZPOPMIN z"), "*2\r\n$1\r\nb\r\n,1.5\r\n");
+    c.cmd_str("ZADD z 1.5 b");
+    assert_eq!(c.cmd_str("ZPOPMIN z 1"), "*1\r\n*2\r\n$1\r\nb\r\n,1.5\r\n");
     assert_eq!(
-        run(&mut c, "ZPOPMIN z 1"),
-        "*1\r\n*2\r\n$1\r\nb\r\n,1.5\r\n"
-    );
-    assert_eq!(
-        run(&mut c, "ZMPOP 1 z MIN"),
+        c.cmd_str("ZMPOP 1 z MIN"),
         "*2\r\n$1\r\nz\r\n*1\r\n*2\r\n$1\r\na\r\n,2\r\n"
     );
-    assert_eq!(run(&mut c, "ZMPOP 1 z MIN"), "_\r\n");
-    assert_eq!(run(&mut c, "ZRANK z a"), "_\r\n");
+    assert_eq!(c.cmd_str("ZMPOP 1 z MIN"), "_\r\n");
+    assert_eq!(c.cmd_str("ZRANK z a"), "_\r\n");
 }
 
 /// Runs the same deterministic script against ferrodis and a real redis-server and compares
 /// every reply byte for byte.
 #[test]
 fn replies_match_real_redis_byte_for_byte() {
-    if !redis_server_available() {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must have redis-server installed"
-        );
-        eprintln!("redis-server not installed: differential test skipped");
-        return;
-    }
     let script = [
         "ZADD z 1 a 2.5 b 1.1 c 1e300 big -inf ninf +inf pinf",
         "ZADD z 5e-5 tiny 123456789012345678 huge 0.1 tenth",
@@ -654,12 +607,7 @@ fn replies_match_real_redis_byte_for_byte() {
         "ZRANDMEMBER a 10 WITHSCORES",
         "ZSCAN a 0",
     ];
-    let real = RealRedis::start(&[]);
-    let ours = TestServer::start(&[]);
-    let (mut r, mut o) = (real.raw(), ours.raw());
-    for line in script {
-        assert_eq!(run(&mut o, line), run(&mut r, line), "{line}");
-    }
+    assert_replies_match_redis(&[], &script);
 }
 
 /// Random commands (both encodings: the listpack limit is 4) against ferrodis and a real
@@ -669,12 +617,7 @@ fn replies_match_real_redis_byte_for_byte() {
 fn random_commands_match_real_redis_byte_for_byte() {
     use rand::rngs::SmallRng;
     use rand::{Rng, SeedableRng};
-    if !redis_server_available() {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must have redis-server installed"
-        );
-        eprintln!("redis-server not installed: differential test skipped");
+    if !require_redis_server() {
         return;
     }
     let real = RealRedis::start(&["--zset-max-listpack-entries", "4"]);
@@ -692,7 +635,7 @@ fn random_commands_match_real_redis_byte_for_byte() {
     let keys = ["k1", "k2", "k3", "str"];
     let lkeys = ["l1", "l2"];
     let pick = |rng: &mut SmallRng, xs: &[&str]| xs[rng.random_range(0..xs.len())].to_string();
-    assert_eq!(run(&mut o, "SET str x"), run(&mut r, "SET str x"));
+    assert_eq!(o.cmd_str("SET str x"), r.cmd_str("SET str x"));
     for _ in 0..1500 {
         let k = pick(&mut rng, &keys);
         let k2 = pick(&mut rng, &keys);
@@ -850,10 +793,9 @@ fn random_commands_match_real_redis_byte_for_byte() {
             ]),
             _ => push(&["ZINTERCARD".into(), "2".into(), k.clone(), k2.clone()]),
         }
-        let argv: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
         assert_eq!(
-            String::from_utf8_lossy(&o.cmd(&argv)),
-            String::from_utf8_lossy(&r.cmd(&argv)),
+            String::from_utf8_lossy(&o.cmd_owned(&args)),
+            String::from_utf8_lossy(&r.cmd_owned(&args)),
             "{args:?}"
         );
     }

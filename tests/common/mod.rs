@@ -114,6 +114,68 @@ pub fn redis_server_available() -> bool {
         .unwrap_or(false)
 }
 
+/// The error every command gives for a key holding another type, exactly as Redis words it.
+pub const WRONGTYPE: &str =
+    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+
+/// Should a differential test go on? True when `redis-server` is installed. Without it the
+/// test is skipped with a note, except under CI (`CI` set), where a missing oracle is a failure.
+pub fn require_redis_server() -> bool {
+    if redis_server_available() {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").is_err(),
+        "CI must have redis-server installed"
+    );
+    eprintln!("redis-server not installed: differential test skipped");
+    false
+}
+
+/// Runs `lines` (space-separated commands) in order on a fresh ferrodis and a fresh real
+/// Redis, both started with `extra`, and asserts that every reply is the same byte for byte.
+/// Skipped as `require_redis_server` says when no redis-server is installed.
+pub fn assert_replies_match_redis(extra: &[&str], lines: &[&str]) {
+    if !require_redis_server() {
+        return;
+    }
+    let ours = TestServer::start(extra);
+    let real = RealRedis::start(extra);
+    let (mut a, mut b) = (ours.raw(), real.raw());
+    for line in lines {
+        assert_eq!(
+            a.cmd_str(line),
+            b.cmd_str(line),
+            "reply to `{line}` differs from redis-server"
+        );
+    }
+}
+
+/// A RESP2 bulk string: `bulk("ab")` is `"$2\r\nab\r\n"`.
+pub fn bulk(s: &str) -> String {
+    format!("${}\r\n{s}\r\n", s.len())
+}
+
+/// The text of a bulk or verbatim string reply (INFO, CLIENT LIST ...): the payload without its
+/// `$n` header and final CRLF, and without the `txt:` format of a RESP3 verbatim string.
+pub fn bulk_body(reply: &str) -> &str {
+    let rest = reply.split_once("\r\n").map(|(_, b)| b).unwrap_or("");
+    let rest = rest.strip_suffix("\r\n").unwrap_or(rest);
+    rest.strip_prefix("txt:").unwrap_or(rest)
+}
+
+/// A RESP2 `pmessage` push, as a pattern subscriber receives it: the pattern that matched, the
+/// channel, the payload.
+pub fn pmessage(pattern: &str, channel: &str, payload: &str) -> String {
+    format!(
+        "*4\r\n{}{}{}{}",
+        bulk("pmessage"),
+        bulk(pattern),
+        bulk(channel),
+        bulk(payload)
+    )
+}
+
 /// Sends `bytes` on a fresh connection to `port`, then reads until the server closes the
 /// connection or is quiet for `quiet`. Returns (reply bytes, closed?).
 pub fn exchange(port: u16, bytes: &[u8], quiet: Duration) -> (Vec<u8>, bool) {
@@ -202,10 +264,60 @@ impl RawConn {
         self.read_reply()
     }
 
+    /// Sends a command built at run time (`String`s or byte vectors) and returns its raw reply.
+    pub fn cmd_owned<A: AsRef<[u8]>>(&mut self, args: &[A]) -> Vec<u8> {
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_ref()).collect();
+        self.cmd(&args)
+    }
+
+    /// Sends a command given as space-separated words, without reading its reply.
+    pub fn send_str(&mut self, line: &str) {
+        let words: Vec<&[u8]> = line.split_whitespace().map(|w| w.as_bytes()).collect();
+        self.send_cmd(&words);
+    }
+
     /// Convenience: a command given as space-separated words.
     pub fn cmd_str(&mut self, line: &str) -> String {
-        let words: Vec<&[u8]> = line.split_whitespace().map(|w| w.as_bytes()).collect();
-        String::from_utf8_lossy(&self.cmd(&words)).into_owned()
+        self.send_str(line);
+        self.reply_str()
+    }
+
+    /// A command given as separate arguments (which may contain spaces); the raw reply as text.
+    pub fn cmd_args(&mut self, args: &[&str]) -> String {
+        String::from_utf8_lossy(&self.cmd_owned(args)).into_owned()
+    }
+
+    /// Runs each space-separated command in turn; their raw replies as text.
+    pub fn cmd_strs(&mut self, lines: &[&str]) -> Vec<String> {
+        lines.iter().map(|l| self.cmd_str(l)).collect()
+    }
+
+    /// The next reply (already requested, or pushed by the server) as text.
+    pub fn reply_str(&mut self) -> String {
+        String::from_utf8_lossy(&self.read_reply()).into_owned()
+    }
+
+    /// OBJECT ENCODING of `key`: the name alone (the reply must be a bulk string).
+    pub fn encoding(&mut self, key: &str) -> String {
+        let r = self.cmd_str(&format!("OBJECT ENCODING {key}"));
+        assert!(r.starts_with('$'), "OBJECT ENCODING {key} replied {r:?}");
+        r.lines().nth(1).unwrap_or("").to_string()
+    }
+
+    /// Switches the connection to RESP3 (HELLO 3 must answer with a map).
+    pub fn hello3(&mut self) {
+        let r = self.cmd_str("HELLO 3");
+        assert!(r.starts_with('%'), "HELLO 3 replied {r:?}");
+    }
+
+    /// Asserts a TTL just set to `secs` seconds: one second of slack for a slow machine.
+    pub fn assert_ttl(&mut self, key: &str, secs: i64) {
+        let reply = self.cmd_str(&format!("TTL {key}"));
+        let ttl: i64 = reply[1..].trim().parse().unwrap_or(i64::MIN);
+        assert!(
+            ttl == secs || ttl == secs - 1,
+            "TTL {key}: {reply:?}, expected {secs}"
+        );
     }
 
     /// Reads exactly one complete RESP reply (RESP2 or RESP3) and returns its bytes.
@@ -308,5 +420,77 @@ pub fn reply_len(buf: &[u8], at: usize) -> Option<usize> {
             Some(pos - at)
         }
         _ => None,
+    }
+}
+
+/// A parsed RESP value, for tests that read into a reply (COMMAND INFO rows). Bulk, simple,
+/// error and verbatim strings are all `Str`; maps and sets become flat lists.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Resp {
+    Str(String),
+    Int(i64),
+    Null,
+    List(Vec<Resp>),
+}
+
+impl Resp {
+    /// The items of a list; empty for anything else.
+    pub fn as_list(&self) -> &[Resp] {
+        match self {
+            Resp::List(v) => v,
+            _ => &[],
+        }
+    }
+
+    /// The value of an integer; `i64::MIN` for anything else.
+    pub fn as_int(&self) -> i64 {
+        match self {
+            Resp::Int(n) => *n,
+            _ => i64::MIN,
+        }
+    }
+
+    /// The text of a string; empty for anything else.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Resp::Str(s) => s,
+            _ => "",
+        }
+    }
+}
+
+/// Parses one complete RESP2/RESP3 value at `*pos` and moves `*pos` past it (maps become flat
+/// lists). Panics on a malformed or incomplete reply: the input is a test's own reply.
+pub fn parse_resp(buf: &[u8], pos: &mut usize) -> Resp {
+    let end = buf[*pos..]
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .expect("complete reply")
+        + *pos;
+    let kind = buf[*pos];
+    let header = String::from_utf8_lossy(&buf[*pos + 1..end]).into_owned();
+    *pos = end + 2;
+    match kind {
+        b'+' | b'-' => Resp::Str(header),
+        b':' => Resp::Int(header.parse().expect("integer")),
+        b'_' => Resp::Null,
+        b'$' | b'=' => {
+            let n: i64 = header.parse().expect("length");
+            if n < 0 {
+                return Resp::Null;
+            }
+            let s = String::from_utf8_lossy(&buf[*pos..*pos + n as usize]).into_owned();
+            *pos += n as usize + 2;
+            Resp::Str(s)
+        }
+        b'*' | b'~' | b'%' => {
+            let n: i64 = header.parse().expect("length");
+            if n < 0 {
+                return Resp::Null;
+            }
+            let items = if kind == b'%' { 2 * n } else { n };
+            Resp::List((0..items).map(|_| parse_resp(buf, pos)).collect())
+        }
+        other => panic!("unexpected RESP type {:?}", other as char),
     }
 }
