@@ -12,47 +12,32 @@ fn listener(server: &TestServer) -> RawConn {
     c
 }
 
+/// Reads the pair of messages one event produces with `KE` enabled: the keyspace message (the
+/// event on the key's channel), then the keyevent message (the key on the event's channel).
+fn assert_event_pair(l: &mut RawConn, key: &str, event: &str) {
+    assert_eq!(
+        l.reply_str(),
+        pmessage("__key*__:*", &format!("__keyspace@0__:{key}"), event)
+    );
+    assert_eq!(
+        l.reply_str(),
+        pmessage("__key*__:*", &format!("__keyevent@0__:{event}"), key)
+    );
+}
+
 #[test]
 fn writes_publish_keyspace_and_keyevent_messages() {
     let server = TestServer::start(&["--notify-keyspace-events", "KEA"]);
     let mut l = listener(&server);
     let mut c = server.raw();
     c.cmd_str("SET k v");
-    assert_eq!(
-        l.reply_str(),
-        pmessage("__key*__:*", "__keyspace@0__:k", "set")
-    );
-    assert_eq!(
-        l.reply_str(),
-        pmessage("__key*__:*", "__keyevent@0__:set", "k")
-    );
+    assert_event_pair(&mut l, "k", "set");
     c.cmd_str("DEL k nokey");
-    assert_eq!(
-        l.reply_str(),
-        pmessage("__key*__:*", "__keyspace@0__:k", "del")
-    );
-    assert_eq!(
-        l.reply_str(),
-        pmessage("__key*__:*", "__keyevent@0__:del", "k")
-    );
+    assert_event_pair(&mut l, "k", "del");
     // SET with a TTL is a `set` and then an `expire`.
     c.cmd_str("SET t v EX 100");
-    assert_eq!(
-        l.reply_str(),
-        pmessage("__key*__:*", "__keyspace@0__:t", "set")
-    );
-    assert_eq!(
-        l.reply_str(),
-        pmessage("__key*__:*", "__keyevent@0__:set", "t")
-    );
-    assert_eq!(
-        l.reply_str(),
-        pmessage("__key*__:*", "__keyspace@0__:t", "expire")
-    );
-    assert_eq!(
-        l.reply_str(),
-        pmessage("__key*__:*", "__keyevent@0__:expire", "t")
-    );
+    assert_event_pair(&mut l, "t", "set");
+    assert_event_pair(&mut l, "t", "expire");
 }
 
 #[test]

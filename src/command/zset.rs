@@ -210,6 +210,12 @@ fn parse_score_bound(arg: &[u8]) -> Option<(f64, bool)> {
     parse_f64(text).map(|v| (v, exclusive))
 }
 
+/// A parsed score or lex range: both resolve to the half-open rank interval `[lo, hi)` they
+/// cover, found with one O(log n) descent per bound.
+trait RankRange {
+    fn ranks(&self, z: &ZSet) -> (usize, usize);
+}
+
 /// `min max` for score ranges (ZRANGEBYSCORE, ZCOUNT, ...). Redis: `zrangespec`.
 #[derive(Clone, Copy, Debug)]
 pub struct ScoreRange {
@@ -231,7 +237,9 @@ impl ScoreRange {
             maxex,
         })
     }
+}
 
+impl RankRange for ScoreRange {
     /// Ranks `[lo, hi)` of the elements in range.
     fn ranks(&self, z: &ZSet) -> (usize, usize) {
         let lo = z.count_before(|s, _| {
@@ -287,7 +295,9 @@ impl LexRange {
             max: LexBound::parse(max).ok_or_else(bad)?,
         })
     }
+}
 
+impl RankRange for LexRange {
     /// Ranks `[lo, hi)` of the elements in range (meaningful when all scores are equal, as
     /// Redis documents).
     fn ranks(&self, z: &ZSet) -> (usize, usize) {
@@ -570,20 +580,19 @@ fn zrank_generic(ctx: &mut Ctx, argv: &[&[u8]], reverse: bool) -> CommandResult 
 /// ZCOUNT key min max — the number of members with a score in the range.
 fn zcount_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let range = ScoreRange::parse(argv[2], argv[3])?;
-    let db = &mut ctx.dbs[ctx.db];
-    let n = zset_read(db, argv[1], ctx.now)?.map_or(0, |z| {
-        let (lo, hi) = range.ranks(z);
-        hi - lo
-    });
-    ctx.out.integer(n as i64);
-    Ok(())
+    count_in_range(ctx, argv[1], &range)
 }
 
 /// ZLEXCOUNT key min max — the number of members in the lex range.
 fn zlexcount_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let range = LexRange::parse(argv[2], argv[3])?;
+    count_in_range(ctx, argv[1], &range)
+}
+
+/// ZCOUNT and ZLEXCOUNT: one O(log n) descent per bound, no iteration over the members.
+fn count_in_range(ctx: &mut Ctx, key: &[u8], range: &impl RankRange) -> CommandResult {
     let db = &mut ctx.dbs[ctx.db];
-    let n = zset_read(db, argv[1], ctx.now)?.map_or(0, |z| {
+    let n = zset_read(db, key, ctx.now)?.map_or(0, |z| {
         let (lo, hi) = range.ranks(z);
         hi - lo
     });
