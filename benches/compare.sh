@@ -18,6 +18,9 @@
 #   KEYS           keys for the memory test (1000000; 0 skips it)
 #   COLLECTIONS    1: also load 1,000,000 elements into each collection type, as 1,000 keys x
 #                  1,000 elements and as 100,000 keys x 10 elements, and compare RSS (0 skips)
+#   BASELINE_BIN   an earlier ferrodis binary: it runs as a third server in the throughput rounds
+#                  (rotating with the other two), and each row also gets its throughput and CPU per
+#                  request, with the ratios ferrodis/baseline: a regression check for a change
 # Add a family by adding its redis-benchmark test name to TESTS (lpush, sadd, hset, zadd ...).
 set -euo pipefail
 
@@ -32,6 +35,7 @@ N_P16=${N_P16:-1000000}
 KEYS=${KEYS:-1000000}
 COLLECTIONS=${COLLECTIONS:-1}
 FERRODIS_BIN=${FERRODIS_BIN:-target/release/ferrodis-server}
+BASELINE_BIN=${BASELINE_BIN:-}
 
 for tool in redis-server redis-benchmark redis-cli python3; do
     command -v "$tool" >/dev/null || { echo "compare.sh: $tool not found" >&2; exit 1; }
@@ -83,6 +87,15 @@ start_servers() {
     wait_ready "$FERRO_PORT"
 }
 
+# start_baseline: sets BASE_PORT BASE_PID (the BASELINE_BIN server, throughput rounds only).
+start_baseline() {
+    BASE_PORT=$(free_port)
+    "$BASELINE_BIN" --port "$BASE_PORT" --bind 127.0.0.1 2>"$WORK/baseline.log" &
+    BASE_PID=$!
+    PIDS+=("$BASE_PID")
+    wait_ready "$BASE_PORT"
+}
+
 stop_servers() {
     kill "$REDIS_PID" "$FERRO_PID" 2>/dev/null || true
     wait "$REDIS_PID" "$FERRO_PID" 2>/dev/null || true
@@ -117,24 +130,40 @@ if ((ROUNDS > 0)); then
 start_servers
 echo "redis-server $(redis-server --version | awk '{print $3}') on port $REDIS_PORT (pid $REDIS_PID)," \
     "ferrodis $FERRODIS_BIN on port $FERRO_PORT (pid $FERRO_PID)"
+SERVERS=(redis ferrodis)
+if [[ -n $BASELINE_BIN ]]; then
+    start_baseline
+    echo "baseline $BASELINE_BIN on port $BASE_PORT (pid $BASE_PID)"
+    SERVERS+=(baseline)
+fi
 echo "tests: $TESTS; pipelines: $PIPELINES; $ROUNDS rounds; -c $CLIENTS; -r $KEYSPACE"
+# run_server NAME TEST P N: one run against the named server.
+run_server() {
+    case $1 in
+    redis) run_one redis "$REDIS_PORT" "$REDIS_PID" "$2" "$3" "$4" ;;
+    ferrodis) run_one ferrodis "$FERRO_PORT" "$FERRO_PID" "$2" "$3" "$4" ;;
+    baseline) run_one baseline "$BASE_PORT" "$BASE_PID" "$2" "$3" "$4" ;;
+    esac
+}
 for round in $(seq "$ROUNDS"); do
     for p in $PIPELINES; do
         n=$N_P16
         [[ $p == 1 ]] && n=$N_P1
         for test in $TESTS; do
-            if ((round % 2)); then
-                run_one redis "$REDIS_PORT" "$REDIS_PID" "$test" "$p" "$n"
-                run_one ferrodis "$FERRO_PORT" "$FERRO_PID" "$test" "$p" "$n"
-            else
-                run_one ferrodis "$FERRO_PORT" "$FERRO_PID" "$test" "$p" "$n"
-                run_one redis "$REDIS_PORT" "$REDIS_PID" "$test" "$p" "$n"
-            fi
+            # Rotate the order each round, so no server always gets the warmer machine.
+            count=${#SERVERS[@]}
+            for i in $(seq 0 $((count - 1))); do
+                run_server "${SERVERS[$(((i + round) % count))]}" "$test" "$p" "$n"
+            done
         done
     done
     echo "round $round done" >&2
 done
 stop_servers
+if [[ -n $BASELINE_BIN ]]; then
+    kill "$BASE_PID" 2>/dev/null || true
+    wait "$BASE_PID" 2>/dev/null || true
+fi
 
 python3 - "$RESULTS" <<'EOF'
 import math, statistics, sys
@@ -157,10 +186,33 @@ for (test, p) in sorted(data, key=lambda k: (k[1], k[0])):
     geo.setdefault(p, []).append((ratio, cratio))
     print(f"{test:<12} {p:>3} {r_rps:>12.0f} {f_rps:>13.0f} {ratio:>6.2f}"
           f" {r_cpu:>12.2f}us {f_cpu:>12.2f}us {cratio:>6.2f}")
+def geomean(xs):
+    xs = [x for x in xs if x > 0]
+    return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else float("nan")
 for p, ratios in sorted(geo.items()):
-    g = math.exp(sum(math.log(r) for r, _ in ratios if r > 0) / len(ratios))
-    c = math.exp(sum(math.log(c) for _, c in ratios if c > 0) / len(ratios))
+    g = geomean(r for r, _ in ratios)
+    c = geomean(c for _, c in ratios)
     print(f"geometric mean P={p}: throughput ratio {g:.2f}, cpu/request ratio {c:.2f}")
+if any("baseline" in d for d in data.values()):
+    print()
+    print(f"{'test':<12} {'P':>3} {'baseline rps':>13} {'ferrodis rps':>13} {'ratio':>6}"
+          f" {'base cpu/req':>14} {'ferro cpu/req':>14} {'ratio':>6}")
+    base_geo = {}
+    for (test, p) in sorted(data, key=lambda k: (k[1], k[0])):
+        d = data[(test, p)]
+        b_rps = statistics.median(x[0] for x in d["baseline"])
+        f_rps = statistics.median(x[0] for x in d["ferrodis"])
+        b_cpu = statistics.median(x[1] for x in d["baseline"])
+        f_cpu = statistics.median(x[1] for x in d["ferrodis"])
+        ratio = f_rps / b_rps if b_rps else float("nan")
+        cratio = f_cpu / b_cpu if b_cpu else float("nan")
+        base_geo.setdefault(p, []).append((ratio, cratio))
+        print(f"{test:<12} {p:>3} {b_rps:>13.0f} {f_rps:>13.0f} {ratio:>6.2f}"
+              f" {b_cpu:>12.2f}us {f_cpu:>12.2f}us {cratio:>6.2f}")
+    for p, ratios in sorted(base_geo.items()):
+        print(f"geometric mean P={p} against the baseline: throughput ratio"
+              f" {geomean(r for r, _ in ratios):.2f}, cpu/request ratio"
+              f" {geomean(c for _, c in ratios):.2f}")
 EOF
 fi
 
