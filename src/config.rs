@@ -50,7 +50,6 @@ pub struct Config {
     pub pidfile: String,
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: u64,
-    pub lua_time_limit: u64,
     pub active_expire_enabled: bool,
     /// `enable-debug-command`: no | yes | local (loopback clients only). Redis 7.0 defaults to no.
     pub enable_debug_command: String,
@@ -103,7 +102,6 @@ impl Default for Config {
             pidfile: String::new(),
             slowlog_log_slower_than: 10000,
             slowlog_max_len: 128,
-            lua_time_limit: 5000,
             active_expire_enabled: true,
             enable_debug_command: "no".to_string(),
         }

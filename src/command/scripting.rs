@@ -314,11 +314,6 @@ impl ScriptState {
         self.functions.counts()
     }
 
-    /// Is a script past busy-reply-threshold (so the loop answers -BUSY)?
-    pub fn is_busy(&self) -> bool {
-        self.run.running.get() && self.run.timed_out.get()
-    }
-
     /// The reply other clients get while a script is busy (Redis: `slowevalerr` /
     /// `slowscripterr`).
     pub fn busy_error(&self) -> &'static str {

@@ -135,9 +135,6 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc("Finds the longest common substring.", "7.0.0"),
 ];
 
-/// Largest string value (Redis: `proto-max-bulk-len` default and SETRANGE/APPEND limit).
-pub const MAX_STRING_LEN: usize = 512 * 1024 * 1024;
-
 /// GET key — bulk string, or null if the key does not exist.
 fn get_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let db = &mut ctx.dbs[ctx.db];
