@@ -156,7 +156,7 @@ fn yes_no(b: bool) -> String {
     if b { "yes" } else { "no" }.to_string()
 }
 
-/// Parses sizes like Redis's `memtoll`: `100`, `1k`, `10mb`, `1gb` (k = 1000, kb = 1024).
+/// Parses sizes like Redis's `memtoull`: `100`, `1k`, `10mb`, `1gb` (k = 1000, kb = 1024).
 pub fn parse_memory(v: &str) -> Result<u64, String> {
     let lower = v.to_ascii_lowercase();
     let (digits, mul) = [

@@ -697,7 +697,7 @@ fn debug_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         let Some(obj) = db.lookup_read(argv[2], now, false) else {
             return Err(CommandError::NoSuchKey);
         };
-        let idle = ((now / 1000) - obj.lru as i64).max(0);
+        let idle = obj.idle_seconds(now);
         let line = format!(
             "Value at:{:p} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
             obj as *const _,

@@ -890,12 +890,12 @@ fn object_refcount_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
 /// LFU policy, where Redis reuses the clock field for the frequency counter.
 fn object_idletime_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let lfu = lfu_policy(ctx);
-    let now_s = crate::db::lru_clock(ctx.now);
-    if let Some(lru) = object_lookup(ctx, argv[2]).map(|obj| obj.lru) {
+    let now = ctx.now;
+    if let Some(idle) = object_lookup(ctx, argv[2]).map(|obj| obj.idle_seconds(now)) {
         if lfu {
             return Err(CommandError::Err("An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
         }
-        ctx.out.integer(now_s.saturating_sub(lru) as i64);
+        ctx.out.integer(idle as i64);
     }
     Ok(())
 }

@@ -248,7 +248,8 @@ pub struct RunState {
     pub started: Cell<Option<Instant>>,
     /// busy-reply-threshold for this run, in ms.
     pub threshold_ms: Cell<u64>,
-    /// The run passed the threshold: other clients now get -BUSY (Redis: `script_timedout`).
+    /// The run passed the threshold: other clients now get -BUSY (Redis: the `SCRIPT_TIMEDOUT`
+    /// flag, `scriptIsTimedout`).
     pub timed_out: Cell<bool>,
     /// SCRIPT KILL (or SHUTDOWN NOSAVE) asked the script to stop.
     pub killed: Cell<bool>,

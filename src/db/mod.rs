@@ -236,8 +236,9 @@ impl Db {
     }
 }
 
-/// The LRU clock stored in each object: seconds, wrapping like Redis's 24-bit clock would not
-/// (u32 seconds lasts until 2106).
+/// The LRU clock stored in each object: Unix seconds in a u32 (enough until 2106). Redis
+/// keeps a 24-bit clock that wraps every 194 days (`getLRUClock`); ferrodis has room for
+/// the full value, so idle times never need the wrap-around correction of `estimateObjectIdleTime`.
 pub fn lru_clock(now: Ms) -> u32 {
     (now / 1000) as u32
 }

@@ -82,13 +82,21 @@ pub fn string_encoding(s: &[u8]) -> &'static str {
     }
 }
 
-/// A keyspace slot's value: the data plus the access clock OBJECT IDLETIME / FREQ report
-/// (Redis keeps the same 24 bits in `robj.lru`).
+/// A keyspace slot's value: the data plus the access clock OBJECT IDLETIME reports
+/// (Redis: the 24-bit `robj.lru` field).
 #[derive(Clone)]
 pub struct Object {
     pub value: Value,
-    /// Seconds since server start of the last access (LRU clock).
+    /// Unix time in seconds of the last access ([`crate::db::lru_clock`]).
     pub lru: u32,
+}
+
+impl Object {
+    /// Seconds since the last access (OBJECT IDLETIME, DEBUG OBJECT `lru_seconds_idle`;
+    /// Redis: `estimateObjectIdleTime`).
+    pub fn idle_seconds(&self, now: super::Ms) -> u64 {
+        u64::from(super::lru_clock(now).saturating_sub(self.lru))
+    }
 }
 
 #[cfg(test)]

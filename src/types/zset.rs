@@ -93,7 +93,9 @@ impl ZSet {
     }
 
     /// An empty set in the encoding Redis would pick for `count` members whose longest is
-    /// `max_member_len` bytes (Redis: `zsetTypeCreate`).
+    /// `max_member_len` bytes. Redis 7.0 makes this choice where each command creates the set
+    /// (`zaddGenericCommand`, `zrangeResultBeginStore`, and `zsetConvertToListpackIfNeeded`
+    /// after the STORE commands); 7.2 gathers it into `zsetTypeCreate`.
     pub fn for_size(count: usize, max_member_len: usize, limits: Limits) -> ZSet {
         if limits.max_entries == 0
             || count > limits.max_entries
