@@ -10,7 +10,8 @@
 
 use super::args;
 use super::error::{CommandError, CommandResult};
-use super::pubsub::{NOTIFY_GENERIC, NOTIFY_HASH};
+use super::keyspace::delete_if_empty;
+use super::pubsub::NOTIFY_HASH;
 use super::table::{flags::*, CommandSpec};
 use super::{notify, signal_modified_key, Ctx};
 use crate::db::value::Value;
@@ -141,16 +142,6 @@ fn hash_for_write_or_create<'d>(
     match db.dict.get_mut(key).map(|obj| &mut obj.value) {
         Some(Value::Hash(h)) => Ok(h),
         _ => Err(CommandError::WrongType),
-    }
-}
-
-/// Deletes `key` if its hash has become empty, with the `del` event. Redis does this at the end
-/// of every command that removes fields.
-fn delete_if_empty(ctx: &mut Ctx, key: &[u8]) {
-    let db = &mut ctx.dbs[ctx.db];
-    if matches!(db.dict.get(key).map(|o| &o.value), Some(Value::Hash(h)) if h.is_empty()) {
-        db.remove(key);
-        notify(ctx, NOTIFY_GENERIC, "del", key);
     }
 }
 

@@ -275,6 +275,23 @@ fn del_generic(ctx: &mut Ctx, argv: &[&[u8]], lazy: bool) -> CommandResult {
     Ok(())
 }
 
+/// Deletes `key` if the command that just removed elements from it left an empty list, hash,
+/// set or sorted set, with the `del` event; returns whether it did. Every type's commands
+/// end this way in Redis (`if (hashTypeLength(o) == 0) { dbDelete(..);
+/// notifyKeyspaceEvent(NOTIFY_GENERIC,"del",..); }` and its list/set/zset twins).
+pub fn delete_if_empty(ctx: &mut Ctx, key: &[u8]) -> bool {
+    let db = &mut ctx.dbs[ctx.db];
+    let empty = db
+        .dict
+        .get(key)
+        .is_some_and(|obj| obj.value.is_empty_collection());
+    if empty {
+        db.remove(key);
+        notify(ctx, NOTIFY_GENERIC, "del", key);
+    }
+    empty
+}
+
 /// EXISTS key [key ...] — how many of the keys exist (a key named twice counts twice).
 fn exists_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let db = &mut ctx.dbs[ctx.db];

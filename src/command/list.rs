@@ -13,7 +13,8 @@
 
 use super::args;
 use super::error::{CommandError, CommandResult};
-use super::pubsub::{NOTIFY_GENERIC, NOTIFY_LIST};
+use super::keyspace::delete_if_empty;
+use super::pubsub::NOTIFY_LIST;
 use super::table::{flags::*, CommandSpec};
 use super::{notify, signal_key_as_ready, signal_modified_key, Ctx};
 use crate::db::sds::Sds;
@@ -222,18 +223,6 @@ fn push_event(end: End) -> &'static str {
         End::Head => "lpush",
         End::Tail => "rpush",
     }
-}
-
-/// Deletes `key` if its list is now empty (Redis never stores an empty list), with its `del`
-/// event. Returns whether it was deleted.
-fn delete_if_empty(ctx: &mut Ctx, key: &[u8]) -> bool {
-    let db = &mut ctx.dbs[ctx.db];
-    let empty = matches!(db.dict.get(key).map(|o| &o.value), Some(Value::List(l)) if l.is_empty());
-    if empty {
-        db.remove(key);
-        notify(ctx, NOTIFY_GENERIC, "del", key);
-    }
-    empty
 }
 
 /// Bookkeeping after elements were popped from `key` (Redis: `listElementsRemoved`).

@@ -19,6 +19,7 @@
 use super::args;
 use super::error::{CommandError, CommandResult};
 use super::hash::{parse_scan_cursor, random_count, reply_scan, ScanOptions};
+use super::keyspace::delete_if_empty;
 use super::pubsub::{NOTIFY_GENERIC, NOTIFY_SET};
 use super::table::{flags::*, CommandSpec};
 use super::{notify, signal_modified_key, Ctx};
@@ -111,17 +112,6 @@ fn set_for_write<'d>(
             _ => Err(CommandError::WrongType),
         },
     }
-}
-
-/// Deletes `key` if its set has become empty, with the `del` event.
-fn delete_if_empty(ctx: &mut Ctx, key: &[u8]) -> bool {
-    let db = &mut ctx.dbs[ctx.db];
-    if matches!(db.dict.get(key).map(|o| &o.value), Some(Value::Set(s)) if s.is_empty()) {
-        db.remove(key);
-        notify(ctx, NOTIFY_GENERIC, "del", key);
-        return true;
-    }
-    false
 }
 
 fn bulk_member(out: &mut ReplyBuffer, m: Member) {

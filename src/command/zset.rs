@@ -18,6 +18,7 @@
 
 use super::args;
 use super::error::{CommandError, CommandResult};
+use super::keyspace::delete_if_empty;
 use super::pubsub::{NOTIFY_GENERIC, NOTIFY_ZSET};
 use super::table::{flags::*, CommandSpec};
 use super::{notify, signal_key_as_ready, signal_modified_key, Ctx};
@@ -161,17 +162,6 @@ fn zset_write<'d>(
             _ => Err(CommandError::WrongType),
         },
     }
-}
-
-/// Deletes `key` if its sorted set became empty, with the `del` event. Returns true if deleted.
-fn delete_if_empty(ctx: &mut Ctx, key: &[u8]) -> bool {
-    let db = &mut ctx.dbs[ctx.db];
-    let empty = matches!(db.dict.get(key).map(|o| &o.value), Some(Value::ZSet(z)) if z.is_empty());
-    if empty {
-        db.remove(key);
-        notify(ctx, NOTIFY_GENERIC, "del", key);
-    }
-    empty
 }
 
 /// Writes one element of a member list: the member, and with scores its score (in RESP3 the

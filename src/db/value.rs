@@ -57,6 +57,18 @@ impl Value {
         }
     }
 
+    /// A list, hash, set or sorted set with no element left. Redis never keeps one in the
+    /// keyspace: the command that removed the last element deletes the key.
+    pub fn is_empty_collection(&self) -> bool {
+        match self {
+            Value::Str(_) => false,
+            Value::List(l) => l.is_empty(),
+            Value::Hash(h) => h.is_empty(),
+            Value::Set(s) => s.is_empty(),
+            Value::ZSet(z) => z.is_empty(),
+        }
+    }
+
     /// Number of elements (1 for a string); Redis frees values above 64 elements in the
     /// background on UNLINK / FLUSH ASYNC.
     pub fn element_count(&self) -> usize {
