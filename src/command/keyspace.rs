@@ -17,7 +17,6 @@ use super::table::{flags::*, CommandSpec};
 use super::{multi, notify, signal_modified_key, Ctx};
 use crate::db::value::{Object, Value};
 use crate::db::{Db, Ms};
-use crate::resp::reply::ReplyBuffer;
 use crate::server::blocking;
 use crate::util::{glob_match, parse_i64, parse_u64};
 
@@ -222,21 +221,6 @@ const MEMORY_SUBCOMMANDS: &[CommandSpec] = &[
 /// first (and answers an unknown one with `unknown subcommand`).
 fn container_command(_ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     Err(CommandError::WrongArity(args::text(argv[0]).to_lowercase()))
-}
-
-/// Writes a HELP reply the way Redis's `addReplyHelp` does: a header line, the command's own
-/// lines, and the closing `HELP` entry, each as a status reply.
-pub fn reply_help(out: &mut ReplyBuffer, command: &str, lines: &[&str]) {
-    out.array_len(lines.len() + 3);
-    out.simple(&format!(
-        "{} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        command
-    ));
-    for line in lines {
-        out.simple(line);
-    }
-    out.simple("HELP");
-    out.simple("    Prints this help.");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -932,8 +916,7 @@ fn object_freq_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
 
 /// OBJECT HELP — the subcommands, one status line each.
 fn object_help_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
-    reply_help(
-        ctx.out,
+    ctx.out.help(
         "OBJECT",
         &[
             "ENCODING <key>",
@@ -1067,8 +1050,7 @@ fn memory_purge_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
 
 /// MEMORY HELP — the subcommands, one status line each.
 fn memory_help_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
-    reply_help(
-        ctx.out,
+    ctx.out.help(
         "MEMORY",
         &[
             "DOCTOR",

@@ -545,7 +545,6 @@ fn script_debug_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
 /// SCRIPT HELP — the subcommand list, as Redis prints it.
 fn script_help_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
     const HELP: &[&str] = &[
-        "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "DEBUG (YES|SYNC|NO)",
         "    Set the debug mode for subsequent scripts executed.",
         "EXISTS <sha1> [<sha1> ...]",
@@ -560,12 +559,7 @@ fn script_help_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
         "    Kill the currently executing Lua script.",
         "LOAD <script>",
         "    Load a script into the scripts cache without executing it.",
-        "HELP",
-        "    Prints this help.",
     ];
-    ctx.out.array_len(HELP.len());
-    for line in HELP {
-        ctx.out.simple(line);
-    }
+    ctx.out.help("SCRIPT", HELP);
     Ok(())
 }

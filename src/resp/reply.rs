@@ -115,6 +115,20 @@ impl ReplyBuffer {
     }
 
     /// `+<s>`: a status reply. `s` must not contain CR or LF.
+    /// A container command's HELP reply (Redis: `addReplyHelp`): the header naming `command`,
+    /// the command's own `lines`, then the `HELP` entry they all share, each a status reply.
+    pub fn help(&mut self, command: &str, lines: &[&str]) {
+        self.array_len(lines.len() + 3);
+        self.simple(&format!(
+            "{command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
+        ));
+        for line in lines {
+            self.simple(line);
+        }
+        self.simple("HELP");
+        self.simple("    Prints this help.");
+    }
+
     pub fn simple(&mut self, s: &str) {
         self.buf.push(b'+');
         self.buf.extend_from_slice(s.as_bytes());
