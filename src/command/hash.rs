@@ -517,25 +517,11 @@ impl ScanOptions<'_> {
 /// Writes a SCAN-family reply: `[cursor, [elements...]]`.
 pub(crate) fn reply_scan(out: &mut crate::resp::reply::ReplyBuffer, cursor: u64, items: &[&[u8]]) {
     out.array_len(2);
-    let mut buf = [0u8; 20];
-    out.bulk(format_u64(cursor, &mut buf));
+    out.bulk_u64(cursor);
     out.array_len(items.len());
     for item in items {
         out.bulk(item);
     }
-}
-
-fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    &buf[i..]
 }
 
 /// HSCAN key cursor [MATCH pattern] [COUNT count] — `[next cursor, [field, value, ...]]`.

@@ -381,7 +381,7 @@ fn scan_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     // make the rest of the iteration skip a key.
     keys.retain(|key| !db.expire_if_needed(key, now));
     ctx.out.array_len(2);
-    ctx.out.bulk(next.to_string().as_bytes());
+    ctx.out.bulk_u64(next);
     ctx.out.array_len(keys.len());
     for key in &keys {
         ctx.out.bulk(key);

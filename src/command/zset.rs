@@ -1628,7 +1628,7 @@ fn zscan_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     };
     let out = &mut *ctx.out;
     out.array_len(2);
-    out.bulk(next.to_string().as_bytes());
+    out.bulk_u64(next);
     out.array_len(items.len() * 2);
     for (m, s) in &items {
         out.bulk(m);

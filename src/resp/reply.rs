@@ -17,7 +17,7 @@
 //! Nothing here writes to a socket: the event loop flushes the buffer once per loop iteration
 //! (see `server::output`), so a pipeline of 16 commands costs one `write` syscall.
 
-use crate::util::{format_double, write_i64, I64_BUF};
+use crate::util::{format_double, write_i64, write_u64, I64_BUF};
 
 #[derive(Default)]
 pub struct ReplyBuffer {
@@ -168,6 +168,13 @@ impl ReplyBuffer {
     pub fn bulk_i64(&mut self, n: i64) {
         let mut tmp = [0u8; I64_BUF];
         let digits = write_i64(n, &mut tmp);
+        self.bulk(digits);
+    }
+
+    /// An unsigned integer sent as a bulk string (the cursor of SCAN and its siblings).
+    pub fn bulk_u64(&mut self, n: u64) {
+        let mut tmp = [0u8; I64_BUF];
+        let digits = write_u64(n, &mut tmp);
         self.bulk(digits);
     }
 
