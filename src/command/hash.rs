@@ -102,13 +102,7 @@ fn hash_for_read<'d>(
     key: &[u8],
     now: Ms,
 ) -> Result<Option<&'d Hash>, CommandError> {
-    match db.lookup_read(key, now, true) {
-        None => Ok(None),
-        Some(obj) => match &obj.value {
-            Value::Hash(h) => Ok(Some(h)),
-            _ => Err(CommandError::WrongType),
-        },
-    }
+    Ok(db.lookup_read_as(key, now)?)
 }
 
 /// The hash at `key` for writing, if it exists; `WRONGTYPE` if the key holds something else.
@@ -117,13 +111,7 @@ fn hash_for_write<'d>(
     key: &[u8],
     now: Ms,
 ) -> Result<Option<&'d mut Hash>, CommandError> {
-    match db.lookup_write(key, now) {
-        None => Ok(None),
-        Some(obj) => match &mut obj.value {
-            Value::Hash(h) => Ok(Some(h)),
-            _ => Err(CommandError::WrongType),
-        },
-    }
+    Ok(db.lookup_write_as(key, now)?)
 }
 
 /// The hash at `key`, created empty if the key does not exist (Redis:
@@ -133,16 +121,7 @@ fn hash_for_write_or_create<'d>(
     key: &[u8],
     now: Ms,
 ) -> Result<&'d mut Hash, CommandError> {
-    // Two lookups, because a borrow returned from one match arm cannot coexist with `db.add`
-    // in the other; the second is a plain probe.
-    let exists = hash_for_write(db, key, now)?.is_some();
-    if !exists {
-        db.add(key, Value::Hash(Hash::new()), now);
-    }
-    match db.dict.get_mut(key).map(|obj| &mut obj.value) {
-        Some(Value::Hash(h)) => Ok(h),
-        _ => Err(CommandError::WrongType),
-    }
+    Ok(db.lookup_write_or_create(key, now, || Value::Hash(Hash::new()))?)
 }
 
 /// HSET key field value [field value ...] — the number of fields added.

@@ -154,13 +154,7 @@ fn list_for_read<'d>(
     key: &[u8],
     now: Ms,
 ) -> Result<Option<&'d List>, CommandError> {
-    match db.lookup_read(key, now, true) {
-        None => Ok(None),
-        Some(obj) => match &obj.value {
-            Value::List(l) => Ok(Some(l)),
-            _ => Err(CommandError::WrongType),
-        },
-    }
+    Ok(db.lookup_read_as(key, now)?)
 }
 
 /// The list at `key` for writing; WRONGTYPE if the key holds something else.
@@ -169,24 +163,12 @@ fn list_for_write<'d>(
     key: &[u8],
     now: Ms,
 ) -> Result<Option<&'d mut List>, CommandError> {
-    match db.lookup_write(key, now) {
-        None => Ok(None),
-        Some(obj) => match &mut obj.value {
-            Value::List(l) => Ok(Some(l)),
-            _ => Err(CommandError::WrongType),
-        },
-    }
+    Ok(db.lookup_write_as(key, now)?)
 }
 
 /// The list at `key`, created empty if absent (the caller pushes into it at once).
 fn list_or_create<'d>(db: &'d mut Db, key: &[u8], now: Ms) -> Result<&'d mut List, CommandError> {
-    if db.lookup_write(key, now).is_none() {
-        db.add(key, Value::List(Box::default()), now);
-    }
-    match db.lookup_write(key, now).map(|o| &mut o.value) {
-        Some(Value::List(l)) => Ok(l),
-        _ => Err(CommandError::WrongType),
-    }
+    Ok(db.lookup_write_or_create(key, now, || Value::List(Box::default()))?)
 }
 
 fn fill(ctx: &Ctx) -> i64 {

@@ -90,13 +90,7 @@ pub const COMMANDS: &[CommandSpec] = &[
 
 /// The set at `key` for reading; `WRONGTYPE` if the key holds something else.
 fn set_for_read<'d>(db: &'d mut Db, key: &[u8], now: Ms) -> Result<Option<&'d Set>, CommandError> {
-    match db.lookup_read(key, now, true) {
-        None => Ok(None),
-        Some(obj) => match &obj.value {
-            Value::Set(s) => Ok(Some(s)),
-            _ => Err(CommandError::WrongType),
-        },
-    }
+    Ok(db.lookup_read_as(key, now)?)
 }
 
 /// The set at `key` for writing, if it exists; `WRONGTYPE` if the key holds something else.
@@ -105,13 +99,7 @@ fn set_for_write<'d>(
     key: &[u8],
     now: Ms,
 ) -> Result<Option<&'d mut Set>, CommandError> {
-    match db.lookup_write(key, now) {
-        None => Ok(None),
-        Some(obj) => match &mut obj.value {
-            Value::Set(s) => Ok(Some(s)),
-            _ => Err(CommandError::WrongType),
-        },
-    }
+    Ok(db.lookup_write_as(key, now)?)
 }
 
 fn bulk_member(out: &mut ReplyBuffer, m: Member) {
@@ -123,13 +111,9 @@ fn sadd_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let key = argv[1];
     let max_intset = ctx.srv.config.set_max_intset_entries;
     let db = &mut ctx.dbs[ctx.db];
-    if set_for_write(db, key, ctx.now)?.is_none() {
-        // Redis picks the encoding from the first member (`setTypeCreate`).
-        db.add(key, Value::Set(Box::new(Set::new_for(argv[2]))), ctx.now);
-    }
-    let Some(Value::Set(set)) = db.dict.get_mut(key).map(|o| &mut o.value) else {
-        return Err(CommandError::WrongType);
-    };
+    // Redis picks the encoding from the first member (`setTypeCreate`).
+    let set: &mut Set =
+        db.lookup_write_or_create(key, ctx.now, || Value::Set(Box::new(Set::new_for(argv[2]))))?;
     let added = argv[2..].iter().filter(|m| set.add(m, max_intset)).count();
     ctx.out.integer(added as i64);
     if added > 0 {

@@ -542,13 +542,7 @@ fn string_for_write<'d>(
     key: &[u8],
     now: Ms,
 ) -> Result<Option<&'d mut Sds>, CommandError> {
-    match db.lookup_write(key, now) {
-        None => Ok(None),
-        Some(obj) => match &mut obj.value {
-            Value::Str(s) => Ok(Some(s)),
-            _ => Err(CommandError::WrongType),
-        },
-    }
+    Ok(db.lookup_write_as(key, now)?)
 }
 
 /// APPEND key value — the length of the string after the append.

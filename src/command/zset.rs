@@ -140,13 +140,7 @@ fn limits(ctx: &Ctx) -> Limits {
 
 /// The sorted set at `key` for reading; `WRONGTYPE` if the key holds something else.
 fn zset_read<'d>(db: &'d mut Db, key: &[u8], now: Ms) -> Result<Option<&'d ZSet>, CommandError> {
-    match db.lookup_read(key, now, true) {
-        None => Ok(None),
-        Some(obj) => match &obj.value {
-            Value::ZSet(z) => Ok(Some(z)),
-            _ => Err(CommandError::WrongType),
-        },
-    }
+    Ok(db.lookup_read_as(key, now)?)
 }
 
 /// The sorted set at `key` for writing; `WRONGTYPE` if the key holds something else.
@@ -155,13 +149,7 @@ fn zset_write<'d>(
     key: &[u8],
     now: Ms,
 ) -> Result<Option<&'d mut ZSet>, CommandError> {
-    match db.lookup_write(key, now) {
-        None => Ok(None),
-        Some(obj) => match &mut obj.value {
-            Value::ZSet(z) => Ok(Some(z)),
-            _ => Err(CommandError::WrongType),
-        },
-    }
+    Ok(db.lookup_write_as(key, now)?)
 }
 
 /// Writes one element of a member list: the member, and with scores its score (in RESP3 the

@@ -4,8 +4,9 @@
 //! strings are stored inline in the variant (an [`Sds`]), and each collection sits behind a `Box`
 //! so that every slot of the keyspace has the same small size (24 bytes for the value) whatever the
 //! key holds — except hashes and sorted sets, which are built to be two words wide themselves (a
-//! boxed listpack buffer or a boxed table) and so need no box of their own. Each collection type chooses its own encodings (listpack, intset, hashtable, ...)
-//! inside its own module under `src/types/`.
+//! boxed listpack buffer or a boxed table) and so need no box of their own. Each collection type
+//! chooses its own encodings (listpack, intset, hashtable, ...) inside its own module under
+//! `src/types/`. [`ValueType`] maps each variant to its type, for typed lookups.
 
 use super::sds::Sds;
 use crate::types::{hash::Hash, list::List, set::Set, zset::ZSet};
@@ -81,6 +82,46 @@ impl Value {
         }
     }
 }
+
+/// The Rust type behind each kind of value, so that one typed lookup
+/// ([`super::Db::lookup_read_as`]) serves every family: the `checkType` that follows Redis's
+/// `lookupKeyRead` / `lookupKeyWrite`.
+pub trait ValueType {
+    fn of(value: &Value) -> Option<&Self>;
+    fn of_mut(value: &mut Value) -> Option<&mut Self>;
+}
+
+macro_rules! value_type {
+    ($type:ty, $variant:ident) => {
+        impl ValueType for $type {
+            fn of(value: &Value) -> Option<&$type> {
+                match value {
+                    Value::$variant(v) => {
+                        let v: &$type = v;
+                        Some(v)
+                    }
+                    _ => None,
+                }
+            }
+
+            fn of_mut(value: &mut Value) -> Option<&mut $type> {
+                match value {
+                    Value::$variant(v) => {
+                        let v: &mut $type = v;
+                        Some(v)
+                    }
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+value_type!(Sds, Str);
+value_type!(List, List);
+value_type!(Hash, Hash);
+value_type!(Set, Set);
+value_type!(ZSet, ZSet);
 
 /// Redis keeps integers that fit a `long` as `int`, strings up to 44 bytes as `embstr`, longer
 /// ones as `raw`. We store all three the same way and derive the name the user expects.
