@@ -18,8 +18,9 @@
 
 use super::args;
 use super::error::{CommandError, CommandResult};
-use super::hash::{parse_scan_cursor, random_count, reply_scan, ScanOptions};
+use super::hash::random_count;
 use super::keyspace::delete_if_empty;
+use super::keyspace::{parse_scan_cursor, reply_scan, ScanOptions};
 use super::pubsub::{NOTIFY_GENERIC, NOTIFY_SET};
 use super::table::{flags::*, CommandSpec};
 use super::{notify, signal_modified_key, Ctx};
@@ -568,7 +569,7 @@ fn sscan_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         reply_scan(ctx.out, 0, &[]);
         return Ok(());
     };
-    let opts = ScanOptions::parse(argv, 3)?;
+    let opts = ScanOptions::parse(argv, 3, false)?;
     let mut items: Vec<Sds> = Vec::new();
     let next = set.scan(cursor, opts.count, |m| {
         m.with_bytes(|b| {

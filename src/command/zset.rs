@@ -18,7 +18,7 @@
 
 use super::args;
 use super::error::{CommandError, CommandResult};
-use super::keyspace::delete_if_empty;
+use super::keyspace::{delete_if_empty, parse_scan_cursor, reply_scan, ScanOptions};
 use super::pubsub::{NOTIFY_GENERIC, NOTIFY_ZSET};
 use super::table::{flags::*, CommandSpec};
 use super::{notify, signal_key_as_ready, signal_modified_key, Ctx};
@@ -29,7 +29,7 @@ use crate::resp::reply::ReplyBuffer;
 use crate::server::blocking::{self, BlockedOp};
 use crate::types::set::Set;
 use crate::types::zset::{Limits, ZSet};
-use crate::util::{format_double, glob_match, parse_f64, parse_i64, parse_u64};
+use crate::util::{format_double, parse_f64, parse_i64};
 use rand::Rng;
 
 pub const COMMANDS: &[CommandSpec] = &[
@@ -1581,39 +1581,18 @@ fn zsetop_generic(
 /// ZSCAN key cursor [MATCH pattern] [COUNT count] — `[next cursor, [member, score, ...]]`,
 /// scores as bulk strings in both protocols (as Redis's SCAN family sends them).
 fn zscan_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
-    // strtoul accepts "-1" (wrapping), so Redis does too.
-    let cursor = parse_u64(argv[2])
-        .or_else(|| parse_i64(argv[2]).map(|n| n as u64))
-        .ok_or(CommandError::Err("invalid cursor"))?;
-    let db = &mut ctx.dbs[ctx.db];
-    let z = zset_read(db, argv[1], ctx.now)?;
-    let mut count = 10usize;
-    let mut pattern: Option<&[u8]> = None;
-    let mut j = 3;
-    while j < argv.len() {
-        let has_value = j + 1 < argv.len();
-        if args::is(argv[j], "COUNT") && has_value {
-            let n = args::int(argv[j + 1])?;
-            if n < 1 {
-                return Err(CommandError::Syntax);
-            }
-            count = n as usize;
-        } else if args::is(argv[j], "MATCH") && has_value {
-            pattern = Some(argv[j + 1]).filter(|p| *p != b"*");
-        } else {
-            return Err(CommandError::Syntax);
-        }
-        j += 2;
-    }
-    let mut items: Vec<(Sds, f64)> = Vec::new();
-    let next = match z {
-        None => 0,
-        Some(z) => z.scan(cursor, count, |m, s| {
-            if pattern.is_none_or(|p| glob_match(p, m, false)) {
-                items.push((Sds::new(m), s));
-            }
-        }),
+    let cursor = parse_scan_cursor(argv[2])?;
+    let Some(z) = zset_read(&mut ctx.dbs[ctx.db], argv[1], ctx.now)? else {
+        reply_scan(ctx.out, 0, &[]);
+        return Ok(());
     };
+    let opts = ScanOptions::parse(argv, 3, false)?;
+    let mut items: Vec<(Sds, f64)> = Vec::new();
+    let next = z.scan(cursor, opts.count, |m, s| {
+        if opts.matches(m) {
+            items.push((Sds::new(m), s));
+        }
+    });
     let out = &mut *ctx.out;
     out.array_len(2);
     out.bulk_u64(next);
