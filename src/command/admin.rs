@@ -7,7 +7,8 @@
 //! dispatcher enforces.
 //!
 //! Not implemented (they answer "unknown command"): SAVE, BGSAVE, BGREWRITEAOF (ferrodis has no
-//! persistence yet), MONITOR, SLOWLOG, LATENCY, MEMORY, REPLICAOF, FAILOVER, SWAPDB.
+//! persistence yet), MONITOR, SLOWLOG, LATENCY, REPLICAOF, FAILOVER. (MEMORY and SWAPDB are
+//! keyspace commands, in `keyspace.rs`.)
 
 use super::args;
 use super::connection::container_command;

@@ -12,9 +12,9 @@
 //! `[member, score]` pairs in RESP3, because a map would lose the order.
 //!
 //! BZPOPMIN / BZPOPMAX / BZMPOP share [`zpop_generic`] and the reply writers below with their
-//! non-blocking siblings. Their rows are in [`BLOCKING_COMMANDS`], outside the table until the
-//! blocking machinery (`server/blocking.rs`) is merged: for now an empty key answers at once,
-//! as Redis answers a client that cannot block (inside MULTI or a script).
+//! non-blocking siblings. Their rows are in [`BLOCKING_COMMANDS`], registered beside
+//! [`COMMANDS`]. When every key is empty the client blocks (`BlockedOp::ZSet`), unless it cannot
+//! block (inside MULTI or a script), which gets its empty answer at once, as in Redis.
 
 use super::args;
 use super::error::{CommandError, CommandResult};
