@@ -50,7 +50,6 @@ pub struct Config {
     pub pidfile: String,
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: u64,
-    pub lua_time_limit: u64,
     pub active_expire_enabled: bool,
     /// `enable-debug-command`: no | yes | local (loopback clients only). Redis 7.0 defaults to no.
     pub enable_debug_command: String,
@@ -103,7 +102,6 @@ impl Default for Config {
             pidfile: String::new(),
             slowlog_log_slower_than: 10000,
             slowlog_max_len: 128,
-            lua_time_limit: 5000,
             active_expire_enabled: true,
             enable_debug_command: "no".to_string(),
         }
@@ -158,7 +156,7 @@ fn yes_no(b: bool) -> String {
     if b { "yes" } else { "no" }.to_string()
 }
 
-/// Parses sizes like Redis's `memtoll`: `100`, `1k`, `10mb`, `1gb` (k = 1000, kb = 1024).
+/// Parses sizes like Redis's `memtoull`: `100`, `1k`, `10mb`, `1gb` (k = 1000, kb = 1024).
 pub fn parse_memory(v: &str) -> Result<u64, String> {
     let lower = v.to_ascii_lowercase();
     let (digits, mul) = [

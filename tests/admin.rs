@@ -214,6 +214,42 @@ fn info_is_verbatim_in_resp3_and_empty_for_unknown_sections() {
     );
 }
 
+/// The HELP replies ferrodis shares word for word with Redis 7.0 all come from one helper
+/// (`ReplyBuffer::help`, Redis's `addReplyHelp`): header with the command name in capitals
+/// whatever case it was sent in, the lines, the shared `HELP` footer, as status replies in
+/// RESP2 and RESP3. (CLIENT, COMMAND and DEBUG HELP list only what ferrodis implements.)
+#[test]
+fn help_replies_match_real_redis_in_resp2_and_resp3() {
+    if !require_redis_server() {
+        return;
+    }
+    let ours = TestServer::start(&[]);
+    let real = RealRedis::start(&[]);
+    for resp3 in [false, true] {
+        let (mut a, mut b) = (ours.raw(), real.raw());
+        if resp3 {
+            a.cmd_str("HELLO 3");
+            b.cmd_str("HELLO 3");
+        }
+        for help in [
+            "CONFIG HELP",
+            "config help",
+            "OBJECT HELP",
+            "MEMORY HELP",
+            "SCRIPT HELP",
+            "FUNCTION HELP",
+            "PUBSUB HELP",
+        ] {
+            let reply = a.cmd_str(help);
+            assert!(
+                reply.ends_with("+HELP\r\n+    Prints this help.\r\n"),
+                "{help}: {reply}"
+            );
+            assert_eq!(reply, b.cmd_str(help), "`{help}` (RESP3: {resp3})");
+        }
+    }
+}
+
 #[test]
 fn config_get_matches_globs_and_replies_with_a_map() {
     let server = TestServer::start(&[]);

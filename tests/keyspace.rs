@@ -578,6 +578,42 @@ fn keyspace_replies_match_real_redis_byte_for_byte() {
     assert_replies_match_redis(&[], DIFFERENTIAL_SCRIPT);
 }
 
+/// SCAN, HSCAN, SSCAN and ZSCAN share one cursor parser (Redis's `strtoul`: a sign, leading
+/// zeros and a wrapping `-1` are accepted) and one option parser (TYPE for SCAN only), and a
+/// missing key answers an empty scan before its options are read, as in Redis.
+#[test]
+fn scan_family_cursors_and_options_match_real_redis() {
+    assert_replies_match_redis(
+        &[],
+        &[
+            "SCAN +0",
+            "SCAN 007",
+            "SCAN -1",
+            "SCAN 18446744073709551615",
+            "SCAN 18446744073709551616",
+            "SCAN 1x",
+            "ZADD z 1 a",
+            "HSET h f v",
+            "SADD s m",
+            "SET k v",
+            "SCAN +0 TYPE zset",
+            "SCAN 0 TYPE",
+            "SCAN 0 COUNT 0",
+            "ZSCAN z +0",
+            "ZSCAN z -1",
+            "ZSCAN z 007",
+            "ZSCAN z +x",
+            "ZSCAN nokey 0 COUNT 0",
+            "ZSCAN nokey 0 BAD",
+            "ZSCAN z 0 COUNT 0",
+            "ZSCAN k 0",
+            "HSCAN h 0 TYPE hash",
+            "SSCAN s 0 TYPE set",
+            "ZSCAN z 0 TYPE zset",
+        ],
+    );
+}
+
 #[test]
 fn resp3_replies_use_nulls_and_verbatim_text() {
     let server = TestServer::start(&[]);

@@ -7,7 +7,8 @@
 //! dispatcher enforces.
 //!
 //! Not implemented (they answer "unknown command"): SAVE, BGSAVE, BGREWRITEAOF (ferrodis has no
-//! persistence yet), MONITOR, SLOWLOG, LATENCY, MEMORY, REPLICAOF, FAILOVER, SWAPDB.
+//! persistence yet), MONITOR, SLOWLOG, LATENCY, REPLICAOF, FAILOVER. (MEMORY and SWAPDB are
+//! keyspace commands, in `keyspace.rs`.)
 
 use super::args;
 use super::connection::container_command;
@@ -176,20 +177,11 @@ fn info_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     Ok(())
 }
 
-/// Replies with a HELP text: one status line each.
-fn help_reply(out: &mut ReplyBuffer, lines: &[&str]) {
-    out.array_len(lines.len());
-    for line in lines {
-        out.simple(line);
-    }
-}
-
 /// CONFIG HELP — the subcommand summary.
 fn config_help_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
-    help_reply(
-        ctx.out,
+    ctx.out.help(
+        "CONFIG",
         &[
-            "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
             "GET <pattern>",
             "    Return parameters matching the glob-like <pattern> and their values.",
             "SET <directive> <value>",
@@ -198,8 +190,6 @@ fn config_help_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
             "    Reset statistics reported by the INFO command.",
             "REWRITE",
             "    Rewrite the configuration file.",
-            "HELP",
-            "    Prints this help.",
         ],
     );
     Ok(())
@@ -312,10 +302,9 @@ fn config_rewrite_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
 
 /// COMMAND HELP — the subcommand summary.
 fn command_help_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
-    help_reply(
-        ctx.out,
+    ctx.out.help(
+        "COMMAND",
         &[
-            "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
             "(no subcommand)",
             "    Return details about all Redis commands.",
             "COUNT",
@@ -332,8 +321,6 @@ fn command_help_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
             "    commands are returned.",
             "GETKEYS <full-command>",
             "    Return the keys from a full Redis command.",
-            "HELP",
-            "    Prints this help.",
         ],
     );
     Ok(())
@@ -663,10 +650,9 @@ fn debug_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     }
     let sub = argv[1];
     if args::is(sub, "HELP") && argv.len() == 2 {
-        help_reply(
-            ctx.out,
+        ctx.out.help(
+            "DEBUG",
             &[
-                "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                 "OBJECT <key>",
                 "    Show low level info about the key and associated value.",
                 "SET-ACTIVE-EXPIRE <0|1>",
@@ -675,8 +661,6 @@ fn debug_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
                 "    default.",
                 "SLEEP <seconds>",
                 "    Stop the server for <seconds>. Decimals allowed.",
-                "HELP",
-                "    Prints this help.",
             ],
         );
     } else if args::is(sub, "SLEEP") && argv.len() == 3 {
@@ -697,7 +681,7 @@ fn debug_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         let Some(obj) = db.lookup_read(argv[2], now, false) else {
             return Err(CommandError::NoSuchKey);
         };
-        let idle = ((now / 1000) - obj.lru as i64).max(0);
+        let idle = obj.idle_seconds(now);
         let line = format!(
             "Value at:{:p} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
             obj as *const _,

@@ -25,16 +25,6 @@ pub fn non_negative(arg: &[u8], err: &'static str) -> Result<i64, CommandError> 
     }
 }
 
-/// A positive count (`ERR value is out of range, must be positive`).
-pub fn positive(arg: &[u8]) -> Result<i64, CommandError> {
-    let n = int(arg)?;
-    if n <= 0 {
-        Err(CommandError::Err("value is out of range, must be positive"))
-    } else {
-        Ok(n)
-    }
-}
-
 /// Case-insensitive option match: `is(arg, "NX")`.
 pub fn is(arg: &[u8], option: &str) -> bool {
     arg.eq_ignore_ascii_case(option.as_bytes())

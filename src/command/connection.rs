@@ -374,7 +374,6 @@ fn validate_client_name(name: &[u8]) -> CommandResult {
 /// CLIENT HELP — the subcommand summary, one status line each.
 fn client_help_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
     const LINES: &[&str] = &[
-        "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "GETREDIR",
         "    Return the client ID we are redirecting to when tracking is enabled.",
         "GETNAME",
@@ -415,13 +414,8 @@ fn client_help_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
         "    Protect current client connection from eviction.",
         "NO-TOUCH (ON|OFF)",
         "    Will not touch LRU/LFU stats when this mode is on.",
-        "HELP",
-        "    Prints this help.",
     ];
-    ctx.out.array_len(LINES.len());
-    for line in LINES {
-        ctx.out.simple(line);
-    }
+    ctx.out.help("CLIENT", LINES);
     Ok(())
 }
 

@@ -45,6 +45,12 @@ pub enum CommandError {
 
 pub type CommandResult = Result<(), CommandError>;
 
+impl From<crate::db::WrongType> for CommandError {
+    fn from(_: crate::db::WrongType) -> CommandError {
+        CommandError::WrongType
+    }
+}
+
 /// Truncates client-provided text in error messages, as Redis's `%.128s`.
 fn clip(b: &[u8]) -> Cow<'_, str> {
     String::from_utf8_lossy(&b[..b.len().min(128)])

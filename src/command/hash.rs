@@ -5,18 +5,17 @@
 //! `Hash` API and writes the reply. Writes follow the usual order: validate everything, mutate,
 //! then `dirty`, `signal_modified_key` (WATCH) and the keyspace event Redis fires (`hset`,
 //! `hdel`, `hincrby`, `hincrbyfloat`, and `del` when the last field goes).
-//!
-//! HSCAN's argument parsing ([`parse_scan_cursor`], [`ScanOptions`]) is shared with SSCAN.
 
 use super::args;
 use super::error::{CommandError, CommandResult};
-use super::pubsub::{NOTIFY_GENERIC, NOTIFY_HASH};
+use super::keyspace::{delete_if_empty, parse_scan_cursor, reply_scan, ScanOptions};
+use super::pubsub::NOTIFY_HASH;
 use super::table::{flags::*, CommandSpec};
 use super::{notify, signal_modified_key, Ctx};
 use crate::db::value::Value;
 use crate::db::{Db, Ms};
 use crate::types::hash::{Hash, Limits};
-use crate::util::{glob_match, parse_i64, write_i64, LongDouble, I64_BUF};
+use crate::util::{parse_i64, write_i64, LongDouble, I64_BUF};
 
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("hset", hset_command, -4, WRITE | DENYOOM | FAST, "hash")
@@ -101,13 +100,7 @@ fn hash_for_read<'d>(
     key: &[u8],
     now: Ms,
 ) -> Result<Option<&'d Hash>, CommandError> {
-    match db.lookup_read(key, now, true) {
-        None => Ok(None),
-        Some(obj) => match &obj.value {
-            Value::Hash(h) => Ok(Some(h)),
-            _ => Err(CommandError::WrongType),
-        },
-    }
+    Ok(db.lookup_read_as(key, now)?)
 }
 
 /// The hash at `key` for writing, if it exists; `WRONGTYPE` if the key holds something else.
@@ -116,13 +109,7 @@ fn hash_for_write<'d>(
     key: &[u8],
     now: Ms,
 ) -> Result<Option<&'d mut Hash>, CommandError> {
-    match db.lookup_write(key, now) {
-        None => Ok(None),
-        Some(obj) => match &mut obj.value {
-            Value::Hash(h) => Ok(Some(h)),
-            _ => Err(CommandError::WrongType),
-        },
-    }
+    Ok(db.lookup_write_as(key, now)?)
 }
 
 /// The hash at `key`, created empty if the key does not exist (Redis:
@@ -132,26 +119,7 @@ fn hash_for_write_or_create<'d>(
     key: &[u8],
     now: Ms,
 ) -> Result<&'d mut Hash, CommandError> {
-    // Two lookups, because a borrow returned from one match arm cannot coexist with `db.add`
-    // in the other; the second is a plain probe.
-    let exists = hash_for_write(db, key, now)?.is_some();
-    if !exists {
-        db.add(key, Value::Hash(Hash::new()), now);
-    }
-    match db.dict.get_mut(key).map(|obj| &mut obj.value) {
-        Some(Value::Hash(h)) => Ok(h),
-        _ => Err(CommandError::WrongType),
-    }
-}
-
-/// Deletes `key` if its hash has become empty, with the `del` event. Redis does this at the end
-/// of every command that removes fields.
-fn delete_if_empty(ctx: &mut Ctx, key: &[u8]) {
-    let db = &mut ctx.dbs[ctx.db];
-    if matches!(db.dict.get(key).map(|o| &o.value), Some(Value::Hash(h)) if h.is_empty()) {
-        db.remove(key);
-        notify(ctx, NOTIFY_GENERIC, "del", key);
-    }
+    Ok(db.lookup_write_or_create(key, now, || Value::Hash(Hash::new()))?)
 }
 
 /// HSET key field value [field value ...] — the number of fields added.
@@ -460,93 +428,6 @@ fn hrandfield_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     Ok(())
 }
 
-/// Parses a SCAN-family cursor the way Redis's `strtoul` call does: decimal, an optional sign
-/// (a negative cursor wraps around), no surrounding spaces, no overflow.
-pub(crate) fn parse_scan_cursor(arg: &[u8]) -> Result<u64, CommandError> {
-    let invalid = CommandError::Err("invalid cursor");
-    let (negative, digits) = match arg {
-        [b'-', rest @ ..] => (true, rest),
-        [b'+', rest @ ..] => (false, rest),
-        _ => (false, arg),
-    };
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return Err(invalid);
-    }
-    let mut n: u64 = 0;
-    for &d in digits {
-        n = n
-            .checked_mul(10)
-            .and_then(|n| n.checked_add((d - b'0') as u64))
-            .ok_or_else(|| invalid.clone())?;
-    }
-    Ok(if negative { n.wrapping_neg() } else { n })
-}
-
-/// The MATCH / COUNT options of HSCAN and SSCAN.
-pub(crate) struct ScanOptions<'a> {
-    pub pattern: Option<&'a [u8]>,
-    pub count: usize,
-}
-
-impl ScanOptions<'_> {
-    /// Parses the options starting at `argv[from]` (Redis: `scanGenericCommand`).
-    pub(crate) fn parse<'a>(
-        argv: &[&'a [u8]],
-        from: usize,
-    ) -> Result<ScanOptions<'a>, CommandError> {
-        let mut opts = ScanOptions {
-            pattern: None,
-            count: 10,
-        };
-        let mut i = from;
-        while i < argv.len() {
-            let value = argv.get(i + 1).ok_or(CommandError::Syntax)?;
-            if args::is(argv[i], "COUNT") {
-                let n = args::int(value)?;
-                if n < 1 {
-                    return Err(CommandError::Syntax);
-                }
-                opts.count = n as usize;
-            } else if args::is(argv[i], "MATCH") {
-                // "*" matches everything: skip the matching work, as Redis does.
-                opts.pattern = (*value != b"*").then_some(*value);
-            } else {
-                return Err(CommandError::Syntax);
-            }
-            i += 2;
-        }
-        Ok(opts)
-    }
-
-    pub(crate) fn matches(&self, s: &[u8]) -> bool {
-        self.pattern.is_none_or(|p| glob_match(p, s, false))
-    }
-}
-
-/// Writes a SCAN-family reply: `[cursor, [elements...]]`.
-pub(crate) fn reply_scan(out: &mut crate::resp::reply::ReplyBuffer, cursor: u64, items: &[&[u8]]) {
-    out.array_len(2);
-    let mut buf = [0u8; 20];
-    out.bulk(format_u64(cursor, &mut buf));
-    out.array_len(items.len());
-    for item in items {
-        out.bulk(item);
-    }
-}
-
-fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    &buf[i..]
-}
-
 /// HSCAN key cursor [MATCH pattern] [COUNT count] — `[next cursor, [field, value, ...]]`.
 /// A listpack-encoded hash is returned whole with cursor 0, as Redis does.
 fn hscan_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
@@ -555,7 +436,7 @@ fn hscan_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         reply_scan(ctx.out, 0, &[]);
         return Ok(());
     };
-    let opts = ScanOptions::parse(argv, 3)?;
+    let opts = ScanOptions::parse(argv, 3, false)?;
     let mut items: Vec<&[u8]> = Vec::new();
     let next = hash.scan(cursor, opts.count, |f, v| {
         if opts.matches(f) {
@@ -565,24 +446,4 @@ fn hscan_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     });
     reply_scan(ctx.out, next, &items);
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn scan_cursors_parse_like_strtoul() {
-        assert_eq!(parse_scan_cursor(b"0").unwrap(), 0);
-        assert_eq!(parse_scan_cursor(b"+7").unwrap(), 7);
-        assert_eq!(parse_scan_cursor(b"007").unwrap(), 7);
-        assert_eq!(parse_scan_cursor(b"-1").unwrap(), u64::MAX);
-        assert_eq!(
-            parse_scan_cursor(b"18446744073709551615").unwrap(),
-            u64::MAX
-        );
-        for bad in [&b""[..], b" 1", b"1 ", b"x", b"18446744073709551616"] {
-            assert!(parse_scan_cursor(bad).is_err());
-        }
-    }
 }

@@ -9,6 +9,10 @@
 //! Every write follows the same epilogue as in Redis: `dirty += 1`, `signal_modified_key`
 //! (WATCH), then the keyspace event with Redis's exact name (`del`, `expire`, `rename_from` /
 //! `rename_to`, `copy_to`, `move_from` / `move_to`, `persist`).
+//!
+//! Two pieces serve the type families too: [`delete_if_empty`], and the SCAN family's cursor
+//! and option parsing and reply ([`parse_scan_cursor`], [`ScanOptions`], [`reply_scan`]), used
+//! by HSCAN, SSCAN and ZSCAN as Redis's `scanGenericCommand` serves all four.
 
 use super::args;
 use super::error::{CommandError, CommandResult};
@@ -17,9 +21,8 @@ use super::table::{flags::*, CommandSpec};
 use super::{multi, notify, signal_modified_key, Ctx};
 use crate::db::value::{Object, Value};
 use crate::db::{Db, Ms};
-use crate::resp::reply::ReplyBuffer;
 use crate::server::blocking;
-use crate::util::{glob_match, parse_i64, parse_u64};
+use crate::util::{glob_match, parse_i64};
 
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("del", del_command, -2, WRITE, "generic")
@@ -224,21 +227,6 @@ fn container_command(_ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     Err(CommandError::WrongArity(args::text(argv[0]).to_lowercase()))
 }
 
-/// Writes a HELP reply the way Redis's `addReplyHelp` does: a header line, the command's own
-/// lines, and the closing `HELP` entry, each as a status reply.
-pub fn reply_help(out: &mut ReplyBuffer, command: &str, lines: &[&str]) {
-    out.array_len(lines.len() + 3);
-    out.simple(&format!(
-        "{} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        command
-    ));
-    for line in lines {
-        out.simple(line);
-    }
-    out.simple("HELP");
-    out.simple("    Prints this help.");
-}
-
 // ---------------------------------------------------------------------------------------------
 // Deleting and inspecting keys
 // ---------------------------------------------------------------------------------------------
@@ -273,6 +261,23 @@ fn del_generic(ctx: &mut Ctx, argv: &[&[u8]], lazy: bool) -> CommandResult {
     }
     ctx.out.integer(removed);
     Ok(())
+}
+
+/// Deletes `key` if the command that just removed elements from it left an empty list, hash,
+/// set or sorted set, with the `del` event; returns whether it did. Every type's commands
+/// end this way in Redis (`if (hashTypeLength(o) == 0) { dbDelete(..);
+/// notifyKeyspaceEvent(NOTIFY_GENERIC,"del",..); }` and its list/set/zset twins).
+pub fn delete_if_empty(ctx: &mut Ctx, key: &[u8]) -> bool {
+    let db = &mut ctx.dbs[ctx.db];
+    let empty = db
+        .dict
+        .get(key)
+        .is_some_and(|obj| obj.value.is_empty_collection());
+    if empty {
+        db.remove(key);
+        notify(ctx, NOTIFY_GENERIC, "del", key);
+    }
+    empty
 }
 
 /// EXISTS key [key ...] — how many of the keys exist (a key named twice counts twice).
@@ -343,34 +348,16 @@ fn is_expired(db: &Db, key: &[u8], now: Ms) -> bool {
 /// for the whole iteration is returned at least once). COUNT is the number of slots visited
 /// per call, so a call may return fewer keys than COUNT once MATCH/TYPE filter them.
 fn scan_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
-    let cursor = parse_u64(argv[1]).ok_or(CommandError::Err("invalid cursor"))?;
-    let mut count: i64 = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut type_name: Option<&[u8]> = None;
-    let mut i = 2;
-    while i < argv.len() {
-        let has_value = i + 1 < argv.len();
-        if args::is(argv[i], "COUNT") && has_value {
-            count = args::int(argv[i + 1])?;
-            if count < 1 {
-                return Err(CommandError::Syntax);
-            }
-        } else if args::is(argv[i], "MATCH") && has_value {
-            // `*` matches everything: skip the matcher entirely.
-            pattern = Some(argv[i + 1]).filter(|p| *p != b"*");
-        } else if args::is(argv[i], "TYPE") && has_value {
-            type_name = Some(argv[i + 1]);
-        } else {
-            return Err(CommandError::Syntax);
-        }
-        i += 2;
-    }
+    let cursor = parse_scan_cursor(argv[1])?;
+    let opts = ScanOptions::parse(argv, 2, true)?;
     let now = ctx.now;
     let db = &mut ctx.dbs[ctx.db];
     let mut keys = Vec::new();
-    let next = db.dict.scan(cursor, count as usize, |key, obj| {
-        let matches = pattern.is_none_or(|p| glob_match(p, key, false))
-            && type_name.is_none_or(|t| t.eq_ignore_ascii_case(obj.value.type_name().as_bytes()));
+    let next = db.dict.scan(cursor, opts.count, |key, obj| {
+        let matches = opts.matches(key)
+            && opts
+                .type_name
+                .is_none_or(|t| t.eq_ignore_ascii_case(obj.value.type_name().as_bytes()));
         if matches {
             keys.push(key.clone());
         }
@@ -379,13 +366,88 @@ fn scan_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     // the hole, and every slot from the hole upwards has been visited already, so this cannot
     // make the rest of the iteration skip a key.
     keys.retain(|key| !db.expire_if_needed(key, now));
-    ctx.out.array_len(2);
-    ctx.out.bulk(next.to_string().as_bytes());
-    ctx.out.array_len(keys.len());
-    for key in &keys {
-        ctx.out.bulk(key);
-    }
+    let refs: Vec<&[u8]> = keys.iter().map(|k| k.as_bytes()).collect();
+    reply_scan(ctx.out, next, &refs);
     Ok(())
+}
+
+/// Parses a SCAN-family cursor the way Redis's `strtoul` call does: decimal, an optional sign
+/// (a negative cursor wraps around), no surrounding spaces, no overflow.
+pub(crate) fn parse_scan_cursor(arg: &[u8]) -> Result<u64, CommandError> {
+    let invalid = CommandError::Err("invalid cursor");
+    let (negative, digits) = match arg {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        _ => (false, arg),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(invalid);
+    }
+    let mut n: u64 = 0;
+    for &d in digits {
+        n = n
+            .checked_mul(10)
+            .and_then(|n| n.checked_add((d - b'0') as u64))
+            .ok_or_else(|| invalid.clone())?;
+    }
+    Ok(if negative { n.wrapping_neg() } else { n })
+}
+
+/// The MATCH / COUNT options of the SCAN family, and TYPE for SCAN itself.
+pub(crate) struct ScanOptions<'a> {
+    pub pattern: Option<&'a [u8]>,
+    pub count: usize,
+    pub type_name: Option<&'a [u8]>,
+}
+
+impl ScanOptions<'_> {
+    /// Parses the options starting at `argv[from]`; TYPE only when `keyspace` (SCAN, not
+    /// HSCAN/SSCAN/ZSCAN). Redis: `scanGenericCommand`.
+    pub(crate) fn parse<'a>(
+        argv: &[&'a [u8]],
+        from: usize,
+        keyspace: bool,
+    ) -> Result<ScanOptions<'a>, CommandError> {
+        let mut opts = ScanOptions {
+            pattern: None,
+            count: 10,
+            type_name: None,
+        };
+        let mut i = from;
+        while i < argv.len() {
+            let value = argv.get(i + 1).ok_or(CommandError::Syntax)?;
+            if args::is(argv[i], "COUNT") {
+                let n = args::int(value)?;
+                if n < 1 {
+                    return Err(CommandError::Syntax);
+                }
+                opts.count = n as usize;
+            } else if args::is(argv[i], "MATCH") {
+                // "*" matches everything: skip the matching work, as Redis does.
+                opts.pattern = (*value != b"*").then_some(*value);
+            } else if keyspace && args::is(argv[i], "TYPE") {
+                opts.type_name = Some(*value);
+            } else {
+                return Err(CommandError::Syntax);
+            }
+            i += 2;
+        }
+        Ok(opts)
+    }
+
+    pub(crate) fn matches(&self, s: &[u8]) -> bool {
+        self.pattern.is_none_or(|p| glob_match(p, s, false))
+    }
+}
+
+/// Writes a SCAN-family reply: `[cursor, [elements...]]`.
+pub(crate) fn reply_scan(out: &mut crate::resp::reply::ReplyBuffer, cursor: u64, items: &[&[u8]]) {
+    out.array_len(2);
+    out.bulk_u64(cursor);
+    out.array_len(items.len());
+    for item in items {
+        out.bulk(item);
+    }
 }
 
 /// RANDOMKEY — a random key name, or null if the database is empty.
@@ -890,12 +952,12 @@ fn object_refcount_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
 /// LFU policy, where Redis reuses the clock field for the frequency counter.
 fn object_idletime_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let lfu = lfu_policy(ctx);
-    let now_s = crate::db::lru_clock(ctx.now);
-    if let Some(lru) = object_lookup(ctx, argv[2]).map(|obj| obj.lru) {
+    let now = ctx.now;
+    if let Some(idle) = object_lookup(ctx, argv[2]).map(|obj| obj.idle_seconds(now)) {
         if lfu {
             return Err(CommandError::Err("An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
         }
-        ctx.out.integer(now_s.saturating_sub(lru) as i64);
+        ctx.out.integer(idle as i64);
     }
     Ok(())
 }
@@ -915,8 +977,7 @@ fn object_freq_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
 
 /// OBJECT HELP — the subcommands, one status line each.
 fn object_help_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
-    reply_help(
-        ctx.out,
+    ctx.out.help(
         "OBJECT",
         &[
             "ENCODING <key>",
@@ -1050,8 +1111,7 @@ fn memory_purge_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
 
 /// MEMORY HELP — the subcommands, one status line each.
 fn memory_help_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
-    reply_help(
-        ctx.out,
+    ctx.out.help(
         "MEMORY",
         &[
             "DOCTOR",
@@ -1068,4 +1128,24 @@ fn memory_help_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
         ],
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scan_cursors_parse_like_strtoul() {
+        assert_eq!(parse_scan_cursor(b"0").unwrap(), 0);
+        assert_eq!(parse_scan_cursor(b"+7").unwrap(), 7);
+        assert_eq!(parse_scan_cursor(b"007").unwrap(), 7);
+        assert_eq!(parse_scan_cursor(b"-1").unwrap(), u64::MAX);
+        assert_eq!(
+            parse_scan_cursor(b"18446744073709551615").unwrap(),
+            u64::MAX
+        );
+        for bad in [&b""[..], b" 1", b"1 ", b"x", b"18446744073709551616"] {
+            assert!(parse_scan_cursor(bad).is_err());
+        }
+    }
 }

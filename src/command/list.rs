@@ -13,7 +13,8 @@
 
 use super::args;
 use super::error::{CommandError, CommandResult};
-use super::pubsub::{NOTIFY_GENERIC, NOTIFY_LIST};
+use super::keyspace::delete_if_empty;
+use super::pubsub::NOTIFY_LIST;
 use super::table::{flags::*, CommandSpec};
 use super::{notify, signal_key_as_ready, signal_modified_key, Ctx};
 use crate::db::sds::Sds;
@@ -153,13 +154,7 @@ fn list_for_read<'d>(
     key: &[u8],
     now: Ms,
 ) -> Result<Option<&'d List>, CommandError> {
-    match db.lookup_read(key, now, true) {
-        None => Ok(None),
-        Some(obj) => match &obj.value {
-            Value::List(l) => Ok(Some(l)),
-            _ => Err(CommandError::WrongType),
-        },
-    }
+    Ok(db.lookup_read_as(key, now)?)
 }
 
 /// The list at `key` for writing; WRONGTYPE if the key holds something else.
@@ -168,24 +163,12 @@ fn list_for_write<'d>(
     key: &[u8],
     now: Ms,
 ) -> Result<Option<&'d mut List>, CommandError> {
-    match db.lookup_write(key, now) {
-        None => Ok(None),
-        Some(obj) => match &mut obj.value {
-            Value::List(l) => Ok(Some(l)),
-            _ => Err(CommandError::WrongType),
-        },
-    }
+    Ok(db.lookup_write_as(key, now)?)
 }
 
 /// The list at `key`, created empty if absent (the caller pushes into it at once).
 fn list_or_create<'d>(db: &'d mut Db, key: &[u8], now: Ms) -> Result<&'d mut List, CommandError> {
-    if db.lookup_write(key, now).is_none() {
-        db.add(key, Value::List(Box::default()), now);
-    }
-    match db.lookup_write(key, now).map(|o| &mut o.value) {
-        Some(Value::List(l)) => Ok(l),
-        _ => Err(CommandError::WrongType),
-    }
+    Ok(db.lookup_write_or_create(key, now, || Value::List(Box::default()))?)
 }
 
 fn fill(ctx: &Ctx) -> i64 {
@@ -222,18 +205,6 @@ fn push_event(end: End) -> &'static str {
         End::Head => "lpush",
         End::Tail => "rpush",
     }
-}
-
-/// Deletes `key` if its list is now empty (Redis never stores an empty list), with its `del`
-/// event. Returns whether it was deleted.
-fn delete_if_empty(ctx: &mut Ctx, key: &[u8]) -> bool {
-    let db = &mut ctx.dbs[ctx.db];
-    let empty = matches!(db.dict.get(key).map(|o| &o.value), Some(Value::List(l)) if l.is_empty());
-    if empty {
-        db.remove(key);
-        notify(ctx, NOTIFY_GENERIC, "del", key);
-    }
-    empty
 }
 
 /// Bookkeeping after elements were popped from `key` (Redis: `listElementsRemoved`).

@@ -114,11 +114,6 @@ struct WatchedKey {
 }
 
 impl MultiState {
-    /// Does the client WATCH any key?
-    pub fn watching(&self) -> bool {
-        !self.watched.is_empty()
-    }
-
     /// Has a watched key changed, so that EXEC will fail? (CLIENT LIST flag `d`.)
     pub fn dirty_cas(&self) -> bool {
         self.dirty_cas
@@ -127,11 +122,6 @@ impl MultiState {
     /// Commands queued so far, or None outside MULTI (CLIENT LIST `multi=`, -1 when None).
     pub fn queued_len(&self) -> Option<usize> {
         self.active.then_some(self.queued.len())
-    }
-
-    /// Keys watched (CLIENT LIST `watch=` in later Redis versions).
-    pub fn watched_len(&self) -> usize {
-        self.watched.len()
     }
 }
 

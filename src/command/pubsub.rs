@@ -831,7 +831,6 @@ fn pubsub_numpat_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
 }
 
 const PUBSUB_HELP: &[&str] = &[
-    "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "CHANNELS [<pattern>]",
     "    Return the currently active channels matching a <pattern> (default: '*').",
     "NUMPAT",
@@ -843,16 +842,11 @@ const PUBSUB_HELP: &[&str] = &[
     "    Return the currently active shard level channels matching a <pattern> (default: '*').",
     "SHARDNUMSUB [<shardchannel> ...]",
     "    Return the number of subscribers for the specified shard level channel(s)",
-    "HELP",
-    "    Prints this help.",
 ];
 
 /// PUBSUB HELP — the help text, one status line per element.
 fn pubsub_help_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
-    ctx.out.array_len(PUBSUB_HELP.len());
-    for line in PUBSUB_HELP {
-        ctx.out.simple(line);
-    }
+    ctx.out.help("PUBSUB", PUBSUB_HELP);
     Ok(())
 }
 

@@ -248,7 +248,8 @@ pub struct RunState {
     pub started: Cell<Option<Instant>>,
     /// busy-reply-threshold for this run, in ms.
     pub threshold_ms: Cell<u64>,
-    /// The run passed the threshold: other clients now get -BUSY (Redis: `script_timedout`).
+    /// The run passed the threshold: other clients now get -BUSY (Redis: the `SCRIPT_TIMEDOUT`
+    /// flag, `scriptIsTimedout`).
     pub timed_out: Cell<bool>,
     /// SCRIPT KILL (or SHUTDOWN NOSAVE) asked the script to stop.
     pub killed: Cell<bool>,
@@ -312,11 +313,6 @@ impl ScriptState {
     /// FUNCTION libraries and functions loaded (INFO / FUNCTION STATS).
     pub fn function_counts(&self) -> (usize, usize) {
         self.functions.counts()
-    }
-
-    /// Is a script past busy-reply-threshold (so the loop answers -BUSY)?
-    pub fn is_busy(&self) -> bool {
-        self.run.running.get() && self.run.timed_out.get()
     }
 
     /// The reply other clients get while a script is busy (Redis: `slowevalerr` /
@@ -549,7 +545,6 @@ fn script_debug_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
 /// SCRIPT HELP — the subcommand list, as Redis prints it.
 fn script_help_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
     const HELP: &[&str] = &[
-        "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "DEBUG (YES|SYNC|NO)",
         "    Set the debug mode for subsequent scripts executed.",
         "EXISTS <sha1> [<sha1> ...]",
@@ -564,12 +559,7 @@ fn script_help_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
         "    Kill the currently executing Lua script.",
         "LOAD <script>",
         "    Load a script into the scripts cache without executing it.",
-        "HELP",
-        "    Prints this help.",
     ];
-    ctx.out.array_len(HELP.len());
-    for line in HELP {
-        ctx.out.simple(line);
-    }
+    ctx.out.help("SCRIPT", HELP);
     Ok(())
 }

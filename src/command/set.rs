@@ -18,7 +18,9 @@
 
 use super::args;
 use super::error::{CommandError, CommandResult};
-use super::hash::{parse_scan_cursor, random_count, reply_scan, ScanOptions};
+use super::hash::random_count;
+use super::keyspace::delete_if_empty;
+use super::keyspace::{parse_scan_cursor, reply_scan, ScanOptions};
 use super::pubsub::{NOTIFY_GENERIC, NOTIFY_SET};
 use super::table::{flags::*, CommandSpec};
 use super::{notify, signal_modified_key, Ctx};
@@ -89,13 +91,7 @@ pub const COMMANDS: &[CommandSpec] = &[
 
 /// The set at `key` for reading; `WRONGTYPE` if the key holds something else.
 fn set_for_read<'d>(db: &'d mut Db, key: &[u8], now: Ms) -> Result<Option<&'d Set>, CommandError> {
-    match db.lookup_read(key, now, true) {
-        None => Ok(None),
-        Some(obj) => match &obj.value {
-            Value::Set(s) => Ok(Some(s)),
-            _ => Err(CommandError::WrongType),
-        },
-    }
+    Ok(db.lookup_read_as(key, now)?)
 }
 
 /// The set at `key` for writing, if it exists; `WRONGTYPE` if the key holds something else.
@@ -104,24 +100,7 @@ fn set_for_write<'d>(
     key: &[u8],
     now: Ms,
 ) -> Result<Option<&'d mut Set>, CommandError> {
-    match db.lookup_write(key, now) {
-        None => Ok(None),
-        Some(obj) => match &mut obj.value {
-            Value::Set(s) => Ok(Some(s)),
-            _ => Err(CommandError::WrongType),
-        },
-    }
-}
-
-/// Deletes `key` if its set has become empty, with the `del` event.
-fn delete_if_empty(ctx: &mut Ctx, key: &[u8]) -> bool {
-    let db = &mut ctx.dbs[ctx.db];
-    if matches!(db.dict.get(key).map(|o| &o.value), Some(Value::Set(s)) if s.is_empty()) {
-        db.remove(key);
-        notify(ctx, NOTIFY_GENERIC, "del", key);
-        return true;
-    }
-    false
+    Ok(db.lookup_write_as(key, now)?)
 }
 
 fn bulk_member(out: &mut ReplyBuffer, m: Member) {
@@ -133,13 +112,9 @@ fn sadd_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let key = argv[1];
     let max_intset = ctx.srv.config.set_max_intset_entries;
     let db = &mut ctx.dbs[ctx.db];
-    if set_for_write(db, key, ctx.now)?.is_none() {
-        // Redis picks the encoding from the first member (`setTypeCreate`).
-        db.add(key, Value::Set(Box::new(Set::new_for(argv[2]))), ctx.now);
-    }
-    let Some(Value::Set(set)) = db.dict.get_mut(key).map(|o| &mut o.value) else {
-        return Err(CommandError::WrongType);
-    };
+    // Redis picks the encoding from the first member (`setTypeCreate`).
+    let set: &mut Set =
+        db.lookup_write_or_create(key, ctx.now, || Value::Set(Box::new(Set::new_for(argv[2]))))?;
     let added = argv[2..].iter().filter(|m| set.add(m, max_intset)).count();
     ctx.out.integer(added as i64);
     if added > 0 {
@@ -594,7 +569,7 @@ fn sscan_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         reply_scan(ctx.out, 0, &[]);
         return Ok(());
     };
-    let opts = ScanOptions::parse(argv, 3)?;
+    let opts = ScanOptions::parse(argv, 3, false)?;
     let mut items: Vec<Sds> = Vec::new();
     let next = set.scan(cursor, opts.count, |m| {
         m.with_bytes(|b| {

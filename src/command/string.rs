@@ -135,9 +135,6 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc("Finds the longest common substring.", "7.0.0"),
 ];
 
-/// Largest string value (Redis: `proto-max-bulk-len` default and SETRANGE/APPEND limit).
-pub const MAX_STRING_LEN: usize = 512 * 1024 * 1024;
-
 /// GET key — bulk string, or null if the key does not exist.
 fn get_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let db = &mut ctx.dbs[ctx.db];
@@ -545,13 +542,7 @@ fn string_for_write<'d>(
     key: &[u8],
     now: Ms,
 ) -> Result<Option<&'d mut Sds>, CommandError> {
-    match db.lookup_write(key, now) {
-        None => Ok(None),
-        Some(obj) => match &mut obj.value {
-            Value::Str(s) => Ok(Some(s)),
-            _ => Err(CommandError::WrongType),
-        },
-    }
+    Ok(db.lookup_write_as(key, now)?)
 }
 
 /// APPEND key value — the length of the string after the append.

@@ -1,4 +1,5 @@
-//! The command table (Redis: `commands.def` / `server.c`, `redisCommandTable`).
+//! The command table (Redis: `commands.c`, generated from `src/commands/*.json`, holds
+//! `redisCommandTable`; `server.c` looks commands up in it).
 //!
 //! Every command is declared exactly once, as one [`CommandSpec`] row in its family's file
 //! (`string.rs`, `list.rs`, ...), with Redis's own arity convention: a positive arity is the exact

@@ -12,12 +12,13 @@
 //! `[member, score]` pairs in RESP3, because a map would lose the order.
 //!
 //! BZPOPMIN / BZPOPMAX / BZMPOP share [`zpop_generic`] and the reply writers below with their
-//! non-blocking siblings. Their rows are in [`BLOCKING_COMMANDS`], outside the table until the
-//! blocking machinery (`server/blocking.rs`) is merged: for now an empty key answers at once,
-//! as Redis answers a client that cannot block (inside MULTI or a script).
+//! non-blocking siblings. Their rows are in [`BLOCKING_COMMANDS`], registered beside
+//! [`COMMANDS`]. When every key is empty the client blocks (`BlockedOp::ZSet`), unless it cannot
+//! block (inside MULTI or a script), which gets its empty answer at once, as in Redis.
 
 use super::args;
 use super::error::{CommandError, CommandResult};
+use super::keyspace::{delete_if_empty, parse_scan_cursor, reply_scan, ScanOptions};
 use super::pubsub::{NOTIFY_GENERIC, NOTIFY_ZSET};
 use super::table::{flags::*, CommandSpec};
 use super::{notify, signal_key_as_ready, signal_modified_key, Ctx};
@@ -28,7 +29,7 @@ use crate::resp::reply::ReplyBuffer;
 use crate::server::blocking::{self, BlockedOp};
 use crate::types::set::Set;
 use crate::types::zset::{Limits, ZSet};
-use crate::util::{format_double, glob_match, parse_f64, parse_i64, parse_u64};
+use crate::util::{format_double, parse_f64, parse_i64};
 use rand::Rng;
 
 pub const COMMANDS: &[CommandSpec] = &[
@@ -139,13 +140,7 @@ fn limits(ctx: &Ctx) -> Limits {
 
 /// The sorted set at `key` for reading; `WRONGTYPE` if the key holds something else.
 fn zset_read<'d>(db: &'d mut Db, key: &[u8], now: Ms) -> Result<Option<&'d ZSet>, CommandError> {
-    match db.lookup_read(key, now, true) {
-        None => Ok(None),
-        Some(obj) => match &obj.value {
-            Value::ZSet(z) => Ok(Some(z)),
-            _ => Err(CommandError::WrongType),
-        },
-    }
+    Ok(db.lookup_read_as(key, now)?)
 }
 
 /// The sorted set at `key` for writing; `WRONGTYPE` if the key holds something else.
@@ -154,24 +149,7 @@ fn zset_write<'d>(
     key: &[u8],
     now: Ms,
 ) -> Result<Option<&'d mut ZSet>, CommandError> {
-    match db.lookup_write(key, now) {
-        None => Ok(None),
-        Some(obj) => match &mut obj.value {
-            Value::ZSet(z) => Ok(Some(z)),
-            _ => Err(CommandError::WrongType),
-        },
-    }
-}
-
-/// Deletes `key` if its sorted set became empty, with the `del` event. Returns true if deleted.
-fn delete_if_empty(ctx: &mut Ctx, key: &[u8]) -> bool {
-    let db = &mut ctx.dbs[ctx.db];
-    let empty = matches!(db.dict.get(key).map(|o| &o.value), Some(Value::ZSet(z)) if z.is_empty());
-    if empty {
-        db.remove(key);
-        notify(ctx, NOTIFY_GENERIC, "del", key);
-    }
-    empty
+    Ok(db.lookup_write_as(key, now)?)
 }
 
 /// Writes one element of a member list: the member, and with scores its score (in RESP3 the
@@ -1603,42 +1581,21 @@ fn zsetop_generic(
 /// ZSCAN key cursor [MATCH pattern] [COUNT count] — `[next cursor, [member, score, ...]]`,
 /// scores as bulk strings in both protocols (as Redis's SCAN family sends them).
 fn zscan_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
-    // strtoul accepts "-1" (wrapping), so Redis does too.
-    let cursor = parse_u64(argv[2])
-        .or_else(|| parse_i64(argv[2]).map(|n| n as u64))
-        .ok_or(CommandError::Err("invalid cursor"))?;
-    let db = &mut ctx.dbs[ctx.db];
-    let z = zset_read(db, argv[1], ctx.now)?;
-    let mut count = 10usize;
-    let mut pattern: Option<&[u8]> = None;
-    let mut j = 3;
-    while j < argv.len() {
-        let has_value = j + 1 < argv.len();
-        if args::is(argv[j], "COUNT") && has_value {
-            let n = args::int(argv[j + 1])?;
-            if n < 1 {
-                return Err(CommandError::Syntax);
-            }
-            count = n as usize;
-        } else if args::is(argv[j], "MATCH") && has_value {
-            pattern = Some(argv[j + 1]).filter(|p| *p != b"*");
-        } else {
-            return Err(CommandError::Syntax);
-        }
-        j += 2;
-    }
-    let mut items: Vec<(Sds, f64)> = Vec::new();
-    let next = match z {
-        None => 0,
-        Some(z) => z.scan(cursor, count, |m, s| {
-            if pattern.is_none_or(|p| glob_match(p, m, false)) {
-                items.push((Sds::new(m), s));
-            }
-        }),
+    let cursor = parse_scan_cursor(argv[2])?;
+    let Some(z) = zset_read(&mut ctx.dbs[ctx.db], argv[1], ctx.now)? else {
+        reply_scan(ctx.out, 0, &[]);
+        return Ok(());
     };
+    let opts = ScanOptions::parse(argv, 3, false)?;
+    let mut items: Vec<(Sds, f64)> = Vec::new();
+    let next = z.scan(cursor, opts.count, |m, s| {
+        if opts.matches(m) {
+            items.push((Sds::new(m), s));
+        }
+    });
     let out = &mut *ctx.out;
     out.array_len(2);
-    out.bulk(next.to_string().as_bytes());
+    out.bulk_u64(next);
     out.array_len(items.len() * 2);
     for (m, s) in &items {
         out.bulk(m);

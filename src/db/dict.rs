@@ -109,15 +109,6 @@ impl<V> Dict<V> {
         &mut self.slots[i].1
     }
 
-    /// Returns the value for `key`, inserting `make()` first if it is absent.
-    pub fn get_or_insert_with(&mut self, key: &[u8], make: impl FnOnce() -> V) -> &mut V {
-        let i = match self.find_or_insert_slot(key) {
-            Ok(i) => i,
-            Err(hash) => self.push_new(hash, Sds::new(key), make()),
-        };
-        &mut self.slots[i].1
-    }
-
     /// Ok(slot) when present, Err(hash) when absent (the hash is reused for the insertion).
     fn find_or_insert_slot(&self, key: &[u8]) -> Result<usize, u64> {
         let hash = self.hash(key);
@@ -208,24 +199,12 @@ impl<V> Dict<V> {
         self.slots.get(i).map(|(k, v)| (k, v))
     }
 
-    pub fn get_index_mut(&mut self, i: usize) -> Option<(&Sds, &mut V)> {
-        self.slots.get_mut(i).map(|(k, v)| (&*k, v))
-    }
-
     pub fn iter(&self) -> impl Iterator<Item = (&Sds, &V)> {
         self.slots.iter().map(|(k, v)| (k, v))
     }
 
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&Sds, &mut V)> {
-        self.slots.iter_mut().map(|(k, v)| (&*k, v))
-    }
-
     pub fn keys(&self) -> impl Iterator<Item = &Sds> {
         self.slots.iter().map(|(k, _)| k)
-    }
-
-    pub fn values(&self) -> impl Iterator<Item = &V> {
-        self.slots.iter().map(|(_, v)| v)
     }
 
     pub fn clear(&mut self) {

@@ -25,10 +25,15 @@ pub mod value;
 
 use dict::Dict;
 use sds::Sds;
-use value::{Object, Value};
+use value::{Object, Value, ValueType};
 
 /// Unix time in milliseconds.
 pub type Ms = i64;
+
+/// The key holds another type than the command works on (the command layer answers
+/// `WRONGTYPE`).
+#[derive(Debug)]
+pub struct WrongType;
 
 pub struct Db {
     pub id: usize,
@@ -121,6 +126,51 @@ impl Db {
             }
             None => None,
         }
+    }
+
+    /// [`Db::lookup_read`] (touching the LRU clock), as a `T`: `Ok(None)` for a missing key,
+    /// [`WrongType`] for a key of another type. Redis: `lookupKeyRead` + `checkType`.
+    pub fn lookup_read_as<T: ValueType>(
+        &mut self,
+        key: &[u8],
+        now: Ms,
+    ) -> Result<Option<&T>, WrongType> {
+        match self.lookup_read(key, now, true) {
+            None => Ok(None),
+            Some(obj) => T::of(&obj.value).map(Some).ok_or(WrongType),
+        }
+    }
+
+    /// [`Db::lookup_write`] as a `T`: `Ok(None)` for a missing key, [`WrongType`] for a key of
+    /// another type. Redis: `lookupKeyWrite` + `checkType`.
+    pub fn lookup_write_as<T: ValueType>(
+        &mut self,
+        key: &[u8],
+        now: Ms,
+    ) -> Result<Option<&mut T>, WrongType> {
+        match self.lookup_write(key, now) {
+            None => Ok(None),
+            Some(obj) => T::of_mut(&mut obj.value).map(Some).ok_or(WrongType),
+        }
+    }
+
+    /// [`Db::lookup_write_as`], adding `create()` first when the key is missing (Redis:
+    /// `hashTypeLookupWriteOrCreate` and the push/add paths of the other types).
+    pub fn lookup_write_or_create<T: ValueType>(
+        &mut self,
+        key: &[u8],
+        now: Ms,
+        create: impl FnOnce() -> Value,
+    ) -> Result<&mut T, WrongType> {
+        // Two lookups, because a borrow returned from the first cannot coexist with `add`;
+        // the second is a plain probe.
+        if self.lookup_write_as::<T>(key, now)?.is_none() {
+            self.add(key, create(), now);
+        }
+        self.dict
+            .get_mut(key)
+            .and_then(|obj| T::of_mut(&mut obj.value))
+            .ok_or(WrongType)
     }
 
     /// Does the key exist (after lazy expiry)? Does not count hits or touch the LRU clock.
@@ -236,8 +286,9 @@ impl Db {
     }
 }
 
-/// The LRU clock stored in each object: seconds, wrapping like Redis's 24-bit clock would not
-/// (u32 seconds lasts until 2106).
+/// The LRU clock stored in each object: Unix seconds in a u32 (enough until 2106). Redis
+/// keeps a 24-bit clock that wraps every 194 days (`getLRUClock`); ferrodis has room for
+/// the full value, so idle times never need the wrap-around correction of `estimateObjectIdleTime`.
 pub fn lru_clock(now: Ms) -> u32 {
     (now / 1000) as u32
 }

@@ -4,8 +4,9 @@
 //! strings are stored inline in the variant (an [`Sds`]), and each collection sits behind a `Box`
 //! so that every slot of the keyspace has the same small size (24 bytes for the value) whatever the
 //! key holds — except hashes and sorted sets, which are built to be two words wide themselves (a
-//! boxed listpack buffer or a boxed table) and so need no box of their own. Each collection type chooses its own encodings (listpack, intset, hashtable, ...)
-//! inside its own module under `src/types/`.
+//! boxed listpack buffer or a boxed table) and so need no box of their own. Each collection type
+//! chooses its own encodings (listpack, intset, hashtable, ...) inside its own module under
+//! `src/types/`. [`ValueType`] maps each variant to its type, for typed lookups.
 
 use super::sds::Sds;
 use crate::types::{hash::Hash, list::List, set::Set, zset::ZSet};
@@ -57,6 +58,18 @@ impl Value {
         }
     }
 
+    /// A list, hash, set or sorted set with no element left. Redis never keeps one in the
+    /// keyspace: the command that removed the last element deletes the key.
+    pub fn is_empty_collection(&self) -> bool {
+        match self {
+            Value::Str(_) => false,
+            Value::List(l) => l.is_empty(),
+            Value::Hash(h) => h.is_empty(),
+            Value::Set(s) => s.is_empty(),
+            Value::ZSet(z) => z.is_empty(),
+        }
+    }
+
     /// Number of elements (1 for a string); Redis frees values above 64 elements in the
     /// background on UNLINK / FLUSH ASYNC.
     pub fn element_count(&self) -> usize {
@@ -70,6 +83,46 @@ impl Value {
     }
 }
 
+/// The Rust type behind each kind of value, so that one typed lookup
+/// ([`super::Db::lookup_read_as`]) serves every family: the `checkType` that follows Redis's
+/// `lookupKeyRead` / `lookupKeyWrite`.
+pub trait ValueType {
+    fn of(value: &Value) -> Option<&Self>;
+    fn of_mut(value: &mut Value) -> Option<&mut Self>;
+}
+
+macro_rules! value_type {
+    ($type:ty, $variant:ident) => {
+        impl ValueType for $type {
+            fn of(value: &Value) -> Option<&$type> {
+                match value {
+                    Value::$variant(v) => {
+                        let v: &$type = v;
+                        Some(v)
+                    }
+                    _ => None,
+                }
+            }
+
+            fn of_mut(value: &mut Value) -> Option<&mut $type> {
+                match value {
+                    Value::$variant(v) => {
+                        let v: &mut $type = v;
+                        Some(v)
+                    }
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+value_type!(Sds, Str);
+value_type!(List, List);
+value_type!(Hash, Hash);
+value_type!(Set, Set);
+value_type!(ZSet, ZSet);
+
 /// Redis keeps integers that fit a `long` as `int`, strings up to 44 bytes as `embstr`, longer
 /// ones as `raw`. We store all three the same way and derive the name the user expects.
 pub fn string_encoding(s: &[u8]) -> &'static str {
@@ -82,13 +135,21 @@ pub fn string_encoding(s: &[u8]) -> &'static str {
     }
 }
 
-/// A keyspace slot's value: the data plus the access clock OBJECT IDLETIME / FREQ report
-/// (Redis keeps the same 24 bits in `robj.lru`).
+/// A keyspace slot's value: the data plus the access clock OBJECT IDLETIME reports
+/// (Redis: the 24-bit `robj.lru` field).
 #[derive(Clone)]
 pub struct Object {
     pub value: Value,
-    /// Seconds since server start of the last access (LRU clock).
+    /// Unix time in seconds of the last access ([`crate::db::lru_clock`]).
     pub lru: u32,
+}
+
+impl Object {
+    /// Seconds since the last access (OBJECT IDLETIME, DEBUG OBJECT `lru_seconds_idle`;
+    /// Redis: `estimateObjectIdleTime`).
+    pub fn idle_seconds(&self, now: super::Ms) -> u64 {
+        u64::from(super::lru_clock(now).saturating_sub(self.lru))
+    }
 }
 
 #[cfg(test)]

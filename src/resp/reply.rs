@@ -17,7 +17,7 @@
 //! Nothing here writes to a socket: the event loop flushes the buffer once per loop iteration
 //! (see `server::output`), so a pipeline of 16 commands costs one `write` syscall.
 
-use crate::util::{format_double, write_i64, I64_BUF};
+use crate::util::{format_double, write_i64, write_u64, I64_BUF};
 
 #[derive(Default)]
 pub struct ReplyBuffer {
@@ -115,6 +115,20 @@ impl ReplyBuffer {
     }
 
     /// `+<s>`: a status reply. `s` must not contain CR or LF.
+    /// A container command's HELP reply (Redis: `addReplyHelp`): the header naming `command`,
+    /// the command's own `lines`, then the `HELP` entry they all share, each a status reply.
+    pub fn help(&mut self, command: &str, lines: &[&str]) {
+        self.array_len(lines.len() + 3);
+        self.simple(&format!(
+            "{command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
+        ));
+        for line in lines {
+            self.simple(line);
+        }
+        self.simple("HELP");
+        self.simple("    Prints this help.");
+    }
+
     pub fn simple(&mut self, s: &str) {
         self.buf.push(b'+');
         self.buf.extend_from_slice(s.as_bytes());
@@ -154,6 +168,13 @@ impl ReplyBuffer {
     pub fn bulk_i64(&mut self, n: i64) {
         let mut tmp = [0u8; I64_BUF];
         let digits = write_i64(n, &mut tmp);
+        self.bulk(digits);
+    }
+
+    /// An unsigned integer sent as a bulk string (the cursor of SCAN and its siblings).
+    pub fn bulk_u64(&mut self, n: u64) {
+        let mut tmp = [0u8; I64_BUF];
+        let digits = write_u64(n, &mut tmp);
         self.bulk(digits);
     }
 

@@ -96,10 +96,6 @@ impl Hash {
         }
     }
 
-    pub fn is_listpack(&self) -> bool {
-        matches!(self.repr, Repr::Listpack(_))
-    }
-
     /// Approximate heap bytes owned (MEMORY USAGE).
     pub fn heap_size(&self) -> usize {
         match &self.repr {

@@ -65,15 +65,6 @@ pub enum End {
     Tail,
 }
 
-impl End {
-    pub fn other(self) -> End {
-        match self {
-            End::Head => End::Tail,
-            End::Tail => End::Head,
-        }
-    }
-}
-
 /// One element as stored: its text, or an integer that stands for its decimal text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Elem<'a> {

@@ -115,10 +115,6 @@ impl Set {
         }
     }
 
-    pub fn is_intset(&self) -> bool {
-        matches!(self.repr, Repr::Ints(_))
-    }
-
     /// Approximate heap bytes owned (MEMORY USAGE).
     pub fn heap_size(&self) -> usize {
         match &self.repr {

@@ -93,7 +93,9 @@ impl ZSet {
     }
 
     /// An empty set in the encoding Redis would pick for `count` members whose longest is
-    /// `max_member_len` bytes (Redis: `zsetTypeCreate`).
+    /// `max_member_len` bytes. Redis 7.0 makes this choice where each command creates the set
+    /// (`zaddGenericCommand`, `zrangeResultBeginStore`, and `zsetConvertToListpackIfNeeded`
+    /// after the STORE commands); 7.2 gathers it into `zsetTypeCreate`.
     pub fn for_size(count: usize, max_member_len: usize, limits: Limits) -> ZSet {
         if limits.max_entries == 0
             || count > limits.max_entries
@@ -231,18 +233,6 @@ impl ZSet {
                 sl.insert(m, s);
             }
             *self = ZSet::Skiplist(Box::new(sl));
-        }
-    }
-
-    /// Converts a skip list back to a listpack if it fits the limits (used for sets built by
-    /// the STORE commands, as Redis's `zsetConvertToListpackIfNeeded`).
-    pub fn shrink_encoding_if_fits(&mut self, limits: Limits) {
-        if let ZSet::Skiplist(sl) = self {
-            if sl.len <= limits.max_entries
-                && sl.live_nodes().all(|n| n.member.len() <= limits.max_value)
-            {
-                *self = ZSet::Listpack(Listpack::from_sorted(self.iter()));
-            }
         }
     }
 
@@ -425,22 +415,6 @@ impl<'a> Iterator for ListpackIter<'a> {
 }
 
 impl Listpack {
-    /// Builds a listpack from entries already in ascending order, in one allocation.
-    fn from_sorted<'a>(entries: impl Iterator<Item = (&'a [u8], f64)>) -> Listpack {
-        let mut v = vec![0; HEADER];
-        let mut count = 0;
-        for (m, s) in entries {
-            encode_entry(&mut v, m, s);
-            count += 1;
-        }
-        let mut lp = Listpack::default();
-        if count > 0 {
-            lp.buf = v.into_boxed_slice();
-            lp.set_len(count);
-        }
-        lp
-    }
-
     fn len(&self) -> usize {
         match self.buf.first_chunk::<HEADER>() {
             Some(header) => u32::from_le_bytes(*header) as usize,
@@ -1150,26 +1124,5 @@ mod tests {
             }
         }
         assert_eq!(seen.len(), 1000);
-    }
-
-    #[test]
-    fn shrinking_back_to_a_listpack_keeps_the_order() {
-        let big = Limits {
-            max_entries: 0,
-            max_value: 0,
-        };
-        let mut z = ZSet::for_size(10, 0, big);
-        for i in (0..10).rev() {
-            z.insert(format!("m{i}").as_bytes(), i as f64 * 1.5, big);
-        }
-        let before = collect(&z);
-        z.shrink_encoding_if_fits(SMALL);
-        assert_eq!(z.encoding_name(), "skiplist");
-        z.shrink_encoding_if_fits(Limits {
-            max_entries: 10,
-            max_value: 64,
-        });
-        assert_eq!(z.encoding_name(), "listpack");
-        assert_eq!(collect(&z), before);
     }
 }

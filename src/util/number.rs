@@ -84,12 +84,25 @@ pub fn parse_f64(s: &[u8]) -> Option<f64> {
     }
 }
 
-/// Enough bytes for any i64 in decimal.
+/// Enough bytes for any i64 (`-9223372036854775808`) or u64 (`18446744073709551615`) in
+/// decimal.
 pub const I64_BUF: usize = 20;
 
 /// Writes `v` in decimal into `buf`, returning the used tail (no allocation; hot path).
 pub fn write_i64(v: i64, buf: &mut [u8; I64_BUF]) -> &[u8] {
-    let mut n = v.unsigned_abs();
+    // |i64::MIN| has 19 digits, so there is always room for the sign in front.
+    let start = I64_BUF - write_u64(v.unsigned_abs(), buf).len();
+    if v < 0 {
+        buf[start - 1] = b'-';
+        &buf[start - 1..]
+    } else {
+        &buf[start..]
+    }
+}
+
+/// Writes `n` in decimal at the end of `buf`, returning the used tail (SCAN cursors are
+/// unsigned and may exceed `i64::MAX`).
+pub fn write_u64(mut n: u64, buf: &mut [u8; I64_BUF]) -> &[u8] {
     let mut i = I64_BUF;
     loop {
         i -= 1;
@@ -98,10 +111,6 @@ pub fn write_i64(v: i64, buf: &mut [u8; I64_BUF]) -> &[u8] {
         if n == 0 {
             break;
         }
-    }
-    if v < 0 {
-        i -= 1;
-        buf[i] = b'-';
     }
     &buf[i..]
 }
@@ -194,6 +203,9 @@ mod tests {
         let mut buf = [0u8; I64_BUF];
         for v in [0, 1, -1, 42, i64::MAX, i64::MIN] {
             assert_eq!(write_i64(v, &mut buf), v.to_string().as_bytes());
+        }
+        for v in [0, 9, 10, i64::MAX as u64 + 1, u64::MAX] {
+            assert_eq!(write_u64(v, &mut buf), v.to_string().as_bytes());
         }
     }
 }

@@ -450,7 +450,6 @@ pub fn fcall_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
 /// FUNCTION HELP.
 pub fn function_help_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
     const HELP: &[&str] = &[
-        "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "LOAD [REPLACE] <FUNCTION CODE>",
         "    Create a new library with the given library name and code.",
         "DELETE <LIBRARY NAME>",
@@ -488,12 +487,7 @@ pub fn function_help_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
         "    * REPLACE: appends the restored libraries to the existing libraries, On collision, replace the old",
         "      libraries with the new libraries (notice that even on this option there is a chance of failure",
         "      in case of functions name collision with another library).",
-        "HELP",
-        "    Prints this help.",
     ];
-    ctx.out.array_len(HELP.len());
-    for line in HELP {
-        ctx.out.simple(line);
-    }
+    ctx.out.help("FUNCTION", HELP);
     Ok(())
 }
