@@ -41,6 +41,7 @@ impl Pair {
         let real = self.real.cmd_owned(args);
         let shown: Vec<String> = args
             .iter()
+            .take(8)
             .map(|a| {
                 String::from_utf8_lossy(a.as_ref())
                     .chars()
@@ -55,6 +56,11 @@ impl Pair {
         );
         assert!(took < Duration::from_secs(1), "{shown:?} took {took:?}");
         String::from_utf8_lossy(&ours).into_owned()
+    }
+
+    /// Sends `args` to both and asserts the same reply, without timing (to fill data).
+    fn fill<A: AsRef<[u8]>>(&mut self, args: &[A]) {
+        assert_eq!(self.ours.cmd_owned(args), self.real.cmd_owned(args));
     }
 
     /// Runs a Lua script (no keys) on both, as `same` does.
@@ -166,4 +172,97 @@ fn cjson_encode_nesting_limit_counts_tables_like_redis() {
              if ok then return 'ok' else return e end"
         ));
     }
+}
+
+/// SORT of a list or sorted set that is not sorted (`BY nosort`) reads only the LIMIT range,
+/// in the requested direction, as Redis does: the same replies, and a big collection costs
+/// nothing when a few elements are asked for.
+#[test]
+fn sort_by_nosort_reads_only_the_limit_range_like_redis() {
+    let Some(mut p) = Pair::start() else { return };
+    p.same(&["RPUSH", "l", "5", "3", "9", "1", "7", "2", "8"]);
+    p.same(&[
+        "ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e", "6", "f",
+    ]);
+    p.same(&["SET", "w_1", "10"]);
+    p.same(&["SET", "w_5", "3"]);
+    let limits: &[&[&str]] = &[
+        &[],
+        &["LIMIT", "0", "3"],
+        &["LIMIT", "2", "2"],
+        &["LIMIT", "5", "100"],
+        &["LIMIT", "-3", "2"],
+        &["LIMIT", "100", "5"],
+        &["LIMIT", "0", "0"],
+        &["LIMIT", "1", "-1"],
+        &["LIMIT", "6", "1"],
+        &["LIMIT", "9223372036854775807", "9223372036854775807"],
+        &["LIMIT", "-9223372036854775808", "-9223372036854775808"],
+    ];
+    for key in ["l", "z", "missing"] {
+        let bys: &[&[&str]] = if key == "l" {
+            &[&[], &["BY", "nosort"], &["BY", "w_*"]]
+        } else {
+            &[&[], &["BY", "nosort"]]
+        };
+        for by in bys {
+            for limit in limits {
+                for desc in [&[][..], &["DESC"]] {
+                    for get in [&[][..], &["GET", "#", "GET", "w_*"]] {
+                        let mut cmd = vec!["SORT", key];
+                        for part in [*by, *limit, desc, get] {
+                            cmd.extend_from_slice(part);
+                        }
+                        if key == "z" && by.is_empty() {
+                            cmd.push("ALPHA");
+                        }
+                        p.same(&cmd);
+                        cmd.extend(["STORE", "dst"]);
+                        p.same(&cmd);
+                        p.same(&["LRANGE", "dst", "0", "-1"]);
+                    }
+                }
+            }
+        }
+    }
+    // SORT converts a sorted set to its skip list encoding, for good.
+    assert_eq!(p.same(&["OBJECT", "ENCODING", "z"]), "$8\r\nskiplist\r\n");
+    // A set is sorted ALPHA even with BY nosort when a script asks (as with STORE).
+    p.same(&["SADD", "s", "c", "a", "b"]);
+    assert_eq!(
+        p.eval("return redis.call('sort', 's', 'by', 'nosort')"),
+        "*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n"
+    );
+    p.eval("return redis.call('sort_ro', 's', 'by', 'nosort', 'desc', 'limit', '1', '5')");
+
+    // 200,000 elements; 60 SORTs of a few of them must not each walk the whole collection.
+    for batch in 0..20 {
+        let members: Vec<String> = (0..10_000)
+            .map(|i| (batch * 10_000 + i).to_string())
+            .collect();
+        let mut rpush = vec!["RPUSH".to_string(), "big".to_string()];
+        rpush.extend(members.iter().cloned());
+        p.fill(&rpush);
+        let mut zadd = vec!["ZADD".to_string(), "zbig".to_string()];
+        for m in &members {
+            zadd.extend([m.clone(), m.clone()]);
+        }
+        p.fill(&zadd);
+    }
+    let started = Instant::now();
+    for i in 0..10 {
+        let offset = (i * 19_999).to_string();
+        for key in ["big", "zbig"] {
+            p.same(&["SORT", key, "BY", "nosort", "LIMIT", &offset, "2"]);
+            p.same(&["SORT", key, "BY", "nosort", "LIMIT", &offset, "2", "DESC"]);
+            p.same(&[
+                "SORT_RO", key, "BY", "nosort", "LIMIT", &offset, "1", "GET", "#",
+            ]);
+        }
+    }
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(2),
+        "60 small SORTs took {took:?}"
+    );
 }

@@ -224,7 +224,9 @@ impl ZSet {
         }
     }
 
-    fn convert_to_skiplist(&mut self) {
+    /// Converts a listpack to a skip list (no-op for a skip list). Also used by SORT, which
+    /// converts for good, as Redis's `sortCommandGeneric` does.
+    pub fn convert_to_skiplist(&mut self) {
         if let ZSet::Listpack(lp) = self {
             let mut sl = SkipList::default();
             for (m, s) in lp.iter() {
