@@ -266,3 +266,64 @@ fn sort_by_nosort_reads_only_the_limit_range_like_redis() {
         "60 small SORTs took {took:?}"
     );
 }
+
+/// lua-struct (Redis's deps/lua/src/lua_struct.c): sizes come from the format and are bounded
+/// (C ints, integers up to 32 bytes), `c`/`s` fields are checked against the string given, so
+/// nothing allocates beyond the arguments; the same formats fail with the same messages.
+#[test]
+fn struct_sizes_alignment_and_errors_match_redis() {
+    let Some(mut p) = Pair::start() else { return };
+    for expr in [
+        "struct.pack('i17', 1)",
+        "struct.pack('>i32', -2)",
+        "struct.pack('i33', 1)",
+        "struct.pack('I9', 2^63)",
+        "struct.pack('c2147483647', 'a')",
+        "struct.pack('c2147483648', 'a')",
+        "struct.pack('!2147483647i', 1)",
+        "struct.pack('!3i', 1)",
+        "struct.pack('!4bi', 1, 2)",
+        "struct.pack('!8bd', 1, 2)",
+        "struct.pack('!8bi3', 1, 2)",
+        "struct.pack('!8bi6', 1, 2)",
+        "struct.pack('bi3', 1, 2)",
+        "struct.pack('<I8', 2^64)",
+        "struct.pack('<I8', 2^63 + 4096)",
+        "struct.pack('<I8', -2^64)",
+        "struct.pack('<I8', 0/0)",
+        "struct.pack('B', -1.9)",
+        "struct.pack('b', 'x')",
+        "struct.pack('b')",
+        "struct.pack('bb', 1)",
+        "struct.pack('c3', 1.5)",
+        "struct.pack('c0s', 'abc', 'de')",
+        "struct.pack('=b', 1)",
+        "struct.pack('s5', 'a')",
+        "struct.pack('b\\0b', 1, 2)",
+        "struct.size('c9999999999999999999')",
+        "struct.size('!bhilTfdxc5')",
+        "struct.size('s')",
+        "struct.size('c0')",
+        "struct.size('z')",
+        "struct.size('b=')",
+        "struct.unpack('c0', 'a')",
+        "{struct.unpack('bc0', '\\2abc')}",
+        "{struct.unpack('c1c0', '2abc')}",
+        "{struct.unpack('i4c0', struct.pack('i4', 2147483647) .. 'ab')}",
+        "{struct.unpack('ss', 'ab\\0c\\0')}",
+        "{struct.unpack('s', 'abc')}",
+        "{struct.unpack('i4', 'abcd', 0)}",
+        "{struct.unpack('i4', 'abcd', -1)}",
+        "{struct.unpack('<', 'abcd', 5)}",
+        "{struct.unpack('<', 'abcd', 6)}",
+        "{struct.unpack('b', 'abcd', 0/0)}",
+        "{struct.unpack('>i9', string.rep('\\255', 9))}",
+        "{struct.unpack('<i9', '\\1\\2\\3\\4\\5\\6\\7\\8\\255')}",
+        "{struct.unpack('<I16', string.rep('\\255', 16))}",
+        "{struct.unpack('<i3', '\\255\\255\\127')}",
+        "{struct.unpack('!4bi', struct.pack('!4bi', 1, 2))}",
+        "{struct.unpack('<f>d', struct.pack('<f>d', 1.5, -2.25))}",
+    ] {
+        p.eval(&format!("return {expr}"));
+    }
+}
