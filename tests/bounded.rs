@@ -327,3 +327,27 @@ fn struct_sizes_alignment_and_errors_match_redis() {
         p.eval(&format!("return {expr}"));
     }
 }
+
+/// RANDOMKEY draws until it finds a live key, deleting the expired ones it draws (Redis's
+/// `dbRandomKey` on a master): with 500 expired keys and one live one, it answers the live
+/// one, never nil.
+#[test]
+fn randomkey_finds_the_live_key_among_many_expired_ones_like_redis() {
+    if !require_redis_server() {
+        return;
+    }
+    let config = ["--enable-debug-command", "yes"];
+    let ours = TestServer::start(&config);
+    let real = RealRedis::start(&config);
+    for mut c in [ours.raw(), real.raw()] {
+        assert_eq!(c.cmd_str("DEBUG SET-ACTIVE-EXPIRE 0"), "+OK\r\n");
+        for i in 0..500 {
+            assert_eq!(c.cmd_str(&format!("SET gone:{i} v PX 1")), "+OK\r\n");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(c.cmd_str("SET live v"), "+OK\r\n");
+        for _ in 0..3 {
+            assert_eq!(c.cmd_str("RANDOMKEY"), "$4\r\nlive\r\n");
+        }
+    }
+}
