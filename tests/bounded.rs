@@ -351,3 +351,57 @@ fn randomkey_finds_the_live_key_among_many_expired_ones_like_redis() {
         }
     }
 }
+
+/// Scores and weights are read as Redis's `string2d` (strtod over the whole argument): any
+/// length (a 6,000-digit score is fine), hexadecimal floats, and out-of-range values refused;
+/// score ranges as `zslParseRange` (out of range is ±inf or 0); timeouts as `string2ld`.
+#[test]
+fn float_arguments_parse_like_redis_at_any_length() {
+    let Some(mut p) = Pair::start() else { return };
+    let long_digits = format!("1.{}", "3".repeat(6000));
+    let long_zero = format!("0.{}1", "0".repeat(6000));
+    let long_int = format!("1{}", "0".repeat(400));
+    let values = [
+        "1e400",
+        "-1e400",
+        "1e-400",
+        "1e-310",
+        "0x10",
+        "0X1p4",
+        "-0x1.8p1",
+        "0x1p-1080",
+        "0x1p1024",
+        " 1",
+        "1 ",
+        "inf",
+        "-infinity",
+        "nan",
+        "4.9e-324",
+        &long_digits,
+        &long_zero,
+        &long_int,
+        "+5",
+        ".5",
+        "5.",
+        "0x",
+        "1e",
+        "--1",
+        "",
+    ];
+    for value in values {
+        p.fill(&["DEL", "z", "d"]);
+        p.fill(&["ZADD", "z", "1", "a", "2", "b"]);
+        p.same(&["ZADD", "z", value, "m"]);
+        p.same(&["ZSCORE", "z", "m"]);
+        p.same(&["ZADD", "z", "INCR", value, "a"]);
+        p.same(&["ZINCRBY", "z", value, "b"]);
+        p.same(&["ZUNIONSTORE", "d", "1", "z", "WEIGHTS", value]);
+        p.same(&["ZRANGE", "d", "0", "-1", "WITHSCORES"]);
+        p.same(&["ZCOUNT", "z", value, "+inf"]);
+        p.same(&["ZCOUNT", "z", &format!("({value}"), "+inf"]);
+    }
+    let long_timeout = "1".repeat(6000);
+    for timeout in ["1e400", "1e-400", "0x0.01", " 1", "nan", &long_timeout] {
+        p.same(&["BLPOP", "nolist", timeout]);
+    }
+}
