@@ -944,15 +944,22 @@ fn object_help_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
 /// the dict (key + object) and its index entry (see `Dict`'s memory note).
 const ENTRY_OVERHEAD: usize = std::mem::size_of::<(crate::db::sds::Sds, Object)>() + 5;
 
+/// Elements MEMORY USAGE samples by default (Redis: `OBJ_COMPUTE_SIZE_DEF_SAMPLES`).
+const MEMORY_USAGE_DEFAULT_SAMPLES: usize = 5;
+
 /// MEMORY USAGE key [SAMPLES count] — approximate bytes used by the key and its value, or null.
-/// ferrodis measures collections exactly, so SAMPLES is validated and otherwise ignored.
+/// As in Redis, a big collection's elements are estimated from `count` of them (default 5;
+/// 0 measures every element), so the command costs O(count), not O(elements).
 fn memory_usage_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    let mut samples = MEMORY_USAGE_DEFAULT_SAMPLES;
     let mut i = 3;
     while i < argv.len() {
         if args::is(argv[i], "SAMPLES") && i + 1 < argv.len() {
-            if args::int(argv[i + 1])? < 0 {
+            let n = args::int(argv[i + 1])?;
+            if n < 0 {
                 return Err(CommandError::Syntax);
             }
+            samples = n as usize;
             i += 2;
         } else {
             return Err(CommandError::Syntax);
@@ -964,7 +971,7 @@ fn memory_usage_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         None => ctx.out.null(),
         Some(slot) => {
             let size = ctx.dbs[ctx.db].dict.get_index(slot).map_or(0, |(k, obj)| {
-                ENTRY_OVERHEAD + k.heap_size() + obj.value.heap_size()
+                ENTRY_OVERHEAD + k.heap_size() + obj.value.heap_size_sampled(samples)
             });
             ctx.out.integer(size as i64);
         }
@@ -993,7 +1000,6 @@ fn memory_stats_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
     let total = crate::alloc::used_memory();
     let peak = crate::alloc::peak_memory();
     let mut keys = 0usize;
-    let mut dataset = 0usize;
     let mut tables = 0usize;
     let used: Vec<(usize, usize, usize)> = ctx
         .dbs
@@ -1004,12 +1010,10 @@ fn memory_stats_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
     for db in ctx.dbs.iter() {
         keys += db.len();
         tables += db.dict.table_bytes() + db.expires.table_bytes();
-        dataset += db
-            .dict
-            .iter()
-            .map(|(k, obj)| k.heap_size() + obj.value.heap_size())
-            .sum::<usize>();
     }
+    // As Redis: what is allocated beyond the overhead, not a walk over every key and value
+    // (which would make MEMORY STATS cost O(dataset)).
+    let dataset = total.saturating_sub(tables);
     let out = &mut *ctx.out;
     out.map_len(6 + used.len());
     out.bulk(b"peak.allocated");
