@@ -455,3 +455,37 @@ fn memory_usage_and_stats_do_not_walk_every_element() {
     let took = started.elapsed();
     assert!(took < Duration::from_millis(1500), "took {took:?}");
 }
+
+/// SCAN, HSCAN, SSCAN and ZSCAN read their cursor with one parser, as Redis's `strtoul` call
+/// does: signs, leading zeros, an empty cursor (0) and a NUL ending the C string are accepted;
+/// spaces, lone signs, hex and overflow are not.
+#[test]
+fn scan_cursors_are_read_like_strtoul_by_every_scan_command() {
+    let Some(mut p) = Pair::start() else { return };
+    p.same(&["HSET", "h", "f", "v"]);
+    // Small encodings (listpack, intset): every cursor returns everything, in Redis too.
+    p.same(&["SADD", "s", "1"]);
+    p.same(&["ZADD", "z", "1", "m"]);
+    for cursor in [
+        "",
+        "+",
+        "-",
+        "007",
+        "+0",
+        "-0",
+        " 1",
+        "1 ",
+        "0x1",
+        "18446744073709551616",
+        "-18446744073709551616",
+        "0\0x",
+    ] {
+        p.same(&["HSCAN", "h", cursor]);
+        p.same(&["SSCAN", "s", cursor]);
+        p.same(&["ZSCAN", "z", cursor]);
+        // SCAN's keys come in hash order: compare the cursor check, on an empty database.
+        p.same(&["SELECT", "1"]);
+        p.same(&["SCAN", cursor]);
+        p.same(&["SELECT", "0"]);
+    }
+}

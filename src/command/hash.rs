@@ -460,24 +460,32 @@ fn hrandfield_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     Ok(())
 }
 
-/// Parses a SCAN-family cursor the way Redis's `strtoul` call does: decimal, an optional sign
-/// (a negative cursor wraps around), no surrounding spaces, no overflow.
+/// Parses a SCAN-family cursor exactly as Redis's `strtoul` call does
+/// (`parseScanCursorOrReply`): the argument is read as a C string (it ends at a NUL byte); no
+/// leading space; an optional sign (a negative cursor wraps around); decimal digits (leading
+/// zeros fine) up to the end; no overflow. With no digits at all `strtoul` reads nothing, so
+/// only an empty string passes, as cursor 0.
 pub(crate) fn parse_scan_cursor(arg: &[u8]) -> Result<u64, CommandError> {
-    let invalid = CommandError::Err("invalid cursor");
-    let (negative, digits) = match arg {
+    let invalid = || CommandError::Err("invalid cursor");
+    let c_string = arg.split(|&b| b == 0).next().unwrap_or_default();
+    if c_string.is_empty() {
+        return Ok(0);
+    }
+    let (negative, digits) = match c_string {
         [b'-', rest @ ..] => (true, rest),
         [b'+', rest @ ..] => (false, rest),
-        _ => (false, arg),
+        _ => (false, c_string),
     };
+    // `isspace` covers the first byte; a space after a sign is simply not a digit.
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return Err(invalid);
+        return Err(invalid());
     }
     let mut n: u64 = 0;
     for &d in digits {
         n = n
             .checked_mul(10)
-            .and_then(|n| n.checked_add((d - b'0') as u64))
-            .ok_or_else(|| invalid.clone())?;
+            .and_then(|n| n.checked_add(u64::from(d - b'0')))
+            .ok_or_else(invalid)?;
     }
     Ok(if negative { n.wrapping_neg() } else { n })
 }
@@ -581,7 +589,20 @@ mod tests {
             parse_scan_cursor(b"18446744073709551615").unwrap(),
             u64::MAX
         );
-        for bad in [&b""[..], b" 1", b"1 ", b"x", b"18446744073709551616"] {
+        assert_eq!(parse_scan_cursor(b"").unwrap(), 0);
+        assert_eq!(parse_scan_cursor(b"-0").unwrap(), 0);
+        assert_eq!(parse_scan_cursor(b"5\0x").unwrap(), 5);
+        assert_eq!(parse_scan_cursor(b"-18446744073709551615").unwrap(), 1);
+        for bad in [
+            &b" 1"[..],
+            b"1 ",
+            b"x",
+            b"+",
+            b"-",
+            b"0x1",
+            b"18446744073709551616",
+            b"-18446744073709551616",
+        ] {
             assert!(parse_scan_cursor(bad).is_err());
         }
     }

@@ -19,7 +19,7 @@ use crate::db::value::{Object, Value};
 use crate::db::{Db, Ms};
 use crate::resp::reply::ReplyBuffer;
 use crate::server::blocking;
-use crate::util::{glob_match, parse_i64, parse_u64};
+use crate::util::{glob_match, parse_i64};
 
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("del", del_command, -2, WRITE, "generic")
@@ -343,7 +343,7 @@ fn is_expired(db: &Db, key: &[u8], now: Ms) -> bool {
 /// for the whole iteration is returned at least once). COUNT is the number of slots visited
 /// per call, so a call may return fewer keys than COUNT once MATCH/TYPE filter them.
 fn scan_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
-    let cursor = parse_u64(argv[1]).ok_or(CommandError::Err("invalid cursor"))?;
+    let cursor = super::hash::parse_scan_cursor(argv[1])?;
     let mut count: i64 = 10;
     let mut pattern: Option<&[u8]> = None;
     let mut type_name: Option<&[u8]> = None;

@@ -28,7 +28,7 @@ use crate::resp::reply::ReplyBuffer;
 use crate::server::blocking::{self, BlockedOp};
 use crate::types::set::Set;
 use crate::types::zset::{Limits, ZSet};
-use crate::util::{format_double, glob_match, parse_f64, parse_i64, parse_u64, string2d};
+use crate::util::{format_double, glob_match, parse_f64, parse_i64, string2d};
 use rand::Rng;
 
 pub const COMMANDS: &[CommandSpec] = &[
@@ -1603,10 +1603,7 @@ fn zsetop_generic(
 /// ZSCAN key cursor [MATCH pattern] [COUNT count] — `[next cursor, [member, score, ...]]`,
 /// scores as bulk strings in both protocols (as Redis's SCAN family sends them).
 fn zscan_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
-    // strtoul accepts "-1" (wrapping), so Redis does too.
-    let cursor = parse_u64(argv[2])
-        .or_else(|| parse_i64(argv[2]).map(|n| n as u64))
-        .ok_or(CommandError::Err("invalid cursor"))?;
+    let cursor = super::hash::parse_scan_cursor(argv[2])?;
     let db = &mut ctx.dbs[ctx.db];
     let z = zset_read(db, argv[1], ctx.now)?;
     let mut count = 10usize;

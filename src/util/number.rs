@@ -40,26 +40,6 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
     }
 }
 
-/// Parses an unsigned integer with the same strictness (SCAN cursors).
-pub fn parse_u64(s: &[u8]) -> Option<u64> {
-    match s {
-        [] => None,
-        [b'0'] => Some(0),
-        [b'0', ..] => None,
-        _ if s.len() > 20 => None,
-        _ => {
-            let mut v: u64 = 0;
-            for &c in s {
-                if !c.is_ascii_digit() {
-                    return None;
-                }
-                v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
-            }
-            Some(v)
-        }
-    }
-}
-
 /// Parses a whole string as a double the way C's `strtod` reads it when Redis checks that
 /// nothing is left over: an optional sign, then a decimal number with optional exponent, a
 /// `0x` hexadecimal number with optional binary `p` exponent, or `inf` / `infinity`. No
