@@ -258,9 +258,10 @@ fn config_get_matches_globs_and_replies_with_a_map() {
         c.cmd_str("CONFIG GET timeout"),
         "*2\r\n$7\r\ntimeout\r\n$1\r\n0\r\n"
     );
+    // A name without glob characters is echoed in the client's spelling, as Redis does.
     assert_eq!(
         c.cmd_str("CONFIG GET maxclients TIMEOUT maxclients"),
-        "*4\r\n$10\r\nmaxclients\r\n$5\r\n10000\r\n$7\r\ntimeout\r\n$1\r\n0\r\n"
+        "*4\r\n$10\r\nmaxclients\r\n$5\r\n10000\r\n$7\r\nTIMEOUT\r\n$1\r\n0\r\n"
     );
     assert_eq!(c.cmd_str("CONFIG GET nosuch*"), "*0\r\n");
     let many = c.cmd_str("CONFIG GET *max-*-entries");

@@ -115,7 +115,13 @@ fn a_client_that_disconnects_while_blocked_is_forgotten() {
         let mut c = server.raw();
         block(&mut c, &mut ctrl, "BLPOP q 0");
     }
-    std::thread::sleep(Duration::from_millis(50));
+    // The server notices the hang-up on its next loop turn; wait for that (a loaded machine
+    // can take longer than any fixed sleep).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !ctrl.cmd_str("INFO clients").contains("blocked_clients:0\r\n") {
+        assert!(Instant::now() < deadline, "the closed client is still blocked");
+        std::thread::sleep(Duration::from_millis(10));
+    }
     assert_eq!(ctrl.cmd_str("RPUSH q x"), ":1\r\n");
     assert_eq!(ctrl.cmd_str("LLEN q"), ":1\r\n");
 }

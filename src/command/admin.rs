@@ -15,7 +15,7 @@ use super::connection::container_command;
 use super::error::{CommandError, CommandResult};
 use super::table::{flags, flags::*, lookup_subcommand, CommandSpec};
 use super::Ctx;
-use crate::config::{find_directive, ConfigError, DIRECTIVES};
+use crate::config::{find_directive, ConfigError, Directive, DIRECTIVES};
 use crate::resp::reply::ReplyBuffer;
 use crate::server::Shutdown;
 use crate::util::glob_match;
@@ -196,23 +196,35 @@ fn config_help_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
 }
 
 /// CONFIG GET pattern [pattern ...] — a map of every matching directive to its value.
-/// Patterns are case-insensitive globs; a directive matched twice is listed once.
+/// As in Redis (config.c, configGetCommand): a pattern without `[`, `*` or `?` is a name looked
+/// up directly (case-insensitively, replied in the client's spelling; `\` means nothing there);
+/// any other is a case-insensitive glob over the names, read as a C string (up to a NUL byte).
+/// A name matched twice is listed once.
 fn config_get_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
-    let mut matched: Vec<&'static str> = Vec::new();
-    for pattern in &argv[2..] {
+    let mut matched: Vec<(&[u8], &'static Directive)> = Vec::new();
+    let listed = |matched: &[(&[u8], _)], name: &[u8]| {
+        matched.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+    };
+    for &pattern in &argv[2..] {
+        let c_string = pattern.split(|&b| b == 0).next().unwrap_or_default();
+        if !c_string.iter().any(|b| matches!(b, b'[' | b'*' | b'?')) {
+            let directive = std::str::from_utf8(pattern).ok().and_then(find_directive);
+            if let Some(d) = directive.filter(|_| !listed(&matched, pattern)) {
+                matched.push((pattern, d));
+            }
+            continue;
+        }
         for d in DIRECTIVES {
-            if !matched.contains(&d.name) && glob_match(pattern, d.name.as_bytes(), true) {
-                matched.push(d.name);
+            let name = d.name.as_bytes();
+            if !listed(&matched, name) && glob_match(c_string, name, true) {
+                matched.push((name, d));
             }
         }
     }
     ctx.out.map_len(matched.len());
-    for name in matched {
-        let value = find_directive(name)
-            .map(|d| (d.get)(&ctx.srv.config))
-            .unwrap_or_default();
-        ctx.out.bulk_str(name);
-        ctx.out.bulk_str(&value);
+    for (name, d) in matched {
+        ctx.out.bulk(name);
+        ctx.out.bulk_str(&(d.get)(&ctx.srv.config));
     }
     Ok(())
 }

@@ -3,16 +3,17 @@
 //! Handlers get `argv: &[&[u8]]` (argv[0] is the command name) and call these helpers with `?`.
 
 use super::error::CommandError;
-use crate::util::{parse_f64, parse_i64};
+use crate::util::{parse_i64, string2d, MAX_LONG_DOUBLE_CHARS};
 
 /// An integer argument (`ERR value is not an integer or out of range`).
 pub fn int(arg: &[u8]) -> Result<i64, CommandError> {
     parse_i64(arg).ok_or(CommandError::NotInteger)
 }
 
-/// A float argument (`ERR value is not a valid float`); NaN is refused.
+/// A float argument (`ERR value is not a valid float`), read as Redis's `string2d`: NaN and
+/// values out of a double's range (`1e400`, `1e-400`) are refused.
 pub fn float(arg: &[u8]) -> Result<f64, CommandError> {
-    parse_f64(arg).ok_or(CommandError::NotFloat)
+    string2d(arg).ok_or(CommandError::NotFloat)
 }
 
 /// A non-negative integer with a command-specific message, used both when the argument is not
@@ -36,7 +37,18 @@ pub fn is(arg: &[u8], option: &str) -> bool {
 /// too big for a `long long` of milliseconds wraps negative in Redis's cast and is refused as
 /// negative. Redis: `getTimeoutFromObjectOrReply`.
 pub fn timeout_ms(arg: &[u8]) -> Result<Option<i64>, CommandError> {
-    let secs = parse_f64(arg).ok_or(CommandError::Err("timeout is not a float or out of range"))?;
+    // Redis reads it as a `long double` (`string2ld`), from a buffer of MAX_LONG_DOUBLE_CHARS.
+    let not_float = CommandError::Err("timeout is not a float or out of range");
+    if arg.len() >= MAX_LONG_DOUBLE_CHARS {
+        return Err(not_float);
+    }
+    let (secs, out_of_range) = crate::util::strtod_whole(arg).ok_or(not_float)?;
+    // Too small for a double, not for a long double: still a positive timeout.
+    let secs = if out_of_range && secs == 0.0 {
+        f64::MIN_POSITIVE
+    } else {
+        secs
+    };
     let ms = (secs * 1000.0).ceil();
     if ms < 0.0 || ms >= i64::MAX as f64 {
         return Err(CommandError::Err("timeout is negative"));

@@ -371,24 +371,32 @@ fn scan_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     Ok(())
 }
 
-/// Parses a SCAN-family cursor the way Redis's `strtoul` call does: decimal, an optional sign
-/// (a negative cursor wraps around), no surrounding spaces, no overflow.
+/// Parses a SCAN-family cursor exactly as Redis's `strtoul` call does
+/// (`parseScanCursorOrReply`): the argument is read as a C string (it ends at a NUL byte); no
+/// leading space; an optional sign (a negative cursor wraps around); decimal digits (leading
+/// zeros fine) up to the end; no overflow. With no digits at all `strtoul` reads nothing, so
+/// only an empty string passes, as cursor 0.
 pub(crate) fn parse_scan_cursor(arg: &[u8]) -> Result<u64, CommandError> {
-    let invalid = CommandError::Err("invalid cursor");
-    let (negative, digits) = match arg {
+    let invalid = || CommandError::Err("invalid cursor");
+    let c_string = arg.split(|&b| b == 0).next().unwrap_or_default();
+    if c_string.is_empty() {
+        return Ok(0);
+    }
+    let (negative, digits) = match c_string {
         [b'-', rest @ ..] => (true, rest),
         [b'+', rest @ ..] => (false, rest),
-        _ => (false, arg),
+        _ => (false, c_string),
     };
+    // `isspace` covers the first byte; a space after a sign is simply not a digit.
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return Err(invalid);
+        return Err(invalid());
     }
     let mut n: u64 = 0;
     for &d in digits {
         n = n
             .checked_mul(10)
-            .and_then(|n| n.checked_add((d - b'0') as u64))
-            .ok_or_else(|| invalid.clone())?;
+            .and_then(|n| n.checked_add(u64::from(d - b'0')))
+            .ok_or_else(invalid)?;
     }
     Ok(if negative { n.wrapping_neg() } else { n })
 }
@@ -1005,15 +1013,22 @@ fn object_help_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
 /// the dict (key + object) and its index entry (see `Dict`'s memory note).
 const ENTRY_OVERHEAD: usize = std::mem::size_of::<(crate::db::sds::Sds, Object)>() + 5;
 
+/// Elements MEMORY USAGE samples by default (Redis: `OBJ_COMPUTE_SIZE_DEF_SAMPLES`).
+const MEMORY_USAGE_DEFAULT_SAMPLES: usize = 5;
+
 /// MEMORY USAGE key [SAMPLES count] — approximate bytes used by the key and its value, or null.
-/// ferrodis measures collections exactly, so SAMPLES is validated and otherwise ignored.
+/// As in Redis, a big collection's elements are estimated from `count` of them (default 5;
+/// 0 measures every element), so the command costs O(count), not O(elements).
 fn memory_usage_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    let mut samples = MEMORY_USAGE_DEFAULT_SAMPLES;
     let mut i = 3;
     while i < argv.len() {
         if args::is(argv[i], "SAMPLES") && i + 1 < argv.len() {
-            if args::int(argv[i + 1])? < 0 {
+            let n = args::int(argv[i + 1])?;
+            if n < 0 {
                 return Err(CommandError::Syntax);
             }
+            samples = n as usize;
             i += 2;
         } else {
             return Err(CommandError::Syntax);
@@ -1025,7 +1040,7 @@ fn memory_usage_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         None => ctx.out.null(),
         Some(slot) => {
             let size = ctx.dbs[ctx.db].dict.get_index(slot).map_or(0, |(k, obj)| {
-                ENTRY_OVERHEAD + k.heap_size() + obj.value.heap_size()
+                ENTRY_OVERHEAD + k.heap_size() + obj.value.heap_size_sampled(samples)
             });
             ctx.out.integer(size as i64);
         }
@@ -1054,7 +1069,6 @@ fn memory_stats_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
     let total = crate::alloc::used_memory();
     let peak = crate::alloc::peak_memory();
     let mut keys = 0usize;
-    let mut dataset = 0usize;
     let mut tables = 0usize;
     let used: Vec<(usize, usize, usize)> = ctx
         .dbs
@@ -1065,12 +1079,10 @@ fn memory_stats_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
     for db in ctx.dbs.iter() {
         keys += db.len();
         tables += db.dict.table_bytes() + db.expires.table_bytes();
-        dataset += db
-            .dict
-            .iter()
-            .map(|(k, obj)| k.heap_size() + obj.value.heap_size())
-            .sum::<usize>();
     }
+    // As Redis: what is allocated beyond the overhead, not a walk over every key and value
+    // (which would make MEMORY STATS cost O(dataset)).
+    let dataset = total.saturating_sub(tables);
     let out = &mut *ctx.out;
     out.map_len(6 + used.len());
     out.bulk(b"peak.allocated");
@@ -1144,7 +1156,20 @@ mod tests {
             parse_scan_cursor(b"18446744073709551615").unwrap(),
             u64::MAX
         );
-        for bad in [&b""[..], b" 1", b"1 ", b"x", b"18446744073709551616"] {
+        assert_eq!(parse_scan_cursor(b"").unwrap(), 0);
+        assert_eq!(parse_scan_cursor(b"-0").unwrap(), 0);
+        assert_eq!(parse_scan_cursor(b"5\0x").unwrap(), 5);
+        assert_eq!(parse_scan_cursor(b"-18446744073709551615").unwrap(), 1);
+        for bad in [
+            &b" 1"[..],
+            b"1 ",
+            b"x",
+            b"+",
+            b"-",
+            b"0x1",
+            b"18446744073709551616",
+            b"-18446744073709551616",
+        ] {
             assert!(parse_scan_cursor(bad).is_err());
         }
     }

@@ -24,12 +24,13 @@
 //! 5. With STORE, the output becomes a list at `destination` (deleted if the output is empty),
 //!    and the reply is its length.
 //!
-//! One Redis subtlety kept: a *set* sorted with `BY nosort` and STORE is sorted ALPHA anyway,
-//! because a set's iteration order is not something a stored result should depend on.
+//! One Redis subtlety kept: a *set* sorted with `BY nosort` and STORE, or from a script, is
+//! sorted ALPHA anyway, because a set's iteration order is not something a stored result or a
+//! replicated script should depend on.
 //!
-//! Lists and sorted sets are read through `List::iter()` (head to tail) and `ZSet::iter()`
-//! (`(member, score)` in ascending score order); STORE builds its list with
-//! `List::from_vec(Vec<Sds>)`.
+//! Bounded work: a list or sorted set that is not sorted (`BY nosort`) is read only over the
+//! LIMIT range, as Redis does, through `List::iter_from` and `ZSet::range`; anything sorted is
+//! loaded whole, since every element takes part in the sort.
 
 use super::args;
 use super::error::{CommandError, CommandResult};
@@ -157,26 +158,26 @@ struct Item {
 fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) -> CommandResult {
     let mut o = SortOptions::parse(argv, readonly)?;
     let now = ctx.now;
+    let in_script = ctx.srv.scripts.is_running();
     let db = &mut ctx.dbs[ctx.db];
-
-    // Load the elements in their native order.
-    let (source, elems) = match db.lookup_read(argv[1], now, true).map(|obj| &obj.value) {
-        None => (Source::List, Vec::new()),
-        Some(Value::Set(s)) => (Source::Set, s.iter().map(|m| m.to_sds()).collect()),
-        Some(Value::List(l)) => (Source::List, list_elements(l)),
-        Some(Value::ZSet(z)) => (Source::ZSet, zset_elements(z)),
+    let value = db.lookup_read(argv[1], now, true).map(|obj| &mut obj.value);
+    let (source, len) = match &value {
+        None => (Source::List, 0),
+        Some(Value::Set(s)) => (Source::Set, s.len()),
+        Some(Value::List(l)) => (Source::List, l.len()),
+        Some(Value::ZSet(z)) => (Source::ZSet, z.len()),
         Some(_) => return Err(CommandError::WrongType),
     };
 
-    // A stored result must not depend on a set's iteration order.
-    if o.dont_sort && source == Source::Set && o.store.is_some() {
+    // A stored result, or a script's, must not depend on a set's iteration order.
+    if o.dont_sort && source == Source::Set && (o.store.is_some() || in_script) {
         o.dont_sort = false;
         o.alpha = true;
         o.by = None;
     }
 
     // LIMIT, clamped as Redis does: [start, end] inclusive, possibly empty.
-    let len = elems.len() as i64;
+    let len = len as i64;
     let (offset, count) = o.limit.unwrap_or((0, -1));
     let mut start = offset.max(0);
     let mut end = if count < 0 {
@@ -190,6 +191,29 @@ fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) -> CommandResult 
     }
     end = end.min(len - 1);
 
+    // Load the elements. A list or sorted set that is not sorted is read only over the LIMIT
+    // range, in the requested direction, so `SORT big BY nosort LIMIT 0 10` costs ten
+    // elements, not the whole collection (Redis does the same).
+    let direct = o.dont_sort && source != Source::Set;
+    let elems = match value {
+        Some(Value::Set(s)) => s.iter().map(|m| m.to_sds()).collect(),
+        Some(Value::List(l)) if direct => list_range(l, start, end, o.desc),
+        Some(Value::List(l)) => list_range(l, 0, len - 1, false),
+        Some(Value::ZSet(z)) => {
+            // Redis converts a sorted set to its skip list encoding for SORT, for good.
+            z.convert_to_skiplist();
+            if direct {
+                zset_range(z, start, end, o.desc)
+            } else {
+                zset_range(z, 0, len - 1, false)
+            }
+        }
+        _ => Vec::new(),
+    };
+    if direct {
+        (start, end) = (0, end - start);
+    }
+
     let mut items: Vec<Item> = elems
         .into_iter()
         .map(|elem| Item {
@@ -200,11 +224,8 @@ fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) -> CommandResult 
         .collect();
 
     if o.dont_sort {
-        // Native order; DESC reverses it for lists and sorted sets (a set has no order to
+        // Native order, already loaded in the requested direction (a set has no order to
         // reverse, and Redis leaves it as iterated).
-        if o.desc && source != Source::Set {
-            items.reverse();
-        }
     } else {
         let mut conversion_error = false;
         for item in items.iter_mut() {
@@ -294,14 +315,49 @@ fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) -> CommandResult 
     Ok(())
 }
 
-/// A list's elements, head to tail.
-fn list_elements(l: &List) -> Vec<Sds> {
-    l.iter().map(|e| Sds::from_vec(e.to_vec())).collect()
+/// A list's elements at indices `start..=end` (none when `end < start`), head to tail, or
+/// with `from_tail` the same count taken from the tail end: indices `len-1-start` down to
+/// `len-1-end`.
+fn list_range(l: &List, start: i64, end: i64, from_tail: bool) -> Vec<Sds> {
+    if end < start {
+        return Vec::new();
+    }
+    let count = (end - start + 1) as usize;
+    let first = if from_tail {
+        l.len() as i64 - 1 - end
+    } else {
+        start
+    };
+    let mut elems: Vec<Sds> = l
+        .iter_from(first.max(0) as usize)
+        .take(count)
+        .map(|e| Sds::from_vec(e.to_vec()))
+        .collect();
+    if from_tail {
+        elems.reverse();
+    }
+    elems
 }
 
-/// A sorted set's members in ascending score order.
-fn zset_elements(z: &crate::types::zset::ZSet) -> Vec<Sds> {
-    z.iter().map(|(m, _score)| Sds::new(m)).collect()
+/// A sorted set's members of ranks `start..=end` (none when `end < start`) in ascending
+/// score order, or with `from_top` the same count from the highest score down.
+fn zset_range(z: &crate::types::zset::ZSet, start: i64, end: i64, from_top: bool) -> Vec<Sds> {
+    if end < start {
+        return Vec::new();
+    }
+    let (first, last) = if from_top {
+        (z.len() as i64 - 1 - end, z.len() as i64 - 1 - start)
+    } else {
+        (start, end)
+    };
+    let mut elems: Vec<Sds> = z
+        .range(first.max(0) as usize, last.max(0) as usize)
+        .map(|(m, _score)| Sds::new(m))
+        .collect();
+    if from_top {
+        elems.reverse();
+    }
+    elems
 }
 
 /// Redis's `sortCompare`: numeric by score with ties broken by the elements' bytes; ALPHA by

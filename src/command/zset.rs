@@ -29,7 +29,7 @@ use crate::resp::reply::ReplyBuffer;
 use crate::server::blocking::{self, BlockedOp};
 use crate::types::set::Set;
 use crate::types::zset::{Limits, ZSet};
-use crate::util::{format_double, parse_f64, parse_i64};
+use crate::util::{format_double, parse_f64, parse_i64, string2d};
 use rand::Rng;
 
 pub const COMMANDS: &[CommandSpec] = &[
@@ -1436,7 +1436,7 @@ fn zsetop_generic(
         let opt = argv[j];
         if op != SetOp::Diff && !card_only && left > numkeys && args::is(opt, "WEIGHTS") {
             for (w, arg) in weights.iter_mut().zip(&argv[j + 1..]) {
-                *w = parse_f64(arg).ok_or(CommandError::Err("weight value is not a float"))?;
+                *w = string2d(arg).ok_or(CommandError::Err("weight value is not a float"))?;
             }
             j += 1 + numkeys;
         } else if op != SetOp::Diff && !card_only && left >= 2 && args::is(opt, "AGGREGATE") {

@@ -265,8 +265,11 @@ impl Db {
 
     /// A uniformly random live key. Redis: `dbRandomKey` (which also retries on expired keys).
     pub fn random_key(&mut self, now: Ms, rng: &mut impl rand::Rng) -> Option<Sds> {
-        // Bounded retries: if every sampled key is expired we delete them as we go, as Redis does.
-        for _ in 0..100 {
+        // As Redis's `dbRandomKey` on a master: draw until the key drawn is alive. Every draw
+        // that finds an expired key deletes it, so this ends, after at most one draw per
+        // expired key (the work lazy expiry would do anyway); giving up earlier would answer
+        // nil while live keys remain.
+        loop {
             if self.dict.is_empty() {
                 return None;
             }
@@ -276,7 +279,6 @@ impl Db {
                 return Some(key);
             }
         }
-        None
     }
 
     /// Empties the database, returning the old contents so the caller may free them lazily.

@@ -70,6 +70,18 @@ impl Value {
         }
     }
 
+    /// [`Value::heap_size`] with big collections' elements estimated from `samples` of them
+    /// (0: all): MEMORY USAGE's `SAMPLES`, so it costs O(samples) as in Redis.
+    pub fn heap_size_sampled(&self, samples: usize) -> usize {
+        match self {
+            Value::Str(s) => s.heap_size(),
+            Value::List(l) => l.heap_size_sampled(samples),
+            Value::Hash(h) => h.heap_size_sampled(samples),
+            Value::Set(s) => s.heap_size_sampled(samples),
+            Value::ZSet(z) => z.heap_size_sampled(samples),
+        }
+    }
+
     /// Number of elements (1 for a string); Redis frees values above 64 elements in the
     /// background on UNLINK / FLUSH ASYNC.
     pub fn element_count(&self) -> usize {

@@ -109,6 +109,18 @@ impl Hash {
         }
     }
 
+    /// [`Hash::heap_size`], with a hash table's entries estimated from `samples` of them
+    /// (0: all), as MEMORY USAGE does.
+    pub fn heap_size_sampled(&self, samples: usize) -> usize {
+        match &self.repr {
+            Repr::Table(t) if samples > 0 => {
+                let sizes = t.iter().map(|(k, v)| k.heap_size() + v.heap_size());
+                t.table_bytes() + super::sampled_total(sizes, t.len(), samples)
+            }
+            _ => self.heap_size(),
+        }
+    }
+
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
         match &self.repr {
             Repr::Listpack(lp) => lp.find(field).map(|at| lp.value_at(at)),

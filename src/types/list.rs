@@ -503,11 +503,19 @@ impl List {
     }
 
     pub fn heap_size(&self) -> usize {
+        self.heap_size_sampled(usize::MAX)
+    }
+
+    /// [`List::heap_size`] with the nodes estimated from `samples` of them (0: all), as
+    /// MEMORY USAGE does (Redis samples quicklist nodes).
+    pub fn heap_size_sampled(&self, samples: usize) -> usize {
+        let samples = if samples == 0 { usize::MAX } else { samples };
         match &self.repr {
             Repr::Packed(lp) => lp.heap_size(),
             Repr::Quick { nodes, .. } => {
+                let sizes = nodes.iter().map(Listpack::heap_size);
                 nodes.capacity() * std::mem::size_of::<Listpack>()
-                    + nodes.iter().map(Listpack::heap_size).sum::<usize>()
+                    + super::sampled_total(sizes, nodes.len(), samples)
             }
         }
     }

@@ -9,3 +9,20 @@ pub mod hash;
 pub mod list;
 pub mod set;
 pub mod zset;
+
+/// The total of `len` element sizes, estimated from the first `samples` of them (Redis's
+/// `objectComputeSize`: MEMORY USAGE costs O(samples), not O(elements)).
+pub(crate) fn sampled_total(
+    sizes: impl Iterator<Item = usize>,
+    len: usize,
+    samples: usize,
+) -> usize {
+    let (taken, sum) = sizes
+        .take(samples)
+        .fold((0usize, 0usize), |(n, total), size| (n + 1, total + size));
+    if taken == 0 || taken >= len {
+        sum
+    } else {
+        (sum as f64 / taken as f64 * len as f64) as usize
+    }
+}

@@ -123,6 +123,18 @@ impl Set {
         }
     }
 
+    /// [`Set::heap_size`], with a hash table's members estimated from `samples` of them
+    /// (0: all), as MEMORY USAGE does.
+    pub fn heap_size_sampled(&self, samples: usize) -> usize {
+        match &self.repr {
+            Repr::Table(t) if samples > 0 => {
+                let sizes = t.keys().map(|k| k.heap_size());
+                t.table_bytes() + super::sampled_total(sizes, t.len(), samples)
+            }
+            _ => self.heap_size(),
+        }
+    }
+
     pub fn contains(&self, member: &[u8]) -> bool {
         match &self.repr {
             Repr::Ints(s) => parse_i64(member).is_some_and(|n| s.contains(n)),

@@ -132,6 +132,15 @@ impl ZSet {
         }
     }
 
+    /// [`ZSet::heap_size`], with a skip list's members estimated from `samples` of them
+    /// (0: all), as MEMORY USAGE does.
+    pub fn heap_size_sampled(&self, samples: usize) -> usize {
+        match self {
+            ZSet::Skiplist(sl) if samples > 0 => sl.heap_size_sampled(samples),
+            _ => self.heap_size(),
+        }
+    }
+
     /// The score of `member`, if present.
     pub fn score(&self, member: &[u8]) -> Option<f64> {
         match self {
@@ -226,7 +235,9 @@ impl ZSet {
         }
     }
 
-    fn convert_to_skiplist(&mut self) {
+    /// Converts a listpack to a skip list (no-op for a skip list). Also used by SORT, which
+    /// converts for good, as Redis's `sortCommandGeneric` does.
+    pub fn convert_to_skiplist(&mut self) {
         if let ZSet::Listpack(lp) = self {
             let mut sl = SkipList::default();
             for (m, s) in lp.iter() {
@@ -732,13 +743,16 @@ impl SkipList {
     }
 
     fn heap_size(&self) -> usize {
+        self.heap_size_sampled(usize::MAX)
+    }
+
+    /// The arrays and index, plus the members' own bytes estimated from `samples` of them.
+    fn heap_size_sampled(&self, samples: usize) -> usize {
+        let sizes = self.live_nodes().map(|n| n.member.heap_size());
         self.nodes.capacity() * std::mem::size_of::<Node>()
             + self.towers.capacity() * std::mem::size_of::<Link>()
             + self.index.capacity() * 5
-            + self
-                .live_nodes()
-                .map(|n| n.member.heap_size())
-                .sum::<usize>()
+            + super::sampled_total(sizes, self.len, samples)
     }
 
     /// Is node `x` ordered before `(score, member)`?

@@ -7,5 +7,7 @@ mod long_double;
 mod number;
 
 pub use glob::glob_match;
-pub use long_double::LongDouble;
-pub use number::{format_double, parse_f64, parse_i64, parse_u64, write_i64, write_u64, I64_BUF};
+pub use long_double::{LongDouble, MAX_LONG_DOUBLE_CHARS};
+pub use number::{
+    format_double, parse_f64, parse_i64, string2d, strtod_whole, write_i64, write_u64, I64_BUF,
+};

@@ -331,7 +331,8 @@ pub fn function_list_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         .functions
         .libraries
         .iter()
-        .filter(|(name, _)| pattern.is_none_or(|p| glob_match(p, name.as_bytes(), false)))
+        // Redis matches library names case-insensitively (functions.c, functionListCommand).
+        .filter(|(name, _)| pattern.is_none_or(|p| glob_match(p, name.as_bytes(), true)))
         .collect();
     let out = &mut *ctx.out;
     out.array_len(libs.len());

@@ -10,10 +10,12 @@ fn json_null() -> Value {
     Value::LightUserData(LightUserData(std::ptr::null_mut()))
 }
 
+/// Deepest table nesting `cjson.encode` accepts (lua-cjson's `encode_max_depth`, as Redis
+/// configures it). Only tables count: the 1000th nested table may hold scalars, not a table.
+const JSON_ENCODE_MAX_DEPTH: usize = 1000;
+
+/// Appends `v` as JSON. `depth` is the number of tables enclosing `v`.
 fn json_encode(v: &Value, out: &mut Vec<u8>, depth: usize) -> mlua::Result<()> {
-    if depth > 1000 {
-        return Err(err("Cannot serialise, excessive nesting (1001)"));
-    }
     match v {
         Value::Nil => out.extend_from_slice(b"null"),
         Value::LightUserData(p) if p.0.is_null() => out.extend_from_slice(b"null"),
@@ -27,6 +29,12 @@ fn json_encode(v: &Value, out: &mut Vec<u8>, depth: usize) -> mlua::Result<()> {
         }
         Value::String(s) => json_string(&s.as_bytes(), out),
         Value::Table(t) => {
+            if depth >= JSON_ENCODE_MAX_DEPTH {
+                return Err(err(format!(
+                    "Cannot serialise, excessive nesting ({})",
+                    JSON_ENCODE_MAX_DEPTH + 1
+                )));
+            }
             let pairs: Vec<(Value, Value)> =
                 t.pairs::<Value, Value>().collect::<mlua::Result<_>>()?;
             // An array when every key is a positive integer (lua-cjson's lua_array_length).

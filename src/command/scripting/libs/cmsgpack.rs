@@ -2,7 +2,7 @@
 //! `deps/lua/src/lua_cmsgpack.c`). Known difference: `pack` and `unpack` only, no
 //! `unpack_one` / `unpack_limit`.
 
-use super::err;
+use super::{err, LUA_MAX_C_STACK};
 use mlua::{Lua, MultiValue, Table, Value};
 
 fn mp_encode(v: &Value, out: &mut Vec<u8>, depth: usize) -> mlua::Result<()> {
@@ -113,25 +113,41 @@ struct MpOpen {
     key: Option<Value>,
 }
 
-/// Deepest msgpack nesting `cmsgpack.unpack` accepts (Redis's Lua runs out of C stack
-/// somewhere past 1000 levels, with this message).
-const MP_MAX_DEPTH: usize = 1000;
-
 /// Decodes one value at `*at`. Iterative, with an explicit stack of open containers: one byte
 /// per nesting level is enough to ask for deep nesting, which recursion would not survive.
-fn mp_decode(lua: &Lua, d: &[u8], at: &mut usize) -> mlua::Result<Value> {
+///
+/// Redis's decoder (`mp_decode_to_lua_type`) keeps, while it works, the unpack arguments and
+/// the values already decoded (`stack_base`), plus per open array its table and the index
+/// being filled, per open map its table and any key waiting for its value. It fails as soon
+/// as those would pass `LUA_MAX_C_STACK`: about 4,000 levels of nesting, or 8,000 top-level
+/// values. `slots` counts them the same way, so the same inputs fail with the same message.
+fn mp_decode(lua: &Lua, d: &[u8], at: &mut usize, stack_base: usize) -> mlua::Result<Value> {
     let mut open: Vec<MpOpen> = Vec::new();
+    let mut slots = stack_base;
     loop {
+        // `mp_cur_need(c, 1)` comes before the stack check.
+        if *at >= d.len() {
+            return Err(err("Missing bytes in input."));
+        }
+        if slots + 1 > LUA_MAX_C_STACK {
+            return Err(err("stack overflow (too many return values at once; \
+                 use unpack_one or unpack_limit instead.)"));
+        }
         let mut value = match mp_decode_one(lua, d, at)? {
             MpItem::Value(v) => v,
-            MpItem::Open(o) if o.left > 0 => {
-                if open.len() >= MP_MAX_DEPTH {
+            MpItem::Open(o) => {
+                // An array checks for one more slot once its table is pushed, even when empty.
+                if !o.is_map && slots + 2 > LUA_MAX_C_STACK {
                     return Err(err("stack overflow (in function mp_decode_to_lua_array)"));
                 }
-                open.push(o);
-                continue;
+                if o.left == 0 {
+                    Value::Table(o.table)
+                } else {
+                    slots += if o.is_map { 1 } else { 2 };
+                    open.push(o);
+                    continue;
+                }
             }
-            MpItem::Open(o) => Value::Table(o.table),
         };
         // Attach the finished value to its container; a container that is now full is itself
         // a finished value for the one below it.
@@ -141,12 +157,17 @@ fn mp_decode(lua: &Lua, d: &[u8], at: &mut usize) -> mlua::Result<Value> {
             };
             if top.is_map && top.key.is_none() {
                 top.key = Some(value);
+                slots += 1;
                 break;
             }
             if top.is_map {
                 let key = top.key.take().unwrap_or(Value::Nil);
-                if !key.is_nil() {
-                    top.table.raw_set(key, value)?;
+                slots -= 1;
+                // Redis stores the pair with `lua_settable`, which refuses these keys.
+                match key {
+                    Value::Nil => return Err(err("table index is nil")),
+                    Value::Number(n) if n.is_nan() => return Err(err("table index is NaN")),
+                    key => top.table.raw_set(key, value)?,
                 }
             } else {
                 top.next_index += 1;
@@ -159,6 +180,7 @@ fn mp_decode(lua: &Lua, d: &[u8], at: &mut usize) -> mlua::Result<Value> {
             let Some(done) = open.pop() else {
                 return Err(err("Bad data format in input."));
             };
+            slots -= if done.is_map { 1 } else { 2 };
             value = Value::Table(done.table);
         }
     }
@@ -239,12 +261,14 @@ pub(super) fn cmsgpack_lib(lua: &Lua) -> mlua::Result<Table> {
     )?;
     t.raw_set(
         "unpack",
-        lua.create_function(|lua, s: mlua::LuaString| {
+        lua.create_function(|lua, (s, rest): (mlua::LuaString, MultiValue)| {
             let data = s.as_bytes().to_vec();
+            let nargs = 1 + rest.len();
             let mut at = 0;
             let mut values = Vec::new();
             while at < data.len() {
-                values.push(mp_decode(lua, &data, &mut at)?);
+                // Every argument stays on Redis's Lua stack, and every value decoded so far.
+                values.push(mp_decode(lua, &data, &mut at, nargs + values.len())?);
             }
             Ok(MultiValue::from_iter(values))
         })?,

@@ -41,6 +41,11 @@ pub fn register(lua: &Lua, hidden: &Table, rand: Rc<Cell<u64>>) -> mlua::Result<
     Ok(())
 }
 
+/// Lua stack slots a C function may use (Lua 5.1's `LUAI_MAXCSTACK`). Redis's cmsgpack decodes
+/// recursively onto the Lua stack, so this — not a depth constant — is what bounds it; struct's
+/// unpack is bounded by it too.
+const LUA_MAX_C_STACK: usize = 8000;
+
 fn err(msg: impl Into<String>) -> mlua::Error {
     mlua::Error::runtime(msg.into())
 }
