@@ -463,6 +463,22 @@ fn may_unblock(value: &Value) -> bool {
     matches!(value, Value::List(_) | Value::ZSet(_))
 }
 
+/// After SWAPDB, a client blocked on a key of `db` may find that key now holds data: signal
+/// every waited-for key that exists there with a type some waiter can take (Redis:
+/// `scanDatabaseForReadyKeys`, which, like `dbAdd`, signals by the value's type and leaves a
+/// string or set under the key unsignalled).
+fn scan_database_for_ready_keys(ctx: &mut Ctx, db: usize) {
+    for key in blocking::waited_keys(ctx, db) {
+        if ctx.dbs[db]
+            .dict
+            .get(&key)
+            .is_some_and(|o| may_unblock(&o.value))
+        {
+            blocking::signal_key_as_ready(ctx, db, &key);
+        }
+    }
+}
+
 /// A database index argument: `value is not an integer or out of range` if it is not an
 /// `int`, `DB index is out of range` if no such database exists.
 fn db_index(ctx: &Ctx, arg: &[u8]) -> Result<usize, CommandError> {
@@ -598,6 +614,8 @@ fn swapdb_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         multi::touch_watched_keys_on_swapdb(ctx, a, b);
         let (x, y) = two_dbs(ctx.dbs, a, b);
         x.swap_contents(y);
+        scan_database_for_ready_keys(ctx, a);
+        scan_database_for_ready_keys(ctx, b);
     }
     ctx.srv.dirty += 1;
     ctx.out.ok();

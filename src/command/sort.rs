@@ -35,7 +35,7 @@ use super::args;
 use super::error::{CommandError, CommandResult};
 use super::pubsub::{NOTIFY_GENERIC, NOTIFY_LIST};
 use super::table::{flags::*, CommandSpec};
-use super::{notify, signal_modified_key, Ctx};
+use super::{notify, signal_key_as_ready, signal_modified_key, Ctx};
 use crate::db::sds::Sds;
 use crate::db::value::Value;
 use crate::db::{Db, Ms};
@@ -279,7 +279,13 @@ fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) -> CommandResult 
                 for item in output {
                     list.push(&item.unwrap_or_default(), End::Tail, fill);
                 }
+                // As Redis's `setKey`: only a key that did not exist is "added" (`dbAdd`) and
+                // wakes clients blocked on it; overwriting an existing key wakes nobody.
+                let created = !db.exists(dst, now);
                 db.set(dst, Value::List(Box::new(list)), now, false);
+                if created {
+                    signal_key_as_ready(ctx, dst);
+                }
                 signal_modified_key(ctx, dst);
                 notify(ctx, NOTIFY_LIST, "sortstore", dst);
                 ctx.srv.dirty += n as u64;

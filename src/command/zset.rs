@@ -796,11 +796,16 @@ fn store_result(ctx: &mut Ctx, dst: &[u8], result: ZSet, event: &str) {
     let now = ctx.now;
     let db = &mut ctx.dbs[ctx.db];
     if n > 0 {
+        // As Redis's `setKey`: only a key that did not exist is "added" (`dbAdd`) and wakes
+        // clients blocked on it; overwriting an existing key wakes nobody.
+        let created = !db.exists(dst, now);
         db.set(dst, Value::ZSet(result), now, false);
+        if created {
+            signal_key_as_ready(ctx, dst);
+        }
         ctx.out.integer(n as i64);
         signal_modified_key(ctx, dst);
         notify(ctx, NOTIFY_ZSET, event, dst);
-        signal_key_as_ready(ctx, dst);
         ctx.srv.dirty += 1;
     } else {
         ctx.out.integer(0);

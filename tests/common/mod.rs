@@ -494,3 +494,57 @@ pub fn parse_resp(buf: &[u8], pos: &mut usize) -> Resp {
         other => panic!("unexpected RESP type {:?}", other as char),
     }
 }
+
+/// One blocking scenario run against one server: `setup` on a control connection, then each
+/// waiter `(db, command)` sent on its own connection (a blocking command with a short timeout,
+/// so a waiter nobody wakes answers with its timeout reply), then `trigger` on the control
+/// connection, then `check`. Returns every reply in a fixed order (setup, trigger, the
+/// waiters' replies in the order they were listed, check), to compare two servers.
+pub fn blocking_transcript(
+    port: u16,
+    setup: &[&str],
+    waiters: &[(usize, &str)],
+    trigger: &[&str],
+    check: &[&str],
+) -> Vec<String> {
+    let mut ctrl = RawConn::connect(port);
+    let mut out = ctrl.cmd_strs(setup);
+    let mut blocked = Vec::new();
+    for &(db, line) in waiters {
+        let mut c = RawConn::connect(port);
+        assert_eq!(c.cmd_str(&format!("SELECT {db}")), "+OK\r\n");
+        c.send_str(line);
+        blocked.push(c);
+    }
+    // The server handles readable sockets in turn: one round trip on the control connection
+    // and a short grace period make sure every waiter is registered before the trigger.
+    assert_eq!(ctrl.cmd_str("PING"), "+PONG\r\n");
+    std::thread::sleep(Duration::from_millis(50));
+    out.extend(ctrl.cmd_strs(trigger));
+    for (c, (_, line)) in blocked.iter_mut().zip(waiters) {
+        out.push(format!("{line} -> {}", c.reply_str()));
+    }
+    out.extend(ctrl.cmd_strs(check));
+    out
+}
+
+/// Runs [`blocking_transcript`] on a fresh ferrodis and a fresh redis-server and asserts the
+/// two transcripts are identical.
+pub fn assert_wakeups_match_redis(
+    setup: &[&str],
+    waiters: &[(usize, &str)],
+    trigger: &[&str],
+    check: &[&str],
+) {
+    if !require_redis_server() {
+        return;
+    }
+    let ours = TestServer::start(&[]);
+    let real = RealRedis::start(&[]);
+    let a = blocking_transcript(ours.port, setup, waiters, trigger, check);
+    let b = blocking_transcript(real.port, setup, waiters, trigger, check);
+    assert_eq!(
+        a, b,
+        "blocked clients: ferrodis (left) differs from redis-server (right)"
+    );
+}
