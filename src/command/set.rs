@@ -353,11 +353,13 @@ fn smove_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     };
     signal_modified_key(ctx, src);
     ctx.srv.dirty += 1;
+    // The destination changed only if the member was not already there: then, and only
+    // then, it is touched for WATCH and fires `sadd` (Redis: `smoveCommand`).
     if added {
         ctx.srv.dirty += 1;
+        signal_modified_key(ctx, dst);
         notify(ctx, NOTIFY_SET, "sadd", dst);
     }
-    signal_modified_key(ctx, dst);
     ctx.out.integer(1);
     Ok(())
 }
