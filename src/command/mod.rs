@@ -22,6 +22,7 @@ pub mod connection;
 pub mod error;
 pub mod hash;
 pub mod keyspace;
+pub mod keyspec;
 pub mod list;
 pub mod multi;
 pub mod pubsub;

@@ -44,6 +44,7 @@
 //! its disabled path is one string-length test.
 
 use super::error::{CommandError, CommandResult};
+use super::keyspec::{key_flags::*, KeySpec};
 use super::table::{flags::*, CommandSpec};
 use super::{Ctx, NO_CLIENT};
 use crate::db::Ms;
@@ -63,6 +64,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         PUBSUB | NOSCRIPT | LOADING | STALE,
         "pubsub",
     )
+    .acl(&[])
     .doc(
         "Listen for messages published to the given channels",
         "2.0.0",
@@ -74,6 +76,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         PUBSUB | NOSCRIPT | LOADING | STALE,
         "pubsub",
     )
+    .acl(&[])
     .doc(
         "Stop listening for messages posted to the given channels",
         "2.0.0",
@@ -85,6 +88,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         PUBSUB | NOSCRIPT | LOADING | STALE,
         "pubsub",
     )
+    .acl(&[])
     .doc(
         "Listen for messages published to channels matching the given patterns",
         "2.0.0",
@@ -96,6 +100,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         PUBSUB | NOSCRIPT | LOADING | STALE,
         "pubsub",
     )
+    .acl(&[])
     .doc(
         "Stop listening for messages posted to channels matching the given patterns",
         "2.0.0",
@@ -107,6 +112,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         PUBSUB | LOADING | STALE | FAST,
         "pubsub",
     )
+    .acl(&[])
     .doc("Post a message to a channel", "2.0.0"),
     CommandSpec::new("pubsub", pubsub_container, -2, 0, "pubsub")
         .doc("A container for Pub/Sub commands", "2.8.0")
@@ -118,7 +124,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         PUBSUB | NOSCRIPT | LOADING | STALE,
         "pubsub",
     )
-    .keys(1, -1, 1)
+    .key_specs(&[KeySpec::at(1, NOT_KEY).range(-1, 1, 0)])
+    .acl(&[])
     .doc(
         "Listen for messages published to the given shard channels",
         "7.0.0",
@@ -130,7 +137,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         PUBSUB | NOSCRIPT | LOADING | STALE,
         "pubsub",
     )
-    .keys(1, -1, 1)
+    .key_specs(&[KeySpec::at(1, NOT_KEY).range(-1, 1, 0)])
+    .acl(&[])
     .doc(
         "Stop listening for messages posted to the given shard channels",
         "7.0.0",
@@ -142,7 +150,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         PUBSUB | LOADING | STALE | FAST,
         "pubsub",
     )
-    .keys(1, 1, 1)
+    .key_specs(&[KeySpec::at(1, NOT_KEY)])
+    .acl(&[])
     .doc("Post a message to a shard channel", "7.0.0"),
 ];
 
@@ -154,6 +163,7 @@ const PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
         PUBSUB | LOADING | STALE,
         "pubsub",
     )
+    .acl(&[])
     .doc("List active channels", "2.8.0"),
     CommandSpec::new(
         "pubsub|numpat",
@@ -162,6 +172,7 @@ const PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
         PUBSUB | LOADING | STALE,
         "pubsub",
     )
+    .acl(&[])
     .doc(
         "Get the count of unique patterns pattern subscriptions",
         "2.8.0",
@@ -173,6 +184,7 @@ const PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
         PUBSUB | LOADING | STALE,
         "pubsub",
     )
+    .acl(&[])
     .doc("Get the count of subscribers for channels", "2.8.0"),
     CommandSpec::new(
         "pubsub|shardchannels",
@@ -181,6 +193,7 @@ const PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
         PUBSUB | LOADING | STALE,
         "pubsub",
     )
+    .acl(&[])
     .doc("List active shard channels", "7.0.0"),
     CommandSpec::new(
         "pubsub|shardnumsub",
@@ -189,6 +202,7 @@ const PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
         PUBSUB | LOADING | STALE,
         "pubsub",
     )
+    .acl(&[])
     .doc("Get the count of subscribers for shard channels", "7.0.0"),
     CommandSpec::new(
         "pubsub|help",
@@ -197,6 +211,7 @@ const PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
         LOADING | STALE,
         "pubsub",
     )
+    .acl(&[])
     .doc("Show helpful text about the different subcommands", "6.2.0"),
 ];
 

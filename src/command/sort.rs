@@ -33,6 +33,7 @@
 
 use super::args;
 use super::error::{CommandError, CommandResult};
+use super::keyspec::{key_flags::*, GetKeys, KeySpec};
 use super::pubsub::{NOTIFY_GENERIC, NOTIFY_LIST};
 use super::table::{flags::*, CommandSpec};
 use super::{notify, signal_key_as_ready, signal_modified_key, Ctx};
@@ -50,7 +51,15 @@ pub const COMMANDS: &[CommandSpec] = &[
         WRITE | DENYOOM | MOVABLE_KEYS,
         "generic",
     )
-    .keys(1, 1, 1)
+    .key_specs(&[
+        KeySpec::at(1, RO | ACCESS),
+        KeySpec::unknown(RO | ACCESS)
+            .notes("For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort"),
+        KeySpec::unknown(OW | UPDATE)
+            .notes("For the optional STORE keyword. It is marked 'unknown' because the keyword can appear anywhere in the argument array"),
+    ])
+    .getkeys(GetKeys::Sort)
+    .acl(&["@dangerous", "@list", "@set", "@sortedset"])
     .doc(
         "Sorts the elements in a list, a set, or a sorted set, optionally storing the result.",
         "1.0.0",
@@ -62,7 +71,13 @@ pub const COMMANDS: &[CommandSpec] = &[
         READONLY | MOVABLE_KEYS,
         "generic",
     )
-    .keys(1, 1, 1)
+    .key_specs(&[
+        KeySpec::at(1, RO | ACCESS),
+        KeySpec::unknown(RO | ACCESS)
+            .notes("For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort"),
+    ])
+    .getkeys(GetKeys::SortRo)
+    .acl(&["@dangerous", "@list", "@set", "@sortedset"])
     .doc(
         "Returns the sorted elements of a list, a set, or a sorted set.",
         "7.0.0",

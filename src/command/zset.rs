@@ -20,6 +20,7 @@
 
 use super::args;
 use super::error::{CommandError, CommandResult};
+use super::keyspec::{key_flags::*, GetKeys, KeySpec};
 use super::pubsub::{NOTIFY_GENERIC, NOTIFY_ZSET};
 use super::table::{flags::*, CommandSpec};
 use super::{notify, signal_key_as_ready, signal_modified_key, Ctx};
@@ -36,95 +37,110 @@ use std::cmp::Ordering;
 
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("zadd", zadd_command, -4, WRITE | DENYOOM | FAST, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | UPDATE)])
         .doc("Add one or more members to a sorted set, or update its score if it already exists", "1.2.0"),
     CommandSpec::new("zincrby", zincrby_command, 4, WRITE | DENYOOM | FAST, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | ACCESS | UPDATE)])
         .doc("Increment the score of a member in a sorted set", "1.2.0"),
     CommandSpec::new("zrem", zrem_command, -3, WRITE | FAST, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | DELETE)])
         .doc("Remove one or more members from a sorted set", "1.2.0"),
     CommandSpec::new("zcard", zcard_command, 2, READONLY | FAST, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO)])
         .doc("Get the number of members in a sorted set", "1.2.0"),
     CommandSpec::new("zscore", zscore_command, 3, READONLY | FAST, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
         .doc("Get the score associated with the given member in a sorted set", "1.2.0"),
     CommandSpec::new("zmscore", zmscore_command, -3, READONLY | FAST, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
         .doc("Get the score associated with the given members in a sorted set", "6.2.0"),
     CommandSpec::new("zrank", zrank_command, 3, READONLY | FAST, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
         .doc("Determine the index of a member in a sorted set", "2.0.0"),
     CommandSpec::new("zrevrank", zrevrank_command, 3, READONLY | FAST, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
         .doc("Determine the index of a member in a sorted set, with scores ordered from high to low", "2.0.0"),
     CommandSpec::new("zcount", zcount_command, 4, READONLY | FAST, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
         .doc("Count the members in a sorted set with scores within the given values", "2.0.0"),
     CommandSpec::new("zlexcount", zlexcount_command, 4, READONLY | FAST, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
         .doc("Count the number of members in a sorted set between a given lexicographical range", "2.8.9"),
     CommandSpec::new("zrange", zrange_command, -4, READONLY, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
         .doc("Return a range of members in a sorted set", "1.2.0"),
     CommandSpec::new("zrangestore", zrangestore_command, -5, WRITE | DENYOOM, "sorted-set")
-        .keys(1, 2, 1)
+        .key_specs(&[KeySpec::at(1, OW | UPDATE), KeySpec::at(2, RO | ACCESS)])
         .doc("Store a range of members from sorted set into another key", "6.2.0"),
     CommandSpec::new("zrevrange", zrevrange_command, -4, READONLY, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
         .doc("Return a range of members in a sorted set, by index, with scores ordered from high to low", "1.2.0"),
     CommandSpec::new("zrangebyscore", zrangebyscore_command, -4, READONLY, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
         .doc("Return a range of members in a sorted set, by score", "1.0.5"),
     CommandSpec::new("zrevrangebyscore", zrevrangebyscore_command, -4, READONLY, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
         .doc("Return a range of members in a sorted set, by score, with scores ordered from high to low", "2.2.0"),
     CommandSpec::new("zrangebylex", zrangebylex_command, -4, READONLY, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
         .doc("Return a range of members in a sorted set, by lexicographical range", "2.8.9"),
     CommandSpec::new("zrevrangebylex", zrevrangebylex_command, -4, READONLY, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
         .doc("Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings.", "2.8.9"),
     CommandSpec::new("zremrangebyrank", zremrangebyrank_command, 4, WRITE, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | DELETE)])
         .doc("Remove all members in a sorted set within the given indexes", "2.0.0"),
     CommandSpec::new("zremrangebyscore", zremrangebyscore_command, 4, WRITE, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | DELETE)])
         .doc("Remove all members in a sorted set within the given scores", "1.2.0"),
     CommandSpec::new("zremrangebylex", zremrangebylex_command, 4, WRITE, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | DELETE)])
         .doc("Remove all members in a sorted set between the given lexicographical range", "2.8.9"),
     CommandSpec::new("zpopmin", zpopmin_command, -2, WRITE | FAST, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | ACCESS | DELETE)])
         .doc("Remove and return members with the lowest scores in a sorted set", "5.0.0"),
     CommandSpec::new("zpopmax", zpopmax_command, -2, WRITE | FAST, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | ACCESS | DELETE)])
         .doc("Remove and return members with the highest scores in a sorted set", "5.0.0"),
     CommandSpec::new("zmpop", zmpop_command, -4, WRITE | MOVABLE_KEYS, "sorted-set")
+        .key_specs(&[KeySpec::at(1, RW | ACCESS | DELETE).keynum(0, 1, 1)])
+        .getkeys(GetKeys::NUMKEYS_AT_1)
         .doc("Remove and return members with scores in a sorted set", "7.0.0"),
     CommandSpec::new("zrandmember", zrandmember_command, -2, READONLY, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
+        .tips(&["nondeterministic_output"])
         .doc("Get one or multiple random elements from a sorted set", "6.2.0"),
     CommandSpec::new("zunion", zunion_command, -3, READONLY | MOVABLE_KEYS, "sorted-set")
+        .key_specs(&[KeySpec::at(1, RO | ACCESS).keynum(0, 1, 1)])
+        .getkeys(GetKeys::NUMKEYS_AT_1)
         .doc("Add multiple sorted sets", "6.2.0"),
     CommandSpec::new("zinter", zinter_command, -3, READONLY | MOVABLE_KEYS, "sorted-set")
+        .key_specs(&[KeySpec::at(1, RO | ACCESS).keynum(0, 1, 1)])
+        .getkeys(GetKeys::NUMKEYS_AT_1)
         .doc("Intersect multiple sorted sets", "6.2.0"),
     CommandSpec::new("zdiff", zdiff_command, -3, READONLY | MOVABLE_KEYS, "sorted-set")
+        .key_specs(&[KeySpec::at(1, RO | ACCESS).keynum(0, 1, 1)])
+        .getkeys(GetKeys::NUMKEYS_AT_1)
         .doc("Subtract multiple sorted sets", "6.2.0"),
     CommandSpec::new("zunionstore", zunionstore_command, -4, WRITE | DENYOOM | MOVABLE_KEYS, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, OW | UPDATE), KeySpec::at(2, RO | ACCESS).keynum(0, 1, 1)])
+        .getkeys(GetKeys::STORE_NUMKEYS)
         .doc("Add multiple sorted sets and store the resulting sorted set in a new key", "2.0.0"),
     CommandSpec::new("zinterstore", zinterstore_command, -4, WRITE | DENYOOM | MOVABLE_KEYS, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, OW | UPDATE), KeySpec::at(2, RO | ACCESS).keynum(0, 1, 1)])
+        .getkeys(GetKeys::STORE_NUMKEYS)
         .doc("Intersect multiple sorted sets and store the resulting sorted set in a new key", "2.0.0"),
     CommandSpec::new("zdiffstore", zdiffstore_command, -4, WRITE | DENYOOM | MOVABLE_KEYS, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, OW | UPDATE), KeySpec::at(2, RO | ACCESS).keynum(0, 1, 1)])
+        .getkeys(GetKeys::STORE_NUMKEYS)
         .doc("Subtract multiple sorted sets and store the resulting sorted set in a new key", "6.2.0"),
     CommandSpec::new("zintercard", zintercard_command, -3, READONLY | MOVABLE_KEYS, "sorted-set")
+        .key_specs(&[KeySpec::at(1, RO | ACCESS).keynum(0, 1, 1)])
+        .getkeys(GetKeys::NUMKEYS_AT_1)
         .doc("Intersect multiple sorted sets and return the cardinality of the result", "7.0.0"),
     CommandSpec::new("zscan", zscan_command, -3, READONLY, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
+        .tips(&["nondeterministic_output"])
         .doc("Incrementally iterate sorted sets elements and associated scores", "2.8.0"),
 ];
 
@@ -1300,12 +1316,14 @@ pub fn bzmpop_try(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<bool, CommandError> {
 /// beside [`COMMANDS`]. When every key is empty the client blocks (see `server::blocking`).
 pub const BLOCKING_COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("bzpopmin", bzpopmin_command, -3, WRITE | NOSCRIPT | BLOCKING | FAST, "sorted-set")
-        .keys(1, -2, 1)
+        .key_specs(&[KeySpec::at(1, RW | ACCESS | DELETE).range(-2, 1, 0)])
         .doc("Remove and return the member with the lowest score from one or more sorted sets, or block until one is available", "5.0.0"),
     CommandSpec::new("bzpopmax", bzpopmax_command, -3, WRITE | NOSCRIPT | BLOCKING | FAST, "sorted-set")
-        .keys(1, -2, 1)
+        .key_specs(&[KeySpec::at(1, RW | ACCESS | DELETE).range(-2, 1, 0)])
         .doc("Remove and return the member with the highest score from one or more sorted sets, or block until one is available", "5.0.0"),
     CommandSpec::new("bzmpop", bzmpop_command, -5, WRITE | BLOCKING | MOVABLE_KEYS, "sorted-set")
+        .key_specs(&[KeySpec::at(2, RW | ACCESS | DELETE).keynum(0, 1, 1)])
+        .getkeys(GetKeys::NUMKEYS_AT_2)
         .doc("Remove and return members with scores in a sorted set or block until one is available", "7.0.0"),
 ];
 
