@@ -92,14 +92,16 @@ impl<'a> Ctx<'a> {
 }
 
 /// Runs one request for client `ctx.id` and applies CLIENT REPLY OFF/SKIP to whatever it
-/// answered — errors from the checks and +QUEUED included, as Redis's `addReply` refuses to
+/// answered (except its pub/sub pushes) — errors from the checks and +QUEUED included, as Redis's `addReply` refuses to
 /// queue anything for such a client (Redis: `resetClient` advances the SKIP state).
 pub fn execute(ctx: &mut Ctx, argv: &[&[u8]]) {
     let reply_len = ctx.out.len();
+    pubsub::begin_command(&mut ctx.srv.pubsub);
     process_command(ctx, argv);
     if let Some(me) = ctx.clients.get_mut(ctx.id) {
         if me.take_reply_suppression() {
-            ctx.out.truncate(reply_len);
+            // Pub/sub pushes to the client itself get through (Redis: `CLIENT_PUSHING`).
+            pubsub::keep_own_pushes(&mut ctx.srv.pubsub, ctx.out, reply_len);
         }
     }
 }
