@@ -9,6 +9,14 @@
 //! * seeded random transactions (MULTI, queued commands with some arity errors, EXEC or DISCARD)
 //!   interleaved with Lua scripts from [`SCRIPTS`] (conversions, errors, writes).
 //!
+//! Besides the replies, every command's **keyspace events** are compared: both servers run with
+//! `notify-keyspace-events KEA` and a subscriber to `__key*__:*` each, whose event streams must
+//! agree after each command (`expired` events aside: their timing is each server's own). The
+//! random runs also stage **blocked clients** now and then ([`Differ::blocking_scenario`]): a
+//! second connection blocks (BLPOP, BLMOVE, BZPOPMIN, BLMPOP, BZMPOP, short timeout) on a key
+//! that SWAPDB, SORT STORE, MOVE, RENAME, COPY, a *STORE or a push may bring in, and what each
+//! waiter receives must agree.
+//!
 //! # Which commands run
 //!
 //! Every command a generator knows runs, except those in [`DISABLED`] (each with the reason).
@@ -530,6 +538,65 @@ fn set_member(g: &mut Gen) -> Vec<u8> {
         "-9223372036854775808",
         "9223372036854775807",
     ])
+}
+
+/// How long a waiter of [`Differ::blocking_scenario`] blocks when nothing wakes it (seconds).
+const BLOCK_TIMEOUT: &str = "0.3";
+
+/// A command that may bring data under `target` in database `wait_db`, where a client waits,
+/// from `src` in database `src_db` (the main connection's database): the triggers of
+/// [`Differ::blocking_scenario`]. Redis wakes waiters exactly when `dbAdd` adds the key.
+fn wake_trigger(
+    g: &mut Gen,
+    src: &[u8],
+    src_db: &[u8],
+    target: &[u8],
+    wait_db: &[u8],
+) -> Vec<Vec<u8>> {
+    let (src, target) = (src.to_vec(), target.to_vec());
+    match g.below(9) {
+        0 => vec![s("SWAPDB"), src_db.to_vec(), wait_db.to_vec()],
+        1 => vec![s("SORT"), src, s("ALPHA"), s("STORE"), target],
+        2 => vec![s("MOVE"), src, wait_db.to_vec()],
+        3 => vec![s("RENAME"), src, target],
+        4 => {
+            let mut v = vec![s("COPY"), src, target, s("DB"), wait_db.to_vec()];
+            if g.chance(50) {
+                v.push(s("REPLACE"));
+            }
+            v
+        }
+        5 => vec![s("RPUSH"), target, member(g), member(g)],
+        6 => vec![s("ZADD"), target, s("1"), member(g)],
+        7 => vec![s("ZUNIONSTORE"), target, s("1"), src],
+        _ => vec![s("LMOVE"), src, target, s("LEFT"), s("RIGHT")],
+    }
+}
+
+/// Subscribes `conn` to every keyspace and keyevent channel.
+fn event_listener(mut conn: RawConn) -> RawConn {
+    conn.send_cmd(&[b"PSUBSCRIBE", b"__key*__:*"]);
+    let reply = conn.read_reply();
+    assert!(reply.starts_with(b"*3\r\n$10\r\npsubscribe"), "{reply:?}");
+    conn
+}
+
+/// The keyspace events a listener has received so far, in order: a PING (answered after
+/// every event already queued for it) marks the end. `expired` events are left out: when a
+/// TTL runs out is up to each server's clock and active-expiry cycle.
+fn pending_events(listener: &mut RawConn) -> Vec<String> {
+    listener.send_cmd(&[b"PING"]);
+    let mut events = Vec::new();
+    loop {
+        let reply = listener.read_reply();
+        if reply == b"*2\r\n$4\r\npong\r\n$0\r\n\r\n" {
+            return events;
+        }
+        let text = String::from_utf8_lossy(&reply).into_owned();
+        if !text.contains("expired") {
+            events.push(text);
+        }
+    }
 }
 
 /// Lists (no blocking commands: BLPOP & co. would stall the connection on an empty key).
@@ -1056,6 +1123,9 @@ struct Differ {
     state: Option<(RawConn, RawConn)>,
     /// The state difference after the previous command (empty while the states agree).
     last_state_diff: Vec<String>,
+    /// Subscribers to every keyspace event (`__key*__:*`) on (redis, ferrodis): after each
+    /// command both event streams are read and compared (see [`Differ::check_events`]).
+    events: (RawConn, RawConn),
 }
 
 impl Drop for Differ {
@@ -1072,11 +1142,14 @@ impl Differ {
         if !require_redis_server() {
             return None;
         }
-        let redis = RealRedis::start(&[]);
-        let ferro = TestServer::start(&[]);
+        let conf = ["--notify-keyspace-events", "KEA"];
+        let redis = RealRedis::start(&conf);
+        let ferro = TestServer::start(&conf);
         let rc = redis.raw();
         let fc = ferro.raw();
+        let events = (event_listener(redis.raw()), event_listener(ferro.raw()));
         Some(Differ {
+            events,
             rc,
             fc,
             history: Vec::new(),
@@ -1129,8 +1202,11 @@ impl Differ {
         } else {
             (expected, got)
         };
+        self.check_events();
         if compare == Compare::RandomPop && expected.first() == got.first() {
             self.resync_pop(argv, &expected, &got);
+            // The resync's own events exist on ferrodis only.
+            pending_events(&mut self.events.1);
         }
         if !replies_agree(compare, &expected, &got) {
             let from = self.history.len().saturating_sub(context_lines());
@@ -1179,6 +1255,107 @@ impl Differ {
                 String::from_utf8_lossy(&reply)
             );
         }
+    }
+
+    /// Compares the keyspace events both servers published since the last check.
+    fn check_events(&mut self) {
+        let expected = pending_events(&mut self.events.0);
+        let got = pending_events(&mut self.events.1);
+        if expected == got {
+            return;
+        }
+        let from = self.history.len().saturating_sub(context_lines());
+        let report = format!(
+            "keyspace event mismatch at command #{} (replies agreed or were reported above)\n\
+             command:  {}\n\
+             redis:    {:?}\n\
+             ferrodis: {:?}\n\
+             preceding commands:\n  {}",
+            self.sent,
+            self.history.last().map_or("", |c| c.as_str()),
+            expected,
+            got,
+            self.history[from..self.history.len().saturating_sub(1)].join("\n  ")
+        );
+        self.fail(report);
+    }
+
+    /// One blocked-client scenario: a second connection on each server blocks (BLPOP, BLMOVE,
+    /// BZPOPMIN, BLMPOP, BZMPOP with a short timeout) on alphabet keys in a random database,
+    /// then `trigger` runs on the main connection (SWAPDB, SORT STORE, MOVE, RENAME, COPY, a
+    /// push ...), and what each waiter receives — served or timed out — must agree.
+    fn blocking_scenario(&mut self, g: &mut Gen) {
+        // Keys of its own (outside the alphabet, emptied in every database first), so the
+        // waiter really blocks: the main connection fills `src` in its database, the waiter
+        // waits in its own on the key the trigger may bring in (`src` itself when the trigger
+        // moves whole keys between databases, else `dst`).
+        let (src_db, db) = (g.word(DB_ALPHABET), g.word(DB_ALPHABET));
+        let (src, dst) = (s("bsrc"), s("bdst"));
+        for d in DB_ALPHABET {
+            self.run(&[s("SELECT"), s(d)], Compare::Exact);
+            self.run(&[s("DEL"), src.clone(), dst.clone()], Compare::Exact);
+        }
+        self.run(&[s("SELECT"), src_db.clone()], Compare::Exact);
+        let seed = if g.chance(50) {
+            vec![s("RPUSH"), src.clone(), member(g), member(g), member(g)]
+        } else {
+            vec![s("ZADD"), src.clone(), s("1"), member(g), s("2"), member(g)]
+        };
+        self.run(&seed, Compare::Exact);
+        let trigger = wake_trigger(g, &src, &src_db, &dst, &db);
+        let moves_keys = matches!(trigger[0].as_slice(), b"SWAPDB" | b"MOVE");
+        let k1 = if moves_keys { src } else { dst };
+        let k2 = g.key();
+        let t = s(BLOCK_TIMEOUT);
+        let waiter: Vec<Vec<u8>> = match g.below(6) {
+            0 => vec![s("BLPOP"), k1, k2, t],
+            1 => vec![s("BRPOP"), k1, t],
+            2 => vec![s("BLMOVE"), k1, k2, s("LEFT"), s("RIGHT"), t],
+            3 => vec![s("BZPOPMIN"), k1, k2, t],
+            4 => vec![
+                s("BLMPOP"),
+                t,
+                s("2"),
+                k1,
+                k2,
+                s("LEFT"),
+                s("COUNT"),
+                s("2"),
+            ],
+            _ => vec![s("BZMPOP"), t, s("1"), k1, s("MAX")],
+        };
+        let refs: Vec<&[u8]> = waiter.iter().map(|a| a.as_slice()).collect();
+        let mut waiters = [self.redis.raw(), self.ferro.raw()];
+        for w in &mut waiters {
+            assert_eq!(w.cmd(&[b"SELECT", &db]), b"+OK\r\n");
+            w.send_cmd(&refs);
+        }
+        // Let both servers register the waiter before the trigger arrives.
+        self.rc.cmd(&[b"PING"]);
+        self.fc.cmd(&[b"PING"]);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        self.history
+            .push(format!("(db {} waits) {}", show(&[db]), show(&waiter)));
+        self.run(&trigger, Compare::Exact);
+        let [rw, fw] = &mut waiters;
+        let (expected, got) = (rw.read_reply(), fw.read_reply());
+        if expected != got {
+            let report = format!(
+                "blocked client mismatch after command #{}\n\
+                 waiter:   {}\n\
+                 trigger:  {}\n\
+                 redis:    {:?}\n\
+                 ferrodis: {:?}",
+                self.sent,
+                show(&waiter),
+                show(&trigger),
+                String::from_utf8_lossy(&expected),
+                String::from_utf8_lossy(&got),
+            );
+            self.fail(report);
+        }
+        // A waiter that timed out or was served changed nothing the events have not shown.
+        self.check_events();
     }
 
     /// Panics with `report`, or prints it and counts it under `FERRODIS_DIFF_KEEP_GOING`.
@@ -1574,6 +1751,10 @@ fn random_run(seed: u64, count: usize) {
     let total: u64 = active.iter().map(|g| g.weight as u64).sum();
     let mut g = Gen::new(seed);
     for _ in 0..count {
+        if g.chance(2) {
+            d.blocking_scenario(&mut g);
+            continue;
+        }
         let mut pick = g.below(total);
         let gen = active
             .iter()
