@@ -573,6 +573,26 @@ fn wake_trigger(
     }
 }
 
+/// Waits (at most a second) until `waiter` is blocked on the server (INFO `blocked_clients`,
+/// asked on `main`) or has already been answered (a reply is waiting on its socket).
+fn wait_until_blocked_or_answered(main: &mut RawConn, waiter: &mut RawConn) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    while std::time::Instant::now() < deadline {
+        let info = String::from_utf8_lossy(&main.cmd(&[b"INFO", b"clients"])).into_owned();
+        if info.contains("blocked_clients:1") {
+            return;
+        }
+        let mut byte = [0u8; 1];
+        waiter.stream.set_nonblocking(true).ok();
+        let answered = matches!(waiter.stream.peek(&mut byte), Ok(n) if n > 0);
+        waiter.stream.set_nonblocking(false).ok();
+        if answered {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
 /// Subscribes `conn` to every keyspace and keyevent channel.
 fn event_listener(mut conn: RawConn) -> RawConn {
     conn.send_cmd(&[b"PSUBSCRIBE", b"__key*__:*"]);
@@ -1331,9 +1351,9 @@ impl Differ {
             w.send_cmd(&refs);
         }
         // Let both servers register the waiter before the trigger arrives.
-        self.rc.cmd(&[b"PING"]);
-        self.fc.cmd(&[b"PING"]);
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        let [rw, fw] = &mut waiters;
+        wait_until_blocked_or_answered(&mut self.rc, rw);
+        wait_until_blocked_or_answered(&mut self.fc, fw);
         self.history
             .push(format!("(db {} waits) {}", show(&[db]), show(&waiter)));
         self.run(&trigger, Compare::Exact);
