@@ -182,6 +182,13 @@ pub fn families() -> [&'static [CommandSpec]; 13] {
     ]
 }
 
+/// Is a row (and each of its subcommands) flagged `movablekeys` exactly when its key specs
+/// make the keys movable (Redis derives the flag: `populateCommandLegacyRangeSpec`)?
+fn movable_flag_agrees(spec: &CommandSpec) -> bool {
+    let (_, movable) = super::keyspec::legacy_range(spec.key_specs);
+    movable == spec.has(flags::MOVABLE_KEYS) && spec.subcommands.iter().all(movable_flag_agrees)
+}
+
 /// Name -> row lookup, built once at startup. Lookup is case-insensitive without allocating.
 pub struct CommandTable {
     by_name: HashMap<&'static [u8], &'static CommandSpec>,
@@ -198,6 +205,11 @@ impl CommandTable {
         for family in families() {
             for spec in family {
                 debug_assert_eq!(spec.name, spec.name.to_ascii_lowercase());
+                debug_assert!(
+                    movable_flag_agrees(spec),
+                    "{}: the movablekeys flag disagrees with the key specs",
+                    spec.name
+                );
                 let previous = by_name.insert(spec.name.as_bytes(), spec);
                 debug_assert!(previous.is_none(), "command {} declared twice", spec.name);
                 all.push(spec);
