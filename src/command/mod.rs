@@ -92,8 +92,9 @@ impl<'a> Ctx<'a> {
 }
 
 /// Runs one request for client `ctx.id` and applies CLIENT REPLY OFF/SKIP to whatever it
-/// answered (except its pub/sub pushes) — errors from the checks and +QUEUED included, as Redis's `addReply` refuses to
-/// queue anything for such a client (Redis: `resetClient` advances the SKIP state).
+/// answered except its pub/sub pushes — errors from the checks and +QUEUED included, as
+/// Redis's `addReply` refuses to queue anything for such a client (Redis: `resetClient`
+/// advances the SKIP state).
 pub fn execute(ctx: &mut Ctx, argv: &[&[u8]]) {
     let reply_len = ctx.out.len();
     pubsub::begin_command(&mut ctx.srv.pubsub);
