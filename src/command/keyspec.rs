@@ -179,7 +179,7 @@ pub enum GetKeys {
     Sort,
     /// SORT_RO key ... (Redis: `sortROGetKeys`).
     SortRo,
-    /// SET key value ... [GET] (Redis: `setGetKeys`): RW with GET, else OW.
+    /// SET key value ... \[GET\] (Redis: `setGetKeys`): RW with GET, else OW.
     Set,
 }
 
@@ -311,7 +311,7 @@ fn sort_get_keys(argv: &[&[u8]]) -> Vec<KeyRef> {
     keys
 }
 
-/// Finds the keys of `argv` (argv[0] is the command name) with the specs alone
+/// Finds the keys of `argv` (`argv[0]` is the command name) with the specs alone
 /// (Redis: `getKeysUsingKeySpecs` without `GET_KEYSPEC_RETURN_PARTIAL`). None when a spec
 /// cannot be applied (unknown, bad numkeys, out of bounds, incomplete).
 pub fn keys_from_specs(specs: &[KeySpec], argv: &[&[u8]]) -> Option<Vec<KeyRef>> {

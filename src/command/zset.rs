@@ -331,7 +331,7 @@ impl LexBound {
 /// walking the *score* order with two predicates, "member >= min" and "member <= max". On a
 /// set with mixed scores those predicates are not monotonic along the order, so the answer
 /// depends on exactly how the walk runs. Ferrodis therefore walks the same way Redis does,
-/// step for step, for each encoding (see [`lex_first`], [`lex_last`] and their callers):
+/// step for step, for each encoding (see `lex_first`, `lex_last` and their callers):
 ///
 /// * a listpack is scanned linearly: the first element satisfying "member >= min" from the
 ///   front (`zzlFirstInLexRange`), or "member <= max" from the back (`zzlLastInLexRange`);
