@@ -118,8 +118,14 @@ fn a_client_that_disconnects_while_blocked_is_forgotten() {
     // The server notices the hang-up on its next loop turn; wait for that (a loaded machine
     // can take longer than any fixed sleep).
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !ctrl.cmd_str("INFO clients").contains("blocked_clients:0\r\n") {
-        assert!(Instant::now() < deadline, "the closed client is still blocked");
+    while !ctrl
+        .cmd_str("INFO clients")
+        .contains("blocked_clients:0\r\n")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the closed client is still blocked"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     assert_eq!(ctrl.cmd_str("RPUSH q x"), ":1\r\n");
@@ -327,4 +333,125 @@ fn a_list_push_does_not_serve_a_sorted_set_waiter() {
     assert_eq!(ctrl.cmd_str("DEL k"), ":1\r\n");
     assert_eq!(ctrl.cmd_str("ZADD k 5 m"), ":1\r\n");
     assert_eq!(c.reply_str(), "*3\r\n$1\r\nk\r\n$1\r\nm\r\n$1\r\n5\r\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keys that appear by other means than a push (SWAPDB, SORT STORE, MOVE, RENAME, COPY, *STORE):
+// compared with redis-server, which wakes waiters exactly when `dbAdd` adds the key.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn swapdb_wakes_clients_blocked_on_keys_it_brings_in_as_redis_does() {
+    common::assert_wakeups_match_redis(
+        &[
+            "SELECT 1",
+            "RPUSH l a b",
+            "ZADD z 1 m 2 n",
+            "SET s v",
+            "RPUSH src x",
+            "SELECT 0",
+            "RPUSH back y",
+        ],
+        &[
+            (0, "BLPOP l 1"),
+            (0, "BZPOPMIN z 1"),
+            (0, "BLPOP s 1"),
+            (0, "BLMOVE src dst LEFT RIGHT 1"),
+            (0, "BLMPOP 1 1 z MAX"),
+            (1, "BRPOP back 1"),
+            (0, "BLPOP z 1"),
+        ],
+        &["SWAPDB 0 1"],
+        &[
+            "LRANGE l 0 -1",
+            "LRANGE dst 0 -1",
+            "ZRANGE z 0 -1 WITHSCORES",
+            "DBSIZE",
+        ],
+    );
+}
+
+#[test]
+fn sort_store_wakes_clients_blocked_on_a_new_destination_as_redis_does() {
+    common::assert_wakeups_match_redis(
+        &["RPUSH src 3 1 2"],
+        &[(0, "BLPOP d 1"), (0, "BLMPOP 1 1 d RIGHT COUNT 2")],
+        &["SORT src STORE d"],
+        &["LRANGE d 0 -1"],
+    );
+}
+
+#[test]
+fn stores_that_overwrite_an_existing_key_wake_nobody_as_in_redis() {
+    // The waiter's key first gets a value of the other type (the waiter stays blocked), then a
+    // store overwrites it with the right type: Redis's `setKey` overwrites without signalling.
+    common::assert_wakeups_match_redis(
+        &["RPUSH src 3 1 2", "ZADD zs 1 a"],
+        &[(0, "BLPOP k 1"), (0, "BZPOPMIN w 1")],
+        &[
+            "ZADD k 1 m",
+            "SORT src STORE k",
+            "RPUSH w x",
+            "ZUNIONSTORE w 1 zs",
+        ],
+        &["LRANGE k 0 -1", "ZRANGE w 0 -1"],
+    );
+}
+
+#[test]
+fn zset_stores_wake_clients_blocked_on_a_new_destination_as_redis_does() {
+    common::assert_wakeups_match_redis(
+        &["ZADD a 1 x 2 y", "ZADD b 3 y"],
+        &[
+            (0, "BZPOPMAX u 1"),
+            (0, "BZPOPMIN i 1"),
+            (0, "BZMPOP 1 1 r MIN"),
+            (0, "BZPOPMIN df 1"),
+        ],
+        &[
+            "ZUNIONSTORE u 2 a b",
+            "ZINTERSTORE i 2 a b",
+            "ZRANGESTORE r a 0 -1",
+            "ZDIFFSTORE df 2 a b",
+        ],
+        &["ZRANGE u 0 -1", "ZRANGE r 0 -1"],
+    );
+}
+
+#[test]
+fn move_rename_and_copy_wake_clients_blocked_on_the_new_key_as_redis_does() {
+    common::assert_wakeups_match_redis(
+        &[
+            "SELECT 1",
+            "RPUSH m a",
+            "SELECT 0",
+            "RPUSH r1 a",
+            "ZADD r2 1 a",
+            "RPUSH over old",
+            "RPUSH c1 a b",
+            "ZADD c2 5 z",
+        ],
+        &[
+            (0, "BLPOP m 1"),
+            (0, "BLPOP renamed 1"),
+            (0, "BZPOPMIN renamednx 1"),
+            (0, "BLPOP copied 1"),
+            (1, "BZPOPMAX copied2 1"),
+            (0, "BLPOP rep 1"),
+            (0, "BLPOP wrongtype 1"),
+        ],
+        &[
+            "SELECT 1",
+            "MOVE m 0",
+            "SELECT 0",
+            "RENAME r1 renamed",
+            "RENAMENX r2 renamednx",
+            "COPY c1 copied",
+            "COPY c2 copied2 DB 1",
+            "SET rep str",
+            "COPY c1 rep REPLACE",
+            "SET wrongtype str",
+        ],
+        &["LRANGE copied 0 -1", "LRANGE rep 0 -1", "DBSIZE"],
+    );
 }

@@ -9,6 +9,14 @@
 //! * seeded random transactions (MULTI, queued commands with some arity errors, EXEC or DISCARD)
 //!   interleaved with Lua scripts from [`SCRIPTS`] (conversions, errors, writes).
 //!
+//! Besides the replies, every command's **keyspace events** are compared: both servers run with
+//! `notify-keyspace-events KEA` and a subscriber to `__key*__:*` each, whose event streams must
+//! agree after each command (`expired` events aside: their timing is each server's own). The
+//! random runs also stage **blocked clients** now and then ([`Differ::blocking_scenario`]): a
+//! second connection blocks (BLPOP, BLMOVE, BZPOPMIN, BLMPOP, BZMPOP, short timeout) on a key
+//! that SWAPDB, SORT STORE, MOVE, RENAME, COPY, a *STORE or a push may bring in, and what each
+//! waiter receives must agree.
+//!
 //! # Which commands run
 //!
 //! Every command a generator knows runs, except those in [`DISABLED`] (each with the reason).
@@ -532,6 +540,85 @@ fn set_member(g: &mut Gen) -> Vec<u8> {
     ])
 }
 
+/// How long a waiter of [`Differ::blocking_scenario`] blocks when nothing wakes it (seconds).
+const BLOCK_TIMEOUT: &str = "0.3";
+
+/// A command that may bring data under `target` in database `wait_db`, where a client waits,
+/// from `src` in database `src_db` (the main connection's database): the triggers of
+/// [`Differ::blocking_scenario`]. Redis wakes waiters exactly when `dbAdd` adds the key.
+fn wake_trigger(
+    g: &mut Gen,
+    src: &[u8],
+    src_db: &[u8],
+    target: &[u8],
+    wait_db: &[u8],
+) -> Vec<Vec<u8>> {
+    let (src, target) = (src.to_vec(), target.to_vec());
+    match g.below(9) {
+        0 => vec![s("SWAPDB"), src_db.to_vec(), wait_db.to_vec()],
+        1 => vec![s("SORT"), src, s("ALPHA"), s("STORE"), target],
+        2 => vec![s("MOVE"), src, wait_db.to_vec()],
+        3 => vec![s("RENAME"), src, target],
+        4 => {
+            let mut v = vec![s("COPY"), src, target, s("DB"), wait_db.to_vec()];
+            if g.chance(50) {
+                v.push(s("REPLACE"));
+            }
+            v
+        }
+        5 => vec![s("RPUSH"), target, member(g), member(g)],
+        6 => vec![s("ZADD"), target, s("1"), member(g)],
+        7 => vec![s("ZUNIONSTORE"), target, s("1"), src],
+        _ => vec![s("LMOVE"), src, target, s("LEFT"), s("RIGHT")],
+    }
+}
+
+/// Waits (at most a second) until `waiter` is blocked on the server (INFO `blocked_clients`,
+/// asked on `main`) or has already been answered (a reply is waiting on its socket).
+fn wait_until_blocked_or_answered(main: &mut RawConn, waiter: &mut RawConn) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    while std::time::Instant::now() < deadline {
+        let info = String::from_utf8_lossy(&main.cmd(&[b"INFO", b"clients"])).into_owned();
+        if info.contains("blocked_clients:1") {
+            return;
+        }
+        let mut byte = [0u8; 1];
+        waiter.stream.set_nonblocking(true).ok();
+        let answered = matches!(waiter.stream.peek(&mut byte), Ok(n) if n > 0);
+        waiter.stream.set_nonblocking(false).ok();
+        if answered {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
+/// Subscribes `conn` to every keyspace and keyevent channel.
+fn event_listener(mut conn: RawConn) -> RawConn {
+    conn.send_cmd(&[b"PSUBSCRIBE", b"__key*__:*"]);
+    let reply = conn.read_reply();
+    assert!(reply.starts_with(b"*3\r\n$10\r\npsubscribe"), "{reply:?}");
+    conn
+}
+
+/// The keyspace events a listener has received so far, in order: a PING (answered after
+/// every event already queued for it) marks the end. `expired` events are left out: when a
+/// TTL runs out is up to each server's clock and active-expiry cycle.
+fn pending_events(listener: &mut RawConn) -> Vec<String> {
+    listener.send_cmd(&[b"PING"]);
+    let mut events = Vec::new();
+    loop {
+        let reply = listener.read_reply();
+        if reply == b"*2\r\n$4\r\npong\r\n$0\r\n\r\n" {
+            return events;
+        }
+        let text = String::from_utf8_lossy(&reply).into_owned();
+        if !text.contains("expired") {
+            events.push(text);
+        }
+    }
+}
+
 /// Lists (no blocking commands: BLPOP & co. would stall the connection on an empty key).
 pub fn list_commands() -> Vec<CmdGen> {
     vec![
@@ -755,7 +842,102 @@ pub fn zset_commands() -> Vec<CmdGen> {
         cmd("zunionstore", 1, |g| {
             argv(vec![s("ZUNIONSTORE"), g.key(), s("2"), g.key(), g.key()])
         }),
+        // Lex ranges on sets with mixed scores: Redis walks the score order with its lex
+        // predicates, and the answer depends on that walk. Alphabet keys are small (listpack,
+        // linear scans: one answer for any layout). `BIG_ZSET` is a skip list whose members'
+        // lex order follows their scores (Redis's descent has one answer only then).
+        cmd("zadd", 1, |g| {
+            // BIG_ZSET: always the same 150 members `m000..m149` (so every member gets a new
+            // score and the order stays lexicographic), scores increasing with the name.
+            let step = g.word(&["1", "0.5", "3"]);
+            let step: f64 = String::from_utf8_lossy(&step).parse().unwrap_or(1.0);
+            let base = g.below(50) as f64 - 25.0;
+            let mut v = vec![s("ZADD"), s(BIG_ZSET)];
+            for i in 0..150 {
+                v.push((base + i as f64 * step).to_string().into_bytes());
+                v.push(format!("m{i:03}").into_bytes());
+            }
+            v
+        }),
+        cmd("zrangebylex", 5, |g| {
+            let key = lex_key(g);
+            let (min, max) = (lex_bound(g), lex_bound(g));
+            let name = if g.chance(50) {
+                "ZRANGEBYLEX"
+            } else {
+                "ZREVRANGEBYLEX"
+            };
+            let mut v = vec![s(name), key, min, max];
+            if g.chance(30) {
+                v.extend([s("LIMIT"), g.int(), g.int()]);
+            }
+            v
+        }),
+        cmd("zrange", 4, |g| {
+            let mut v = vec![
+                s("ZRANGE"),
+                lex_key(g),
+                lex_bound(g),
+                lex_bound(g),
+                s("BYLEX"),
+            ];
+            if g.chance(50) {
+                v.push(s("REV"));
+            }
+            if g.chance(30) {
+                v.extend([s("LIMIT"), g.int(), g.int()]);
+            }
+            v
+        }),
+        cmd("zrangestore", 1, |g| {
+            let mut v = vec![
+                s("ZRANGESTORE"),
+                g.key(),
+                // An alphabet key: BIG_ZSET's members copied into an alphabet key would make
+                // a skip list that later writes turn non-lexicographic.
+                g.key(),
+                lex_bound(g),
+                lex_bound(g),
+            ];
+            v.push(s("BYLEX"));
+            if g.chance(50) {
+                v.push(s("REV"));
+            }
+            v
+        }),
+        cmd("zlexcount", 4, |g| {
+            argv(vec![s("ZLEXCOUNT"), lex_key(g), lex_bound(g), lex_bound(g)])
+        }),
+        cmd("zremrangebylex", 2, |g| {
+            argv(vec![
+                s("ZREMRANGEBYLEX"),
+                lex_key(g),
+                lex_bound(g),
+                lex_bound(g),
+            ])
+        }),
     ]
+}
+
+/// The one big sorted set of the random runs (a skip list), outside the key alphabet so that
+/// only the lex generators touch it: see `zset_commands`.
+const BIG_ZSET: &str = "bigz";
+
+/// A key for a lex-range command: usually an alphabet key, sometimes [`BIG_ZSET`].
+fn lex_key(g: &mut Gen) -> Vec<u8> {
+    if g.chance(25) {
+        s(BIG_ZSET)
+    } else {
+        g.key()
+    }
+}
+
+/// One end of a lex range, for both the small members ([`member`]) and `BIG_ZSET`'s `mNNN`.
+fn lex_bound(g: &mut Gen) -> Vec<u8> {
+    g.word(&[
+        "-", "+", "[a", "(a", "[b", "(c", "[d", "[1", "(10", "[", "(", "[m050", "(m100", "[m",
+        "(m129", "x",
+    ])
 }
 
 /// The command names that may not run: [`DISABLED`] minus `FERRODIS_DIFF_ENABLE`.
@@ -964,6 +1146,9 @@ struct Differ {
     state: Option<(RawConn, RawConn)>,
     /// The state difference after the previous command (empty while the states agree).
     last_state_diff: Vec<String>,
+    /// Subscribers to every keyspace event (`__key*__:*`) on (redis, ferrodis): after each
+    /// command both event streams are read and compared (see [`Differ::check_events`]).
+    events: (RawConn, RawConn),
 }
 
 impl Drop for Differ {
@@ -980,11 +1165,14 @@ impl Differ {
         if !require_redis_server() {
             return None;
         }
-        let redis = RealRedis::start(&[]);
-        let ferro = TestServer::start(&[]);
+        let conf = ["--notify-keyspace-events", "KEA"];
+        let redis = RealRedis::start(&conf);
+        let ferro = TestServer::start(&conf);
         let rc = redis.raw();
         let fc = ferro.raw();
+        let events = (event_listener(redis.raw()), event_listener(ferro.raw()));
         Some(Differ {
+            events,
             rc,
             fc,
             history: Vec::new(),
@@ -1037,8 +1225,11 @@ impl Differ {
         } else {
             (expected, got)
         };
+        self.check_events();
         if compare == Compare::RandomPop && expected.first() == got.first() {
             self.resync_pop(argv, &expected, &got);
+            // The resync's own events exist on ferrodis only.
+            pending_events(&mut self.events.1);
         }
         if !replies_agree(compare, &expected, &got) {
             let from = self.history.len().saturating_sub(context_lines());
@@ -1087,6 +1278,112 @@ impl Differ {
                 String::from_utf8_lossy(&reply)
             );
         }
+    }
+
+    /// Compares the keyspace events both servers published since the last check.
+    fn check_events(&mut self) {
+        let expected = pending_events(&mut self.events.0);
+        let got = pending_events(&mut self.events.1);
+        if expected == got {
+            return;
+        }
+        let from = self.history.len().saturating_sub(context_lines());
+        let report = format!(
+            "keyspace event mismatch at command #{} (replies agreed or were reported above)\n\
+             command:  {}\n\
+             redis:    {:?}\n\
+             ferrodis: {:?}\n\
+             preceding commands:\n  {}",
+            self.sent,
+            self.history.last().map_or("", |c| c.as_str()),
+            expected,
+            got,
+            self.history[from..self.history.len().saturating_sub(1)].join("\n  ")
+        );
+        self.fail(report);
+    }
+
+    /// One blocked-client scenario: a second connection on each server blocks (BLPOP, BLMOVE,
+    /// BZPOPMIN, BLMPOP, BZMPOP with a short timeout) on alphabet keys in a random database,
+    /// then `trigger` runs on the main connection (SWAPDB, SORT STORE, MOVE, RENAME, COPY, a
+    /// push ...), and what each waiter receives — served or timed out — must agree.
+    fn blocking_scenario(&mut self, g: &mut Gen) {
+        // Keys of its own (outside the alphabet, emptied in every database first), so the
+        // waiter really blocks: the main connection fills `src` in its database, the waiter
+        // waits in its own on the key the trigger may bring in (`src` itself when the trigger
+        // moves whole keys between databases, else `dst`).
+        let (src_db, db) = (g.word(DB_ALPHABET), g.word(DB_ALPHABET));
+        let (src, dst) = (s("bsrc"), s("bdst"));
+        for d in DB_ALPHABET {
+            self.run(&[s("SELECT"), s(d)], Compare::Exact);
+            self.run(&[s("DEL"), src.clone(), dst.clone()], Compare::Exact);
+        }
+        self.run(&[s("SELECT"), src_db.clone()], Compare::Exact);
+        let seed = if g.chance(50) {
+            vec![s("RPUSH"), src.clone(), member(g), member(g), member(g)]
+        } else {
+            vec![s("ZADD"), src.clone(), s("1"), member(g), s("2"), member(g)]
+        };
+        self.run(&seed, Compare::Exact);
+        let trigger = wake_trigger(g, &src, &src_db, &dst, &db);
+        let moves_keys = matches!(trigger[0].as_slice(), b"SWAPDB" | b"MOVE");
+        // When SWAPDB brings in several waited keys at once, Redis serves them in the order
+        // of a randomly seeded hash table: the second key is then one that stays empty.
+        let (k1, k2) = if moves_keys {
+            (src, dst)
+        } else {
+            (dst, g.key())
+        };
+        let t = s(BLOCK_TIMEOUT);
+        let waiter: Vec<Vec<u8>> = match g.below(6) {
+            0 => vec![s("BLPOP"), k1, k2, t],
+            1 => vec![s("BRPOP"), k1, t],
+            2 => vec![s("BLMOVE"), k1, k2, s("LEFT"), s("RIGHT"), t],
+            3 => vec![s("BZPOPMIN"), k1, k2, t],
+            4 => vec![
+                s("BLMPOP"),
+                t,
+                s("2"),
+                k1,
+                k2,
+                s("LEFT"),
+                s("COUNT"),
+                s("2"),
+            ],
+            _ => vec![s("BZMPOP"), t, s("1"), k1, s("MAX")],
+        };
+        let refs: Vec<&[u8]> = waiter.iter().map(|a| a.as_slice()).collect();
+        let mut waiters = [self.redis.raw(), self.ferro.raw()];
+        for w in &mut waiters {
+            assert_eq!(w.cmd(&[b"SELECT", &db]), b"+OK\r\n");
+            w.send_cmd(&refs);
+        }
+        // Let both servers register the waiter before the trigger arrives.
+        let [rw, fw] = &mut waiters;
+        wait_until_blocked_or_answered(&mut self.rc, rw);
+        wait_until_blocked_or_answered(&mut self.fc, fw);
+        self.history
+            .push(format!("(db {} waits) {}", show(&[db]), show(&waiter)));
+        self.run(&trigger, Compare::Exact);
+        let [rw, fw] = &mut waiters;
+        let (expected, got) = (rw.read_reply(), fw.read_reply());
+        if expected != got {
+            let report = format!(
+                "blocked client mismatch after command #{}\n\
+                 waiter:   {}\n\
+                 trigger:  {}\n\
+                 redis:    {:?}\n\
+                 ferrodis: {:?}",
+                self.sent,
+                show(&waiter),
+                show(&trigger),
+                String::from_utf8_lossy(&expected),
+                String::from_utf8_lossy(&got),
+            );
+            self.fail(report);
+        }
+        // A waiter that timed out or was served changed nothing the events have not shown.
+        self.check_events();
     }
 
     /// Panics with `report`, or prints it and counts it under `FERRODIS_DIFF_KEEP_GOING`.
@@ -1482,6 +1779,10 @@ fn random_run(seed: u64, count: usize) {
     let total: u64 = active.iter().map(|g| g.weight as u64).sum();
     let mut g = Gen::new(seed);
     for _ in 0..count {
+        if g.chance(2) {
+            d.blocking_scenario(&mut g);
+            continue;
+        }
         let mut pick = g.below(total);
         let gen = active
             .iter()

@@ -413,3 +413,86 @@ fn a_subscriber_over_the_soft_limit_for_too_long_is_disconnected() {
     assert!(started.elapsed() > Duration::from_secs(1));
     assert_eq!(publisher.cmd_str("PING"), "+PONG\r\n");
 }
+
+/// Runs a subscriber script with CLIENT REPLY OFF / SKIP against one server: `setup` on the
+/// subscriber connection, `publish` on a second connection, then `after` on the subscriber;
+/// returns everything the subscriber received.
+fn silenced_subscriber_transcript(
+    port: u16,
+    setup: &[&str],
+    publish: &[&str],
+    after: &[&str],
+) -> String {
+    let mut sub = common::RawConn::connect(port);
+    let mut publisher = common::RawConn::connect(port);
+    for line in setup {
+        if *line == "HELLO 3" {
+            // Its reply names the connection id, which differs between the servers.
+            sub.hello3();
+        } else {
+            sub.send_str(line);
+        }
+    }
+    // The publisher's round trip comes after the subscriber's commands have run.
+    std::thread::sleep(Duration::from_millis(100));
+    for line in publish {
+        publisher.cmd_str(line);
+    }
+    for line in after {
+        sub.send_str(line);
+    }
+    let (bytes, _) = sub.read_until_quiet(Duration::from_millis(300));
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// Redis 7.0 delivers pub/sub pushes (subscription confirmations, messages, keyspace events,
+/// messages a client publishes to itself) to a client that turned its replies off, in RESP3
+/// and RESP2: only the ordinary replies are silenced.
+#[test]
+fn client_reply_off_and_skip_still_deliver_pubsub_pushes_as_redis_does() {
+    if !common::require_redis_server() {
+        return;
+    }
+    let conf = ["--notify-keyspace-events", "KEA"];
+    let ours = TestServer::start(&conf);
+    let real = common::RealRedis::start(&conf);
+    let scenarios: &[(&[&str], &[&str], &[&str])] = &[
+        (
+            &[
+                "HELLO 3",
+                "CLIENT REPLY OFF",
+                "SUBSCRIBE ch",
+                "PSUBSCRIBE c* __key*__:*",
+            ],
+            &["PUBLISH ch hi", "SET k v"],
+            &[
+                "PING",
+                "PUBLISH ch self",
+                "SET mine v",
+                "UNSUBSCRIBE ch nosuch",
+                "PUNSUBSCRIBE",
+                "UNSUBSCRIBE",
+                "CLIENT REPLY ON",
+                "PING",
+            ],
+        ),
+        (
+            &["HELLO 3", "CLIENT REPLY SKIP", "SUBSCRIBE a", "SUBSCRIBE b"],
+            &["PUBLISH a 1", "PUBLISH b 2"],
+            &["CLIENT REPLY SKIP", "PUBLISH a self", "ECHO shown"],
+        ),
+        (
+            &["CLIENT REPLY OFF", "SUBSCRIBE ch", "PSUBSCRIBE x*"],
+            &["PUBLISH ch hi", "PUBLISH xy there"],
+            &["PING", "UNSUBSCRIBE", "PUNSUBSCRIBE x*", "PING"],
+        ),
+    ];
+    for (setup, publish, after) in scenarios {
+        let a = silenced_subscriber_transcript(ours.port, setup, publish, after);
+        let b = silenced_subscriber_transcript(real.port, setup, publish, after);
+        assert_eq!(
+            a, b,
+            "subscriber {setup:?}: ferrodis (left) vs redis-server (right)"
+        );
+    }
+}

@@ -381,3 +381,44 @@ fn integer_set_replies_match_real_redis_byte_for_byte() {
         ],
     );
 }
+
+#[test]
+fn smove_events_match_redis_in_every_case() {
+    common::assert_events_match_redis(&[
+        "SADD src a b c",
+        "SADD dst b",
+        // Member already in the destination: only the source changes.
+        "SMOVE src dst b",
+        // A new member for an existing destination.
+        "SMOVE src dst a",
+        // Source and destination are the same key: nothing happens.
+        "SMOVE dst dst a",
+        "SMOVE dst dst zz",
+        // Missing member, missing source.
+        "SMOVE src dst zz",
+        "SMOVE nosrc dst a",
+        // The last member leaves the source (deleted) for a new destination.
+        "SMOVE src fresh c",
+        "SADD one x",
+        "SADD two x",
+        "SMOVE one two x",
+    ]);
+}
+
+#[test]
+fn smove_invalidates_watches_as_redis_does() {
+    // Member already in the destination: Redis touches only the source.
+    common::assert_watch_matches_redis(
+        &["SADD src a b", "SADD dst a"],
+        &["src", "dst"],
+        &["SMOVE src dst a"],
+    );
+    // Same key on both sides: nothing is touched.
+    common::assert_watch_matches_redis(&["SADD s a"], &["s"], &["SMOVE s s a"]);
+    // A real move touches both.
+    common::assert_watch_matches_redis(
+        &["SADD src a b", "SADD dst c"],
+        &["src", "dst"],
+        &["SMOVE src dst a"],
+    );
+}

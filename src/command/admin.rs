@@ -13,6 +13,7 @@
 use super::args;
 use super::connection::container_command;
 use super::error::{CommandError, CommandResult};
+use super::keyspec::{self, BeginSearch, FindKeys, KeySpec};
 use super::table::{flags, flags::*, lookup_subcommand, CommandSpec};
 use super::Ctx;
 use crate::config::{find_directive, ConfigError, Directive, DIRECTIVES};
@@ -23,17 +24,27 @@ use log::warn;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("info", info_command, -1, LOADING | STALE, "server").doc(
-        "Returns information and statistics about the server.",
-        "1.0.0",
-    ),
+    CommandSpec::new("info", info_command, -1, LOADING | STALE, "server")
+        .tips(&[
+            "nondeterministic_output",
+            "request_policy:all_shards",
+            "response_policy:special",
+        ])
+        .acl(&["@dangerous"])
+        .doc(
+            "Returns information and statistics about the server.",
+            "1.0.0",
+        ),
     CommandSpec::new("config", container_command, -2, 0, "server")
         .doc("A container for server configuration commands.", "2.0.0")
         .subs(CONFIG_SUBCOMMANDS),
     CommandSpec::new("command", command_command, -1, LOADING | STALE, "server")
+        .tips(&["nondeterministic_output_order"])
+        .acl(&["@connection"])
         .doc("Returns detailed information about all commands.", "2.8.13")
         .subs(COMMAND_SUBCOMMANDS),
     CommandSpec::new("time", time_command, 1, LOADING | STALE | FAST, "server")
+        .tips(&["nondeterministic_output"])
         .doc("Returns the server time.", "2.6.0"),
     CommandSpec::new(
         "lastsave",
@@ -42,6 +53,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         LOADING | STALE | FAST,
         "server",
     )
+    .tips(&["nondeterministic_output"])
+    .acl(&["@admin", "@dangerous"])
     .doc(
         "Returns the Unix timestamp of the last successful save to disk.",
         "1.0.0",
@@ -53,6 +66,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         NOSCRIPT | LOADING | STALE | FAST,
         "server",
     )
+    .acl(&["@admin", "@dangerous"])
     .doc("Returns the replication role.", "2.8.12"),
     CommandSpec::new("debug", debug_command, -2, ADMIN_FLAGS, "server")
         .doc("A container for debugging commands.", "1.0.0"),
@@ -88,6 +102,7 @@ const CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
         "2.0.0",
     ),
     CommandSpec::new("config|set", config_set_command, -4, ADMIN_FLAGS, "server")
+        .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"])
         .doc("Sets configuration parameters in-flight.", "2.0.0"),
     CommandSpec::new(
         "config|resetstat",
@@ -115,6 +130,7 @@ const COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
         LOADING | STALE,
         "server",
     )
+    .acl(&["@connection"])
     .doc(
         "Returns helpful text about the different subcommands.",
         "5.0.0",
@@ -126,6 +142,7 @@ const COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
         LOADING | STALE,
         "server",
     )
+    .acl(&["@connection"])
     .doc("Returns a count of commands.", "2.8.13"),
     CommandSpec::new(
         "command|list",
@@ -134,6 +151,8 @@ const COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
         LOADING | STALE,
         "server",
     )
+    .tips(&["nondeterministic_output_order"])
+    .acl(&["@connection"])
     .doc("Returns a list of command names.", "7.0.0"),
     CommandSpec::new(
         "command|info",
@@ -142,6 +161,8 @@ const COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
         LOADING | STALE,
         "server",
     )
+    .tips(&["nondeterministic_output_order"])
+    .acl(&["@connection"])
     .doc(
         "Returns information about one, multiple or all commands.",
         "2.8.13",
@@ -153,6 +174,8 @@ const COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
         LOADING | STALE,
         "server",
     )
+    .tips(&["nondeterministic_output_order"])
+    .acl(&["@connection"])
     .doc(
         "Returns documentary information about one, multiple or all commands.",
         "7.0.0",
@@ -164,9 +187,22 @@ const COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
         LOADING | STALE,
         "server",
     )
+    .acl(&["@connection"])
     .doc(
         "Extracts the key names from an arbitrary command.",
         "2.8.13",
+    ),
+    CommandSpec::new(
+        "command|getkeysandflags",
+        command_getkeysandflags_command,
+        -4,
+        LOADING | STALE,
+        "server",
+    )
+    .acl(&["@connection"])
+    .doc(
+        "Extracts the key names and access flags for an arbitrary command.",
+        "7.0.0",
     ),
 ];
 
@@ -333,6 +369,8 @@ fn command_help_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
             "    commands are returned.",
             "GETKEYS <full-command>",
             "    Return the keys from a full Redis command.",
+            "GETKEYSANDFLAGS <full-command>",
+            "    Return the keys and the access flags from a full Redis command.",
         ],
     );
     Ok(())
@@ -436,103 +474,111 @@ fn command_info_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     Ok(())
 }
 
-/// ACL categories Redis derives from a command's flags and group
-/// (Redis: `setImplicitACLCategories`), in Redis's category order.
+/// A command's ACL categories, in Redis's category order: the declared ones (`spec.acl`, or by
+/// default the category of its group) plus those its flags imply (Redis:
+/// `setImplicitACLCategories`; read-only scripting commands are not `@read`).
 fn acl_categories(spec: &CommandSpec) -> Vec<&'static str> {
-    let container = !spec.subcommands.is_empty();
-    let group = if container { "" } else { spec.group };
-    let has = |f| spec.has(f);
-    let candidates = [
-        (group == "generic", "@keyspace"),
-        (has(flags::READONLY), "@read"),
-        (has(flags::WRITE), "@write"),
-        (group == "set", "@set"),
-        (group == "sorted-set", "@sortedset"),
-        (group == "list", "@list"),
-        (group == "hash", "@hash"),
-        (group == "string", "@string"),
-        (group == "bitmap", "@bitmap"),
-        (group == "hyperloglog", "@hyperloglog"),
-        (group == "geo", "@geo"),
-        (group == "stream", "@stream"),
-        (group == "pubsub", "@pubsub"),
-        (has(flags::ADMIN), "@admin"),
-        (has(flags::FAST), "@fast"),
-        (!has(flags::FAST), "@slow"),
-        (has(flags::BLOCKING), "@blocking"),
-        (has(flags::ADMIN), "@dangerous"),
-        (group == "connection", "@connection"),
-        (group == "transactions", "@transaction"),
-        (group == "scripting", "@scripting"),
+    const GROUP_CATEGORIES: &[(&str, &str)] = &[
+        ("generic", "@keyspace"),
+        ("set", "@set"),
+        ("sorted-set", "@sortedset"),
+        ("list", "@list"),
+        ("hash", "@hash"),
+        ("string", "@string"),
+        ("bitmap", "@bitmap"),
+        ("hyperloglog", "@hyperloglog"),
+        ("geo", "@geo"),
+        ("stream", "@stream"),
+        ("pubsub", "@pubsub"),
+        ("connection", "@connection"),
+        ("transactions", "@transaction"),
+        ("scripting", "@scripting"),
     ];
-    candidates
+    let by_group: &[&str] = match GROUP_CATEGORIES.iter().find(|(g, _)| *g == spec.group) {
+        Some((_, cat)) if spec.subcommands.is_empty() => std::slice::from_ref(cat),
+        _ => &[],
+    };
+    let declared = spec.acl.unwrap_or(by_group);
+    let has = |f| spec.has(f);
+    let scripting = declared.contains(&"@scripting");
+    let implied = [
+        (has(flags::WRITE), "@write"),
+        (has(flags::READONLY) && !scripting, "@read"),
+        (has(flags::ADMIN), "@admin"),
+        (has(flags::ADMIN), "@dangerous"),
+        (has(flags::PUBSUB), "@pubsub"),
+        (has(flags::FAST), "@fast"),
+        (has(flags::BLOCKING), "@blocking"),
+        (!has(flags::FAST), "@slow"),
+    ];
+    const ORDER: &[&str] = &[
+        "@keyspace",
+        "@read",
+        "@write",
+        "@set",
+        "@sortedset",
+        "@list",
+        "@hash",
+        "@string",
+        "@bitmap",
+        "@hyperloglog",
+        "@geo",
+        "@stream",
+        "@pubsub",
+        "@admin",
+        "@fast",
+        "@slow",
+        "@blocking",
+        "@dangerous",
+        "@connection",
+        "@transaction",
+        "@scripting",
+    ];
+    ORDER
         .iter()
-        .filter(|(on, _)| *on)
-        .map(|&(_, c)| c)
+        .copied()
+        .filter(|cat| declared.contains(cat) || implied.iter().any(|(on, c)| *on && c == cat))
         .collect()
 }
 
-/// One COMMAND INFO row (Redis 7.0 shape): name, arity, flags, first key, last key, step,
-/// ACL categories, tips, key specs, subcommands.
-///
-/// The key spec is derived from the (first, last, step) triple as one `range` spec; Redis's
-/// hand-written specs also carry access flags (RO/RW/OW, access/update/insert/delete) that the
-/// table does not record, so only RO or RW is given.
+/// Writes a set of flag names: those of `names` whose bit is in `bits`, in `names`' order
+/// (Redis: `addReplyCommandFlags`).
+fn flag_set(out: &mut ReplyBuffer, bits: u32, names: &[(u32, &str)]) {
+    let on: Vec<&str> = names
+        .iter()
+        .filter(|(bit, _)| bits & bit != 0)
+        .map(|&(_, n)| n)
+        .collect();
+    out.set_len(on.len());
+    for name in on {
+        out.simple(name);
+    }
+}
+
+/// One COMMAND INFO row (Redis 7.0 shape, `addReplyCommandInfo`): name, arity, flags, first
+/// key, last key, step, ACL categories, tips, key specs, subcommands. The (first, last, step)
+/// triple is derived from the key specs as Redis does.
 fn command_info_row(out: &mut ReplyBuffer, spec: &CommandSpec) {
     out.array_len(10);
     out.bulk_str(spec.name);
     out.integer(spec.arity as i64);
-    let names: Vec<&str> = flags::NAMES
-        .iter()
-        .filter(|(bit, _)| spec.has(*bit))
-        .map(|&(_, n)| n)
-        .collect();
-    out.set_len(names.len());
-    for name in names {
-        out.simple(name);
-    }
-    out.integer(spec.first_key as i64);
-    out.integer(spec.last_key as i64);
-    out.integer(spec.step as i64);
+    flag_set(out, spec.flags, flags::NAMES);
+    let ((first, last, step), _) = keyspec::legacy_range(spec.key_specs);
+    out.integer(first as i64);
+    out.integer(last as i64);
+    out.integer(step as i64);
     let cats = acl_categories(spec);
     out.set_len(cats.len());
     for cat in cats {
         out.simple(cat);
     }
-    out.set_len(0); // tips
-    if spec.first_key > 0 {
-        out.set_len(1);
-        out.map_len(3);
-        out.bulk(b"flags");
-        out.set_len(1);
-        out.simple(if spec.has(flags::WRITE) { "RW" } else { "RO" });
-        out.bulk(b"begin_search");
-        out.map_len(2);
-        out.bulk(b"type");
-        out.bulk(b"index");
-        out.bulk(b"spec");
-        out.map_len(1);
-        out.bulk(b"index");
-        out.integer(spec.first_key as i64);
-        out.bulk(b"find_keys");
-        out.map_len(2);
-        out.bulk(b"type");
-        out.bulk(b"range");
-        out.bulk(b"spec");
-        out.map_len(3);
-        out.bulk(b"lastkey");
-        let lastkey = if spec.last_key >= 0 {
-            spec.last_key - spec.first_key
-        } else {
-            spec.last_key
-        };
-        out.integer(lastkey as i64);
-        out.bulk(b"keystep");
-        out.integer(spec.step as i64);
-        out.bulk(b"limit");
-        out.integer(0);
-    } else {
-        out.set_len(0);
+    out.set_len(spec.tips.len());
+    for tip in spec.tips {
+        out.bulk_str(tip);
+    }
+    out.set_len(spec.key_specs.len());
+    for ks in spec.key_specs {
+        key_spec_reply(out, ks);
     }
     if spec.subcommands.is_empty() {
         out.set_len(0);
@@ -541,6 +587,76 @@ fn command_info_row(out: &mut ReplyBuffer, spec: &CommandSpec) {
         for sub in spec.subcommands {
             command_info_row(out, sub);
         }
+    }
+}
+
+/// One key spec as COMMAND INFO shows it (Redis: `addReplyCommandKeySpecs`).
+fn key_spec_reply(out: &mut ReplyBuffer, ks: &KeySpec) {
+    out.map_len(3 + !ks.notes.is_empty() as usize);
+    if !ks.notes.is_empty() {
+        out.bulk(b"notes");
+        out.bulk_str(ks.notes);
+    }
+    out.bulk(b"flags");
+    flag_set(out, ks.flags, keyspec::key_flags::NAMES);
+    out.bulk(b"begin_search");
+    out.map_len(2);
+    out.bulk(b"type");
+    match ks.begin {
+        BeginSearch::Index(pos) => {
+            out.bulk(b"index");
+            out.bulk(b"spec");
+            out.map_len(1);
+            out.bulk(b"index");
+            out.integer(pos as i64);
+        }
+        BeginSearch::Keyword { keyword, startfrom } => {
+            out.bulk(b"keyword");
+            out.bulk(b"spec");
+            out.map_len(2);
+            out.bulk(b"keyword");
+            out.bulk_str(keyword);
+            out.bulk(b"startfrom");
+            out.integer(startfrom as i64);
+        }
+        BeginSearch::Unknown => {
+            out.bulk(b"unknown");
+            out.bulk(b"spec");
+            out.map_len(0);
+        }
+    }
+    out.bulk(b"find_keys");
+    out.map_len(2);
+    out.bulk(b"type");
+    let (kind, fields) = match ks.find {
+        FindKeys::Range {
+            lastkey,
+            keystep,
+            limit,
+        } => (
+            "range",
+            vec![("lastkey", lastkey), ("keystep", keystep), ("limit", limit)],
+        ),
+        FindKeys::Keynum {
+            keynumidx,
+            firstkey,
+            keystep,
+        } => (
+            "keynum",
+            vec![
+                ("keynumidx", keynumidx),
+                ("firstkey", firstkey),
+                ("keystep", keystep),
+            ],
+        ),
+        FindKeys::Unknown => ("unknown", Vec::new()),
+    };
+    out.bulk_str(kind);
+    out.bulk(b"spec");
+    out.map_len(fields.len());
+    for (name, value) in fields {
+        out.bulk_str(name);
+        out.integer(value as i64);
     }
 }
 
@@ -584,34 +700,58 @@ fn command_docs_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     Ok(())
 }
 
-/// COMMAND GETKEYS command [arg ...] — the key arguments of the given command line.
-/// Keys come from the table's (first, last, step) positions; commands whose keys move
-/// (`movablekeys`, e.g. EVAL numkeys) are reported from those positions only.
+/// COMMAND GETKEYS command [arg ...] — the key arguments of the given command line, found by
+/// the command's key specs and key helper (Redis: `getKeysSubcommandImpl`).
 fn command_getkeys_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    getkeys_generic(ctx, argv, false)
+}
+
+/// COMMAND GETKEYSANDFLAGS command [arg ...] — like GETKEYS, each key with its spec's flags.
+fn command_getkeysandflags_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    getkeys_generic(ctx, argv, true)
+}
+
+fn getkeys_generic(ctx: &mut Ctx, argv: &[&[u8]], with_flags: bool) -> CommandResult {
     let line = &argv[2..];
     let spec = ctx
         .srv
         .commands
         .lookup(line[0])
-        .map(|spec| match line.get(1) {
-            Some(sub) if !spec.subcommands.is_empty() => lookup_subcommand(spec, sub),
-            _ => Some(spec),
+        .and_then(|spec| match line.get(1) {
+            _ if spec.subcommands.is_empty() => Some(spec),
+            Some(sub) => lookup_subcommand(spec, sub),
+            // A container named alone is itself (and has no keys).
+            None => Some(spec),
         });
-    let Some(Some(spec)) = spec else {
+    let Some(spec) = spec else {
         return Err(CommandError::Err("Invalid command specified"));
     };
+    if !spec.has_keys() {
+        return Err(CommandError::Err("The command has no key arguments"));
+    }
     if !spec.arity_ok(line.len()) {
         return Err(CommandError::Err(
             "Invalid number of arguments specified for command",
         ));
     }
-    let keys = spec.key_positions(line.len());
+    let keys = spec.get_keys(line);
     if keys.is_empty() {
-        return Err(CommandError::Err("The command has no key arguments"));
+        if spec.has(flags::NO_MANDATORY_KEYS) {
+            ctx.out.array_len(0);
+            return Ok(());
+        }
+        return Err(CommandError::Err("Invalid arguments specified for command"));
     }
     ctx.out.array_len(keys.len());
-    for i in keys {
-        ctx.out.bulk(line.get(i).copied().unwrap_or_default());
+    for key in keys {
+        let name = line.get(key.pos).copied().unwrap_or_default();
+        if with_flags {
+            ctx.out.array_len(2);
+            ctx.out.bulk(name);
+            flag_set(ctx.out, key.flags, keyspec::key_flags::NAMES);
+        } else {
+            ctx.out.bulk(name);
+        }
     }
     Ok(())
 }

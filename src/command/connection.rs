@@ -20,6 +20,7 @@ use std::fmt::Write as _;
 
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("ping", ping_command, -1, FAST, "connection")
+        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
         .doc("Returns the server's liveliness response.", "1.0.0"),
     CommandSpec::new(
         "echo",
@@ -85,6 +86,7 @@ const CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         CLIENT_FLAGS,
         "connection",
     )
+    .tips(&["nondeterministic_output"])
     .doc("Returns information about the connection.", "6.2.0"),
     CommandSpec::new(
         "client|list",
@@ -93,6 +95,7 @@ const CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         CLIENT_ADMIN_FLAGS,
         "connection",
     )
+    .tips(&["nondeterministic_output"])
     .doc("Lists open connections.", "2.4.0"),
     CommandSpec::new(
         "client|kill",

@@ -9,6 +9,7 @@
 use super::args;
 use super::error::{CommandError, CommandResult};
 use super::keyspace::{delete_if_empty, parse_scan_cursor, reply_scan, ScanOptions};
+use super::keyspec::{key_flags::*, KeySpec};
 use super::pubsub::NOTIFY_HASH;
 use super::table::{flags::*, CommandSpec};
 use super::{notify, signal_modified_key, Ctx};
@@ -19,49 +20,52 @@ use crate::util::{parse_i64, write_i64, LongDouble, I64_BUF};
 
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("hset", hset_command, -4, WRITE | DENYOOM | FAST, "hash")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | UPDATE)])
         .doc("Creates or modifies the value of a field in a hash.", "2.0.0"),
     CommandSpec::new("hsetnx", hsetnx_command, 4, WRITE | DENYOOM | FAST, "hash")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | INSERT)])
         .doc(
             "Sets the value of a field in a hash only when the field doesn't exist.",
             "2.0.0",
         ),
     CommandSpec::new("hget", hget_command, 3, READONLY | FAST, "hash")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
         .doc("Returns the value of a field in a hash.", "2.0.0"),
     CommandSpec::new("hmget", hmget_command, -3, READONLY | FAST, "hash")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
         .doc("Returns the values of all fields in a hash.", "2.0.0"),
     CommandSpec::new("hmset", hset_command, -4, WRITE | DENYOOM | FAST, "hash")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | UPDATE)])
         .doc("Sets the values of multiple fields.", "2.0.0"),
     CommandSpec::new("hdel", hdel_command, -3, WRITE | FAST, "hash")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | DELETE)])
         .doc(
             "Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.",
             "2.0.0",
         ),
     CommandSpec::new("hlen", hlen_command, 2, READONLY | FAST, "hash")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO)])
         .doc("Returns the number of fields in a hash.", "2.0.0"),
     CommandSpec::new("hstrlen", hstrlen_command, 3, READONLY | FAST, "hash")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO)])
         .doc("Returns the length of the value of a field.", "3.2.0"),
     CommandSpec::new("hexists", hexists_command, 3, READONLY | FAST, "hash")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO)])
         .doc("Determines whether a field exists in a hash.", "2.0.0"),
     CommandSpec::new("hkeys", hkeys_command, 2, READONLY, "hash")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
+        .tips(&["nondeterministic_output_order"])
         .doc("Returns all fields in a hash.", "2.0.0"),
     CommandSpec::new("hvals", hvals_command, 2, READONLY, "hash")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
+        .tips(&["nondeterministic_output_order"])
         .doc("Returns all values in a hash.", "2.0.0"),
     CommandSpec::new("hgetall", hgetall_command, 2, READONLY, "hash")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
+        .tips(&["nondeterministic_output_order"])
         .doc("Returns all fields and values in a hash.", "2.0.0"),
     CommandSpec::new("hincrby", hincrby_command, 4, WRITE | DENYOOM | FAST, "hash")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | ACCESS | UPDATE)])
         .doc(
             "Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist.",
             "2.0.0",
@@ -73,16 +77,18 @@ pub const COMMANDS: &[CommandSpec] = &[
         WRITE | DENYOOM | FAST,
         "hash",
     )
-    .keys(1, 1, 1)
+    .key_specs(&[KeySpec::at(1, RW | ACCESS | UPDATE)])
     .doc(
         "Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist.",
         "2.6.0",
     ),
     CommandSpec::new("hrandfield", hrandfield_command, -2, READONLY, "hash")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
+        .tips(&["nondeterministic_output"])
         .doc("Returns one or more random fields from a hash.", "6.2.0"),
     CommandSpec::new("hscan", hscan_command, -3, READONLY, "hash")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
+        .tips(&["nondeterministic_output"])
         .doc("Iterates over fields and values of a hash.", "2.8.0"),
 ];
 

@@ -16,6 +16,7 @@
 
 use super::args;
 use super::error::{CommandError, CommandResult};
+use super::keyspec::{key_flags::*, KeySpec};
 use super::pubsub::NOTIFY_GENERIC;
 use super::table::{flags::*, CommandSpec};
 use super::{multi, notify, signal_modified_key, Ctx};
@@ -26,90 +27,110 @@ use crate::util::{glob_match, parse_i64};
 
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("del", del_command, -2, WRITE, "generic")
-        .keys(1, -1, 1)
+        .key_specs(&[KeySpec::at(1, RM | DELETE).range(-1, 1, 0)])
+        .tips(&["request_policy:multi_shard", "response_policy:agg_sum"])
         .doc("Deletes one or more keys.", "1.0.0"),
     // Seed alias: DELETE is DEL under another name.
     CommandSpec::new("delete", del_command, -2, WRITE, "generic")
-        .keys(1, -1, 1)
+        .key_specs(&[KeySpec::at(1, RM | DELETE).range(-1, 1, 0)])
+        .tips(&["request_policy:multi_shard", "response_policy:agg_sum"])
         .doc("Deletes one or more keys (alias of DEL).", "1.0.0"),
     CommandSpec::new("unlink", unlink_command, -2, WRITE | FAST, "generic")
-        .keys(1, -1, 1)
+        .key_specs(&[KeySpec::at(1, RM | DELETE).range(-1, 1, 0)])
+        .tips(&["request_policy:multi_shard", "response_policy:agg_sum"])
         .doc(
             "Asynchronously deletes one or more keys.",
             "4.0.0",
         ),
     CommandSpec::new("exists", exists_command, -2, READONLY | FAST, "generic")
-        .keys(1, -1, 1)
+        .key_specs(&[KeySpec::at(1, RO).range(-1, 1, 0)])
+        .tips(&["request_policy:multi_shard", "response_policy:agg_sum"])
         .doc("Determines whether one or more keys exist.", "1.0.0"),
     CommandSpec::new("dbsize", dbsize_command, 1, READONLY | FAST, "server")
+        .tips(&["request_policy:all_shards", "response_policy:agg_sum"])
+        .acl(&["@keyspace"])
         .doc("Returns the number of keys in the database.", "1.0.0"),
     CommandSpec::new("type", type_command, 2, READONLY | FAST, "generic")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO)])
         .doc("Determines the type of value stored at a key.", "1.0.0"),
     CommandSpec::new("keys", keys_command, 2, READONLY, "generic")
+        .tips(&["request_policy:all_shards", "nondeterministic_output_order"])
+        .acl(&["@dangerous", "@keyspace"])
         .doc("Returns all key names that match a pattern.", "1.0.0"),
     CommandSpec::new("scan", scan_command, -2, READONLY, "generic")
+        .tips(&["nondeterministic_output", "request_policy:special"])
         .doc("Iterates over the key names in the database.", "2.8.0"),
     CommandSpec::new("randomkey", randomkey_command, 1, READONLY, "generic")
+        .tips(&["request_policy:all_shards", "nondeterministic_output"])
         .doc("Returns a random key name from the database.", "1.0.0"),
     CommandSpec::new("rename", rename_command, 3, WRITE, "generic")
-        .keys(1, 2, 1)
+        .key_specs(&[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, OW | UPDATE)])
         .doc("Renames a key and overwrites the destination.", "1.0.0"),
     CommandSpec::new("renamenx", renamenx_command, 3, WRITE | FAST, "generic")
-        .keys(1, 2, 1)
+        .key_specs(&[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, OW | INSERT)])
         .doc(
             "Renames a key only when the target key name doesn't exist.",
             "1.0.0",
         ),
     CommandSpec::new("copy", copy_command, -3, WRITE | DENYOOM, "generic")
-        .keys(1, 2, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS), KeySpec::at(2, OW | UPDATE)])
         .doc("Copies the value of a key to a new key.", "6.2.0"),
     CommandSpec::new("move", move_command, 3, WRITE | FAST, "generic")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | ACCESS | UPDATE)])
         .doc("Moves a key to another database.", "1.0.0"),
     CommandSpec::new("swapdb", swapdb_command, 3, WRITE | FAST, "server")
+        .acl(&["@dangerous", "@keyspace"])
         .doc("Swaps two Redis databases.", "4.0.0"),
     CommandSpec::new("flushdb", flushdb_command, -1, WRITE, "server")
+        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
+        .acl(&["@dangerous", "@keyspace"])
         .doc("Remove all keys from the current database.", "1.0.0"),
     // Seed alias: FLUSH is FLUSHDB under another name.
-    CommandSpec::new("flush", flushdb_command, -1, WRITE, "server").doc(
+    CommandSpec::new("flush", flushdb_command, -1, WRITE, "server")
+        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
+        .acl(&["@dangerous", "@keyspace"])
+        .doc(
         "Remove all keys from the current database (alias of FLUSHDB).",
         "1.0.0",
     ),
     CommandSpec::new("flushall", flushall_command, -1, WRITE, "server")
+        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
+        .acl(&["@dangerous", "@keyspace"])
         .doc("Removes all keys from all databases.", "1.0.0"),
     CommandSpec::new("expire", expire_command, -3, WRITE | FAST, "generic")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | UPDATE)])
         .doc(
             "Sets the expiration time of a key in seconds.",
             "1.0.0",
         ),
     CommandSpec::new("pexpire", pexpire_command, -3, WRITE | FAST, "generic")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | UPDATE)])
         .doc(
             "Sets the expiration time of a key in milliseconds.",
             "2.6.0",
         ),
     CommandSpec::new("expireat", expireat_command, -3, WRITE | FAST, "generic")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | UPDATE)])
         .doc(
             "Sets the expiration time of a key to a Unix timestamp.",
             "1.2.0",
         ),
     CommandSpec::new("pexpireat", pexpireat_command, -3, WRITE | FAST, "generic")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | UPDATE)])
         .doc(
             "Sets the expiration time of a key to a Unix milliseconds timestamp.",
             "2.6.0",
         ),
     CommandSpec::new("ttl", ttl_command, 2, READONLY | FAST, "generic")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
+        .tips(&["nondeterministic_output"])
         .doc("Returns the expiration time in seconds of a key.", "1.0.0"),
     CommandSpec::new("pttl", pttl_command, 2, READONLY | FAST, "generic")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
+        .tips(&["nondeterministic_output"])
         .doc("Returns the expiration time in milliseconds of a key.", "2.6.0"),
     CommandSpec::new("expiretime", expiretime_command, 2, READONLY | FAST, "generic")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
         .doc("Returns the expiration time of a key as a Unix timestamp.", "7.0.0"),
     CommandSpec::new(
         "pexpiretime",
@@ -118,16 +139,17 @@ pub const COMMANDS: &[CommandSpec] = &[
         READONLY | FAST,
         "generic",
     )
-    .keys(1, 1, 1)
+    .key_specs(&[KeySpec::at(1, RO | ACCESS)])
     .doc(
         "Returns the expiration time of a key as a Unix milliseconds timestamp.",
         "7.0.0",
     ),
     CommandSpec::new("persist", persist_command, 2, WRITE | FAST, "generic")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | UPDATE)])
         .doc("Removes the expiration time of a key.", "2.2.0"),
     CommandSpec::new("touch", touch_command, -2, READONLY | FAST, "generic")
-        .keys(1, -1, 1)
+        .key_specs(&[KeySpec::at(1, RO).range(-1, 1, 0)])
+        .tips(&["request_policy:multi_shard", "response_policy:agg_sum"])
         .doc(
             "Returns the number of existing keys out of those specified after updating the time they were last accessed.",
             "3.2.1",
@@ -148,7 +170,8 @@ const OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
         READONLY,
         "generic",
     )
-    .keys(2, 2, 1)
+    .key_specs(&[KeySpec::at(2, RO)])
+    .tips(&["nondeterministic_output"])
     .doc("Returns the internal encoding of a Redis object.", "2.2.3"),
     CommandSpec::new(
         "object|refcount",
@@ -157,7 +180,8 @@ const OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
         READONLY,
         "generic",
     )
-    .keys(2, 2, 1)
+    .key_specs(&[KeySpec::at(2, RO)])
+    .tips(&["nondeterministic_output"])
     .doc("Returns the reference count of a value of a key.", "2.2.3"),
     CommandSpec::new(
         "object|idletime",
@@ -166,13 +190,15 @@ const OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
         READONLY,
         "generic",
     )
-    .keys(2, 2, 1)
+    .key_specs(&[KeySpec::at(2, RO)])
+    .tips(&["nondeterministic_output"])
     .doc(
         "Returns the time since the last access to a Redis object.",
         "2.2.3",
     ),
     CommandSpec::new("object|freq", object_freq_command, 3, READONLY, "generic")
-        .keys(2, 2, 1)
+        .key_specs(&[KeySpec::at(2, RO)])
+        .tips(&["nondeterministic_output"])
         .doc(
             "Returns the logarithmic access frequency counter of a Redis object.",
             "4.0.0",
@@ -192,11 +218,21 @@ const OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
 
 const MEMORY_SUBCOMMANDS: &[CommandSpec] = &[
     CommandSpec::new("memory|usage", memory_usage_command, -3, READONLY, "server")
-        .keys(2, 2, 1)
+        .key_specs(&[KeySpec::at(2, RO)])
         .doc("Estimates the memory usage of a key.", "4.0.0"),
     CommandSpec::new("memory|doctor", memory_doctor_command, 2, 0, "server")
+        .tips(&[
+            "nondeterministic_output",
+            "request_policy:all_shards",
+            "response_policy:special",
+        ])
         .doc("Outputs a memory problems report.", "4.0.0"),
     CommandSpec::new("memory|stats", memory_stats_command, 2, 0, "server")
+        .tips(&[
+            "nondeterministic_output",
+            "request_policy:all_shards",
+            "response_policy:special",
+        ])
         .doc("Returns details about memory usage.", "4.0.0"),
     CommandSpec::new(
         "memory|malloc-stats",
@@ -205,8 +241,14 @@ const MEMORY_SUBCOMMANDS: &[CommandSpec] = &[
         0,
         "server",
     )
+    .tips(&[
+        "nondeterministic_output",
+        "request_policy:all_shards",
+        "response_policy:special",
+    ])
     .doc("Returns the allocator statistics.", "4.0.0"),
     CommandSpec::new("memory|purge", memory_purge_command, 2, 0, "server")
+        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
         .doc("Asks the allocator to release memory.", "4.0.0"),
     CommandSpec::new(
         "memory|help",
@@ -533,6 +575,22 @@ fn may_unblock(value: &Value) -> bool {
     matches!(value, Value::List(_) | Value::ZSet(_))
 }
 
+/// After SWAPDB, a client blocked on a key of `db` may find that key now holds data: signal
+/// every waited-for key that exists there with a type some waiter can take (Redis:
+/// `scanDatabaseForReadyKeys`, which, like `dbAdd`, signals by the value's type and leaves a
+/// string or set under the key unsignalled).
+fn scan_database_for_ready_keys(ctx: &mut Ctx, db: usize) {
+    for key in blocking::waited_keys(ctx, db) {
+        if ctx.dbs[db]
+            .dict
+            .get(&key)
+            .is_some_and(|o| may_unblock(&o.value))
+        {
+            blocking::signal_key_as_ready(ctx, db, &key);
+        }
+    }
+}
+
 /// A database index argument: `value is not an integer or out of range` if it is not an
 /// `int`, `DB index is out of range` if no such database exists.
 fn db_index(ctx: &Ctx, arg: &[u8]) -> Result<usize, CommandError> {
@@ -668,6 +726,8 @@ fn swapdb_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         multi::touch_watched_keys_on_swapdb(ctx, a, b);
         let (x, y) = two_dbs(ctx.dbs, a, b);
         x.swap_contents(y);
+        scan_database_for_ready_keys(ctx, a);
+        scan_database_for_ready_keys(ctx, b);
     }
     ctx.srv.dirty += 1;
     ctx.out.ok();

@@ -14,6 +14,7 @@
 use super::args;
 use super::error::{CommandError, CommandResult};
 use super::keyspace::delete_if_empty;
+use super::keyspec::{key_flags::*, GetKeys, KeySpec};
 use super::pubsub::NOTIFY_LIST;
 use super::table::{flags::*, CommandSpec};
 use super::{notify, signal_key_as_ready, signal_modified_key, Ctx};
@@ -27,72 +28,74 @@ use crate::types::list::{Elem, End, List};
 
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("lpush", lpush_command, -3, WRITE | DENYOOM | FAST, "list")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | INSERT)])
         .doc("Prepend one or multiple elements to a list", "1.0.0"),
     CommandSpec::new("rpush", rpush_command, -3, WRITE | DENYOOM | FAST, "list")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | INSERT)])
         .doc("Append one or multiple elements to a list", "1.0.0"),
     CommandSpec::new("lpushx", lpushx_command, -3, WRITE | DENYOOM | FAST, "list")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | INSERT)])
         .doc("Prepend an element to a list, only if the list exists", "2.2.0"),
     CommandSpec::new("rpushx", rpushx_command, -3, WRITE | DENYOOM | FAST, "list")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | INSERT)])
         .doc("Append an element to a list, only if the list exists", "2.2.0"),
     CommandSpec::new("lpop", lpop_command, -2, WRITE | FAST, "list")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | ACCESS | DELETE)])
         .doc("Remove and get the first elements in a list", "1.0.0"),
     CommandSpec::new("rpop", rpop_command, -2, WRITE | FAST, "list")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | ACCESS | DELETE)])
         .doc("Remove and get the last elements in a list", "1.0.0"),
     CommandSpec::new("llen", llen_command, 2, READONLY | FAST, "list")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO)])
         .doc("Get the length of a list", "1.0.0"),
     CommandSpec::new("lrange", lrange_command, 4, READONLY, "list")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
         .doc("Get a range of elements from a list", "1.0.0"),
     CommandSpec::new("lindex", lindex_command, 3, READONLY, "list")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
         .doc("Get an element from a list by its index", "1.0.0"),
     CommandSpec::new("lset", lset_command, 4, WRITE | DENYOOM, "list")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | UPDATE)])
         .doc("Set the value of an element in a list by its index", "1.0.0"),
     CommandSpec::new("linsert", linsert_command, 5, WRITE | DENYOOM, "list")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | INSERT)])
         .doc(
             "Insert an element before or after another element in a list",
             "2.2.0",
         ),
     CommandSpec::new("lrem", lrem_command, 4, WRITE, "list")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | DELETE)])
         .doc("Remove elements from a list", "1.0.0"),
     CommandSpec::new("ltrim", ltrim_command, 4, WRITE, "list")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | DELETE)])
         .doc("Trim a list to the specified range", "1.0.0"),
     CommandSpec::new("lpos", lpos_command, -3, READONLY, "list")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
         .doc("Return the index of matching elements on a list", "6.0.6"),
     CommandSpec::new("lmove", lmove_command, 5, WRITE | DENYOOM, "list")
-        .keys(1, 2, 1)
+        .key_specs(&[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, RW | INSERT)])
         .doc(
             "Pop an element from a list, push it to another list and return it",
             "6.2.0",
         ),
     CommandSpec::new("rpoplpush", rpoplpush_command, 3, WRITE | DENYOOM, "list")
-        .keys(1, 2, 1)
+        .key_specs(&[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, RW | INSERT)])
         .doc(
             "Remove the last element in a list, prepend it to another list and return it",
             "1.2.0",
         ),
     CommandSpec::new("lmpop", lmpop_command, -4, WRITE | MOVABLE_KEYS, "list")
+        .key_specs(&[KeySpec::at(1, RW | ACCESS | DELETE).keynum(0, 1, 1)])
+        .getkeys(GetKeys::NUMKEYS_AT_1)
         .doc("Pop elements from a list", "7.0.0"),
     CommandSpec::new("blpop", blpop_command, -3, WRITE | NOSCRIPT | BLOCKING, "list")
-        .keys(1, -2, 1)
+        .key_specs(&[KeySpec::at(1, RW | ACCESS | DELETE).range(-2, 1, 0)])
         .doc(
             "Remove and get the first element in a list, or block until one is available",
             "2.0.0",
         ),
     CommandSpec::new("brpop", brpop_command, -3, WRITE | NOSCRIPT | BLOCKING, "list")
-        .keys(1, -2, 1)
+        .key_specs(&[KeySpec::at(1, RW | ACCESS | DELETE).range(-2, 1, 0)])
         .doc(
             "Remove and get the last element in a list, or block until one is available",
             "2.0.0",
@@ -104,7 +107,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         WRITE | DENYOOM | NOSCRIPT | BLOCKING,
         "list",
     )
-    .keys(1, 2, 1)
+    .key_specs(&[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, RW | INSERT)])
     .doc(
         "Pop an element from a list, push it to another list and return it; or block until one is available",
         "6.2.0",
@@ -116,7 +119,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         WRITE | DENYOOM | NOSCRIPT | BLOCKING,
         "list",
     )
-    .keys(1, 2, 1)
+    .key_specs(&[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, RW | INSERT)])
     .doc(
         "Pop an element from a list, push it to another list and return it; or block until one is available",
         "2.2.0",
@@ -128,6 +131,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         WRITE | BLOCKING | MOVABLE_KEYS,
         "list",
     )
+    .key_specs(&[KeySpec::at(2, RW | ACCESS | DELETE).keynum(0, 1, 1)])
+    .getkeys(GetKeys::NUMKEYS_AT_2)
     .doc(
         "Pop elements from a list, or block until one is available",
         "7.0.0",

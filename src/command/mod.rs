@@ -22,6 +22,7 @@ pub mod connection;
 pub mod error;
 pub mod hash;
 pub mod keyspace;
+pub mod keyspec;
 pub mod list;
 pub mod multi;
 pub mod pubsub;
@@ -91,14 +92,17 @@ impl<'a> Ctx<'a> {
 }
 
 /// Runs one request for client `ctx.id` and applies CLIENT REPLY OFF/SKIP to whatever it
-/// answered — errors from the checks and +QUEUED included, as Redis's `addReply` refuses to
-/// queue anything for such a client (Redis: `resetClient` advances the SKIP state).
+/// answered except its pub/sub pushes — errors from the checks and +QUEUED included, as
+/// Redis's `addReply` refuses to queue anything for such a client (Redis: `resetClient`
+/// advances the SKIP state).
 pub fn execute(ctx: &mut Ctx, argv: &[&[u8]]) {
     let reply_len = ctx.out.len();
+    pubsub::begin_command(&mut ctx.srv.pubsub);
     process_command(ctx, argv);
     if let Some(me) = ctx.clients.get_mut(ctx.id) {
         if me.take_reply_suppression() {
-            ctx.out.truncate(reply_len);
+            // Pub/sub pushes to the client itself get through (Redis: `CLIENT_PUSHING`).
+            pubsub::keep_own_pushes(&mut ctx.srv.pubsub, ctx.out, reply_len);
         }
     }
 }

@@ -36,6 +36,7 @@
 //! giving it a new value is. This is Redis 7.0's `isWatchedKeyExpired` / `wk->expired` logic.
 
 use super::error::{CommandError, CommandResult};
+use super::keyspec::{key_flags::*, KeySpec};
 use super::table::{flags::*, CommandSpec};
 use super::{Ctx, NO_CLIENT};
 use crate::db::{Db, Ms};
@@ -75,7 +76,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
         "transactions",
     )
-    .keys(1, -1, 1)
+    .key_specs(&[KeySpec::at(1, RO).range(-1, 1, 0)])
     .doc(
         "Watch the given keys to determine execution of the MULTI/EXEC block",
         "2.2.0",

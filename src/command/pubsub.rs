@@ -44,6 +44,7 @@
 //! its disabled path is one string-length test.
 
 use super::error::{CommandError, CommandResult};
+use super::keyspec::{key_flags::*, KeySpec};
 use super::table::{flags::*, CommandSpec};
 use super::{Ctx, NO_CLIENT};
 use crate::db::Ms;
@@ -63,6 +64,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         PUBSUB | NOSCRIPT | LOADING | STALE,
         "pubsub",
     )
+    .acl(&[])
     .doc(
         "Listen for messages published to the given channels",
         "2.0.0",
@@ -74,6 +76,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         PUBSUB | NOSCRIPT | LOADING | STALE,
         "pubsub",
     )
+    .acl(&[])
     .doc(
         "Stop listening for messages posted to the given channels",
         "2.0.0",
@@ -85,6 +88,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         PUBSUB | NOSCRIPT | LOADING | STALE,
         "pubsub",
     )
+    .acl(&[])
     .doc(
         "Listen for messages published to channels matching the given patterns",
         "2.0.0",
@@ -96,6 +100,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         PUBSUB | NOSCRIPT | LOADING | STALE,
         "pubsub",
     )
+    .acl(&[])
     .doc(
         "Stop listening for messages posted to channels matching the given patterns",
         "2.0.0",
@@ -107,6 +112,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         PUBSUB | LOADING | STALE | FAST,
         "pubsub",
     )
+    .acl(&[])
     .doc("Post a message to a channel", "2.0.0"),
     CommandSpec::new("pubsub", pubsub_container, -2, 0, "pubsub")
         .doc("A container for Pub/Sub commands", "2.8.0")
@@ -118,7 +124,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         PUBSUB | NOSCRIPT | LOADING | STALE,
         "pubsub",
     )
-    .keys(1, -1, 1)
+    .key_specs(&[KeySpec::at(1, NOT_KEY).range(-1, 1, 0)])
+    .acl(&[])
     .doc(
         "Listen for messages published to the given shard channels",
         "7.0.0",
@@ -130,7 +137,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         PUBSUB | NOSCRIPT | LOADING | STALE,
         "pubsub",
     )
-    .keys(1, -1, 1)
+    .key_specs(&[KeySpec::at(1, NOT_KEY).range(-1, 1, 0)])
+    .acl(&[])
     .doc(
         "Stop listening for messages posted to the given shard channels",
         "7.0.0",
@@ -142,7 +150,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         PUBSUB | LOADING | STALE | FAST,
         "pubsub",
     )
-    .keys(1, 1, 1)
+    .key_specs(&[KeySpec::at(1, NOT_KEY)])
+    .acl(&[])
     .doc("Post a message to a shard channel", "7.0.0"),
 ];
 
@@ -154,6 +163,7 @@ const PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
         PUBSUB | LOADING | STALE,
         "pubsub",
     )
+    .acl(&[])
     .doc("List active channels", "2.8.0"),
     CommandSpec::new(
         "pubsub|numpat",
@@ -162,6 +172,7 @@ const PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
         PUBSUB | LOADING | STALE,
         "pubsub",
     )
+    .acl(&[])
     .doc(
         "Get the count of unique patterns pattern subscriptions",
         "2.8.0",
@@ -173,6 +184,7 @@ const PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
         PUBSUB | LOADING | STALE,
         "pubsub",
     )
+    .acl(&[])
     .doc("Get the count of subscribers for channels", "2.8.0"),
     CommandSpec::new(
         "pubsub|shardchannels",
@@ -181,6 +193,7 @@ const PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
         PUBSUB | LOADING | STALE,
         "pubsub",
     )
+    .acl(&[])
     .doc("List active shard channels", "7.0.0"),
     CommandSpec::new(
         "pubsub|shardnumsub",
@@ -189,6 +202,7 @@ const PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
         PUBSUB | LOADING | STALE,
         "pubsub",
     )
+    .acl(&[])
     .doc("Get the count of subscribers for shard channels", "7.0.0"),
     CommandSpec::new(
         "pubsub|help",
@@ -197,6 +211,7 @@ const PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
         LOADING | STALE,
         "pubsub",
     )
+    .acl(&[])
     .doc("Show helpful text about the different subcommands", "6.2.0"),
 ];
 
@@ -237,6 +252,50 @@ pub struct PubsubState {
     /// every PUBLISH visits every pattern anyway, and the order keeps delivery deterministic.
     patterns: Vec<(Vec<u8>, Vec<usize>)>,
     notify: NotifyFlagsCache,
+    /// Pushes written to the running command's own reply buffer: see [`keep_own_pushes`].
+    own_pushes: Vec<OwnPush>,
+}
+
+/// A push (message or subscription confirmation) the running command wrote to its caller's
+/// reply buffer: the buffer's address (to tell it from a script's scratch buffer) and the
+/// byte range.
+#[derive(Clone, Copy)]
+struct OwnPush {
+    buffer: usize,
+    start: usize,
+    end: usize,
+}
+
+impl OwnPush {
+    fn new(out: &ReplyBuffer, start: usize) -> OwnPush {
+        OwnPush {
+            buffer: out as *const ReplyBuffer as usize,
+            start,
+            end: out.len(),
+        }
+    }
+}
+
+/// Called before each command from a client: no push recorded yet.
+pub fn begin_command(state: &mut PubsubState) {
+    state.own_pushes.clear();
+}
+
+/// CLIENT REPLY OFF / SKIP drops the reply of the command that just ran (everything in `out`
+/// after `from`) but not the pub/sub pushes it produced for its own client — subscription
+/// confirmations and messages it published to itself, in RESP2 and RESP3 alike (Redis sets
+/// `CLIENT_PUSHING` around them, which `prepareClientToWrite` lets through).
+pub fn keep_own_pushes(state: &mut PubsubState, out: &mut ReplyBuffer, from: usize) {
+    let here = out as *const ReplyBuffer as usize;
+    let mut kept = Vec::new();
+    for push in state.own_pushes.drain(..) {
+        let in_range = push.start >= from && push.start <= push.end && push.end <= out.len();
+        if push.buffer == here && in_range {
+            kept.extend_from_slice(&out.as_bytes()[push.start..push.end]);
+        }
+    }
+    out.truncate(from);
+    out.raw(&kept);
 }
 
 impl PubsubState {
@@ -458,10 +517,22 @@ fn subscribe(ctx: &mut Ctx, name: &[u8], kind: Kind) {
         }
     }
     let count = kind.confirmation_count(&ctx.clients[me].subscriptions);
+    confirm(ctx, kind.subscribe_word(), Some(name), count);
+}
+
+/// Writes a (un)subscription confirmation `[word, name or null, count]` to the caller, a push
+/// frame in RESP3, and records it as a push (Redis: `addReplyPubsubSubscribed` & co.).
+fn confirm(ctx: &mut Ctx, word: &[u8], name: Option<&[u8]>, count: usize) {
+    let start = ctx.out.len();
     ctx.out.push_len(3);
-    ctx.out.bulk(kind.subscribe_word());
-    ctx.out.bulk(name);
+    ctx.out.bulk(word);
+    match name {
+        Some(name) => ctx.out.bulk(name),
+        None => ctx.out.null(),
+    }
     ctx.out.integer(count as i64);
+    let push = OwnPush::new(ctx.out, start);
+    ctx.srv.pubsub.own_pushes.push(push);
 }
 
 /// Removes client `me` from the server-side registry of `name`.
@@ -506,10 +577,7 @@ fn unsubscribe(ctx: &mut Ctx, name: &[u8], kind: Kind, notify: bool) {
     }
     if notify {
         let count = kind.confirmation_count(&ctx.clients[me].subscriptions);
-        ctx.out.push_len(3);
-        ctx.out.bulk(kind.unsubscribe_word());
-        ctx.out.bulk(name);
-        ctx.out.integer(count as i64);
+        confirm(ctx, kind.unsubscribe_word(), Some(name), count);
     }
 }
 
@@ -519,10 +587,7 @@ fn unsubscribe_all(ctx: &mut Ctx, kind: Kind, notify: bool) {
     let names = ctx.clients[ctx.id].subscriptions.names_in_order(kind);
     if names.is_empty() && notify {
         let count = kind.confirmation_count(&ctx.clients[ctx.id].subscriptions);
-        ctx.out.push_len(3);
-        ctx.out.bulk(kind.unsubscribe_word());
-        ctx.out.null();
-        ctx.out.integer(count as i64);
+        confirm(ctx, kind.unsubscribe_word(), None, count);
     }
     for name in names {
         unsubscribe(ctx, &name, kind, notify);
@@ -627,6 +692,8 @@ struct Postman<'b> {
     limits: &'b [(String, u64, u64, u64)],
     stats: &'b mut Stats,
     now: Ms,
+    /// Pushes delivered to the caller itself (see [`keep_own_pushes`]).
+    own_pushes: Vec<OwnPush>,
 }
 
 impl Postman<'_> {
@@ -636,7 +703,10 @@ impl Postman<'_> {
     /// `closeClientOnOutputBufferLimitReached`).
     fn deliver(&mut self, target: usize, frame: &[u8]) {
         if target == self.me {
-            return append_push(self.out, frame);
+            let start = self.out.len();
+            append_push(self.out, frame);
+            self.own_pushes.push(OwnPush::new(self.out, start));
+            return;
         }
         let Some(c) = self.clients.get_mut(target) else {
             return;
@@ -704,6 +774,7 @@ pub fn publish_message(ctx: &mut Ctx, channel: &[u8], message: &[u8], shard: boo
         limits: &state.config.client_output_buffer_limit,
         stats: &mut state.stats,
         now: *now,
+        own_pushes: Vec::new(),
     };
     let registry = &state.pubsub;
     let mut receivers = 0;
@@ -719,10 +790,8 @@ pub fn publish_message(ctx: &mut Ctx, channel: &[u8], message: &[u8], shard: boo
             receivers += 1;
         }
     }
-    if shard {
-        return receivers;
-    }
-    for (pattern, subscribers) in &registry.patterns {
+    let patterns: &[(Vec<u8>, Vec<usize>)] = if shard { &[] } else { &registry.patterns };
+    for (pattern, subscribers) in patterns {
         if !glob_match(pattern, channel, false) {
             continue;
         }
@@ -732,6 +801,8 @@ pub fn publish_message(ctx: &mut Ctx, channel: &[u8], message: &[u8], shard: boo
             receivers += 1;
         }
     }
+    let own = std::mem::take(&mut postman.own_pushes);
+    state.pubsub.own_pushes.extend(own);
     receivers
 }
 

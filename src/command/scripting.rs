@@ -23,6 +23,7 @@ mod libs;
 
 use super::args;
 use super::error::{CommandError, CommandResult};
+use super::keyspec::{key_flags::*, GetKeys, KeySpec};
 use super::table::{flags::*, CommandSpec};
 use super::Ctx;
 use hashbrown::HashMap;
@@ -37,33 +38,45 @@ pub const COMMANDS: &[CommandSpec] = &[
         "eval",
         eval_command,
         -3,
-        NOSCRIPT | STALE | MOVABLE_KEYS,
+        NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MOVABLE_KEYS,
         "scripting",
     )
+    .key_specs(&[KeySpec::at(2, RW | ACCESS | UPDATE)
+        .keynum(0, 1, 1)
+        .notes("We cannot tell how the keys will be used so we assume the worst, RW and UPDATE")])
+    .getkeys(GetKeys::NUMKEYS_AT_2)
     .doc("Executes a server-side Lua script.", "2.6.0"),
     CommandSpec::new(
         "evalsha",
         eval_command,
         -3,
-        NOSCRIPT | STALE | MOVABLE_KEYS,
+        NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MOVABLE_KEYS,
         "scripting",
     )
+    .key_specs(&[KeySpec::at(2, RW | ACCESS | UPDATE).keynum(0, 1, 1)])
+    .getkeys(GetKeys::NUMKEYS_AT_2)
     .doc("Executes a server-side Lua script by SHA1 digest.", "2.6.0"),
     CommandSpec::new(
         "eval_ro",
         eval_command,
         -3,
-        READONLY | NOSCRIPT | STALE | MOVABLE_KEYS,
+        READONLY | NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MOVABLE_KEYS,
         "scripting",
     )
+    .key_specs(&[KeySpec::at(2, RO | ACCESS)
+        .keynum(0, 1, 1)
+        .notes("We cannot tell how the keys will be used so we assume the worst, RO and ACCESS")])
+    .getkeys(GetKeys::NUMKEYS_AT_2)
     .doc("Executes a read-only server-side Lua script.", "7.0.0"),
     CommandSpec::new(
         "evalsha_ro",
         eval_command,
         -3,
-        READONLY | NOSCRIPT | STALE | MOVABLE_KEYS,
+        READONLY | NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MOVABLE_KEYS,
         "scripting",
     )
+    .key_specs(&[KeySpec::at(2, RO | ACCESS).keynum(0, 1, 1)])
+    .getkeys(GetKeys::NUMKEYS_AT_2)
     .doc(
         "Executes a read-only server-side Lua script by SHA1 digest.",
         "7.0.0",
@@ -72,17 +85,25 @@ pub const COMMANDS: &[CommandSpec] = &[
         "fcall",
         function::fcall_command,
         -3,
-        NOSCRIPT | STALE | MOVABLE_KEYS,
+        NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MOVABLE_KEYS,
         "scripting",
     )
+    .key_specs(&[KeySpec::at(2, RW | ACCESS | UPDATE)
+        .keynum(0, 1, 1)
+        .notes("We cannot tell how the keys will be used so we assume the worst, RW and UPDATE")])
+    .getkeys(GetKeys::NUMKEYS_AT_2)
     .doc("Invokes a function.", "7.0.0"),
     CommandSpec::new(
         "fcall_ro",
         function::fcall_command,
         -3,
-        READONLY | NOSCRIPT | STALE | MOVABLE_KEYS,
+        READONLY | NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MOVABLE_KEYS,
         "scripting",
     )
+    .key_specs(&[KeySpec::at(2, RO | ACCESS)
+        .keynum(0, 1, 1)
+        .notes("We cannot tell how the keys will be used so we assume the worst, RO and ACCESS")])
+    .getkeys(GetKeys::NUMKEYS_AT_2)
     .doc("Invokes a read-only function.", "7.0.0"),
     CommandSpec::new(
         "function",
@@ -106,6 +127,7 @@ const FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
         WRITE | DENYOOM | NOSCRIPT,
         "scripting",
     )
+    .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
     .doc("Creates a library.", "7.0.0"),
     CommandSpec::new(
         "function|delete",
@@ -114,6 +136,7 @@ const FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
         WRITE | NOSCRIPT,
         "scripting",
     )
+    .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
     .doc("Deletes a library and its functions.", "7.0.0"),
     CommandSpec::new(
         "function|list",
@@ -122,6 +145,7 @@ const FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
         NOSCRIPT,
         "scripting",
     )
+    .tips(&["nondeterministic_output_order"])
     .doc("Returns information about all libraries.", "7.0.0"),
     CommandSpec::new(
         "function|flush",
@@ -130,6 +154,7 @@ const FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
         WRITE | NOSCRIPT,
         "scripting",
     )
+    .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
     .doc("Deletes all libraries and functions.", "7.0.0"),
     CommandSpec::new(
         "function|kill",
@@ -138,6 +163,7 @@ const FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
         NOSCRIPT | ALLOW_BUSY,
         "scripting",
     )
+    .tips(&["request_policy:all_shards", "response_policy:one_succeeded"])
     .doc("Terminates a function during execution.", "7.0.0"),
     CommandSpec::new(
         "function|stats",
@@ -146,6 +172,11 @@ const FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
         NOSCRIPT | ALLOW_BUSY,
         "scripting",
     )
+    .tips(&[
+        "nondeterministic_output",
+        "request_policy:all_shards",
+        "response_policy:special",
+    ])
     .doc(
         "Returns information about a function during execution.",
         "7.0.0",
@@ -171,6 +202,10 @@ const SCRIPT_SUBCOMMANDS: &[CommandSpec] = &[
         NOSCRIPT,
         "scripting",
     )
+    .tips(&[
+        "request_policy:all_shards",
+        "response_policy:agg_logical_and",
+    ])
     .doc(
         "Determines whether server-side Lua scripts exist in the script cache.",
         "2.6.0",
@@ -190,6 +225,7 @@ const SCRIPT_SUBCOMMANDS: &[CommandSpec] = &[
         NOSCRIPT | STALE,
         "scripting",
     )
+    .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"])
     .doc(
         "Loads a server-side Lua script to the script cache.",
         "2.6.0",
@@ -201,6 +237,7 @@ const SCRIPT_SUBCOMMANDS: &[CommandSpec] = &[
         NOSCRIPT | ALLOW_BUSY,
         "scripting",
     )
+    .tips(&["request_policy:all_shards", "response_policy:one_succeeded"])
     .doc(
         "Terminates a server-side Lua script during execution.",
         "2.6.0",
@@ -212,6 +249,7 @@ const SCRIPT_SUBCOMMANDS: &[CommandSpec] = &[
         NOSCRIPT,
         "scripting",
     )
+    .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"])
     .doc(
         "Removes all server-side Lua scripts from the script cache.",
         "2.6.0",

@@ -21,6 +21,7 @@ use super::error::{CommandError, CommandResult};
 use super::hash::random_count;
 use super::keyspace::delete_if_empty;
 use super::keyspace::{parse_scan_cursor, reply_scan, ScanOptions};
+use super::keyspec::{key_flags::*, GetKeys, KeySpec};
 use super::pubsub::{NOTIFY_GENERIC, NOTIFY_SET};
 use super::table::{flags::*, CommandSpec};
 use super::{notify, signal_modified_key, Ctx};
@@ -32,60 +33,69 @@ use crate::types::set::{Member, Set};
 
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("sadd", sadd_command, -3, WRITE | DENYOOM | FAST, "set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | INSERT)])
         .doc("Adds one or more members to a set. Creates the key if it doesn't exist.", "1.0.0"),
     CommandSpec::new("srem", srem_command, -3, WRITE | FAST, "set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | DELETE)])
         .doc(
             "Removes one or more members from a set. Deletes the set if the last member was removed.",
             "1.0.0",
         ),
     CommandSpec::new("smembers", smembers_command, 2, READONLY, "set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
+        .tips(&["nondeterministic_output_order"])
         .doc("Returns all members of a set.", "1.0.0"),
     CommandSpec::new("sismember", sismember_command, 3, READONLY | FAST, "set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO)])
         .doc("Determines whether a member belongs to a set.", "1.0.0"),
     CommandSpec::new("smismember", smismember_command, -3, READONLY | FAST, "set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
         .doc("Determines whether multiple members belong to a set.", "6.2.0"),
     CommandSpec::new("scard", scard_command, 2, READONLY | FAST, "set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO)])
         .doc("Returns the number of members in a set.", "1.0.0"),
     CommandSpec::new("spop", spop_command, -2, WRITE | FAST, "set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | ACCESS | DELETE)])
+        .tips(&["nondeterministic_output"])
         .doc(
             "Returns one or more random members from a set after removing them. Deletes the set if the last member was popped.",
             "1.0.0",
         ),
     CommandSpec::new("srandmember", srandmember_command, -2, READONLY, "set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
+        .tips(&["nondeterministic_output"])
         .doc("Get one or multiple random members from a set", "1.0.0"),
     CommandSpec::new("smove", smove_command, 4, WRITE | FAST, "set")
-        .keys(1, 2, 1)
+        .key_specs(&[KeySpec::at(1, RW | ACCESS | DELETE), KeySpec::at(2, RW | INSERT)])
         .doc("Moves a member from one set to another.", "1.0.0"),
     CommandSpec::new("sinter", sinter_command, -2, READONLY, "set")
-        .keys(1, -1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS).range(-1, 1, 0)])
+        .tips(&["nondeterministic_output_order"])
         .doc("Returns the intersect of multiple sets.", "1.0.0"),
     CommandSpec::new("sintercard", sintercard_command, -3, READONLY | MOVABLE_KEYS, "set")
+        .key_specs(&[KeySpec::at(1, RO | ACCESS).keynum(0, 1, 1)])
+        .getkeys(GetKeys::NUMKEYS_AT_1)
         .doc("Returns the number of members of the intersect of multiple sets.", "7.0.0"),
     CommandSpec::new("sinterstore", sinterstore_command, -3, WRITE | DENYOOM, "set")
-        .keys(1, -1, 1)
+        .key_specs(&[KeySpec::at(1, RW | UPDATE), KeySpec::at(2, RO | ACCESS).range(-1, 1, 0)])
         .doc("Stores the intersect of multiple sets in a key.", "1.0.0"),
     CommandSpec::new("sunion", sunion_command, -2, READONLY, "set")
-        .keys(1, -1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS).range(-1, 1, 0)])
+        .tips(&["nondeterministic_output_order"])
         .doc("Returns the union of multiple sets.", "1.0.0"),
     CommandSpec::new("sunionstore", sunionstore_command, -3, WRITE | DENYOOM, "set")
-        .keys(1, -1, 1)
+        .key_specs(&[KeySpec::at(1, OW | UPDATE), KeySpec::at(2, RO | ACCESS).range(-1, 1, 0)])
         .doc("Stores the union of multiple sets in a key.", "1.0.0"),
     CommandSpec::new("sdiff", sdiff_command, -2, READONLY, "set")
-        .keys(1, -1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS).range(-1, 1, 0)])
+        .tips(&["nondeterministic_output_order"])
         .doc("Returns the difference of multiple sets.", "1.0.0"),
     CommandSpec::new("sdiffstore", sdiffstore_command, -3, WRITE | DENYOOM, "set")
-        .keys(1, -1, 1)
+        .key_specs(&[KeySpec::at(1, OW | UPDATE), KeySpec::at(2, RO | ACCESS).range(-1, 1, 0)])
         .doc("Stores the difference of multiple sets in a key.", "1.0.0"),
     CommandSpec::new("sscan", sscan_command, -3, READONLY, "set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
+        .tips(&["nondeterministic_output"])
         .doc("Iterates over members of a set.", "2.0.0"),
 ];
 
@@ -328,11 +338,13 @@ fn smove_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     };
     signal_modified_key(ctx, src);
     ctx.srv.dirty += 1;
+    // The destination changed only if the member was not already there: then, and only
+    // then, it is touched for WATCH and fires `sadd` (Redis: `smoveCommand`).
     if added {
         ctx.srv.dirty += 1;
+        signal_modified_key(ctx, dst);
         notify(ctx, NOTIFY_SET, "sadd", dst);
     }
-    signal_modified_key(ctx, dst);
     ctx.out.integer(1);
     Ok(())
 }

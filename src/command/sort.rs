@@ -34,9 +34,10 @@
 
 use super::args;
 use super::error::{CommandError, CommandResult};
+use super::keyspec::{key_flags::*, GetKeys, KeySpec};
 use super::pubsub::{NOTIFY_GENERIC, NOTIFY_LIST};
 use super::table::{flags::*, CommandSpec};
-use super::{notify, signal_modified_key, Ctx};
+use super::{notify, signal_key_as_ready, signal_modified_key, Ctx};
 use crate::db::sds::Sds;
 use crate::db::value::Value;
 use crate::db::{Db, Ms};
@@ -51,7 +52,15 @@ pub const COMMANDS: &[CommandSpec] = &[
         WRITE | DENYOOM | MOVABLE_KEYS,
         "generic",
     )
-    .keys(1, 1, 1)
+    .key_specs(&[
+        KeySpec::at(1, RO | ACCESS),
+        KeySpec::unknown(RO | ACCESS)
+            .notes("For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort"),
+        KeySpec::unknown(OW | UPDATE)
+            .notes("For the optional STORE keyword. It is marked 'unknown' because the keyword can appear anywhere in the argument array"),
+    ])
+    .getkeys(GetKeys::Sort)
+    .acl(&["@dangerous", "@list", "@set", "@sortedset"])
     .doc(
         "Sorts the elements in a list, a set, or a sorted set, optionally storing the result.",
         "1.0.0",
@@ -63,7 +72,13 @@ pub const COMMANDS: &[CommandSpec] = &[
         READONLY | MOVABLE_KEYS,
         "generic",
     )
-    .keys(1, 1, 1)
+    .key_specs(&[
+        KeySpec::at(1, RO | ACCESS),
+        KeySpec::unknown(RO | ACCESS)
+            .notes("For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort"),
+    ])
+    .getkeys(GetKeys::SortRo)
+    .acl(&["@dangerous", "@list", "@set", "@sortedset"])
     .doc(
         "Returns the sorted elements of a list, a set, or a sorted set.",
         "7.0.0",
@@ -300,7 +315,13 @@ fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) -> CommandResult 
                 for item in output {
                     list.push(&item.unwrap_or_default(), End::Tail, fill);
                 }
+                // As Redis's `setKey`: only a key that did not exist is "added" (`dbAdd`) and
+                // wakes clients blocked on it; overwriting an existing key wakes nobody.
+                let created = !db.exists(dst, now);
                 db.set(dst, Value::List(Box::new(list)), now, false);
+                if created {
+                    signal_key_as_ready(ctx, dst);
+                }
                 signal_modified_key(ctx, dst);
                 notify(ctx, NOTIFY_LIST, "sortstore", dst);
                 ctx.srv.dirty += n as u64;

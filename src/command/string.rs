@@ -7,6 +7,7 @@
 
 use super::args;
 use super::error::{CommandError, CommandResult};
+use super::keyspec::{key_flags::*, GetKeys, KeySpec};
 use super::pubsub::{NOTIFY_GENERIC, NOTIFY_STRING};
 use super::table::{flags::*, CommandSpec};
 use super::{get_string, notify, signal_modified_key, Ctx};
@@ -17,91 +18,100 @@ use crate::util::{parse_i64, write_i64, LongDouble, I64_BUF};
 
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("get", get_command, 2, READONLY | FAST, "string")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
         .doc("Returns the string value of a key.", "1.0.0"),
     CommandSpec::new("set", set_command, -3, WRITE | DENYOOM, "string")
-        .keys(1, 1, 1)
+        .key_specs(&[
+            KeySpec::at(1, RW | ACCESS | UPDATE | VARIABLE_FLAGS)
+                .notes("RW and ACCESS due to the optional `GET` argument"),
+        ])
+        .getkeys(GetKeys::Set)
         .doc(
             "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.",
             "1.0.0",
         ),
     CommandSpec::new("setnx", setnx_command, 3, WRITE | DENYOOM | FAST, "string")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, OW | INSERT)])
         .doc(
             "Set the string value of a key only when the key doesn't exist.",
             "1.0.0",
         ),
     CommandSpec::new("setex", setex_command, 4, WRITE | DENYOOM, "string")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, OW | UPDATE)])
         .doc(
             "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.",
             "2.0.0",
         ),
     CommandSpec::new("psetex", psetex_command, 4, WRITE | DENYOOM, "string")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, OW | UPDATE)])
         .doc(
             "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.",
             "2.6.0",
         ),
     CommandSpec::new("getset", getset_command, 3, WRITE | DENYOOM | FAST, "string")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | ACCESS | UPDATE)])
         .doc(
             "Returns the previous string value of a key after setting it to a new value.",
             "1.0.0",
         ),
     CommandSpec::new("getdel", getdel_command, 2, WRITE | FAST, "string")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | ACCESS | DELETE)])
         .doc(
             "Returns the string value of a key after deleting the key.",
             "6.2.0",
         ),
     CommandSpec::new("getex", getex_command, -2, WRITE | FAST, "string")
-        .keys(1, 1, 1)
+        .key_specs(&[
+            KeySpec::at(1, RW | ACCESS | UPDATE).notes("RW and UPDATE because it changes the TTL"),
+        ])
         .doc(
             "Returns the string value of a key after setting its expiration time.",
             "6.2.0",
         ),
     CommandSpec::new("mget", mget_command, -2, READONLY | FAST, "string")
-        .keys(1, -1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS).range(-1, 1, 0)])
+        .tips(&["request_policy:multi_shard"])
         .doc("Atomically returns the string values of one or more keys.", "1.0.0"),
     CommandSpec::new("mset", mset_command, -3, WRITE | DENYOOM, "string")
-        .keys(1, -1, 2)
+        .key_specs(&[KeySpec::at(1, OW | UPDATE).range(-1, 2, 0)])
+        .tips(&["request_policy:multi_shard", "response_policy:all_succeeded"])
         .doc("Atomically creates or modifies the string values of one or more keys.", "1.0.1"),
     CommandSpec::new("msetnx", msetnx_command, -3, WRITE | DENYOOM, "string")
-        .keys(1, -1, 2)
+        .key_specs(&[KeySpec::at(1, OW | INSERT).range(-1, 2, 0)])
+        .tips(&["request_policy:multi_shard", "response_policy:agg_min"])
         .doc(
             "Atomically modifies the string values of one or more keys only when all keys don't exist.",
             "1.0.1",
         ),
     CommandSpec::new("append", append_command, 3, WRITE | DENYOOM | FAST, "string")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | INSERT)])
         .doc(
             "Appends a string to the value of a key. Creates the key if it doesn't exist.",
             "2.0.0",
         ),
     CommandSpec::new("strlen", strlen_command, 2, READONLY | FAST, "string")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO)])
         .doc("Returns the length of a string value.", "2.2.0"),
     CommandSpec::new("incr", incr_command, 2, WRITE | DENYOOM | FAST, "string")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | ACCESS | UPDATE)])
         .doc(
             "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.",
             "1.0.0",
         ),
     CommandSpec::new("decr", decr_command, 2, WRITE | DENYOOM | FAST, "string")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | ACCESS | UPDATE)])
         .doc(
             "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.",
             "1.0.0",
         ),
     CommandSpec::new("incrby", incrby_command, 3, WRITE | DENYOOM | FAST, "string")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | ACCESS | UPDATE)])
         .doc(
             "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.",
             "1.0.0",
         ),
     CommandSpec::new("decrby", decrby_command, 3, WRITE | DENYOOM | FAST, "string")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | ACCESS | UPDATE)])
         .doc(
             "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.",
             "1.0.0",
@@ -113,25 +123,25 @@ pub const COMMANDS: &[CommandSpec] = &[
         WRITE | DENYOOM | FAST,
         "string",
     )
-    .keys(1, 1, 1)
+    .key_specs(&[KeySpec::at(1, RW | ACCESS | UPDATE)])
     .doc(
         "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.",
         "2.6.0",
     ),
     CommandSpec::new("getrange", getrange_command, 4, READONLY, "string")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
         .doc("Returns a substring of the string stored at a key.", "2.4.0"),
     CommandSpec::new("substr", getrange_command, 4, READONLY, "string")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
         .doc("Returns a substring from a string value.", "1.0.0"),
     CommandSpec::new("setrange", setrange_command, 4, WRITE | DENYOOM, "string")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | UPDATE)])
         .doc(
             "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.",
             "2.2.0",
         ),
     CommandSpec::new("lcs", lcs_command, -3, READONLY, "string")
-        .keys(1, 2, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS).range(1, 1, 0)])
         .doc("Finds the longest common substring.", "7.0.0"),
 ];
 

@@ -2,13 +2,15 @@
 //! `redisCommandTable`; `server.c` looks commands up in it).
 //!
 //! Every command is declared exactly once, as one [`CommandSpec`] row in its family's file
-//! (`string.rs`, `list.rs`, ...), with Redis's own arity convention: a positive arity is the exact
+//! (`string.rs`, `list.rs`, ...), with its key specifications (see [`super::keyspec`]) and
+//! Redis's own arity convention: a positive arity is the exact
 //! argument count including the command name, a negative one means "at least that many".
 //! Dispatch, arity errors, `COMMAND`, `COMMAND INFO`, `COMMAND DOCS` and `COMMAND COUNT` all read
 //! these rows, so they cannot disagree. Container commands (`CLIENT`, `CONFIG`, `OBJECT`, ...)
 //! carry a table of subcommands, as in Redis 7.
 
 use super::error::CommandResult;
+use super::keyspec::{GetKeys, KeySpec};
 use super::Ctx;
 use hashbrown::HashMap;
 
@@ -32,6 +34,8 @@ pub mod flags {
     pub const ALLOW_BUSY: u32 = 1 << 12;
     pub const MOVABLE_KEYS: u32 = 1 << 13;
     pub const SKIP_SLOWLOG: u32 = 1 << 14;
+    pub const SKIP_MONITOR: u32 = 1 << 15;
+    pub const NO_MANDATORY_KEYS: u32 = 1 << 16;
 
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
@@ -43,9 +47,11 @@ pub mod flags {
         (BLOCKING, "blocking"),
         (LOADING, "loading"),
         (STALE, "stale"),
+        (SKIP_MONITOR, "skip_monitor"),
         (SKIP_SLOWLOG, "skip_slowlog"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
+        (NO_MANDATORY_KEYS, "no_mandatory_keys"),
         (NO_MULTI, "no_multi"),
         (ALLOW_BUSY, "allow_busy"),
         (MOVABLE_KEYS, "movablekeys"),
@@ -60,19 +66,26 @@ pub struct CommandSpec {
     pub proc_: CommandProc,
     pub arity: i32,
     pub flags: u32,
-    /// Key positions (first, last, step); last = -1 means "up to the last argument".
-    pub first_key: i32,
-    pub last_key: i32,
-    pub step: i32,
+    /// Where the key arguments are and how each is used, as Redis 7.0 declares them
+    /// (`src/commands/*.json`); COMMAND INFO's (first, last, step) triple is derived from them.
+    pub key_specs: &'static [KeySpec],
+    /// The command's own key finder for what the specs cannot express (Redis: `getkeys_proc`).
+    pub getkeys: Option<GetKeys>,
     /// ACL category / docs group ("string", "list", "generic", "server", ...).
     pub group: &'static str,
+    /// ACL categories declared for the command when they are not just its group's
+    /// (`@dangerous` on KEYS, `@connection` on COMMAND ...); the flag-implied ones are added.
+    pub acl: Option<&'static [&'static str]>,
+    /// Command tips (`nondeterministic_output`, `request_policy:all_shards`, ...).
+    pub tips: &'static [&'static str],
     pub summary: &'static str,
     pub since: &'static str,
     pub subcommands: &'static [CommandSpec],
 }
 
 impl CommandSpec {
-    /// A command that takes no keys. Chain `.keys(..)`, `.doc(..)`, `.subs(..)` as needed.
+    /// A command that takes no keys. Chain `.key_specs(..)`, `.getkeys(..)`, `.doc(..)`,
+    /// `.subs(..)` ... as needed.
     pub const fn new(
         name: &'static str,
         proc_: CommandProc,
@@ -85,20 +98,34 @@ impl CommandSpec {
             proc_,
             arity,
             flags,
-            first_key: 0,
-            last_key: 0,
-            step: 0,
+            key_specs: &[],
+            getkeys: None,
             group,
+            acl: None,
+            tips: &[],
             summary: "",
             since: "1.0.0",
             subcommands: &[],
         }
     }
 
-    pub const fn keys(mut self, first: i32, last: i32, step: i32) -> CommandSpec {
-        self.first_key = first;
-        self.last_key = last;
-        self.step = step;
+    pub const fn key_specs(mut self, specs: &'static [KeySpec]) -> CommandSpec {
+        self.key_specs = specs;
+        self
+    }
+
+    pub const fn getkeys(mut self, helper: GetKeys) -> CommandSpec {
+        self.getkeys = Some(helper);
+        self
+    }
+
+    pub const fn acl(mut self, categories: &'static [&'static str]) -> CommandSpec {
+        self.acl = Some(categories);
+        self
+    }
+
+    pub const fn tips(mut self, tips: &'static [&'static str]) -> CommandSpec {
+        self.tips = tips;
         self
     }
 
@@ -123,20 +150,16 @@ impl CommandSpec {
         (self.arity >= 0 && argc == self.arity) || (self.arity < 0 && argc >= -self.arity)
     }
 
-    /// Key positions in `argv`, from the (first, last, step) triple.
-    pub fn key_positions(&self, argc: usize) -> Vec<usize> {
-        if self.first_key <= 0 || self.step <= 0 {
-            return Vec::new();
-        }
-        let last = if self.last_key < 0 {
-            argc as i32 + self.last_key
-        } else {
-            self.last_key.min(argc as i32 - 1)
-        };
-        (self.first_key..=last)
-            .step_by(self.step as usize)
-            .map(|i| i as usize)
-            .collect()
+    /// The keys of a full command line (`argv[0]` is this command's name) with their spec
+    /// flags: what COMMAND GETKEYS reports, and what ACL or cluster checks will use.
+    pub fn get_keys(&self, argv: &[&[u8]]) -> Vec<super::keyspec::KeyRef> {
+        super::keyspec::get_keys(self.key_specs, self.getkeys, argv)
+    }
+
+    /// May the command have keys at all (Redis: `doesCommandHaveKeys`)?
+    pub fn has_keys(&self) -> bool {
+        use super::keyspec::key_flags::NOT_KEY;
+        self.getkeys.is_some() || self.key_specs.iter().any(|s| s.flags & NOT_KEY == 0)
     }
 }
 
@@ -160,6 +183,13 @@ pub fn families() -> [&'static [CommandSpec]; 13] {
     ]
 }
 
+/// Is a row (and each of its subcommands) flagged `movablekeys` exactly when its key specs
+/// make the keys movable (Redis derives the flag: `populateCommandLegacyRangeSpec`)?
+fn movable_flag_agrees(spec: &CommandSpec) -> bool {
+    let (_, movable) = super::keyspec::legacy_range(spec.key_specs);
+    movable == spec.has(flags::MOVABLE_KEYS) && spec.subcommands.iter().all(movable_flag_agrees)
+}
+
 /// Name -> row lookup, built once at startup. Lookup is case-insensitive without allocating.
 pub struct CommandTable {
     by_name: HashMap<&'static [u8], &'static CommandSpec>,
@@ -176,6 +206,11 @@ impl CommandTable {
         for family in families() {
             for spec in family {
                 debug_assert_eq!(spec.name, spec.name.to_ascii_lowercase());
+                debug_assert!(
+                    movable_flag_agrees(spec),
+                    "{}: the movablekeys flag disagrees with the key specs",
+                    spec.name
+                );
                 let previous = by_name.insert(spec.name.as_bytes(), spec);
                 debug_assert!(previous.is_none(), "command {} declared twice", spec.name);
                 all.push(spec);

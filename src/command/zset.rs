@@ -3,9 +3,11 @@
 //! The data structure lives in [`crate::types::zset`]; this file parses arguments, looks keys
 //! up, and shapes replies. Range commands all funnel into two generic functions, as in Redis:
 //! [`zrange_generic`] (ZRANGE, its five older spellings and ZRANGESTORE) and
-//! [`zremrange_generic`] (ZREMRANGEBYRANK/SCORE/LEX). Both first turn the requested range into
-//! an interval of *ranks*, which the skip list answers in O(log n); everything after that is
-//! walking ranks forwards (and emitting them backwards for REV).
+//! [`zremrange_generic`] (ZREMRANGEBYRANK/SCORE/LEX). Rank and score ranges first become an
+//! interval of *ranks*, which the skip list answers in O(log n); everything after that is
+//! walking ranks forwards (and emitting them backwards for REV). Lex ranges instead repeat
+//! Redis's own walk step for step (see [`LexRange`]), because on mixed scores its answer is
+//! not an interval of anything.
 //!
 //! Reply shapes follow Redis 7.0: scores are doubles (bulk strings in RESP2, `,` doubles in
 //! RESP3); WITHSCORES is a flat `member, score, ...` array in RESP2 and an array of
@@ -19,6 +21,7 @@
 use super::args;
 use super::error::{CommandError, CommandResult};
 use super::keyspace::{delete_if_empty, parse_scan_cursor, reply_scan, ScanOptions};
+use super::keyspec::{key_flags::*, GetKeys, KeySpec};
 use super::pubsub::{NOTIFY_GENERIC, NOTIFY_ZSET};
 use super::table::{flags::*, CommandSpec};
 use super::{notify, signal_key_as_ready, signal_modified_key, Ctx};
@@ -31,98 +34,114 @@ use crate::types::set::Set;
 use crate::types::zset::{Limits, ZSet};
 use crate::util::{format_double, parse_f64, parse_i64, string2d};
 use rand::Rng;
+use std::cmp::Ordering;
 
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("zadd", zadd_command, -4, WRITE | DENYOOM | FAST, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | UPDATE)])
         .doc("Add one or more members to a sorted set, or update its score if it already exists", "1.2.0"),
     CommandSpec::new("zincrby", zincrby_command, 4, WRITE | DENYOOM | FAST, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | ACCESS | UPDATE)])
         .doc("Increment the score of a member in a sorted set", "1.2.0"),
     CommandSpec::new("zrem", zrem_command, -3, WRITE | FAST, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | DELETE)])
         .doc("Remove one or more members from a sorted set", "1.2.0"),
     CommandSpec::new("zcard", zcard_command, 2, READONLY | FAST, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO)])
         .doc("Get the number of members in a sorted set", "1.2.0"),
     CommandSpec::new("zscore", zscore_command, 3, READONLY | FAST, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
         .doc("Get the score associated with the given member in a sorted set", "1.2.0"),
     CommandSpec::new("zmscore", zmscore_command, -3, READONLY | FAST, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
         .doc("Get the score associated with the given members in a sorted set", "6.2.0"),
     CommandSpec::new("zrank", zrank_command, 3, READONLY | FAST, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
         .doc("Determine the index of a member in a sorted set", "2.0.0"),
     CommandSpec::new("zrevrank", zrevrank_command, 3, READONLY | FAST, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
         .doc("Determine the index of a member in a sorted set, with scores ordered from high to low", "2.0.0"),
     CommandSpec::new("zcount", zcount_command, 4, READONLY | FAST, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
         .doc("Count the members in a sorted set with scores within the given values", "2.0.0"),
     CommandSpec::new("zlexcount", zlexcount_command, 4, READONLY | FAST, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
         .doc("Count the number of members in a sorted set between a given lexicographical range", "2.8.9"),
     CommandSpec::new("zrange", zrange_command, -4, READONLY, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
         .doc("Return a range of members in a sorted set", "1.2.0"),
     CommandSpec::new("zrangestore", zrangestore_command, -5, WRITE | DENYOOM, "sorted-set")
-        .keys(1, 2, 1)
+        .key_specs(&[KeySpec::at(1, OW | UPDATE), KeySpec::at(2, RO | ACCESS)])
         .doc("Store a range of members from sorted set into another key", "6.2.0"),
     CommandSpec::new("zrevrange", zrevrange_command, -4, READONLY, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
         .doc("Return a range of members in a sorted set, by index, with scores ordered from high to low", "1.2.0"),
     CommandSpec::new("zrangebyscore", zrangebyscore_command, -4, READONLY, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
         .doc("Return a range of members in a sorted set, by score", "1.0.5"),
     CommandSpec::new("zrevrangebyscore", zrevrangebyscore_command, -4, READONLY, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
         .doc("Return a range of members in a sorted set, by score, with scores ordered from high to low", "2.2.0"),
     CommandSpec::new("zrangebylex", zrangebylex_command, -4, READONLY, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
         .doc("Return a range of members in a sorted set, by lexicographical range", "2.8.9"),
     CommandSpec::new("zrevrangebylex", zrevrangebylex_command, -4, READONLY, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
         .doc("Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings.", "2.8.9"),
     CommandSpec::new("zremrangebyrank", zremrangebyrank_command, 4, WRITE, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | DELETE)])
         .doc("Remove all members in a sorted set within the given indexes", "2.0.0"),
     CommandSpec::new("zremrangebyscore", zremrangebyscore_command, 4, WRITE, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | DELETE)])
         .doc("Remove all members in a sorted set within the given scores", "1.2.0"),
     CommandSpec::new("zremrangebylex", zremrangebylex_command, 4, WRITE, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | DELETE)])
         .doc("Remove all members in a sorted set between the given lexicographical range", "2.8.9"),
     CommandSpec::new("zpopmin", zpopmin_command, -2, WRITE | FAST, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | ACCESS | DELETE)])
         .doc("Remove and return members with the lowest scores in a sorted set", "5.0.0"),
     CommandSpec::new("zpopmax", zpopmax_command, -2, WRITE | FAST, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RW | ACCESS | DELETE)])
         .doc("Remove and return members with the highest scores in a sorted set", "5.0.0"),
     CommandSpec::new("zmpop", zmpop_command, -4, WRITE | MOVABLE_KEYS, "sorted-set")
+        .key_specs(&[KeySpec::at(1, RW | ACCESS | DELETE).keynum(0, 1, 1)])
+        .getkeys(GetKeys::NUMKEYS_AT_1)
         .doc("Remove and return members with scores in a sorted set", "7.0.0"),
     CommandSpec::new("zrandmember", zrandmember_command, -2, READONLY, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
+        .tips(&["nondeterministic_output"])
         .doc("Get one or multiple random elements from a sorted set", "6.2.0"),
     CommandSpec::new("zunion", zunion_command, -3, READONLY | MOVABLE_KEYS, "sorted-set")
+        .key_specs(&[KeySpec::at(1, RO | ACCESS).keynum(0, 1, 1)])
+        .getkeys(GetKeys::NUMKEYS_AT_1)
         .doc("Add multiple sorted sets", "6.2.0"),
     CommandSpec::new("zinter", zinter_command, -3, READONLY | MOVABLE_KEYS, "sorted-set")
+        .key_specs(&[KeySpec::at(1, RO | ACCESS).keynum(0, 1, 1)])
+        .getkeys(GetKeys::NUMKEYS_AT_1)
         .doc("Intersect multiple sorted sets", "6.2.0"),
     CommandSpec::new("zdiff", zdiff_command, -3, READONLY | MOVABLE_KEYS, "sorted-set")
+        .key_specs(&[KeySpec::at(1, RO | ACCESS).keynum(0, 1, 1)])
+        .getkeys(GetKeys::NUMKEYS_AT_1)
         .doc("Subtract multiple sorted sets", "6.2.0"),
     CommandSpec::new("zunionstore", zunionstore_command, -4, WRITE | DENYOOM | MOVABLE_KEYS, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, OW | UPDATE), KeySpec::at(2, RO | ACCESS).keynum(0, 1, 1)])
+        .getkeys(GetKeys::STORE_NUMKEYS)
         .doc("Add multiple sorted sets and store the resulting sorted set in a new key", "2.0.0"),
     CommandSpec::new("zinterstore", zinterstore_command, -4, WRITE | DENYOOM | MOVABLE_KEYS, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, OW | UPDATE), KeySpec::at(2, RO | ACCESS).keynum(0, 1, 1)])
+        .getkeys(GetKeys::STORE_NUMKEYS)
         .doc("Intersect multiple sorted sets and store the resulting sorted set in a new key", "2.0.0"),
     CommandSpec::new("zdiffstore", zdiffstore_command, -4, WRITE | DENYOOM | MOVABLE_KEYS, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, OW | UPDATE), KeySpec::at(2, RO | ACCESS).keynum(0, 1, 1)])
+        .getkeys(GetKeys::STORE_NUMKEYS)
         .doc("Subtract multiple sorted sets and store the resulting sorted set in a new key", "6.2.0"),
     CommandSpec::new("zintercard", zintercard_command, -3, READONLY | MOVABLE_KEYS, "sorted-set")
+        .key_specs(&[KeySpec::at(1, RO | ACCESS).keynum(0, 1, 1)])
+        .getkeys(GetKeys::NUMKEYS_AT_1)
         .doc("Intersect multiple sorted sets and return the cardinality of the result", "7.0.0"),
     CommandSpec::new("zscan", zscan_command, -3, READONLY, "sorted-set")
-        .keys(1, 1, 1)
+        .key_specs(&[KeySpec::at(1, RO | ACCESS)])
+        .tips(&["nondeterministic_output"])
         .doc("Incrementally iterate sorted sets elements and associated scores", "2.8.0"),
 ];
 
@@ -238,7 +257,8 @@ impl RankRange for ScoreRange {
     }
 }
 
-/// One end of a lex range. Redis: `zlexrangespec`.
+/// One end of a lex range. Redis: `zlexrangespec`, where `-` and `+` are the shared
+/// `minstring` / `maxstring` and count as exclusive bounds.
 #[derive(Clone, Debug)]
 enum LexBound {
     NegInf,
@@ -257,8 +277,49 @@ impl LexBound {
             _ => None,
         }
     }
+
+    fn is_exclusive(&self) -> bool {
+        !matches!(self, LexBound::Incl(_))
+    }
+
+    /// How a member compares with this bound (Redis: `sdscmplex(value, bound)`).
+    fn cmp_member(&self, member: &[u8]) -> Ordering {
+        match self {
+            LexBound::NegInf => Ordering::Greater,
+            LexBound::PosInf => Ordering::Less,
+            LexBound::Incl(x) | LexBound::Excl(x) => member.cmp(x.as_slice()),
+        }
+    }
+
+    /// How two bounds compare (Redis: `sdscmplex(min, max)`; the same infinity is equal).
+    fn cmp_bound(&self, other: &LexBound) -> Ordering {
+        use LexBound::*;
+        match (self, other) {
+            (NegInf, NegInf) | (PosInf, PosInf) => Ordering::Equal,
+            (NegInf, _) | (_, PosInf) => Ordering::Less,
+            (PosInf, _) | (_, NegInf) => Ordering::Greater,
+            (Incl(a) | Excl(a), Incl(b) | Excl(b)) => a.cmp(b),
+        }
+    }
 }
 
+/// `min max` for lex ranges (ZRANGEBYLEX, ZLEXCOUNT, ZREMRANGEBYLEX, ZRANGE BYLEX).
+///
+/// Redis documents lex ranges for sets whose scores are all equal, and implements them by
+/// walking the *score* order with two predicates, "member >= min" and "member <= max". On a
+/// set with mixed scores those predicates are not monotonic along the order, so the answer
+/// depends on exactly how the walk runs. Ferrodis therefore walks the same way Redis does,
+/// step for step, for each encoding (see `lex_first`, `lex_last` and their callers):
+///
+/// * a listpack is scanned linearly: the first element satisfying "member >= min" from the
+///   front (`zzlFirstInLexRange`), or "member <= max" from the back (`zzlLastInLexRange`);
+/// * a skip list is searched by a descent that moves right while "member < min"
+///   (`zslFirstInLexRange`) or while "member <= max" (`zslLastInLexRange`) — which is what
+///   [`ZSet::count_before`] does;
+/// * both first give up when the whole set is out of range (`zslIsInLexRange`): when the range
+///   is empty by itself, the last element is below min, or the first element above max.
+///
+/// On equal scores all of this reduces to the plain lex interval.
 #[derive(Clone, Debug)]
 pub struct LexRange {
     min: LexBound,
@@ -273,26 +334,176 @@ impl LexRange {
             max: LexBound::parse(max).ok_or_else(bad)?,
         })
     }
+
+    /// Redis: `zslLexValueGteMin`.
+    fn gte_min(&self, member: &[u8]) -> bool {
+        let cmp = self.min.cmp_member(member);
+        if self.min.is_exclusive() {
+            cmp == Ordering::Greater
+        } else {
+            cmp != Ordering::Less
+        }
+    }
+
+    /// Redis: `zslLexValueLteMax`.
+    fn lte_max(&self, member: &[u8]) -> bool {
+        let cmp = self.max.cmp_member(member);
+        if self.max.is_exclusive() {
+            cmp == Ordering::Less
+        } else {
+            cmp != Ordering::Greater
+        }
+    }
+
+    /// Can no member at all be in range (min above max, or equal with an exclusive end)?
+    fn is_always_empty(&self) -> bool {
+        match self.min.cmp_bound(&self.max) {
+            Ordering::Greater => true,
+            Ordering::Equal => self.min.is_exclusive() || self.max.is_exclusive(),
+            Ordering::Less => false,
+        }
+    }
 }
 
-impl RankRange for LexRange {
-    /// Ranks `[lo, hi)` of the elements in range (meaningful when all scores are equal, as
-    /// Redis documents).
-    fn ranks(&self, z: &ZSet) -> (usize, usize) {
-        let lo = z.count_before(|_, m| match &self.min {
-            LexBound::NegInf => false,
-            LexBound::PosInf => true,
-            LexBound::Incl(x) => m < x.as_slice(),
-            LexBound::Excl(x) => m <= x.as_slice(),
-        });
-        let hi = z.count_before(|_, m| match &self.max {
-            LexBound::NegInf => false,
-            LexBound::PosInf => true,
-            LexBound::Incl(x) => m <= x.as_slice(),
-            LexBound::Excl(x) => m < x.as_slice(),
-        });
-        (lo, hi.max(lo))
+/// The member at `rank` (0-based), if any.
+fn member_at(z: &ZSet, rank: usize) -> Option<&[u8]> {
+    z.range(rank, rank).next().map(|(m, _)| m)
+}
+
+/// Is part of the set possibly in range? Redis: `zslIsInLexRange` / `zzlIsInLexRange`.
+fn lex_range_may_overlap(z: &ZSet, r: &LexRange) -> bool {
+    if r.is_always_empty() || z.is_empty() {
+        return false;
     }
+    let last_ok = member_at(z, z.len() - 1).is_some_and(|m| r.gte_min(m));
+    let first_ok = member_at(z, 0).is_some_and(|m| r.lte_max(m));
+    last_ok && first_ok
+}
+
+/// Where Redis's search for the first member >= min stops: the linear scan of a listpack, or
+/// the skip-list descent (moving right while "member < min"). Both are `count_before`.
+fn lex_min_boundary(z: &ZSet, r: &LexRange) -> usize {
+    z.count_before(|_, m| !r.gte_min(m))
+}
+
+/// The rank of the first element in range. Redis: `zzlFirstInLexRange` / `zslFirstInLexRange`.
+fn lex_first(z: &ZSet, r: &LexRange) -> Option<usize> {
+    if !lex_range_may_overlap(z, r) {
+        return None;
+    }
+    let rank = lex_min_boundary(z, r);
+    member_at(z, rank)
+        .is_some_and(|m| r.lte_max(m))
+        .then_some(rank)
+}
+
+/// The rank of the last element in range. Redis: `zzlLastInLexRange` (a listpack scanned from
+/// the back for the first member <= max) / `zslLastInLexRange` (a descent moving right while
+/// "member <= max").
+fn lex_last(z: &ZSet, r: &LexRange) -> Option<usize> {
+    if !lex_range_may_overlap(z, r) {
+        return None;
+    }
+    let rank = match z {
+        ZSet::Listpack(_) => {
+            let members: Vec<&[u8]> = z.iter().map(|(m, _)| m).collect();
+            members.iter().rposition(|m| r.lte_max(m))?
+        }
+        ZSet::Skiplist(_) => z.count_before(|_, m| r.lte_max(m)).checked_sub(1)?,
+    };
+    member_at(z, rank)
+        .is_some_and(|m| r.gte_min(m))
+        .then_some(rank)
+}
+
+/// The elements ZRANGEBYLEX / ZRANGE BYLEX [REV] [LIMIT] selects, in reply order (Redis:
+/// `genericZrangebylexCommand`): from the first (or, reversed, last) element in range, skip
+/// `offset` elements without looking at them, then take elements while they stay on the near
+/// side of the far bound, at most `limit` of them (a negative limit means all; a negative
+/// offset walks off the end and selects nothing).
+fn lex_range_elements<'z>(
+    z: &'z ZSet,
+    r: &LexRange,
+    offset: i64,
+    limit: i64,
+    reverse: bool,
+) -> Vec<(&'z [u8], f64)> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let Ok(offset) = usize::try_from(offset) else {
+        return Vec::new();
+    };
+    if !reverse {
+        let Some(first) = lex_first(z, r) else {
+            return Vec::new();
+        };
+        return z
+            .range(first.saturating_add(offset), usize::MAX)
+            .take_while(|(m, _)| r.lte_max(m))
+            .take(limit)
+            .collect();
+    }
+    let Some(top) = lex_last(z, r).and_then(|last| last.checked_sub(offset)) else {
+        return Vec::new();
+    };
+    // Walk down from `top` in chunks (the ranks are walked forwards, so take them in blocks).
+    const CHUNK: usize = 64;
+    let mut out = Vec::new();
+    let mut hi = top + 1;
+    while hi > 0 && out.len() < limit {
+        let lo = hi.saturating_sub(CHUNK);
+        let block: Vec<(&[u8], f64)> = z.range(lo, hi - 1).collect();
+        for &(m, score) in block.iter().rev() {
+            if out.len() >= limit || !r.gte_min(m) {
+                return out;
+            }
+            out.push((m, score));
+        }
+        hi = lo;
+    }
+    out
+}
+
+/// ZLEXCOUNT's count (Redis: `zlexcountCommand`). A listpack counts from the first element
+/// in range while members stay <= max; a skip list subtracts the ranks of the first and last
+/// elements in range, which on mixed scores can even come out zero or negative (Redis computes
+/// it in an unsigned long and replies with it as a signed one).
+fn lex_count(z: &ZSet, r: &LexRange) -> i64 {
+    let Some(first) = lex_first(z, r) else {
+        return 0;
+    };
+    match z {
+        ZSet::Listpack(_) => z
+            .range(first, usize::MAX)
+            .take_while(|(m, _)| r.lte_max(m))
+            .count() as i64,
+        ZSet::Skiplist(_) => {
+            let len = z.len() as i64;
+            let mut count = len - first as i64;
+            if let Some(last) = lex_last(z, r) {
+                count -= len - (last as i64 + 1);
+            }
+            count
+        }
+    }
+}
+
+/// The ranks ZREMRANGEBYLEX removes, as (start, count) (Redis: `zzlDeleteRangeByLex`, which
+/// starts at `zzlFirstInLexRange`, and `zslDeleteRangeByLex`, which starts where the descent
+/// for min stops, without the "whole set out of range" test); both then take elements while
+/// they are <= max.
+fn lex_delete_span(z: &ZSet, r: &LexRange) -> (usize, usize) {
+    let start = match z {
+        ZSet::Listpack(_) => match lex_first(z, r) {
+            Some(first) => first,
+            None => return (0, 0),
+        },
+        ZSet::Skiplist(_) => lex_min_boundary(z, r),
+    };
+    let count = z
+        .range(start, usize::MAX)
+        .take_while(|(m, _)| r.lte_max(m))
+        .count();
+    (start, count)
 }
 
 /// Redis's start/end index rules (negative counts from the end) as a forward rank interval
@@ -564,10 +775,13 @@ fn zcount_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
 /// ZLEXCOUNT key min max — the number of members in the lex range.
 fn zlexcount_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let range = LexRange::parse(argv[2], argv[3])?;
-    count_in_range(ctx, argv[1], &range)
+    let db = &mut ctx.dbs[ctx.db];
+    let n = zset_read(db, argv[1], ctx.now)?.map_or(0, |z| lex_count(z, &range));
+    ctx.out.integer(n);
+    Ok(())
 }
 
-/// ZCOUNT and ZLEXCOUNT: one O(log n) descent per bound, no iteration over the members.
+/// ZCOUNT: one O(log n) descent per bound, no iteration over the members.
 fn count_in_range(ctx: &mut Ctx, key: &[u8], range: &impl RankRange) -> CommandResult {
     let db = &mut ctx.dbs[ctx.db];
     let n = zset_read(db, key, ctx.now)?.map_or(0, |z| {
@@ -698,23 +912,21 @@ fn zrange_generic(
     let z = zset_read(db, key, now)?;
     // The selected elements as a forward rank interval [start, start + count).
     let (start, count) = match (z, &parsed) {
-        (None, _) => (0, 0),
+        (None, _) | (Some(_), Parsed::Lex(_)) => (0, 0),
         (Some(z), Parsed::Rank(s, e)) => match rank_interval(*s, *e, z.len()) {
             None => (0, 0),
             Some((s, e)) if reverse => (z.len() - 1 - e, e - s + 1),
             Some((s, e)) => (s, e - s + 1),
         },
-        (Some(z), Parsed::Score(_) | Parsed::Lex(_)) => {
-            let (lo, hi) = match &parsed {
-                Parsed::Score(r) => r.ranks(z),
-                Parsed::Lex(r) => r.ranks(z),
-                Parsed::Rank(..) => (0, 0),
-            };
+        (Some(z), Parsed::Score(r)) => {
+            let (lo, hi) = r.ranks(z);
             limit_ranks(lo, hi, offset, limit, reverse)
         }
     };
-    let elements: Vec<(&[u8], f64)> = match z {
-        Some(z) if count > 0 => {
+    let elements: Vec<(&[u8], f64)> = match (z, &parsed) {
+        // Lex ranges walk the set as Redis does (see `LexRange`), already in reply order.
+        (Some(z), Parsed::Lex(r)) => lex_range_elements(z, r, offset, limit, reverse),
+        (Some(z), _) if count > 0 => {
             let mut v: Vec<_> = z.range(start, start + count - 1).collect();
             if reverse {
                 v.reverse();
@@ -774,11 +986,16 @@ fn store_result(ctx: &mut Ctx, dst: &[u8], result: ZSet, event: &str) {
     let now = ctx.now;
     let db = &mut ctx.dbs[ctx.db];
     if n > 0 {
+        // As Redis's `setKey`: only a key that did not exist is "added" (`dbAdd`) and wakes
+        // clients blocked on it; overwriting an existing key wakes nobody.
+        let created = !db.exists(dst, now);
         db.set(dst, Value::ZSet(result), now, false);
+        if created {
+            signal_key_as_ready(ctx, dst);
+        }
         ctx.out.integer(n as i64);
         signal_modified_key(ctx, dst);
         notify(ctx, NOTIFY_ZSET, event, dst);
-        signal_key_as_ready(ctx, dst);
         ctx.srv.dirty += 1;
     } else {
         ctx.out.integer(0);
@@ -829,7 +1046,10 @@ fn zremrange_generic(ctx: &mut Ctx, argv: &[&[u8]], rtype: RangeType) -> Command
     } else {
         let (lo, hi) = match (&score, &lex) {
             (Some(r), _) => r.ranks(z),
-            (_, Some(r)) => r.ranks(z),
+            (_, Some(r)) => {
+                let (start, count) = lex_delete_span(z, r);
+                (start, start + count)
+            }
             _ => (0, 0),
         };
         (hi > lo).then(|| (lo, hi - 1))
@@ -1074,12 +1294,14 @@ pub fn bzmpop_try(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<bool, CommandError> {
 /// beside [`COMMANDS`]. When every key is empty the client blocks (see `server::blocking`).
 pub const BLOCKING_COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("bzpopmin", bzpopmin_command, -3, WRITE | NOSCRIPT | BLOCKING | FAST, "sorted-set")
-        .keys(1, -2, 1)
+        .key_specs(&[KeySpec::at(1, RW | ACCESS | DELETE).range(-2, 1, 0)])
         .doc("Remove and return the member with the lowest score from one or more sorted sets, or block until one is available", "5.0.0"),
     CommandSpec::new("bzpopmax", bzpopmax_command, -3, WRITE | NOSCRIPT | BLOCKING | FAST, "sorted-set")
-        .keys(1, -2, 1)
+        .key_specs(&[KeySpec::at(1, RW | ACCESS | DELETE).range(-2, 1, 0)])
         .doc("Remove and return the member with the highest score from one or more sorted sets, or block until one is available", "5.0.0"),
     CommandSpec::new("bzmpop", bzmpop_command, -5, WRITE | BLOCKING | MOVABLE_KEYS, "sorted-set")
+        .key_specs(&[KeySpec::at(2, RW | ACCESS | DELETE).keynum(0, 1, 1)])
+        .getkeys(GetKeys::NUMKEYS_AT_2)
         .doc("Remove and return members with scores in a sorted set or block until one is available", "7.0.0"),
 ];
 

@@ -172,6 +172,20 @@ pub fn signal_key_as_ready(ctx: &mut Ctx, db: usize, key: &[u8]) {
     state.ready.push(slot);
 }
 
+/// The keys of database `db` that some client is blocked on, sorted (SWAPDB rescans them).
+pub fn waited_keys(ctx: &Ctx, db: usize) -> Vec<Sds> {
+    let mut keys: Vec<Sds> = ctx
+        .srv
+        .blocking
+        .waiting
+        .keys()
+        .filter(|(d, _)| *d == db)
+        .map(|(_, key)| key.clone())
+        .collect();
+    keys.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    keys
+}
+
 /// Serves clients blocked on keys that received data during the last command
 /// (Redis: `handleClientsBlockedOnKeys`). Serving may make more keys ready (BLMOVE pushes to
 /// its destination), so this loops until nothing is ready.

@@ -494,3 +494,121 @@ pub fn parse_resp(buf: &[u8], pos: &mut usize) -> Resp {
         other => panic!("unexpected RESP type {:?}", other as char),
     }
 }
+
+/// One blocking scenario run against one server: `setup` on a control connection, then each
+/// waiter `(db, command)` sent on its own connection (a blocking command with a short timeout,
+/// so a waiter nobody wakes answers with its timeout reply), then `trigger` on the control
+/// connection, then `check`. Returns every reply in a fixed order (setup, trigger, the
+/// waiters' replies in the order they were listed, check), to compare two servers.
+pub fn blocking_transcript(
+    port: u16,
+    setup: &[&str],
+    waiters: &[(usize, &str)],
+    trigger: &[&str],
+    check: &[&str],
+) -> Vec<String> {
+    let mut ctrl = RawConn::connect(port);
+    let mut out = ctrl.cmd_strs(setup);
+    let mut blocked = Vec::new();
+    for &(db, line) in waiters {
+        let mut c = RawConn::connect(port);
+        assert_eq!(c.cmd_str(&format!("SELECT {db}")), "+OK\r\n");
+        c.send_str(line);
+        blocked.push(c);
+    }
+    // The server handles readable sockets in turn: one round trip on the control connection
+    // and a short grace period make sure every waiter is registered before the trigger.
+    assert_eq!(ctrl.cmd_str("PING"), "+PONG\r\n");
+    std::thread::sleep(Duration::from_millis(50));
+    out.extend(ctrl.cmd_strs(trigger));
+    for (c, (_, line)) in blocked.iter_mut().zip(waiters) {
+        out.push(format!("{line} -> {}", c.reply_str()));
+    }
+    out.extend(ctrl.cmd_strs(check));
+    out
+}
+
+/// Runs [`blocking_transcript`] on a fresh ferrodis and a fresh redis-server and asserts the
+/// two transcripts are identical.
+pub fn assert_wakeups_match_redis(
+    setup: &[&str],
+    waiters: &[(usize, &str)],
+    trigger: &[&str],
+    check: &[&str],
+) {
+    if !require_redis_server() {
+        return;
+    }
+    let ours = TestServer::start(&[]);
+    let real = RealRedis::start(&[]);
+    let a = blocking_transcript(ours.port, setup, waiters, trigger, check);
+    let b = blocking_transcript(real.port, setup, waiters, trigger, check);
+    assert_eq!(
+        a, b,
+        "blocked clients: ferrodis (left) differs from redis-server (right)"
+    );
+}
+
+/// Runs `lines` on a server started with `notify-keyspace-events KEA` while another
+/// connection listens on `__key*__:*`; returns the replies followed by every event message
+/// the listener received, in order.
+pub fn events_transcript(port: u16, lines: &[&str]) -> Vec<String> {
+    let mut listener = RawConn::connect(port);
+    listener.send_str("PSUBSCRIBE __key*__:*");
+    listener.read_reply();
+    let mut c = RawConn::connect(port);
+    let mut out = c.cmd_strs(lines);
+    // A round trip after the last command: every event it caused has been written by now.
+    c.cmd_str("PING");
+    let (events, _) = listener.read_until_quiet(Duration::from_millis(100));
+    out.push(String::from_utf8_lossy(&events).into_owned());
+    out
+}
+
+/// Asserts that `lines` produce the same replies and the same keyspace event stream on
+/// ferrodis and redis-server (both with `notify-keyspace-events KEA`).
+pub fn assert_events_match_redis(lines: &[&str]) {
+    if !require_redis_server() {
+        return;
+    }
+    let conf = ["--notify-keyspace-events", "KEA"];
+    let ours = TestServer::start(&conf);
+    let real = RealRedis::start(&conf);
+    let a = events_transcript(ours.port, lines);
+    let b = events_transcript(real.port, lines);
+    assert_eq!(
+        a, b,
+        "events: ferrodis (left) differs from redis-server (right)"
+    );
+}
+
+/// Runs `setup`, then WATCHes `watched` on one connection, runs `lines` on another, and
+/// returns the replies and what the watcher's `MULTI` / `PING` / `EXEC` answered (a null
+/// array when one of the lines touched the watched key).
+pub fn watch_transcript(port: u16, setup: &[&str], watched: &str, lines: &[&str]) -> Vec<String> {
+    let mut c = RawConn::connect(port);
+    let mut out = c.cmd_strs(setup);
+    let mut w = RawConn::connect(port);
+    out.push(w.cmd_str(&format!("WATCH {watched}")));
+    out.extend(c.cmd_strs(lines));
+    out.extend(w.cmd_strs(&["MULTI", "PING", "EXEC"]));
+    out
+}
+
+/// Asserts that, for each key in `watched`, the same `lines` invalidate (or not) a WATCH on it
+/// on ferrodis as on redis-server.
+pub fn assert_watch_matches_redis(setup: &[&str], watched: &[&str], lines: &[&str]) {
+    if !require_redis_server() {
+        return;
+    }
+    for key in watched {
+        let ours = TestServer::start(&[]);
+        let real = RealRedis::start(&[]);
+        let a = watch_transcript(ours.port, setup, key, lines);
+        let b = watch_transcript(real.port, setup, key, lines);
+        assert_eq!(
+            a, b,
+            "WATCH {key}: ferrodis (left) differs from redis-server (right)"
+        );
+    }
+}
