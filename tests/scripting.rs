@@ -862,3 +862,57 @@ fn a_busy_loop_inside_a_coroutine_can_still_be_killed() {
     assert_eq!(b.cmd(&[b"SCRIPT", b"KILL"]), b"+OK\r\n");
     assert!(text(a.read_reply()).starts_with("-ERR Script killed by user with SCRIPT KILL..."));
 }
+
+/// Sends every command (given as its arguments, so Lua code may hold spaces and newlines) to a
+/// fresh ferrodis and a fresh redis-server and asserts byte-identical replies.
+fn assert_commands_match_redis(commands: &[&[&str]]) {
+    if !require_redis_server() {
+        return;
+    }
+    let ours = TestServer::start(&[]);
+    let real = RealRedis::start(&[]);
+    let (mut a, mut b) = (ours.raw(), real.raw());
+    for command in commands {
+        assert_eq!(
+            a.cmd_args(command),
+            b.cmd_args(command),
+            "reply to {command:?} differs from redis-server"
+        );
+    }
+}
+
+#[test]
+fn function_options_and_flags_match_in_any_case_like_redis() {
+    let lib = "#!lua name=lib\nredis.register_function('f', function() return 1 end)";
+    let flagged = "#!LUA NAME=lib\nredis.register_function{function_name='f', \
+                   callback=function() return 2 end, flags={'NO-WRITES', 'Allow-Stale'}}";
+    assert_commands_match_redis(&[
+        &["FUNCTION", "LOAD", lib],
+        &["FUNCTION", "LOAD", "replace", lib],
+        &["FUNCTION", "LOAD", "rEpLaCe", flagged],
+        &["FUNCTION", "LOAD", "replaced", lib],
+        &["FUNCTION", "LIST", "withcode", "libraryname", "l*"],
+        &["FUNCTION", "LIST", "LibraryName", "lib"],
+        &["fcall_ro", "f", "0"],
+        &["FUNCTION", "FLUSH", "sync"],
+        &["FUNCTION", "FLUSH", "Async"],
+    ]);
+}
+
+#[test]
+fn function_list_gives_flags_in_redis_fixed_order() {
+    let lib = "#!lua name=lib\nredis.register_function{function_name='f', \
+               callback=function() return 1 end, flags={'allow-cross-slot-keys', 'no-cluster', \
+               'allow-stale', 'allow-oom', 'no-writes'}}";
+    // One function per library: Redis lists a library's functions in the order of a dict
+    // hashed with a per-process random seed.
+    let repeated = "#!lua name=lib2\nredis.register_function{function_name='g', \
+                    callback=function() return 1 end, flags={'allow-stale', 'no-writes', \
+                    'allow-stale'}}";
+    assert_commands_match_redis(&[
+        &["FUNCTION", "LOAD", lib],
+        &["FUNCTION", "LOAD", repeated],
+        &["FUNCTION", "LIST", "LIBRARYNAME", "lib"],
+        &["FUNCTION", "LIST", "LIBRARYNAME", "lib2"],
+    ]);
+}

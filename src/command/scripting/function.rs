@@ -129,11 +129,20 @@ pub fn register_function(
                         };
                         for flag in list.sequence_values::<Value>() {
                             let flag = flag.ok().as_ref().and_then(text);
-                            match flag.and_then(|f| FLAG_NAMES.iter().find(|n| **n == f)) {
-                                Some(known) => flags.push(*known),
+                            // Flag names match in any case (Redis: `strcasecmp` in
+                            // `luaRegisterFunctionReadFlags`).
+                            let known = flag.and_then(|f| {
+                                FLAG_NAMES.iter().find(|n| n.eq_ignore_ascii_case(&f))
+                            });
+                            match known {
+                                Some(known) if !flags.contains(known) => flags.push(*known),
+                                Some(_) => {}
                                 None => return Err("unknown flag given".into()),
                             }
                         }
+                        // Redis keeps the flags as a bit mask, so FUNCTION LIST gives them in
+                        // the fixed order of `scripts_flags_def`, not in the declared one.
+                        flags.sort_by_key(|f| FLAG_NAMES.iter().position(|n| n == f));
                     }
                     _ => return Err("unknown argument given to redis.register_function".into()),
                 }
