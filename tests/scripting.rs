@@ -916,3 +916,13 @@ fn function_list_gives_flags_in_redis_fixed_order() {
         &["FUNCTION", "LIST", "LIBRARYNAME", "lib2"],
     ]);
 }
+
+#[test]
+fn function_flush_checks_the_argument_count_first_like_redis() {
+    assert_commands_match_redis(&[
+        &["FUNCTION", "FLUSH", "SYNC", "EXTRA"],
+        &["function", "flush", "a", "b", "c"],
+        &["FUNCTION", "FLUSH", "NOW"],
+        &["FUNCTION", "FLUSH"],
+    ]);
+}

@@ -296,6 +296,14 @@ pub fn function_delete_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
 
 /// FUNCTION FLUSH [ASYNC | SYNC] — `+OK`.
 pub fn function_flush_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    // The argument count is checked before the mode (Redis: `functionFlushCommand`).
+    if argv.len() > 3 {
+        let sub = argv[1];
+        return Err(CommandError::err(format!(
+            "unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
+            args::text(&sub[..sub.len().min(128)])
+        )));
+    }
     match argv.get(2) {
         None => {}
         Some(mode) if argv.len() == 3 && (args::is(mode, "SYNC") || args::is(mode, "ASYNC")) => {}
