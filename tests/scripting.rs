@@ -926,3 +926,62 @@ fn function_flush_checks_the_argument_count_first_like_redis() {
         &["FUNCTION", "FLUSH"],
     ]);
 }
+
+#[test]
+fn functions_run_in_a_read_only_sandbox_of_their_own_like_redis() {
+    let lib = "#!lua name=lib\n\
+        redis.register_function('set_global', function() g = 1 return 1 end)\n\
+        redis.register_function('get_keys', function() return KEYS end)\n\
+        redis.register_function('get_argv', function() return ARGV end)\n\
+        redis.register_function('nested', function() \
+            redis.register_function('x', function() return 1 end) return 1 end)\n\
+        redis.register_function('visible', function() return {type(string), type(table), \
+            type(cjson), type(pcall), type(redis), type(bit), type(cmsgpack), type(math)} end)\n\
+        redis.register_function('via_g', function() _G.y = 1 return 1 end)\n\
+        redis.register_function('lib_table', function() local s = string; s.x = 1 end)\n\
+        redis.register_function('caught', function() return {pcall(function() g = 2 end)} end)\n\
+        redis.register_function('raw', function() local r = rawset(_G, 'x', 1) return r end)\n\
+        redis.register_function('meta', function() setmetatable(_G, nil) return 1 end)\n\
+        redis.register_function('args', function(keys, args) return {keys[1], args[1]} end)\n\
+        local upvalue = {n = 0}\n\
+        redis.register_function('counter', function() upvalue.n = upvalue.n + 1 \
+            return upvalue.n end)";
+    assert_commands_match_redis(&[
+        &["FUNCTION", "LOAD", lib],
+        &["FCALL", "set_global", "0"],
+        &["FCALL", "get_keys", "0"],
+        // An EVAL sets KEYS and ARGV as globals of *its* Lua state; functions never see them.
+        &["EVAL", "return {KEYS[1], ARGV[1]}", "1", "k", "a"],
+        &["FCALL", "get_keys", "0"],
+        &["FCALL", "get_argv", "0"],
+        &["FCALL", "nested", "0"],
+        &["FCALL", "visible", "0"],
+        &["FCALL", "via_g", "0"],
+        &["FCALL", "lib_table", "0"],
+        &["FCALL", "caught", "0"],
+        &["FCALL", "raw", "0"],
+        &["FCALL", "meta", "0"],
+        &["FCALL", "args", "1", "k", "v"],
+        &["FCALL", "counter", "0"],
+        &["FCALL", "counter", "0"],
+        &["EVAL", "setmetatable(_G, nil)", "0"],
+        &[
+            "EVAL",
+            "local t = setmetatable({}, {__metatable = 1}) setmetatable(t, {})",
+            "0",
+        ],
+        &["EVAL", "setmetatable({}, 5)", "0"],
+        // While the library loads, globals are read-only too and only the load API is there.
+        &[
+            "FUNCTION",
+            "LOAD",
+            "#!lua name=lib2\ng = 1\nredis.register_function('a', function() end)",
+        ],
+        &[
+            "FUNCTION",
+            "LOAD",
+            "#!lua name=lib2\nlocal s = string.format('%d', 1)",
+        ],
+        &["FUNCTION", "LOAD", "#!lua name=lib2\nredis.call('ping')"],
+    ]);
+}
