@@ -24,8 +24,9 @@
 //! 5. With STORE, the output becomes a list at `destination` (deleted if the output is empty),
 //!    and the reply is its length.
 //!
-//! One Redis subtlety kept: a *set* sorted with `BY nosort` and STORE is sorted ALPHA anyway,
-//! because a set's iteration order is not something a stored result should depend on.
+//! One Redis subtlety kept: a *set* sorted with `BY nosort` and STORE, or from inside a script,
+//! is sorted ALPHA anyway, because a set's iteration order is not something a stored or
+//! replicated result should depend on.
 //!
 //! Lists and sorted sets are read through `List::iter()` (head to tail) and `ZSet::iter()`
 //! (`(member, score)` in ascending score order); STORE builds its list with
@@ -168,8 +169,10 @@ fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) -> CommandResult 
         Some(_) => return Err(CommandError::WrongType),
     };
 
-    // A stored result must not depend on a set's iteration order.
-    if o.dont_sort && source == Source::Set && o.store.is_some() {
+    // A stored result, or one a script sees, must not depend on a set's iteration order
+    // (Redis: `storekey || c->flags & CLIENT_SCRIPT`), so replicas and AOF replay agree.
+    let from_script = ctx.srv.scripts.is_running();
+    if o.dont_sort && source == Source::Set && (o.store.is_some() || from_script) {
         o.dont_sort = false;
         o.alpha = true;
         o.by = None;
