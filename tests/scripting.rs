@@ -985,3 +985,17 @@ fn functions_run_in_a_read_only_sandbox_of_their_own_like_redis() {
         &["FUNCTION", "LOAD", "#!lua name=lib2\nredis.call('ping')"],
     ]);
 }
+
+#[test]
+fn function_load_options_and_library_patterns_parse_like_redis() {
+    let lib = "#!lua name=MyLib\nredis.register_function('f', function() return 1 end)";
+    assert_commands_match_redis(&[
+        &["FUNCTION", "LOAD", "REPLACE", "replace", lib],
+        &["FUNCTION", "LOAD", "REPLACE", "bogus\nword", lib],
+        &["FUNCTION", "LOAD", "nul\0byte", "REPLACE", lib],
+        &["FUNCTION", "LOAD", lib, "REPLACE"],
+        &["FUNCTION", "LIST", "LIBRARYNAME", "mylib"],
+        &["FUNCTION", "LIST", "LIBRARYNAME", "MY*"],
+        &["FUNCTION", "LIST", "LIBRARYNAME", "other"],
+    ]);
+}

@@ -224,16 +224,23 @@ fn parse_metadata(code: &[u8]) -> Result<(String, usize), CommandError> {
 
 /// FUNCTION LOAD [REPLACE] code — replies the library name.
 pub fn function_load_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
-    let (replace, code) = match argv.len() {
-        3 => (false, argv[2]),
-        4 if args::is(argv[2], "REPLACE") => (true, argv[3]),
-        _ => {
+    // Every argument before the last is an option (REPLACE, in any case, possibly repeated);
+    // the last is the code (Redis: `functionLoadCommand`).
+    let Some((&code, options)) = argv[2..].split_last() else {
+        return Err(CommandError::Err("Function code is missing"));
+    };
+    let mut replace = false;
+    for &option in options {
+        if !args::is(option, "REPLACE") {
+            // Redis prints the option as a C string: up to its first NUL.
+            let text = option.split(|&b| b == 0).next().unwrap_or_default();
             return Err(CommandError::err(format!(
                 "Unknown option given: {}",
-                args::text(argv[2])
-            )))
+                args::text(text)
+            )));
         }
-    };
+        replace = true;
+    }
     let (name, skip) = parse_metadata(code)?;
     let state = &mut ctx.srv.scripts;
     if !replace && state.functions.libraries.contains_key(&name) {
@@ -348,7 +355,8 @@ pub fn function_list_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         .functions
         .libraries
         .iter()
-        .filter(|(name, _)| pattern.is_none_or(|p| glob_match(p, name.as_bytes(), false)))
+        // LIBRARYNAME is a case-insensitive glob (Redis: `stringmatchlen(..., 1)`).
+        .filter(|(name, _)| pattern.is_none_or(|p| glob_match(p, name.as_bytes(), true)))
         .collect();
     let out = &mut *ctx.out;
     out.array_len(libs.len());
