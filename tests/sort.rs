@@ -282,3 +282,24 @@ fn sort_by_nosort_of_a_set_inside_a_script_sorts_alpha_like_redis() {
         "{words}"
     );
 }
+
+/// SORT and SORT_RO turn a listpack sorted set into a skiplist for good, as Redis does
+/// (`zsetConvert` in `sortCommandGeneric`); OBJECT ENCODING shows it.
+#[test]
+fn sort_converts_a_small_sorted_set_to_a_skiplist_like_redis() {
+    assert_replies_match_redis(
+        &[],
+        &[
+            "ZADD z 2 a 1 b",
+            "OBJECT ENCODING z",
+            "SORT_RO z BY nosort",
+            "OBJECT ENCODING z",
+            "ZADD y 2 a 1 b",
+            "SORT y ALPHA STORE dst",
+            "OBJECT ENCODING y",
+            "ZADD x 1 a",
+            "SORT x BY nosort LIMIT 0 0",
+            "OBJECT ENCODING x",
+        ],
+    );
+}

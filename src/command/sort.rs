@@ -161,11 +161,16 @@ fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) -> CommandResult 
     let db = &mut ctx.dbs[ctx.db];
 
     // Load the elements in their native order.
-    let (source, elems) = match db.lookup_read(argv[1], now, true).map(|obj| &obj.value) {
+    let (source, elems) = match db.lookup_read(argv[1], now, true).map(|obj| &mut obj.value) {
         None => (Source::List, Vec::new()),
         Some(Value::Set(s)) => (Source::Set, s.iter().map(|m| m.to_sds()).collect()),
         Some(Value::List(l)) => (Source::List, list_elements(l)),
-        Some(Value::ZSet(z)) => (Source::ZSet, zset_elements(z)),
+        Some(Value::ZSet(z)) => {
+            // Redis converts the sorted set to a skiplist first, for good (`zsetConvert`
+            // in `sortCommandGeneric`): OBJECT ENCODING shows it.
+            z.convert_to_skiplist();
+            (Source::ZSet, zset_elements(z))
+        }
         Some(_) => return Err(CommandError::WrongType),
     };
 

@@ -224,7 +224,9 @@ impl ZSet {
         }
     }
 
-    fn convert_to_skiplist(&mut self) {
+    /// Moves a listpack's members into a skiplist (a no-op for a skiplist). Also used by SORT,
+    /// which converts as Redis's `sortCommandGeneric` does.
+    pub fn convert_to_skiplist(&mut self) {
         if let ZSet::Listpack(lp) = self {
             let mut sl = SkipList::default();
             for (m, s) in lp.iter() {
