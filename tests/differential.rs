@@ -106,6 +106,7 @@ fn families() -> Vec<Vec<CmdGen>> {
         hash_commands(),
         set_commands(),
         zset_commands(),
+        exactness_commands(),
     ]
 }
 
@@ -754,6 +755,204 @@ pub fn zset_commands() -> Vec<CmdGen> {
         }),
         cmd("zunionstore", 1, |g| {
             argv(vec![s("ZUNIONSTORE"), g.key(), s("2"), g.key(), g.key()])
+        }),
+    ]
+}
+
+/// The differences of issue 13 (option case, function sandbox and flags, SORT inside scripts,
+/// infinite scores in unions and intersections). FUNCTION libraries hold one function each and
+/// FUNCTION LIST names one library: Redis lists libraries and functions in the order of dicts
+/// hashed with a per-process random seed.
+pub fn exactness_commands() -> Vec<CmdGen> {
+    /// An option word in upper, lower or mixed case.
+    fn any_case(g: &mut Gen, word: &str) -> Vec<u8> {
+        match g.below(3) {
+            0 => word.to_ascii_uppercase().into_bytes(),
+            1 => word.to_ascii_lowercase().into_bytes(),
+            _ => word
+                .bytes()
+                .enumerate()
+                .map(|(i, b)| {
+                    if i % 2 == 0 {
+                        b.to_ascii_uppercase()
+                    } else {
+                        b.to_ascii_lowercase()
+                    }
+                })
+                .collect(),
+        }
+    }
+    fn library(g: &mut Gen) -> Vec<u8> {
+        let flags = [
+            "no-writes",
+            "allow-oom",
+            "allow-stale",
+            "no-cluster",
+            "allow-cross-slot-keys",
+        ];
+        let (lib, body) = match g.below(6) {
+            0 => (
+                "liba",
+                "function(keys, args) return redis.call('SET', keys[1], args[1]) end".to_string(),
+            ),
+            1 => (
+                "libb",
+                "function(keys) return redis.call('GET', keys[1]) end".to_string(),
+            ),
+            2 => ("liba", "function() g = 1 return 1 end".to_string()),
+            3 => (
+                "libb",
+                "function() return {type(KEYS), type(ARGV)} end".to_string(),
+            ),
+            4 => (
+                "libc",
+                "function() redis.register_function('x', function() end) end".to_string(),
+            ),
+            _ => (
+                "libc",
+                "function(keys) return {type(string), type(table), type(cjson), type(pcall), \
+                   redis.call('SORT', keys[1], 'BY', 'nosort', 'ALPHA')} end"
+                    .to_string(),
+            ),
+        };
+        let func = format!("f{}", &lib[3..]);
+        let mut chosen: Vec<String> = Vec::new();
+        for _ in 0..g.below(4) {
+            let flag = g.pick(&flags);
+            chosen.push(format!("'{}'", String::from_utf8_lossy(&any_case(g, flag))));
+        }
+        let register = if chosen.is_empty() && g.chance(50) {
+            format!("redis.register_function('{func}', {body})")
+        } else {
+            format!(
+                "redis.register_function{{function_name='{func}', callback={body}, flags={{{}}}}}",
+                chosen.join(", ")
+            )
+        };
+        let shebang = if g.chance(20) {
+            "#!LUA NAME="
+        } else {
+            "#!lua name="
+        };
+        let prelude = if g.chance(10) { "x = 1\n" } else { "" };
+        format!("{shebang}{lib}\n{prelude}{register}").into_bytes()
+    }
+    fn sort_script(g: &mut Gen) -> Vec<Vec<u8>> {
+        let extra = g.word(&[
+            "",
+            ", 'DESC'",
+            ", 'ALPHA'",
+            ", 'LIMIT', 0, 2",
+            ", 'ALPHA', 'DESC'",
+        ]);
+        let cmd = g.word(&["SORT", "SORT_RO", "sort"]);
+        let body = format!(
+            "return redis.pcall('{}', KEYS[1], 'BY', 'nosort'{})",
+            String::from_utf8_lossy(&cmd),
+            String::from_utf8_lossy(&extra)
+        );
+        vec![s("EVAL"), body.into_bytes(), s("1"), g.key()]
+    }
+    fn weight(g: &mut Gen) -> Vec<u8> {
+        g.word(&["1", "-1", "0", "inf", "-inf", "+inf", "2.5", "nan"])
+    }
+    fn set_op(g: &mut Gen, name: &str, store: bool) -> Vec<Vec<u8>> {
+        let mut v = vec![s(name)];
+        if store {
+            v.push(g.key());
+        }
+        let n = 1 + g.below(4);
+        v.push(n.to_string().into_bytes());
+        for _ in 0..n {
+            v.push(g.key());
+        }
+        if g.chance(60) {
+            v.push(any_case(g, "weights"));
+            for _ in 0..n {
+                v.push(weight(g));
+            }
+        }
+        if g.chance(40) {
+            v.push(any_case(g, "aggregate"));
+            let agg = g.pick(&["sum", "min", "max"]);
+            v.push(any_case(g, agg));
+        }
+        if !store && g.chance(70) {
+            v.push(any_case(g, "withscores"));
+        }
+        v
+    }
+    vec![
+        cmd("function", 3, |g| {
+            let mut v = vec![s("FUNCTION"), any_case(g, "load")];
+            if g.chance(70) {
+                v.push(any_case(g, "replace"));
+            } else if g.chance(10) {
+                v.push(s("replaced"));
+            }
+            v.push(library(g));
+            v
+        }),
+        cmd("function", 2, |g| {
+            let mut v = vec![s("FUNCTION"), any_case(g, "list")];
+            if g.chance(50) {
+                v.push(any_case(g, "withcode"));
+            }
+            if g.chance(20) {
+                v.extend([any_case(g, "libraryname"), s("lib?")]);
+            }
+            // Always one library named: a list of several is in hash order in Redis. (The
+            // arity breaker dropping the name leaves LIBRARYNAME without its argument, an
+            // error on both.)
+            v.push(any_case(g, "libraryname"));
+            v.push(g.word(&["liba", "libb", "libc", "LIBA"]));
+            v
+        }),
+        cmd("function", 1, |g| {
+            let mut v = vec![s("FUNCTION"), any_case(g, "flush")];
+            if g.chance(60) {
+                let mode = g.pick(&["sync", "async"]);
+                v.push(any_case(g, mode));
+            }
+            if g.chance(25) {
+                v.push(g.word(&["extra", "sync"]));
+            }
+            v
+        }),
+        cmd("function", 1, |g| {
+            argv(vec![
+                s("FUNCTION"),
+                s("DELETE"),
+                g.word(&["liba", "libb", "libc"]),
+            ])
+        }),
+        cmd("fcall", 3, |g| {
+            let name = g.word(&["FCALL", "FCALL_RO", "fcall"]);
+            argv(vec![
+                name,
+                g.word(&["fa", "fb", "fc", "fx"]),
+                s("1"),
+                g.key(),
+                g.value(),
+            ])
+        }),
+        cmd("eval", 3, sort_script),
+        cmd("zadd", 2, |g| {
+            argv(vec![
+                s("ZADD"),
+                g.key(),
+                weight(g),
+                member(g),
+                g.word(&["inf", "-inf", "1"]),
+                member(g),
+            ])
+        }),
+        cmd("zunionstore", 2, |g| set_op(g, "ZUNIONSTORE", true)),
+        cmd("zinterstore", 2, |g| set_op(g, "ZINTERSTORE", true)),
+        cmd("zunion", 2, |g| set_op(g, "ZUNION", false)),
+        cmd("zinter", 2, |g| set_op(g, "ZINTER", false)),
+        cmd("zrange", 2, |g| {
+            argv(vec![s("ZRANGE"), g.key(), s("0"), s("-1"), s("WITHSCORES")])
         }),
     ]
 }
