@@ -15,7 +15,7 @@
 //! Disabled commands are silently dropped from hand-written sequences (both servers skip them,
 //! so the comparison stays valid) and never generated. `FERRODIS_DIFF_ENABLE=all` runs them
 //! anyway (to see the differences), or a comma-separated list re-enables some.
-//! `FERRODIS_DIFF_SEEDS=1,2,3` and `FERRODIS_DIFF_COMMANDS=20000` change the random runs;
+//! `FERRODIS_DIFF_SEEDS=1,2,3` (default: seeds 1 to 10) and `FERRODIS_DIFF_COMMANDS=20000` change the random runs;
 //! `FERRODIS_DIFF_KEEP_GOING=1` reports every mismatch instead of stopping at the first.
 //! `FERRODIS_DIFF_CHECK_STATE=1` also compares every alphabet key of both servers (type,
 //! encoding, contents, has-a-TTL; see [`state_dump`]) after each command, and reports the first
@@ -1715,7 +1715,7 @@ fn seeds_and_count() -> (Vec<u64>, usize) {
     let seeds = std::env::var("FERRODIS_DIFF_SEEDS")
         .ok()
         .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
-        .unwrap_or_else(|| vec![1, 2, 3]);
+        .unwrap_or_else(|| (1..=10).collect());
     let count = std::env::var("FERRODIS_DIFF_COMMANDS")
         .ok()
         .and_then(|v| v.parse().ok())
