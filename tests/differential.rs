@@ -15,7 +15,8 @@
 //! Disabled commands are silently dropped from hand-written sequences (both servers skip them,
 //! so the comparison stays valid) and never generated. `FERRODIS_DIFF_ENABLE=all` runs them
 //! anyway (to see the differences), or a comma-separated list re-enables some.
-//! `FERRODIS_DIFF_SEEDS=1,2,3` (default: seeds 1 to 10) and `FERRODIS_DIFF_COMMANDS=20000` change the random runs;
+//! `FERRODIS_DIFF_SEEDS=1,2,3` (default: seeds 1 to 10) and `FERRODIS_DIFF_COMMANDS=20000`
+//! change the random runs;
 //! `FERRODIS_DIFF_KEEP_GOING=1` reports every mismatch instead of stopping at the first.
 //! `FERRODIS_DIFF_CHECK_STATE=1` also compares every alphabet key of both servers (type,
 //! encoding, contents, has-a-TTL; see [`state_dump`]) after each command, and reports the first
