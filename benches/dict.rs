@@ -6,6 +6,7 @@
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion};
 use ferrodis::db::dict::Dict;
 use ferrodis::db::sds::Sds;
+use rand::SeedableRng;
 
 const N: usize = 100_000;
 
@@ -56,6 +57,16 @@ fn dict(c: &mut Criterion) {
             x ^= x << 17;
             black_box(d.get_index((x % d.len() as u64) as usize))
         })
+    });
+    // Sampling with free slots: 70% of the keys deleted (just above the compaction point),
+    // so about 3 slots are drawn per sample.
+    let mut sparse = filled();
+    for k in keys.iter().take(N * 7 / 10) {
+        sparse.remove(k);
+    }
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(1);
+    group.bench_function("random_sample_70pct_deleted", |b| {
+        b.iter(|| black_box(sparse.random_index(&mut rng)))
     });
     group.bench_function("remove_then_reinsert", |b| {
         let mut d = filled();

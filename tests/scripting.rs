@@ -863,3 +863,140 @@ fn a_busy_loop_inside_a_coroutine_can_still_be_killed() {
     assert_eq!(b.cmd(&[b"SCRIPT", b"KILL"]), b"+OK\r\n");
     assert!(text(a.read_reply()).starts_with("-ERR Script killed by user with SCRIPT KILL..."));
 }
+
+/// Sends every command (given as its arguments, so Lua code may hold spaces and newlines) to a
+/// fresh ferrodis and a fresh redis-server and asserts byte-identical replies.
+fn assert_commands_match_redis(commands: &[&[&str]]) {
+    if !require_redis_server() {
+        return;
+    }
+    let ours = TestServer::start(&[]);
+    let real = RealRedis::start(&[]);
+    let (mut a, mut b) = (ours.raw(), real.raw());
+    for command in commands {
+        assert_eq!(
+            a.cmd_args(command),
+            b.cmd_args(command),
+            "reply to {command:?} differs from redis-server"
+        );
+    }
+}
+
+#[test]
+fn function_options_and_flags_match_in_any_case_like_redis() {
+    let lib = "#!lua name=lib\nredis.register_function('f', function() return 1 end)";
+    let flagged = "#!LUA NAME=lib\nredis.register_function{function_name='f', \
+                   callback=function() return 2 end, flags={'NO-WRITES', 'Allow-Stale'}}";
+    assert_commands_match_redis(&[
+        &["FUNCTION", "LOAD", lib],
+        &["FUNCTION", "LOAD", "replace", lib],
+        &["FUNCTION", "LOAD", "rEpLaCe", flagged],
+        &["FUNCTION", "LOAD", "replaced", lib],
+        &["FUNCTION", "LIST", "withcode", "libraryname", "l*"],
+        &["FUNCTION", "LIST", "LibraryName", "lib"],
+        &["fcall_ro", "f", "0"],
+        &["FUNCTION", "FLUSH", "sync"],
+        &["FUNCTION", "FLUSH", "Async"],
+    ]);
+}
+
+#[test]
+fn function_list_gives_flags_in_redis_fixed_order() {
+    let lib = "#!lua name=lib\nredis.register_function{function_name='f', \
+               callback=function() return 1 end, flags={'allow-cross-slot-keys', 'no-cluster', \
+               'allow-stale', 'allow-oom', 'no-writes'}}";
+    // One function per library: Redis lists a library's functions in the order of a dict
+    // hashed with a per-process random seed.
+    let repeated = "#!lua name=lib2\nredis.register_function{function_name='g', \
+                    callback=function() return 1 end, flags={'allow-stale', 'no-writes', \
+                    'allow-stale'}}";
+    assert_commands_match_redis(&[
+        &["FUNCTION", "LOAD", lib],
+        &["FUNCTION", "LOAD", repeated],
+        &["FUNCTION", "LIST", "LIBRARYNAME", "lib"],
+        &["FUNCTION", "LIST", "LIBRARYNAME", "lib2"],
+    ]);
+}
+
+#[test]
+fn function_flush_checks_the_argument_count_first_like_redis() {
+    assert_commands_match_redis(&[
+        &["FUNCTION", "FLUSH", "SYNC", "EXTRA"],
+        &["function", "flush", "a", "b", "c"],
+        &["FUNCTION", "FLUSH", "NOW"],
+        &["FUNCTION", "FLUSH"],
+    ]);
+}
+
+#[test]
+fn functions_run_in_a_read_only_sandbox_of_their_own_like_redis() {
+    let lib = "#!lua name=lib\n\
+        redis.register_function('set_global', function() g = 1 return 1 end)\n\
+        redis.register_function('get_keys', function() return KEYS end)\n\
+        redis.register_function('get_argv', function() return ARGV end)\n\
+        redis.register_function('nested', function() \
+            redis.register_function('x', function() return 1 end) return 1 end)\n\
+        redis.register_function('visible', function() return {type(string), type(table), \
+            type(cjson), type(pcall), type(redis), type(bit), type(cmsgpack), type(math)} end)\n\
+        redis.register_function('via_g', function() _G.y = 1 return 1 end)\n\
+        redis.register_function('lib_table', function() local s = string; s.x = 1 end)\n\
+        redis.register_function('caught', function() return {pcall(function() g = 2 end)} end)\n\
+        redis.register_function('raw', function() local r = rawset(_G, 'x', 1) return r end)\n\
+        redis.register_function('meta', function() setmetatable(_G, nil) return 1 end)\n\
+        redis.register_function('args', function(keys, args) return {keys[1], args[1]} end)\n\
+        local upvalue = {n = 0}\n\
+        redis.register_function('counter', function() upvalue.n = upvalue.n + 1 \
+            return upvalue.n end)";
+    assert_commands_match_redis(&[
+        &["FUNCTION", "LOAD", lib],
+        &["FCALL", "set_global", "0"],
+        &["FCALL", "get_keys", "0"],
+        // An EVAL sets KEYS and ARGV as globals of *its* Lua state; functions never see them.
+        &["EVAL", "return {KEYS[1], ARGV[1]}", "1", "k", "a"],
+        &["FCALL", "get_keys", "0"],
+        &["FCALL", "get_argv", "0"],
+        &["FCALL", "nested", "0"],
+        &["FCALL", "visible", "0"],
+        &["FCALL", "via_g", "0"],
+        &["FCALL", "lib_table", "0"],
+        &["FCALL", "caught", "0"],
+        &["FCALL", "raw", "0"],
+        &["FCALL", "meta", "0"],
+        &["FCALL", "args", "1", "k", "v"],
+        &["FCALL", "counter", "0"],
+        &["FCALL", "counter", "0"],
+        &["EVAL", "setmetatable(_G, nil)", "0"],
+        &[
+            "EVAL",
+            "local t = setmetatable({}, {__metatable = 1}) setmetatable(t, {})",
+            "0",
+        ],
+        &["EVAL", "setmetatable({}, 5)", "0"],
+        // While the library loads, globals are read-only too and only the load API is there.
+        &[
+            "FUNCTION",
+            "LOAD",
+            "#!lua name=lib2\ng = 1\nredis.register_function('a', function() end)",
+        ],
+        &[
+            "FUNCTION",
+            "LOAD",
+            "#!lua name=lib2\nlocal s = string.format('%d', 1)",
+        ],
+        &["FUNCTION", "LOAD", "#!lua name=lib2\nredis.call('ping')"],
+    ]);
+}
+
+#[test]
+fn function_load_options_and_library_patterns_parse_like_redis() {
+    let lib = "#!lua name=MyLib\nredis.register_function('f', function() return 1 end)";
+    assert_commands_match_redis(&[
+        &["FUNCTION", "LOAD", "REPLACE", "replace", lib],
+        &["FUNCTION", "LOAD", "REPLACE", "bogus\nword", lib],
+        &["FUNCTION", "LOAD", "nul\0byte", "REPLACE", lib],
+        &["FUNCTION", "LOAD", lib, "REPLACE"],
+        &["FUNCTION", "LIST", "LIBRARYNAME", "mylib"],
+        &["FUNCTION", "LIST", "LIBRARYNAME", "MY*"],
+        &["FUNCTION", "LIST", "LIBRARYNAME", "other"],
+    ]);
+}

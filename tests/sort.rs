@@ -3,7 +3,7 @@
 //! with a real Redis. Lists and sorted sets too.
 
 mod common;
-use common::{assert_replies_match_redis, TestServer, WRONGTYPE};
+use common::{assert_replies_match_redis, require_redis_server, RealRedis, TestServer, WRONGTYPE};
 
 /// A flat array of bulk strings, for readable expectations: `bulks(&["1", "2"])`.
 fn bulks(items: &[&str]) -> String {
@@ -206,6 +206,100 @@ fn sort_replies_match_real_redis_byte_for_byte() {
             "SORT s BY h_*-> ",
             "SORT s foo",
             "SORT_RO s STORE x",
+        ],
+    );
+}
+
+/// Inside a script, SORT / SORT_RO of a *set* with `BY nosort` sorts the members ALPHA, so the
+/// script's result does not depend on the set's iteration order (Redis: `CLIENT_SCRIPT` in
+/// `sortCommandGeneric`). Lists and sorted sets keep their order.
+#[test]
+fn sort_by_nosort_of_a_set_inside_a_script_sorts_alpha_like_redis() {
+    if !require_redis_server() {
+        return;
+    }
+    let script = |args: &str| format!("return redis.call({args})");
+    let commands: Vec<Vec<String>> = [
+        vec!["SADD", "ints", "10", "9", "1", "-2"],
+        vec![
+            "SADD", "words", "pear", "apple", "fig", "banana", "cherry", "date", "kiwi",
+        ],
+        vec!["RPUSH", "list", "3", "1", "2"],
+        vec!["ZADD", "zs", "3", "a", "1", "b", "2", "c"],
+        vec!["SET", "w_fig", "1"],
+    ]
+    .into_iter()
+    .map(|c| c.into_iter().map(String::from).collect())
+    .chain(
+        [
+            ("'SORT',KEYS[1],'BY','nosort'", "ints"),
+            ("'SORT_RO',KEYS[1],'BY','nosort'", "ints"),
+            ("'SORT',KEYS[1],'BY','nosort','DESC'", "ints"),
+            ("'SORT',KEYS[1],'BY','nosort'", "words"),
+            ("'SORT',KEYS[1],'BY','nosort','LIMIT','1','3'", "words"),
+            (
+                "'SORT_RO',KEYS[1],'BY','nosort','GET','w_*','GET','#'",
+                "words",
+            ),
+            ("'SORT',KEYS[1],'BY','nosort','STORE','dst'", "words"),
+            ("'LRANGE','dst','0','-1'", "words"),
+            ("'SORT',KEYS[1],'BY','nosort'", "list"),
+            ("'SORT',KEYS[1],'BY','nosort','DESC'", "zs"),
+        ]
+        .into_iter()
+        .map(|(args, key)| vec!["EVAL".into(), script(args), "1".into(), key.into()]),
+    )
+    .chain([
+        vec!["SORT".into(), "ints".into(), "BY".into(), "nosort".into()],
+        vec![
+            "FUNCTION".into(),
+            "LOAD".into(),
+            "#!lua name=s\nredis.register_function('s', function(k) \
+             return redis.call('SORT_RO', k[1], 'BY', 'nosort') end)"
+                .into(),
+        ],
+        vec!["FCALL".into(), "s".into(), "1".into(), "words".into()],
+    ])
+    .collect();
+    let ours = TestServer::start(&[]);
+    let real = RealRedis::start(&[]);
+    let (mut a, mut b) = (ours.raw(), real.raw());
+    for command in &commands {
+        let args: Vec<&str> = command.iter().map(String::as_str).collect();
+        let reply = b.cmd_args(&args);
+        assert_eq!(a.cmd_args(&args), reply, "reply to {command:?} differs");
+        assert!(!reply.starts_with('-'), "{command:?} failed: {reply}");
+    }
+    // The words come back sorted, not in the set's iteration order.
+    let words = b.cmd_args(&[
+        "EVAL",
+        &script("'SORT',KEYS[1],'BY','nosort'"),
+        "1",
+        "words",
+    ]);
+    assert!(
+        words.starts_with("*7\r\n$5\r\napple\r\n$6\r\nbanana\r\n"),
+        "{words}"
+    );
+}
+
+/// SORT and SORT_RO turn a listpack sorted set into a skiplist for good, as Redis does
+/// (`zsetConvert` in `sortCommandGeneric`); OBJECT ENCODING shows it.
+#[test]
+fn sort_converts_a_small_sorted_set_to_a_skiplist_like_redis() {
+    assert_replies_match_redis(
+        &[],
+        &[
+            "ZADD z 2 a 1 b",
+            "OBJECT ENCODING z",
+            "SORT_RO z BY nosort",
+            "OBJECT ENCODING z",
+            "ZADD y 2 a 1 b",
+            "SORT y ALPHA STORE dst",
+            "OBJECT ENCODING y",
+            "ZADD x 1 a",
+            "SORT x BY nosort LIMIT 0 0",
+            "OBJECT ENCODING x",
         ],
     );
 }

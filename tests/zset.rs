@@ -873,3 +873,64 @@ fn lex_ranges_on_mixed_scores_follow_redis_walk_in_both_encodings() {
     let script: Vec<&str> = script.iter().map(|s| s.as_str()).collect();
     assert_replies_match_redis(&[], &script);
 }
+
+/// `inf + -inf` is NaN, which ZUNION / ZINTER (and their STORE forms) turn into 0 — and since
+/// Redis accumulates the inputs from the smallest to the largest, the order of the keys on the
+/// command line does not matter, their sizes do. WEIGHTS and AGGREGATE MIN/MAX too.
+#[test]
+fn union_and_inter_of_infinite_scores_match_redis() {
+    let mut lines = vec![
+        "ZADD foo +inf e1 1 a",
+        "ZADD bar -inf e1",
+        "ZADD big +inf e1 1 a 2 b",
+        "ZADD pinf +inf e1",
+        "ZADD ninf -inf e1",
+        "SADD set e1 a",
+        "ZUNIONSTORE baz 3 foo bar foo",
+        "ZRANGE baz 0 -1 WITHSCORES",
+        "ZINTERSTORE baz 3 foo bar foo",
+        "ZRANGE baz 0 -1 WITHSCORES",
+        "ZINTERSTORE baz 2 foo bar WEIGHTS 1 -1",
+        "ZRANGE baz 0 -1 WITHSCORES",
+    ];
+    let inputs = [
+        "2 foo bar",
+        "3 foo foo bar",
+        "3 bar foo foo",
+        "3 big foo bar",
+        "3 foo big bar",
+        "3 pinf ninf pinf",
+        "4 ninf pinf ninf pinf",
+        "3 set foo bar",
+    ];
+    let options = [
+        "",
+        " WEIGHTS 1 -1 1 1",
+        " WEIGHTS 0 inf -inf 1",
+        " AGGREGATE MIN",
+        " AGGREGATE MAX",
+        " WEIGHTS -inf inf 1 1 AGGREGATE MAX",
+    ];
+    let mut generated = Vec::new();
+    for input in inputs {
+        let n: usize = input[..1].parse().unwrap();
+        for option in options {
+            // WEIGHTS must give exactly one weight per key.
+            let option = match option.strip_prefix(" WEIGHTS ") {
+                Some(rest) => {
+                    let mut words: Vec<&str> = rest.split(' ').collect();
+                    let weights: Vec<&str> = words.drain(..4).take(n).collect();
+                    format!(" WEIGHTS {} {}", weights.join(" "), words.join(" "))
+                }
+                None => option.to_string(),
+            };
+            for cmd in ["ZUNION", "ZINTER"] {
+                generated.push(format!("{cmd} {input}{option} WITHSCORES"));
+            }
+            generated.push(format!("ZUNIONSTORE dst {input}{option}"));
+            generated.push("ZRANGE dst 0 -1 WITHSCORES".to_string());
+        }
+    }
+    lines.extend(generated.iter().map(String::as_str));
+    assert_replies_match_redis(&[], &lines);
+}

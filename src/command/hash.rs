@@ -425,7 +425,7 @@ fn hrandfield_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         }
     } else {
         // `count` distinct positions, chosen uniformly.
-        let picks = rand::seq::index::sample(rng, hash.len(), count as usize).into_vec();
+        let picks = hash.sample_positions(rng, count as usize);
         header(out, picks.len());
         for pair in hash.pairs_at(picks) {
             emit(out, pair);

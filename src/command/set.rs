@@ -290,7 +290,7 @@ fn srandmember_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
             bulk_member(out, m);
         }
     } else {
-        let picks = rand::seq::index::sample(rng, set.len(), count as usize);
+        let picks = set.sample_positions(rng, count as usize);
         out.array_len(picks.len());
         for i in picks {
             if let Some(m) = set.get_index(i) {

@@ -1723,7 +1723,14 @@ fn zsetop_generic(
     match op {
         SetOp::Union => {
             let mut acc: hashbrown::HashMap<Sds, f64> = hashbrown::HashMap::new();
-            for (input, &w) in inputs.iter().zip(&weights) {
+            // Inputs are accumulated from the smallest to the largest (a stable sort, like
+            // Redis's `qsort` by `zuiCompareByCardinality`): with infinite scores the order
+            // decides the result (`inf + inf + -inf` is NaN, hence 0, but `-inf + inf + inf`
+            // is `0 + inf`).
+            let mut order: Vec<usize> = (0..numkeys).collect();
+            order.sort_by_key(|&i| inputs[i].len());
+            for &i in &order {
+                let (input, w) = (&inputs[i], weights[i]);
                 input.for_each(|m, s| {
                     let v = weighted(w, s);
                     match acc.get_mut(m) {

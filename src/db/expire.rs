@@ -71,7 +71,9 @@ fn sample_and_expire(db: &mut Db, now: Ms, rng: &mut impl Rng) -> (usize, usize)
         if db.expires.is_empty() {
             break;
         }
-        let i = rng.random_range(0..db.expires.len());
+        let Some(i) = db.expires.random_index(rng) else {
+            break;
+        };
         let (key, when) = match db.expires.get_index(i) {
             Some((k, &w)) => (k.clone(), w),
             None => break,

@@ -273,7 +273,7 @@ impl Db {
             if self.dict.is_empty() {
                 return None;
             }
-            let i = rng.random_range(0..self.dict.len());
+            let i = self.dict.random_index(rng)?;
             let key = self.dict.get_index(i).map(|(k, _)| k.clone())?;
             if !self.expire_if_needed(&key, now) {
                 return Some(key);

@@ -168,7 +168,8 @@ impl Hash {
         }
     }
 
-    /// The pair at position `i` of [`iter`](Self::iter): O(1) for a table, a scan for a listpack.
+    /// The pair at position `i`: the i-th of a listpack (a scan), the pair in slot `i` of a
+    /// table (O(1); None for a free slot).
     pub fn get_index(&self, i: usize) -> Option<(&[u8], &[u8])> {
         match &self.repr {
             Repr::Listpack(_) => self.iter().nth(i),
@@ -178,10 +179,21 @@ impl Hash {
 
     /// A uniformly random pair (None if empty).
     pub fn random_pair(&self, rng: &mut impl Rng) -> Option<(&[u8], &[u8])> {
-        if self.is_empty() {
-            return None;
+        let i = match &self.repr {
+            Repr::Listpack(_) if self.is_empty() => return None,
+            Repr::Listpack(_) => rng.random_range(0..self.len()),
+            Repr::Table(t) => t.random_index(rng)?,
+        };
+        self.get_index(i)
+    }
+
+    /// The positions of `count` distinct pairs chosen uniformly (`count < len`), for
+    /// HRANDFIELD with a positive count; see [`pairs_at`](Self::pairs_at).
+    pub fn sample_positions(&self, rng: &mut impl Rng, count: usize) -> Vec<usize> {
+        match &self.repr {
+            Repr::Listpack(_) => rand::seq::index::sample(rng, self.len(), count).into_vec(),
+            Repr::Table(t) => t.sample_indices(rng, count),
         }
-        self.get_index(rng.random_range(0..self.len()))
     }
 
     /// The pairs at the given positions, in ascending position order (one pass for a
@@ -261,9 +273,15 @@ impl<'a> Iterator for HashIter<'a> {
                 Some((field, value))
             }
             HashIter::Table(t, i) => {
-                let (k, v) = t.get_index(*i)?;
-                *i += 1;
-                Some((k.as_bytes(), v.as_bytes()))
+                // Skip the table's free slots.
+                while *i < t.slot_count() {
+                    let slot = *i;
+                    *i += 1;
+                    if let Some((k, v)) = t.get_index(slot) {
+                        return Some((k.as_bytes(), v.as_bytes()));
+                    }
+                }
+                None
             }
         }
     }

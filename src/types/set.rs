@@ -195,7 +195,8 @@ impl Set {
         }
     }
 
-    /// The member at position `i` of [`iter`](Self::iter) (O(1) in both encodings).
+    /// The member at position `i`, for `i` in `0..positions()` (O(1) in both encodings): the
+    /// i-th integer of an intset, the member in slot `i` of a table (None for a free slot).
     pub fn get_index(&self, i: usize) -> Option<Member<'_>> {
         match &self.repr {
             Repr::Ints(s) => (i < s.len()).then(|| Member::Int(s.get(i))),
@@ -203,20 +204,40 @@ impl Set {
         }
     }
 
+    /// How many positions [`get_index`](Self::get_index) answers for.
+    fn positions(&self) -> usize {
+        match &self.repr {
+            Repr::Ints(s) => s.len(),
+            Repr::Table(t) => t.slot_count(),
+        }
+    }
+
+    /// The position of a uniformly random member (None if empty).
+    fn random_position(&self, rng: &mut impl Rng) -> Option<usize> {
+        match &self.repr {
+            Repr::Ints(s) => (s.len() > 0).then(|| rng.random_range(0..s.len())),
+            Repr::Table(t) => t.random_index(rng),
+        }
+    }
+
+    /// The positions of `count` distinct members chosen uniformly (`count < len`), for
+    /// SRANDMEMBER with a positive count.
+    pub fn sample_positions(&self, rng: &mut impl Rng, count: usize) -> Vec<usize> {
+        match &self.repr {
+            Repr::Ints(s) => rand::seq::index::sample(rng, s.len(), count).into_vec(),
+            Repr::Table(t) => t.sample_indices(rng, count),
+        }
+    }
+
     /// A uniformly random member (None if empty). Redis: `setTypeRandomElement`.
     pub fn random_member(&self, rng: &mut impl Rng) -> Option<Member<'_>> {
-        if self.is_empty() {
-            return None;
-        }
-        self.get_index(rng.random_range(0..self.len()))
+        let i = self.random_position(rng)?;
+        self.get_index(i)
     }
 
     /// Removes and returns a uniformly random member.
     pub fn pop_random(&mut self, rng: &mut impl Rng) -> Option<Sds> {
-        if self.is_empty() {
-            return None;
-        }
-        let i = rng.random_range(0..self.len());
+        let i = self.random_position(rng)?;
         match &mut self.repr {
             Repr::Ints(s) => {
                 let n = s.get(i);
@@ -229,7 +250,7 @@ impl Set {
 
     /// Every member: ascending for an intset, table order otherwise.
     pub fn iter(&self) -> impl Iterator<Item = Member<'_>> + '_ {
-        (0..self.len()).map_while(move |i| self.get_index(i))
+        (0..self.positions()).filter_map(move |i| self.get_index(i))
     }
 
     /// One step of SSCAN over a hash table (see `Dict::scan`); an intset is visited whole and

@@ -41,10 +41,16 @@ impl TestServer {
             line.clear();
         }
         assert!(port != 0, "server did not report its port: {line}");
-        // Keep draining stderr so the server never blocks on a full pipe.
+        // Keep draining stderr so the server never blocks on a full pipe; a panic is passed on
+        // to the test's own output, so a server crash shows up as such in a failing test.
         std::thread::spawn(move || {
             let mut sink = String::new();
+            let mut crashing = false;
             while reader.read_line(&mut sink).unwrap_or(0) > 0 {
+                crashing |= sink.contains("panicked");
+                if crashing {
+                    eprint!("ferrodis-server: {sink}");
+                }
                 sink.clear();
             }
         });
@@ -90,6 +96,28 @@ impl Drop for TestServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Waits until `port` is served by `child` itself (its `INFO server` names the child's pid);
+/// false if the child exits first or another process answers there.
+fn serves_as(child: &mut Child, port: u16) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let pid_line = format!("process_id:{}\r\n", child.id());
+    while Instant::now() < deadline {
+        if !matches!(child.try_wait(), Ok(None)) {
+            return false;
+        }
+        if let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) {
+            let mut conn = RawConn {
+                stream,
+                buf: Vec::new(),
+            };
+            let _ = conn.stream.set_read_timeout(Some(Duration::from_secs(5)));
+            return conn.cmd_str("INFO server").contains(&pid_line);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
 }
 
 fn wait_for_port(port: u16) {
@@ -192,25 +220,35 @@ pub struct RealRedis {
 }
 
 impl RealRedis {
+    /// Starts redis-server on a port that was free a moment ago. Another process (a ferrodis
+    /// on an ephemeral port, in a parallel test) can take that port first: then redis-server
+    /// fails to bind, or the port answers with a server that is not ours. Both are detected by
+    /// asking the port for its `process_id`, and the start is retried on another port.
     pub fn start(extra: &[&str]) -> RealRedis {
-        let port = free_port();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .args(["--bind", "127.0.0.1", "--daemonize", "no"])
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server");
-        wait_for_port(port);
-        RealRedis { child, port }
+        for _ in 0..5 {
+            let port = free_port();
+            let mut child = Command::new("redis-server")
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ])
+                .args(["--bind", "127.0.0.1", "--daemonize", "no"])
+                .args(extra)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start redis-server");
+            if serves_as(&mut child, port) {
+                return RealRedis { child, port };
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("redis-server could not be started on a free port");
     }
 
     pub fn raw(&self) -> RawConn {

@@ -95,7 +95,7 @@ local env = setmetatable({}, {__index = backing, __newindex = ro_error, __metata
 readonly[env] = backing
 
 for _, name in ipairs({'assert', 'collectgarbage', 'error', 'gcinfo', 'ipairs',
-    'rawequal', 'select', 'setmetatable', 'tonumber', 'tostring', 'type', 'unpack',
+    'rawequal', 'select', 'tonumber', 'tostring', 'type', 'unpack',
     '_VERSION'}) do
   raw_rawset(backing, name, G[name])
 end
@@ -125,6 +125,14 @@ local function xpcall_result(ok, ...)
   return ok, ...
 end
 raw_rawset(backing, 'xpcall', function(f, h, ...) return xpcall_result(xpcall(f, h, ...)) end)
+-- Errors of the real setmetatable are raised again at the caller's level (with the name a
+-- direct call would give), so they read as if no wrapper were in between.
+raw_rawset(backing, 'setmetatable', function(t, mt)
+  if readonly[t] then raw_error('Attempt to modify a readonly table', 0) end
+  local ok, e = raw_pcall(setmetatable, t, mt)
+  if not ok then raw_error((string.gsub(e, "to '%?'", "to 'setmetatable'", 1)), 2) end
+  return e
+end)
 raw_rawset(backing, 'rawset', function(t, k, v)
   if readonly[t] then raw_error('Attempt to modify a readonly table', 0) end
   return raw_rawset(t, k, v)
@@ -178,9 +186,16 @@ end, __metatable = false})
 local function missing(_, k)
   raw_error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
 end
-local fenv_mt = {__index = backing, __newindex = ro_error, __metatable = false}
+-- Their globals are a copy of the EVAL globals made before any EVAL ran, so KEYS and ARGV
+-- (which EVAL sets in `backing`) never show through: Redis runs functions in a Lua state of
+-- their own.
+local fbacking = {}
+for k, v in raw_next, backing do raw_rawset(fbacking, k, v) end
+local fenv_mt = {__index = fbacking, __newindex = ro_error, __metatable = false}
 local fenv = setmetatable({}, fenv_mt)
-readonly[fenv] = backing
+readonly[fenv] = fbacking
+raw_rawset(fbacking, '_G', fenv)
+setmetatable(fbacking, {__index = missing, __metatable = false})
 local load_redis = hidden.load_redis
 setmetatable(load_redis, {__index = missing, __metatable = false})
 local load_api = setmetatable({redis = protect(load_redis)}, {__index = missing, __metatable = false})
@@ -194,7 +209,7 @@ return env, backing, function(f, handler, keys, args)
     ok, v = xpcall(function() return f(keys, args) end, handler)
   end
   return ok, v
-end, fenv, fenv_mt, load_api
+end, fenv, fenv_mt, load_api, fbacking
 "#;
 
 /// Functions registered so far by the library being loaded.
@@ -222,6 +237,8 @@ pub struct Engine {
     fenv: Table,
     fenv_mt: Table,
     load_api: Table,
+    /// What FUNCTION libraries' globals resolve to when their functions run.
+    fglobals: Table,
     /// Functions registered by the library being loaded (`None` outside FUNCTION LOAD).
     registrations: Registrations,
     backing: Table,
@@ -356,8 +373,8 @@ impl Engine {
             })?,
         )?;
         hidden.raw_set("load_redis", load_redis)?;
-        type Prelude = (Table, Table, Function, Table, Table, Table);
-        let (env, backing, runner, fenv, fenv_mt, load_api): Prelude = lua
+        type Prelude = (Table, Table, Function, Table, Table, Table, Table);
+        let (env, backing, runner, fenv, fenv_mt, load_api, fglobals): Prelude = lua
             .load(PRELUDE)
             .set_name(INTERNAL_CHUNK)
             .set_mode(ChunkMode::Text)
@@ -396,6 +413,7 @@ impl Engine {
             fenv,
             fenv_mt,
             load_api,
+            fglobals,
             registrations,
             backing,
             redis,
@@ -631,7 +649,7 @@ impl Engine {
         let outcome: mlua::Result<(bool, Value)> = self.runner.call((func, self.handler.clone()));
         self.run.loading.set(false);
         self.fenv_mt
-            .raw_set("__index", self.backing.clone())
+            .raw_set("__index", self.fglobals.clone())
             .map_err(internal)?;
         let registered = self.registrations.borrow_mut().take().unwrap_or_default();
         match outcome {

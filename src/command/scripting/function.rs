@@ -129,11 +129,20 @@ pub fn register_function(
                         };
                         for flag in list.sequence_values::<Value>() {
                             let flag = flag.ok().as_ref().and_then(text);
-                            match flag.and_then(|f| FLAG_NAMES.iter().find(|n| **n == f)) {
-                                Some(known) => flags.push(*known),
+                            // Flag names match in any case (Redis: `strcasecmp` in
+                            // `luaRegisterFunctionReadFlags`).
+                            let known = flag.and_then(|f| {
+                                FLAG_NAMES.iter().find(|n| n.eq_ignore_ascii_case(&f))
+                            });
+                            match known {
+                                Some(known) if !flags.contains(known) => flags.push(*known),
+                                Some(_) => {}
                                 None => return Err("unknown flag given".into()),
                             }
                         }
+                        // Redis keeps the flags as a bit mask, so FUNCTION LIST gives them in
+                        // the fixed order of `scripts_flags_def`, not in the declared one.
+                        flags.sort_by_key(|f| FLAG_NAMES.iter().position(|n| n == f));
                     }
                     _ => return Err("unknown argument given to redis.register_function".into()),
                 }
@@ -215,16 +224,23 @@ fn parse_metadata(code: &[u8]) -> Result<(String, usize), CommandError> {
 
 /// FUNCTION LOAD [REPLACE] code — replies the library name.
 pub fn function_load_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
-    let (replace, code) = match argv.len() {
-        3 => (false, argv[2]),
-        4 if args::is(argv[2], "REPLACE") => (true, argv[3]),
-        _ => {
+    // Every argument before the last is an option (REPLACE, in any case, possibly repeated);
+    // the last is the code (Redis: `functionLoadCommand`).
+    let Some((&code, options)) = argv[2..].split_last() else {
+        return Err(CommandError::Err("Function code is missing"));
+    };
+    let mut replace = false;
+    for &option in options {
+        if !args::is(option, "REPLACE") {
+            // Redis prints the option as a C string: up to its first NUL.
+            let text = option.split(|&b| b == 0).next().unwrap_or_default();
             return Err(CommandError::err(format!(
                 "Unknown option given: {}",
-                args::text(argv[2])
-            )))
+                args::text(text)
+            )));
         }
-    };
+        replace = true;
+    }
     let (name, skip) = parse_metadata(code)?;
     let state = &mut ctx.srv.scripts;
     if !replace && state.functions.libraries.contains_key(&name) {
@@ -287,6 +303,14 @@ pub fn function_delete_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
 
 /// FUNCTION FLUSH [ASYNC | SYNC] — `+OK`.
 pub fn function_flush_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    // The argument count is checked before the mode (Redis: `functionFlushCommand`).
+    if argv.len() > 3 {
+        let sub = argv[1];
+        return Err(CommandError::err(format!(
+            "unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
+            args::text(&sub[..sub.len().min(128)])
+        )));
+    }
     match argv.get(2) {
         None => {}
         Some(mode) if argv.len() == 3 && (args::is(mode, "SYNC") || args::is(mode, "ASYNC")) => {}
