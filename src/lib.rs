@@ -44,7 +44,6 @@ pub mod alloc;
 pub mod command;
 pub mod config;
 pub mod db;
-pub mod info;
 pub mod resp;
 pub mod server;
 pub mod types;

@@ -593,6 +593,49 @@ fn busy_script_answers_busy_and_can_be_killed() {
     assert_eq!(a.cmd(&[b"PING"]), b"+PONG\r\n");
 }
 
+/// While a script is busy, a client inside MULTI that sends a command gets -BUSY *and* its
+/// transaction is flagged; its EXEC, refused while busy, discards the transaction with an
+/// EXECABORT naming BUSY (Redis: `rejectCommand` -> `flagTransaction`, `execCommandAbort`),
+/// so nothing of it runs after SCRIPT KILL. The same conversation runs on redis-server.
+#[test]
+fn a_command_refused_busy_inside_multi_aborts_the_transaction() {
+    fn conversation(port: u16) -> Vec<Vec<u8>> {
+        let mut a = RawConn::connect(port);
+        let mut b = RawConn::connect(port);
+        let mut c = RawConn::connect(port);
+        let mut replies = vec![b.cmd(&[b"MULTI"]), b.cmd(&[b"SET", b"k", b"v"])];
+        a.send_cmd(&[b"EVAL", b"while true do end", b"0"]);
+        wait_until_busy(&mut c);
+        replies.push(b.cmd(&[b"SET", b"k2", b"v"]));
+        replies.push(b.cmd(&[b"EXEC"]));
+        replies.push(c.cmd(&[b"SCRIPT", b"KILL"]));
+        assert!(a.read_reply().starts_with(b"-ERR Script killed by user"));
+        replies.push(b.cmd(&[b"EXEC"]));
+        replies.push(b.cmd(&[b"EXISTS", b"k", b"k2"]));
+        replies
+    }
+    let server = TestServer::start(&["--busy-reply-threshold", "100"]);
+    let ours = conversation(server.port);
+    let busy =
+        "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+    assert_eq!(
+        ours.iter().map(|r| text(r.clone())).collect::<Vec<_>>(),
+        vec![
+            "+OK\r\n".to_string(),
+            "+QUEUED\r\n".to_string(),
+            format!("-{busy}\r\n"),
+            format!("-EXECABORT Transaction discarded because of: {busy}\r\n"),
+            "+OK\r\n".to_string(),
+            "-ERR EXEC without MULTI\r\n".to_string(),
+            ":0\r\n".to_string(),
+        ]
+    );
+    if require_redis_server() {
+        let redis = RealRedis::start(&["--busy-reply-threshold", "100"]);
+        assert_eq!(conversation(redis.port), ours);
+    }
+}
+
 #[test]
 fn pcall_cannot_swallow_script_kill() {
     let server = TestServer::start(&["--busy-reply-threshold", "100"]);

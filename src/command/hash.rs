@@ -10,7 +10,7 @@
 
 use super::args;
 use super::error::{CommandError, CommandResult};
-use super::pubsub::{NOTIFY_GENERIC, NOTIFY_HASH};
+use super::notify::{NOTIFY_GENERIC, NOTIFY_HASH};
 use super::table::{flags::*, CommandSpec};
 use super::{notify, signal_modified_key, Ctx};
 use crate::db::value::Value;

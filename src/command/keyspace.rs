@@ -11,14 +11,14 @@
 //! `rename_to`, `copy_to`, `move_from` / `move_to`, `persist`).
 
 use super::args;
+use super::blocked as blocking;
 use super::error::{CommandError, CommandResult};
-use super::pubsub::NOTIFY_GENERIC;
+use super::notify::NOTIFY_GENERIC;
 use super::table::{flags::*, CommandSpec};
 use super::{multi, notify, signal_modified_key, Ctx};
 use crate::db::value::{Object, Value};
 use crate::db::{Db, Ms};
 use crate::resp::reply::ReplyBuffer;
-use crate::server::blocking;
 use crate::util::{glob_match, parse_i64, parse_u64};
 
 pub const COMMANDS: &[CommandSpec] = &[
@@ -338,7 +338,7 @@ fn is_expired(db: &Db, key: &[u8], now: Ms) -> bool {
 /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type] — `[next cursor, [key ...]]`; the
 /// iteration is complete when the cursor returned is `0`.
 ///
-/// The cursor is a slot number of the keyspace [`Dict`](crate::db::dict::Dict), walked from
+/// The cursor is a slot number of the keyspace [`Dict`](crate::types::dict::Dict), walked from
 /// the top down (see its module docs for why that keeps SCAN's guarantee: every key present
 /// for the whole iteration is returned at least once). COUNT is the number of slots visited
 /// per call, so a call may return fewer keys than COUNT once MATCH/TYPE filter them.
@@ -540,7 +540,7 @@ fn copy_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         blocking::signal_key_as_ready(ctx, dst, to);
     }
     multi::touch_watched_key(ctx, dst, to);
-    super::pubsub::notify_keyspace_event(ctx, NOTIFY_GENERIC, "copy_to", to, dst);
+    super::notify::notify_keyspace_event(ctx, NOTIFY_GENERIC, "copy_to", to, dst);
     ctx.srv.dirty += 1;
     ctx.out.integer(1);
     Ok(())
@@ -572,8 +572,8 @@ fn move_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     }
     multi::touch_watched_key(ctx, src, key);
     multi::touch_watched_key(ctx, dst, key);
-    super::pubsub::notify_keyspace_event(ctx, NOTIFY_GENERIC, "move_from", key, src);
-    super::pubsub::notify_keyspace_event(ctx, NOTIFY_GENERIC, "move_to", key, dst);
+    super::notify::notify_keyspace_event(ctx, NOTIFY_GENERIC, "move_from", key, src);
+    super::notify::notify_keyspace_event(ctx, NOTIFY_GENERIC, "move_to", key, dst);
     ctx.srv.dirty += 1;
     ctx.out.integer(1);
     Ok(())
@@ -942,7 +942,7 @@ fn object_help_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
 
 /// Bytes one keyspace entry costs besides what the key and value own on the heap: its slot in
 /// the dict (key + object) and its index entry (see `Dict`'s memory note).
-const ENTRY_OVERHEAD: usize = std::mem::size_of::<(crate::db::sds::Sds, Object)>() + 5;
+const ENTRY_OVERHEAD: usize = std::mem::size_of::<(crate::types::sds::Sds, Object)>() + 5;
 
 /// MEMORY USAGE key [SAMPLES count] — approximate bytes used by the key and its value, or null.
 /// ferrodis measures collections exactly, so SAMPLES is validated and otherwise ignored.

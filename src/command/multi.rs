@@ -35,12 +35,12 @@
 //! active deletion is not a change — it was already gone from the client's point of view — but
 //! giving it a new value is. This is Redis 7.0's `isWatchedKeyExpired` / `wk->expired` logic.
 
+use super::client::Client;
 use super::error::{CommandError, CommandResult};
+use super::state::ServerState;
 use super::table::{flags::*, CommandSpec};
 use super::{Ctx, NO_CLIENT};
 use crate::db::{Db, Ms};
-use crate::server::client::Client;
-use crate::server::ServerState;
 use hashbrown::HashMap;
 
 pub const COMMANDS: &[CommandSpec] = &[
@@ -195,7 +195,7 @@ pub fn queue_if_in_transaction(ctx: &mut Ctx, spec: &'static CommandSpec, argv: 
     if spec.has(NO_MULTI) {
         super::reject(
             ctx,
-            CommandError::Err("Command not allowed inside a transaction"),
+            &CommandError::Err("Command not allowed inside a transaction"),
         );
         return true;
     }
@@ -438,7 +438,7 @@ fn exec_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
     for (spec, args) in &queued {
         argv.clear();
         argv.extend(args.iter().map(|a| a.as_slice()));
-        super::call(ctx, spec, &argv);
+        super::process_command(ctx, &argv, super::Caller::Exec(spec));
         // A command may have killed its own connection (CLIENT KILL): stop there.
         if !ctx.clients.contains(me) {
             return Ok(());
@@ -499,24 +499,62 @@ fn unwatch_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
 #[cfg(test)]
 mod tests {
     //! FLUSHDB / SWAPDB are written elsewhere; their WATCH rules are checked here directly,
-    //! on a real `Server` with real (idle) loopback connections as clients.
+    //! on the command layer's own parts (state, databases, a client slab with real idle
+    //! loopback connections), without the event loop.
 
     use super::*;
-    use crate::command::execute;
+    use crate::command::{execute, Caller};
     use crate::config::Config;
-    use crate::db::sds::Sds;
     use crate::db::value::Value;
+    use crate::db::Db;
     use crate::resp::reply::ReplyBuffer;
-    use crate::server::Server;
+    use crate::types::sds::Sds;
+    use slab::Slab;
 
     const NOW: Ms = 1_000_000;
+
+    /// What `server::Server` owns, minus the sockets of the loop.
+    struct Server {
+        clients: Slab<Client>,
+        dbs: Vec<Db>,
+        state: ServerState,
+    }
+
+    impl Server {
+        fn ctx<'a>(
+            &'a mut self,
+            id: usize,
+            db: usize,
+            out: &'a mut ReplyBuffer,
+            now: Ms,
+        ) -> Ctx<'a> {
+            Ctx {
+                dbs: &mut self.dbs,
+                db,
+                out,
+                clients: &mut self.clients,
+                id,
+                srv: &mut self.state,
+                now,
+            }
+        }
+
+        fn close_client(&mut self, key: usize) {
+            let client = self.clients.remove(key);
+            forget_client(&mut self.state, key, &client);
+        }
+    }
 
     fn server_with_clients(n: usize) -> (Server, Vec<usize>) {
         let config = Config {
             port: 0,
             ..Config::default()
         };
-        let mut server = Server::bind(config).expect("bind");
+        let mut server = Server {
+            clients: Slab::new(),
+            dbs: (0..config.databases).map(Db::new).collect(),
+            state: ServerState::new(config, 0),
+        };
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
         let addr = listener.local_addr().expect("addr");
         let keys = (0..n)
@@ -533,7 +571,7 @@ mod tests {
     fn run(server: &mut Server, client: usize, db: usize, argv: &[&[u8]]) -> Vec<u8> {
         let mut out = ReplyBuffer::new();
         let mut ctx = server.ctx(client, db, &mut out, NOW);
-        execute(&mut ctx, argv);
+        execute(&mut ctx, argv, Caller::Client);
         out.as_bytes().to_vec()
     }
 

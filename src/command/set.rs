@@ -19,13 +19,13 @@
 use super::args;
 use super::error::{CommandError, CommandResult};
 use super::hash::{parse_scan_cursor, random_count, reply_scan, ScanOptions};
-use super::pubsub::{NOTIFY_GENERIC, NOTIFY_SET};
+use super::notify::{NOTIFY_GENERIC, NOTIFY_SET};
 use super::table::{flags::*, CommandSpec};
 use super::{notify, signal_modified_key, Ctx};
-use crate::db::sds::Sds;
 use crate::db::value::Value;
 use crate::db::{Db, Ms};
 use crate::resp::reply::ReplyBuffer;
+use crate::types::sds::Sds;
 use crate::types::set::{Member, Set};
 
 pub const COMMANDS: &[CommandSpec] = &[

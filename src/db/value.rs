@@ -7,7 +7,7 @@
 //! boxed listpack buffer or a boxed table) and so need no box of their own. Each collection type chooses its own encodings (listpack, intset, hashtable, ...)
 //! inside its own module under `src/types/`.
 
-use super::sds::Sds;
+use crate::types::sds::Sds;
 use crate::types::{hash::Hash, list::List, set::Set, zset::ZSet};
 
 /// `Clone` is a deep copy (COPY duplicates a value the way Redis's `dupStringObject`,
