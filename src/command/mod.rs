@@ -1,16 +1,26 @@
 //! Commands: the table, the dispatcher, and one file per command family (Redis: `server.c`
 //! `processCommand` / `call`, and the `t_*.c` command halves).
 //!
-//! The life of a command once the parser has its arguments (see `ARCHITECTURE.md`):
+//! The life of a command once the parser has its arguments (see `ARCHITECTURE.md`). Every
+//! caller — the loop for a socket client, the busy-script turn, EXEC, `redis.call` — enters
+//! through [`process_command`], naming itself with a [`Caller`]:
 //!
 //! ```text
-//! argv ──> execute() ── lookup in CommandTable ── unknown? ──> -ERR unknown command
-//!              │         arity / auth / pubsub-context / MULTI checks
+//! argv ──> process_command(ctx, argv, caller)
+//!              ├── lookup in CommandTable, subcommand, arity ── fails? ──> refuse
+//!              ├── per caller: auth, pub/sub context, BUSY (sockets); no-script,
+//!              │   read-only (scripts) ── fails? ──> refuse: -ERR... for sockets (and the
+//!              │   open MULTI is flagged), the script's own error text for scripts
 //!              ├── client in MULTI? ──> queue it, +QUEUED
 //!              └── call() ──> spec.proc_(ctx, argv) ──> Ok / Err(CommandError) -> -ERR ...
 //!                    │ stats (commandstats, errorstats)
-//!                    └── after_command(): notify expired keys, serve blocked clients
+//!                    └── after_command() (socket callers): expired keys' events, serve
+//!                        blocked clients
 //! ```
+//!
+//! This layer never imports the loop (`server/`): the loop builds a `Ctx` from its parts and
+//! calls in; the one call outward, a busy script letting the loop serve others, goes through
+//! the hook the loop installs in [`state::ServerState::events_while_blocked`].
 //!
 //! A handler gets a [`Ctx`]: the databases, the caller's reply buffer, the client slab and the
 //! server state as *separate* borrows, so it can read a key and append a reply at the same time
