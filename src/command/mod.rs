@@ -317,7 +317,7 @@ fn resolve_subcommand(
 
 /// Runs a command that passed all checks and records its statistics. Only
 /// [`process_command`] calls it. Redis: `call`.
-pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) {
+fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) {
     let started = Instant::now();
     let result: CommandResult = (spec.proc_)(ctx, argv);
     let failed = if let Err(err) = result {

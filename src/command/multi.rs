@@ -2,8 +2,8 @@
 //!
 //! # Queueing
 //!
-//! After MULTI, `command::execute` hands every request to [`queue_if_in_transaction`] once it
-//! has passed the table lookup and arity checks. Except for the few commands that act on the
+//! After MULTI, `command::process_command` hands every request to [`queue_if_in_transaction`]
+//! once it has passed the table lookup, arity and the other client checks. Except for the few commands that act on the
 //! transaction itself (EXEC, DISCARD, MULTI, WATCH) or on the connection (QUIT, RESET), the
 //! arguments are copied into the client's [`MultiState`] and the reply is `+QUEUED`. A request
 //! refused at that stage (unknown command, wrong arity, a `no-multi` command) marks the
@@ -11,8 +11,9 @@
 //! without running anything. Errors that only show up while a command *runs* (WRONGTYPE, a bad
 //! option) do not abort the others: EXEC returns them in place in its reply array.
 //!
-//! EXEC runs the queue through `command::call`, one command after the other with nothing in
-//! between: this is what makes a transaction atomic on a single-threaded server. Blocked
+//! EXEC runs the queue through `command::process_command` with `Caller::Exec` (the checks made
+//! at queueing time are not repeated; checks for every caller would apply), one command after
+//! the other with nothing in between: this is what makes a transaction atomic on a single-threaded server. Blocked
 //! clients are served (`after_command`) only after the whole EXEC, never in the middle.
 //!
 //! # WATCH: optimistic locking
