@@ -28,11 +28,11 @@
 //! # Extension point: other types that block (streams' XREAD BLOCK, ...)
 //!
 //! The registry knows nothing about lists or sorted sets. What a waiter does when its key is
-//! ready is a [`BlockedOp`] variant (`List`, `ZSet`), and [`serve`] dispatches it to the type's
+//! ready is a [`BlockedOp`] variant (`List`, `ZSet`), and `serve` dispatches it to the type's
 //! command module (`list::serve_blocked`, `zset::serve_blocked`). A new blocking type adds:
 //!
 //! 1. a `BlockedOp` variant holding whatever the command must remember;
-//! 2. its arm in [`serve`], calling the type's `serve_blocked(ctx, key, wait)`, which must
+//! 2. its arm in `serve`, calling the type's `serve_blocked(ctx, key, wait)`, which must
 //!    return `false` without side effects when the key is missing or holds another type, and
 //!    otherwise reply through `ctx.out` (the served client's buffer) and return `true`;
 //! 3. in the command: when nothing is available and [`may_block`] is true, call

@@ -159,7 +159,7 @@ pub fn execute(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) {
 }
 
 /// The one check path (Redis: `processCommand`, and `scriptCall` for scripts): lookup,
-/// subcommand, arity, the checks that fit `caller`, MULTI queueing, then [`call`].
+/// subcommand, arity, the checks that fit `caller`, MULTI queueing, then `call`.
 ///
 /// ```text
 ///            Client  WhileBusy  Exec  Script

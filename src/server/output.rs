@@ -60,7 +60,7 @@ impl Net<'_> {
     }
 
     /// Writes as much of a client's pending output as the socket takes, up to
-    /// [`NET_MAX_WRITES_PER_EVENT`] (then it stays queued for the next turn). Registers
+    /// `NET_MAX_WRITES_PER_EVENT` (then it stays queued for the next turn). Registers
     /// writable interest if the kernel buffer filled up; closes the client on error or when it
     /// asked to be closed after its reply. Redis: `writeToClient`.
     pub fn write_to_client(&mut self, key: usize) {
