@@ -5,12 +5,12 @@
 //! Run with `cargo bench --bench command`.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use ferrodis::command::client::Client;
+use ferrodis::command::state::{unix_ms, ServerState};
 use ferrodis::command::{self, Ctx};
 use ferrodis::config::Config;
 use ferrodis::db::Db;
 use ferrodis::resp::reply::ReplyBuffer;
-use ferrodis::server::client::Client;
-use ferrodis::server::{unix_ms, ServerState};
 use slab::Slab;
 
 /// Everything a `Ctx` borrows, owned in one place.
@@ -57,7 +57,7 @@ impl Harness {
             srv: &mut self.srv,
             now: unix_ms(),
         };
-        command::execute(&mut ctx, argv);
+        command::execute(&mut ctx, argv, command::Caller::Client);
         // Replies are not what is measured here: drop them as a socket write would.
         let n = self.out.pending_len();
         self.out.consume(n);

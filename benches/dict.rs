@@ -4,8 +4,8 @@
 //! Run with `cargo bench --bench dict`.
 
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion};
-use ferrodis::db::dict::Dict;
-use ferrodis::db::sds::Sds;
+use ferrodis::types::dict::Dict;
+use ferrodis::types::sds::Sds;
 use rand::SeedableRng;
 
 const N: usize = 100_000;

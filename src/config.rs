@@ -467,11 +467,11 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "notify-keyspace-events",
         get: |c| c.notify_keyspace_events.clone(),
         set: |c, v| {
-            if crate::command::pubsub::parse_notify_flags(v).is_none() {
+            if crate::util::notify_flags::parse_notify_flags(v).is_none() {
                 return Err("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into());
             }
-            c.notify_keyspace_events = crate::command::pubsub::format_notify_flags(
-                crate::command::pubsub::parse_notify_flags(v).unwrap_or(0),
+            c.notify_keyspace_events = crate::util::notify_flags::format_notify_flags(
+                crate::util::notify_flags::parse_notify_flags(v).unwrap_or(0),
             );
             Ok(())
         },

@@ -4,37 +4,62 @@
 //! one event loop, one owner for all the data. It speaks RESP2 and RESP3, so `redis-cli`,
 //! redis-py and other unmodified clients talk to it.
 //!
+//! # Layers
+//!
+//! Each layer uses only what is below it; nothing imports upward (see `ARCHITECTURE.md`).
+//!
+//! ```text
+//!   main.rs ─> server/   the loop; networking code on borrowed parts (Net)
+//!                │
+//!                ▼
+//!              command/  Ctx, process_command (one check path for every caller), families,
+//!                │       Client, ServerState, blocking, pub/sub, notify, MULTI, scripting
+//!                ▼
+//!              config.rs ─> resp/          db/ ─> types/
+//!                                 └──────> util/ <──┘
+//! ```
+//!
+//! The loop is reached from below only through a hook it installs at startup:
+//! `ServerState::events_while_blocked`, the restricted turn a busy script calls.
+//!
 //! # Layout
 //!
 //! ```text
 //! src/main.rs            arguments, logging, start the server
 //! src/config.rs          directives with Redis's names and defaults (file, --args, CONFIG)
-//! src/server/            the event loop: mod.rs (poll, accept, write, before_sleep),
-//!                        input.rs (read, parse -> execute loop), client.rs (per-connection
-//!                        state), blocking.rs (BLPOP & co.), busy.rs (the loop turn run while a
-//!                        script is busy), cron.rs (hz tasks)
+//! src/server/            the event loop: mod.rs (poll, accept, Net, before_sleep),
+//!                        input.rs (read one share, parse -> execute loop, limits),
+//!                        output.rs (batched writes, output-buffer limits), busy.rs (the
+//!                        loop turn run while a script is busy), cron.rs (hz tasks)
 //! src/resp/              parse.rs (incremental multibulk + inline), reply.rs (RESP2/RESP3)
-//! src/command/           mod.rs (Ctx, execute, call), table.rs (command rows), args.rs,
-//!                        error.rs, and one file per family: string.rs keyspace.rs list.rs
+//! src/command/           mod.rs (Ctx, Caller, process_command, call), table.rs (command
+//!                        rows), keyspec.rs (key specs, GETKEYS), args.rs, error.rs,
+//!                        client.rs (Client, query buffer), state.rs (ServerState, Stats),
+//!                        blocked.rs (BLPOP & co.), notify.rs (keyspace events), info.rs
+//!                        (INFO), and one file per family: string.rs keyspace.rs list.rs
 //!                        hash.rs set.rs zset.rs sort.rs pubsub.rs multi.rs connection.rs
-//!                        admin.rs scripting.rs (+ scripting/: Lua engine, conversions, libs)
-//! src/db/                the keyspace: mod.rs (Db, lazy expiry), dict.rs (hash table with
-//!                        O(1) sampling), expire.rs (active expiry), lazyfree.rs, sds.rs, value.rs
-//! src/types/             the collection data structures (list, hash, set, zset)
-//! src/util/              strict number parsing, %.17g, x87 long double, glob matching
-//! src/info.rs            INFO sections        src/alloc.rs  used_memory accounting
+//!                        admin.rs scripting.rs (+ scripting/: Lua engine, conversions,
+//!                        functions, libs/ with one file per Lua library)
+//! src/db/                the keyspace: mod.rs (Db, lazy expiry), expire.rs (active expiry),
+//!                        lazyfree.rs, value.rs (Value, Object)
+//! src/types/             sds.rs (strings), dict.rs (hash table with O(1) sampling), and the
+//!                        collections: list, hash, set, zset
+//! src/util/              strict number parsing, %.17g, x87 long double, glob matching,
+//!                        keyspace-event letters
+//! src/alloc.rs           used_memory accounting
 //! ```
 //!
 //! # The life of a command
 //!
 //! ```text
-//!  socket ──read──> Client.query_buf ──RequestParser──> argv (&[u8] spans, no copy)
+//!  socket ──read (16 KB share)──> Client.query_buf ──RequestParser──> argv (&[u8] spans)
 //!                                                          │
-//!           command::execute: table lookup, arity, auth, MULTI, pubsub-mode checks
+//!     command::process_command(ctx, argv, Caller): table lookup, arity, then per caller:
+//!     auth, pubsub mode, -BUSY, MULTI queueing (also for EXEC, redis.call, the busy turn)
 //!                                                          │
 //!           handler(ctx, argv): reads/writes ctx.dbs[ctx.db], appends to ctx.out
 //!                                                          │
-//!  socket <──write (once per loop turn, before_sleep)── Client.reply
+//!  socket <──write (once per loop turn, before_sleep, 64 KB share)── Client.reply
 //! ```
 //!
 //! Everything runs on the loop thread; there are no locks. See `ARCHITECTURE.md` for the full
@@ -44,7 +69,6 @@ pub mod alloc;
 pub mod command;
 pub mod config;
 pub mod db;
-pub mod info;
 pub mod resp;
 pub mod server;
 pub mod types;

@@ -3,6 +3,7 @@
 
 mod common;
 use common::{require_redis_server, RawConn, RealRedis, TestServer};
+use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 fn eval(c: &mut RawConn, script: &str) -> Vec<u8> {
@@ -591,6 +592,98 @@ fn busy_script_answers_busy_and_can_be_killed() {
     );
     assert_eq!(b.cmd(&[b"PING"]), b"+PONG\r\n");
     assert_eq!(a.cmd(&[b"PING"]), b"+PONG\r\n");
+}
+
+/// While a script is busy, a client inside MULTI that sends a command gets -BUSY *and* its
+/// transaction is flagged; its EXEC, refused while busy, discards the transaction with an
+/// EXECABORT naming BUSY (Redis: `rejectCommand` -> `flagTransaction`, `execCommandAbort`),
+/// so nothing of it runs after SCRIPT KILL. The same conversation runs on redis-server.
+#[test]
+fn a_command_refused_busy_inside_multi_aborts_the_transaction() {
+    fn conversation(port: u16) -> Vec<Vec<u8>> {
+        let mut a = RawConn::connect(port);
+        let mut b = RawConn::connect(port);
+        let mut c = RawConn::connect(port);
+        let mut replies = vec![b.cmd(&[b"MULTI"]), b.cmd(&[b"SET", b"k", b"v"])];
+        a.send_cmd(&[b"EVAL", b"while true do end", b"0"]);
+        wait_until_busy(&mut c);
+        replies.push(b.cmd(&[b"SET", b"k2", b"v"]));
+        replies.push(b.cmd(&[b"EXEC"]));
+        replies.push(c.cmd(&[b"SCRIPT", b"KILL"]));
+        assert!(a.read_reply().starts_with(b"-ERR Script killed by user"));
+        replies.push(b.cmd(&[b"EXEC"]));
+        replies.push(b.cmd(&[b"EXISTS", b"k", b"k2"]));
+        replies
+    }
+    let server = TestServer::start(&["--busy-reply-threshold", "100"]);
+    let ours = conversation(server.port);
+    let busy =
+        "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+    assert_eq!(
+        ours.iter().map(|r| text(r.clone())).collect::<Vec<_>>(),
+        vec![
+            "+OK\r\n".to_string(),
+            "+QUEUED\r\n".to_string(),
+            format!("-{busy}\r\n"),
+            format!("-EXECABORT Transaction discarded because of: {busy}\r\n"),
+            "+OK\r\n".to_string(),
+            "-ERR EXEC without MULTI\r\n".to_string(),
+            ":0\r\n".to_string(),
+        ]
+    );
+    if require_redis_server() {
+        let redis = RealRedis::start(&["--busy-reply-threshold", "100"]);
+        assert_eq!(conversation(redis.port), ours);
+    }
+}
+
+/// The turn that serves clients while a script is busy is the loop's own networking code, so
+/// the query-buffer limit applies there too: a client sending a 5 MB argument with
+/// `client-query-buffer-limit 1mb` is disconnected, on ferrodis as on redis-server.
+#[test]
+fn the_query_buffer_limit_applies_while_a_script_is_busy() {
+    fn closed_while_busy(port: u16) -> bool {
+        let mut a = RawConn::connect(port);
+        let mut c = RawConn::connect(port);
+        a.send_cmd(&[b"EVAL", b"while true do end", b"0"]);
+        wait_until_busy(&mut c);
+        let mut b = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        b.set_write_timeout(Some(Duration::from_millis(200)))
+            .expect("timeout");
+        let _ = b.write_all(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5000000\r\n");
+        let chunk = vec![b'x'; 64 * 1024];
+        for _ in 0..40 {
+            if b.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+        b.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        let mut buf = [0u8; 256];
+        let closed = match b.read(&mut buf) {
+            Ok(0) => true,
+            Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+            Ok(_) => false,
+        };
+        assert_eq!(c.cmd(&[b"SCRIPT", b"KILL"]), b"+OK\r\n");
+        assert!(a.read_reply().starts_with(b"-ERR Script killed by user"));
+        closed
+    }
+    let args = [
+        "--busy-reply-threshold",
+        "100",
+        "--client-query-buffer-limit",
+        "1mb",
+    ];
+    let server = TestServer::start(&args);
+    assert!(closed_while_busy(server.port), "ferrodis kept the client");
+    if require_redis_server() {
+        let redis = RealRedis::start(&args);
+        assert!(
+            closed_while_busy(redis.port),
+            "redis-server kept the client"
+        );
+    }
 }
 
 #[test]

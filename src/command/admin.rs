@@ -2,7 +2,7 @@
 //! (Redis: `server.c` for INFO/COMMAND/TIME/SHUTDOWN, `config.c` for CONFIG, `debug.c`).
 //!
 //! These commands read the server rather than the keyspace: INFO's text is built in
-//! `crate::info`, CONFIG goes through the directive table in `crate::config`, and COMMAND
+//! `command::info`, CONFIG goes through the directive table in `crate::config`, and COMMAND
 //! renders the command table rows (`table.rs`), so what COMMAND INFO reports is exactly what the
 //! dispatcher enforces.
 //!
@@ -14,11 +14,11 @@ use super::args;
 use super::connection::container_command;
 use super::error::{CommandError, CommandResult};
 use super::keyspec::{self, BeginSearch, FindKeys, KeySpec};
+use super::state::Shutdown;
 use super::table::{flags, flags::*, lookup_subcommand, CommandSpec};
 use super::Ctx;
 use crate::config::{find_directive, ConfigError, Directive, DIRECTIVES};
 use crate::resp::reply::ReplyBuffer;
-use crate::server::Shutdown;
 use crate::util::glob_match;
 use log::warn;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -208,7 +208,7 @@ const COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
 
 /// INFO [section [section ...]] — the sections as text (a verbatim string in RESP3).
 fn info_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
-    let text = crate::info::gen_info_string(ctx, &argv[1..]);
+    let text = super::info::gen_info_string(ctx, &argv[1..]);
     ctx.out.verbatim(text.as_bytes());
     Ok(())
 }

@@ -11,11 +11,12 @@
 //! with `requirepass` set, only that password authenticates.
 
 use super::args;
+use super::blocked;
+use super::client::{Client, ReplyMode};
 use super::error::{CommandError, CommandResult};
+use super::state::REDIS_VERSION;
 use super::table::{flags::*, CommandSpec};
 use super::Ctx;
-use crate::server::client::{Client, ReplyMode};
-use crate::server::REDIS_VERSION;
 use std::fmt::Write as _;
 
 pub const COMMANDS: &[CommandSpec] = &[
@@ -56,10 +57,10 @@ const CONN_FLAGS: u32 = NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY
 const CLIENT_FLAGS: u32 = NOSCRIPT | LOADING | STALE;
 const CLIENT_ADMIN_FLAGS: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
 
-// CLIENT UNBLOCK lives with the blocking machinery (`server::blocking`). CLIENT PAUSE/UNPAUSE,
-// TRACKING and CACHING are not implemented and answer "unknown subcommand".
+// CLIENT PAUSE/UNPAUSE, TRACKING and CACHING are not implemented and answer "unknown
+// subcommand".
 const CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
-    crate::server::blocking::CLIENT_UNBLOCK,
+    CLIENT_UNBLOCK,
     CommandSpec::new(
         "client|help",
         client_help_command,
@@ -776,5 +777,61 @@ fn client_kill_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     if close_me {
         ctx.me().close_after_reply = true;
     }
+    Ok(())
+}
+
+/// The CLIENT UNBLOCK row (Redis: `networking.c`, `clientCommand`), using the registry of
+/// [`blocked`].
+const CLIENT_UNBLOCK: CommandSpec = CommandSpec::new(
+    "client|unblock",
+    client_unblock_command,
+    -3,
+    CLIENT_ADMIN_FLAGS,
+    "connection",
+)
+.doc(
+    "Unblock a client blocked in a blocking command from a different connection",
+    "5.0.0",
+);
+
+/// CLIENT UNBLOCK client-id [TIMEOUT | ERROR] — 1 if the client was blocked and is now
+/// unblocked, else 0. With TIMEOUT (the default) the client gets its timeout reply; with ERROR,
+/// `-UNBLOCKED client unblocked via CLIENT UNBLOCK`.
+fn client_unblock_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    if argv.len() > 4 {
+        return Err(CommandError::Custom(
+            "ERR unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP."
+                .to_string(),
+        ));
+    }
+    let id = args::int(argv.get(2).copied().unwrap_or_default())?;
+    let as_error = match argv.get(3) {
+        None => false,
+        Some(r) if args::is(r, "TIMEOUT") => false,
+        Some(r) if args::is(r, "ERROR") => true,
+        Some(_) => {
+            return Err(CommandError::Err(
+                "CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ))
+        }
+    };
+    let target = ctx
+        .clients
+        .iter()
+        .find(|(_, c)| c.id as i64 == id && c.blocked.is_some())
+        .map(|(key, _)| key);
+    let Some(target) = target else {
+        ctx.out.integer(0);
+        return Ok(());
+    };
+    blocked::unblock_client(&mut ctx.srv.blocking, ctx.clients, target);
+    if let Some(reply) = ctx.reply_to(target) {
+        if as_error {
+            reply.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+        } else {
+            reply.null_array();
+        }
+    }
+    ctx.out.integer(1);
     Ok(())
 }

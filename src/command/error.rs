@@ -3,7 +3,7 @@
 //! Redis has three fates for a bad request, and ferrodis keeps them as three types:
 //! * a *protocol* error (`resp::parse::ProtocolError`) is answered and the connection closed;
 //! * a *command* error (this enum) is answered and the connection kept;
-//! * an *I/O* error drops the client quietly (`server::client`).
+//! * an *I/O* error drops the client quietly (`src/server/input.rs`, `output.rs`).
 //!
 //! Handlers return `Err(CommandError::...)` and never format error strings themselves, so the
 //! same mistake always produces the same bytes Redis sends.

@@ -10,7 +10,7 @@ use super::args;
 use super::error::{CommandError, CommandResult};
 use super::keyspace::{delete_if_empty, parse_scan_cursor, reply_scan, ScanOptions};
 use super::keyspec::{key_flags::*, KeySpec};
-use super::pubsub::NOTIFY_HASH;
+use super::notify::NOTIFY_HASH;
 use super::table::{flags::*, CommandSpec};
 use super::{notify, signal_modified_key, Ctx};
 use crate::db::value::Value;

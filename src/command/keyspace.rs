@@ -15,14 +15,15 @@
 //! by HSCAN, SSCAN and ZSCAN as Redis's `scanGenericCommand` serves all four.
 
 use super::args;
+use super::blocked as blocking;
+use super::blocked;
 use super::error::{CommandError, CommandResult};
 use super::keyspec::{key_flags::*, KeySpec};
-use super::pubsub::NOTIFY_GENERIC;
+use super::notify::NOTIFY_GENERIC;
 use super::table::{flags::*, CommandSpec};
 use super::{multi, notify, signal_modified_key, Ctx};
 use crate::db::value::{Object, Value};
 use crate::db::{Db, Ms};
-use crate::server::blocking;
 use crate::util::{glob_match, parse_i64};
 
 pub const COMMANDS: &[CommandSpec] = &[
@@ -385,7 +386,7 @@ fn is_expired(db: &Db, key: &[u8], now: Ms) -> bool {
 /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type] — `[next cursor, [key ...]]`; the
 /// iteration is complete when the cursor returned is `0`.
 ///
-/// The cursor is a slot number of the keyspace [`Dict`](crate::db::dict::Dict), walked from
+/// The cursor is a slot number of the keyspace [`Dict`](crate::types::dict::Dict), walked from
 /// the top down (see its module docs for why that keeps SCAN's guarantee: every key present
 /// for the whole iteration is returned at least once). COUNT is the number of slots visited
 /// per call, so a call may return fewer keys than COUNT once MATCH/TYPE filter them.
@@ -580,7 +581,7 @@ fn may_unblock(value: &Value) -> bool {
 /// `scanDatabaseForReadyKeys`, which, like `dbAdd`, signals by the value's type and leaves a
 /// string or set under the key unsignalled).
 fn scan_database_for_ready_keys(ctx: &mut Ctx, db: usize) {
-    for key in blocking::waited_keys(ctx, db) {
+    for key in blocked::waited_keys(ctx, db) {
         if ctx.dbs[db]
             .dict
             .get(&key)
@@ -668,7 +669,7 @@ fn copy_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         blocking::signal_key_as_ready(ctx, dst, to);
     }
     multi::touch_watched_key(ctx, dst, to);
-    super::pubsub::notify_keyspace_event(ctx, NOTIFY_GENERIC, "copy_to", to, dst);
+    super::notify::notify_keyspace_event(ctx, NOTIFY_GENERIC, "copy_to", to, dst);
     ctx.srv.dirty += 1;
     ctx.out.integer(1);
     Ok(())
@@ -700,8 +701,8 @@ fn move_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     }
     multi::touch_watched_key(ctx, src, key);
     multi::touch_watched_key(ctx, dst, key);
-    super::pubsub::notify_keyspace_event(ctx, NOTIFY_GENERIC, "move_from", key, src);
-    super::pubsub::notify_keyspace_event(ctx, NOTIFY_GENERIC, "move_to", key, dst);
+    super::notify::notify_keyspace_event(ctx, NOTIFY_GENERIC, "move_from", key, src);
+    super::notify::notify_keyspace_event(ctx, NOTIFY_GENERIC, "move_to", key, dst);
     ctx.srv.dirty += 1;
     ctx.out.integer(1);
     Ok(())
@@ -1071,7 +1072,7 @@ fn object_help_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
 
 /// Bytes one keyspace entry costs besides what the key and value own on the heap: its slot in
 /// the dict (key + object) and its index entry (see `Dict`'s memory note).
-const ENTRY_OVERHEAD: usize = std::mem::size_of::<(crate::db::sds::Sds, Object)>() + 5;
+const ENTRY_OVERHEAD: usize = std::mem::size_of::<(crate::types::sds::Sds, Object)>() + 5;
 
 /// Elements MEMORY USAGE samples by default (Redis: `OBJ_COMPUTE_SIZE_DEF_SAMPLES`).
 const MEMORY_USAGE_DEFAULT_SAMPLES: usize = 5;

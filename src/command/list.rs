@@ -8,23 +8,23 @@
 //!
 //! The blocking variants (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP) first try exactly what their
 //! non-blocking twin would do; only when every key is empty do they register with
-//! [`crate::server::blocking`], recording a [`ListWait`]. When a key later receives data,
+//! [`super::blocked`], recording a [`ListWait`]. When a key later receives data,
 //! `blocking` calls [`serve_blocked`], which runs the same code paths as the waiter.
 
 use super::args;
+use super::blocked::{self as blocking, BlockedOp};
 use super::error::{CommandError, CommandResult};
 use super::keyspace::delete_if_empty;
 use super::keyspec::{key_flags::*, GetKeys, KeySpec};
-use super::pubsub::NOTIFY_LIST;
+use super::notify::NOTIFY_LIST;
 use super::table::{flags::*, CommandSpec};
 use super::{notify, signal_key_as_ready, signal_modified_key, Ctx};
-use crate::db::sds::Sds;
 use crate::db::value::Value;
 use crate::db::Db;
 use crate::db::Ms;
 use crate::resp::reply::ReplyBuffer;
-use crate::server::blocking::{self, BlockedOp};
 use crate::types::list::{Elem, End, List};
+use crate::types::sds::Sds;
 
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("lpush", lpush_command, -3, WRITE | DENYOOM | FAST, "list")
@@ -139,7 +139,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     ),
 ];
 
-/// What a client blocked by a list command does when served (see `server::blocking`).
+/// What a client blocked by a list command does when served (see `command::blocked`).
 pub enum ListWait {
     /// BLPOP / BRPOP: pop one element, reply `[key, element]`.
     Pop { end: End },

@@ -1,16 +1,26 @@
 //! Commands: the table, the dispatcher, and one file per command family (Redis: `server.c`
 //! `processCommand` / `call`, and the `t_*.c` command halves).
 //!
-//! The life of a command once the parser has its arguments (see `ARCHITECTURE.md`):
+//! The life of a command once the parser has its arguments (see `ARCHITECTURE.md`). Every
+//! caller — the loop for a socket client, the busy-script turn, EXEC, `redis.call` — enters
+//! through [`process_command`], naming itself with a [`Caller`]:
 //!
 //! ```text
-//! argv ──> execute() ── lookup in CommandTable ── unknown? ──> -ERR unknown command
-//!              │         arity / auth / pubsub-context / MULTI checks
+//! argv ──> process_command(ctx, argv, caller)
+//!              ├── lookup in CommandTable, subcommand, arity ── fails? ──> refuse
+//!              ├── per caller: auth, pub/sub context, BUSY (sockets); no-script,
+//!              │   read-only (scripts) ── fails? ──> refuse: -ERR... for sockets (and the
+//!              │   open MULTI is flagged), the script's own error text for scripts
 //!              ├── client in MULTI? ──> queue it, +QUEUED
 //!              └── call() ──> spec.proc_(ctx, argv) ──> Ok / Err(CommandError) -> -ERR ...
 //!                    │ stats (commandstats, errorstats)
-//!                    └── after_command(): notify expired keys, serve blocked clients
+//!                    └── after_command() (socket callers): expired keys' events, serve
+//!                        blocked clients
 //! ```
+//!
+//! This layer never imports the loop (`server/`): the loop builds a `Ctx` from its parts and
+//! calls in; the one call outward, a busy script letting the loop serve others, goes through
+//! the hook the loop installs in [`state::ServerState::events_while_blocked`].
 //!
 //! A handler gets a [`Ctx`]: the databases, the caller's reply buffer, the client slab and the
 //! server state as *separate* borrows, so it can read a key and append a reply at the same time
@@ -18,27 +28,32 @@
 
 pub mod admin;
 pub mod args;
+pub mod blocked;
+pub mod client;
 pub mod connection;
 pub mod error;
 pub mod hash;
+pub mod info;
 pub mod keyspace;
 pub mod keyspec;
 pub mod list;
 pub mod multi;
+pub mod notify;
 pub mod pubsub;
 pub mod scripting;
 pub mod set;
 pub mod sort;
+pub mod state;
 pub mod string;
 pub mod table;
 pub mod zset;
 
 use crate::db::{Db, Ms};
 use crate::resp::reply::ReplyBuffer;
-use crate::server::client::Client;
-use crate::server::ServerState;
+use client::Client;
 use error::{CommandError, CommandResult};
 use slab::Slab;
+use state::{CommandStats, ServerState};
 use std::time::Instant;
 use table::{flags, CommandSpec};
 
@@ -91,14 +106,54 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// Who asks for a command to run. Every request, whatever its origin, goes through
+/// [`process_command`], which applies the checks that fit the caller — so a check added there
+/// (OOM, READONLY on a replica, MISCONF, ACL permissions) is written once for all of them.
+#[derive(Clone, Copy)]
+pub enum Caller {
+    /// A request read from a client's socket by the event loop.
+    Client,
+    /// A request read from a client's socket by the restricted loop turn run while a script
+    /// is busy: only what may interrupt a script runs, anything else gets `-BUSY`.
+    WhileBusy,
+    /// A command EXEC runs from its queue; it passed lookup and the client checks when it was
+    /// queued, so its table row comes with it.
+    Exec(&'static CommandSpec),
+    /// `redis.call` / `redis.pcall` from a script or a function (EVAL, FCALL): refusals are
+    /// returned to the script, in the script's own words, instead of being replied.
+    Script {
+        /// `EVAL_RO`, `FCALL_RO`, a `no-writes` script: write commands are refused.
+        read_only: bool,
+    },
+}
+
+impl Caller {
+    /// A request straight from a socket (not run on a client's behalf by EXEC or a script).
+    fn is_socket(self) -> bool {
+        matches!(self, Caller::Client | Caller::WhileBusy)
+    }
+}
+
+/// What became of a request.
+pub enum Processed {
+    /// It ran (its reply, possibly an error from the handler, is in `ctx.out`).
+    Ran(&'static CommandSpec),
+    /// Queued by MULTI (`+QUEUED` was replied) or refused as `no-multi`.
+    Queued,
+    /// Refused before running. Socket callers have had the error replied; for
+    /// [`Caller::Script`] it is returned, and nothing was replied or counted.
+    Refused(CommandError),
+}
+
 /// Runs one request for client `ctx.id` and applies CLIENT REPLY OFF/SKIP to whatever it
 /// answered except its pub/sub pushes — errors from the checks and +QUEUED included, as
 /// Redis's `addReply` refuses to queue anything for such a client (Redis: `resetClient`
-/// advances the SKIP state).
-pub fn execute(ctx: &mut Ctx, argv: &[&[u8]]) {
+/// advances the SKIP state). The entry point of the event loop; `caller` is
+/// [`Caller::Client`] or [`Caller::WhileBusy`].
+pub fn execute(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) {
     let reply_len = ctx.out.len();
     pubsub::begin_command(&mut ctx.srv.pubsub);
-    process_command(ctx, argv);
+    process_command(ctx, argv, caller);
     if let Some(me) = ctx.clients.get_mut(ctx.id) {
         if me.take_reply_suppression() {
             // Pub/sub pushes to the client itself get through (Redis: `CLIENT_PUSHING`).
@@ -107,67 +162,147 @@ pub fn execute(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
 }
 
-/// Lookup, checks, MULTI queueing, then [`call`]. Redis: `processCommand`.
-fn process_command(ctx: &mut Ctx, argv: &[&[u8]]) {
-    let Some(name) = argv.first() else { return };
-    let spec = match ctx.srv.commands.lookup(name) {
-        Some(spec) => spec,
-        None => {
-            let err = CommandError::UnknownCommand {
-                name: name.to_vec(),
-                args: argv[1..].iter().take(32).map(|a| a.to_vec()).collect(),
-            };
-            return reject(ctx, err);
+/// The one check path (Redis: `processCommand`, and `scriptCall` for scripts): lookup,
+/// subcommand, arity, the checks that fit `caller`, MULTI queueing, then `call`.
+///
+/// ```text
+///            Client  WhileBusy  Exec  Script
+///  lookup      x        x        -      x     (Exec carries the row found when queueing)
+///  arity       x        x        -      x
+///  auth        x        x        -      -     (the script's caller is authenticated)
+///  pub/sub     x        x        -      -     (RESP2 subscriber mode)
+///  no-script   -        -        -      x     (and writes from a read-only script)
+///  BUSY        -        x        -      -     (only SCRIPT KILL & co. while a script runs)
+///  MULTI       x        x        -      -     (queue instead of running)
+/// ```
+pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Processed {
+    let spec = match caller {
+        Caller::Exec(spec) => spec,
+        _ => match lookup_command(ctx, argv) {
+            Ok(spec) => spec,
+            Err((spec, err)) => return refuse(ctx, caller, spec, err),
+        },
+    };
+    match caller {
+        Caller::Client | Caller::WhileBusy => {
+            // One look at the client for the common case: authenticated, not subscribed, not
+            // in MULTI, so the per-command path pays three tests and no calls.
+            let me = ctx.me();
+            let (authenticated, subscribed, in_multi) = (
+                me.authenticated,
+                me.subscriptions.count() > 0,
+                me.multi.active,
+            );
+            if !authenticated && !spec.has(flags::NO_AUTH) {
+                return refuse(ctx, caller, Some(spec), CommandError::NoAuth);
+            }
+            if subscribed {
+                if let Err(err) = pubsub::check_subscriber_context(ctx, spec, argv) {
+                    return refuse(ctx, caller, Some(spec), err);
+                }
+            }
+            if matches!(caller, Caller::WhileBusy) && !scripting::allowed_while_busy(spec, argv) {
+                let err = CommandError::Custom(ctx.srv.scripts.busy_error().into());
+                return refuse(ctx, caller, Some(spec), err);
+            }
+            if in_multi && multi::queue_if_in_transaction(ctx, spec, argv) {
+                return Processed::Queued;
+            }
         }
-    };
-    let spec = match resolve_subcommand(spec, argv) {
-        Ok(spec) => spec,
-        Err(err) => return reject(ctx, err),
-    };
-    if !spec.arity_ok(argv.len()) {
-        return reject_command(ctx, spec, CommandError::WrongArity(spec.name.to_string()));
-    }
-    if !ctx.me().authenticated && !spec.has(flags::NO_AUTH) {
-        return reject_command(ctx, spec, CommandError::NoAuth);
-    }
-    if let Err(err) = pubsub::check_subscriber_context(ctx, spec, argv) {
-        return reject_command(ctx, spec, err);
-    }
-    if multi::queue_if_in_transaction(ctx, spec, argv) {
-        return;
+        Caller::Script { read_only } => {
+            if spec.has(flags::NOSCRIPT) {
+                let err = CommandError::Err("This Redis command is not allowed from script");
+                return refuse(ctx, caller, Some(spec), err);
+            }
+            if read_only && spec.has(flags::WRITE) {
+                let err =
+                    CommandError::Err("Write commands are not allowed from read-only scripts.");
+                return refuse(ctx, caller, Some(spec), err);
+            }
+        }
+        Caller::Exec(_) => {}
     }
     call(ctx, spec, argv);
-    after_command(ctx);
+    if caller.is_socket() {
+        after_command(ctx);
+    }
+    Processed::Ran(spec)
+}
+
+/// The table row for `argv`, its subcommand resolved and its arity checked. On failure, the
+/// row if one was found (for its `rejected_calls`) and the error.
+fn lookup_command(
+    ctx: &mut Ctx,
+    argv: &[&[u8]],
+) -> Result<&'static CommandSpec, (Option<&'static CommandSpec>, CommandError)> {
+    let Some(name) = argv.first() else {
+        let err = CommandError::UnknownCommand {
+            name: Vec::new(),
+            args: Vec::new(),
+        };
+        return Err((None, err));
+    };
+    let Some(spec) = ctx.srv.commands.lookup(name) else {
+        let err = CommandError::UnknownCommand {
+            name: name.to_vec(),
+            args: argv[1..].iter().take(32).map(|a| a.to_vec()).collect(),
+        };
+        return Err((None, err));
+    };
+    let spec = resolve_subcommand(spec, argv).map_err(|err| (None, err))?;
+    if !spec.arity_ok(argv.len()) {
+        return Err((Some(spec), CommandError::WrongArity(spec.name.to_string())));
+    }
+    Ok(spec)
+}
+
+/// A request refused before it ran. A socket caller gets the error (counted, and an open
+/// transaction flagged); a script gets it back in the script's words, uncounted.
+fn refuse(
+    ctx: &mut Ctx,
+    caller: Caller,
+    spec: Option<&'static CommandSpec>,
+    err: CommandError,
+) -> Processed {
+    if let Caller::Script { .. } = caller {
+        let err = match err {
+            CommandError::UnknownCommand { .. } | CommandError::UnknownSubcommand { .. } => {
+                CommandError::Err("Unknown Redis command called from script")
+            }
+            CommandError::WrongArity(_) => {
+                CommandError::Err("Wrong number of args calling Redis command from script")
+            }
+            other => other,
+        };
+        return Processed::Refused(err);
+    }
+    let err = match spec {
+        Some(spec) => {
+            command_stats(ctx, spec).rejected_calls += 1;
+            multi::abort_if_exec(ctx, spec, err)
+        }
+        None => err,
+    };
+    reject(ctx, &err);
+    Processed::Refused(err)
 }
 
 /// Answers a request refused before it ran, and marks an open transaction as failed (so EXEC
-/// replies EXECABORT, as Redis does for errors detected while queueing).
-fn reject(ctx: &mut Ctx, err: CommandError) {
+/// replies EXECABORT, as Redis's `rejectCommand` does through `flagTransaction`).
+fn reject(ctx: &mut Ctx, err: &CommandError) {
     multi::flag_transaction_error(ctx);
     ctx.srv.stats.total_error_replies += 1;
     *ctx.srv.stats.error_codes.entry(err.code()).or_insert(0) += 1;
     ctx.out.error(&err.message());
 }
 
-/// [`reject`] for a request whose command row is known: counts it in the command's
-/// `rejected_calls` (INFO commandstats), and a refused EXEC also discards the transaction and
-/// says so (Redis: `rejectCommand` -> `execCommandAbort`).
-fn reject_command(ctx: &mut Ctx, spec: &'static CommandSpec, err: CommandError) {
-    command_stats(ctx, spec).rejected_calls += 1;
-    let err = multi::abort_if_exec(ctx, spec, err);
-    reject(ctx, err);
-}
-
 /// The statistics record of a command, created on first use.
-fn command_stats<'s>(
-    ctx: &'s mut Ctx,
-    spec: &'static CommandSpec,
-) -> &'s mut crate::server::CommandStats {
+fn command_stats<'s>(ctx: &'s mut Ctx, spec: &'static CommandSpec) -> &'s mut CommandStats {
     ctx.srv
         .stats
         .commands
         .entry(spec as *const CommandSpec as usize)
-        .or_insert_with(|| crate::server::CommandStats {
+        .or_insert_with(|| CommandStats {
             name: spec.name,
             ..Default::default()
         })
@@ -194,9 +329,9 @@ fn resolve_subcommand(
     }
 }
 
-/// Runs a command that passed all checks and records its statistics. EXEC and scripts call
-/// this directly for each command they run. Redis: `call`.
-pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) {
+/// Runs a command that passed all checks and records its statistics. Only
+/// [`process_command`] calls it. Redis: `call`.
+fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) {
     let started = Instant::now();
     let result: CommandResult = (spec.proc_)(ctx, argv);
     let failed = if let Err(err) = result {
@@ -233,13 +368,13 @@ pub fn after_command(ctx: &mut Ctx) {
             }
         }
     }
-    crate::server::blocking::handle_clients_blocked_on_keys(ctx);
+    blocked::handle_clients_blocked_on_keys(ctx);
 }
 
 /// A key was removed because its TTL passed (lazily or by the active cycle).
 pub fn key_expired(ctx: &mut Ctx, db: usize, key: &[u8]) {
     multi::touch_watched_key(ctx, db, key);
-    pubsub::notify_keyspace_event(ctx, pubsub::NOTIFY_EXPIRED, "expired", key, db);
+    notify::notify_keyspace_event(ctx, notify::NOTIFY_EXPIRED, "expired", key, db);
 }
 
 /// A write command changed `key`: invalidate WATCHes on it (Redis: `signalModifiedKey`).
@@ -251,13 +386,13 @@ pub fn signal_modified_key(ctx: &mut Ctx, key: &[u8]) {
 /// `key` may now hold data a blocked client waits for (Redis: `signalKeyAsReady`).
 pub fn signal_key_as_ready(ctx: &mut Ctx, key: &[u8]) {
     let db = ctx.db;
-    crate::server::blocking::signal_key_as_ready(ctx, db, key);
+    blocked::signal_key_as_ready(ctx, db, key);
 }
 
 /// Fires a keyspace notification for the caller's database (Redis: `notifyKeyspaceEvent`).
 pub fn notify(ctx: &mut Ctx, class: u32, event: &str, key: &[u8]) {
     let db = ctx.db;
-    pubsub::notify_keyspace_event(ctx, class, event, key, db);
+    notify::notify_keyspace_event(ctx, class, event, key, db);
 }
 
 /// The value at `key` if it is a string; `WRONGTYPE` if it is something else.
@@ -265,7 +400,7 @@ pub fn get_string<'d>(
     db: &'d mut Db,
     key: &[u8],
     now: Ms,
-) -> Result<Option<&'d crate::db::sds::Sds>, CommandError> {
+) -> Result<Option<&'d crate::types::sds::Sds>, CommandError> {
     match db.lookup_read(key, now, true) {
         None => Ok(None),
         Some(obj) => match &obj.value {

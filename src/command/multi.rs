@@ -2,8 +2,8 @@
 //!
 //! # Queueing
 //!
-//! After MULTI, `command::execute` hands every request to [`queue_if_in_transaction`] once it
-//! has passed the table lookup and arity checks. Except for the few commands that act on the
+//! After MULTI, `command::process_command` hands every request to [`queue_if_in_transaction`]
+//! once it has passed the table lookup, arity and the other client checks. Except for the few commands that act on the
 //! transaction itself (EXEC, DISCARD, MULTI, WATCH) or on the connection (QUIT, RESET), the
 //! arguments are copied into the client's [`MultiState`] and the reply is `+QUEUED`. A request
 //! refused at that stage (unknown command, wrong arity, a `no-multi` command) marks the
@@ -11,8 +11,9 @@
 //! without running anything. Errors that only show up while a command *runs* (WRONGTYPE, a bad
 //! option) do not abort the others: EXEC returns them in place in its reply array.
 //!
-//! EXEC runs the queue through `command::call`, one command after the other with nothing in
-//! between: this is what makes a transaction atomic on a single-threaded server. Blocked
+//! EXEC runs the queue through `command::process_command` with `Caller::Exec` (the checks made
+//! at queueing time are not repeated; checks for every caller would apply), one command after
+//! the other with nothing in between: this is what makes a transaction atomic on a single-threaded server. Blocked
 //! clients are served (`after_command`) only after the whole EXEC, never in the middle.
 //!
 //! # WATCH: optimistic locking
@@ -35,13 +36,13 @@
 //! active deletion is not a change — it was already gone from the client's point of view — but
 //! giving it a new value is. This is Redis 7.0's `isWatchedKeyExpired` / `wk->expired` logic.
 
+use super::client::Client;
 use super::error::{CommandError, CommandResult};
 use super::keyspec::{key_flags::*, KeySpec};
+use super::state::ServerState;
 use super::table::{flags::*, CommandSpec};
 use super::{Ctx, NO_CLIENT};
 use crate::db::{Db, Ms};
-use crate::server::client::Client;
-use crate::server::ServerState;
 use hashbrown::HashMap;
 
 pub const COMMANDS: &[CommandSpec] = &[
@@ -186,7 +187,7 @@ pub fn queue_if_in_transaction(ctx: &mut Ctx, spec: &'static CommandSpec, argv: 
     if spec.has(NO_MULTI) {
         super::reject(
             ctx,
-            CommandError::Err("Command not allowed inside a transaction"),
+            &CommandError::Err("Command not allowed inside a transaction"),
         );
         return true;
     }
@@ -429,7 +430,7 @@ fn exec_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
     for (spec, args) in &queued {
         argv.clear();
         argv.extend(args.iter().map(|a| a.as_slice()));
-        super::call(ctx, spec, &argv);
+        super::process_command(ctx, &argv, super::Caller::Exec(spec));
         // A command may have killed its own connection (CLIENT KILL): stop there.
         if !ctx.clients.contains(me) {
             return Ok(());
@@ -490,24 +491,62 @@ fn unwatch_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
 #[cfg(test)]
 mod tests {
     //! FLUSHDB / SWAPDB are written elsewhere; their WATCH rules are checked here directly,
-    //! on a real `Server` with real (idle) loopback connections as clients.
+    //! on the command layer's own parts (state, databases, a client slab with real idle
+    //! loopback connections), without the event loop.
 
     use super::*;
-    use crate::command::execute;
+    use crate::command::{execute, Caller};
     use crate::config::Config;
-    use crate::db::sds::Sds;
     use crate::db::value::Value;
+    use crate::db::Db;
     use crate::resp::reply::ReplyBuffer;
-    use crate::server::Server;
+    use crate::types::sds::Sds;
+    use slab::Slab;
 
     const NOW: Ms = 1_000_000;
+
+    /// What `server::Server` owns, minus the sockets of the loop.
+    struct Server {
+        clients: Slab<Client>,
+        dbs: Vec<Db>,
+        state: ServerState,
+    }
+
+    impl Server {
+        fn ctx<'a>(
+            &'a mut self,
+            id: usize,
+            db: usize,
+            out: &'a mut ReplyBuffer,
+            now: Ms,
+        ) -> Ctx<'a> {
+            Ctx {
+                dbs: &mut self.dbs,
+                db,
+                out,
+                clients: &mut self.clients,
+                id,
+                srv: &mut self.state,
+                now,
+            }
+        }
+
+        fn close_client(&mut self, key: usize) {
+            let client = self.clients.remove(key);
+            forget_client(&mut self.state, key, &client);
+        }
+    }
 
     fn server_with_clients(n: usize) -> (Server, Vec<usize>) {
         let config = Config {
             port: 0,
             ..Config::default()
         };
-        let mut server = Server::bind(config).expect("bind");
+        let mut server = Server {
+            clients: Slab::new(),
+            dbs: (0..config.databases).map(Db::new).collect(),
+            state: ServerState::new(config, 0),
+        };
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
         let addr = listener.local_addr().expect("addr");
         let keys = (0..n)
@@ -524,7 +563,7 @@ mod tests {
     fn run(server: &mut Server, client: usize, db: usize, argv: &[&[u8]]) -> Vec<u8> {
         let mut out = ReplyBuffer::new();
         let mut ctx = server.ctx(client, db, &mut out, NOW);
-        execute(&mut ctx, argv);
+        execute(&mut ctx, argv, Caller::Client);
         out.as_bytes().to_vec()
     }
 

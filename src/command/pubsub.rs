@@ -1,4 +1,4 @@
-//! Pub/Sub and keyspace notifications (Redis: `pubsub.c`, `notify.c`).
+//! Pub/Sub (Redis: `pubsub.c`).
 //!
 //! # Who hears a message
 //!
@@ -27,7 +27,7 @@
 //! reading therefore grows its buffer; `client-output-buffer-limit` (class `pubsub` for any
 //! client with a subscription) bounds it. The limit is checked on every append to another
 //! client's buffer, so a publisher pipelining a flood cannot grow a stalled subscriber past the
-//! hard limit within one loop turn ([`output_limit_exceeded`] is also called by the loop).
+//! hard limit within one loop turn (`client::output_limit_reached`, also checked by the loop).
 //!
 //! # Subscriber mode
 //!
@@ -36,22 +36,17 @@
 //! apart. RESP3 connections receive messages as out-of-band push frames (`>`) and may run
 //! anything.
 //!
-//! # Keyspace notifications
-//!
-//! Write commands call `command::notify(ctx, class, event, key)`; if `notify-keyspace-events`
-//! enables the class, the event is published on `__keyspace@<db>__:<key>` (message: the event
-//! name) and/or `__keyevent@<db>__:<event>` (message: the key). The hook runs on every write, so
-//! its disabled path is one string-length test.
+//! Keyspace notifications, which publish through [`publish_message`], are in `notify.rs`.
 
+use super::client::{Client, OutputLimit};
 use super::error::{CommandError, CommandResult};
 use super::keyspec::{key_flags::*, KeySpec};
+use super::state::{ServerState, Stats};
 use super::table::{flags::*, CommandSpec};
 use super::{Ctx, NO_CLIENT};
 use crate::db::Ms;
 use crate::resp::reply::ReplyBuffer;
-use crate::server::client::Client;
-use crate::server::{ServerState, Stats};
-use crate::util::{glob_match, write_i64, I64_BUF};
+use crate::util::glob_match;
 use hashbrown::HashMap;
 use log::warn;
 use slab::Slab;
@@ -215,33 +210,6 @@ const PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
     .doc("Show helpful text about the different subcommands", "6.2.0"),
 ];
 
-/// Keyspace event classes (Redis: `NOTIFY_*`).
-pub const NOTIFY_KEYSPACE: u32 = 1 << 0;
-pub const NOTIFY_KEYEVENT: u32 = 1 << 1;
-pub const NOTIFY_GENERIC: u32 = 1 << 2;
-pub const NOTIFY_STRING: u32 = 1 << 3;
-pub const NOTIFY_LIST: u32 = 1 << 4;
-pub const NOTIFY_SET: u32 = 1 << 5;
-pub const NOTIFY_HASH: u32 = 1 << 6;
-pub const NOTIFY_ZSET: u32 = 1 << 7;
-pub const NOTIFY_EXPIRED: u32 = 1 << 8;
-pub const NOTIFY_EVICTED: u32 = 1 << 9;
-pub const NOTIFY_STREAM: u32 = 1 << 10;
-pub const NOTIFY_KEY_MISS: u32 = 1 << 11;
-pub const NOTIFY_NEW: u32 = 1 << 12;
-/// Module key-type events ('d'); accepted and shown like Redis, though nothing emits them.
-pub const NOTIFY_MODULE: u32 = 1 << 13;
-pub const NOTIFY_ALL: u32 = NOTIFY_GENERIC
-    | NOTIFY_STRING
-    | NOTIFY_LIST
-    | NOTIFY_SET
-    | NOTIFY_HASH
-    | NOTIFY_ZSET
-    | NOTIFY_EXPIRED
-    | NOTIFY_EVICTED
-    | NOTIFY_STREAM
-    | NOTIFY_MODULE;
-
 /// Server-wide subscription registry (Redis: `server.pubsub_channels`, `pubsub_patterns`,
 /// `pubsubshard_channels`). Values are client slab keys in subscription order.
 #[derive(Default)]
@@ -251,7 +219,8 @@ pub struct PubsubState {
     /// Pattern -> subscribers, in the order patterns were first subscribed. A list, not a map:
     /// every PUBLISH visits every pattern anyway, and the order keeps delivery deterministic.
     patterns: Vec<(Vec<u8>, Vec<usize>)>,
-    notify: NotifyFlagsCache,
+    /// Parsed `notify-keyspace-events`, kept with the registries it publishes to.
+    pub(super) notify: super::notify::NotifyFlagsCache,
     /// Pushes written to the running command's own reply buffer: see [`keep_own_pushes`].
     own_pushes: Vec<OwnPush>,
 }
@@ -299,6 +268,12 @@ pub fn keep_own_pushes(state: &mut PubsubState, out: &mut ReplyBuffer, from: usi
 }
 
 impl PubsubState {
+    /// Does any client listen to a channel or pattern (keyspace events never go to shard
+    /// channels)? When not, a keyspace event is not even formatted.
+    pub(super) fn has_channel_listeners(&self) -> bool {
+        !self.channels.is_empty() || !self.patterns.is_empty()
+    }
+
     /// Channels with at least one subscriber (INFO stats `pubsub_channels`).
     pub fn channel_count(&self) -> usize {
         self.channels.len()
@@ -312,24 +287,6 @@ impl PubsubState {
     /// Shard channels with at least one subscriber (INFO stats `pubsubshard_channels`).
     pub fn shard_channel_count(&self) -> usize {
         self.shard_channels.len()
-    }
-}
-
-/// `notify-keyspace-events` parsed into class bits, re-parsed only when the configured string
-/// changes (CONFIG SET), so the per-write check is a comparison, not a parse.
-#[derive(Default)]
-struct NotifyFlagsCache {
-    source: String,
-    flags: u32,
-}
-
-impl NotifyFlagsCache {
-    fn flags_for(&mut self, config: &str) -> u32 {
-        if self.source != config {
-            self.flags = parse_notify_flags(config).unwrap_or(0);
-            self.source = config.to_string();
-        }
-        self.flags
     }
 }
 
@@ -423,69 +380,6 @@ impl Kind {
             Kind::Shard => s.shard_channels.len(),
         }
     }
-}
-
-/// Parses `notify-keyspace-events` letters into class bits (None on an unknown letter).
-pub fn parse_notify_flags(s: &str) -> Option<u32> {
-    let mut flags = 0;
-    for c in s.chars() {
-        flags |= match c {
-            'A' => NOTIFY_ALL,
-            'g' => NOTIFY_GENERIC,
-            '$' => NOTIFY_STRING,
-            'l' => NOTIFY_LIST,
-            's' => NOTIFY_SET,
-            'h' => NOTIFY_HASH,
-            'z' => NOTIFY_ZSET,
-            'x' => NOTIFY_EXPIRED,
-            'e' => NOTIFY_EVICTED,
-            'K' => NOTIFY_KEYSPACE,
-            'E' => NOTIFY_KEYEVENT,
-            't' => NOTIFY_STREAM,
-            'm' => NOTIFY_KEY_MISS,
-            'n' => NOTIFY_NEW,
-            'd' => NOTIFY_MODULE,
-            _ => return None,
-        };
-    }
-    Some(flags)
-}
-
-/// Formats class bits back into letters, as CONFIG GET shows them. Redis 7.0 prints `n` among
-/// the class letters, so `A` hides it (`AnK` reads back as `AK`); we print what it prints.
-pub fn format_notify_flags(flags: u32) -> String {
-    let mut s = String::new();
-    if flags & NOTIFY_ALL == NOTIFY_ALL {
-        s.push('A');
-    } else {
-        for (bit, c) in [
-            (NOTIFY_GENERIC, 'g'),
-            (NOTIFY_STRING, '$'),
-            (NOTIFY_LIST, 'l'),
-            (NOTIFY_SET, 's'),
-            (NOTIFY_HASH, 'h'),
-            (NOTIFY_ZSET, 'z'),
-            (NOTIFY_EXPIRED, 'x'),
-            (NOTIFY_EVICTED, 'e'),
-            (NOTIFY_STREAM, 't'),
-            (NOTIFY_MODULE, 'd'),
-            (NOTIFY_NEW, 'n'),
-        ] {
-            if flags & bit != 0 {
-                s.push(c);
-            }
-        }
-    }
-    for (bit, c) in [
-        (NOTIFY_KEYSPACE, 'K'),
-        (NOTIFY_KEYEVENT, 'E'),
-        (NOTIFY_KEY_MISS, 'm'),
-    ] {
-        if flags & bit != 0 {
-            s.push(c);
-        }
-    }
-    s
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -689,7 +583,7 @@ struct Postman<'b> {
     pending_write: &'b mut Vec<usize>,
     out: &'b mut ReplyBuffer,
     me: usize,
-    limits: &'b [(String, u64, u64, u64)],
+    limits: &'b [OutputLimit],
     stats: &'b mut Stats,
     now: Ms,
     /// Pushes delivered to the caller itself (see [`keep_own_pushes`]).
@@ -719,7 +613,7 @@ impl Postman<'_> {
             self.pending_write.push(target);
         }
         append_push(&mut c.reply, frame);
-        if check_output_limits(self.limits, c, self.now) {
+        if c.output_limit_reached(self.limits, self.now) {
             warn!(
                 "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
                 c.id, c.addr
@@ -976,126 +870,9 @@ pub fn subscriber_ping(ctx: &mut Ctx, argv: &[&[u8]]) -> bool {
     true
 }
 
-/// Publishes a keyspace event if `notify-keyspace-events` enables its class
-/// (Redis: `notifyKeyspaceEvent`). Costs one string-length test when notifications are off.
-pub fn notify_keyspace_event(ctx: &mut Ctx, class: u32, event: &str, key: &[u8], db: usize) {
-    let srv = &mut *ctx.srv;
-    if srv.config.notify_keyspace_events.is_empty() {
-        return;
-    }
-    let flags = srv
-        .pubsub
-        .notify
-        .flags_for(&srv.config.notify_keyspace_events);
-    if flags & class == 0 {
-        return;
-    }
-    // Nobody could hear it (keyspace events never go to shard channels).
-    if srv.pubsub.channels.is_empty() && srv.pubsub.patterns.is_empty() {
-        return;
-    }
-    let mut digits = [0u8; I64_BUF];
-    let db = write_i64(db as i64, &mut digits);
-    if flags & NOTIFY_KEYSPACE != 0 {
-        let mut channel = Vec::with_capacity(16 + key.len());
-        channel.extend_from_slice(b"__keyspace@");
-        channel.extend_from_slice(db);
-        channel.extend_from_slice(b"__:");
-        channel.extend_from_slice(key);
-        publish_message(ctx, &channel, event.as_bytes(), false);
-    }
-    if flags & NOTIFY_KEYEVENT != 0 {
-        let mut channel = Vec::with_capacity(16 + event.len());
-        channel.extend_from_slice(b"__keyevent@");
-        channel.extend_from_slice(db);
-        channel.extend_from_slice(b"__:");
-        channel.extend_from_slice(event.as_bytes());
-        publish_message(ctx, &channel, key, false);
-    }
-}
-
-/// The output-limit class of a client and its (hard, soft, soft seconds) limits.
-fn limits_for<'l>(
-    limits: &'l [(String, u64, u64, u64)],
-    client: &Client,
-) -> Option<&'l (String, u64, u64, u64)> {
-    let class = if client.subscriptions.count() > 0 {
-        "pubsub"
-    } else {
-        "normal"
-    };
-    limits.iter().find(|l| l.0 == class)
-}
-
-/// Has the client's pending output reached its class's hard limit, or stayed above the soft
-/// limit for longer than allowed? Starts or resets the soft-limit clock as a side effect.
-/// Redis: `checkClientOutputBufferLimits`.
-fn check_output_limits(limits: &[(String, u64, u64, u64)], client: &mut Client, now: Ms) -> bool {
-    let Some(&(_, hard, soft, soft_seconds)) = limits_for(limits, client) else {
-        return false;
-    };
-    if hard == 0 && soft == 0 {
-        return false;
-    }
-    let used = client.reply.pending_len() as u64;
-    let hard_reached = hard > 0 && used >= hard;
-    let soft_reached = soft > 0 && used >= soft;
-    let soft_expired = if soft_reached {
-        match client.soft_limit_reached_at {
-            // The first time over the soft limit only starts its clock.
-            None => {
-                client.soft_limit_reached_at = Some(now);
-                false
-            }
-            Some(since) => now - since > soft_seconds as i64 * 1000,
-        }
-    } else {
-        client.soft_limit_reached_at = None;
-        false
-    };
-    hard_reached || soft_expired
-}
-
-/// Has the client's pending output passed its class's hard limit, or its soft limit for longer
-/// than allowed? (Redis: `checkClientOutputBufferLimits`.) The loop closes it if so.
-pub fn output_limit_exceeded(state: &mut ServerState, client: &mut Client, now: i64) -> bool {
-    check_output_limits(&state.config.client_output_buffer_limit, client, now)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn notify_flags_round_trip_through_their_letters() {
-        let flags = parse_notify_flags("KEA").unwrap();
-        assert_eq!(flags, NOTIFY_KEYSPACE | NOTIFY_KEYEVENT | NOTIFY_ALL);
-        assert_eq!(format_notify_flags(flags), "AKE");
-        assert_eq!(
-            format_notify_flags(parse_notify_flags("Eg$").unwrap()),
-            "g$E"
-        );
-        assert_eq!(parse_notify_flags("Q"), None);
-        // As CONFIG GET on Redis 7.0.15 shows them.
-        for (set, get) in [
-            ("g$lshzxet", "g$lshzxet"),
-            ("g$lshzxetd", "A"),
-            ("Kd", "dK"),
-            ("nmKE", "nKEm"),
-            ("AnK", "AK"),
-            ("", ""),
-        ] {
-            assert_eq!(format_notify_flags(parse_notify_flags(set).unwrap()), get);
-        }
-    }
-
-    #[test]
-    fn the_notify_cache_reparses_only_when_the_setting_changes() {
-        let mut cache = NotifyFlagsCache::default();
-        assert_eq!(cache.flags_for("Kg"), NOTIFY_KEYSPACE | NOTIFY_GENERIC);
-        assert_eq!(cache.flags_for("Kg"), NOTIFY_KEYSPACE | NOTIFY_GENERIC);
-        assert_eq!(cache.flags_for("E$"), NOTIFY_KEYEVENT | NOTIFY_STRING);
-    }
 
     #[test]
     fn one_encoded_message_serves_resp2_and_resp3_receivers() {

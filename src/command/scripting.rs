@@ -5,9 +5,11 @@
 //! EVAL body numkeys k.. a..
 //!   └─ sha1(body) ── cached? ── no ──> compile once (engine::compile), keep by sha
 //!        └─ engine::run(ctx, script, KEYS, ARGV)
-//!             ├─ redis.call / redis.pcall ──> dispatch: checks, command::call(scratch) ──> RESP -> Lua
-//!             ├─ count hook every 100k instructions: past busy-reply-threshold the loop is
-//!             │     turned by hand (server::busy) so others get -BUSY and SCRIPT KILL works
+//!             ├─ redis.call / redis.pcall ──> command::process_command(Caller::Script, scratch)
+//!             │     (the one check path, with the script's error texts) ──> RESP -> Lua
+//!             ├─ count hook every 100k instructions: past busy-reply-threshold the loop's
+//!             │     restricted turn (ServerState::events_while_blocked, installed by the
+//!             │     loop) serves others: -BUSY for most, SCRIPT KILL works
 //!             └─ return value ──> convert::lua_to_reply(ctx.out)
 //! ```
 //!
@@ -361,6 +363,16 @@ impl ScriptState {
         } else {
             "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
         }
+    }
+}
+
+/// May this command run while a script is busy? (Redis: the BUSY check in `processCommand`:
+/// rows flagged `allow-busy`, such as SCRIPT KILL, FUNCTION KILL / STATS, AUTH, HELLO; and
+/// SHUTDOWN only with NOSAVE.) Everything else is answered `-BUSY`.
+pub fn allowed_while_busy(spec: &CommandSpec, argv: &[&[u8]]) -> bool {
+    match spec.name {
+        "shutdown" => argv[1..].iter().any(|a| args::is(a, "NOSAVE")),
+        _ => spec.has(ALLOW_BUSY),
     }
 }
 

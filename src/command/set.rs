@@ -22,13 +22,13 @@ use super::hash::random_count;
 use super::keyspace::delete_if_empty;
 use super::keyspace::{parse_scan_cursor, reply_scan, ScanOptions};
 use super::keyspec::{key_flags::*, GetKeys, KeySpec};
-use super::pubsub::{NOTIFY_GENERIC, NOTIFY_SET};
+use super::notify::{NOTIFY_GENERIC, NOTIFY_SET};
 use super::table::{flags::*, CommandSpec};
 use super::{notify, signal_modified_key, Ctx};
-use crate::db::sds::Sds;
 use crate::db::value::Value;
 use crate::db::{Db, Ms};
 use crate::resp::reply::ReplyBuffer;
+use crate::types::sds::Sds;
 use crate::types::set::{Member, Set};
 
 pub const COMMANDS: &[CommandSpec] = &[

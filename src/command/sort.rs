@@ -35,13 +35,13 @@
 use super::args;
 use super::error::{CommandError, CommandResult};
 use super::keyspec::{key_flags::*, GetKeys, KeySpec};
-use super::pubsub::{NOTIFY_GENERIC, NOTIFY_LIST};
+use super::notify::{NOTIFY_GENERIC, NOTIFY_LIST};
 use super::table::{flags::*, CommandSpec};
 use super::{notify, signal_key_as_ready, signal_modified_key, Ctx};
-use crate::db::sds::Sds;
 use crate::db::value::Value;
 use crate::db::{Db, Ms};
 use crate::types::list::{End, List};
+use crate::types::sds::Sds;
 use std::cmp::Ordering;
 
 pub const COMMANDS: &[CommandSpec] = &[

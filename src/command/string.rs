@@ -8,12 +8,12 @@
 use super::args;
 use super::error::{CommandError, CommandResult};
 use super::keyspec::{key_flags::*, GetKeys, KeySpec};
-use super::pubsub::{NOTIFY_GENERIC, NOTIFY_STRING};
+use super::notify::{NOTIFY_GENERIC, NOTIFY_STRING};
 use super::table::{flags::*, CommandSpec};
 use super::{get_string, notify, signal_modified_key, Ctx};
-use crate::db::sds::Sds;
 use crate::db::value::Value;
 use crate::db::Ms;
+use crate::types::sds::Sds;
 use crate::util::{parse_i64, write_i64, LongDouble, I64_BUF};
 
 pub const COMMANDS: &[CommandSpec] = &[

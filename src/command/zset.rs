@@ -19,17 +19,17 @@
 //! block (inside MULTI or a script), which gets its empty answer at once, as in Redis.
 
 use super::args;
+use super::blocked::{self as blocking, BlockedOp};
 use super::error::{CommandError, CommandResult};
 use super::keyspace::{delete_if_empty, parse_scan_cursor, reply_scan, ScanOptions};
 use super::keyspec::{key_flags::*, GetKeys, KeySpec};
-use super::pubsub::{NOTIFY_GENERIC, NOTIFY_ZSET};
+use super::notify::{NOTIFY_GENERIC, NOTIFY_ZSET};
 use super::table::{flags::*, CommandSpec};
 use super::{notify, signal_key_as_ready, signal_modified_key, Ctx};
-use crate::db::sds::Sds;
 use crate::db::value::Value;
 use crate::db::{Db, Ms};
 use crate::resp::reply::ReplyBuffer;
-use crate::server::blocking::{self, BlockedOp};
+use crate::types::sds::Sds;
 use crate::types::set::Set;
 use crate::types::zset::{Limits, ZSet};
 use crate::util::{format_double, parse_f64, parse_i64, string2d};
@@ -1291,7 +1291,7 @@ pub fn bzmpop_try(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<bool, CommandError> {
 }
 
 /// The blocking pops' rows (Redis's arity, flags and key specs), registered in the command table
-/// beside [`COMMANDS`]. When every key is empty the client blocks (see `server::blocking`).
+/// beside [`COMMANDS`]. When every key is empty the client blocks (see `command::blocked`).
 pub const BLOCKING_COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("bzpopmin", bzpopmin_command, -3, WRITE | NOSCRIPT | BLOCKING | FAST, "sorted-set")
         .key_specs(&[KeySpec::at(1, RW | ACCESS | DELETE).range(-2, 1, 0)])
@@ -1330,7 +1330,7 @@ fn block_or_give_up(
 }
 
 /// Serves a blocked client once `key` may hold members: false (nothing changed) if it holds no
-/// sorted set. Called by `server::blocking` with the waiter's own reply buffer in `ctx.out`.
+/// sorted set. Called by `command::blocked` with the waiter's own reply buffer in `ctx.out`.
 pub fn serve_blocked(ctx: &mut Ctx, key: &[u8], wait: &ZSetWait) -> bool {
     if !matches!(first_nonempty_zset(ctx, &[key]), Ok(Some(_))) {
         return false;

@@ -5,7 +5,7 @@
 //!
 //! 1. Every cron tick (`hz` times a second) each database is visited in turn.
 //! 2. From a database's `expires` table, `KEYS_PER_LOOP` keys are sampled uniformly at random
-//!    (O(1) each, see [`Dict`](super::dict::Dict)) and the expired ones are deleted.
+//!    (O(1) each, see [`Dict`](crate::types::dict::Dict)) and the expired ones are deleted.
 //! 3. If more than `ACCEPTABLE_STALE_PERCENT` of the sample was expired, the database probably
 //!    holds many more, so sampling repeats at once; otherwise the cycle moves on.
 //! 4. The whole cycle stops when its time budget (a quarter of the cron period, as Redis's
@@ -101,8 +101,8 @@ fn sample_and_expire(db: &mut Db, now: Ms, rng: &mut impl Rng) -> (usize, usize)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::sds::Sds;
     use crate::db::value::Value;
+    use crate::types::sds::Sds;
     use rand::SeedableRng;
 
     #[test]

@@ -13,8 +13,8 @@
 //! drained from the end in chunks, so its cost is spread over many turns; a single huge
 //! collection is dropped as one unit, but outside any command.
 
-use super::sds::Sds;
 use super::value::{Object, Value};
+use crate::types::sds::Sds;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 

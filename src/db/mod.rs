@@ -17,14 +17,12 @@
 //! Time is a parameter: nothing here reads the clock. Commands capture `now` once and pass it in,
 //! so a whole command (or a whole Lua script) sees one instant.
 
-pub mod dict;
 pub mod expire;
 pub mod lazyfree;
-pub mod sds;
 pub mod value;
 
-use dict::Dict;
-use sds::Sds;
+use crate::types::dict::Dict;
+use crate::types::sds::Sds;
 use value::{Object, Value, ValueType};
 
 /// Unix time in milliseconds.

@@ -8,7 +8,7 @@
 //! chooses its own encodings (listpack, intset, hashtable, ...) inside its own module under
 //! `src/types/`. [`ValueType`] maps each variant to its type, for typed lookups.
 
-use super::sds::Sds;
+use crate::types::sds::Sds;
 use crate::types::{hash::Hash, list::List, set::Set, zset::ZSet};
 
 /// `Clone` is a deep copy (COPY duplicates a value the way Redis's `dupStringObject`,

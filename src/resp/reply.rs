@@ -15,7 +15,7 @@
 //! | push message   | `*n`                | `>n`               |
 //!
 //! Nothing here writes to a socket: the event loop flushes the buffer once per loop iteration
-//! (see `server::output`), so a pipeline of 16 commands costs one `write` syscall.
+//! (`src/server/output.rs`), so a pipeline of 16 commands costs one `write` syscall.
 
 use crate::util::{format_double, write_i64, write_u64, I64_BUF};
 

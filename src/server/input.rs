@@ -1,146 +1,91 @@
 //! Reading requests and running them (Redis: `networking.c`, `readQueryFromClient` and
 //! `processInputBuffer`).
 //!
-//! `read_from_client` fills the client's [`QueryBuffer`] from the socket; `process_input_buffer`
-//! then parses and runs every complete command in it, in order, and leaves an incomplete tail
-//! for the next read. Replies are appended to the client's reply buffer and written later, once,
-//! in `before_sleep`.
+//! `read_query_from_client` reads one share (16 KB, more for a big argument being received)
+//! from the socket into the client's `QueryBuffer`; `process_input_buffer` then parses and runs
+//! every complete command in it, in order, through `command::execute` (the one check path), and
+//! leaves an incomplete tail for the next read. Replies are appended to the client's reply
+//! buffer and written later, once, in `before_sleep`. The same functions serve the main loop and
+//! the restricted turn run while a script is busy (`Net::caller` tells `execute` which).
 
-use super::{unix_ms, Server};
+use super::{unix_ms, Net};
 use crate::command;
+use crate::command::client::PROTO_IOBUF_LEN;
 use crate::resp::parse::{ParseLimits, ParseOutcome};
-use bytes::BytesMut;
 use log::warn;
 use std::io::{self, Read};
 
-/// Bytes requested from the kernel per read (Redis: `PROTO_IOBUF_LEN`).
-const READ_CHUNK: usize = 16 * 1024;
 /// Arguments at least this big get the buffer sized for them in one step (Redis:
 /// `PROTO_MBULK_BIG_ARG`), so a 100 MB value is read straight into place, never re-copied.
 const BIG_ARG: usize = 32 * 1024;
 
-/// A client's input buffer: bytes `[start, end)` are received but not yet executed.
-///
-/// Storage is a `BytesMut` whose length is its usable size, zero-filled only when it grows:
-/// reads go straight into `data[end..]`, executed commands just advance `start` (Redis's
-/// `qb_pos`), and the unread tail is moved to the front only when space runs out.
-#[derive(Default)]
-pub struct QueryBuffer {
-    data: BytesMut,
-    start: usize,
-    end: usize,
-}
+/// Pending output below this is never checked against `client-output-buffer-limit` after a
+/// command (Redis does not count its 16 KB static reply buffer either); above it, every
+/// command's reply is, as Redis checks on every `addReply`.
+const OUTPUT_LIMIT_CHECK_FLOOR: usize = 16 * 1024;
 
-impl QueryBuffer {
-    /// Received bytes not yet executed.
-    pub fn unread(&self) -> &[u8] {
-        &self.data[self.start..self.end]
-    }
-
-    pub fn len(&self) -> usize {
-        self.end - self.start
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.start == self.end
-    }
-
-    /// Allocated size (CLIENT LIST `qbuf` + `qbuf-free`).
-    pub fn capacity(&self) -> usize {
-        self.data.len()
-    }
-
-    /// Marks `n` bytes as executed.
-    pub fn consume(&mut self, n: usize) {
-        self.start += n;
-        debug_assert!(self.start <= self.end);
-        if self.start == self.end {
-            self.start = 0;
-            self.end = 0;
+impl Net<'_> {
+    /// Reads one share of what the socket has, then runs every complete command. A read that
+    /// fills the whole share may have left more in the socket: the client is then put on
+    /// `clients_pending_read` and read again next turn, after the other ready clients (mio is
+    /// edge-triggered: no new event would come for bytes already there).
+    pub fn read_query_from_client(&mut self, key: usize) {
+        if self.busy_client == Some(key) {
+            return;
         }
-    }
-
-    /// Free space of at least `min` bytes at the end, for the next read.
-    pub(crate) fn spare(&mut self, min: usize) -> &mut [u8] {
-        if self.data.len() - self.end < min && self.start > 0 {
-            self.data.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
-        }
-        if self.data.len() - self.end < min {
-            self.data.resize(self.end + min, 0);
-        }
-        &mut self.data[self.end..]
-    }
-
-    pub(crate) fn commit(&mut self, n: usize) {
-        self.end += n;
-    }
-
-    /// Gives memory back once an idle client's buffer has grown large (Redis's
-    /// `clientsCronResizeQueryBuffer`).
-    pub fn shrink_if_idle(&mut self) {
-        if self.is_empty() && self.data.len() > 4 * READ_CHUNK {
-            self.data = BytesMut::new();
-            self.start = 0;
-            self.end = 0;
-        }
-    }
-}
-
-impl Server {
-    /// Reads what the socket has, then runs every complete command. With edge-triggered
-    /// readiness we must drain the socket; a read that returns less than asked for proves it is
-    /// empty, which saves the extra read that would only return `WouldBlock`.
-    pub(super) fn read_from_client(&mut self, key: usize) {
-        loop {
-            let Some(c) = self.clients.get_mut(key) else {
-                return;
-            };
-            // A big argument gets room for all of it in few steps, but never more than about
-            // twice what the client has really sent: the buffer is zero-filled when it grows, so
-            // trusting an announced `$536870912` would let any client make us touch 512 MB.
-            let want = match c.parser_need_hint() {
-                Some(need) if need >= BIG_ARG => need.min(c.query_buf.len().max(BIG_ARG)),
-                _ => READ_CHUNK,
-            };
-            let spare = c.query_buf.spare(want);
-            let asked = spare.len();
-            match c.socket.read(spare) {
-                Ok(0) => {
-                    // Orderly close by the peer. Redis frees the client at once (replies that
-                    // could not be delivered are dropped with it).
-                    return self.close_client(key);
-                }
-                Ok(n) => {
-                    c.query_buf.commit(n);
-                    c.last_interaction = unix_ms();
-                    self.state.stats.total_net_input_bytes += n as u64;
-                    let limit = self.state.config.client_query_buffer_limit;
-                    if c.query_buf.len() > limit {
-                        warn!(
-                            "Closing client that reached max query buffer length: id={} addr={} (qbuf={})",
-                            c.id, c.addr, c.query_buf.len()
-                        );
-                        self.state.stats.client_query_buffer_limit_disconnections += 1;
-                        return self.close_client(key);
-                    }
-                    self.process_input_buffer(key);
-                    if n < asked {
-                        return;
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+        let Some(c) = self.clients.get_mut(key) else {
+            return;
+        };
+        c.pending_read = false;
+        // A big argument gets room for all of it in few steps, but never more than about
+        // twice what the client has really sent: the buffer is zero-filled when it grows, so
+        // trusting an announced `$536870912` would let any client make us touch 512 MB.
+        let want = match c.parser_need_hint() {
+            Some(need) if need >= BIG_ARG => need.min(c.query_buf.len().max(BIG_ARG)),
+            _ => PROTO_IOBUF_LEN,
+        };
+        let spare = c.query_buf.spare(want);
+        let asked = spare.len();
+        let n = loop {
+            match c.socket.read(&mut spare[..]) {
+                Ok(n) => break n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(_) => return self.close_client(key),
             }
+        };
+        if n == 0 {
+            // Orderly close by the peer. Redis frees the client at once (replies that could
+            // not be delivered are dropped with it).
+            return self.close_client(key);
         }
+        c.query_buf.commit(n);
+        c.last_interaction = unix_ms();
+        self.state.stats.total_net_input_bytes += n as u64;
+        let limit = self.state.config.client_query_buffer_limit;
+        if c.query_buf.len() > limit {
+            warn!(
+                "Closing client that reached max query buffer length: id={} addr={} (qbuf={})",
+                c.id,
+                c.addr,
+                c.query_buf.len()
+            );
+            self.state.stats.client_query_buffer_limit_disconnections += 1;
+            return self.close_client(key);
+        }
+        if n == asked {
+            c.pending_read = true;
+            self.state.clients_pending_read.push(key);
+        }
+        self.process_input_buffer(key);
     }
 
     /// Parses and runs every complete command in the client's query buffer (Redis:
-    /// `processInputBuffer`). Stops early if the client blocks (BLPOP) or is to be closed.
-    pub(crate) fn process_input_buffer(&mut self, key: usize) {
+    /// `processInputBuffer`). Stops early if the client blocks (BLPOP), is to be closed, or
+    /// its pending replies pass `client-output-buffer-limit` (it is then closed).
+    pub fn process_input_buffer(&mut self, key: usize) {
         let now = unix_ms();
+        let caller = self.caller;
         let Some(c) = self.clients.get_mut(key) else {
             return;
         };
@@ -172,16 +117,19 @@ impl Server {
                         let inline: Vec<&[u8]> =
                             parser.inline_args.iter().map(|a| a.as_slice()).collect();
                         if !inline.is_empty() {
-                            command::execute(&mut ctx, &inline);
+                            command::execute(&mut ctx, &inline, caller);
                         }
                     } else if !parser.spans.is_empty() {
                         argv.clear();
                         argv.extend(parser.spans.iter().map(|&(s, e)| &rest[s..e]));
-                        command::execute(&mut ctx, &argv);
+                        command::execute(&mut ctx, &argv, caller);
                     }
                     db = ctx.db;
                     consumed += n;
                     parser.reset();
+                    if out.pending_len() > OUTPUT_LIMIT_CHECK_FLOOR {
+                        self.close_if_output_limit_reached(key, &out, now);
+                    }
                 }
                 Ok(ParseOutcome::Incomplete { .. }) => break,
                 Err(err) => {
@@ -216,12 +164,57 @@ impl Server {
         c.reply = out;
         self.queue_write(key);
     }
-}
 
-impl super::client::Client {
-    /// How many more bytes the request being parsed needs, when it announced a big bulk.
-    fn parser_need_hint(&self) -> Option<usize> {
-        let need = self.parser.need_hint();
-        (need > self.query_buf.len()).then(|| need - self.query_buf.len())
+    /// The caller's replies (moved out of it into `out` while its commands run) passed its
+    /// output limit: schedule it to be closed, which also stops its pipeline (Redis:
+    /// `closeClientOnOutputBufferLimitReached`, called from `addReply`).
+    fn close_if_output_limit_reached(
+        &mut self,
+        key: usize,
+        out: &crate::resp::reply::ReplyBuffer,
+        now: i64,
+    ) {
+        let limits = &self.state.config.client_output_buffer_limit;
+        let Some(c) = self.clients.get_mut(key) else {
+            return;
+        };
+        let pubsub = c.subscriptions.count() > 0;
+        if c.close_asap
+            || !command::client::output_limit_reached(
+                limits,
+                out,
+                pubsub,
+                &mut c.soft_limit_reached_at,
+                now,
+            )
+        {
+            return;
+        }
+        warn!(
+            "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
+            c.id, c.addr
+        );
+        c.close_asap = true;
+        self.state.stats.client_output_buffer_limit_disconnections += 1;
+    }
+
+    /// Resumes the pipelined input of every client unblocked this turn (Redis:
+    /// `processUnblockedClients`). Running that input may block or unblock clients again.
+    pub fn process_unblocked_clients(&mut self) {
+        loop {
+            let batch = command::blocked::take_unblocked(self.state);
+            if batch.is_empty() {
+                return;
+            }
+            for key in batch {
+                let resumable = self
+                    .clients
+                    .get(key)
+                    .is_some_and(|c| c.blocked.is_none() && !c.query_buf.is_empty());
+                if resumable {
+                    self.process_input_buffer(key);
+                }
+            }
+        }
     }
 }

@@ -4,14 +4,17 @@
 //! of the loop:
 //!
 //! ```text
-//!   poll(timeout = min(next cron tick, next blocked-client deadline))
+//!   poll(timeout = min(next cron tick, next blocked-client deadline), or 0 if work is left)
 //!     ├─ listener readable  -> accept every pending connection (until WouldBlock)
-//!     ├─ client readable    -> read, parse and run every complete command (input.rs)
-//!     ├─ client writable    -> a previous write came up short: continue it
+//!     ├─ client readable    -> read at most 16 KB, parse and run every complete command
+//!     │                        (input.rs); more left in the socket: remembered for next turn
+//!     ├─ client writable    -> a previous write came up short: continue it (output.rs)
 //!     └─ signal             -> SIGINT/SIGTERM: shut down after this turn
+//!   clients with unread data left from the previous turn: read their next 16 KB
 //!   before_sleep()
 //!     ├─ time out blocked clients whose deadline passed
-//!     └─ write every client with pending output: one write(2) per client per turn
+//!     ├─ resume the pipelines of clients unblocked this turn
+//!     └─ write every client with pending output: at most 64 KB per client per turn
 //!   server_cron() when due (hz times a second): active expiry, idle timeouts, stats
 //! ```
 //!
@@ -19,165 +22,55 @@
 //! `before_sleep`, so a pipeline of N commands costs one read and one write. A client's socket
 //! is registered for writable events only while a write came up short, so an idle server wakes
 //! for nothing.
+//!
+//! # Fairness
+//!
+//! Each client gets a bounded share of a turn: one read of at most `PROTO_IOBUF_LEN` (16 KB)
+//! of requests, and one write of at most `NET_MAX_WRITES_PER_EVENT` (64 KB), as in Redis. mio
+//! is edge-triggered, so a client whose read filled the whole 16 KB (it may have sent more) is
+//! put on `clients_pending_read` and read again next turn, after every other ready client; a
+//! client whose write was cut at 64 KB stays on `clients_pending_write`. While either list is
+//! non-empty, poll does not sleep. A client that pipelines without reading its replies can
+//! therefore not delay the others by more than its share of a turn, and its pending replies
+//! are bounded by `client-output-buffer-limit`, checked after every command it runs.
+//!
+//! # Who owns what
+//!
+//! The networking functions (accept, read, parse/execute, write, close) work on a [`Net`]: the
+//! client slab, the databases and the server state, borrowed. The main loop borrows them from
+//! [`Server`]; the restricted turn run while a script is busy ([`busy`]) borrows the same parts
+//! from the script's `Ctx`. The listeners and a handle on the poll registry live in
+//! `ServerState::io`, so both reach them.
 
-pub mod blocking;
 pub mod busy;
-pub mod client;
 mod cron;
 pub mod input;
+pub mod output;
 
-use crate::command::table::CommandTable;
+pub use crate::command::state::{unix_ms, FERRODIS_VERSION, REDIS_VERSION};
+
+use crate::command::blocked;
+use crate::command::client::Client;
+use crate::command::state::{NetIo, ServerState, Shutdown};
+use crate::command::{Caller, Ctx, NO_CLIENT};
 use crate::config::Config;
-use crate::db::expire::ExpireCycleState;
 use crate::db::{Db, Ms};
-use client::Client;
-use hashbrown::HashMap;
+use crate::resp::reply::ReplyBuffer;
 use log::{debug, info, warn};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
-use rand::rngs::SmallRng;
-use rand::SeedableRng;
 use slab::Slab;
 use std::io::{self, Write};
 use std::net::SocketAddr;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-/// The version of Redis whose behaviour ferrodis matches; clients gate features on it.
-pub const REDIS_VERSION: &str = "7.0.15";
-/// ferrodis's own version.
-pub const FERRODIS_VERSION: &str = env!("CARGO_PKG_VERSION");
+use std::time::{Duration, Instant};
 
 const SIGNAL_TOKEN: Token = Token(usize::MAX - 1);
 /// Listener tokens count down from here, one per bound address.
 const FIRST_LISTENER_TOKEN: usize = usize::MAX - 2;
 
-/// Current Unix time in milliseconds.
-pub fn unix_ms() -> Ms {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as Ms)
-        .unwrap_or(0)
-}
-
-/// Per-command statistics (INFO commandstats).
-#[derive(Default, Clone)]
-pub struct CommandStats {
-    pub name: &'static str,
-    pub calls: u64,
-    pub usec: u64,
-    pub rejected_calls: u64,
-    pub failed_calls: u64,
-}
-
-/// Server-wide counters (INFO stats).
-#[derive(Default)]
-pub struct Stats {
-    pub total_connections_received: u64,
-    pub total_commands_processed: u64,
-    pub rejected_connections: u64,
-    pub total_error_replies: u64,
-    pub error_codes: HashMap<String, u64>,
-    /// Keyed by the address of the command's table row.
-    pub commands: HashMap<usize, CommandStats>,
-    pub total_net_input_bytes: u64,
-    pub total_net_output_bytes: u64,
-    pub client_output_buffer_limit_disconnections: u64,
-    pub client_query_buffer_limit_disconnections: u64,
-    /// Ring of (time ms, total commands) samples for instantaneous_ops_per_sec.
-    pub ops_samples: Vec<(Ms, u64)>,
-    pub evicted_keys: u64,
-}
-
-impl Stats {
-    /// Commands per second over the sampled window (Redis: `getInstantaneousMetric`).
-    pub fn instantaneous_ops_per_sec(&self) -> u64 {
-        match (self.ops_samples.first(), self.ops_samples.last()) {
-            (Some(&(t0, c0)), Some(&(t1, c1))) if t1 > t0 => (c1 - c0) * 1000 / (t1 - t0) as u64,
-            _ => 0,
-        }
-    }
-}
-
-/// Why and how the server stops.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Shutdown {
-    Signal,
-    Command,
-}
-
-/// Everything the loop owns apart from the clients and the databases, which are siblings of
-/// this struct in [`Server`] so that a command can borrow all three at once.
-pub struct ServerState {
-    pub config: Config,
-    pub commands: CommandTable,
-    pub stats: Stats,
-    pub started_at: Instant,
-    pub started_ms: Ms,
-    pub rng: SmallRng,
-    pub next_client_id: u64,
-    /// Clients whose reply buffer has bytes to write this turn.
-    pub clients_pending_write: Vec<usize>,
-    pub blocking: blocking::BlockingState,
-    pub pubsub: crate::command::pubsub::PubsubState,
-    pub watches: crate::command::multi::WatchState,
-    pub scripts: crate::command::scripting::ScriptState,
-    /// Listener and registry clones for serving clients while a script is busy.
-    pub busy_io: Option<busy::BusyIo>,
-    pub expire_cycle: ExpireCycleState,
-    /// Big values and flushed databases waiting to be dropped a slice per loop turn.
-    pub lazyfree: crate::db::lazyfree::LazyFreeQueue,
-    pub shutdown: Option<Shutdown>,
-    /// Writes since start (Redis's `server.dirty`, reported as rdb_changes_since_last_save).
-    pub dirty: u64,
-    pub run_id: String,
-    pub tcp_port: u16,
-    pub executable: String,
-    pub config_file: String,
-}
-
-impl ServerState {
-    /// Fresh server state for `config` (the listeners are bound by [`Server::bind`]). Also
-    /// used on its own, without sockets, by benchmarks that run commands directly.
-    pub fn new(config: Config, tcp_port: u16) -> ServerState {
-        let mut rng = SmallRng::from_os_rng();
-        let run_id: String = (0..40)
-            .map(|_| {
-                let n: u8 = rand::Rng::random_range(&mut rng, 0..16);
-                char::from_digit(n as u32, 16).unwrap_or('0')
-            })
-            .collect();
-        ServerState {
-            config,
-            commands: CommandTable::new(),
-            stats: Stats::default(),
-            started_at: Instant::now(),
-            started_ms: unix_ms(),
-            rng,
-            next_client_id: 1,
-            clients_pending_write: Vec::new(),
-            blocking: Default::default(),
-            pubsub: Default::default(),
-            watches: Default::default(),
-            scripts: Default::default(),
-            busy_io: None,
-            expire_cycle: ExpireCycleState::default(),
-            lazyfree: Default::default(),
-            shutdown: None,
-            dirty: 0,
-            run_id,
-            tcp_port,
-            executable: std::env::current_exe()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
-            config_file: String::new(),
-        }
-    }
-}
-
-/// The whole server: poller, listeners, clients, databases and state.
+/// The whole server: poller, clients, databases and state (which holds the listeners).
 pub struct Server {
     poll: Poll,
-    listeners: Vec<TcpListener>,
     signals: signal_hook_mio::v1_0::Signals,
     pub clients: Slab<Client>,
     pub dbs: Vec<Db>,
@@ -185,142 +78,50 @@ pub struct Server {
     next_cron: Instant,
 }
 
-impl Server {
-    /// Binds the listening sockets and prepares the loop (does not start serving).
-    pub fn bind(config: Config) -> io::Result<Server> {
-        let poll = Poll::new()?;
-        let mut listeners = Vec::new();
-        let mut busy_listeners = Vec::new();
-        for (i, host) in config.bind.iter().enumerate() {
-            let addr: SocketAddr = format!("{host}:{}", config.port)
-                .parse()
-                .or_else(|_| format!("[{host}]:{}", config.port).parse())
-                .map_err(|_| {
-                    io::Error::new(
-                        io::ErrorKind::InvalidInput,
-                        format!("bad bind address '{host}'"),
-                    )
-                })?;
-            // Bound by mio (its backlog), then cloned through std so the busy-script loop can
-            // accept on the same socket (server::busy).
-            let std_listener = std::net::TcpListener::from(TcpListener::bind(addr)?);
-            busy_listeners.push(std_listener.try_clone()?);
-            let mut listener = TcpListener::from_std(std_listener);
-            poll.registry().register(
-                &mut listener,
-                Token(FIRST_LISTENER_TOKEN - i),
-                Interest::READABLE,
-            )?;
-            listeners.push(listener);
+/// What the networking code works on: the parts of the server it reads and changes, borrowed.
+/// The Rust form of the globals Redis's `networking.c` uses.
+pub struct Net<'a> {
+    pub clients: &'a mut Slab<Client>,
+    pub dbs: &'a mut [Db],
+    pub state: &'a mut ServerState,
+    /// How requests read now are checked: [`Caller::Client`] in the main loop,
+    /// [`Caller::WhileBusy`] in the restricted turn run while a script is busy.
+    pub caller: Caller,
+    /// The client whose script is running, in the restricted turn: its buffers are borrowed
+    /// by the script, so the networking code leaves it alone.
+    pub busy_client: Option<usize>,
+}
+
+impl Net<'_> {
+    /// A command context for client `key` whose reply buffer has been moved into `out`.
+    pub fn ctx<'b>(
+        &'b mut self,
+        key: usize,
+        db: usize,
+        out: &'b mut ReplyBuffer,
+        now: Ms,
+    ) -> Ctx<'b> {
+        Ctx {
+            dbs: &mut *self.dbs,
+            db,
+            out,
+            clients: &mut *self.clients,
+            id: key,
+            srv: &mut *self.state,
+            now,
         }
-        let tcp_port = listeners
-            .first()
-            .and_then(|l| l.local_addr().ok())
-            .map(|a| a.port())
-            .unwrap_or(config.port);
-        let mut signals = signal_hook_mio::v1_0::Signals::new([
-            signal_hook::consts::SIGINT,
-            signal_hook::consts::SIGTERM,
-        ])?;
-        poll.registry()
-            .register(&mut signals, SIGNAL_TOKEN, Interest::READABLE)?;
-        let busy_registry = poll.registry().try_clone()?;
-        let dbs = (0..config.databases).map(Db::new).collect();
-        Ok(Server {
-            poll,
-            listeners,
-            signals,
-            clients: Slab::new(),
-            dbs,
-            state: {
-                let mut state = ServerState::new(config, tcp_port);
-                state.busy_io = Some(busy::BusyIo {
-                    listeners: busy_listeners,
-                    registry: busy_registry,
-                });
-                state
-            },
-            next_cron: Instant::now(),
-        })
     }
 
-    /// The port actually bound (useful when configured with port 0).
-    pub fn port(&self) -> u16 {
-        self.state.tcp_port
-    }
-
-    /// Runs the loop until SHUTDOWN or a signal.
-    pub fn run(&mut self) -> io::Result<()> {
-        let mut events = Events::with_capacity(1024);
+    /// Accepts every pending connection on listener `index` (Redis: `acceptTcpHandler`).
+    pub fn accept_clients(&mut self, index: usize) {
         loop {
-            let timeout = self.poll_timeout();
-            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
-                if e.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(e);
-            }
-            for event in events.iter() {
-                match event.token() {
-                    SIGNAL_TOKEN => {
-                        for signal in self.signals.pending() {
-                            warn!("Received signal {signal}, scheduling shutdown...");
-                            self.state.shutdown = Some(Shutdown::Signal);
-                        }
-                    }
-                    Token(t)
-                        if t > FIRST_LISTENER_TOKEN - self.listeners.len()
-                            && t <= FIRST_LISTENER_TOKEN =>
-                    {
-                        self.accept_clients(FIRST_LISTENER_TOKEN - t);
-                    }
-                    Token(key) => {
-                        // Events for a client closed earlier in this batch are spurious.
-                        if !self.clients.contains(key) {
-                            continue;
-                        }
-                        if event.is_readable() || event.is_read_closed() || event.is_error() {
-                            self.read_from_client(key);
-                        }
-                        if event.is_writable() && self.clients.contains(key) {
-                            self.write_to_client(key);
-                        }
-                    }
-                }
-            }
-            self.before_sleep();
-            if Instant::now() >= self.next_cron {
-                self.server_cron();
-                let period = Duration::from_millis(1000 / self.state.config.hz.max(1) as u64);
-                self.next_cron = Instant::now() + period;
-            }
-            if let Some(reason) = self.state.shutdown {
-                info!("User requested shutdown... ({reason:?})");
-                self.before_sleep();
-                info!("ferrodis is now ready to exit, bye bye...");
-                return Ok(());
-            }
-        }
-    }
-
-    /// How long poll may sleep: until the next cron tick or the next blocked-client deadline.
-    fn poll_timeout(&self) -> Duration {
-        let now = Instant::now();
-        if !self.state.lazyfree.is_empty() {
-            // Memory is still being freed a slice per turn: don't sleep.
-            return Duration::ZERO;
-        }
-        let mut timeout = self.next_cron.saturating_duration_since(now);
-        if let Some(deadline) = blocking::next_deadline(&self.state) {
-            let wait = (deadline - unix_ms()).max(0) as u64;
-            timeout = timeout.min(Duration::from_millis(wait));
-        }
-        timeout
-    }
-
-    fn accept_clients(&mut self, listener: usize) {
-        loop {
-            let (socket, addr) = match self.listeners[listener].accept() {
+            let Some(io) = self.state.io.as_ref() else {
+                return;
+            };
+            let Some(listener) = io.listeners.get(index) else {
+                return;
+            };
+            let (socket, addr) = match listener.accept() {
                 Ok(pair) => pair,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -344,11 +145,13 @@ impl Server {
     }
 
     fn register_client(&mut self, mut socket: TcpStream, addr: SocketAddr) {
+        let Some(io) = self.state.io.as_ref() else {
+            return;
+        };
         let entry = self.clients.vacant_entry();
         let key = entry.key();
-        if let Err(e) = self
-            .poll
-            .registry()
+        if let Err(e) = io
+            .registry
             .register(&mut socket, Token(key), Interest::READABLE)
         {
             warn!("Registering client {addr}: {e}");
@@ -361,110 +164,20 @@ impl Server {
         debug!("Accepted {addr} as client id={id}");
     }
 
-    /// Writes as much of a client's pending output as the socket takes. Registers writable
-    /// interest if the kernel buffer filled up; closes the client on error or when it asked to
-    /// be closed after its reply.
-    fn write_to_client(&mut self, key: usize) {
-        let Some(c) = self.clients.get_mut(key) else {
-            return;
-        };
-        let mut failed = false;
-        while !c.reply.is_empty() {
-            match c.socket.write(c.reply.as_bytes()) {
-                Ok(0) => {
-                    failed = true;
-                    break;
-                }
-                Ok(n) => {
-                    self.state.stats.total_net_output_bytes += n as u64;
-                    c.reply.consume(n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    debug!("Error writing to client id={}: {e}", c.id);
-                    failed = true;
-                    break;
-                }
-            }
-        }
-        if failed {
-            return self.close_client(key);
-        }
-        let want_writable = !c.reply.is_empty();
-        if want_writable != c.writable_registered {
-            let interest = if want_writable {
-                Interest::READABLE | Interest::WRITABLE
-            } else {
-                Interest::READABLE
-            };
-            if self
-                .poll
-                .registry()
-                .reregister(&mut c.socket, Token(key), interest)
-                .is_err()
-            {
-                return self.close_client(key);
-            }
-            c.writable_registered = want_writable;
-        }
-        if c.reply.is_empty() && c.close_after_reply {
-            self.close_client(key);
-        }
-    }
-
-    /// Frees a client and removes it from every registry that may name it.
+    /// Frees a client and removes it from every registry that may name it (Redis:
+    /// `freeClient`).
     pub fn close_client(&mut self, key: usize) {
-        if !self.clients.contains(key) {
+        if !self.clients.contains(key) || self.busy_client == Some(key) {
             return;
         }
         let mut client = self.clients.remove(key);
-        let _ = self.poll.registry().deregister(&mut client.socket);
-        blocking::forget_client(&mut self.state, key, &client);
-        crate::command::pubsub::forget_client(&mut self.state, key, &client);
-        crate::command::multi::forget_client(&mut self.state, key, &client);
+        if let Some(io) = self.state.io.as_ref() {
+            let _ = io.registry.deregister(&mut client.socket);
+        }
+        blocked::forget_client(self.state, key, &client);
+        crate::command::pubsub::forget_client(self.state, key, &client);
+        crate::command::multi::forget_client(self.state, key, &client);
         debug!("Client id={} ({}) closed", client.id, client.addr);
-    }
-
-    /// Work done right before sleeping in poll (Redis: `beforeSleep`): blocked clients whose
-    /// timeout passed get their null reply, clients unblocked this turn resume their pipelined
-    /// input, then every client with pending output is written.
-    fn before_sleep(&mut self) {
-        if !self.state.lazyfree.is_empty() {
-            self.state.lazyfree.free_some(Duration::from_millis(1));
-        }
-        blocking::handle_timeouts(self, unix_ms());
-        blocking::process_unblocked_clients(self);
-        let pending = std::mem::take(&mut self.state.clients_pending_write);
-        for key in pending.iter().copied() {
-            let Some(c) = self.clients.get_mut(key) else {
-                continue;
-            };
-            if !c.pending_write {
-                continue;
-            }
-            c.pending_write = false;
-            if c.close_asap {
-                self.close_client(key);
-                continue;
-            }
-            if crate::command::pubsub::output_limit_exceeded(&mut self.state, c, unix_ms()) {
-                warn!(
-                    "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
-                    c.id, c.addr
-                );
-                self.state.stats.client_output_buffer_limit_disconnections += 1;
-                self.close_client(key);
-                continue;
-            }
-            self.write_to_client(key);
-        }
-        // Reuse the allocation (it was taken so that closing clients could not alias it).
-        let mut pending = pending;
-        pending.clear();
-        if self.state.clients_pending_write.is_empty() {
-            self.state.clients_pending_write = pending;
-        }
     }
 
     /// Queues a client for writing in this turn's `before_sleep`.
@@ -476,16 +189,185 @@ impl Server {
             }
         }
     }
+}
+
+impl Server {
+    /// Binds the listening sockets and prepares the loop (does not start serving). Installs
+    /// the restricted loop turn scripts call while busy ([`busy::process_events_while_blocked`]).
+    pub fn bind(config: Config) -> io::Result<Server> {
+        let poll = Poll::new()?;
+        let mut listeners = Vec::new();
+        for (i, host) in config.bind.iter().enumerate() {
+            let addr: SocketAddr = format!("{host}:{}", config.port)
+                .parse()
+                .or_else(|_| format!("[{host}]:{}", config.port).parse())
+                .map_err(|_| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!("bad bind address '{host}'"),
+                    )
+                })?;
+            let mut listener = TcpListener::bind(addr)?;
+            poll.registry().register(
+                &mut listener,
+                Token(FIRST_LISTENER_TOKEN - i),
+                Interest::READABLE,
+            )?;
+            listeners.push(listener);
+        }
+        let tcp_port = listeners
+            .first()
+            .and_then(|l| l.local_addr().ok())
+            .map(|a| a.port())
+            .unwrap_or(config.port);
+        let mut signals = signal_hook_mio::v1_0::Signals::new([
+            signal_hook::consts::SIGINT,
+            signal_hook::consts::SIGTERM,
+        ])?;
+        poll.registry()
+            .register(&mut signals, SIGNAL_TOKEN, Interest::READABLE)?;
+        let registry = poll.registry().try_clone()?;
+        let dbs = (0..config.databases).map(Db::new).collect();
+        let mut state = ServerState::new(config, tcp_port);
+        state.io = Some(NetIo {
+            listeners,
+            registry,
+        });
+        state.events_while_blocked = Some(busy::process_events_while_blocked);
+        Ok(Server {
+            poll,
+            signals,
+            clients: Slab::new(),
+            dbs,
+            state,
+            next_cron: Instant::now(),
+        })
+    }
+
+    /// The port actually bound (useful when configured with port 0).
+    pub fn port(&self) -> u16 {
+        self.state.tcp_port
+    }
+
+    /// The networking view of the server, for the main loop.
+    pub fn net(&mut self) -> Net<'_> {
+        Net {
+            clients: &mut self.clients,
+            dbs: &mut self.dbs,
+            state: &mut self.state,
+            caller: Caller::Client,
+            busy_client: None,
+        }
+    }
+
+    /// Runs the loop until SHUTDOWN or a signal.
+    pub fn run(&mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(1024);
+        let listener_count = self.state.io.as_ref().map_or(0, |io| io.listeners.len());
+        loop {
+            // Clients that may have more to read than their share of the last turn.
+            let resume = std::mem::take(&mut self.state.clients_pending_read);
+            let timeout = if resume.is_empty() {
+                self.poll_timeout()
+            } else {
+                Duration::ZERO
+            };
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
+                if e.kind() == io::ErrorKind::Interrupted {
+                    self.state.clients_pending_read = resume;
+                    continue;
+                }
+                return Err(e);
+            }
+            for event in events.iter() {
+                match event.token() {
+                    SIGNAL_TOKEN => {
+                        for signal in self.signals.pending() {
+                            warn!("Received signal {signal}, scheduling shutdown...");
+                            self.state.shutdown = Some(Shutdown::Signal);
+                        }
+                    }
+                    Token(t)
+                        if t > FIRST_LISTENER_TOKEN - listener_count
+                            && t <= FIRST_LISTENER_TOKEN =>
+                    {
+                        self.net().accept_clients(FIRST_LISTENER_TOKEN - t);
+                    }
+                    Token(key) => {
+                        // Events for a client closed earlier in this batch are spurious.
+                        if !self.clients.contains(key) {
+                            continue;
+                        }
+                        if event.is_readable() || event.is_read_closed() || event.is_error() {
+                            self.net().read_query_from_client(key);
+                        }
+                        if event.is_writable() && self.clients.contains(key) {
+                            self.net().write_to_client(key);
+                        }
+                    }
+                }
+            }
+            for key in resume {
+                if self.clients.get(key).is_some_and(|c| c.pending_read) {
+                    self.net().read_query_from_client(key);
+                }
+            }
+            self.before_sleep();
+            if Instant::now() >= self.next_cron {
+                self.server_cron();
+                let period = Duration::from_millis(1000 / self.state.config.hz.max(1) as u64);
+                self.next_cron = Instant::now() + period;
+            }
+            if let Some(reason) = self.state.shutdown {
+                info!("User requested shutdown... ({reason:?})");
+                self.before_sleep();
+                info!("ferrodis is now ready to exit, bye bye...");
+                return Ok(());
+            }
+        }
+    }
+
+    /// How long poll may sleep: until the next cron tick or the next blocked-client deadline;
+    /// not at all while there is work left from this turn.
+    fn poll_timeout(&self) -> Duration {
+        let now = Instant::now();
+        if !self.state.lazyfree.is_empty() || !self.state.clients_pending_write.is_empty() {
+            // Memory is still being freed a slice per turn, or a client's output was cut at
+            // its share of the turn: don't sleep.
+            return Duration::ZERO;
+        }
+        let mut timeout = self.next_cron.saturating_duration_since(now);
+        if let Some(deadline) = blocked::next_deadline(&self.state) {
+            let wait = (deadline - unix_ms()).max(0) as u64;
+            timeout = timeout.min(Duration::from_millis(wait));
+        }
+        timeout
+    }
+
+    /// Work done right before sleeping in poll (Redis: `beforeSleep`): blocked clients whose
+    /// timeout passed get their null reply, clients unblocked this turn resume their pipelined
+    /// input, then every client with pending output is written.
+    fn before_sleep(&mut self) {
+        if !self.state.lazyfree.is_empty() {
+            self.state.lazyfree.free_some(Duration::from_millis(1));
+        }
+        let mut scratch = ReplyBuffer::new();
+        let mut net = self.net();
+        let mut ctx = net.ctx(NO_CLIENT, 0, &mut scratch, unix_ms());
+        blocked::handle_blocked_clients_timeout(&mut ctx);
+        net.process_unblocked_clients();
+        net.handle_clients_with_pending_writes();
+    }
 
     /// Builds a command context for client `key` whose reply buffer has been moved into `out`.
     pub fn ctx<'a>(
         &'a mut self,
         key: usize,
         db: usize,
-        out: &'a mut crate::resp::reply::ReplyBuffer,
+        out: &'a mut ReplyBuffer,
         now: Ms,
-    ) -> crate::command::Ctx<'a> {
-        crate::command::Ctx {
+    ) -> Ctx<'a> {
+        Ctx {
             dbs: &mut self.dbs,
             db,
             out,
@@ -494,5 +376,10 @@ impl Server {
             srv: &mut self.state,
             now,
         }
+    }
+
+    /// Frees a client (see [`Net::close_client`]).
+    pub fn close_client(&mut self, key: usize) {
+        self.net().close_client(key);
     }
 }

@@ -39,8 +39,8 @@
 //! Like Redis, a hash table never converts back to a listpack when it shrinks. OBJECT ENCODING
 //! reports `listpack` or `hashtable`.
 
-use crate::db::dict::Dict;
-use crate::db::sds::Sds;
+use crate::types::dict::Dict;
+use crate::types::sds::Sds;
 use rand::Rng;
 
 /// A hash value: a listpack while small, a hash table once large.

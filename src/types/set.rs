@@ -27,8 +27,8 @@
 //! Random members (SRANDMEMBER, SPOP) are O(1) in both encodings: a random index into the
 //! intset's array or into the `Dict`'s dense slot array.
 
-use crate::db::dict::Dict;
-use crate::db::sds::Sds;
+use crate::types::dict::Dict;
+use crate::types::sds::Sds;
 use crate::util::{parse_i64, write_i64, I64_BUF};
 use rand::Rng;
 

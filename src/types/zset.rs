@@ -54,7 +54,7 @@
 //! inside its buffer, so a `ZSet` is two words (a boxed byte slice, or a box holding the skip
 //! list) and sits unboxed in the keyspace's `Value`.
 
-use crate::db::sds::Sds;
+use crate::types::sds::Sds;
 use hashbrown::hash_table::HashTable;
 use hashbrown::DefaultHashBuilder;
 use std::cmp::Ordering;

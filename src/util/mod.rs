@@ -1,9 +1,11 @@
 //! Small shared routines with Redis's exact semantics: strict number parsing and printing
 //! (Redis: `util.c`, `string2ll`, `d2string`), `long double` arithmetic for INCRBYFLOAT
-//! (`string2ld`, `ld2string`) and glob matching (`stringmatchlen`).
+//! (`string2ld`, `ld2string`), glob matching (`stringmatchlen`) and the keyspace-event class
+//! letters (`notify_flags`).
 
 mod glob;
 mod long_double;
+pub mod notify_flags;
 mod number;
 
 pub use glob::glob_match;

@@ -40,11 +40,11 @@
 
 use super::convert::{lua_to_reply, resp_to_lua, STATS_COUNTED};
 use super::{libs, RunState};
+use crate::command::client::ReplyMode;
 use crate::command::error::{CommandError, CommandResult};
 use crate::command::table::flags;
-use crate::command::{self, table, Ctx};
+use crate::command::{self, table, Caller, Ctx, Processed};
 use crate::resp::reply::ReplyBuffer;
-use crate::server::client::ReplyMode;
 use log::{debug, info, warn};
 use mlua::{
     chunk::ChunkMode, Function, HookTriggers, LightUserData, Lua, LuaOptions, MultiValue, StdLib,
@@ -256,7 +256,7 @@ impl Engine {
         )?;
         let hidden = lua.create_table()?;
         let redis = lua.create_table()?;
-        redis.raw_set("REDIS_VERSION", crate::server::REDIS_VERSION)?;
+        redis.raw_set("REDIS_VERSION", crate::command::state::REDIS_VERSION)?;
         redis.raw_set("REDIS_VERSION_NUM", 0x07000f)?;
         for (name, value) in [
             ("LOG_DEBUG", 0),
@@ -554,7 +554,11 @@ impl Engine {
                 };
                 let busy_poll = || {
                     if let Ok(mut running) = running.try_borrow_mut() {
-                        crate::server::busy::process_events_while_blocked(running.ctx);
+                        // The loop's restricted turn, installed by the loop (see
+                        // `ServerState::events_while_blocked`).
+                        if let Some(turn) = running.ctx.srv.events_while_blocked {
+                            turn(running.ctx);
+                        }
                         if running.ctx.srv.shutdown.is_some() {
                             self.run.killed.set(true);
                         }
@@ -703,37 +707,6 @@ impl Running<'_, '_> {
         }
         let argv: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
         let ctx = &mut *self.ctx;
-        let spec =
-            ctx.srv
-                .commands
-                .lookup(argv[0])
-                .and_then(|spec| match spec.subcommands.is_empty() {
-                    true => Some(spec),
-                    false => argv
-                        .get(1)
-                        .and_then(|sub| table::lookup_subcommand(spec, sub)),
-                });
-        let Some(spec) = spec else {
-            return fail(lua, b"Unknown Redis command called from script");
-        };
-        if !spec.arity_ok(argv.len()) {
-            return fail(
-                lua,
-                b"Wrong number of args calling Redis command from script",
-            );
-        }
-        if spec.has(flags::NOSCRIPT) {
-            return fail(lua, b"This Redis command is not allowed from script");
-        }
-        if spec.has(flags::WRITE) {
-            if run.read_only.get() {
-                return fail(
-                    lua,
-                    b"Write commands are not allowed from read-only scripts.",
-                );
-            }
-            run.wrote.set(true);
-        }
         let mut scratch = ReplyBuffer::new();
         scratch.set_resp3(run.resp.get() == 3);
         let mut inner = Ctx {
@@ -745,7 +718,22 @@ impl Running<'_, '_> {
             srv: &mut *ctx.srv,
             now: ctx.now,
         };
-        command::call(&mut inner, spec, &argv);
+        let caller = Caller::Script {
+            read_only: run.read_only.get(),
+        };
+        match command::process_command(&mut inner, &argv, caller) {
+            Processed::Ran(spec) => {
+                if spec.has(flags::WRITE) {
+                    run.wrote.set(true);
+                }
+            }
+            // A script's caller is never inside MULTI while the script runs.
+            Processed::Queued => {}
+            Processed::Refused(err) => {
+                let text = format!("-{}", err.message());
+                return fail(lua, text.as_bytes());
+            }
+        }
         self.db = inner.db;
         resp_to_lua(lua, scratch.as_bytes())
     }

@@ -62,7 +62,7 @@
 //! Memory: a slot is `24 (key) + size_of::<V>()`, the index 5 bytes per bucket (u32 + control
 //! byte); the hash is not stored but recomputed from the key when the index grows.
 
-use super::sds::Sds;
+use crate::types::sds::Sds;
 use hashbrown::hash_table::HashTable;
 use hashbrown::DefaultHashBuilder;
 use rand::Rng;

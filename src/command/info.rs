@@ -17,8 +17,8 @@
 //!   INFO clients memory  -> just those (names are case-insensitive; unknown ones are ignored)
 //! ```
 
-use crate::command::Ctx;
-use crate::server::{FERRODIS_VERSION, REDIS_VERSION};
+use super::state::{FERRODIS_VERSION, REDIS_VERSION};
+use super::Ctx;
 use std::fmt::Write as _;
 
 /// The sections INFO shows by default, in output order.
@@ -337,7 +337,8 @@ fn stats_section(ctx: &Ctx, out: &mut String) {
         "expired_stale_perc" => "0.00",
         "expired_time_cap_reached_count" => 0,
         "expire_cycle_cpu_milliseconds" => 0,
-        "evicted_keys" => st.evicted_keys,
+        // No eviction yet: Redis with `maxmemory 0` reports 0 too.
+        "evicted_keys" => 0,
         "evicted_clients" => 0,
         "total_eviction_exceeded_time" => 0,
         "current_eviction_exceeded_time" => 0,

@@ -25,38 +25,39 @@
 //! Blocking costs nothing while idle: there is no polling, the event loop sleeps until
 //! [`next_deadline`].
 //!
-//! # Extension point: other types that block (BZPOPMIN, BZMPOP, ...)
+//! # Extension point: other types that block (streams' XREAD BLOCK, ...)
 //!
-//! The registry knows nothing about lists. What a waiter does when its key is ready is a
-//! [`BlockedOp`] variant, and [`serve`] dispatches it to the type's command module. To add the
-//! sorted-set commands:
+//! The registry knows nothing about lists or sorted sets. What a waiter does when its key is
+//! ready is a [`BlockedOp`] variant (`List`, `ZSet`), and `serve` dispatches it to the type's
+//! command module (`list::serve_blocked`, `zset::serve_blocked`). A new blocking type adds:
 //!
-//! 1. add `BlockedOp::ZSet(zset::ZSetWait)` (whatever the command must remember);
-//! 2. add its arm to [`serve`], calling e.g. `zset::serve_blocked(ctx, key, wait)`, which must
+//! 1. a `BlockedOp` variant holding whatever the command must remember;
+//! 2. its arm in `serve`, calling the type's `serve_blocked(ctx, key, wait)`, which must
 //!    return `false` without side effects when the key is missing or holds another type, and
 //!    otherwise reply through `ctx.out` (the served client's buffer) and return `true`;
 //! 3. in the command: when nothing is available and [`may_block`] is true, call
-//!    [`block_for_keys`]; call `signal_key_as_ready` from ZADD and friends.
+//!    [`block_for_keys`]; call `signal_key_as_ready` from the commands that add data.
 //!
 //! Timeouts, FIFO order, multi-key waits, disconnects and CLIENT UNBLOCK then work unchanged.
+//!
+//! This module is the command layer's half (Redis's `blocked.c`); the loop (`server/`) only
+//! calls [`handle_blocked_clients_timeout`] and resumes the clients [`take_unblocked`] names.
 
 use super::client::Client;
-use super::{Server, ServerState};
-use crate::command::error::{CommandError, CommandResult};
-use crate::command::table::{flags, CommandSpec};
-use crate::command::{args, Ctx, NO_CLIENT};
-use crate::db::sds::Sds;
+use super::state::ServerState;
+use super::{Ctx, NO_CLIENT};
 use crate::db::Ms;
 use crate::resp::reply::ReplyBuffer;
+use crate::types::sds::Sds;
 use hashbrown::{HashMap, HashSet};
 use std::collections::{BTreeSet, VecDeque};
 
 /// What a blocked client will do once one of its keys has data. One variant per type family.
 pub enum BlockedOp {
     /// BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP.
-    List(crate::command::list::ListWait),
+    List(super::list::ListWait),
     /// BZPOPMIN, BZPOPMAX, BZMPOP.
-    ZSet(crate::command::zset::ZSetWait),
+    ZSet(super::zset::ZSetWait),
 }
 
 /// Server-wide registry of blocked clients.
@@ -133,7 +134,11 @@ pub fn block_for_keys(ctx: &mut Ctx, keys: &[&[u8]], timeout_ms: Option<i64>, op
 
 /// Takes client `key` out of the registry and queues it to resume its pipelined input. The
 /// caller gives it its reply.
-fn unblock_client(state: &mut BlockingState, clients: &mut slab::Slab<Client>, key: usize) {
+pub(super) fn unblock_client(
+    state: &mut BlockingState,
+    clients: &mut slab::Slab<Client>,
+    key: usize,
+) {
     let Some(blocked) = clients.get_mut(key).and_then(|c| c.blocked.take()) else {
         return;
     };
@@ -259,8 +264,8 @@ fn serve_clients_blocked_on_key(ctx: &mut Ctx, db: usize, key: &[u8]) {
 /// nothing) if the key cannot serve this kind of waiter.
 fn serve(ctx: &mut Ctx, key: &[u8], op: &BlockedOp) -> bool {
     match op {
-        BlockedOp::List(wait) => crate::command::list::serve_blocked(ctx, key, wait),
-        BlockedOp::ZSet(wait) => crate::command::zset::serve_blocked(ctx, key, wait),
+        BlockedOp::List(wait) => super::list::serve_blocked(ctx, key, wait),
+        BlockedOp::ZSet(wait) => super::zset::serve_blocked(ctx, key, wait),
     }
 }
 
@@ -270,41 +275,26 @@ pub fn next_deadline(state: &ServerState) -> Option<Ms> {
 }
 
 /// Gives every blocked client whose deadline passed its timeout reply (Redis:
-/// `handleBlockedClientsTimeout`).
-pub fn handle_timeouts(server: &mut Server, now: Ms) {
-    while let Some(&(when, key)) = server.state.blocking.deadlines.first() {
+/// `handleBlockedClientsTimeout`). `ctx` belongs to no client ([`NO_CLIENT`]).
+pub fn handle_blocked_clients_timeout(ctx: &mut Ctx) {
+    let now = ctx.now;
+    while let Some(&(when, key)) = ctx.srv.blocking.deadlines.first() {
         if when > now {
             break;
         }
-        server.state.blocking.deadlines.pop_first();
-        reply_to_blocked_client_timed_out(server, key);
-        unblock_client(&mut server.state.blocking, &mut server.clients, key);
-        server.queue_write(key);
-    }
-}
-
-/// The timeout reply of every blocking list / sorted-set command in Redis 7.0: a null array.
-fn reply_to_blocked_client_timed_out(server: &mut Server, key: usize) {
-    if let Some(c) = server.clients.get_mut(key) {
-        c.reply.null_array();
-    }
-}
-
-/// Resumes the pipelined input of every client unblocked this turn (Redis:
-/// `processUnblockedClients`). Running that input may block or unblock clients again.
-pub fn process_unblocked_clients(server: &mut Server) {
-    while !server.state.blocking.unblocked.is_empty() {
-        let batch = std::mem::take(&mut server.state.blocking.unblocked);
-        for key in batch {
-            let resumable = server
-                .clients
-                .get(key)
-                .is_some_and(|c| c.blocked.is_none() && !c.query_buf.is_empty());
-            if resumable {
-                server.process_input_buffer(key);
-            }
+        ctx.srv.blocking.deadlines.pop_first();
+        unblock_client(&mut ctx.srv.blocking, ctx.clients, key);
+        // The timeout reply of every blocking list / sorted-set command in Redis 7.0.
+        if let Some(reply) = ctx.reply_to(key) {
+            reply.null_array();
         }
     }
+}
+
+/// The clients unblocked since the last call, whose pipelined input the loop must resume
+/// (Redis: `server.unblocked_clients`, drained by `processUnblockedClients`).
+pub fn take_unblocked(state: &mut ServerState) -> Vec<usize> {
+    std::mem::take(&mut state.blocking.unblocked)
 }
 
 /// A client is being freed: drop it from the registry.
@@ -313,59 +303,4 @@ pub fn forget_client(state: &mut ServerState, key: usize, client: &Client) {
         remove_from_registry(&mut state.blocking, key, blocked);
     }
     state.blocking.unblocked.retain(|&c| c != key);
-}
-
-/// The CLIENT UNBLOCK row, for the CLIENT subcommand table.
-pub const CLIENT_UNBLOCK: CommandSpec = CommandSpec::new(
-    "client|unblock",
-    client_unblock_command,
-    -3,
-    flags::ADMIN | flags::NOSCRIPT | flags::LOADING | flags::STALE,
-    "connection",
-)
-.doc(
-    "Unblock a client blocked in a blocking command from a different connection",
-    "5.0.0",
-);
-
-/// CLIENT UNBLOCK client-id [TIMEOUT | ERROR] — 1 if the client was blocked and is now
-/// unblocked, else 0. With TIMEOUT (the default) the client gets its timeout reply; with ERROR,
-/// `-UNBLOCKED client unblocked via CLIENT UNBLOCK`.
-pub fn client_unblock_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
-    if argv.len() > 4 {
-        return Err(CommandError::Custom(
-            "ERR unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP."
-                .to_string(),
-        ));
-    }
-    let id = args::int(argv.get(2).copied().unwrap_or_default())?;
-    let as_error = match argv.get(3) {
-        None => false,
-        Some(r) if args::is(r, "TIMEOUT") => false,
-        Some(r) if args::is(r, "ERROR") => true,
-        Some(_) => {
-            return Err(CommandError::Err(
-                "CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
-            ))
-        }
-    };
-    let target = ctx
-        .clients
-        .iter()
-        .find(|(_, c)| c.id as i64 == id && c.blocked.is_some())
-        .map(|(key, _)| key);
-    let Some(target) = target else {
-        ctx.out.integer(0);
-        return Ok(());
-    };
-    unblock_client(&mut ctx.srv.blocking, ctx.clients, target);
-    if let Some(reply) = ctx.reply_to(target) {
-        if as_error {
-            reply.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
-        } else {
-            reply.null_array();
-        }
-    }
-    ctx.out.integer(1);
-    Ok(())
 }

@@ -1,0 +1,296 @@
+//! One connected client (Redis: `client` in `server.h`, buffers in `networking.c`).
+//!
+//! A client owns its socket, its query buffer (bytes read but not yet executed), its reply
+//! buffer (bytes produced but not yet written), and the per-connection state commands consult:
+//! selected database, protocol version, name, transaction, subscriptions, blocking.
+//!
+//! Buffer ownership: the event loop reads into `query_buf` and the parser reads spans of it; the
+//! buffer is only compacted after the parsed commands have run. `reply` is appended to by
+//! commands (through `Ctx::out` or `Ctx::reply_to`) and drained by the loop's output code
+//! (`server/output.rs`), which also closes a client whose pending output passes
+//! `client-output-buffer-limit` ([`output_limit_reached`], Redis's
+//! `checkClientOutputBufferLimits`; it is here, with the buffers, because pub/sub delivery in
+//! the command layer checks it on every message it appends to another client).
+//!
+//! The record lives in the command layer because handlers read and change it (CLIENT, SELECT,
+//! MULTI, subscriptions); the loop only moves bytes in and out of its buffers.
+
+use super::blocked::BlockedState;
+use super::multi::MultiState;
+use super::pubsub::SubscriberState;
+use crate::db::Ms;
+use crate::resp::parse::RequestParser;
+use crate::resp::reply::ReplyBuffer;
+use bytes::BytesMut;
+use mio::net::TcpStream;
+use std::net::SocketAddr;
+
+/// Bytes requested from the kernel per read event (Redis: `PROTO_IOBUF_LEN`). Also the most
+/// the loop reads from one client per turn (unless a big argument is being received), so
+/// that one client pipelining without end cannot starve the others.
+pub const PROTO_IOBUF_LEN: usize = 16 * 1024;
+
+/// CLIENT REPLY mode.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ReplyMode {
+    On,
+    Off,
+    /// Suppress only the reply of the next command.
+    SkipNext,
+    /// Set by the command after SKIP: suppress this one, then go back to On.
+    Skipping,
+}
+
+pub struct Client {
+    /// CLIENT ID: unique and increasing for the life of the server (slab keys are reused).
+    pub id: u64,
+    pub socket: TcpStream,
+    pub addr: SocketAddr,
+    pub local_addr: Option<SocketAddr>,
+    pub query_buf: QueryBuffer,
+    pub parser: RequestParser,
+    pub reply: ReplyBuffer,
+    /// Set while the client sits in `clients_pending_write` (avoids queueing it twice).
+    pub pending_write: bool,
+    /// Set while the client sits in `clients_pending_read`: its socket may hold more input.
+    pub pending_read: bool,
+    /// Writable interest is registered only while a write came up short.
+    pub writable_registered: bool,
+    pub db: usize,
+    pub authenticated: bool,
+    pub name: Option<Vec<u8>>,
+    pub lib_name: Option<Vec<u8>>,
+    pub lib_ver: Option<Vec<u8>>,
+    pub reply_mode: ReplyMode,
+    pub no_evict: bool,
+    pub no_touch: bool,
+    /// Close once the pending reply is written (QUIT, protocol errors).
+    pub close_after_reply: bool,
+    /// Close at the next opportunity without writing more (CLIENT KILL, output limits).
+    pub close_asap: bool,
+    pub created_at: Ms,
+    pub last_interaction: Ms,
+    pub last_command: &'static str,
+    pub multi: MultiState,
+    pub subscriptions: SubscriberState,
+    pub blocked: Option<BlockedState>,
+    /// Blocking commands must not block (Redis: `CLIENT_DENY_BLOCKING`); set while EXEC or a
+    /// script runs commands for this client. MULTI itself is checked through `multi.active`.
+    pub deny_blocking: bool,
+    /// When the reply buffer first exceeded the soft output limit (for its grace period).
+    pub soft_limit_reached_at: Option<Ms>,
+}
+
+impl Client {
+    pub fn new(
+        id: u64,
+        socket: TcpStream,
+        addr: SocketAddr,
+        now: Ms,
+        authenticated: bool,
+    ) -> Client {
+        let local_addr = socket.local_addr().ok();
+        Client {
+            id,
+            socket,
+            addr,
+            local_addr,
+            query_buf: QueryBuffer::default(),
+            parser: RequestParser::default(),
+            reply: ReplyBuffer::new(),
+            pending_write: false,
+            pending_read: false,
+            writable_registered: false,
+            db: 0,
+            authenticated,
+            name: None,
+            lib_name: None,
+            lib_ver: None,
+            reply_mode: ReplyMode::On,
+            no_evict: false,
+            no_touch: false,
+            close_after_reply: false,
+            close_asap: false,
+            created_at: now,
+            last_interaction: now,
+            last_command: "NULL",
+            multi: MultiState::default(),
+            subscriptions: SubscriberState::default(),
+            blocked: None,
+            deny_blocking: false,
+            soft_limit_reached_at: None,
+        }
+    }
+
+    /// How many more bytes the request being parsed needs, when it announced a big bulk.
+    pub fn parser_need_hint(&self) -> Option<usize> {
+        let need = self.parser.need_hint();
+        (need > self.query_buf.len()).then(|| need - self.query_buf.len())
+    }
+
+    /// Should the reply of the command that just ran be dropped (CLIENT REPLY OFF / SKIP)?
+    /// Advances the SKIP state machine.
+    pub fn take_reply_suppression(&mut self) -> bool {
+        match self.reply_mode {
+            ReplyMode::On => false,
+            ReplyMode::Off => true,
+            ReplyMode::SkipNext => {
+                // The CLIENT REPLY SKIP command itself gets no reply either.
+                self.reply_mode = ReplyMode::Skipping;
+                true
+            }
+            ReplyMode::Skipping => {
+                self.reply_mode = ReplyMode::On;
+                true
+            }
+        }
+    }
+
+    /// Flags as CLIENT LIST prints them, in Redis's order (`N` = nothing special).
+    /// (Redis: `catClientInfoString`.)
+    pub fn flags_string(&self) -> String {
+        let mut f = String::new();
+        for (on, c) in [
+            (self.subscriptions.count() > 0, 'P'),
+            (self.multi.active, 'x'),
+            (self.blocked.is_some(), 'b'),
+            // A watched key changed: EXEC will fail.
+            (self.multi.dirty_cas(), 'd'),
+            (self.close_after_reply, 'c'),
+            (self.close_asap, 'A'),
+            (self.no_evict, 'e'),
+            (self.no_touch, 'T'),
+        ] {
+            if on {
+                f.push(c);
+            }
+        }
+        if f.is_empty() {
+            f.push('N');
+        }
+        f
+    }
+}
+
+/// A client's input buffer: bytes `[start, end)` are received but not yet executed.
+///
+/// Storage is a `BytesMut` whose length is its usable size, zero-filled only when it grows:
+/// reads go straight into `data[end..]`, executed commands just advance `start` (Redis's
+/// `qb_pos`), and the unread tail is moved to the front only when space runs out.
+#[derive(Default)]
+pub struct QueryBuffer {
+    data: BytesMut,
+    start: usize,
+    end: usize,
+}
+
+impl QueryBuffer {
+    /// Received bytes not yet executed.
+    pub fn unread(&self) -> &[u8] {
+        &self.data[self.start..self.end]
+    }
+
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+
+    /// Allocated size (CLIENT LIST `qbuf` + `qbuf-free`).
+    pub fn capacity(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Marks `n` bytes as executed.
+    pub fn consume(&mut self, n: usize) {
+        self.start += n;
+        debug_assert!(self.start <= self.end);
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    /// Free space of at least `min` bytes at the end, for the next read.
+    pub(crate) fn spare(&mut self, min: usize) -> &mut [u8] {
+        if self.data.len() - self.end < min && self.start > 0 {
+            self.data.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.data.len() - self.end < min {
+            self.data.resize(self.end + min, 0);
+        }
+        &mut self.data[self.end..]
+    }
+
+    pub(crate) fn commit(&mut self, n: usize) {
+        self.end += n;
+    }
+
+    /// Gives memory back once an idle client's buffer has grown large (Redis's
+    /// `clientsCronResizeQueryBuffer`).
+    pub fn shrink_if_idle(&mut self) {
+        if self.is_empty() && self.data.len() > 4 * PROTO_IOBUF_LEN {
+            self.data = BytesMut::new();
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+}
+
+/// One `client-output-buffer-limit` class: (class name, hard bytes, soft bytes, soft seconds).
+pub type OutputLimit = (String, u64, u64, u64);
+
+/// Has the pending output `reply` passed its class's hard limit, or stayed above the soft limit
+/// for longer than allowed? `pubsub` picks the class (a client with subscriptions is in class
+/// `pubsub`, others in `normal`). Starts or resets the soft-limit clock `soft_since` as a side
+/// effect. Redis: `checkClientOutputBufferLimits`.
+pub fn output_limit_reached(
+    limits: &[OutputLimit],
+    reply: &ReplyBuffer,
+    pubsub: bool,
+    soft_since: &mut Option<Ms>,
+    now: Ms,
+) -> bool {
+    let class = if pubsub { "pubsub" } else { "normal" };
+    let Some(&(_, hard, soft, soft_seconds)) = limits.iter().find(|l| l.0 == class) else {
+        return false;
+    };
+    if hard == 0 && soft == 0 {
+        return false;
+    }
+    let used = reply.pending_len() as u64;
+    let hard_reached = hard > 0 && used >= hard;
+    let soft_reached = soft > 0 && used >= soft;
+    let soft_expired = if soft_reached {
+        match *soft_since {
+            // The first time over the soft limit only starts its clock.
+            None => {
+                *soft_since = Some(now);
+                false
+            }
+            Some(since) => now - since > soft_seconds as i64 * 1000,
+        }
+    } else {
+        *soft_since = None;
+        false
+    };
+    hard_reached || soft_expired
+}
+
+impl Client {
+    /// [`output_limit_reached`] for this client's own reply buffer.
+    pub fn output_limit_reached(&mut self, limits: &[OutputLimit], now: Ms) -> bool {
+        let pubsub = self.subscriptions.count() > 0;
+        output_limit_reached(
+            limits,
+            &self.reply,
+            pubsub,
+            &mut self.soft_limit_reached_at,
+            now,
+        )
+    }
+}

@@ -1,0 +1,168 @@
+//! Server-wide state the commands share (Redis: the `redisServer` struct in `server.h`, minus
+//! the event loop itself): configuration, the command table, statistics, the registries of
+//! blocked, subscribed, watching clients and of scripts, and the sockets the loop lends out.
+//!
+//! It lives in the command layer, not in `server/`, because handlers read and write it through
+//! [`Ctx::srv`](super::Ctx): the loop (`server/`) owns a `ServerState` and builds a `Ctx` from
+//! it, and nothing here knows about the loop.
+
+use super::table::CommandTable;
+use super::Ctx;
+use crate::config::Config;
+use crate::db::expire::ExpireCycleState;
+use crate::db::Ms;
+use hashbrown::HashMap;
+use rand::rngs::SmallRng;
+use rand::SeedableRng;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// The version of Redis whose behaviour ferrodis matches; clients gate features on it.
+pub const REDIS_VERSION: &str = "7.0.15";
+/// ferrodis's own version.
+pub const FERRODIS_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Current Unix time in milliseconds.
+pub fn unix_ms() -> Ms {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as Ms)
+        .unwrap_or(0)
+}
+
+/// Per-command statistics (INFO commandstats).
+#[derive(Default, Clone)]
+pub struct CommandStats {
+    pub name: &'static str,
+    pub calls: u64,
+    pub usec: u64,
+    pub rejected_calls: u64,
+    pub failed_calls: u64,
+}
+
+/// Server-wide counters (INFO stats).
+#[derive(Default)]
+pub struct Stats {
+    pub total_connections_received: u64,
+    pub total_commands_processed: u64,
+    pub rejected_connections: u64,
+    pub total_error_replies: u64,
+    pub error_codes: HashMap<String, u64>,
+    /// Keyed by the address of the command's table row.
+    pub commands: HashMap<usize, CommandStats>,
+    pub total_net_input_bytes: u64,
+    pub total_net_output_bytes: u64,
+    pub client_output_buffer_limit_disconnections: u64,
+    pub client_query_buffer_limit_disconnections: u64,
+    /// Ring of (time ms, total commands) samples for instantaneous_ops_per_sec.
+    pub ops_samples: Vec<(Ms, u64)>,
+}
+
+impl Stats {
+    /// Commands per second over the sampled window (Redis: `getInstantaneousMetric`).
+    pub fn instantaneous_ops_per_sec(&self) -> u64 {
+        match (self.ops_samples.first(), self.ops_samples.last()) {
+            (Some(&(t0, c0)), Some(&(t1, c1))) if t1 > t0 => (c1 - c0) * 1000 / (t1 - t0) as u64,
+            _ => 0,
+        }
+    }
+}
+
+/// Why and how the server stops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shutdown {
+    Signal,
+    Command,
+}
+
+/// The sockets of the event loop that a loop turn run from *inside* a command needs: the
+/// listeners (to accept new connections) and a handle on the poller's registry (to register
+/// them). Owned here, in the state, so that both the main loop and the restricted turn run
+/// while a script is busy (see [`ServerState::events_while_blocked`]) use the same ones.
+pub struct NetIo {
+    pub listeners: Vec<mio::net::TcpListener>,
+    pub registry: mio::Registry,
+}
+
+/// Everything the loop owns apart from the clients and the databases, which are siblings of
+/// this struct in `server::Server` so that a command can borrow all three at once.
+pub struct ServerState {
+    pub config: Config,
+    pub commands: CommandTable,
+    pub stats: Stats,
+    pub started_at: Instant,
+    pub started_ms: Ms,
+    pub rng: SmallRng,
+    pub next_client_id: u64,
+    /// Clients whose reply buffer has bytes to write this turn.
+    pub clients_pending_write: Vec<usize>,
+    /// Clients whose last read filled its whole share of a turn: the socket may hold more,
+    /// and (edge-triggered) no new event will say so. The loop reads them again next turn.
+    pub clients_pending_read: Vec<usize>,
+    pub blocking: super::blocked::BlockingState,
+    pub pubsub: super::pubsub::PubsubState,
+    pub watches: super::multi::WatchState,
+    pub scripts: super::scripting::ScriptState,
+    /// Listeners and poll registry; `None` when commands run without sockets (benchmarks).
+    pub io: Option<NetIo>,
+    /// One restricted turn of the event loop, called by a script that runs past
+    /// `busy-reply-threshold` (Redis: `processEventsWhileBlocked`).
+    ///
+    /// Why a hook: the loop is the layer *above* the commands, so a command may not call into
+    /// it directly without an import cycle. The loop installs its function here at startup.
+    /// A plain `fn` pointer rather than a boxed closure or a trait object: it captures nothing
+    /// (everything it needs is reachable from the `Ctx` it is given), it costs nothing on the
+    /// per-command path (only the Lua count hook calls it, after the threshold), and `None`
+    /// says plainly that nobody serves clients meanwhile (benchmarks, unit tests).
+    pub events_while_blocked: Option<fn(&mut Ctx)>,
+    pub expire_cycle: ExpireCycleState,
+    /// Big values and flushed databases waiting to be dropped a slice per loop turn.
+    pub lazyfree: crate::db::lazyfree::LazyFreeQueue,
+    pub shutdown: Option<Shutdown>,
+    /// Writes since start (Redis's `server.dirty`, reported as rdb_changes_since_last_save).
+    pub dirty: u64,
+    pub run_id: String,
+    pub tcp_port: u16,
+    pub executable: String,
+    pub config_file: String,
+}
+
+impl ServerState {
+    /// Fresh server state for `config` (the listeners are bound by `server::Server::bind`).
+    /// Also used on its own, without sockets, by benchmarks that run commands directly.
+    pub fn new(config: Config, tcp_port: u16) -> ServerState {
+        let mut rng = SmallRng::from_os_rng();
+        let run_id: String = (0..40)
+            .map(|_| {
+                let n: u8 = rand::Rng::random_range(&mut rng, 0..16);
+                char::from_digit(n as u32, 16).unwrap_or('0')
+            })
+            .collect();
+        ServerState {
+            config,
+            commands: CommandTable::new(),
+            stats: Stats::default(),
+            started_at: Instant::now(),
+            started_ms: unix_ms(),
+            rng,
+            next_client_id: 1,
+            clients_pending_write: Vec::new(),
+            clients_pending_read: Vec::new(),
+            blocking: Default::default(),
+            pubsub: Default::default(),
+            watches: Default::default(),
+            scripts: Default::default(),
+            io: None,
+            events_while_blocked: None,
+            expire_cycle: ExpireCycleState::default(),
+            lazyfree: Default::default(),
+            shutdown: None,
+            dirty: 0,
+            run_id,
+            tcp_port,
+            executable: std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            config_file: String::new(),
+        }
+    }
+}

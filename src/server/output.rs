@@ -1,0 +1,130 @@
+//! Writing replies (Redis: `networking.c`, `writeToClient`, `handleClientsWithPendingWrites`,
+//! and the closing half of `checkClientOutputBufferLimits`).
+//!
+//! Commands append to reply buffers and queue the client on `clients_pending_write`; once per
+//! turn, `handle_clients_with_pending_writes` closes the clients condemned meanwhile (CLIENT
+//! KILL, output limits), closes those whose pending output passed
+//! `client-output-buffer-limit`, and writes the others. A write takes what the socket accepts
+//! but at most `NET_MAX_WRITES_PER_EVENT` per client per turn; a client cut there stays queued
+//! for the next turn, one whose socket is full gets writable interest until it drains.
+
+use super::{unix_ms, Net};
+use log::{debug, warn};
+use mio::{Interest, Token};
+use std::io::{self, Write};
+
+/// The most written to one client per turn (Redis: `NET_MAX_WRITES_PER_EVENT`), so that a
+/// client fetching big values does not delay the others.
+const NET_MAX_WRITES_PER_EVENT: usize = 64 * 1024;
+
+impl Net<'_> {
+    /// Writes every queued client (Redis: `handleClientsWithPendingWrites`, called from
+    /// `beforeSleep`).
+    pub fn handle_clients_with_pending_writes(&mut self) {
+        let pending = std::mem::take(&mut self.state.clients_pending_write);
+        for key in pending.iter().copied() {
+            if self.busy_client == Some(key) {
+                // Its reply is borrowed by the running script: leave it queued.
+                self.state.clients_pending_write.push(key);
+                continue;
+            }
+            let Some(c) = self.clients.get_mut(key) else {
+                continue;
+            };
+            if !c.pending_write {
+                continue;
+            }
+            c.pending_write = false;
+            if c.close_asap {
+                self.close_client(key);
+                continue;
+            }
+            let limits = &self.state.config.client_output_buffer_limit;
+            if c.output_limit_reached(limits, unix_ms()) {
+                warn!(
+                    "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
+                    c.id, c.addr
+                );
+                self.state.stats.client_output_buffer_limit_disconnections += 1;
+                self.close_client(key);
+                continue;
+            }
+            self.write_to_client(key);
+        }
+        // Reuse the allocation (it was taken so that closing clients could not alias it).
+        let mut pending = pending;
+        pending.clear();
+        if self.state.clients_pending_write.is_empty() {
+            self.state.clients_pending_write = pending;
+        }
+    }
+
+    /// Writes as much of a client's pending output as the socket takes, up to
+    /// `NET_MAX_WRITES_PER_EVENT` (then it stays queued for the next turn). Registers
+    /// writable interest if the kernel buffer filled up; closes the client on error or when it
+    /// asked to be closed after its reply. Redis: `writeToClient`.
+    pub fn write_to_client(&mut self, key: usize) {
+        if self.busy_client == Some(key) {
+            return;
+        }
+        let Some(c) = self.clients.get_mut(key) else {
+            return;
+        };
+        let mut failed = false;
+        let mut written = 0;
+        while !c.reply.is_empty() && written < NET_MAX_WRITES_PER_EVENT {
+            match c.socket.write(c.reply.as_bytes()) {
+                Ok(0) => {
+                    failed = true;
+                    break;
+                }
+                Ok(n) => {
+                    self.state.stats.total_net_output_bytes += n as u64;
+                    c.reply.consume(n);
+                    written += n;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    debug!("Error writing to client id={}: {e}", c.id);
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        if failed {
+            return self.close_client(key);
+        }
+        let cut_short = !c.reply.is_empty() && written >= NET_MAX_WRITES_PER_EVENT;
+        if cut_short {
+            // The socket may still take more: no writable event will say so. Next turn.
+            if !c.pending_write {
+                c.pending_write = true;
+                self.state.clients_pending_write.push(key);
+            }
+            return;
+        }
+        let want_writable = !c.reply.is_empty();
+        if want_writable != c.writable_registered {
+            let interest = if want_writable {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::READABLE
+            };
+            let registered = match self.state.io.as_ref() {
+                Some(io) => io
+                    .registry
+                    .reregister(&mut c.socket, Token(key), interest)
+                    .is_ok(),
+                None => false,
+            };
+            if !registered {
+                return self.close_client(key);
+            }
+            c.writable_registered = want_writable;
+        }
+        if c.reply.is_empty() && c.close_after_reply {
+            self.close_client(key);
+        }
+    }
+}
