@@ -21,6 +21,7 @@
 //! src/db/                the keyspace: mod.rs (Db, lazy expiry), dict.rs (hash table with
 //!                        O(1) sampling), expire.rs (active expiry), lazyfree.rs, sds.rs, value.rs
 //! src/types/             the collection data structures (list, hash, set, zset)
+//! src/persist/           RDB files (Redis 7.0, version 10): rdb.rs save/load, blobs.rs, lzf.rs
 //! src/util/              strict number parsing, %.17g, x87 long double, glob matching
 //! src/info.rs            INFO sections        src/alloc.rs  used_memory accounting
 //! ```
@@ -45,6 +46,7 @@ pub mod command;
 pub mod config;
 pub mod db;
 pub mod info;
+pub mod persist;
 pub mod resp;
 pub mod server;
 pub mod types;
