@@ -55,7 +55,10 @@ fn start_redis(dir: &Path, file: &str) -> (RealRedis, redis::Connection) {
         if info.contains("loading:0") {
             break;
         }
-        assert!(Instant::now() < deadline, "redis-server never finished loading");
+        assert!(
+            Instant::now() < deadline,
+            "redis-server never finished loading"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     (server, con)
@@ -81,8 +84,22 @@ fn populate(con: &mut redis::Connection) {
     };
     cmd(vec![b("SELECT"), b(0)]);
     for (i, v) in [
-        "", "0", "-1", "127", "128", "-129", "32767", "40000", "2147483647", "2147483648",
-        "-2147483648", "9223372036854775807", "007", "+5", "1.5", "short string",
+        "",
+        "0",
+        "-1",
+        "127",
+        "128",
+        "-129",
+        "32767",
+        "40000",
+        "2147483647",
+        "2147483648",
+        "-2147483648",
+        "9223372036854775807",
+        "007",
+        "+5",
+        "1.5",
+        "short string",
     ]
     .iter()
     .enumerate()
@@ -95,9 +112,17 @@ fn populate(con: &mut redis::Connection) {
         b("str:noise"),
         (0..600u32).map(|i| (i * 7919 % 251) as u8).collect(),
     ]);
-    cmd(vec![b("SET"), b"bin\0key\xff".to_vec(), b"\x00\r\n\xff".to_vec()]);
+    cmd(vec![
+        b("SET"),
+        b"bin\0key\xff".to_vec(),
+        b"\x00\r\n\xff".to_vec(),
+    ]);
     cmd(vec![b("SET"), b("12345"), b("integer key")]);
-    cmd(vec![b("SET"), b("k".repeat(300)), b("long key, compressible")]);
+    cmd(vec![
+        b("SET"),
+        b("k".repeat(300)),
+        b("long key, compressible"),
+    ]);
     cmd(vec![b("INCR"), b("counter")]);
     let mut push = vec![b("RPUSH"), b("list:small")];
     push.extend(["a", "1", "-5000", "hello", "70000", "9999999999", ""].map(b));
@@ -105,7 +130,12 @@ fn populate(con: &mut redis::Connection) {
     let mut push = vec![b("RPUSH"), b("list:big")];
     push.extend((0..20_000).map(|i| b(format!("element-{i}"))));
     cmd(push);
-    cmd(vec![b("RPUSH"), b("list:bigelem"), vec![b'x'; 30_000], b("after")]);
+    cmd(vec![
+        b("RPUSH"),
+        b("list:bigelem"),
+        vec![b'x'; 30_000],
+        b("after"),
+    ]);
     let mut push = vec![b("LPUSH"), b("list:ints")];
     push.extend((0..3000).map(|i| b(i * 37 - 50_000)));
     cmd(push);
@@ -119,7 +149,13 @@ fn populate(con: &mut redis::Connection) {
     let mut s = vec![b("SADD"), b("set:ints")];
     s.extend((0..100).map(|i| b(i * 1000 - 50_000)));
     cmd(s);
-    cmd(vec![b("SADD"), b("set:wide"), b(i64::MIN), b(0), b(i64::MAX)]);
+    cmd(vec![
+        b("SADD"),
+        b("set:wide"),
+        b(i64::MIN),
+        b(0),
+        b(i64::MAX),
+    ]);
     cmd(vec![b("SADD"), b("set:i32"), b(-70_000), b(5)]);
     let mut s = vec![b("SADD"), b("set:strs")];
     s.extend((0..50).map(|i| b(format!("m{i}"))));
@@ -142,10 +178,23 @@ fn populate(con: &mut redis::Connection) {
     }
     cmd(z);
     let mut z = vec![b("ZADD"), b("zset:big")];
-    z.extend((0..1000).flat_map(|i| [b(format!("{}", f64::from(i) / 7.0)), b(format!("member{i}"))]));
+    z.extend((0..1000).flat_map(|i| {
+        [
+            b(format!("{}", f64::from(i) / 7.0)),
+            b(format!("member{i}")),
+        ]
+    }));
     cmd(z);
     cmd(vec![b("ZADD"), b("zset:longmember"), b(1), vec![b'm'; 100]]);
-    for key in ["str:1", "str:long", "list:big", "hash:small", "set:strs", "zset:big", "12345"] {
+    for key in [
+        "str:1",
+        "str:long",
+        "list:big",
+        "hash:small",
+        "set:strs",
+        "zset:big",
+        "12345",
+    ] {
         cmd(vec![b("PEXPIREAT"), b(key), b(EXPIRE_AT)]);
     }
     cmd(vec![b("SELECT"), b(1)]);
@@ -181,12 +230,17 @@ fn describe_redis(con: &mut redis::Connection) -> Dataset {
                 "list" => query(con, &[b"LRANGE", k, b"0", b"-1"]),
                 "hash" => {
                     let flat: Vec<Vec<u8>> = query(con, &[b"HGETALL", k]);
-                    flat.chunks(2).map(|p| [&p[0][..], b"=", &p[1][..]].concat()).collect()
+                    flat.chunks(2)
+                        .map(|p| [&p[0][..], b"=", &p[1][..]].concat())
+                        .collect()
                 }
                 "set" => query(con, &[b"SMEMBERS", k]),
                 "zset" => {
-                    let flat: Vec<Vec<u8>> = query(con, &[b"ZRANGE", k, b"0", b"-1", b"WITHSCORES"]);
-                    flat.chunks(2).map(|p| [&p[0][..], b"@", &p[1][..]].concat()).collect()
+                    let flat: Vec<Vec<u8>> =
+                        query(con, &[b"ZRANGE", k, b"0", b"-1", b"WITHSCORES"]);
+                    flat.chunks(2)
+                        .map(|p| [&p[0][..], b"@", &p[1][..]].concat())
+                        .collect()
                 }
                 other => panic!("unexpected type {other}"),
             };
@@ -241,7 +295,13 @@ fn assert_same(expected: &Dataset, got: &Dataset, what: &str) {
         "{what}: key sets differ"
     );
     for (k, v) in expected {
-        assert_eq!(Some(v), got.get(k), "{what}: key {:?} in db {} differs", String::from_utf8_lossy(&k.1), k.0);
+        assert_eq!(
+            Some(v),
+            got.get(k),
+            "{what}: key {:?} in db {} differs",
+            String::from_utf8_lossy(&k.1),
+            k.0
+        );
     }
 }
 
@@ -270,12 +330,17 @@ fn files_move_both_ways_between_redis_and_ferrodis() {
 
     // ferrodis reads.
     let mut dbs: Vec<Db> = (0..DATABASES).map(Db::new).collect();
-    let loaded = rdb::load(&redis_file, &mut dbs, &load_opts()).expect("ferrodis loads Redis's file");
+    let loaded =
+        rdb::load(&redis_file, &mut dbs, &load_opts()).expect("ferrodis loads Redis's file");
     assert_eq!(loaded.version, 10);
     assert_eq!(loaded.aux("redis-ver"), Some(&b"7.0.15"[..]));
     assert_eq!(loaded.checksum, Checksum::Verified);
     assert_eq!(loaded.keys_loaded, expected.len());
-    assert_same(&expected, &describe_dbs(&dbs), "ferrodis after loading Redis's file");
+    assert_same(
+        &expected,
+        &describe_dbs(&dbs),
+        "ferrodis after loading Redis's file",
+    );
 
     // ferrodis writes; redis-check-rdb and redis-server read.
     for (compression, checksum) in [(true, true), (false, false)] {
@@ -289,15 +354,208 @@ fn files_move_both_ways_between_redis_and_ferrodis() {
         };
         let file = std::fs::File::create(&path).expect("create ours.rdb");
         rdb::save(&dbs, &opts, std::io::BufWriter::new(file)).expect("write ours.rdb");
-        let check = Command::new("redis-check-rdb").arg(&path).output().expect("run redis-check-rdb");
+        let check = Command::new("redis-check-rdb")
+            .arg(&path)
+            .output()
+            .expect("run redis-check-rdb");
         let report = String::from_utf8_lossy(&check.stdout);
         assert!(
             check.status.success() && report.contains("RDB looks OK"),
             "redis-check-rdb refused ferrodis's file:\n{report}"
         );
         let (_reader, mut con) = start_redis(&out_dir, "ours.rdb");
-        assert_same(&expected, &describe_redis(&mut con), "redis-server after loading ferrodis's file");
+        assert_same(
+            &expected,
+            &describe_redis(&mut con),
+            "redis-server after loading ferrodis's file",
+        );
         let _ = std::fs::remove_dir_all(&out_dir);
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Sends SHUTDOWN: the server closes the connection instead of replying.
+fn shutdown(con: &mut redis::Connection, args: &[&[u8]]) {
+    let mut c = redis::cmd("SHUTDOWN");
+    for a in &args[1..] {
+        c.arg(*a);
+    }
+    let reply: redis::RedisResult<redis::Value> = c.query(con);
+    assert!(reply.is_err(), "SHUTDOWN replied {reply:?}");
+}
+
+fn info_field(con: &mut redis::Connection, field: &str) -> String {
+    let info: String = query(con, &[b"INFO", b"persistence"]);
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")).map(str::to_string))
+        .unwrap_or_else(|| panic!("INFO has no {field}"))
+}
+
+/// Startup loads `dir/dbfilename`; SAVE, DEBUG RELOAD and SHUTDOWN write it where
+/// redis-server reads it.
+#[test]
+fn ferrodis_loads_at_startup_and_saves_with_save_debug_reload_and_shutdown() {
+    if !require_redis_server() {
+        return;
+    }
+    let dir = temp_dir("startup");
+    let (source, mut con) = start_redis(&dir, "dump.rdb");
+    populate(&mut con);
+    let mut expected = describe_redis(&mut con);
+    let _: () = query(&mut con, &[b"SAVE"]);
+    drop(source);
+
+    let dir_str = dir.to_str().expect("utf-8 dir");
+    let mut ours = common::TestServer::start(&[
+        "--dir",
+        dir_str,
+        "--dbfilename",
+        "dump.rdb",
+        "--enable-debug-command",
+        "yes",
+    ]);
+    let mut con = ours.client();
+    assert_same(
+        &expected,
+        &describe_redis(&mut con),
+        "ferrodis after loading at startup",
+    );
+    assert_eq!(
+        info_field(&mut con, "rdb_last_load_keys_loaded"),
+        expected.len().to_string()
+    );
+
+    // SAVE: a new key makes a change, SAVE clears the count and moves LASTSAVE.
+    let _: () = query(&mut con, &[b"SET", b"added", b"after load"]);
+    assert_eq!(info_field(&mut con, "rdb_changes_since_last_save"), "1");
+    std::thread::sleep(Duration::from_millis(1100));
+    let before: i64 = query(&mut con, &[b"LASTSAVE"]);
+    let ok: String = query(&mut con, &[b"SAVE"]);
+    assert_eq!(ok, "OK");
+    let after: i64 = query(&mut con, &[b"LASTSAVE"]);
+    assert!(after > before, "LASTSAVE {before} -> {after}");
+    assert_eq!(info_field(&mut con, "rdb_changes_since_last_save"), "0");
+    assert_eq!(info_field(&mut con, "rdb_saves"), "1");
+    assert!(!dir.join(format!("temp-{}.rdb", ours.pid())).exists());
+    expected.insert(
+        (0, b("added")),
+        ("string".into(), "embstr".into(), vec![b("after load")], -1),
+    );
+
+    // DEBUG RELOAD: save, empty, load: same data.
+    let ok: String = query(&mut con, &[b"DEBUG", b"RELOAD"]);
+    assert_eq!(ok, "OK");
+    assert_same(
+        &expected,
+        &describe_redis(&mut con),
+        "ferrodis after DEBUG RELOAD",
+    );
+
+    // SHUTDOWN SAVE writes the file; redis-server reads what ferrodis had.
+    let _: () = query(&mut con, &[b"SET", b"last", b"before shutdown"]);
+    expected.insert(
+        (0, b("last")),
+        (
+            "string".into(),
+            "embstr".into(),
+            vec![b("before shutdown")],
+            -1,
+        ),
+    );
+    shutdown(&mut con, &[b"SHUTDOWN", b"SAVE"]);
+    assert!(
+        ours.wait_exit(Duration::from_secs(10)).is_some(),
+        "ferrodis did not exit"
+    );
+    let (_reader, mut con) = start_redis(&dir, "dump.rdb");
+    assert_same(
+        &expected,
+        &describe_redis(&mut con),
+        "redis-server after ferrodis's SHUTDOWN SAVE",
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A damaged file stops startup with the offset in the log, as Redis stops.
+#[test]
+fn a_corrupt_file_stops_startup() {
+    let dir = temp_dir("corrupt");
+    let mut dbs: Vec<Db> = (0..DATABASES).map(Db::new).collect();
+    dbs[0].add(b"key", Value::Str(b"value".as_slice().into()), now_ms());
+    let opts = SaveOptions {
+        compression: true,
+        checksum: true,
+        now_ms: now_ms(),
+        used_mem: 0,
+    };
+    let good = rdb::save_to_vec(&dbs, &opts);
+    for (name, bytes) in [
+        ("truncated", good[..good.len() - 12].to_vec()),
+        ("bad checksum", {
+            let mut b = good.clone();
+            let n = b.len();
+            b[n - 1] ^= 0x55;
+            b
+        }),
+    ] {
+        std::fs::write(dir.join("dump.rdb"), &bytes).expect("write file");
+        let out = Command::new(env!("CARGO_BIN_EXE_ferrodis-server"))
+            .args([
+                "--port",
+                "0",
+                "--dir",
+                dir.to_str().expect("utf-8"),
+                "--dbfilename",
+                "dump.rdb",
+            ])
+            .output()
+            .expect("run ferrodis-server");
+        let log = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{name}: startup went on:\n{log}");
+        assert!(
+            log.contains("Internal error in RDB reading offset")
+                && log.contains("Terminating server"),
+            "{name}: log says:\n{log}"
+        );
+        assert!(!log.contains("Ready to accept connections"), "{name}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// With save points configured, SIGTERM and a plain SHUTDOWN save first; the next start loads it.
+#[test]
+fn sigterm_and_shutdown_save_when_save_points_exist() {
+    let dir = temp_dir("sigterm");
+    let args = ["--dir", dir.to_str().expect("utf-8"), "--save", "3600 1"];
+    let server = common::TestServer::start(&args);
+    let mut con = server.client();
+    let _: () = query(&mut con, &[b"SET", b"k", b"saved by SIGTERM"]);
+    let status = Command::new("kill")
+        .args(["-TERM", &server.pid().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let mut server = server;
+    assert!(
+        server.wait_exit(Duration::from_secs(10)).is_some(),
+        "no exit on SIGTERM"
+    );
+    assert!(dir.join("dump.rdb").exists());
+
+    let mut server = common::TestServer::start(&args);
+    let mut con = server.client();
+    let v: String = query(&mut con, &[b"GET", b"k"]);
+    assert_eq!(v, "saved by SIGTERM");
+    let _: () = query(&mut con, &[b"SET", b"k2", b"saved by SHUTDOWN"]);
+    shutdown(&mut con, &[b"SHUTDOWN"]);
+    assert!(
+        server.wait_exit(Duration::from_secs(10)).is_some(),
+        "no exit on SHUTDOWN"
+    );
+
+    let server = common::TestServer::start(&args);
+    let mut con = server.client();
+    let v: Vec<String> = query(&mut con, &[b"MGET", b"k", b"k2"]);
+    assert_eq!(v, ["saved by SIGTERM", "saved by SHUTDOWN"]);
     let _ = std::fs::remove_dir_all(&dir);
 }

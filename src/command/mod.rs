@@ -25,6 +25,7 @@ pub mod keyspace;
 pub mod keyspec;
 pub mod list;
 pub mod multi;
+pub mod persistence;
 pub mod pubsub;
 pub mod scripting;
 pub mod set;

@@ -129,6 +129,8 @@ pub struct ServerState {
     pub shutdown: Option<Shutdown>,
     /// Writes since start (Redis's `server.dirty`, reported as rdb_changes_since_last_save).
     pub dirty: u64,
+    /// Last save and load, for LASTSAVE and INFO persistence.
+    pub rdb: crate::command::persistence::RdbState,
     pub run_id: String,
     pub tcp_port: u16,
     pub executable: String,
@@ -164,6 +166,7 @@ impl ServerState {
             lazyfree: Default::default(),
             shutdown: None,
             dirty: 0,
+            rdb: Default::default(),
             run_id,
             tcp_port,
             executable: std::env::current_exe()
@@ -295,12 +298,21 @@ impl Server {
                 self.next_cron = Instant::now() + period;
             }
             if let Some(reason) = self.state.shutdown {
+                if reason == Shutdown::Signal && !self.save_before_signal_exit() {
+                    self.state.shutdown = None;
+                    continue;
+                }
                 info!("User requested shutdown... ({reason:?})");
                 self.before_sleep();
                 info!("ferrodis is now ready to exit, bye bye...");
                 return Ok(());
             }
         }
+    }
+
+    /// The final save of a signal-initiated shutdown (see `command::persistence`).
+    fn save_before_signal_exit(&mut self) -> bool {
+        crate::command::persistence::save_before_signal_exit(&self.dbs, &mut self.state, unix_ms())
     }
 
     /// How long poll may sleep: until the next cron tick or the next blocked-client deadline.
