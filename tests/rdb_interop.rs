@@ -40,9 +40,19 @@ fn temp_dir(tag: &str) -> PathBuf {
     dir
 }
 
+/// A redis-server on `dir/file`, with deep validation of every loaded payload (Redis's
+/// `sanitize-dump-payload yes`), so that a listpack or intset it would not have written itself
+/// is refused.
 fn start_redis(dir: &Path, file: &str) -> (RealRedis, redis::Connection) {
     let dir = dir.to_str().expect("utf-8 temp dir");
-    let server = RealRedis::start(&["--dir", dir, "--dbfilename", file]);
+    let server = RealRedis::start(&[
+        "--dir",
+        dir,
+        "--dbfilename",
+        file,
+        "--sanitize-dump-payload",
+        "yes",
+    ]);
     let client = redis::Client::open(format!("redis://127.0.0.1:{}/", server.port)).expect("url");
     let mut con = client.get_connection().expect("connect to redis-server");
     // Connections are accepted while the file loads: wait until it is done.
@@ -130,11 +140,14 @@ fn populate(con: &mut redis::Connection) {
     let mut push = vec![b("RPUSH"), b("list:big")];
     push.extend((0..20_000).map(|i| b(format!("element-{i}"))));
     cmd(push);
+    // Entries of 16383 bytes (header 5 + 16378) get Redis's 3-byte backlen.
     cmd(vec![
         b("RPUSH"),
         b("list:bigelem"),
         vec![b'x'; 30_000],
         b("after"),
+        vec![b'y'; 16_378],
+        vec![b'z'; 16_377],
     ]);
     let mut push = vec![b("LPUSH"), b("list:ints")];
     push.extend((0..3000).map(|i| b(i * 37 - 50_000)));
@@ -557,5 +570,51 @@ fn sigterm_and_shutdown_save_when_save_points_exist() {
     let mut con = server.client();
     let v: Vec<String> = query(&mut con, &[b"MGET", b"k", b"k2"]);
     assert_eq!(v, ["saved by SIGTERM", "saved by SHUTDOWN"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// What else Redis 7.0 may put in a file: function libraries, LRU idle times and LFU counters
+/// (with an LRU / LFU maxmemory-policy) load; a stream stops the load naming the key.
+#[test]
+fn redis_files_with_functions_lru_lfu_and_a_stream() {
+    if !require_redis_server() {
+        return;
+    }
+    let dir = temp_dir("extras");
+    let (_source, mut con) = start_redis(&dir, "dump.rdb");
+    let _: () = query(&mut con, &[b"SET", b"a", b"1"]);
+    let _: () = query(&mut con, &[b"RPUSH", b"l", b"x", b"y"]);
+    let _: String = query(
+        &mut con,
+        &[
+            b"FUNCTION",
+            b"LOAD",
+            b"#!lua name=mylib\nredis.register_function('f', function() return 1 end)",
+        ],
+    );
+    let load = |policy: &[u8], con: &mut redis::Connection| {
+        let _: () = query(con, &[b"CONFIG", b"SET", b"maxmemory-policy", policy]);
+        let _: () = query(con, &[b"SAVE"]);
+        let bytes = std::fs::read(dir.join("dump.rdb")).expect("dump.rdb");
+        let mut dbs: Vec<Db> = (0..DATABASES).map(Db::new).collect();
+        (rdb::load(&bytes, &mut dbs, &load_opts()), bytes, dbs)
+    };
+    for (policy, opcode) in [(&b"allkeys-lru"[..], 0xf8u8), (b"allkeys-lfu", 0xf9)] {
+        let (loaded, bytes, dbs) = load(policy, &mut con);
+        let loaded = loaded.expect("loads");
+        assert_eq!(loaded.keys_loaded, 2);
+        assert_eq!(loaded.functions.len(), 1);
+        assert!(loaded.functions[0].starts_with(b"#!lua name=mylib"));
+        assert!(
+            bytes.contains(&opcode),
+            "no opcode {opcode:#x} with {policy:?}"
+        );
+        assert!(dbs[0].dict.contains_key(b"l".as_slice()));
+    }
+    let _: String = query(&mut con, &[b"XADD", b"events", b"*", b"f", b"v"]);
+    let (loaded, _, dbs) = load(b"noeviction", &mut con);
+    let err = loaded.expect_err("a stream cannot be loaded");
+    assert!(err.message.contains("key 'events' is a stream"), "{err}");
+    assert!(dbs.iter().all(Db::is_empty), "nothing loaded");
     let _ = std::fs::remove_dir_all(&dir);
 }

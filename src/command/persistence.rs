@@ -167,10 +167,17 @@ pub fn load_rdb_file(dbs: &mut [Db], srv: &mut ServerState, now: Ms) -> Result<b
             loaded.functions.len()
         );
     }
-    info!(
-        "Done loading RDB, keys loaded: {}, keys expired: {}.",
-        loaded.keys_loaded, loaded.expired_skipped
-    );
+    if loaded.empty_skipped > 0 {
+        info!(
+            "Done loading RDB, keys loaded: {}, keys expired: {}, empty keys skipped: {}.",
+            loaded.keys_loaded, loaded.expired_skipped, loaded.empty_skipped
+        );
+    } else {
+        info!(
+            "Done loading RDB, keys loaded: {}, keys expired: {}.",
+            loaded.keys_loaded, loaded.expired_skipped
+        );
+    }
     info!(
         "DB loaded from disk: {:.3} seconds",
         started.elapsed().as_secs_f64()

@@ -163,23 +163,10 @@ impl ListpackWriter {
         self.finish_entry(start);
     }
 
-    /// Appends the backlen of the entry that starts at `start` (Redis: `lpEncodeBacklen`).
+    /// Appends the backlen of the entry that starts at `start`.
     fn finish_entry(&mut self, start: usize) {
-        let len = self.buf.len() - start;
-        let mut groups = Vec::with_capacity(5);
-        let mut v = len;
-        loop {
-            groups.push((v & 127) as u8);
-            v >>= 7;
-            if v == 0 {
-                break;
-            }
-        }
-        // Leftmost byte holds the highest bits, without the continuation bit.
-        let highest = groups.len() - 1;
-        for (i, g) in groups.iter().enumerate().rev() {
-            self.buf.push(if i == highest { *g } else { g | 128 });
-        }
+        let (bytes, n) = backlen(self.buf.len() - start);
+        self.buf.extend_from_slice(&bytes[..n]);
         self.count += 1;
     }
 
@@ -192,6 +179,26 @@ impl ListpackWriter {
         self.buf[4..6].copy_from_slice(&count.to_le_bytes());
         self.buf
     }
+}
+
+/// The backlen of an entry of `len` bytes, in memory order, and how many of the bytes it uses
+/// (Redis: `lpEncodeBacklen`): 7-bit groups, highest first; every byte but the leftmost has the
+/// high bit set. The size thresholds are Redis's exactly (one below each power of 128: an entry
+/// of 16383 bytes gets a 3-byte backlen), since Redis's validator insists on them.
+fn backlen(len: usize) -> ([u8; 5], usize) {
+    let n = match len {
+        0..=127 => 1,
+        128..=16382 => 2,
+        16383..=2_097_150 => 3,
+        2_097_151..=268_435_454 => 4,
+        _ => 5,
+    };
+    let mut bytes = [0u8; 5];
+    for (i, b) in bytes.iter_mut().take(n).enumerate() {
+        let group = ((len >> (7 * (n - 1 - i))) & 127) as u8;
+        *b = if i == 0 { group } else { group | 128 };
+    }
+    (bytes, n)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -282,15 +289,10 @@ pub fn listpack_entries(blob: &[u8]) -> BlobResult<Vec<Entry<'_>>> {
             }
         };
         let entry_len = body_end - start;
-        // Read the backlen forwards: its bytes, leftmost first, until one without the high bit
-        // that is the last (Redis's backlen bytes read right to left, the rightmost low bits).
-        let mut expected = ListpackWriter::new();
-        expected.buf.clear();
-        expected.buf.resize(entry_len, 0);
-        expected.finish_entry(0);
-        let backlen = &expected.buf[entry_len..];
-        let (s, e) = slice(blob, body_end, backlen.len(), "listpack backlen")?;
-        if &blob[s..e] != backlen {
+        // The backlen must be exactly the encoding of the entry's size.
+        let (expected, n) = backlen(entry_len);
+        let (s, e) = slice(blob, body_end, n, "listpack backlen")?;
+        if blob[s..e] != expected[..n] {
             return Err(format!(
                 "listpack entry at blob offset {start}: wrong backlen"
             ));
@@ -601,6 +603,15 @@ mod tests {
         let blob = w.finish();
         // Entry: 2 header bytes + 200 = 202 = 0b1_1001010 -> bytes [1, 0x80|0x4A].
         assert_eq!(&blob[6 + 202..6 + 204], &[0x01, 0xCA]);
+    }
+
+    #[test]
+    fn backlen_sizes_follow_redis_thresholds() {
+        assert_eq!(backlen(127), ([127, 0, 0, 0, 0], 1));
+        assert_eq!(backlen(128), ([1, 0x80, 0, 0, 0], 2));
+        assert_eq!(backlen(16382), ([127, 0xFE, 0, 0, 0], 2));
+        assert_eq!(backlen(16383), ([0, 0xFF, 0xFF, 0, 0], 3));
+        assert_eq!(backlen(2_097_151).1, 4);
     }
 
     #[test]

@@ -163,13 +163,17 @@ mod tests {
         assert!(compress(b"abcdefghijklmnopqrstuvwxyz", 22).is_none());
     }
 
-    /// Bytes written by liblzf (Redis 7.0 `SET k aaaa...` (30 a's) then SAVE).
+    /// Bytes liblzf wrote in a redis-server 7.0.15 dump (`SET k2 abcabc...abcxyz` and
+    /// `SET k aaa...a`, 30 bytes each, then SAVE).
     #[test]
     fn reads_liblzf_output() {
-        let liblzf = [0x00, b'a', 0xe0, 0x0f, 0x00, 0x20, 0x00];
-        // Not asserting liblzf's exact bytes here beyond what decodes: literal 'a', then
-        // a reference of 7+15+2 = 24 at distance 1, then one of 3 at distance 1.
-        assert_eq!(decompress(&liblzf, 1 + 24 + 3), Some(vec![b'a'; 28]));
+        let abc = [
+            0x03, b'a', b'b', b'c', b'a', 0xe0, 0x0e, 0x02, 0x02, b'x', b'y', b'z',
+        ];
+        let expected = [&b"abc".repeat(9)[..], b"xyz"].concat();
+        assert_eq!(decompress(&abc, 30), Some(expected));
+        let aaa = [0x01, b'a', b'a', 0xe0, 0x11, 0x00, 0x01, b'a', b'a'];
+        assert_eq!(decompress(&aaa, 30), Some(vec![b'a'; 30]));
     }
 
     #[test]
