@@ -96,7 +96,9 @@ pub fn write_rdb_file(dbs: &[Db], config: &Config, now: Ms) -> io::Result<()> {
             out.flush()?;
             let file = out.into_inner().map_err(|e| e.into_error())?;
             file.sync_all()?;
-            std::fs::rename(&temp, rdb_path(config))
+            std::fs::rename(&temp, rdb_path(config))?;
+            // Make the rename itself durable (Redis: `fsyncFileDir`).
+            std::fs::File::open(dir).and_then(|d| d.sync_all())
         });
     if let Err(e) = &written {
         warn!("Write error saving DB on disk: {e}");
