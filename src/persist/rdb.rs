@@ -291,46 +291,96 @@ pub fn save_to_vec(dbs: &[Db], opts: &SaveOptions) -> Vec<u8> {
     out
 }
 
-/// Type byte, key, value (Redis: `rdbSaveObjectType` + `rdbSaveStringObject` + `rdbSaveObject`).
+/// Type byte, key, value (Redis: `rdbSaveKeyValuePair` without the expiry).
 fn save_key_value<W: Write>(w: &mut Writer<W>, key: &[u8], value: &Value) -> io::Result<()> {
+    w.byte(value_type(value))?;
+    w.string(key)?;
+    save_value(w, value)
+}
+
+/// The type byte a value is saved under: its encoding decides (Redis: `rdbSaveObjectType`).
+fn value_type(value: &Value) -> u8 {
     match value {
-        Value::Str(s) => {
-            w.byte(TYPE_STRING)?;
-            w.string(key)?;
-            w.string(s)
-        }
-        Value::List(list) => {
-            w.byte(TYPE_LIST_QUICKLIST_2)?;
-            w.string(key)?;
-            save_list(w, list)
-        }
-        Value::Hash(h) => {
-            let packed = h.encoding_name() == "listpack";
-            w.byte(if packed {
-                TYPE_HASH_LISTPACK
-            } else {
-                TYPE_HASH
-            })?;
-            w.string(key)?;
-            save_hash(w, h, packed)
-        }
-        Value::Set(set) => {
-            let ints = set.encoding_name() == "intset";
-            w.byte(if ints { TYPE_SET_INTSET } else { TYPE_SET })?;
-            w.string(key)?;
-            save_set(w, set, ints)
-        }
-        Value::ZSet(z) => {
-            let packed = matches!(z, ZSet::Listpack(_));
-            w.byte(if packed {
-                TYPE_ZSET_LISTPACK
-            } else {
-                TYPE_ZSET_2
-            })?;
-            w.string(key)?;
-            save_zset(w, z, packed)
+        Value::Str(_) => TYPE_STRING,
+        Value::List(_) => TYPE_LIST_QUICKLIST_2,
+        Value::Hash(h) if h.encoding_name() == "listpack" => TYPE_HASH_LISTPACK,
+        Value::Hash(_) => TYPE_HASH,
+        Value::Set(s) if s.encoding_name() == "intset" => TYPE_SET_INTSET,
+        Value::Set(_) => TYPE_SET,
+        Value::ZSet(ZSet::Listpack(_)) => TYPE_ZSET_LISTPACK,
+        Value::ZSet(_) => TYPE_ZSET_2,
+    }
+}
+
+/// The value's body in the format its [`value_type`] names (Redis: `rdbSaveObject`).
+fn save_value<W: Write>(w: &mut Writer<W>, value: &Value) -> io::Result<()> {
+    match value {
+        Value::Str(s) => w.string(s),
+        Value::List(list) => save_list(w, list),
+        Value::Hash(h) => save_hash(w, h, value_type(value) == TYPE_HASH_LISTPACK),
+        Value::Set(set) => save_set(w, set, value_type(value) == TYPE_SET_INTSET),
+        Value::ZSet(z) => save_zset(w, z, value_type(value) == TYPE_ZSET_LISTPACK),
+    }
+}
+
+/// The payload DUMP returns for `value` (Redis: `createDumpPayload`): type byte, value, the
+/// RDB version as u16 LE, and the CRC64 of all that as u64 LE.
+pub fn dump_payload(value: &Value, compression: bool) -> Vec<u8> {
+    let mut w = Writer {
+        out: Vec::new(),
+        digest: None,
+        compression,
+    };
+    // Writing into a Vec cannot fail.
+    let _ = w
+        .byte(value_type(value))
+        .and_then(|()| save_value(&mut w, value));
+    let mut out = w.out;
+    out.extend_from_slice(&(RDB_VERSION as u16).to_le_bytes());
+    let crc = CRC64.checksum(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// The value of a DUMP payload (Redis: `verifyDumpPayload` + `rdbLoadObject`, for RESTORE):
+/// refused if shorter than its footer, of a newer RDB version, with a wrong CRC64 (when
+/// `verify_checksum`), or with anything left over after the value.
+pub fn restore_payload(
+    payload: &[u8],
+    verify_checksum: bool,
+    limits: &Limits,
+) -> LoadResult<Value> {
+    let bad = |message: &str| LoadError {
+        offset: 0,
+        message: message.to_string(),
+    };
+    let body_len = payload
+        .len()
+        .checked_sub(10)
+        .ok_or_else(|| bad("payload version or checksum are wrong"))?;
+    let footer = &payload[body_len..];
+    let version = u16::from_le_bytes([footer[0], footer[1]]);
+    if u32::from(version) > RDB_VERSION {
+        return Err(bad("payload version or checksum are wrong"));
+    }
+    if verify_checksum {
+        let stored = u64::from_le_bytes([
+            footer[2], footer[3], footer[4], footer[5], footer[6], footer[7], footer[8], footer[9],
+        ]);
+        if CRC64.checksum(&payload[..body_len + 2]) != stored {
+            return Err(bad("payload version or checksum are wrong"));
         }
     }
+    let mut r = Reader {
+        buf: &payload[..body_len],
+        pos: 0,
+    };
+    let kind = r.u8("the value type")?;
+    let value = load_value(&mut r, kind, b"", limits)?;
+    if r.remaining() != 0 {
+        return r.fail(r.pos, "bad data format: bytes left after the value");
+    }
+    value.ok_or_else(|| bad("bad data format: empty collection"))
 }
 
 /// Quicklist 2: the elements regrouped into packed nodes of about [`LIST_NODE_BYTES`].
