@@ -368,6 +368,7 @@ fn files_move_both_ways_between_redis_and_ferrodis() {
             checksum,
             now_ms: now_ms(),
             used_mem: 1 << 20,
+            save_idle: true,
         };
         let file = std::fs::File::create(&path).expect("create ours.rdb");
         rdb::save(&dbs, &opts, std::io::BufWriter::new(file)).expect("write ours.rdb");
@@ -504,6 +505,7 @@ fn a_corrupt_file_stops_startup() {
         checksum: true,
         now_ms: now_ms(),
         used_mem: 0,
+        save_idle: false,
     };
     let good = rdb::save_to_vec(&dbs, &opts);
     for (name, bytes) in [

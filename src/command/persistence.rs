@@ -80,6 +80,7 @@ pub fn write_rdb_file(dbs: &[Db], config: &Config, now: Ms) -> io::Result<()> {
         checksum: config.rdbchecksum,
         now_ms: now,
         used_mem: crate::alloc::used_memory() as u64,
+        save_idle: config.maxmemory_policy.contains("lru"),
     };
     let written = std::fs::File::create(&temp)
         .map_err(|e| {

@@ -157,6 +157,9 @@ pub struct SaveOptions {
     pub now_ms: Ms,
     /// Memory in use, for the `used-mem` AUX field.
     pub used_mem: u64,
+    /// Write each key's idle time (OP_IDLE), as Redis does under an LRU `maxmemory-policy`, so
+    /// that OBJECT IDLETIME survives a restart.
+    pub save_idle: bool,
 }
 
 /// Writes the RDB bytes and keeps the running checksum.
@@ -273,6 +276,10 @@ pub fn save<W: Write>(dbs: &[Db], opts: &SaveOptions, out: W) -> io::Result<()> 
             if let Some(when) = db.get_expire(key) {
                 w.byte(OP_EXPIRETIME_MS)?;
                 w.bytes(&when.to_le_bytes())?;
+            }
+            if opts.save_idle {
+                w.byte(OP_IDLE)?;
+                w.len(obj.idle_seconds(opts.now_ms))?;
             }
             save_key_value(&mut w, key, &obj.value)?;
         }

@@ -18,6 +18,7 @@ fn save_opts(compression: bool, checksum: bool) -> SaveOptions {
         checksum,
         now_ms: NOW,
         used_mem: 12345,
+        save_idle: false,
     }
 }
 
@@ -601,4 +602,27 @@ fn dump_payloads_round_trip_and_resist_damage() {
             assert!(rdb::restore_payload(&bad, true, &limits).is_err());
         }
     }
+}
+
+/// Under an LRU policy each key's idle time is saved (OP_IDLE) and restored into its clock.
+#[test]
+fn idle_times_survive_a_round_trip() {
+    let mut d = dbs(1);
+    put(&mut d[0], "fresh", Value::Str(Sds::new(b"x")));
+    put(&mut d[0], "old", Value::Str(Sds::new(b"y")));
+    if let Some(obj) = d[0].dict.get_mut(b"old".as_slice()) {
+        obj.lru -= 3600;
+    }
+    let mut opts = save_opts(true, true);
+    opts.save_idle = true;
+    let bytes = rdb::save_to_vec(&d, &opts);
+    let mut target = dbs(1);
+    rdb::load(&bytes, &mut target, &load_opts()).unwrap();
+    let idle = |k: &str| {
+        target[0]
+            .dict
+            .get(k.as_bytes())
+            .map(|o| o.idle_seconds(NOW))
+    };
+    assert_eq!((idle("fresh"), idle("old")), (Some(0), Some(3600)));
 }
