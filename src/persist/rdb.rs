@@ -1103,11 +1103,21 @@ fn load_zset(r: &mut Reader, kind: u8, limits: &Limits) -> LoadResult<Option<ZSe
 
 fn load_hash(r: &mut Reader, kind: u8, limits: &Limits) -> LoadResult<Option<Hash>> {
     let at = r.pos;
-    let mut h = Hash::new();
+    // A hash known to be too big for a listpack starts as a table: filling a listpack first
+    // would cost a linear duplicate check per field.
+    let for_count = |n: usize| {
+        if n > limits.hash.max_entries {
+            Hash::new_table()
+        } else {
+            Hash::new()
+        }
+    };
+    let mut h: Hash;
     let add = |h: &mut Hash, field: &[u8], value: &[u8]| h.set(field, value, limits.hash);
     match kind {
         TYPE_HASH => {
             let n = r.count("hash size", 2)?;
+            h = for_count(n);
             for _ in 0..n {
                 let at = r.pos;
                 let field = r.string("a hash field")?;
@@ -1121,6 +1131,7 @@ fn load_hash(r: &mut Reader, kind: u8, limits: &Limits) -> LoadResult<Option<Has
             let blob = r.string("a zipmap")?;
             let pairs = blobs::zipmap_pairs(&blob)
                 .or_else(|e| r.fail(at, format!("zipmap integrity check failed: {e}")))?;
+            h = for_count(pairs.len());
             for (field, value) in pairs {
                 if !add(&mut h, field, value) {
                     return r.fail(at, "hash zipmap with dup elements");
@@ -1142,6 +1153,7 @@ fn load_hash(r: &mut Reader, kind: u8, limits: &Limits) -> LoadResult<Option<Has
                 }
             })
             .or_else(|e| r.fail(at, format!("hash listpack integrity check failed: {e}")))?;
+            h = for_count(entries.len() / 2);
             for pair in entries.chunks_exact(2) {
                 if !add(&mut h, &pair[0].to_vec(), &pair[1].to_vec()) {
                     return r.fail(at, "hash with dup elements");
