@@ -124,8 +124,10 @@ pub fn save(dbs: &[Db], srv: &mut ServerState, now: Ms) -> io::Result<()> {
 pub fn load_rdb_file(dbs: &mut [Db], srv: &mut ServerState, now: Ms) -> Result<bool, String> {
     let path = rdb_path(&srv.config);
     let started = Instant::now();
-    let bytes = match std::fs::read(&path) {
-        Ok(b) => b,
+    let opened =
+        std::fs::File::open(&path).and_then(|file| file.metadata().map(|m| (file, m.len())));
+    let (file, len) = match opened {
+        Ok(pair) => pair,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
         Err(e) => {
             let msg = format!("Fatal error loading the DB: {e}. Exiting.");
@@ -133,12 +135,14 @@ pub fn load_rdb_file(dbs: &mut [Db], srv: &mut ServerState, now: Ms) -> Result<b
             return Err(msg);
         }
     };
+    let len = usize::try_from(len).unwrap_or(usize::MAX);
     let opts = LoadOptions {
         verify_checksum: srv.config.rdbchecksum,
         now_ms: now,
         limits: limits(&srv.config),
     };
-    let loaded = rdb::load(&bytes, dbs, &opts).map_err(|e| {
+    let source = io::BufReader::with_capacity(1 << 20, file);
+    let loaded = rdb::load_from(source, len, dbs, &opts).map_err(|e| {
         error!(
             "Internal error in RDB reading offset {} of {}: {}",
             e.offset,

@@ -79,9 +79,8 @@ use crate::types::set::{Member, Set};
 use crate::types::zset::{self, ZSet};
 use crate::util::{format_double, parse_f64, parse_i64, write_i64, I64_BUF};
 use crc::{Crc, Digest, CRC_64_REDIS};
-use std::borrow::Cow;
 use std::fmt;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 
 /// The RDB version ferrodis writes, and the newest it reads.
 pub const RDB_VERSION: u32 = 10;
@@ -378,10 +377,7 @@ pub fn restore_payload(
             return Err(bad("payload version or checksum are wrong"));
         }
     }
-    let mut r = Reader {
-        buf: &payload[..body_len],
-        pos: 0,
-    };
+    let mut r = Reader::new(&payload[..body_len], body_len, false);
     let kind = r.u8("the value type")?;
     let value = load_value(&mut r, kind, b"", limits)?;
     if r.remaining() != 0 {
@@ -577,13 +573,28 @@ enum Len {
     Special(u8),
 }
 
-/// A cursor over the file's bytes; every read is bounds-checked.
-struct Reader<'a> {
-    buf: &'a [u8],
+/// A cursor over the file's bytes, read as a stream (the file is never held whole in memory).
+/// Every read is checked against the file's known length first, so a length field can never
+/// make it allocate more than the file holds; the CRC64 is kept over every byte read.
+struct Reader<R: Read> {
+    src: R,
+    /// Bytes read so far (the offset errors report).
     pos: usize,
+    /// Total bytes in the source.
+    len: usize,
+    digest: Option<Digest<'static, u64>>,
 }
 
-impl<'a> Reader<'a> {
+impl<R: Read> Reader<R> {
+    fn new(src: R, len: usize, checksum: bool) -> Reader<R> {
+        Reader {
+            src,
+            pos: 0,
+            len,
+            digest: checksum.then(|| CRC64.digest()),
+        }
+    }
+
     fn fail<T>(&self, at: usize, message: impl Into<String>) -> LoadResult<T> {
         Err(LoadError {
             offset: at,
@@ -592,10 +603,12 @@ impl<'a> Reader<'a> {
     }
 
     fn remaining(&self) -> usize {
-        self.buf.len() - self.pos
+        self.len.saturating_sub(self.pos)
     }
 
-    fn take(&mut self, n: usize, what: &str) -> LoadResult<&'a [u8]> {
+    /// Fills `buf` from the source, after checking the file has that many bytes left.
+    fn read_into(&mut self, buf: &mut [u8], what: &str) -> LoadResult<()> {
+        let n = buf.len();
         if n > self.remaining() {
             return self.fail(
                 self.pos,
@@ -605,18 +618,39 @@ impl<'a> Reader<'a> {
                 ),
             );
         }
-        let s = &self.buf[self.pos..self.pos + n];
+        if let Err(e) = self.src.read_exact(buf) {
+            return self.fail(self.pos, format!("read error reading {what}: {e}"));
+        }
+        if let Some(d) = &mut self.digest {
+            d.update(buf);
+        }
         self.pos += n;
-        Ok(s)
+        Ok(())
+    }
+
+    fn take(&mut self, n: usize, what: &str) -> LoadResult<Vec<u8>> {
+        if n > self.remaining() {
+            // Refused before allocating for it.
+            return self.fail(
+                self.pos,
+                format!(
+                    "unexpected end of file reading {what} ({n} bytes wanted, {} left)",
+                    self.remaining()
+                ),
+            );
+        }
+        let mut v = vec![0u8; n];
+        self.read_into(&mut v, what)?;
+        Ok(v)
     }
 
     fn u8(&mut self, what: &str) -> LoadResult<u8> {
-        Ok(self.take(1, what)?[0])
+        Ok(self.array::<1>(what)?[0])
     }
 
     fn array<const N: usize>(&mut self, what: &str) -> LoadResult<[u8; N]> {
         let mut a = [0u8; N];
-        a.copy_from_slice(self.take(N, what)?);
+        self.read_into(&mut a, what)?;
         Ok(a)
     }
 
@@ -670,12 +704,12 @@ impl<'a> Reader<'a> {
     }
 
     /// A string in any of its encodings (Redis: `rdbGenericLoadStringObject`).
-    fn string(&mut self, what: &str) -> LoadResult<Cow<'a, [u8]>> {
+    fn string(&mut self, what: &str) -> LoadResult<Vec<u8>> {
         let at = self.pos;
         match self.len_or_special(what)? {
             Len::Plain(n) => {
                 let n = usize::try_from(n).unwrap_or(usize::MAX);
-                Ok(Cow::Borrowed(self.take(n, what)?))
+                self.take(n, what)
             }
             Len::Special(ENC_INT8) => Ok(int_text(i64::from(self.u8(what)? as i8))),
             Len::Special(ENC_INT16) => {
@@ -689,8 +723,8 @@ impl<'a> Reader<'a> {
                 let len = self.len(what)?;
                 let data = self.take(usize::try_from(clen).unwrap_or(usize::MAX), what)?;
                 let len = usize::try_from(len).unwrap_or(usize::MAX);
-                match lzf::decompress(data, len) {
-                    Some(bytes) => Ok(Cow::Owned(bytes)),
+                match lzf::decompress(&data, len) {
+                    Some(bytes) => Ok(bytes),
                     None => self.fail(at, format!("invalid LZF compressed string in {what}")),
                 }
             }
@@ -710,7 +744,7 @@ impl<'a> Reader<'a> {
             255 => Ok(f64::NEG_INFINITY),
             n => {
                 let text = self.take(usize::from(n), what)?;
-                match parse_f64(text) {
+                match parse_f64(&text) {
                     Some(d) => Ok(d),
                     None => self.fail(at, format!("{what} is not a number")),
                 }
@@ -723,25 +757,36 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn int_text(n: i64) -> Cow<'static, [u8]> {
+fn int_text(n: i64) -> Vec<u8> {
     let mut buf = [0u8; I64_BUF];
-    Cow::Owned(write_i64(n, &mut buf).to_vec())
+    write_i64(n, &mut buf).to_vec()
 }
 
 /// Reads an RDB file and, if all of it is valid, replaces the contents of `dbs` with it (Redis:
 /// `rdbLoad`). On error `dbs` is untouched.
 pub fn load(bytes: &[u8], dbs: &mut [Db], opts: &LoadOptions) -> LoadResult<Loaded> {
+    load_from(bytes, bytes.len(), dbs, opts)
+}
+
+/// [`load`] from a stream of `len` bytes (a file: it is read once, front to back, and never
+/// held whole in memory).
+pub fn load_from<R: Read>(
+    src: R,
+    len: usize,
+    dbs: &mut [Db],
+    opts: &LoadOptions,
+) -> LoadResult<Loaded> {
     let mut fresh: Vec<Db> = (0..dbs.len()).map(Db::new).collect();
-    let loaded = load_into(bytes, &mut fresh, opts)?;
+    let mut r = Reader::new(src, len, opts.verify_checksum);
+    let loaded = load_into(&mut r, &mut fresh, opts)?;
     for (db, new) in dbs.iter_mut().zip(fresh.iter_mut()) {
         db.swap_contents(new);
     }
     Ok(loaded)
 }
 
-fn load_into(bytes: &[u8], dbs: &mut [Db], opts: &LoadOptions) -> LoadResult<Loaded> {
-    let mut r = Reader { buf: bytes, pos: 0 };
-    let magic = r.take(9, "the RDB header")?;
+fn load_into<R: Read>(r: &mut Reader<R>, dbs: &mut [Db], opts: &LoadOptions) -> LoadResult<Loaded> {
+    let magic: [u8; 9] = r.array("the RDB header")?;
     if &magic[..5] != b"REDIS" {
         return r.fail(0, "wrong signature trying to load DB from file");
     }
@@ -815,13 +860,13 @@ fn load_into(bytes: &[u8], dbs: &mut [Db], opts: &LoadOptions) -> LoadResult<Loa
                 continue;
             }
             OP_AUX => {
-                let name = r.string("an AUX field name")?.into_owned();
-                let value = r.string("an AUX field value")?.into_owned();
+                let name = r.string("an AUX field name")?;
+                let value = r.string("an AUX field value")?;
                 loaded.aux.push((name, value));
                 continue;
             }
             OP_FUNCTION2 => {
-                let code = r.string("a function library")?.into_owned();
+                let code = r.string("a function library")?;
                 loaded.functions.push(code);
                 continue;
             }
@@ -839,7 +884,7 @@ fn load_into(bytes: &[u8], dbs: &mut [Db], opts: &LoadOptions) -> LoadResult<Loa
         // A key-value pair of type `op`.
         let key_at = r.pos;
         let key = r.string("a key")?;
-        let value = load_value(&mut r, op, &key, &opts.limits)?;
+        let value = load_value(r, op, &key, &opts.limits)?;
         let (when, idle_secs) = (expire.take(), idle.take());
         let Some(value) = value else {
             loaded.empty_skipped += 1;
@@ -870,33 +915,38 @@ fn load_into(bytes: &[u8], dbs: &mut [Db], opts: &LoadOptions) -> LoadResult<Loa
     }
     if version >= 5 {
         let end = r.pos;
+        // The checksum covers everything before it.
+        let digest = r.digest.take();
         let stored = u64::from_le_bytes(r.array("the checksum")?);
-        loaded.checksum = if !opts.verify_checksum {
-            Checksum::NotChecked
-        } else if stored == 0 {
-            Checksum::NotComputed
-        } else {
-            let expected = CRC64.checksum(&bytes[..end]);
-            if expected != stored {
-                return r.fail(
-                    end,
-                    format!("wrong RDB checksum expected: ({expected:x}) got: ({stored:x})"),
-                );
+        loaded.checksum = match digest {
+            None => Checksum::NotChecked,
+            Some(_) if stored == 0 => Checksum::NotComputed,
+            Some(digest) => {
+                let expected = digest.finalize();
+                if expected != stored {
+                    return r.fail(
+                        end,
+                        format!("wrong RDB checksum expected: ({expected:x}) got: ({stored:x})"),
+                    );
+                }
+                Checksum::Verified
             }
-            Checksum::Verified
         };
     }
     Ok(loaded)
 }
 
 /// One value of type `kind` (Redis: `rdbLoadObject`); `None` for an empty collection.
-fn load_value(r: &mut Reader, kind: u8, key: &[u8], limits: &Limits) -> LoadResult<Option<Value>> {
+fn load_value<R: Read>(
+    r: &mut Reader<R>,
+    kind: u8,
+    key: &[u8],
+    limits: &Limits,
+) -> LoadResult<Option<Value>> {
     let at = r.pos;
     let key_name = || String::from_utf8_lossy(key).into_owned();
     let value = match kind {
-        TYPE_STRING => Some(Value::Str(Sds::from_vec(
-            r.string("a string value")?.into_owned(),
-        ))),
+        TYPE_STRING => Some(Value::Str(Sds::from_vec(r.string("a string value")?))),
         TYPE_LIST | TYPE_LIST_ZIPLIST | TYPE_LIST_QUICKLIST | TYPE_LIST_QUICKLIST_2 => {
             load_list(r, kind, limits)?.map(|l| Value::List(Box::new(l)))
         }
@@ -937,8 +987,8 @@ fn load_value(r: &mut Reader, kind: u8, key: &[u8], limits: &Limits) -> LoadResu
 
 /// Reads a string holding a blob and parses it with `parse`, turning its error into a
 /// [`LoadError`] at the blob's offset.
-fn with_blob<T>(
-    r: &mut Reader,
+fn with_blob<T, R: Read>(
+    r: &mut Reader<R>,
     what: &str,
     parse: impl FnOnce(&[u8]) -> blobs::BlobResult<T>,
 ) -> LoadResult<T> {
@@ -960,7 +1010,7 @@ fn push_entry(list: &mut List, e: Entry, fill: i64) {
     }
 }
 
-fn load_list(r: &mut Reader, kind: u8, limits: &Limits) -> LoadResult<Option<List>> {
+fn load_list<R: Read>(r: &mut Reader<R>, kind: u8, limits: &Limits) -> LoadResult<Option<List>> {
     let fill = limits.list_fill;
     let mut list = List::new();
     match kind {
@@ -1020,7 +1070,7 @@ fn load_list(r: &mut Reader, kind: u8, limits: &Limits) -> LoadResult<Option<Lis
     Ok((!list.is_empty()).then_some(list))
 }
 
-fn load_set(r: &mut Reader, kind: u8, limits: &Limits) -> LoadResult<Option<Set>> {
+fn load_set<R: Read>(r: &mut Reader<R>, kind: u8, limits: &Limits) -> LoadResult<Option<Set>> {
     let max = limits.set_max_intset;
     if kind == TYPE_SET_INTSET {
         let members = with_blob(r, "an intset", blobs::intset_members)?;
@@ -1064,14 +1114,14 @@ fn packed_pairs(entries: Vec<Entry>, what: &str) -> blobs::BlobResult<Vec<(Vec<u
         .collect()
 }
 
-fn load_zset(r: &mut Reader, kind: u8, limits: &Limits) -> LoadResult<Option<ZSet>> {
+fn load_zset<R: Read>(r: &mut Reader<R>, kind: u8, limits: &Limits) -> LoadResult<Option<ZSet>> {
     let at = r.pos;
     let pairs: Vec<(Vec<u8>, f64)> = match kind {
         TYPE_ZSET | TYPE_ZSET_2 => {
             let n = r.count("zset size", 2)?;
             let mut pairs = Vec::with_capacity(n.min(4096));
             for _ in 0..n {
-                let member = r.string("a zset member")?.into_owned();
+                let member = r.string("a zset member")?;
                 let score = if kind == TYPE_ZSET {
                     r.text_double("a zset score")?
                 } else {
@@ -1101,7 +1151,7 @@ fn load_zset(r: &mut Reader, kind: u8, limits: &Limits) -> LoadResult<Option<ZSe
     Ok((!z.is_empty()).then_some(z))
 }
 
-fn load_hash(r: &mut Reader, kind: u8, limits: &Limits) -> LoadResult<Option<Hash>> {
+fn load_hash<R: Read>(r: &mut Reader<R>, kind: u8, limits: &Limits) -> LoadResult<Option<Hash>> {
     let at = r.pos;
     // A hash known to be too big for a listpack starts as a table: filling a listpack first
     // would cost a linear duplicate check per field.
