@@ -42,6 +42,10 @@ pub struct Config {
     pub appendonly: bool,
     pub dir: String,
     pub dbfilename: String,
+    /// LZF-compress long strings in RDB files.
+    pub rdbcompression: bool,
+    /// Write and verify the RDB CRC64.
+    pub rdbchecksum: bool,
     pub tcp_keepalive: u64,
     pub tcp_backlog: u64,
     pub protected_mode: bool,
@@ -94,6 +98,8 @@ impl Default for Config {
             appendonly: false,
             dir: ".".to_string(),
             dbfilename: "dump.rdb".to_string(),
+            rdbcompression: true,
+            rdbchecksum: true,
             tcp_keepalive: 300,
             tcp_backlog: 511,
             protected_mode: true,
@@ -592,6 +598,8 @@ pub static DIRECTIVES: &[Directive] = &[
     directive!("appendonly", appendonly, bool, true),
     directive!("dir", dir, string, true),
     directive!("dbfilename", dbfilename, string, true),
+    directive!("rdbcompression", rdbcompression, bool, true),
+    directive!("rdbchecksum", rdbchecksum, bool, false),
     directive!("tcp-keepalive", tcp_keepalive, int(0, 2147483647), true),
     directive!("tcp-backlog", tcp_backlog, int(0, 2147483647), false),
     directive!("protected-mode", protected_mode, bool, true),

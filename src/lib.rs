@@ -44,6 +44,7 @@
 //!                        lazyfree.rs, value.rs (Value, Object)
 //! src/types/             sds.rs (strings), dict.rs (hash table with O(1) sampling), and the
 //!                        collections: list, hash, set, zset
+//! src/persist/           RDB files (Redis 7.0, version 10): rdb.rs save/load, blobs.rs, lzf.rs
 //! src/util/              strict number parsing, %.17g, x87 long double, glob matching,
 //!                        keyspace-event letters
 //! src/alloc.rs           used_memory accounting
@@ -69,6 +70,7 @@ pub mod alloc;
 pub mod command;
 pub mod config;
 pub mod db;
+pub mod persist;
 pub mod resp;
 pub mod server;
 pub mod types;

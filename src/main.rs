@@ -63,6 +63,14 @@ fn main() {
         std::process::id(),
         server.port()
     );
+    if let Err(msg) = ferrodis::command::persistence::load_rdb_file(
+        &mut server.dbs,
+        &mut server.state,
+        ferrodis::server::unix_ms(),
+    ) {
+        error!("{msg}");
+        std::process::exit(1);
+    }
     info!("Ready to accept connections tcp");
     if let Err(e) = server.run() {
         error!("Event loop failed: {e}");

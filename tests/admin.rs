@@ -550,10 +550,13 @@ fn shutdown_exits_without_a_reply() {
     assert!(status.success(), "{status:?}");
 }
 
+/// SHUTDOWN SAVE whose save fails (here: its `dir` is gone) keeps the server up, as in Redis,
+/// unless FORCE is given.
 #[test]
-fn shutdown_save_fails_without_persistence_unless_forced() {
+fn shutdown_save_fails_when_the_save_fails_unless_forced() {
     let mut server = TestServer::start(&[]);
     let mut c = server.raw();
+    std::fs::remove_dir_all(&server.dir).expect("remove the server's dir");
     assert_eq!(
         c.cmd_str("SHUTDOWN SAVE"),
         "-ERR Errors trying to SHUTDOWN. Check logs.\r\n"

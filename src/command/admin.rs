@@ -6,8 +6,8 @@
 //! renders the command table rows (`table.rs`), so what COMMAND INFO reports is exactly what the
 //! dispatcher enforces.
 //!
-//! Not implemented (they answer "unknown command"): SAVE, BGSAVE, BGREWRITEAOF (ferrodis has no
-//! persistence yet), MONITOR, SLOWLOG, LATENCY, REPLICAOF, FAILOVER. (MEMORY and SWAPDB are
+//! SAVE and DEBUG RELOAD are in `persistence.rs`. Not implemented (they answer "unknown
+//! command"): BGSAVE, BGREWRITEAOF, MONITOR, SLOWLOG, LATENCY, REPLICAOF, FAILOVER. (MEMORY and SWAPDB are
 //! keyspace commands, in `keyspace.rs`.)
 
 use super::args;
@@ -767,10 +767,11 @@ fn time_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
     Ok(())
 }
 
-/// LASTSAVE — Unix time of the last successful save. ferrodis never saves, and Redis reports
-/// the server's start time until its first save, so that is the answer.
+/// LASTSAVE — Unix time of the last successful save; the server's start time until the first,
+/// as in Redis.
 fn lastsave_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
-    ctx.out.integer(ctx.srv.started_ms / 1000);
+    ctx.out
+        .integer(ctx.srv.rdb.last_save_secs(ctx.srv.started_ms));
     Ok(())
 }
 
@@ -822,6 +823,8 @@ fn debug_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
             std::thread::sleep(d);
         }
         ctx.out.ok();
+    } else if args::is(sub, "RELOAD") {
+        super::persistence::debug_reload(ctx, &argv[2..])?;
     } else if args::is(sub, "SET-ACTIVE-EXPIRE") && argv.len() == 3 {
         let on = args::int(argv[2])?;
         ctx.srv.config.active_expire_enabled = on != 0;
@@ -855,8 +858,8 @@ fn debug_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
 /// SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT] — no reply on success: the server stops
 /// after this loop turn, flushing pending replies to other clients first.
 ///
-/// ferrodis has no persistence, so a shutdown that must save (SAVE, or a `save` schedule
-/// without NOSAVE) fails the way Redis does when its save fails — unless FORCE is given.
+/// A shutdown that must save (SAVE, or a `save` schedule without NOSAVE) writes the RDB file
+/// first; if that fails the server stays up, as in Redis, unless FORCE is given.
 fn shutdown_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let (mut nosave, mut save, mut force, mut abort, mut any) = (false, false, false, false, false);
     for arg in &argv[1..] {
@@ -882,12 +885,15 @@ fn shutdown_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     if abort {
         return Err(CommandError::Err("No shutdown in progress."));
     }
-    let must_save = save || (!nosave && !ctx.srv.config.save.is_empty());
-    if must_save && !force {
-        warn!("Error trying to save the DB: ferrodis has no persistence, can't exit.");
-        return Err(CommandError::Err("Errors trying to SHUTDOWN. Check logs."));
-    }
     warn!("User requested shutdown...");
+    let must_save = save || (!nosave && !ctx.srv.config.save.is_empty());
+    if must_save {
+        warn!("Saving the final RDB snapshot before exiting.");
+        if super::persistence::save(ctx.dbs, ctx.srv, ctx.now).is_err() && !force {
+            warn!("Error trying to save the DB, can't exit.");
+            return Err(CommandError::Err("Errors trying to SHUTDOWN. Check logs."));
+        }
+    }
     ctx.srv.shutdown = Some(Shutdown::Command);
     Ok(())
 }

@@ -39,6 +39,7 @@ pub mod keyspec;
 pub mod list;
 pub mod multi;
 pub mod notify;
+pub mod persistence;
 pub mod pubsub;
 pub mod scripting;
 pub mod set;

@@ -120,6 +120,8 @@ pub struct ServerState {
     pub shutdown: Option<Shutdown>,
     /// Writes since start (Redis's `server.dirty`, reported as rdb_changes_since_last_save).
     pub dirty: u64,
+    /// Last save and load, for LASTSAVE and INFO persistence.
+    pub rdb: super::persistence::RdbState,
     pub run_id: String,
     pub tcp_port: u16,
     pub executable: String,
@@ -157,6 +159,7 @@ impl ServerState {
             lazyfree: Default::default(),
             shutdown: None,
             dirty: 0,
+            rdb: Default::default(),
             run_id,
             tcp_port,
             executable: std::env::current_exe()

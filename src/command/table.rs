@@ -36,6 +36,7 @@ pub mod flags {
     pub const SKIP_SLOWLOG: u32 = 1 << 14;
     pub const SKIP_MONITOR: u32 = 1 << 15;
     pub const NO_MANDATORY_KEYS: u32 = 1 << 16;
+    pub const NO_ASYNC_LOADING: u32 = 1 << 17;
 
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
@@ -52,6 +53,7 @@ pub mod flags {
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
         (NO_MANDATORY_KEYS, "no_mandatory_keys"),
+        (NO_ASYNC_LOADING, "no_async_loading"),
         (NO_MULTI, "no_multi"),
         (ALLOW_BUSY, "allow_busy"),
         (MOVABLE_KEYS, "movablekeys"),
@@ -164,7 +166,7 @@ impl CommandSpec {
 }
 
 /// Every family's rows, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 13] {
+pub fn families() -> [&'static [CommandSpec]; 14] {
     use super::*;
     [
         connection::COMMANDS,
@@ -180,6 +182,7 @@ pub fn families() -> [&'static [CommandSpec]; 13] {
         multi::COMMANDS,
         scripting::COMMANDS,
         sort::COMMANDS,
+        persistence::COMMANDS,
     ]
 }
 

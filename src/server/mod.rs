@@ -319,12 +319,21 @@ impl Server {
                 self.next_cron = Instant::now() + period;
             }
             if let Some(reason) = self.state.shutdown {
+                if reason == Shutdown::Signal && !self.save_before_signal_exit() {
+                    self.state.shutdown = None;
+                    continue;
+                }
                 info!("User requested shutdown... ({reason:?})");
                 self.before_sleep();
                 info!("ferrodis is now ready to exit, bye bye...");
                 return Ok(());
             }
         }
+    }
+
+    /// The final save of a signal-initiated shutdown (see `command::persistence`).
+    fn save_before_signal_exit(&mut self) -> bool {
+        crate::command::persistence::save_before_signal_exit(&self.dbs, &mut self.state, unix_ms())
     }
 
     /// How long poll may sleep: until the next cron tick or the next blocked-client deadline;

@@ -77,6 +77,14 @@ impl Hash {
         }
     }
 
+    /// An empty hash in the table encoding, for one known to be too big for a listpack (RDB
+    /// loading; Redis: `createHashObject` + `hashTypeConvert` up front in `rdbLoadObject`).
+    pub fn new_table() -> Hash {
+        Hash {
+            repr: Repr::Table(Box::default()),
+        }
+    }
+
     pub fn len(&self) -> usize {
         match &self.repr {
             Repr::Listpack(lp) => lp.count(),

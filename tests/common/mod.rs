@@ -12,13 +12,29 @@ use std::time::{Duration, Instant};
 pub struct TestServer {
     child: Child,
     pub port: u16,
+    /// The server's own `dir` (a fresh temp dir, removed on drop), so that no test reads or
+    /// writes an RDB file in the working directory. A test's `--dir` overrides it.
+    pub dir: std::path::PathBuf,
+}
+
+/// A fresh empty directory for one test server.
+fn fresh_server_dir() -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("ferrodis-test-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create server dir");
+    dir
 }
 
 impl TestServer {
     /// Starts ferrodis on an ephemeral port with extra `--directive value` arguments.
     pub fn start(extra: &[&str]) -> TestServer {
+        let dir = fresh_server_dir();
         let mut child = Command::new(env!("CARGO_BIN_EXE_ferrodis-server"))
             .args(["--port", "0", "--loglevel", "notice"])
+            .arg("--dir")
+            .arg(&dir)
             .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -55,7 +71,7 @@ impl TestServer {
             }
         });
         wait_for_port(port);
-        TestServer { child, port }
+        TestServer { child, port, dir }
     }
 
     pub fn url(&self) -> String {
@@ -95,6 +111,7 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
