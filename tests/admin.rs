@@ -612,10 +612,10 @@ fn config_file_values_are_applied_and_reported() {
     // The config file must come first, so start the binary by hand and read the port it logs.
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ferrodis-server"))
         .arg(&path)
-        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("start ferrodis-server");
-    let mut reader = BufReader::new(child.stderr.take().unwrap());
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
     let mut port = 0u16;
     let mut line = String::new();
     while port == 0 && reader.read_line(&mut line).unwrap_or(0) > 0 {

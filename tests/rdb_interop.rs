@@ -543,7 +543,8 @@ fn a_corrupt_file_stops_startup() {
             ])
             .output()
             .expect("run ferrodis-server");
-        let log = String::from_utf8_lossy(&out.stderr);
+        let log = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{name}: startup went on:\n{log}");
         assert!(
             log.contains("Internal error in RDB reading offset")

@@ -17,7 +17,7 @@ use super::keyspec::{self, BeginSearch, FindKeys, KeySpec};
 use super::state::Shutdown;
 use super::table::{flags, flags::*, lookup_subcommand, CommandSpec};
 use super::Ctx;
-use crate::config::{find_directive, ConfigError, Directive, DIRECTIVES};
+use crate::config::{canonical_name, config_names, ConfigError};
 use crate::resp::reply::ReplyBuffer;
 use crate::util::glob_match;
 use log::warn;
@@ -237,30 +237,32 @@ fn config_help_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
 /// any other is a case-insensitive glob over the names, read as a C string (up to a NUL byte).
 /// A name matched twice is listed once.
 fn config_get_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
-    let mut matched: Vec<(&[u8], &'static Directive)> = Vec::new();
-    let listed = |matched: &[(&[u8], _)], name: &[u8]| {
+    // (reply name, directive): an exact name is echoed as the client spelled it, and also finds
+    // a hidden directive (Redis: HIDDEN_CONFIG); names are listed once, whatever their case.
+    let mut matched: Vec<(&[u8], &'static str)> = Vec::new();
+    let listed = |matched: &[(&[u8], &str)], name: &[u8]| {
         matched.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
     };
     for &pattern in &argv[2..] {
         let c_string = pattern.split(|&b| b == 0).next().unwrap_or_default();
         if !c_string.iter().any(|b| matches!(b, b'[' | b'*' | b'?')) {
-            let directive = std::str::from_utf8(pattern).ok().and_then(find_directive);
-            if let Some(d) = directive.filter(|_| !listed(&matched, pattern)) {
-                matched.push((pattern, d));
+            let name = std::str::from_utf8(pattern).ok().and_then(canonical_name);
+            if let Some(name) = name.filter(|_| !listed(&matched, pattern)) {
+                matched.push((pattern, name));
             }
             continue;
         }
-        for d in DIRECTIVES {
-            let name = d.name.as_bytes();
-            if !listed(&matched, name) && glob_match(c_string, name, true) {
-                matched.push((name, d));
+        for name in config_names() {
+            if !listed(&matched, name.as_bytes()) && glob_match(c_string, name.as_bytes(), true) {
+                matched.push((name.as_bytes(), name));
             }
         }
     }
     ctx.out.map_len(matched.len());
-    for (name, d) in matched {
-        ctx.out.bulk(name);
-        ctx.out.bulk_str(&(d.get)(&ctx.srv.config));
+    for (reply_name, name) in matched {
+        let value = ctx.srv.config.get(name).unwrap_or_default();
+        ctx.out.bulk(reply_name);
+        ctx.out.bulk_str(&value);
     }
     Ok(())
 }
@@ -284,19 +286,19 @@ fn config_set_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     for pair in pairs.chunks(2) {
         let (name, value) = (pair[0], pair[1]);
         let text_name = args::text(name);
-        let Some(directive) = find_directive(&text_name) else {
+        let Some(directive_name) = canonical_name(&text_name) else {
             return Err(CommandError::err(format!(
                 "Unknown option or number of arguments for CONFIG SET - '{text_name}'"
             )));
         };
-        if seen.contains(&directive.name) {
+        if seen.contains(&directive_name) {
             return Err(failed(name, "duplicate parameter"));
         }
-        seen.push(directive.name);
+        seen.push(directive_name);
         let value =
             std::str::from_utf8(value).map_err(|_| failed(name, "argument must be valid UTF-8"))?;
         config
-            .set(directive.name, value, true)
+            .set(directive_name, value, true)
             .map_err(|e| match e {
                 ConfigError::Immutable(_) => failed(name, "can't set immutable config"),
                 ConfigError::BadValue { reason, .. } => failed(name, &reason),
@@ -313,6 +315,7 @@ fn config_set_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
             c.authenticated = true;
         }
     }
+    log::set_max_level(crate::config::log_level_filter(&config.loglevel));
     ctx.srv.config = config;
     ctx.out.ok();
     Ok(())

@@ -36,13 +36,13 @@ impl TestServer {
             .arg("--dir")
             .arg(&dir)
             .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
             .spawn()
             .expect("start ferrodis-server");
-        // The startup log line names the port actually bound.
-        let stderr = child.stderr.take().expect("stderr");
-        let mut reader = BufReader::new(stderr);
+        // The startup log line (on stdout, like redis-server's log) names the port bound.
+        let stdout = child.stdout.take().expect("stdout");
+        let mut reader = BufReader::new(stdout);
         let mut port = 0;
         let mut line = String::new();
         while reader.read_line(&mut line).unwrap_or(0) > 0 {
@@ -57,13 +57,13 @@ impl TestServer {
             line.clear();
         }
         assert!(port != 0, "server did not report its port: {line}");
-        // Keep draining stderr so the server never blocks on a full pipe; a panic is passed on
-        // to the test's own output, so a server crash shows up as such in a failing test.
+        // Keep draining the log so the server never blocks on a full pipe; a crash report is
+        // passed on to the test's own output, so a server crash shows up as such in a test.
         std::thread::spawn(move || {
             let mut sink = String::new();
             let mut crashing = false;
             while reader.read_line(&mut sink).unwrap_or(0) > 0 {
-                crashing |= sink.contains("panicked");
+                crashing |= sink.contains("BUG REPORT START");
                 if crashing {
                     eprint!("ferrodis-server: {sink}");
                 }

@@ -13,19 +13,19 @@ def start_server(extra=()):
     assert binary, "FERRODIS_BIN must point at the ferrodis-server binary"
     proc = subprocess.Popen(
         [binary, "--port", "0", *extra],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
         text=True,
     )
     port = None
-    for line in proc.stderr:
+    for line in proc.stdout:
         m = re.search(r"port=(\d+)", line)
         if m:
             port = int(m.group(1))
             break
     assert port, "server did not report its port"
     # Keep draining the log so the server never blocks on a full pipe.
-    threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()
+    threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
     return proc, port
 
 
