@@ -1,6 +1,6 @@
 //! LZF compression as liblzf writes it (Redis: `lzf_c.c`, `lzf_d.c`), for RDB strings.
 //!
-//! Written here rather than taken from a crate: the `lzf` crate on crates.io is marked
+//! Written here rather than taken from a crate: the published `lzf` crate is marked
 //! DEPRECATED by its author and unmaintained, and the format is small enough to state in full.
 //!
 //! # Format
