@@ -18,6 +18,7 @@
 
 pub mod admin;
 pub mod args;
+pub mod bitops;
 pub mod connection;
 pub mod error;
 pub mod hash;

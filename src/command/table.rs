@@ -164,11 +164,12 @@ impl CommandSpec {
 }
 
 /// Every family's rows, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 13] {
+pub fn families() -> [&'static [CommandSpec]; 14] {
     use super::*;
     [
         connection::COMMANDS,
         string::COMMANDS,
+        bitops::COMMANDS,
         keyspace::COMMANDS,
         admin::COMMANDS,
         list::COMMANDS,
