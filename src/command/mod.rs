@@ -22,6 +22,7 @@ pub mod bitops;
 pub mod connection;
 pub mod error;
 pub mod hash;
+pub mod hyperloglog;
 pub mod keyspace;
 pub mod keyspec;
 pub mod list;

@@ -85,6 +85,14 @@ impl Sds {
         *self = Sds::Heap(bytes.into_boxed_slice());
     }
 
+    /// The bytes as a growable buffer, without copying a heap string.
+    pub fn into_vec(self) -> Vec<u8> {
+        match self {
+            Sds::Heap(b) => b.into_vec(),
+            inline => inline.as_bytes().to_vec(),
+        }
+    }
+
     /// Bytes this string owns on the heap (0 when inline), for MEMORY USAGE.
     pub fn heap_size(&self) -> usize {
         match self {

@@ -6,6 +6,7 @@
 //! replies.
 
 pub mod hash;
+pub mod hll;
 pub mod list;
 pub mod set;
 pub mod zset;
