@@ -263,9 +263,10 @@ fn push_zeros(seq: &mut Vec<u8>, len: usize) {
     }
 }
 
-/// Visits the registers of a sparse body as runs `(first register, run length, value)`.
-/// Returns the number of registers the body covers (16384 when it is well formed).
-fn sparse_runs(body: &[u8], mut visit: impl FnMut(usize, usize, u8) -> bool) -> usize {
+/// Visits the registers of a sparse body as runs `(first register, run length, value)`,
+/// until `visit` returns false. Returns the number of registers the body covers (16384 when
+/// it is well formed), or None if the visit was cut short.
+fn sparse_runs(body: &[u8], mut visit: impl FnMut(usize, usize, u8) -> bool) -> Option<usize> {
     let mut p = 0;
     let mut idx = 0;
     while p < body.len() {
@@ -275,12 +276,12 @@ fn sparse_runs(body: &[u8], mut visit: impl FnMut(usize, usize, u8) -> bool) -> 
             _ => 0,
         };
         if !visit(idx, op.span(), value) {
-            break;
+            return None;
         }
         idx += op.span();
         p += op.bytes();
     }
-    idx
+    Some(idx)
 }
 
 /// What a register update did.
@@ -314,7 +315,7 @@ pub fn sparse_to_dense(s: &mut Vec<u8>) -> bool {
         }
         true
     });
-    if covered != REGISTERS {
+    if covered != Some(REGISTERS) {
         return false;
     }
     *s = dense;
@@ -452,7 +453,9 @@ pub fn set_register(s: &mut Vec<u8>, index: usize, count: u8, sparse_max_bytes: 
 }
 
 /// Merges a sketch into `max` (one byte per register): `max[i] = max(max[i], s[i])`. False if
-/// a sparse body is corrupt. Redis: `hllMerge`.
+/// a sparse body is corrupt: it must cover exactly 16384 registers, and a run past the last
+/// one is refused rather than skipped, as in the redis-server 7.0.15 we compare with (Debian's,
+/// which carries the CVE-2025-32023 bounds fix). Redis: `hllMerge`.
 pub fn merge_into(max: &mut [u8; REGISTERS], s: &[u8]) -> bool {
     if encoding(s) == DENSE {
         let registers = &s[HDR_SIZE..];
@@ -473,7 +476,7 @@ pub fn merge_into(max: &mut [u8; REGISTERS], s: &[u8]) -> bool {
         }
         true
     });
-    covered == REGISTERS
+    covered == Some(REGISTERS)
 }
 
 // ---- cardinality -----------------------------------------------------------------------
@@ -496,7 +499,7 @@ pub fn histogram(s: &[u8]) -> Option<Histogram> {
         *slot = slot.wrapping_add(len as u32);
         true
     });
-    (covered == REGISTERS).then_some(h)
+    (covered == Some(REGISTERS)).then_some(h)
 }
 
 /// The histogram of one byte per register (PFCOUNT of several keys).
