@@ -343,3 +343,56 @@ fn growing_bitmaps_hold_the_same_bytes_as_redis() {
     let get = |port| common::RawConn::connect(port).cmd(&[b"GET", b"grow"]);
     assert_eq!(get(ours.port), get(real.port));
 }
+
+/// A string changed in place by a bit command (or APPEND, SETRANGE, PFADD ...) is `raw` for
+/// OBJECT ENCODING whatever it holds, until it is replaced, as in Redis.
+#[test]
+fn strings_changed_in_place_are_raw() {
+    assert_replies_match_redis(
+        &[],
+        &[
+            "SET n 12345",
+            "SETBIT n 0 0",
+            "OBJECT ENCODING n",
+            "SET n 12345",
+            "GETBIT n 0",
+            "BITCOUNT n",
+            "OBJECT ENCODING n",
+            "SETBIT fresh 3 1",
+            "OBJECT ENCODING fresh",
+            "SET n 1",
+            "BITFIELD n GET u8 0",
+            "OBJECT ENCODING n",
+            "BITFIELD n SET u8 0 49",
+            "OBJECT ENCODING n",
+            "OBJECT REFCOUNT n",
+            "INCR n",
+            "OBJECT ENCODING n",
+            "SET a foo",
+            "APPEND a bar",
+            "OBJECT ENCODING a",
+            "APPEND newa 12",
+            "OBJECT ENCODING newa",
+            "SETRANGE b 0 12",
+            "OBJECT ENCODING b",
+            "SET c 12",
+            "SETRANGE c 0 3",
+            "OBJECT ENCODING c",
+            "OBJECT REFCOUNT c",
+            "INCRBYFLOAT c 1",
+            "BITOP NOT d a",
+            "OBJECT ENCODING d",
+            "PFADD h a",
+            "OBJECT ENCODING h",
+            "SET h2 HYLL",
+            "PFADD h2 a",
+            "OBJECT ENCODING h2",
+            "PFCOUNT h",
+            "OBJECT ENCODING h",
+            "RENAME a a2",
+            "OBJECT ENCODING a2",
+            "SET a2 x",
+            "OBJECT ENCODING a2",
+        ],
+    );
+}

@@ -63,18 +63,16 @@ const TYPE_ERR: &str =
 /// `#<n>` form), `#n` means `n * bits`. The byte holding the bit must lie below
 /// `proto-max-bulk-len`.
 fn bit_offset(ctx: &Ctx, arg: &[u8], hash_bits: Option<u32>) -> Result<u64, CommandError> {
-    let err = CommandError::Err(OFFSET_ERR);
+    let err = || CommandError::Err(OFFSET_ERR);
     let (digits, multiplier) = match (arg.first(), hash_bits) {
         (Some(b'#'), Some(bits)) => (&arg[1..], i64::from(bits)),
         _ => (arg, 1),
     };
     // Redis multiplies in a `long long` without checking; the wrapped product is then refused
     // or accepted by the range test below, as there.
-    let offset = parse_i64(digits)
-        .ok_or(err.clone())?
-        .wrapping_mul(multiplier);
+    let offset = parse_i64(digits).ok_or_else(err)?.wrapping_mul(multiplier);
     if offset < 0 || (offset >> 3) >= ctx.srv.config.proto_max_bulk_len {
-        return Err(err);
+        return Err(err());
     }
     Ok(offset as u64)
 }
@@ -100,9 +98,12 @@ fn lookup_string_for_bit_write<'c>(
         db.add(key, Value::Str(Sds::from_vec(bytes)), now);
         grown = true;
     }
-    let s = db
-        .lookup_write_as::<Sds>(key, now)?
-        .ok_or(CommandError::NoSuchKey)?;
+    // A plain probe: the key was just looked up (or added) above.
+    let obj = db.dict.get_mut(key).ok_or(CommandError::NoSuchKey)?;
+    obj.raw = true;
+    let Value::Str(s) = &mut obj.value else {
+        return Err(CommandError::WrongType);
+    };
     if s.len() < needed {
         s.grow_zeroed(needed);
         grown = true;
@@ -402,6 +403,7 @@ fn bitop_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         }
     }
     db.set(dest, Value::Str(Sds::from_vec(result)), now, false);
+    db.mark_raw(dest);
     signal_modified_key(ctx, dest);
     notify(ctx, NOTIFY_STRING, "set", dest);
     ctx.srv.dirty += 1;

@@ -70,7 +70,9 @@ fn take_sketch(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Vec<u8>>, CommandErro
     if !hll::is_valid(s) {
         return Err(not_a_sketch());
     }
-    Ok(Some(std::mem::take(s).into_vec()))
+    let sketch = std::mem::take(s).into_vec();
+    ctx.dbs[ctx.db].mark_raw(key);
+    Ok(Some(sketch))
 }
 
 /// Stores a sketch back under `key` (after [`take_sketch`], or as a new key).
@@ -80,7 +82,7 @@ fn put_back(ctx: &mut Ctx, key: &[u8], sketch: Vec<u8>) {
     match db.dict.get_mut(key) {
         Some(obj) => obj.value = Value::Str(Sds::from_vec(sketch)),
         None => {
-            db.add(key, Value::Str(Sds::from_vec(sketch)), now);
+            db.add(key, Value::Str(Sds::from_vec(sketch)), now).raw = true;
         }
     }
 }
@@ -147,19 +149,20 @@ fn pfcount_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     }
     let key = argv[1];
     let db = &mut ctx.dbs[ctx.db];
-    let s = match db.lookup_read(key, now, true) {
+    let (s, raw) = match db.lookup_read(key, now, true) {
         None => {
             ctx.out.integer(0);
             return Ok(());
         }
         Some(obj) => match &mut obj.value {
-            Value::Str(s) => s,
+            Value::Str(s) => (s, &mut obj.raw),
             _ => return Err(CommandError::WrongType),
         },
     };
     if !hll::is_valid(s) {
         return Err(not_a_sketch());
     }
+    *raw = true;
     if let Some(card) = hll::cached_cardinality(s) {
         ctx.out.integer(card as i64);
         return Ok(());

@@ -989,7 +989,7 @@ fn lfu_policy(ctx: &Ctx) -> bool {
 /// `listpack`, `quicklist`, `hashtable`, `intset`, `skiplist`), or null.
 fn object_encoding_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     if let Some(obj) = object_lookup(ctx, argv[2]) {
-        let name = obj.value.encoding_name();
+        let name = obj.encoding_name();
         ctx.out.bulk_str(name);
     }
     Ok(())
@@ -1006,6 +1006,7 @@ fn object_refcount_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         let shared = match &obj.value {
             Value::Str(s) => {
                 sharing
+                    && !obj.raw
                     && s.len() <= 20
                     && parse_i64(s).is_some_and(|n| (0..SHARED_INTEGERS).contains(&n))
             }
