@@ -391,6 +391,8 @@ fn strings_changed_in_place_are_raw() {
             "OBJECT ENCODING h",
             "RENAME a a2",
             "OBJECT ENCODING a2",
+            "COPY a2 a3",
+            "OBJECT ENCODING a3",
             "SET a2 x",
             "OBJECT ENCODING a2",
         ],

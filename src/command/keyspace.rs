@@ -641,14 +641,15 @@ fn copy_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         ));
     }
     let now = ctx.now;
-    let (value, ttl) = {
+    let (value, raw, ttl) = {
         let db = &mut ctx.dbs[src];
         match db.lookup_read(from, now, true) {
             None => {
                 ctx.out.integer(0);
                 return Ok(());
             }
-            Some(obj) => (obj.value.clone(), db.get_expire(from)),
+            // The copy keeps a raw string raw (Redis: `dupStringObject`).
+            Some(obj) => (obj.value.clone(), obj.raw, db.get_expire(from)),
         }
     };
     let target = &mut ctx.dbs[dst];
@@ -660,7 +661,7 @@ fn copy_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         target.remove(to);
     }
     let blockable = may_unblock(&value);
-    target.add(to, value, now);
+    target.add(to, value, now).raw = raw;
     if let Some(when) = ttl {
         target.set_expire(to, when);
     }
