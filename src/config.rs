@@ -29,6 +29,8 @@ pub struct Config {
     pub set_max_listpack_value: usize,
     pub zset_max_listpack_entries: usize,
     pub zset_max_listpack_value: usize,
+    /// Longest sparse HyperLogLog (header included) before it is made dense.
+    pub hll_sparse_max_bytes: usize,
     pub notify_keyspace_events: String,
     pub busy_reply_threshold: u64,
     /// `client-output-buffer-limit` per class: (class, hard bytes, soft bytes, soft seconds).
@@ -86,6 +88,7 @@ impl Default for Config {
             set_max_listpack_value: 64,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
+            hll_sparse_max_bytes: 3000,
             notify_keyspace_events: String::new(),
             busy_reply_threshold: 5000,
             client_output_buffer_limit: vec![
@@ -485,6 +488,12 @@ pub static DIRECTIVES: &[Directive] = &[
     directive!(
         "zset-max-ziplist-value",
         zset_max_listpack_value,
+        memory(0),
+        true
+    ),
+    directive!(
+        "hll-sparse-max-bytes",
+        hll_sparse_max_bytes,
         memory(0),
         true
     ),

@@ -116,6 +116,8 @@ fn families() -> Vec<Vec<CmdGen>> {
         set_commands(),
         zset_commands(),
         exactness_commands(),
+        bitmap_commands(),
+        hyperloglog_commands(),
     ]
 }
 
@@ -923,6 +925,137 @@ pub fn zset_commands() -> Vec<CmdGen> {
 
 /// The one big sorted set of the random runs (a skip list), outside the key alphabet so that
 /// only the lex generators touch it: see `zset_commands`.
+/// A bit offset: mostly within a few bytes, sometimes far, negative, `#`-prefixed or junk.
+fn bit_offset(g: &mut Gen) -> Vec<u8> {
+    if g.chance(80) {
+        return g.below(80).to_string().into_bytes();
+    }
+    g.word(&["1000", "-1", "#2", "x", "4294967296", "", "7"])
+}
+
+/// A BITCOUNT / BITPOS range: none, start only, start and end, with BYTE / BIT or junk.
+fn bit_range(g: &mut Gen, v: &mut Vec<Vec<u8>>, allow_start_only: bool) {
+    let parts = g.below(4);
+    if parts == 0 || (parts == 1 && !allow_start_only) {
+        return;
+    }
+    v.push(g.int());
+    if parts >= 2 {
+        v.push(g.int());
+    }
+    if parts == 3 {
+        v.push(g.word(&["BIT", "BYTE", "bit", "byte", "BOGUS"]));
+    }
+}
+
+/// A BITFIELD type: mostly valid, sometimes at or past the limits.
+fn bitfield_type(g: &mut Gen) -> Vec<u8> {
+    g.word(&[
+        "u1", "u4", "u8", "i8", "i5", "u16", "i16", "i32", "i64", "u63", "u64", "i65", "x8", "i0",
+    ])
+}
+
+/// SETBIT, GETBIT, BITCOUNT, BITPOS, BITOP, BITFIELD, BITFIELD_RO on the shared keys (which
+/// also hold other types and plain strings).
+pub fn bitmap_commands() -> Vec<CmdGen> {
+    vec![
+        cmd("setbit", 6, |g| {
+            let bit = g.word(&["0", "1", "1", "2", "-1", "x"]);
+            argv(vec![s("SETBIT"), g.key(), bit_offset(g), bit])
+        }),
+        cmd("getbit", 3, |g| {
+            argv(vec![s("GETBIT"), g.key(), bit_offset(g)])
+        }),
+        cmd("bitcount", 3, |g| {
+            let mut v = vec![s("BITCOUNT"), g.key()];
+            bit_range(g, &mut v, false);
+            v
+        }),
+        cmd("bitpos", 3, |g| {
+            let bit = g.word(&["0", "1", "1", "0", "2"]);
+            let mut v = vec![s("BITPOS"), g.key(), bit];
+            bit_range(g, &mut v, true);
+            v
+        }),
+        cmd("bitop", 3, |g| {
+            let op = g.word(&["AND", "OR", "XOR", "NOT", "not", "NAND"]);
+            let mut v = vec![s("BITOP"), op, g.key()];
+            v.extend(g.keys(3));
+            v
+        }),
+        cmd("bitfield", 4, |g| {
+            let mut v = vec![s("BITFIELD"), g.key()];
+            for _ in 0..1 + g.below(3) {
+                match g.below(5) {
+                    0 => {
+                        v.push(s("OVERFLOW"));
+                        v.push(g.word(&["WRAP", "SAT", "FAIL", "fail", "BOGUS"]));
+                    }
+                    1 => {
+                        v.push(s("GET"));
+                        v.push(bitfield_type(g));
+                        v.push(bit_offset(g));
+                    }
+                    2 => {
+                        v.push(s("SET"));
+                        v.push(bitfield_type(g));
+                        v.push(bit_offset(g));
+                        v.push(g.int());
+                    }
+                    3 => {
+                        v.push(s("INCRBY"));
+                        v.push(bitfield_type(g));
+                        v.push(bit_offset(g));
+                        v.push(g.int());
+                    }
+                    _ => v.push(g.word(&["GET", "FOO", "SET"])),
+                }
+            }
+            v
+        }),
+        cmd("bitfield_ro", 1, |g| {
+            let mut v = vec![s("BITFIELD_RO"), g.key()];
+            for _ in 0..g.below(3) {
+                v.push(g.word(&["GET", "GET", "SET"]));
+                v.push(bitfield_type(g));
+                v.push(bit_offset(g));
+            }
+            v
+        }),
+    ]
+}
+
+/// PFADD, PFCOUNT, PFMERGE, PFDEBUG on the shared keys; elements from a small alphabet so
+/// that re-adding is common, and sometimes many at once so sketches grow and turn dense.
+pub fn hyperloglog_commands() -> Vec<CmdGen> {
+    vec![
+        cmd("pfadd", 6, |g| {
+            let mut v = vec![s("PFADD"), g.key()];
+            let many = if g.chance(10) { 2000 } else { 5 };
+            for _ in 0..g.below(many) {
+                v.push(format!("m{}", g.below(5000)).into_bytes());
+            }
+            v
+        }),
+        cmd("pfcount", 4, |g| {
+            let mut v = vec![s("PFCOUNT")];
+            v.extend(g.keys(3));
+            v
+        }),
+        cmd("pfmerge", 2, |g| {
+            let mut v = vec![s("PFMERGE"), g.key()];
+            for _ in 0..g.below(3) {
+                v.push(g.key());
+            }
+            v
+        }),
+        cmd("pfdebug", 1, |g| {
+            let sub = g.word(&["ENCODING", "TODENSE", "DECODE", "GETREG", "BOGUS"]);
+            argv(vec![s("PFDEBUG"), sub, g.key()])
+        }),
+    ]
+}
+
 const BIG_ZSET: &str = "bigz";
 
 /// A key for a lex-range command: usually an alphabet key, sometimes [`BIG_ZSET`].

@@ -843,7 +843,7 @@ fn debug_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         let line = format!(
             "Value at:{:p} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
             obj as *const _,
-            obj.value.encoding_name(),
+            obj.encoding_name(),
             obj.value.heap_size().max(1),
             obj.lru & ((1 << 24) - 1),
             idle

@@ -642,14 +642,15 @@ fn copy_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         ));
     }
     let now = ctx.now;
-    let (value, ttl) = {
+    let (value, raw, ttl) = {
         let db = &mut ctx.dbs[src];
         match db.lookup_read(from, now, true) {
             None => {
                 ctx.out.integer(0);
                 return Ok(());
             }
-            Some(obj) => (obj.value.clone(), db.get_expire(from)),
+            // The copy keeps a raw string raw (Redis: `dupStringObject`).
+            Some(obj) => (obj.value.clone(), obj.raw, db.get_expire(from)),
         }
     };
     let target = &mut ctx.dbs[dst];
@@ -661,7 +662,7 @@ fn copy_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         target.remove(to);
     }
     let blockable = may_unblock(&value);
-    target.add(to, value, now);
+    target.add(to, value, now).raw = raw;
     if let Some(when) = ttl {
         target.set_expire(to, when);
     }
@@ -990,7 +991,7 @@ fn lfu_policy(ctx: &Ctx) -> bool {
 /// `listpack`, `quicklist`, `hashtable`, `intset`, `skiplist`), or null.
 fn object_encoding_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     if let Some(obj) = object_lookup(ctx, argv[2]) {
-        let name = obj.value.encoding_name();
+        let name = obj.encoding_name();
         ctx.out.bulk_str(name);
     }
     Ok(())
@@ -1007,6 +1008,7 @@ fn object_refcount_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         let shared = match &obj.value {
             Value::Str(s) => {
                 sharing
+                    && !obj.raw
                     && s.len() <= 20
                     && parse_i64(s).is_some_and(|n| (0..SHARED_INTEGERS).contains(&n))
             }

@@ -181,6 +181,8 @@ pub enum GetKeys {
     SortRo,
     /// SET key value ... \[GET\] (Redis: `setGetKeys`): RW with GET, else OW.
     Set,
+    /// BITFIELD key ... (Redis: `bitfieldGetKeys`): RO when only GETs, else RW.
+    Bitfield,
 }
 
 impl GetKeys {
@@ -228,8 +230,31 @@ impl GetKeys {
                 };
                 vec![KeyRef { pos: 1, flags }]
             }
+            GetKeys::Bitfield => vec![KeyRef {
+                pos: 1,
+                flags: bitfield_key_flags(argv),
+            }],
         }
     }
+}
+
+/// Redis: `bitfieldGetKeys`. Read-only while the sub-commands seen are GETs and OVERFLOWs; a
+/// SET, an INCRBY or anything unparsable (an error to come) makes the key RW.
+fn bitfield_key_flags(argv: &[&[u8]]) -> u32 {
+    let mut i = 2;
+    while i < argv.len() {
+        let remaining = argv.len() - i - 1;
+        let arg = argv[i];
+        if arg.eq_ignore_ascii_case(b"get") && remaining >= 2 {
+            i += 2;
+        } else if arg.eq_ignore_ascii_case(b"overflow") && remaining >= 1 {
+            i += 1;
+        } else {
+            return RW | ACCESS | UPDATE;
+        }
+        i += 1;
+    }
+    RO | ACCESS
 }
 
 /// C's `atoi`: optional blanks and sign, then digits up to the first non-digit (0 if none).

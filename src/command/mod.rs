@@ -28,11 +28,13 @@
 
 pub mod admin;
 pub mod args;
+pub mod bitops;
 pub mod blocked;
 pub mod client;
 pub mod connection;
 pub mod error;
 pub mod hash;
+pub mod hyperloglog;
 pub mod info;
 pub mod keyspace;
 pub mod keyspec;

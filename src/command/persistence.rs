@@ -51,9 +51,10 @@ impl RdbState {
     }
 }
 
-/// `dir/dbfilename`.
+/// `dbfilename`, relative to the working directory, which *is* `dir`: setting `dir` changes
+/// directory, as in Redis (joining the two would apply a relative `dir` twice).
 pub fn rdb_path(config: &Config) -> PathBuf {
-    Path::new(&config.dir).join(&config.dbfilename)
+    PathBuf::from(&config.dbfilename)
 }
 
 fn limits(config: &Config) -> Limits {
@@ -73,8 +74,9 @@ fn limits(config: &Config) -> Limits {
 
 /// Writes the dataset to `dir/dbfilename` through a temp file (Redis: `rdbSave`).
 pub fn write_rdb_file(dbs: &[Db], config: &Config, now: Ms) -> io::Result<()> {
-    let dir = Path::new(&config.dir);
-    let temp = dir.join(format!("temp-{}.rdb", std::process::id()));
+    // Relative to the working directory, which is `dir` (see [`rdb_path`]).
+    let dir = Path::new(".");
+    let temp = PathBuf::from(format!("temp-{}.rdb", std::process::id()));
     let opts = SaveOptions {
         compression: config.rdbcompression,
         checksum: config.rdbchecksum,
@@ -87,7 +89,7 @@ pub fn write_rdb_file(dbs: &[Db], config: &Config, now: Ms) -> io::Result<()> {
             warn!(
                 "Failed opening the temp RDB file {} (in server root dir {}) for saving: {e}",
                 temp.display(),
-                dir.display()
+                std::env::current_dir().unwrap_or_default().display()
             );
             e
         })

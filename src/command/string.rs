@@ -572,6 +572,7 @@ fn append_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
                 bytes.extend_from_slice(extra);
                 *s = Sds::from_vec(bytes);
             }
+            ctx.dbs[ctx.db].mark_raw(key);
             len + extra.len()
         }
     };
@@ -643,7 +644,10 @@ fn incr_decr(ctx: &mut Ctx, key: &[u8], by: i64) -> CommandResult {
 /// allocation are kept), as a new key otherwise. Redis: `dbOverwrite` / `dbAdd`.
 fn store_string(db: &mut crate::db::Db, key: &[u8], value: Sds, now: Ms) {
     match db.dict.get_mut(key) {
-        Some(obj) => obj.value = Value::Str(value),
+        Some(obj) => {
+            obj.value = Value::Str(value);
+            obj.raw = false;
+        }
         None => {
             db.add(key, Value::Str(value), now);
         }
@@ -743,6 +747,7 @@ fn setrange_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
             db.add(key, Value::Str(Sds::from_vec(bytes)), now);
         }
     }
+    db.mark_raw(key);
     ctx.srv.dirty += 1;
     signal_modified_key(ctx, key);
     notify(ctx, NOTIFY_STRING, "setrange", key);

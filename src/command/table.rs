@@ -166,11 +166,13 @@ impl CommandSpec {
 }
 
 /// Every family's rows, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 14] {
+pub fn families() -> [&'static [CommandSpec]; 16] {
     use super::*;
     [
         connection::COMMANDS,
         string::COMMANDS,
+        bitops::COMMANDS,
+        hyperloglog::COMMANDS,
         keyspace::COMMANDS,
         admin::COMMANDS,
         list::COMMANDS,

@@ -113,10 +113,7 @@ mod tests {
     fn entries(n: usize) -> Vec<(Sds, Object)> {
         (0..n)
             .map(|i| {
-                let obj = Object {
-                    value: Value::Str(Sds::new(b"v")),
-                    lru: 0,
-                };
+                let obj = Object::new(Value::Str(Sds::new(b"v")), 0);
                 (Sds::new(format!("k{i}").as_bytes()), obj)
             })
             .collect()

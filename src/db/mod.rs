@@ -171,6 +171,14 @@ impl Db {
             .ok_or(WrongType)
     }
 
+    /// Marks the string at `key` as changed in place: OBJECT ENCODING says `raw` from now on
+    /// (see [`Object::raw`]). Redis: `dbUnshareStringValue`.
+    pub fn mark_raw(&mut self, key: &[u8]) {
+        if let Some(obj) = self.dict.get_mut(key) {
+            obj.raw = true;
+        }
+    }
+
     /// Does the key exist (after lazy expiry)? Does not count hits or touch the LRU clock.
     pub fn exists(&mut self, key: &[u8], now: Ms) -> bool {
         self.expire_if_needed(key, now);
@@ -180,10 +188,7 @@ impl Db {
     /// Stores `value` under `key`, replacing any old value. The TTL is cleared unless
     /// `keep_ttl` (SET KEEPTTL). Redis: `setKey`.
     pub fn set(&mut self, key: &[u8], value: Value, now: Ms, keep_ttl: bool) {
-        let obj = Object {
-            value,
-            lru: lru_clock(now),
-        };
+        let obj = Object::new(value, lru_clock(now));
         let existed = self.dict.insert(Sds::new(key), obj).is_some();
         if existed && !keep_ttl && !self.expires.is_empty() {
             self.expires.remove(key);
@@ -192,13 +197,8 @@ impl Db {
 
     /// Adds a key the caller has just checked is absent. Redis: `dbAdd`.
     pub fn add(&mut self, key: &[u8], value: Value, now: Ms) -> &mut Object {
-        self.dict.insert_new(
-            Sds::new(key),
-            Object {
-                value,
-                lru: lru_clock(now),
-            },
-        )
+        self.dict
+            .insert_new(Sds::new(key), Object::new(value, lru_clock(now)))
     }
 
     /// Removes a key and its TTL, returning the value. Redis: `dbDelete`.

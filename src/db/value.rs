@@ -154,9 +154,29 @@ pub struct Object {
     pub value: Value,
     /// Unix time in seconds of the last access ([`crate::db::lru_clock`]).
     pub lru: u32,
+    /// A string changed in place (APPEND, SETRANGE, SETBIT, PFADD ...), which Redis turns
+    /// into a `raw` string whatever its length or content (`dbUnshareStringValue`); OBJECT
+    /// ENCODING then says `raw` until the value is replaced. Fits in the struct's padding.
+    pub raw: bool,
 }
 
 impl Object {
+    pub fn new(value: Value, lru: u32) -> Object {
+        Object {
+            value,
+            lru,
+            raw: false,
+        }
+    }
+
+    /// The name OBJECT ENCODING and DEBUG OBJECT report.
+    pub fn encoding_name(&self) -> &'static str {
+        match self.value {
+            Value::Str(_) if self.raw => "raw",
+            ref value => value.encoding_name(),
+        }
+    }
+
     /// Seconds since the last access (OBJECT IDLETIME, DEBUG OBJECT `lru_seconds_idle`;
     /// Redis: `estimateObjectIdleTime`).
     pub fn idle_seconds(&self, now: super::Ms) -> u64 {

@@ -910,7 +910,7 @@ fn load_into<R: Read>(r: &mut Reader<R>, dbs: &mut [Db], opts: &LoadOptions) -> 
             Some(s) => now_lru.saturating_sub(u32::try_from(s).unwrap_or(u32::MAX)),
             None => now_lru,
         };
-        db.add_object(&key, Object { value, lru }, when);
+        db.add_object(&key, Object::new(value, lru), when);
         loaded.keys_loaded += 1;
     }
     if version >= 5 {

@@ -10,6 +10,7 @@
 
 pub mod dict;
 pub mod hash;
+pub mod hll;
 pub mod list;
 pub mod sds;
 pub mod set;

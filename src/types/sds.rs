@@ -53,6 +53,46 @@ impl Sds {
         }
     }
 
+    /// The bytes, writable in place: SETBIT, BITFIELD and PFADD change a string without
+    /// copying it.
+    pub fn as_bytes_mut(&mut self) -> &mut [u8] {
+        match self {
+            Sds::Inline { len, buf } => &mut buf[..*len as usize],
+            Sds::Heap(b) => b,
+        }
+    }
+
+    /// Extends the string with zero bytes up to `len` bytes (no change if it is already that
+    /// long). Redis: `sdsgrowzero`. A heap string is reallocated once, to the exact new size,
+    /// so a bitmap grown by SETBIT costs no more than its bytes.
+    pub fn grow_zeroed(&mut self, len: usize) {
+        if len <= self.len() {
+            return;
+        }
+        if len <= INLINE_CAPACITY {
+            if let Sds::Inline { len: l, buf } = self {
+                buf[*l as usize..len].fill(0);
+                *l = len as u8;
+                return;
+            }
+        }
+        let mut bytes = match std::mem::take(self) {
+            Sds::Heap(b) => b.into_vec(),
+            inline => inline.as_bytes().to_vec(),
+        };
+        bytes.reserve_exact(len - bytes.len());
+        bytes.resize(len, 0);
+        *self = Sds::Heap(bytes.into_boxed_slice());
+    }
+
+    /// The bytes as a growable buffer, without copying a heap string.
+    pub fn into_vec(self) -> Vec<u8> {
+        match self {
+            Sds::Heap(b) => b.into_vec(),
+            inline => inline.as_bytes().to_vec(),
+        }
+    }
+
     /// Bytes this string owns on the heap (0 when inline), for MEMORY USAGE.
     pub fn heap_size(&self) -> usize {
         match self {
