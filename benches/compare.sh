@@ -171,48 +171,36 @@ rows = [l.split("\t") for l in open(sys.argv[1]).read().splitlines()]
 data = {}
 for test, p, server, rps, cpu in rows:
     data.setdefault((test, int(p)), {}).setdefault(server, []).append((float(rps), float(cpu)))
-print()
-print(f"{'test':<12} {'P':>3} {'redis rps':>12} {'ferrodis rps':>13} {'ratio':>6}"
-      f" {'redis cpu/req':>14} {'ferro cpu/req':>14} {'ratio':>6}")
-geo = {}
-for (test, p) in sorted(data, key=lambda k: (k[1], k[0])):
-    d = data[(test, p)]
-    r_rps = statistics.median(x[0] for x in d["redis"])
-    f_rps = statistics.median(x[0] for x in d["ferrodis"])
-    r_cpu = statistics.median(x[1] for x in d["redis"])
-    f_cpu = statistics.median(x[1] for x in d["ferrodis"])
-    ratio = f_rps / r_rps if r_rps else float("nan")
-    cratio = f_cpu / r_cpu if r_cpu else float("nan")
-    geo.setdefault(p, []).append((ratio, cratio))
-    print(f"{test:<12} {p:>3} {r_rps:>12.0f} {f_rps:>13.0f} {ratio:>6.2f}"
-          f" {r_cpu:>12.2f}us {f_cpu:>12.2f}us {cratio:>6.2f}")
+
 def geomean(xs):
     xs = [x for x in xs if x > 0]
     return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else float("nan")
-for p, ratios in sorted(geo.items()):
-    g = geomean(r for r, _ in ratios)
-    c = geomean(c for _, c in ratios)
-    print(f"geometric mean P={p}: throughput ratio {g:.2f}, cpu/request ratio {c:.2f}")
-if any("baseline" in d for d in data.values()):
+
+def compare(ref, label, against):
+    """One table of ferrodis against the `ref` server's runs: medians, ratios, geometric means."""
     print()
-    print(f"{'test':<12} {'P':>3} {'baseline rps':>13} {'ferrodis rps':>13} {'ratio':>6}"
-          f" {'base cpu/req':>14} {'ferro cpu/req':>14} {'ratio':>6}")
-    base_geo = {}
+    print(f"{'test':<12} {'P':>3} {label + ' rps':>13} {'ferrodis rps':>13} {'ratio':>6}"
+          f" {label + ' cpu/req':>14} {'ferro cpu/req':>14} {'ratio':>6}")
+    geo = {}
     for (test, p) in sorted(data, key=lambda k: (k[1], k[0])):
         d = data[(test, p)]
-        b_rps = statistics.median(x[0] for x in d["baseline"])
+        r_rps = statistics.median(x[0] for x in d[ref])
         f_rps = statistics.median(x[0] for x in d["ferrodis"])
-        b_cpu = statistics.median(x[1] for x in d["baseline"])
+        r_cpu = statistics.median(x[1] for x in d[ref])
         f_cpu = statistics.median(x[1] for x in d["ferrodis"])
-        ratio = f_rps / b_rps if b_rps else float("nan")
-        cratio = f_cpu / b_cpu if b_cpu else float("nan")
-        base_geo.setdefault(p, []).append((ratio, cratio))
-        print(f"{test:<12} {p:>3} {b_rps:>13.0f} {f_rps:>13.0f} {ratio:>6.2f}"
-              f" {b_cpu:>12.2f}us {f_cpu:>12.2f}us {cratio:>6.2f}")
-    for p, ratios in sorted(base_geo.items()):
-        print(f"geometric mean P={p} against the baseline: throughput ratio"
+        ratio = f_rps / r_rps if r_rps else float("nan")
+        cratio = f_cpu / r_cpu if r_cpu else float("nan")
+        geo.setdefault(p, []).append((ratio, cratio))
+        print(f"{test:<12} {p:>3} {r_rps:>13.0f} {f_rps:>13.0f} {ratio:>6.2f}"
+              f" {r_cpu:>12.2f}us {f_cpu:>12.2f}us {cratio:>6.2f}")
+    for p, ratios in sorted(geo.items()):
+        print(f"geometric mean P={p}{against}: throughput ratio"
               f" {geomean(r for r, _ in ratios):.2f}, cpu/request ratio"
               f" {geomean(c for _, c in ratios):.2f}")
+
+compare("redis", "redis", "")
+if any("baseline" in d for d in data.values()):
+    compare("baseline", "base", " against the baseline")
 EOF
 fi
 
