@@ -15,7 +15,10 @@
 //! random runs also stage **blocked clients** now and then ([`Differ::blocking_scenario`]): a
 //! second connection blocks (BLPOP, BLMOVE, BZPOPMIN, BLMPOP, BZMPOP, short timeout) on a key
 //! that SWAPDB, SORT STORE, MOVE, RENAME, COPY, a *STORE or a push may bring in, and what each
-//! waiter receives must agree.
+//! waiter receives must agree. And every command's **WATCH invalidation** is compared: per
+//! server, one watcher connection per alphabet key WATCHes it (database 0) before the command
+//! and runs MULTI + EXEC after it; the keys whose EXEC aborted must agree (keys with a TTL
+//! aside, see [`Differ::arm_watchers`]; the check runs before SPOP's resync).
 //!
 //! # Which commands run
 //!
@@ -1482,6 +1485,13 @@ struct Differ {
     /// Subscribers to every keyspace event (`__key*__:*`) on (redis, ferrodis): after each
     /// command both event streams are read and compared (see [`Differ::check_events`]).
     events: (RawConn, RawConn),
+    /// Per server (redis, ferrodis), one connection per [`KEY_ALPHABET`] key, in database 0,
+    /// that WATCHes its key around every command: which keys a command touches (makes a
+    /// watcher's EXEC abort) must agree too (see [`Differ::arm_watchers`]).
+    watchers: (Vec<RawConn>, Vec<RawConn>),
+    /// How many (command, key) pairs invalidated a WATCH on both servers: shows the
+    /// comparison is not vacuous.
+    pub watch_touches: usize,
 }
 
 impl Drop for Differ {
@@ -1504,8 +1514,14 @@ impl Differ {
         let rc = redis.raw();
         let fc = ferro.raw();
         let events = (event_listener(redis.raw()), event_listener(ferro.raw()));
+        let watchers = (
+            KEY_ALPHABET.iter().map(|_| redis.raw()).collect(),
+            KEY_ALPHABET.iter().map(|_| ferro.raw()).collect(),
+        );
         Some(Differ {
             events,
+            watchers,
+            watch_touches: 0,
             rc,
             fc,
             history: Vec::new(),
@@ -1542,12 +1558,18 @@ impl Differ {
         }
         let refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
         let wire = encode_command(&refs);
+        // DBSIZE re-runs after touching every key (see `Compare::AfterExpiry`): not watched.
+        let volatile = (compare != Compare::AfterExpiry).then(|| self.arm_watchers());
         self.rc.send(&wire);
         self.fc.send(&wire);
         let expected = self.rc.read_reply();
         let got = self.fc.read_reply();
         self.history.push(show(argv));
         self.sent += 1;
+        // Before anything else runs: the resync after SPOP writes on ferrodis only.
+        if let Some(volatile) = volatile {
+            self.check_watchers(&volatile);
+        }
         let (expected, got) = if compare == Compare::AfterExpiry && expected != got {
             let mut touch = vec![s("EXISTS")];
             touch.extend(KEY_ALPHABET.iter().map(|k| s(k)));
@@ -1611,6 +1633,79 @@ impl Differ {
                 String::from_utf8_lossy(&reply)
             );
         }
+    }
+
+    /// Makes every watcher WATCH its key (database 0), pipelined over all of them, and returns,
+    /// per alphabet key, whether it has a TTL on either server. Such a key is left out of the
+    /// comparison: Redis 7.0 aborts EXEC when a watched key *expires* between WATCH and EXEC
+    /// (`isWatchedKeyExpired`), and whether it does is up to each server's clock.
+    fn arm_watchers(&mut self) -> Vec<bool> {
+        let (rw, fw) = &mut self.watchers;
+        for (conn, key) in rw
+            .iter_mut()
+            .chain(fw.iter_mut())
+            .zip(KEY_ALPHABET.iter().cycle())
+        {
+            conn.send_cmd(&[b"PTTL", key.as_bytes()]);
+            conn.send_cmd(&[b"WATCH", key.as_bytes()]);
+        }
+        let mut volatile = vec![false; KEY_ALPHABET.len()];
+        for (i, conn) in rw.iter_mut().chain(fw.iter_mut()).enumerate() {
+            let ttl = conn.read_reply();
+            let watched = conn.read_reply();
+            assert_eq!(watched, b"+OK\r\n", "WATCH on a watcher connection");
+            if !matches!(ttl.as_slice(), b":-1\r\n" | b":-2\r\n") {
+                volatile[i % KEY_ALPHABET.len()] = true;
+            }
+        }
+        volatile
+    }
+
+    /// Runs MULTI + EXEC on every watcher (pipelined) and compares which alphabet keys the
+    /// last command touched on each server (EXEC aborted: a null reply), leaving out the
+    /// `volatile` ones (see [`Differ::arm_watchers`]).
+    fn check_watchers(&mut self, volatile: &[bool]) {
+        let (rw, fw) = &mut self.watchers;
+        for conn in rw.iter_mut().chain(fw.iter_mut()) {
+            conn.send_cmd(&[b"MULTI"]);
+            conn.send_cmd(&[b"EXEC"]);
+        }
+        let touched = |conns: &mut Vec<RawConn>| -> Vec<&'static str> {
+            let mut keys = Vec::new();
+            for ((conn, key), skip) in conns.iter_mut().zip(KEY_ALPHABET).zip(volatile) {
+                let multi = conn.read_reply();
+                assert_eq!(multi, b"+OK\r\n", "MULTI on a watcher connection");
+                let exec = conn.read_reply();
+                let aborted = match exec.as_slice() {
+                    b"*-1\r\n" => true,
+                    b"*0\r\n" => false,
+                    other => panic!("EXEC on a watcher: {}", String::from_utf8_lossy(other)),
+                };
+                if aborted && !skip {
+                    keys.push(*key);
+                }
+            }
+            keys
+        };
+        let (expected, got) = (touched(rw), touched(fw));
+        if expected == got {
+            self.watch_touches += expected.len();
+            return;
+        }
+        let from = self.history.len().saturating_sub(context_lines());
+        let report = format!(
+            "WATCH mismatch at command #{} (database 0 keys whose watchers' EXEC aborted)\n\
+             command:  {}\n\
+             redis:    {:?}\n\
+             ferrodis: {:?}\n\
+             preceding commands:\n  {}",
+            self.sent,
+            self.history.last().map_or("", |c| c.as_str()),
+            expected,
+            got,
+            self.history[from..self.history.len().saturating_sub(1)].join("\n  ")
+        );
+        self.fail(report);
     }
 
     /// Compares the keyspace events both servers published since the last check.
@@ -2062,6 +2157,26 @@ fn spop_leaves_both_servers_holding_the_same_set() {
     d.lines(&["SCARD k0", "EXISTS k1"]);
 }
 
+/// The WATCH comparison counts what it should: writes and SWAPDB/FLUSHALL touch watched keys
+/// of database 0, reads and writes elsewhere do not, and a key that had a TTL is left out.
+#[test]
+fn watched_keys_touched_alike_are_counted() {
+    let Some(mut d) = Differ::start() else { return };
+    d.lines(&["SET k0 a", "GET k0", "SELECT 1", "SET k1 b"]);
+    assert_eq!(d.watch_touches, 1);
+    // Database 0 gets k1, database 1 gets k0: both watched keys of database 0 change.
+    d.lines(&["SWAPDB 0 1"]);
+    assert_eq!(d.watch_touches, 3);
+    // Only k1 exists in database 0 now.
+    d.lines(&["FLUSHALL"]);
+    assert_eq!(d.watch_touches, 4);
+    d.lines(&["SELECT 0", "SET k2 v EX 100"]);
+    assert_eq!(d.watch_touches, 5);
+    // k2 had a TTL when watched: not compared.
+    d.lines(&["SET k2 w", "SET k2 x"]);
+    assert_eq!(d.watch_touches, 6);
+}
+
 #[test]
 fn set_members_that_look_like_integers_match_redis() {
     let Some(d) = Differ::start() else { return };
@@ -2139,10 +2254,12 @@ fn random_run(seed: u64, count: usize) {
         d.run(&argv, gen.compare);
     }
     eprintln!(
-        "seed {seed}: {} commands compared over {} generators ({} enabled)",
+        "seed {seed}: {} commands compared over {} generators ({} enabled), \
+         {} watched keys touched alike",
         d.sent,
         gens.len(),
-        active.len()
+        active.len(),
+        d.watch_touches
     );
 }
 
@@ -2245,8 +2362,9 @@ fn random_transactions_run(seed: u64, rounds: usize) {
         d.run(&argv, Compare::Exact);
     }
     eprintln!(
-        "seed {seed}: {} commands in transactions and scripts compared",
-        d.sent
+        "seed {seed}: {} commands in transactions and scripts compared, \
+         {} watched keys touched alike",
+        d.sent, d.watch_touches
     );
 }
 
