@@ -382,7 +382,11 @@ impl RawConn {
                 return self.buf.drain(..n).collect();
             }
             let mut chunk = [0u8; 65536];
-            let n = self.stream.read(&mut chunk).expect("read reply");
+            let n = match self.stream.read(&mut chunk) {
+                // A signal delivered to the test process is no answer: read again.
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                result => result.expect("read reply"),
+            };
             assert!(
                 n > 0,
                 "connection closed while waiting for a reply; got so far: {:?}",
@@ -402,6 +406,7 @@ impl RawConn {
             match self.stream.read(&mut chunk) {
                 Ok(0) => break true,
                 Ok(n) => out.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e)
                     if e.kind() == std::io::ErrorKind::WouldBlock
                         || e.kind() == std::io::ErrorKind::TimedOut =>
@@ -426,6 +431,7 @@ impl RawConn {
             match self.stream.read(&mut chunk) {
                 Ok(0) => return out,
                 Ok(n) => out.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(_) => return out,
             }
         }
