@@ -128,21 +128,7 @@ fn pfcount_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let now = ctx.now;
     if argv.len() > 2 {
         let mut max = Box::new([0u8; REGISTERS]);
-        let db = &mut ctx.dbs[ctx.db];
-        for key in &argv[1..] {
-            let Some(obj) = db.lookup_read(key, now, true) else {
-                continue;
-            };
-            let Value::Str(s) = &obj.value else {
-                return Err(CommandError::WrongType);
-            };
-            if !hll::is_valid(s) {
-                return Err(not_a_sketch());
-            }
-            if !hll::merge_into(&mut max, s) {
-                return Err(corrupted());
-            }
-        }
+        merge_sketches(&mut ctx.dbs[ctx.db], &argv[1..], now, &mut max)?;
         ctx.out
             .integer(hll::estimate(&hll::raw_histogram(&max)) as i64);
         return Ok(());
@@ -175,16 +161,18 @@ fn pfcount_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     Ok(())
 }
 
-/// PFMERGE destkey [sourcekey ...] — OK; `destkey` becomes the union of itself and the
-/// sources, dense if any input is dense.
-fn pfmerge_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
-    let now = ctx.now;
-    let max_bytes = ctx.srv.config.hll_sparse_max_bytes;
-    let mut max = Box::new([0u8; REGISTERS]);
-    let mut use_dense = false;
-    let db = &mut ctx.dbs[ctx.db];
-    // The destination is read as a source too.
-    for key in &argv[1..] {
+/// Folds the sketches at `keys` into `max`, register by register (missing keys count as
+/// empty), as PFCOUNT of several keys and PFMERGE do (Redis: `hllMerge`). Returns whether any
+/// of them is dense. `WRONGTYPE` for a non-string or a string that is not a sketch, and
+/// `INVALIDOBJ` for a corrupted one.
+fn merge_sketches(
+    db: &mut crate::db::Db,
+    keys: &[&[u8]],
+    now: crate::db::Ms,
+    max: &mut [u8; REGISTERS],
+) -> Result<bool, CommandError> {
+    let mut any_dense = false;
+    for key in keys {
         let Some(obj) = db.lookup_read(key, now, true) else {
             continue;
         };
@@ -194,11 +182,22 @@ fn pfmerge_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         if !hll::is_valid(s) {
             return Err(not_a_sketch());
         }
-        use_dense |= hll::encoding(s) == hll::DENSE;
-        if !hll::merge_into(&mut max, s) {
+        any_dense |= hll::encoding(s) == hll::DENSE;
+        if !hll::merge_into(max, s) {
             return Err(corrupted());
         }
     }
+    Ok(any_dense)
+}
+
+/// PFMERGE destkey [sourcekey ...] — OK; `destkey` becomes the union of itself and the
+/// sources, dense if any input is dense.
+fn pfmerge_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    let now = ctx.now;
+    let max_bytes = ctx.srv.config.hll_sparse_max_bytes;
+    let mut max = Box::new([0u8; REGISTERS]);
+    // The destination is read as a source too.
+    let use_dense = merge_sketches(&mut ctx.dbs[ctx.db], &argv[1..], now, &mut max)?;
     let key = argv[1];
     let mut sketch = take_sketch(ctx, key)?.unwrap_or_else(hll::new_sparse);
     if use_dense && !hll::sparse_to_dense(&mut sketch) {
