@@ -78,7 +78,7 @@ use crate::types::sds::Sds;
 use crate::types::set::{Member, Set};
 use crate::types::zset::{self, ZSet};
 use crate::util::{format_double, parse_f64, parse_i64, write_i64, I64_BUF};
-use crc::{Crc, Digest, CRC_64_REDIS};
+use crc::{Crc, Digest, Table, CRC_64_REDIS};
 use std::fmt;
 use std::io::{self, Read, Write};
 
@@ -138,8 +138,9 @@ const CONTAINER_PACKED: u64 = 2;
 const LIST_NODE_BYTES: usize = 8 * 1024;
 
 /// Redis's checksum: CRC-64/Jones as `crc64.c` computes it (reflected, polynomial
-/// 0xad93d23594c935a9, no final xor), `CRC_64_REDIS` in the CRC catalogue.
-pub static CRC64: Crc<u64> = Crc::<u64>::new(&CRC_64_REDIS);
+/// 0xad93d23594c935a9, no final xor), `CRC_64_REDIS` in the CRC catalogue. Slice-by-16
+/// tables (Redis: `crcspeed`), several times faster than the byte-at-a-time default.
+pub static CRC64: Crc<u64, Table<16>> = Crc::<u64, Table<16>>::new(&CRC_64_REDIS);
 
 // =============================================================================================
 // Saving.
@@ -164,7 +165,7 @@ pub struct SaveOptions {
 /// Writes the RDB bytes and keeps the running checksum.
 struct Writer<W: Write> {
     out: W,
-    digest: Option<Digest<'static, u64>>,
+    digest: Option<Digest<'static, u64, Table<16>>>,
     compression: bool,
 }
 
@@ -582,7 +583,7 @@ struct Reader<R: Read> {
     pos: usize,
     /// Total bytes in the source.
     len: usize,
-    digest: Option<Digest<'static, u64>>,
+    digest: Option<Digest<'static, u64, Table<16>>>,
 }
 
 impl<R: Read> Reader<R> {
