@@ -31,6 +31,9 @@ enum LogTarget {
 /// The server log (Redis: `serverLog`), one line per record in Redis's format.
 struct ServerLog {
     target: Mutex<LogTarget>,
+    /// The server's pid: a line logged by any other process is a forked child's (BGSAVE),
+    /// marked `C` instead of `M`, as Redis marks its children's lines.
+    main_pid: u32,
 }
 
 impl ServerLog {
@@ -64,9 +67,10 @@ impl Log for ServerLog {
             log::Level::Debug => '-',
             log::Level::Trace => '.',
         };
+        let pid = std::process::id();
+        let role = if pid == self.main_pid { 'M' } else { 'C' };
         let line = format!(
-            "{}:M {} {mark} {}\n",
-            std::process::id(),
+            "{pid}:{role} {} {mark} {}\n",
             log_timestamp(SystemTime::now()),
             record.args()
         );
@@ -193,6 +197,7 @@ fn main() {
     };
     let server_log: &'static ServerLog = Box::leak(Box::new(ServerLog {
         target: Mutex::new(target),
+        main_pid: std::process::id(),
     }));
     let _ = log::set_logger(server_log);
     log::set_max_level(log_level_filter(&config.loglevel));

@@ -652,7 +652,8 @@ fn config_set_validation_matches_real_redis_for_every_shared_directive() {
     if !require_redis_server() {
         return;
     }
-    let server = TestServer::start(&[]);
+    // Redis is started with `save ""` too (RealRedis), so both defaults are compared alike.
+    let server = TestServer::start(&["--save", ""]);
     let redis = RealRedis::start(&[]);
     let (mut ours, mut theirs) = (server.raw(), redis.raw());
     let directives = [

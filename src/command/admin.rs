@@ -18,7 +18,9 @@ use super::state::Shutdown;
 use super::table::{flags, flags::*, lookup_subcommand, CommandSpec};
 use super::Ctx;
 use crate::config::{canonical_name, config_names, ConfigError};
+use crate::db::value::Value;
 use crate::resp::reply::ReplyBuffer;
+use crate::types::sds::Sds;
 use crate::util::glob_match;
 use log::warn;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -790,6 +792,46 @@ fn role_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
 /// DEBUG subcommand [args] — the subset of Redis's debugging toolbox that tests rely on:
 /// `SLEEP seconds` (blocks the whole server, as in Redis), `SET-ACTIVE-EXPIRE 0|1`,
 /// `OBJECT key`, `HELP`.
+/// DEBUG POPULATE count [prefix] [size] — adds `prefix:N` (default `key:N`) holding `value:N`
+/// for N below count, skipping keys that exist; with `size`, each value is that many bytes
+/// (`value:N` cut or zero-padded). Redis: the `populate` branch of `debugCommand`.
+fn debug_populate(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    let positive = |arg: &[u8]| -> Result<u64, CommandError> {
+        let n = args::int(arg)?;
+        u64::try_from(n).map_err(|_| CommandError::Err("value is out of range, must be positive"))
+    };
+    let count = positive(argv[2])?;
+    let size = match argv.get(4) {
+        // Bounded like any string a client could send (Redis has no bound: a typo there
+        // would take the server down).
+        Some(arg) => match positive(arg)? {
+            n if n > ctx.srv.config.proto_max_bulk_len as u64 => {
+                return Err(CommandError::Err("value is out of range"))
+            }
+            n => Some(n as usize),
+        },
+        None => None,
+    };
+    let prefix = argv.get(3).copied().unwrap_or(b"key");
+    let now = ctx.now;
+    for j in 0..count {
+        let mut key = prefix.to_vec();
+        key.push(b':');
+        key.extend_from_slice(j.to_string().as_bytes());
+        if ctx.dbs[ctx.db].lookup_write(&key, now).is_some() {
+            continue;
+        }
+        let mut value = format!("value:{j}").into_bytes();
+        if let Some(size) = size {
+            value.resize(size, 0);
+        }
+        ctx.dbs[ctx.db].add(&key, Value::Str(Sds::from(value)), now);
+        super::signal_modified_key(ctx, &key);
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
 fn debug_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     // Like Redis 7.0, DEBUG is refused unless `enable-debug-command` allows it.
     let allowed = match ctx.srv.config.enable_debug_command.as_str() {
@@ -828,6 +870,17 @@ fn debug_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         ctx.out.ok();
     } else if args::is(sub, "RELOAD") {
         super::persistence::debug_reload(ctx, &argv[2..])?;
+    } else if args::is(sub, "POPULATE") && (3..=5).contains(&argv.len()) {
+        debug_populate(ctx, argv)?;
+    } else if args::is(sub, "DIGEST") && argv.len() == 2 {
+        let digest = crate::db::digest::dataset_digest(ctx.dbs);
+        ctx.out.simple(&crate::db::digest::to_hex(&digest));
+    } else if args::is(sub, "DIGEST-VALUE") {
+        ctx.out.array_len(argv.len() - 2);
+        for key in &argv[2..] {
+            let digest = crate::db::digest::key_value_digest(&ctx.dbs[ctx.db], key);
+            ctx.out.simple(&crate::db::digest::to_hex(&digest));
+        }
     } else if args::is(sub, "SET-ACTIVE-EXPIRE") && argv.len() == 3 {
         let on = args::int(argv[2])?;
         ctx.srv.config.active_expire_enabled = on != 0;
@@ -889,6 +942,10 @@ fn shutdown_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         return Err(CommandError::Err("No shutdown in progress."));
     }
     warn!("User requested shutdown...");
+    if ctx.srv.rdb.child.is_some() {
+        warn!("There is a child saving an .rdb. Killing it!");
+        super::persistence::kill_bgsave_child(ctx.srv);
+    }
     let must_save = save || (!nosave && !ctx.srv.config.save.is_empty());
     if must_save {
         warn!("Saving the final RDB snapshot before exiting.");

@@ -33,6 +33,8 @@ pub enum CommandError {
         command: &'static str,
     },
     NoAuth,
+    /// `MISCONF ...`: a background save failed and `stop-writes-on-bgsave-error` stops writes.
+    MisconfRdb,
     /// `ERR value is out of range, must be positive` and similar fixed texts after `ERR `.
     Err(&'static str),
     /// Any other message, complete with its code (`ERR ...`, `BUSY ...`, `NOSCRIPT ...`).
@@ -99,6 +101,12 @@ impl CommandError {
             )
             .into(),
             CommandError::NoAuth => "NOAUTH Authentication required.".into(),
+            CommandError::MisconfRdb => "MISCONF Redis is configured to save RDB snapshots, but \
+                it's currently unable to persist to disk. Commands that may modify the data set \
+                are disabled, because this instance is configured to report errors during \
+                writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please \
+                check the Redis logs for details about the RDB error."
+                .into(),
             CommandError::Err(msg) => format!("ERR {msg}").into(),
             CommandError::Custom(msg) | CommandError::Counted(msg) => msg.clone().into(),
         }

@@ -272,6 +272,8 @@ fn memory_section(ctx: &Ctx, out: &mut String) {
 }
 
 fn persistence_section(ctx: &Ctx, out: &mut String) {
+    let rdb = &ctx.srv.rdb;
+    let secs_or_minus_one = |secs: Option<i64>| secs.unwrap_or(-1);
     out.push_str("# Persistence\r\n");
     fields!(out,
         "loading" => 0,
@@ -283,11 +285,12 @@ fn persistence_section(ctx: &Ctx, out: &mut String) {
         "current_save_keys_processed" => 0,
         "current_save_keys_total" => 0,
         "rdb_changes_since_last_save" => ctx.srv.dirty,
-        "rdb_bgsave_in_progress" => 0,
-        "rdb_last_save_time" => ctx.srv.rdb.last_save_secs(ctx.srv.started_ms),
-        "rdb_last_bgsave_status" => "ok",
-        "rdb_last_bgsave_time_sec" => -1,
-        "rdb_current_bgsave_time_sec" => -1,
+        "rdb_bgsave_in_progress" => u8::from(rdb.child.is_some()),
+        "rdb_last_save_time" => rdb.last_save_secs(ctx.srv.started_ms),
+        "rdb_last_bgsave_status" => if rdb.last_bgsave_failed { "err" } else { "ok" },
+        "rdb_last_bgsave_time_sec" => secs_or_minus_one(rdb.last_bgsave_secs),
+        "rdb_current_bgsave_time_sec" =>
+            secs_or_minus_one(rdb.child.as_ref().map(|c| (ctx.now - c.started_ms) / 1000)),
         "rdb_saves" => ctx.srv.rdb.saves,
         "rdb_last_cow_size" => 0,
         "rdb_last_load_keys_expired" => ctx.srv.rdb.last_load_keys_expired,
@@ -346,8 +349,8 @@ fn stats_section(ctx: &Ctx, out: &mut String) {
         "pubsub_channels" => ctx.srv.pubsub.channel_count(),
         "pubsub_patterns" => ctx.srv.pubsub.pattern_count(),
         "pubsubshard_channels" => ctx.srv.pubsub.shard_channel_count(),
-        "latest_fork_usec" => 0,
-        "total_forks" => 0,
+        "latest_fork_usec" => ctx.srv.rdb.latest_fork_usec,
+        "total_forks" => ctx.srv.rdb.total_forks,
         "migrate_cached_sockets" => 0,
         "slave_expires_tracked_keys" => 0,
         "active_defrag_hits" => 0,

@@ -782,8 +782,13 @@ fn flushall_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     for db in 0..ctx.dbs.len() {
         removed += empty_db(ctx, db, lazy);
     }
-    // Redis counts the removed keys plus one for the flush itself.
-    ctx.srv.dirty += removed + 1;
+    ctx.srv.dirty += removed;
+    // The running snapshot is stale now; with save points, the empty dataset is saved at once
+    // (Redis: `flushAllDataAndResetRDB`).
+    super::persistence::kill_bgsave_child(ctx.srv);
+    if !ctx.srv.config.save.is_empty() {
+        let _ = super::persistence::save(ctx.dbs, ctx.srv, ctx.now);
+    }
     ctx.out.ok();
     Ok(())
 }

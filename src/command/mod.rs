@@ -175,6 +175,8 @@ pub fn execute(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) {
 ///  auth        x        x        -      -     (the script's caller is authenticated)
 ///  pub/sub     x        x        -      -     (RESP2 subscriber mode)
 ///  no-script   -        -        -      x     (and writes from a read-only script)
+///  MISCONF     x        x        -      x     (writes, PING, EXEC of writes, after a failed
+///                                              background save)
 ///  BUSY        -        x        -      -     (only SCRIPT KILL & co. while a script runs)
 ///  MULTI       x        x        -      -     (queue instead of running)
 /// ```
@@ -204,6 +206,13 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
                     return refuse(ctx, caller, Some(spec), err);
                 }
             }
+            if persistence::writes_denied_by_disk_error(ctx.srv)
+                && (spec.has(flags::WRITE)
+                    || spec.name == "ping"
+                    || (in_multi && multi::exec_would_write(ctx, spec)))
+            {
+                return refuse(ctx, caller, Some(spec), CommandError::MisconfRdb);
+            }
             if matches!(caller, Caller::WhileBusy) && !scripting::allowed_while_busy(spec, argv) {
                 let err = CommandError::Custom(ctx.srv.scripts.busy_error().into());
                 return refuse(ctx, caller, Some(spec), err);
@@ -221,6 +230,9 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
                 let err =
                     CommandError::Err("Write commands are not allowed from read-only scripts.");
                 return refuse(ctx, caller, Some(spec), err);
+            }
+            if spec.has(flags::WRITE) && persistence::writes_denied_by_disk_error(ctx.srv) {
+                return refuse(ctx, caller, Some(spec), CommandError::MisconfRdb);
             }
         }
         Caller::Exec(_) => {}

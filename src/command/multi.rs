@@ -169,6 +169,16 @@ pub fn in_transaction_or_script(ctx: &Ctx) -> bool {
     ctx.srv.scripts.is_running() || ctx.clients.get(ctx.id).is_some_and(|c| c.multi.active)
 }
 
+/// Is `spec` an EXEC whose queue holds a write? Such an EXEC is checked as a write command
+/// (Redis: `is_write_command` in `processCommand`).
+pub fn exec_would_write(ctx: &Ctx, spec: &CommandSpec) -> bool {
+    spec.name == "exec"
+        && ctx
+            .clients
+            .get(ctx.id)
+            .is_some_and(|c| c.multi.queued.iter().any(|(queued, _)| queued.has(WRITE)))
+}
+
 /// Queues the command if the client is inside MULTI (replying +QUEUED); true if the request
 /// was handled here (queued, or refused as `no-multi`). Redis: the tail of `processCommand`.
 pub fn queue_if_in_transaction(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) -> bool {

@@ -1,15 +1,31 @@
 //! When and where the dataset is saved to and loaded from an RDB file: loading at startup,
-//! `SAVE`, `DEBUG RELOAD`, the final save of `SHUTDOWN` and of a SIGTERM when save points are
-//! configured. Redis: `rdbSave` / `rdbLoad` / `saveCommand` in `rdb.c`, `loadDataFromDisk` and
-//! `prepareForShutdown` in `server.c`, `DEBUG RELOAD` in `debug.c`.
+//! `SAVE`, `BGSAVE` and the save points (`save <seconds> <changes>`), `DEBUG RELOAD`, the
+//! final save of `SHUTDOWN` and of a SIGTERM when save points are configured, and the
+//! `-MISCONF` refusal after a failed background save. Redis: `rdbSave` / `rdbSaveBackground` /
+//! `rdbLoad` / `saveCommand` / `bgsaveCommand` / `backgroundSaveDoneHandlerDisk` in `rdb.c`,
+//! the save-point check of `serverCron`, `loadDataFromDisk`, `prepareForShutdown` and
+//! `writeCommandsDeniedByDiskError` in `server.c`, `DEBUG RELOAD` in `debug.c`.
 //!
 //! The file format itself lives in [`crate::persist::rdb`]; this module only picks the path
 //! (`dir` + `dbfilename`), the options (`rdbcompression`, `rdbchecksum`, the encoding limits),
 //! logs what Redis logs, and keeps the state LASTSAVE and INFO report.
 //!
-//! A save is synchronous (BGSAVE does not exist yet) and crash-safe as Redis's is: the file is
-//! written as `temp-<pid>.rdb` in `dir`, fsynced, then renamed over the old one, so a crash
-//! mid-save leaves the previous file whole.
+//! Every save is crash-safe as Redis's is: the file is written as `temp-<pid>.rdb` in `dir`,
+//! fsynced, then renamed over the old one, so a crash mid-save leaves the previous file whole.
+//!
+//! # BGSAVE: a forked child, as in Redis
+//!
+//! ```text
+//!   BGSAVE / save point ── fork ──> child: write temp-<child pid>.rdb, fsync, rename, _exit
+//!        │ (the loop goes on serving)                                          │
+//!   server_cron ── check_child_done: waitpid(WNOHANG) <────────────────────────┘
+//!        └── success: dirty -= dirty at fork, LASTSAVE = now; failure: -MISCONF for writes
+//! ```
+//!
+//! The child sees the dataset exactly as it was at the fork (the kernel's copy-on-write
+//! keeps the parent's later writes out of it), so the snapshot is consistent without any
+//! cooperation from the loop. The cost is memory: each page the parent writes during the save
+//! is copied once. `ARCHITECTURE.md` ("Persistence") weighs this against a forkless snapshot.
 
 use super::error::{CommandError, CommandResult};
 use super::state::ServerState;
@@ -19,29 +35,69 @@ use crate::config::Config;
 use crate::db::{Db, Ms};
 use crate::persist::rdb::{self, Limits, LoadOptions, SaveOptions};
 use crate::types::{hash, zset};
+use crate::util::process::{self, ChildExit};
 use log::{error, info, warn};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-pub const COMMANDS: &[CommandSpec] = &[CommandSpec::new(
-    "save",
-    save_command,
-    1,
-    ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI,
-    "server",
-)
-.doc("Synchronously save the dataset to disk", "1.0.0")];
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new(
+        "save",
+        save_command,
+        1,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI,
+        "server",
+    )
+    .doc("Synchronously save the dataset to disk", "1.0.0"),
+    CommandSpec::new(
+        "bgsave",
+        bgsave_command,
+        -1,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING,
+        "server",
+    )
+    .doc("Asynchronously save the dataset to disk", "1.0.0"),
+];
 
-/// What LASTSAVE and INFO persistence report.
+/// After a failed background save, how long before a save point may try again (Redis:
+/// `CONFIG_BGSAVE_RETRY_DELAY`).
+const BGSAVE_RETRY_DELAY_MS: Ms = 5_000;
+
+/// The RDB side of the server: last save and load, the BGSAVE child, for LASTSAVE, INFO
+/// persistence and the save points.
 #[derive(Default, Debug)]
 pub struct RdbState {
     /// Unix ms of the last successful save (None: none yet, Redis then reports the start).
     pub last_save_ms: Option<Ms>,
-    /// Successful saves since start (`rdb_saves`).
+    /// Saves started since start, foreground and background (`rdb_saves`).
     pub saves: u64,
     pub last_load_keys_loaded: u64,
     pub last_load_keys_expired: u64,
+    /// The BGSAVE child at work, if any.
+    pub child: Option<SaveChild>,
+    /// A BGSAVE waits for the running child (`BGSAVE SCHEDULE`, or BGSAVE inside EXEC).
+    pub bgsave_scheduled: bool,
+    /// The last background save failed (`rdb_last_bgsave_status:err`; with save points and
+    /// `stop-writes-on-bgsave-error`, writes are refused with -MISCONF until one succeeds).
+    pub last_bgsave_failed: bool,
+    /// Unix ms the last background save was started (`lastbgsave_try`).
+    last_bgsave_try_ms: Ms,
+    /// Duration of the last background save (`rdb_last_bgsave_time_sec`).
+    pub last_bgsave_secs: Option<Ms>,
+    /// fork() calls and how long the last one took (`total_forks`, `latest_fork_usec`).
+    pub total_forks: u64,
+    pub latest_fork_usec: u64,
+}
+
+/// A forked child writing a snapshot.
+#[derive(Debug)]
+pub struct SaveChild {
+    pub pid: i32,
+    /// Unix ms it was forked (`rdb_current_bgsave_time_sec`).
+    pub started_ms: Ms,
+    /// `dirty` at the fork: the changes the snapshot holds, subtracted when it succeeds.
+    dirty_at_fork: u64,
 }
 
 impl RdbState {
@@ -83,6 +139,7 @@ pub fn write_rdb_file(dbs: &[Db], config: &Config, now: Ms) -> io::Result<()> {
         now_ms: now,
         used_mem: crate::alloc::used_memory() as u64,
         save_idle: config.maxmemory_policy.contains("lru"),
+        key_save_delay_us: config.rdb_key_save_delay,
     };
     let written = std::fs::File::create(&temp)
         .map_err(|e| {
@@ -103,9 +160,12 @@ pub fn write_rdb_file(dbs: &[Db], config: &Config, now: Ms) -> io::Result<()> {
             // Make the rename itself durable (Redis: `fsyncFileDir`).
             std::fs::File::open(dir).and_then(|d| d.sync_all())
         });
-    if let Err(e) = &written {
-        warn!("Write error saving DB on disk: {e}");
-        let _ = std::fs::remove_file(&temp);
+    match &written {
+        Ok(()) => info!("DB saved on disk"),
+        Err(e) => {
+            warn!("Write error saving DB on disk: {e}");
+            let _ = std::fs::remove_file(&temp);
+        }
     }
     written
 }
@@ -113,7 +173,6 @@ pub fn write_rdb_file(dbs: &[Db], config: &Config, now: Ms) -> io::Result<()> {
 /// A save that counts: on success the change counter restarts and LASTSAVE moves.
 pub fn save(dbs: &[Db], srv: &mut ServerState, now: Ms) -> io::Result<()> {
     write_rdb_file(dbs, &srv.config, now)?;
-    info!("DB saved on disk");
     srv.dirty = 0;
     srv.rdb.last_save_ms = Some(now);
     srv.rdb.saves += 1;
@@ -213,6 +272,9 @@ pub fn save_before_signal_exit(dbs: &[Db], srv: &mut ServerState, now: Ms) -> bo
 
 /// SAVE — writes the dataset now, blocking the server (Redis: `saveCommand`).
 fn save_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
+    if ctx.srv.rdb.child.is_some() {
+        return Err(CommandError::Err("Background save already in progress"));
+    }
     match save(ctx.dbs, ctx.srv, ctx.now) {
         Ok(()) => {
             ctx.out.ok();
@@ -220,6 +282,162 @@ fn save_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
         }
         Err(_) => Err(CommandError::Custom("ERR".into())),
     }
+}
+
+/// BGSAVE [SCHEDULE] — starts a snapshot in a forked child and replies at once (Redis:
+/// `bgsaveCommand`). Inside EXEC the save is scheduled for the next cron turn instead, as in
+/// Redis (a fork in the middle of a transaction would snapshot half of it). SCHEDULE only
+/// matters when another kind of child is running; ferrodis forks no other kind yet.
+fn bgsave_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    match argv {
+        [_] => {}
+        [_, opt] if opt.eq_ignore_ascii_case(b"SCHEDULE") => {}
+        _ => return Err(CommandError::Syntax),
+    }
+    if ctx.srv.rdb.child.is_some() {
+        return Err(CommandError::Err("Background save already in progress"));
+    }
+    let in_exec = ctx.clients.get(ctx.id).is_some_and(|c| c.multi.active);
+    if in_exec {
+        ctx.srv.rdb.bgsave_scheduled = true;
+        ctx.out.simple("Background saving scheduled");
+        return Ok(());
+    }
+    match bgsave(ctx.dbs, ctx.srv, ctx.now) {
+        Ok(()) => {
+            ctx.out.simple("Background saving started");
+            Ok(())
+        }
+        Err(_) => Err(CommandError::Custom("ERR".into())),
+    }
+}
+
+/// Forks a child that writes the snapshot (Redis: `rdbSaveBackground`). The caller checked
+/// that no child is running.
+pub fn bgsave(dbs: &[Db], srv: &mut ServerState, now: Ms) -> io::Result<()> {
+    srv.rdb.saves += 1;
+    srv.rdb.last_bgsave_try_ms = now;
+    let started = Instant::now();
+    let config = &srv.config;
+    match process::fork_child(|| write_rdb_file(dbs, config, now).is_ok()) {
+        Ok(pid) => {
+            srv.rdb.total_forks += 1;
+            srv.rdb.latest_fork_usec = started.elapsed().as_micros() as u64;
+            info!("Background saving started by pid {pid}");
+            srv.rdb.child = Some(SaveChild {
+                pid,
+                started_ms: now,
+                dirty_at_fork: srv.dirty,
+            });
+            Ok(())
+        }
+        Err(e) => {
+            srv.rdb.last_bgsave_failed = true;
+            warn!("Can't save in background: fork: {e}");
+            Err(e)
+        }
+    }
+}
+
+/// Cron's part (Redis: `checkChildrenDone` and the save points of `serverCron`): reap a
+/// finished child, then start a scheduled BGSAVE or one a save point asks for.
+pub fn rdb_cron(dbs: &[Db], srv: &mut ServerState, now: Ms) {
+    if let Some(child) = &srv.rdb.child {
+        match process::try_reap(child.pid) {
+            Some(exit) => background_save_done(srv, exit, now),
+            None => return,
+        }
+    }
+    let may_retry =
+        !srv.rdb.last_bgsave_failed || now - srv.rdb.last_bgsave_try_ms > BGSAVE_RETRY_DELAY_MS;
+    if srv.rdb.bgsave_scheduled && may_retry {
+        if bgsave(dbs, srv, now).is_ok() {
+            srv.rdb.bgsave_scheduled = false;
+        }
+        return;
+    }
+    let since_save_secs = now / 1000 - srv.rdb.last_save_secs(srv.started_ms);
+    let due = save_points(&srv.config.save)
+        .into_iter()
+        .find(|&(seconds, changes)| srv.dirty >= changes && since_save_secs > seconds as Ms);
+    if let Some((seconds, changes)) = due {
+        if may_retry {
+            info!("{changes} changes in {seconds} seconds. Saving...");
+            let _ = bgsave(dbs, srv, now);
+        }
+    }
+}
+
+/// The `save` directive's points, `(seconds, changes)`, in the order given.
+fn save_points(save: &str) -> Vec<(u64, u64)> {
+    let words: Vec<u64> = save
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    words.chunks_exact(2).map(|p| (p[0], p[1])).collect()
+}
+
+/// The child ended (Redis: `backgroundSaveDoneHandlerDisk`).
+fn background_save_done(srv: &mut ServerState, exit: ChildExit, now: Ms) {
+    let Some(child) = srv.rdb.child.take() else {
+        return;
+    };
+    match exit {
+        ChildExit::Code(0) => {
+            info!("Background saving terminated with success");
+            srv.dirty = srv.dirty.saturating_sub(child.dirty_at_fork);
+            srv.rdb.last_save_ms = Some(now);
+            srv.rdb.last_bgsave_failed = false;
+        }
+        ChildExit::Code(_) => {
+            warn!("Background saving error");
+            srv.rdb.last_bgsave_failed = true;
+        }
+        ChildExit::Signal(signal) => {
+            warn!("Background saving terminated by signal {signal}");
+            remove_temp_file(child.pid);
+            // SIGUSR1 is how the server itself stops a child: not a failure.
+            if signal != libc::SIGUSR1 {
+                srv.rdb.last_bgsave_failed = true;
+            }
+        }
+    }
+    srv.rdb.last_bgsave_secs = Some((now - child.started_ms) / 1000);
+}
+
+/// Stops a running BGSAVE child and removes its temp file (Redis: `killRDBChild`): FLUSHALL
+/// makes its snapshot stale, SHUTDOWN saves in the foreground instead.
+pub fn kill_bgsave_child(srv: &mut ServerState) {
+    if let Some(child) = srv.rdb.child.take() {
+        process::kill_and_reap(child.pid);
+        remove_temp_file(child.pid);
+    }
+}
+
+fn remove_temp_file(pid: i32) {
+    let _ = std::fs::remove_file(format!("temp-{pid}.rdb"));
+}
+
+/// With save points configured and `stop-writes-on-bgsave-error yes`, a failed background
+/// save stops writes until a save succeeds (Redis: `writeCommandsDeniedByDiskError`).
+pub fn writes_denied_by_disk_error(srv: &ServerState) -> bool {
+    srv.config.stop_writes_on_bgsave_error
+        && !srv.config.save.is_empty()
+        && srv.rdb.last_bgsave_failed
+}
+
+/// The check a script that may write (a function, or a script with a shebang, not declared
+/// `no-writes`) passes before it starts (Redis: `scriptPrepareForRun`).
+pub fn deny_writable_script(srv: &ServerState) -> CommandResult {
+    if writes_denied_by_disk_error(srv) {
+        return Err(CommandError::Custom(
+            "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to \
+             persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only \
+             scripts."
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// DEBUG RELOAD [NOSAVE] — save, empty the databases, load the file back.

@@ -500,6 +500,9 @@ fn eval_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
             "Can not execute a script with write flag using *_ro command.",
         ));
     }
+    if script.shebang && !script.no_writes {
+        super::persistence::deny_writable_script(ctx.srv)?;
+    }
     let read_only = read_only || script.no_writes;
     engine.run(ctx, &script, &argv[3..split], &argv[split..], read_only)
 }

@@ -17,6 +17,7 @@
 //! Time is a parameter: nothing here reads the clock. Commands capture `now` once and pass it in,
 //! so a whole command (or a whole Lua script) sees one instant.
 
+pub mod digest;
 pub mod expire;
 pub mod lazyfree;
 pub mod value;

@@ -160,6 +160,9 @@ pub struct SaveOptions {
     /// Write each key's idle time (OP_IDLE), as Redis does under an LRU `maxmemory-policy`, so
     /// that OBJECT IDLETIME survives a restart.
     pub save_idle: bool,
+    /// `rdb-key-save-delay`, a testing knob: sleep this many microseconds after each key
+    /// (negative -n: one microsecond after every n-th key), so tests can catch a save midway.
+    pub key_save_delay_us: i64,
 }
 
 /// Writes the RDB bytes and keeps the running checksum.
@@ -266,6 +269,7 @@ pub fn save<W: Write>(dbs: &[Db], opts: &SaveOptions, out: W) -> io::Result<()> 
         w.string(name.as_bytes())?;
         w.string(value.as_bytes())?;
     }
+    let mut saved: u64 = 0;
     for db in dbs.iter().filter(|db| !db.is_empty()) {
         w.byte(OP_SELECTDB)?;
         w.len(db.id as u64)?;
@@ -282,12 +286,26 @@ pub fn save<W: Write>(dbs: &[Db], opts: &SaveOptions, out: W) -> io::Result<()> 
                 w.len(obj.idle_seconds(opts.now_ms))?;
             }
             save_key_value(&mut w, key, &obj.value)?;
+            saved += 1;
+            key_save_delay(opts.key_save_delay_us, saved);
         }
     }
     w.byte(OP_EOF)?;
     let checksum: u64 = w.digest.take().map_or(0, |d| d.finalize());
     w.bytes(&checksum.to_le_bytes())?;
     w.out.flush()
+}
+
+/// The pause of `rdb-key-save-delay` after the `saved`-th key (Redis: `debugDelay`, which
+/// makes a negative value a one-in-n chance of a 1 µs sleep; here every n-th key).
+fn key_save_delay(us: i64, saved: u64) {
+    let pause = match us {
+        0 => return,
+        1.. => us.unsigned_abs(),
+        _ if saved.is_multiple_of(us.unsigned_abs()) => 1,
+        _ => return,
+    };
+    std::thread::sleep(std::time::Duration::from_micros(pause));
 }
 
 /// The whole dataset as RDB bytes in memory.
@@ -927,7 +945,11 @@ fn load_into<R: Read>(r: &mut Reader<R>, dbs: &mut [Db], opts: &LoadOptions) -> 
                 if expected != stored {
                     return r.fail(
                         end,
-                        format!("wrong RDB checksum expected: ({expected:x}) got: ({stored:x})"),
+                        // Redis's words, which its tests look for in the log.
+                        format!(
+                            "RDB CRC error: wrong RDB checksum expected: ({expected:x}) got: \
+                             ({stored:x})"
+                        ),
                     );
                 }
                 Checksum::Verified

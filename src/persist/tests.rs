@@ -19,6 +19,7 @@ fn save_opts(compression: bool, checksum: bool) -> SaveOptions {
         now_ms: NOW,
         used_mem: 12345,
         save_idle: false,
+        key_save_delay_us: 0,
     }
 }
 

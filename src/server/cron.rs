@@ -48,6 +48,9 @@ impl Server {
             self.close_client(key);
         }
 
+        // The BGSAVE child, the save points (Redis: `checkChildrenDone`, `serverCron`).
+        command::persistence::rdb_cron(&self.dbs, &mut self.state, now);
+
         let samples = &mut self.state.stats.ops_samples;
         samples.push((now, self.state.stats.total_commands_processed));
         if samples.len() > OPS_SAMPLES {

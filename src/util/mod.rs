@@ -1,12 +1,13 @@
 //! Small shared routines with Redis's exact semantics: strict number parsing and printing
 //! (Redis: `util.c`, `string2ll`, `d2string`), `long double` arithmetic for INCRBYFLOAT
 //! (`string2ld`, `ld2string`), glob matching (`stringmatchlen`) and the keyspace-event class
-//! letters (`notify_flags`).
+//! letters (`notify_flags`), and forked children for snapshots (`process`).
 
 mod glob;
 mod long_double;
 pub mod notify_flags;
 mod number;
+pub mod process;
 
 pub use glob::glob_match;
 pub use long_double::{LongDouble, MAX_LONG_DOUBLE_CHARS};

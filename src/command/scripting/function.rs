@@ -458,6 +458,9 @@ pub fn fcall_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
             "Can not execute a script with write flag using *_ro command.",
         ));
     }
+    if !function.no_writes() {
+        crate::command::persistence::deny_writable_script(ctx.srv)?;
+    }
     let engine = super::engine_of(&mut ctx.srv.scripts)?;
     *ctx.srv.scripts.run.command.borrow_mut() = argv.iter().map(|a| a.to_vec()).collect();
     let split = 3 + numkeys as usize;
