@@ -285,46 +285,46 @@ fn geodist_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
 
 /// Which search command runs (Redis: the RADIUS_* / GEOSEARCH* flags).
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Search {
+enum SearchKind {
     /// GEORADIUS, GEORADIUS_RO (`nostore`).
-    Coords { nostore: bool },
+    Radius { nostore: bool },
     /// GEORADIUSBYMEMBER, GEORADIUSBYMEMBER_RO.
-    Member { nostore: bool },
+    ByMember { nostore: bool },
     /// GEOSEARCH, GEOSEARCHSTORE (`store`).
-    Search { store: bool },
+    GeoSearch { store: bool },
 }
 
 /// GEORADIUS key longitude latitude radius M|KM|FT|MI [WITHCOORD] [WITHDIST] [WITHHASH]
 /// [COUNT count [ANY]] [ASC | DESC] [STORE key] [STOREDIST key]
 fn georadius_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
-    georadius_generic(ctx, argv, Search::Coords { nostore: false })
+    georadius_generic(ctx, argv, SearchKind::Radius { nostore: false })
 }
 
 /// GEORADIUS_RO key longitude latitude radius unit [options, without STORE / STOREDIST]
 fn georadius_ro_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
-    georadius_generic(ctx, argv, Search::Coords { nostore: true })
+    georadius_generic(ctx, argv, SearchKind::Radius { nostore: true })
 }
 
 /// GEORADIUSBYMEMBER key member radius unit [options as GEORADIUS]
 fn georadiusbymember_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
-    georadius_generic(ctx, argv, Search::Member { nostore: false })
+    georadius_generic(ctx, argv, SearchKind::ByMember { nostore: false })
 }
 
 /// GEORADIUSBYMEMBER_RO key member radius unit [options, without STORE / STOREDIST]
 fn georadiusbymember_ro_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
-    georadius_generic(ctx, argv, Search::Member { nostore: true })
+    georadius_generic(ctx, argv, SearchKind::ByMember { nostore: true })
 }
 
 /// GEOSEARCH key FROMMEMBER member | FROMLONLAT lon lat  BYRADIUS r unit | BYBOX w h unit
 /// [ASC | DESC] [COUNT count [ANY]] [WITHCOORD] [WITHDIST] [WITHHASH]
 fn geosearch_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
-    georadius_generic(ctx, argv, Search::Search { store: false })
+    georadius_generic(ctx, argv, SearchKind::GeoSearch { store: false })
 }
 
 /// GEOSEARCHSTORE destination source FROMMEMBER ... | FROMLONLAT ...  BYRADIUS ... | BYBOX ...
 /// [ASC | DESC] [COUNT count [ANY]] [STOREDIST] — the number of members stored.
 fn geosearchstore_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
-    georadius_generic(ctx, argv, Search::Search { store: true })
+    georadius_generic(ctx, argv, SearchKind::GeoSearch { store: true })
 }
 
 /// A point found by a search.
@@ -359,8 +359,8 @@ struct SearchOptions<'a> {
 
 /// The body of every geo search (Redis: `georadiusGeneric`). Errors come in Redis's order:
 /// WRONGTYPE, the fixed arguments, each option as it is read, then the combination checks.
-fn georadius_generic(ctx: &mut Ctx, argv: &[&[u8]], kind: Search) -> CommandResult {
-    let src_index = if kind == (Search::Search { store: true }) {
+fn georadius_generic(ctx: &mut Ctx, argv: &[&[u8]], kind: SearchKind) -> CommandResult {
+    let src_index = if kind == (SearchKind::GeoSearch { store: true }) {
         2
     } else {
         1
@@ -384,13 +384,13 @@ fn georadius_generic(ctx: &mut Ctx, argv: &[&[u8]], kind: Search) -> CommandResu
         storedist: false,
     };
     let (base_args, nostore, search, store_cmd) = match kind {
-        Search::Coords { nostore } => {
+        SearchKind::Radius { nostore } => {
             shape.center = extract_long_lat(argv[2], argv[3])?;
             let (conversion, radius) = extract_distance(argv[4], argv[5])?;
             (shape.conversion, shape.kind) = (conversion, ShapeKind::Radius(radius));
             (6, nostore, false, false)
         }
-        Search::Member { nostore } => {
+        SearchKind::ByMember { nostore } => {
             // Without the key Redis reads no centre or radius, only the options.
             if let Some(z) = z {
                 shape.center = long_lat_of_member(z, argv[2])?;
@@ -399,7 +399,7 @@ fn georadius_generic(ctx: &mut Ctx, argv: &[&[u8]], kind: Search) -> CommandResu
             }
             (5, nostore, false, false)
         }
-        Search::Search { store } => {
+        SearchKind::GeoSearch { store } => {
             if store {
                 opts.store_key = Some(argv[1]);
             }

@@ -226,7 +226,7 @@ pub fn c_double_to_u64(x: f64) -> u64 {
 /// indefinite" value i64::MIN for NaN and anything out of range.
 pub fn c_double_to_i64(x: f64) -> i64 {
     const TWO_63: f64 = 9_223_372_036_854_775_808.0;
-    if x.is_nan() || x >= TWO_63 || x < -TWO_63 {
+    if !(-TWO_63..TWO_63).contains(&x) {
         i64::MIN
     } else {
         x as i64
@@ -346,9 +346,9 @@ pub fn estimate_steps_by_radius(range_meters: f64, lat: f64) -> u8 {
     }
     step -= 2;
     // Meridians converge towards the poles: use larger cells there.
-    if lat > 66.0 || lat < -66.0 {
+    if lat.abs() > 66.0 {
         step -= 1;
-        if lat > 80.0 || lat < -80.0 {
+        if lat.abs() > 80.0 {
             step -= 1;
         }
     }
