@@ -121,6 +121,7 @@ fn families() -> Vec<Vec<CmdGen>> {
         exactness_commands(),
         bitmap_commands(),
         hyperloglog_commands(),
+        geo_commands(),
     ]
 }
 
@@ -1058,6 +1059,217 @@ pub fn hyperloglog_commands() -> Vec<CmdGen> {
         }),
     ]
 }
+
+/// GEOADD / GEOSEARCH / GEOSEARCHSTORE / GEORADIUS* / GEODIST / GEOPOS / GEOHASH over points
+/// clustered around a few centres (Sicily, the equator, the antimeridian, near both poles'
+/// limits), with exact repeats for ties, edge and invalid coordinates, every option in random
+/// order, and the STORE variants. Besides the alphabet keys (other types: WRONGTYPE), a
+/// dedicated key [`GEO_KEY`] collects enough points for searches to find many.
+pub fn geo_commands() -> Vec<CmdGen> {
+    fn key(g: &mut Gen) -> Vec<u8> {
+        if g.chance(75) {
+            s(GEO_KEY)
+        } else {
+            g.key()
+        }
+    }
+    /// Mostly one of `good`, now and then one of `bad`.
+    fn mostly(g: &mut Gen, good: &[&str], bad: &[&str]) -> Vec<u8> {
+        if g.chance(6) {
+            g.word(bad)
+        } else {
+            g.word(good)
+        }
+    }
+    fn geo_member(g: &mut Gen) -> Vec<u8> {
+        if g.chance(15) {
+            member(g)
+        } else {
+            format!("p{}", g.below(20)).into_bytes()
+        }
+    }
+    /// A longitude and latitude: mostly near a centre, sometimes an edge or invalid value.
+    fn lon_lat(g: &mut Gen) -> Vec<Vec<u8>> {
+        if g.chance(4) {
+            let lon = g.word(&["180", "-180", "180.0001", "0", "x", "inf", "nan", "1e400"]);
+            let lat = g.word(&["85.05112878", "-85.05112878", "85.06", "0", "-90", "y"]);
+            return vec![lon, lat];
+        }
+        if g.chance(15) {
+            // Exact repeats: several members at one spot tie on distance.
+            let spot = *g.pick(&[&(13.5, 37.5), &(0.0, 0.0), &(0.001, 0.0)]);
+            return vec![
+                spot.0.to_string().into_bytes(),
+                spot.1.to_string().into_bytes(),
+            ];
+        }
+        let (cx, cy) = *g.pick(&[
+            &(13.4, 37.8),
+            &(0.0, 0.0),
+            &(179.5, 10.0),
+            &(-179.5, -10.0),
+            &(20.0, 84.0),
+            &(-60.0, -84.5),
+        ]);
+        let spread = *g.pick(&[&0.01, &1.0, &3.0]);
+        let jitter = |g: &mut Gen| (g.below(2_000_001) as f64 - 1_000_000.0) / 1_000_000.0;
+        let lon = (cx + jitter(g) * spread).clamp(-180.0, 180.0);
+        let lat = (cy + jitter(g) * spread).clamp(-85.0511, 85.0511);
+        vec![
+            format!("{lon:.6}").into_bytes(),
+            format!("{lat:.6}").into_bytes(),
+        ]
+    }
+    fn unit(g: &mut Gen) -> Vec<u8> {
+        mostly(
+            g,
+            &["km", "km", "km", "m", "KM", "mi", "ft"],
+            &["parsec", ""],
+        )
+    }
+    fn distance(g: &mut Gen) -> Vec<u8> {
+        mostly(
+            g,
+            &[
+                "0", "1", "10", "50", "100", "200", "300", "500", "5000", "20000", "0.5",
+            ],
+            &["-1", "x", "inf", "1e308"],
+        )
+    }
+    /// The options after a search's centre and shape, in random order.
+    fn options(g: &mut Gen, v: &mut Vec<Vec<u8>>, store: bool) {
+        for _ in 0..g.below(4) {
+            match g.below(if store { 9 } else { 7 }) {
+                0 => v.push(g.word(&["WITHDIST", "withdist"])),
+                1 => v.push(s("WITHCOORD")),
+                2 => v.push(s("WITHHASH")),
+                3 => v.push(g.word(&["ASC", "DESC", "desc"])),
+                4 | 5 => {
+                    v.push(s("COUNT"));
+                    v.push(mostly(
+                        g,
+                        &["1", "2", "3", "5", "10", "100"],
+                        &["0", "-1", "x"],
+                    ));
+                    if g.chance(30) {
+                        v.push(s("ANY"));
+                    }
+                }
+                6 => v.push(mostly(g, &["ASC"], &["ANY", "bogus"])),
+                _ => {
+                    v.push(g.word(&["STORE", "STOREDIST"]));
+                    // Alphabet keys only: an empty result would delete GEO_KEY.
+                    v.push(g.key());
+                }
+            }
+        }
+    }
+    /// GEOSEARCH's FROM and BY clauses (sometimes missing or doubled, for the errors).
+    fn search_args(g: &mut Gen, v: &mut Vec<Vec<u8>>) {
+        for _ in 0..if g.chance(90) { 1 } else { g.below(3) } {
+            if g.chance(40) {
+                v.push(s("FROMMEMBER"));
+                v.push(geo_member(g));
+            } else {
+                v.push(s("FROMLONLAT"));
+                v.extend(lon_lat(g));
+            }
+        }
+        for _ in 0..if g.chance(90) { 1 } else { g.below(3) } {
+            if g.chance(50) {
+                v.push(s("BYRADIUS"));
+                v.push(distance(g));
+            } else {
+                v.push(s("BYBOX"));
+                v.push(distance(g));
+                v.push(distance(g));
+            }
+            v.push(unit(g));
+        }
+    }
+    vec![
+        cmd("geoadd", 10, |g| {
+            let mut v = vec![s("GEOADD"), key(g)];
+            for _ in 0..g.below(3) {
+                v.push(g.word(&["NX", "XX", "CH", "ch"]));
+            }
+            for _ in 0..1 + g.below(6) {
+                v.extend(lon_lat(g));
+                v.push(geo_member(g));
+            }
+            v
+        }),
+        cmd("geosearch", 6, |g| {
+            let mut v = vec![s("GEOSEARCH"), key(g)];
+            search_args(g, &mut v);
+            options(g, &mut v, false);
+            v
+        }),
+        cmd("geosearchstore", 3, |g| {
+            let mut v = vec![s("GEOSEARCHSTORE"), g.key(), key(g)];
+            search_args(g, &mut v);
+            options(g, &mut v, false);
+            if g.chance(40) {
+                v.push(s("STOREDIST"));
+            }
+            v
+        }),
+        cmd("georadius", 3, |g| {
+            let mut v = vec![s("GEORADIUS"), key(g)];
+            v.extend(lon_lat(g));
+            v.extend([distance(g), unit(g)]);
+            options(g, &mut v, true);
+            v
+        }),
+        cmd("georadius_ro", 1, |g| {
+            let mut v = vec![s("GEORADIUS_RO"), key(g)];
+            v.extend(lon_lat(g));
+            v.extend([distance(g), unit(g)]);
+            let store = g.chance(10);
+            options(g, &mut v, store);
+            v
+        }),
+        cmd("georadiusbymember", 2, |g| {
+            let mut v = vec![
+                s("GEORADIUSBYMEMBER"),
+                key(g),
+                geo_member(g),
+                distance(g),
+                unit(g),
+            ];
+            options(g, &mut v, true);
+            v
+        }),
+        cmd("georadiusbymember_ro", 1, |g| {
+            let mut v = vec![
+                s("GEORADIUSBYMEMBER_RO"),
+                key(g),
+                geo_member(g),
+                distance(g),
+            ];
+            v.push(unit(g));
+            let store = g.chance(10);
+            options(g, &mut v, store);
+            v
+        }),
+        cmd("geodist", 2, |g| {
+            let mut v = vec![s("GEODIST"), key(g), geo_member(g), geo_member(g)];
+            if g.chance(60) {
+                v.push(unit(g));
+            }
+            v
+        }),
+        cmd("geopos", 2, |g| {
+            key_and_many(g, "GEOPOS", 3, |g| vec![geo_member(g)])
+        }),
+        cmd("geohash", 2, |g| {
+            key_and_many(g, "GEOHASH", 3, |g| vec![geo_member(g)])
+        }),
+    ]
+}
+
+/// The key [`geo_commands`] fills besides the alphabet keys.
+const GEO_KEY: &str = "gk";
 
 const BIG_ZSET: &str = "bigz";
 

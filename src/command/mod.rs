@@ -33,6 +33,7 @@ pub mod blocked;
 pub mod client;
 pub mod connection;
 pub mod error;
+pub mod geo;
 pub mod hash;
 pub mod hyperloglog;
 pub mod info;

@@ -150,7 +150,7 @@ pub const COMMANDS: &[CommandSpec] = &[
 // ---------------------------------------------------------------------------------------------
 
 /// The listpack limits from the configuration.
-fn limits(ctx: &Ctx) -> Limits {
+pub(super) fn limits(ctx: &Ctx) -> Limits {
     Limits {
         max_entries: ctx.srv.config.zset_max_listpack_entries,
         max_value: ctx.srv.config.zset_max_listpack_value,
@@ -527,12 +527,12 @@ fn rank_interval(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
 // ---------------------------------------------------------------------------------------------
 
 #[derive(Default, Clone, Copy)]
-struct ZaddFlags {
-    nx: bool,
-    xx: bool,
+pub(super) struct ZaddFlags {
+    pub(super) nx: bool,
+    pub(super) xx: bool,
     gt: bool,
     lt: bool,
-    ch: bool,
+    pub(super) ch: bool,
     incr: bool,
 }
 
@@ -574,7 +574,12 @@ fn zincrby_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
 }
 
 /// The body of ZADD and ZINCRBY (Redis: `zaddGenericCommand`). `pairs` is `score member ...`.
-fn zadd_generic(ctx: &mut Ctx, key: &[u8], pairs: &[&[u8]], f: ZaddFlags) -> CommandResult {
+pub(super) fn zadd_generic(
+    ctx: &mut Ctx,
+    key: &[u8],
+    pairs: &[&[u8]],
+    f: ZaddFlags,
+) -> CommandResult {
     if pairs.is_empty() || !pairs.len().is_multiple_of(2) {
         return Err(CommandError::Syntax);
     }
@@ -981,7 +986,7 @@ fn limit_ranks(lo: usize, hi: usize, offset: i64, limit: i64, reverse: bool) -> 
 /// Stores a computed sorted set at `dst` (replacing whatever was there) and replies with its
 /// size; an empty result deletes `dst` instead (Redis: `zrangeResultFinalizeStore` and the end
 /// of `zunionInterDiffGenericCommand`).
-fn store_result(ctx: &mut Ctx, dst: &[u8], result: ZSet, event: &str) {
+pub(super) fn store_result(ctx: &mut Ctx, dst: &[u8], result: ZSet, event: &str) {
     let n = result.len();
     let now = ctx.now;
     let db = &mut ctx.dbs[ctx.db];

@@ -9,6 +9,7 @@
 //! replies.
 
 pub mod dict;
+pub mod geohash;
 pub mod hash;
 pub mod hll;
 pub mod list;
