@@ -351,7 +351,7 @@ fn stats_section(ctx: &Ctx, out: &mut String) {
         "pubsubshard_channels" => ctx.srv.pubsub.shard_channel_count(),
         "latest_fork_usec" => ctx.srv.rdb.latest_fork_usec,
         "total_forks" => ctx.srv.rdb.total_forks,
-        "migrate_cached_sockets" => 0,
+        "migrate_cached_sockets" => ctx.srv.migrate_sockets.len(),
         "slave_expires_tracked_keys" => 0,
         "active_defrag_hits" => 0,
         "active_defrag_misses" => 0,

@@ -32,6 +32,7 @@ pub mod bitops;
 pub mod blocked;
 pub mod client;
 pub mod connection;
+pub mod dump;
 pub mod error;
 pub mod geo;
 pub mod hash;

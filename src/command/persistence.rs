@@ -113,7 +113,9 @@ pub fn rdb_path(config: &Config) -> PathBuf {
     PathBuf::from(&config.dbfilename)
 }
 
-fn limits(config: &Config) -> Limits {
+/// The encoding limits a loaded value is rebuilt under (the `*-max-listpack-*` settings), for
+/// RDB loading and RESTORE.
+pub fn encoding_limits(config: &Config) -> Limits {
     Limits {
         list_fill: config.list_max_listpack_size,
         hash: hash::Limits {
@@ -200,7 +202,7 @@ pub fn load_rdb_file(dbs: &mut [Db], srv: &mut ServerState, now: Ms) -> Result<b
     let opts = LoadOptions {
         verify_checksum: srv.config.rdbchecksum,
         now_ms: now,
-        limits: limits(&srv.config),
+        limits: encoding_limits(&srv.config),
     };
     let source = io::BufReader::with_capacity(1 << 20, file);
     let loaded = rdb::load_from(source, len, dbs, &opts).map_err(|e| {

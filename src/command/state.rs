@@ -122,6 +122,8 @@ pub struct ServerState {
     pub dirty: u64,
     /// Last save and load, for LASTSAVE and INFO persistence.
     pub rdb: super::persistence::RdbState,
+    /// MIGRATE's connections to other servers, kept for reuse.
+    pub migrate_sockets: super::dump::MigrateSockets,
     pub run_id: String,
     pub tcp_port: u16,
     pub executable: String,
@@ -157,6 +159,7 @@ impl ServerState {
             events_while_blocked: None,
             expire_cycle: ExpireCycleState::default(),
             lazyfree: Default::default(),
+            migrate_sockets: Default::default(),
             shutdown: None,
             dirty: 0,
             rdb: Default::default(),

@@ -166,7 +166,7 @@ impl CommandSpec {
 }
 
 /// Every family's rows, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 17] {
+pub fn families() -> [&'static [CommandSpec]; 18] {
     use super::*;
     [
         connection::COMMANDS,
@@ -174,6 +174,7 @@ pub fn families() -> [&'static [CommandSpec]; 17] {
         bitops::COMMANDS,
         hyperloglog::COMMANDS,
         keyspace::COMMANDS,
+        dump::COMMANDS,
         admin::COMMANDS,
         list::COMMANDS,
         hash::COMMANDS,

@@ -50,6 +50,7 @@ impl Server {
 
         // The BGSAVE child, the save points (Redis: `checkChildrenDone`, `serverCron`).
         command::persistence::rdb_cron(&self.dbs, &mut self.state, now);
+        self.state.migrate_sockets.close_timed_out(now);
 
         let samples = &mut self.state.stats.ops_samples;
         samples.push((now, self.state.stats.total_commands_processed));
