@@ -283,6 +283,17 @@ fn config_set_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
             args::text(name)
         ))
     };
+    // Passwords never reach the slow log, even when the command fails (Redis: the
+    // `SENSITIVE_CONFIG` flag).
+    for (i, pair) in pairs.chunks(2).enumerate() {
+        let sensitive = ["masterauth", "masteruser", "requirepass"];
+        if sensitive
+            .iter()
+            .any(|s| pair[0].eq_ignore_ascii_case(s.as_bytes()))
+        {
+            ctx.redact_argument(2 + 2 * i + 1);
+        }
+    }
     let mut config = ctx.srv.config.clone();
     let mut seen: Vec<&'static str> = Vec::new();
     for pair in pairs.chunks(2) {

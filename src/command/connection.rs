@@ -279,6 +279,9 @@ fn check_credentials(ctx: &Ctx, user: Option<&[u8]>, password: &[u8]) -> Command
 
 /// AUTH [username] password — OK once the credentials match; see the module docs.
 fn auth_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    for i in 1..argv.len() {
+        ctx.redact_argument(i);
+    }
     let (user, password) = match argv.len() {
         2 => (None, argv[1]),
         3 => (Some(argv[1]), argv[2]),
@@ -315,6 +318,8 @@ fn hello_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         let more = argv.len() - 1 - i;
         if args::is(argv[i], "AUTH") && more >= 2 {
             credentials = Some((argv[i + 1], argv[i + 2]));
+            ctx.redact_argument(i + 1);
+            ctx.redact_argument(i + 2);
             i += 3;
         } else if args::is(argv[i], "SETNAME") && more >= 1 {
             name = Some(argv[i + 1]);

@@ -242,9 +242,12 @@ fn migrate_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
             replace = true;
         } else if args::is(argv[j], "AUTH") && more >= 1 {
             auth = Some((None, argv[j + 1]));
+            ctx.redact_argument(j + 1);
             j += 1;
         } else if args::is(argv[j], "AUTH2") && more >= 2 {
             auth = Some((Some(argv[j + 1]), argv[j + 2]));
+            ctx.redact_argument(j + 1);
+            ctx.redact_argument(j + 2);
             j += 2;
         } else if args::is(argv[j], "KEYS") {
             if !argv[3].is_empty() {

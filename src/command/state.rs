@@ -122,6 +122,10 @@ pub struct ServerState {
     pub dirty: u64,
     /// Last save and load, for LASTSAVE and INFO persistence.
     pub rdb: super::persistence::RdbState,
+    /// The slow log (SLOWLOG).
+    pub slowlog: super::slowlog::SlowLog,
+    /// Arguments of the running command to show as `(redacted)` ([`super::Ctx::redact_argument`]).
+    pub redacted_args: Vec<usize>,
     /// MIGRATE's connections to other servers, kept for reuse.
     pub migrate_sockets: super::dump::MigrateSockets,
     pub run_id: String,
@@ -160,6 +164,8 @@ impl ServerState {
             expire_cycle: ExpireCycleState::default(),
             lazyfree: Default::default(),
             migrate_sockets: Default::default(),
+            slowlog: Default::default(),
+            redacted_args: Vec::new(),
             shutdown: None,
             dirty: 0,
             rdb: Default::default(),

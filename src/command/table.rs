@@ -166,7 +166,7 @@ impl CommandSpec {
 }
 
 /// Every family's rows, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 18] {
+pub fn families() -> [&'static [CommandSpec]; 19] {
     use super::*;
     [
         connection::COMMANDS,
@@ -187,6 +187,7 @@ pub fn families() -> [&'static [CommandSpec]; 18] {
         scripting::COMMANDS,
         sort::COMMANDS,
         persistence::COMMANDS,
+        slowlog::COMMANDS,
     ]
 }
 

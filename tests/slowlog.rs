@@ -1,0 +1,101 @@
+//! SLOWLOG against the real binary: what is logged, trimmed, redacted and skipped, compared
+//! with redis-server where the reply does not depend on timing.
+
+mod common;
+
+use common::{require_redis_server, RawConn, RealRedis, TestServer};
+
+/// The argument lists of the entries SLOWLOG GET returns, newest first (fields 4 of each).
+fn logged_commands(c: &mut RawConn) -> Vec<Vec<String>> {
+    let reply = c.cmd_str("SLOWLOG GET -1");
+    let mut pos = 0;
+    let parsed = common::parse_resp(reply.as_bytes(), &mut pos);
+    parsed
+        .as_list()
+        .iter()
+        .map(|entry| {
+            entry.as_list()[3]
+                .as_list()
+                .iter()
+                .map(|a| a.as_str().to_string())
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn slowlog_logs_trims_redacts_and_skips_as_redis() {
+    if !require_redis_server() {
+        return;
+    }
+    let ours = TestServer::start(&[]);
+    let real = RealRedis::start(&[]);
+    let long = "x".repeat(200);
+    let many: Vec<String> = (0..40).map(|i| i.to_string()).collect();
+    for c in [&mut ours.raw(), &mut real.raw()] {
+        assert_eq!(c.cmd_str("CONFIG SET slowlog-log-slower-than 0"), "+OK\r\n");
+        assert_eq!(c.cmd_str("SLOWLOG RESET"), "+OK\r\n");
+    }
+    let mut transcripts = Vec::new();
+    for mut c in [ours.raw(), real.raw()] {
+        c.cmd_str("CLIENT SETNAME logger");
+        c.cmd_args(&["SET", "k", &long]);
+        let mut sadd = vec!["SADD", "s"];
+        sadd.extend(many.iter().map(String::as_str));
+        c.cmd_args(&sadd);
+        c.cmd_str("CONFIG SET requirepass secret");
+        c.cmd_str("AUTH secret");
+        c.cmd_args(&["CONFIG", "SET", "requirepass", ""]);
+        c.cmd_str("MIGRATE 127.0.0.1 1 nokey 0 10 AUTH2 user pw");
+        c.cmd_str("MULTI");
+        c.cmd_str("INCR n");
+        c.cmd_str("EXEC");
+        c.cmd_str("CONFIG SET slowlog-log-slower-than -1");
+        transcripts.push((
+            logged_commands(&mut c),
+            c.cmd_str("SLOWLOG LEN"),
+            c.cmd_str("SLOWLOG GET -2"),
+            c.cmd_str("SLOWLOG HELP"),
+        ));
+    }
+    assert_eq!(transcripts[0], transcripts[1]);
+    let (log, ..) = &transcripts[0];
+    // The newest entry: the transaction's command; EXEC itself is not logged, nor the CONFIG
+    // SET that turned the log off.
+    assert_eq!(log[0], ["INCR", "n"]);
+    assert_eq!(log[1], ["MULTI"]);
+    assert!(log.contains(&vec!["AUTH".to_string(), "(redacted)".into()]));
+    assert!(log.contains(&vec![
+        "MIGRATE".to_string(),
+        "127.0.0.1".into(),
+        "1".into(),
+        "nokey".into(),
+        "0".into(),
+        "10".into(),
+        "AUTH2".into(),
+        "(redacted)".into(),
+        "(redacted)".into()
+    ]));
+    assert!(log.contains(&vec![
+        "CONFIG".to_string(),
+        "SET".into(),
+        "requirepass".into(),
+        "(redacted)".into()
+    ]));
+    let sadd = log.iter().find(|e| e[0] == "SADD").unwrap();
+    assert_eq!(sadd.len(), 32);
+    assert_eq!(sadd[31], "... (11 more arguments)");
+    let set = log.iter().find(|e| e[0] == "SET").unwrap();
+    assert_eq!(set[2], format!("{}... (72 more bytes)", "x".repeat(128)));
+    // The peer and name fields: this client's address and name.
+    let mut c = ours.raw();
+    assert_eq!(c.cmd_str("CONFIG SET slowlog-log-slower-than 0"), "+OK\r\n");
+    c.cmd_str("CLIENT SETNAME named");
+    c.cmd_str("PING");
+    let reply = c.cmd_str("SLOWLOG GET 1");
+    assert!(reply.contains("\r\n$5\r\nnamed\r\n"), "{reply}");
+    assert!(reply.contains("127.0.0.1:"), "{reply}");
+    // Lowering slowlog-max-len drops the oldest entries.
+    assert_eq!(c.cmd_str("CONFIG SET slowlog-max-len 2"), "+OK\r\n");
+    assert_eq!(c.cmd_str("SLOWLOG LEN"), ":2\r\n");
+}
