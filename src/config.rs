@@ -28,6 +28,8 @@ pub struct Config {
     pub set_max_listpack_entries: usize,
     pub set_max_listpack_value: usize,
     pub zset_max_listpack_entries: usize,
+    pub stream_node_max_bytes: usize,
+    pub stream_node_max_entries: usize,
     pub zset_max_listpack_value: usize,
     /// Longest sparse HyperLogLog (header included) before it is made dense.
     pub hll_sparse_max_bytes: usize,
@@ -87,6 +89,8 @@ impl Default for Config {
             set_max_listpack_entries: 128,
             set_max_listpack_value: 64,
             zset_max_listpack_entries: 128,
+            stream_node_max_bytes: 4096,
+            stream_node_max_entries: 100,
             zset_max_listpack_value: 64,
             hll_sparse_max_bytes: 3000,
             notify_keyspace_events: String::new(),
@@ -423,6 +427,18 @@ pub static DIRECTIVES: &[Directive] = &[
         "list-compress-depth",
         list_compress_depth,
         int(0, 2147483647),
+        true
+    ),
+    directive!(
+        "stream-node-max-bytes",
+        stream_node_max_bytes,
+        memory(0),
+        true
+    ),
+    directive!(
+        "stream-node-max-entries",
+        stream_node_max_entries,
+        int(0, i64::MAX),
         true
     ),
     directive!(
@@ -917,8 +933,6 @@ pub static UNIMPLEMENTED: &[Unimplemented] = &[
     ),
     unimplemented("socket-mark-id", "0", Accepts::Any, false),
     unimplemented("stop-writes-on-bgsave-error", "yes", Accepts::Any, true),
-    unimplemented("stream-node-max-bytes", "4096", Accepts::Any, true),
-    unimplemented("stream-node-max-entries", "100", Accepts::Any, true),
     unimplemented("supervised", "no", Accepts::Any, false),
     unimplemented(
         "syslog-enabled",

@@ -47,6 +47,7 @@ pub mod scripting;
 pub mod set;
 pub mod sort;
 pub mod state;
+pub mod stream;
 pub mod string;
 pub mod table;
 pub mod zset;

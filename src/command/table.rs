@@ -166,7 +166,7 @@ impl CommandSpec {
 }
 
 /// Every family's rows, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 16] {
+pub fn families() -> [&'static [CommandSpec]; 17] {
     use super::*;
     [
         connection::COMMANDS,
@@ -180,6 +180,7 @@ pub fn families() -> [&'static [CommandSpec]; 16] {
         set::COMMANDS,
         zset::COMMANDS,
         zset::BLOCKING_COMMANDS,
+        stream::COMMANDS,
         pubsub::COMMANDS,
         multi::COMMANDS,
         scripting::COMMANDS,
