@@ -301,7 +301,10 @@ fn reject(ctx: &mut Ctx, err: &CommandError) {
 }
 
 /// The statistics record of a command, created on first use.
-fn command_stats<'s>(ctx: &'s mut Ctx, spec: &'static CommandSpec) -> &'s mut CommandStats {
+pub(crate) fn command_stats<'s>(
+    ctx: &'s mut Ctx,
+    spec: &'static CommandSpec,
+) -> &'s mut CommandStats {
     ctx.srv
         .stats
         .commands

@@ -1191,8 +1191,12 @@ pub fn serve_blocked(ctx: &mut Ctx, key: &[u8], wait: &StreamWait) -> bool {
     true
 }
 
-/// An error reply to a blocked client being unblocked, counted as Redis's `addReplyError`.
+/// An error reply to a blocked XREADGROUP being unblocked, counted as Redis's `addReplyError`
+/// and, for the command's statistics, as a failed call (Redis: `updateStatsOnUnblock`).
 fn error_to_waiter(ctx: &mut Ctx, message: &str) {
+    if let Some(spec) = ctx.srv.commands.lookup(b"xreadgroup") {
+        super::command_stats(ctx, spec).failed_calls += 1;
+    }
     ctx.srv.stats.total_error_replies += 1;
     let code = message.split(' ').next().unwrap_or("ERR").to_string();
     *ctx.srv.stats.error_codes.entry(code).or_insert(0) += 1;
