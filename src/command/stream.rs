@@ -1276,15 +1276,15 @@ fn xgroup_stream<'d>(
 
 /// XGROUP CREATE key group id|$ [MKSTREAM] [ENTRIESREAD n] — OK.
 fn xgroup_create_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
-    if argv.len() > 8 {
-        return Err(subcommand_syntax_error(argv));
-    }
     let (mkstream, entries_read) = parse_group_options(argv, true)?;
     let key = argv[2];
     let now = ctx.now;
     let exists = stream_for_write(&mut ctx.dbs[ctx.db], key, now)?.is_some();
     if !exists && !mkstream {
         xgroup_stream(ctx, argv, false)?;
+    }
+    if argv.len() > 8 {
+        return Err(subcommand_syntax_error(argv));
     }
     let id = if argv[4] == b"$" {
         stream_for_read(&mut ctx.dbs[ctx.db], key, now)?.map_or(StreamId::MIN, |s| s.last_id)
@@ -1838,6 +1838,9 @@ fn xinfo_groups_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
 /// XINFO STREAM key [FULL [COUNT count]] — the stream's counters and edges, or with FULL its
 /// entries, groups, PELs and consumers (COUNT bounds each list, 10 by default, 0 = all).
 fn xinfo_stream_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    // The key is looked up before the options are read (Redis: `xinfoCommand`).
+    let now = ctx.now;
+    stream_for_read(&mut ctx.dbs[ctx.db], argv[2], now)?.ok_or(CommandError::NoSuchKey)?;
     let opts = &argv[3..];
     let mut full = false;
     let mut count: usize = 10;
@@ -1855,7 +1858,6 @@ fn xinfo_stream_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         }
     }
     let out = &mut *ctx.out;
-    let now = ctx.now;
     let s = stream_for_read(&mut ctx.dbs[ctx.db], argv[2], now)?.ok_or(CommandError::NoSuchKey)?;
     out.map_len(if full { 9 } else { 10 });
     out.bulk_str("length");
