@@ -28,6 +28,8 @@ pub struct Config {
     pub set_max_listpack_entries: usize,
     pub set_max_listpack_value: usize,
     pub zset_max_listpack_entries: usize,
+    pub stream_node_max_bytes: usize,
+    pub stream_node_max_entries: usize,
     pub zset_max_listpack_value: usize,
     /// Longest sparse HyperLogLog (header included) before it is made dense.
     pub hll_sparse_max_bytes: usize,
@@ -91,6 +93,8 @@ impl Default for Config {
             set_max_listpack_entries: 128,
             set_max_listpack_value: 64,
             zset_max_listpack_entries: 128,
+            stream_node_max_bytes: 4096,
+            stream_node_max_entries: 100,
             zset_max_listpack_value: 64,
             hll_sparse_max_bytes: 3000,
             notify_keyspace_events: String::new(),
@@ -429,6 +433,18 @@ pub static DIRECTIVES: &[Directive] = &[
         "list-compress-depth",
         list_compress_depth,
         int(0, 2147483647),
+        true
+    ),
+    directive!(
+        "stream-node-max-bytes",
+        stream_node_max_bytes,
+        memory(0),
+        true
+    ),
+    directive!(
+        "stream-node-max-entries",
+        stream_node_max_entries,
+        int(0, i64::MAX),
         true
     ),
     directive!(
@@ -934,8 +950,6 @@ pub static UNIMPLEMENTED: &[Unimplemented] = &[
         false,
     ),
     unimplemented("socket-mark-id", "0", Accepts::Any, false),
-    unimplemented("stream-node-max-bytes", "4096", Accepts::Any, true),
-    unimplemented("stream-node-max-entries", "100", Accepts::Any, true),
     unimplemented("supervised", "no", Accepts::Any, false),
     unimplemented(
         "syslog-enabled",

@@ -122,6 +122,7 @@ fn families() -> Vec<Vec<CmdGen>> {
         bitmap_commands(),
         hyperloglog_commands(),
         geo_commands(),
+        stream_commands(),
     ]
 }
 
@@ -1274,6 +1275,224 @@ const GEO_KEY: &str = "gk";
 const BIG_ZSET: &str = "bigz";
 
 /// A key for a lex-range command: usually an alphabet key, sometimes [`BIG_ZSET`].
+/// A stream ID argument: small explicit IDs (never `*`, which depends on the clock), `ms-*`,
+/// range specials, exclusive bounds and invalid ones.
+fn stream_id(g: &mut Gen) -> Vec<u8> {
+    if g.chance(80) {
+        let ms = g.below(12);
+        return match g.below(6) {
+            0 => ms.to_string(),
+            1 => format!("{ms}-*"),
+            2 => format!("({ms}-{}", g.below(3)),
+            _ => format!("{ms}-{}", g.below(3)),
+        }
+        .into_bytes();
+    }
+    g.word(&[
+        "-",
+        "+",
+        "0",
+        "0-0",
+        "$",
+        ">",
+        "x",
+        "1-x",
+        "18446744073709551615-18446744073709551615",
+    ])
+}
+
+fn stream_group(g: &mut Gen) -> Vec<u8> {
+    g.word(&["g1", "g2"])
+}
+
+fn stream_consumer(g: &mut Gen) -> Vec<u8> {
+    g.word(&["alice", "bob", "carol"])
+}
+
+/// Streams and consumer groups. Nothing that reports times (XPENDING's extended form, XINFO
+/// CONSUMERS / FULL) or blocks.
+pub fn stream_commands() -> Vec<CmdGen> {
+    vec![
+        cmd("xadd", 8, |g| {
+            let mut v = vec![s("XADD"), g.key()];
+            if g.chance(10) {
+                v.push(s("NOMKSTREAM"));
+            }
+            if g.chance(20) {
+                v.push(g.word(&["MAXLEN", "MINID"]));
+                if g.chance(50) {
+                    v.push(g.word(&["~", "="]));
+                }
+                v.push(if g.chance(50) { g.int() } else { stream_id(g) });
+                if g.chance(20) {
+                    v.extend([s("LIMIT"), g.int()]);
+                }
+            }
+            v.push(stream_id(g));
+            let fields = if g.chance(90) { 1 + g.below(2) } else { 0 };
+            for _ in 0..fields {
+                v.push(g.word(&["f", "g", "h"]));
+                v.push(g.value());
+            }
+            v
+        }),
+        cmd("xrange", 3, |g| {
+            let mut v = vec![s("XRANGE"), g.key(), stream_id(g), stream_id(g)];
+            if g.chance(30) {
+                v.extend([s("COUNT"), g.int()]);
+            }
+            v
+        }),
+        cmd("xrevrange", 2, |g| {
+            let mut v = vec![s("XREVRANGE"), g.key(), stream_id(g), stream_id(g)];
+            if g.chance(30) {
+                v.extend([s("COUNT"), g.int()]);
+            }
+            v
+        }),
+        cmd("xlen", 1, |g| argv(vec![s("XLEN"), g.key()])),
+        cmd("xdel", 2, |g| key_and_many(g, "XDEL", 3, stream_id_vec)),
+        cmd("xtrim", 2, |g| {
+            let mut v = vec![s("XTRIM"), g.key(), g.word(&["MAXLEN", "MINID", "LIMIT"])];
+            if g.chance(50) {
+                v.push(g.word(&["~", "="]));
+            }
+            v.push(if g.chance(50) { g.int() } else { stream_id(g) });
+            if g.chance(20) {
+                v.extend([s("LIMIT"), g.int()]);
+            }
+            v
+        }),
+        cmd("xread", 3, |g| {
+            let mut v = vec![s("XREAD")];
+            if g.chance(30) {
+                v.extend([s("COUNT"), g.int()]);
+            }
+            v.push(s("STREAMS"));
+            let n = 1 + g.below(2);
+            let keys: Vec<Vec<u8>> = (0..n).map(|_| g.key()).collect();
+            v.extend(keys);
+            for _ in 0..n {
+                v.push(stream_id(g));
+            }
+            v
+        }),
+        cmd("xgroup", 3, |g| {
+            let key = g.key();
+            match g.below(6) {
+                0 | 1 => {
+                    let mut v = vec![s("XGROUP"), s("CREATE"), key, stream_group(g), stream_id(g)];
+                    if g.chance(50) {
+                        v.push(s("MKSTREAM"));
+                    }
+                    if g.chance(20) {
+                        v.extend([s("ENTRIESREAD"), g.int()]);
+                    }
+                    v
+                }
+                2 => vec![s("XGROUP"), s("SETID"), key, stream_group(g), stream_id(g)],
+                3 => vec![s("XGROUP"), s("DESTROY"), key, stream_group(g)],
+                4 => vec![
+                    s("XGROUP"),
+                    s("CREATECONSUMER"),
+                    key,
+                    stream_group(g),
+                    stream_consumer(g),
+                ],
+                _ => vec![
+                    s("XGROUP"),
+                    s("DELCONSUMER"),
+                    key,
+                    stream_group(g),
+                    stream_consumer(g),
+                ],
+            }
+        }),
+        cmd("xreadgroup", 4, |g| {
+            let mut v = vec![
+                s("XREADGROUP"),
+                s("GROUP"),
+                stream_group(g),
+                stream_consumer(g),
+            ];
+            if g.chance(40) {
+                v.extend([s("COUNT"), g.int()]);
+            }
+            if g.chance(15) {
+                v.push(s("NOACK"));
+            }
+            v.extend([s("STREAMS"), g.key()]);
+            v.push(if g.chance(60) { s(">") } else { stream_id(g) });
+            v
+        }),
+        cmd("xack", 2, |g| {
+            let mut v = vec![s("XACK"), g.key(), stream_group(g)];
+            for _ in 0..1 + g.below(3) {
+                v.push(stream_id(g));
+            }
+            v
+        }),
+        cmd("xpending", 2, |g| {
+            argv(vec![s("XPENDING"), g.key(), stream_group(g)])
+        }),
+        cmd("xclaim", 2, |g| {
+            let mut v = vec![
+                s("XCLAIM"),
+                g.key(),
+                stream_group(g),
+                stream_consumer(g),
+                s("0"),
+                stream_id(g),
+            ];
+            if g.chance(30) {
+                v.push(s("JUSTID"));
+            }
+            if g.chance(20) {
+                v.push(s("FORCE"));
+            }
+            if g.chance(10) {
+                v.extend([s("RETRYCOUNT"), g.int()]);
+            }
+            v
+        }),
+        cmd("xautoclaim", 2, |g| {
+            let mut v = vec![
+                s("XAUTOCLAIM"),
+                g.key(),
+                stream_group(g),
+                stream_consumer(g),
+                s("0"),
+                stream_id(g),
+            ];
+            if g.chance(40) {
+                v.extend([s("COUNT"), g.int()]);
+            }
+            if g.chance(30) {
+                v.push(s("JUSTID"));
+            }
+            v
+        }),
+        cmd("xsetid", 1, |g| {
+            let mut v = vec![s("XSETID"), g.key(), stream_id(g)];
+            if g.chance(30) {
+                v.extend([s("ENTRIESADDED"), g.int()]);
+            }
+            v
+        }),
+        cmd("xinfo", 2, |g| {
+            if g.chance(50) {
+                argv(vec![s("XINFO"), s("STREAM"), g.key()])
+            } else {
+                argv(vec![s("XINFO"), s("GROUPS"), g.key()])
+            }
+        }),
+    ]
+}
+
+fn stream_id_vec(g: &mut Gen) -> Vec<Vec<u8>> {
+    vec![stream_id(g)]
+}
+
 fn lex_key(g: &mut Gen) -> Vec<u8> {
     if g.chance(25) {
         s(BIG_ZSET)

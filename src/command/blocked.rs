@@ -58,6 +58,8 @@ pub enum BlockedOp {
     List(super::list::ListWait),
     /// BZPOPMIN, BZPOPMAX, BZMPOP.
     ZSet(super::zset::ZSetWait),
+    /// XREAD, XREADGROUP.
+    Stream(super::stream::StreamWait),
 }
 
 /// Server-wide registry of blocked clients.
@@ -74,6 +76,9 @@ pub struct BlockingState {
     unblocked: Vec<usize>,
     /// Number of blocked clients (INFO `blocked_clients`).
     pub blocked_clients: usize,
+    /// Number of clients blocked in XREADGROUP: while there are any, keys they wait on that
+    /// stop holding a stream are signalled after each command (see `stream.rs`).
+    stream_group_waiters: usize,
 }
 
 /// What a blocked client waits for (kept in `Client::blocked`).
@@ -123,6 +128,9 @@ pub fn block_for_keys(ctx: &mut Ctx, keys: &[&[u8]], timeout_ms: Option<i64>, op
     if let Some(when) = deadline {
         state.deadlines.insert((when, id));
     }
+    if matches!(&op, BlockedOp::Stream(w) if w.is_group()) {
+        state.stream_group_waiters += 1;
+    }
     state.blocked_clients += 1;
     ctx.me().blocked = Some(BlockedState {
         db,
@@ -158,6 +166,9 @@ fn remove_from_registry(state: &mut BlockingState, key: usize, blocked: &Blocked
     }
     if let Some(when) = blocked.deadline {
         state.deadlines.remove(&(when, key));
+    }
+    if matches!(&blocked.op, BlockedOp::Stream(w) if w.is_group()) {
+        state.stream_group_waiters = state.stream_group_waiters.saturating_sub(1);
     }
     state.blocked_clients = state.blocked_clients.saturating_sub(1);
 }
@@ -195,6 +206,10 @@ pub fn waited_keys(ctx: &Ctx, db: usize) -> Vec<Sds> {
 /// (Redis: `handleClientsBlockedOnKeys`). Serving may make more keys ready (BLMOVE pushes to
 /// its destination), so this loops until nothing is ready.
 pub fn handle_clients_blocked_on_keys(ctx: &mut Ctx) {
+    if ctx.srv.blocking.stream_group_waiters > 0 {
+        let waited: Vec<(usize, Sds)> = ctx.srv.blocking.waiting.keys().cloned().collect();
+        super::stream::unblock_deleted_stream_readgroup_clients(ctx, waited);
+    }
     while !ctx.srv.blocking.ready.is_empty() {
         let ready = std::mem::take(&mut ctx.srv.blocking.ready);
         for slot in ready {
@@ -215,7 +230,8 @@ fn serve_clients_blocked_on_key(ctx: &mut Ctx, db: usize, key: &[u8]) {
     };
     let waiters: Vec<usize> = queue.iter().copied().collect();
     for client in waiters {
-        if !ctx.dbs[db].exists(key, ctx.now) {
+        // A key that is gone still serves XREADGROUP waiters (with an error).
+        if !ctx.dbs[db].exists(key, ctx.now) && ctx.srv.blocking.stream_group_waiters == 0 {
             return;
         }
         let still_waiting = ctx
@@ -266,6 +282,7 @@ fn serve(ctx: &mut Ctx, key: &[u8], op: &BlockedOp) -> bool {
     match op {
         BlockedOp::List(wait) => super::list::serve_blocked(ctx, key, wait),
         BlockedOp::ZSet(wait) => super::zset::serve_blocked(ctx, key, wait),
+        BlockedOp::Stream(wait) => super::stream::serve_blocked(ctx, key, wait),
     }
 }
 

@@ -573,7 +573,7 @@ fn rename_generic(ctx: &mut Ctx, from: &[u8], to: &[u8], nx: bool) -> CommandRes
 /// appears under a new name or in a new database with such a value must wake its waiters,
 /// as Redis's `dbAdd` does with `signalKeyAsReady`.
 fn may_unblock(value: &Value) -> bool {
-    matches!(value, Value::List(_) | Value::ZSet(_))
+    matches!(value, Value::List(_) | Value::ZSet(_) | Value::Stream(_))
 }
 
 /// After SWAPDB, a client blocked on a key of `db` may find that key now holds data: signal

@@ -183,6 +183,8 @@ pub enum GetKeys {
     Set,
     /// BITFIELD key ... (Redis: `bitfieldGetKeys`): RO when only GETs, else RW.
     Bitfield,
+    /// XREAD / XREADGROUP ... STREAMS key [key ...] id [id ...] (Redis: `xreadGetKeys`).
+    Xread,
 }
 
 impl GetKeys {
@@ -234,6 +236,7 @@ impl GetKeys {
                 pos: 1,
                 flags: bitfield_key_flags(argv),
             }],
+            GetKeys::Xread => xread_get_keys(argv),
         }
     }
 }
@@ -255,6 +258,38 @@ fn bitfield_key_flags(argv: &[&[u8]]) -> u32 {
         i += 1;
     }
     RO | ACCESS
+}
+
+/// Redis: `xreadGetKeys`. The first half of the arguments after the first STREAMS that is
+/// not an option's value; nothing when that list is empty or odd (the command will fail).
+fn xread_get_keys(argv: &[&[u8]]) -> Vec<KeyRef> {
+    let mut streams = None;
+    let mut i = 1;
+    while i < argv.len() {
+        let arg = argv[i];
+        if arg.eq_ignore_ascii_case(b"block") || arg.eq_ignore_ascii_case(b"count") {
+            i += 1;
+        } else if arg.eq_ignore_ascii_case(b"group") {
+            i += 2;
+        } else if arg.eq_ignore_ascii_case(b"noack") {
+        } else if arg.eq_ignore_ascii_case(b"streams") {
+            streams = Some(i);
+            break;
+        } else {
+            break;
+        }
+        i += 1;
+    }
+    let Some(pos) = streams else {
+        return Vec::new();
+    };
+    let num = argv.len() - pos - 1;
+    if num == 0 || !num.is_multiple_of(2) {
+        return Vec::new();
+    }
+    (pos + 1..pos + 1 + num / 2)
+        .map(|pos| KeyRef { pos, flags: 0 })
+        .collect()
 }
 
 /// C's `atoi`: optional blanks and sign, then digits up to the first non-digit (0 if none).

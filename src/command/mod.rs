@@ -50,6 +50,7 @@ pub mod set;
 pub mod slowlog;
 pub mod sort;
 pub mod state;
+pub mod stream;
 pub mod string;
 pub mod table;
 pub mod zset;
@@ -321,7 +322,10 @@ fn reject(ctx: &mut Ctx, err: &CommandError) {
 }
 
 /// The statistics record of a command, created on first use.
-fn command_stats<'s>(ctx: &'s mut Ctx, spec: &'static CommandSpec) -> &'s mut CommandStats {
+pub(crate) fn command_stats<'s>(
+    ctx: &'s mut Ctx,
+    spec: &'static CommandSpec,
+) -> &'s mut CommandStats {
     ctx.srv
         .stats
         .commands

@@ -166,7 +166,7 @@ impl CommandSpec {
 }
 
 /// Every family's rows, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 19] {
+pub fn families() -> [&'static [CommandSpec]; 20] {
     use super::*;
     [
         connection::COMMANDS,
@@ -182,6 +182,7 @@ pub fn families() -> [&'static [CommandSpec]; 19] {
         zset::COMMANDS,
         zset::BLOCKING_COMMANDS,
         geo::COMMANDS,
+        stream::COMMANDS,
         pubsub::COMMANDS,
         multi::COMMANDS,
         scripting::COMMANDS,

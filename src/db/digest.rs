@@ -23,6 +23,7 @@
 use super::value::Value;
 use super::Db;
 use crate::types::list::Elem;
+use crate::types::stream::StreamId;
 use crate::util::{format_double, write_i64, I64_BUF};
 
 /// A SHA1-sized digest.
@@ -53,6 +54,7 @@ fn object_type(value: &Value) -> u32 {
         Value::Set(_) => 2,
         Value::ZSet(_) => 3,
         Value::Hash(_) => 4,
+        Value::Stream(_) => 6,
     }
 }
 
@@ -89,6 +91,19 @@ fn mix_value(d: &mut Digest, value: &Value, has_expire: bool) {
                 mix_digest(&mut element, value);
                 xor_digest(d, &element);
             }
+        }
+        // Entries in order: the ID as `<ms>.<seq>`, then each field and value (consumer
+        // groups are not part of the digest, as in Redis).
+        Value::Stream(stream) => {
+            stream.range(StreamId::MIN, StreamId::MAX, false, |entry| {
+                let id = format!("{}.{}", entry.id.ms, entry.id.seq);
+                mix_digest(d, id.as_bytes());
+                for (field, value) in entry.pairs() {
+                    mix_digest(d, field);
+                    mix_digest(d, value);
+                }
+                true
+            });
         }
     }
     if has_expire {

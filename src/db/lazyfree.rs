@@ -54,6 +54,11 @@ impl LazyFreeQueue {
         self.freed
     }
 
+    /// CONFIG RESETSTAT (Redis: `lazyfreeResetStats`).
+    pub fn reset_stats(&mut self) {
+        self.freed = 0;
+    }
+
     /// Frees `value` now if it is small, or queues it for the event loop if it is big.
     /// Redis: `dbAsyncDelete` / `freeObjAsync`.
     pub fn free_value(&mut self, value: Value) {

@@ -9,7 +9,7 @@
 //! `src/types/`. [`ValueType`] maps each variant to its type, for typed lookups.
 
 use crate::types::sds::Sds;
-use crate::types::{hash::Hash, list::List, set::Set, zset::ZSet};
+use crate::types::{hash::Hash, list::List, set::Set, stream::Stream, zset::ZSet};
 
 /// `Clone` is a deep copy (COPY duplicates a value the way Redis's `dupStringObject`,
 /// `listTypeDup`, ... do), so every collection type must implement `Clone`.
@@ -22,6 +22,8 @@ pub enum Value {
     Set(Box<Set>),
     /// Not boxed either: a `ZSet` is two words too (see `types::zset`).
     ZSet(ZSet),
+    /// Boxed: a stream's header (IDs, counters, node map) is several words.
+    Stream(Box<Stream>),
 }
 
 impl Value {
@@ -33,6 +35,7 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -44,6 +47,7 @@ impl Value {
             Value::Hash(h) => h.encoding_name(),
             Value::Set(s) => s.encoding_name(),
             Value::ZSet(z) => z.encoding_name(),
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -55,6 +59,7 @@ impl Value {
             Value::Hash(h) => h.heap_size(),
             Value::Set(s) => s.heap_size(),
             Value::ZSet(z) => z.heap_size(),
+            Value::Stream(s) => s.heap_size(),
         }
     }
 
@@ -67,6 +72,8 @@ impl Value {
             Value::Hash(h) => h.is_empty(),
             Value::Set(s) => s.is_empty(),
             Value::ZSet(z) => z.is_empty(),
+            // An empty stream is a legitimate value (XADD NOMKSTREAM, XGROUP ... MKSTREAM).
+            Value::Stream(_) => false,
         }
     }
 
@@ -79,6 +86,7 @@ impl Value {
             Value::Hash(h) => h.heap_size_sampled(samples),
             Value::Set(s) => s.heap_size_sampled(samples),
             Value::ZSet(z) => z.heap_size_sampled(samples),
+            Value::Stream(s) => s.heap_size(),
         }
     }
 
@@ -91,6 +99,8 @@ impl Value {
             Value::Hash(h) => h.len(),
             Value::Set(s) => s.len(),
             Value::ZSet(z) => z.len(),
+            // Redis's free effort for a stream: its nodes and its groups' PELs.
+            Value::Stream(s) => s.free_effort(),
         }
     }
 }
@@ -134,6 +144,7 @@ value_type!(List, List);
 value_type!(Hash, Hash);
 value_type!(Set, Set);
 value_type!(ZSet, ZSet);
+value_type!(Stream, Stream);
 
 /// Redis keeps integers that fit a `long` as `int`, strings up to 44 bytes as `embstr`, longer
 /// ones as `raw`. We store all three the same way and derive the name the user expects.

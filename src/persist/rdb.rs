@@ -49,7 +49,8 @@
 //! | 14 list quicklist | count of nodes, then each node as a ziplist string |
 //! | **16 hash listpack, 17 zset listpack** | one string holding a listpack (field, value, ... / member, score, ...) |
 //! | **18 list quicklist 2** | count of nodes, then per node a container kind (1 plain: one element; 2 packed: a listpack) and a string |
-//! | 15, 19 stream; 6, 7 module | not supported by ferrodis: loading stops with an error naming the key |
+//! | 15 stream, **19 stream 2** | nodes as listpacks, counters, consumer groups and PELs (see `rdb/stream.rs`) |
+//! | 6, 7 module | not supported by ferrodis: loading stops with an error naming the key |
 //!
 //! The blob layouts are described in [`super::blobs`].
 //!
@@ -67,6 +68,8 @@
 //! duplicates (keys, fields, members) are refused as Redis refuses them, and the first problem
 //! ends the load with a [`LoadError`] giving the byte offset and what was expected there. The
 //! databases are replaced only when the whole file has been read: a bad file loads nothing.
+
+mod stream;
 
 use super::blobs::{self, Entry, ListpackWriter};
 use super::lzf;
@@ -334,6 +337,7 @@ fn value_type(value: &Value) -> u8 {
         Value::Set(_) => TYPE_SET,
         Value::ZSet(ZSet::Listpack(_)) => TYPE_ZSET_LISTPACK,
         Value::ZSet(_) => TYPE_ZSET_2,
+        Value::Stream(_) => TYPE_STREAM_LISTPACKS_2,
     }
 }
 
@@ -345,6 +349,7 @@ fn save_value<W: Write>(w: &mut Writer<W>, value: &Value) -> io::Result<()> {
         Value::Hash(h) => save_hash(w, h, value_type(value) == TYPE_HASH_LISTPACK),
         Value::Set(set) => save_set(w, set, value_type(value) == TYPE_SET_INTSET),
         Value::ZSet(z) => save_zset(w, z, value_type(value) == TYPE_ZSET_LISTPACK),
+        Value::Stream(s) => stream::save_stream(w, s),
     }
 }
 
@@ -981,13 +986,7 @@ fn load_value<R: Read>(
             load_hash(r, kind, limits)?.map(Value::Hash)
         }
         TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 => {
-            return r.fail(
-                at,
-                format!(
-                    "key '{}' is a stream, which ferrodis cannot load",
-                    key_name()
-                ),
-            )
+            Some(Value::Stream(Box::new(stream::load_stream(r, kind)?)))
         }
         TYPE_MODULE | TYPE_MODULE_2 => {
             return r.fail(

@@ -15,6 +15,7 @@ pub mod hll;
 pub mod list;
 pub mod sds;
 pub mod set;
+pub mod stream;
 pub mod zset;
 
 /// The total of `len` element sizes, estimated from the first `samples` of them (Redis's
