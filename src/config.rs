@@ -50,6 +50,8 @@ pub struct Config {
     pub rdbcompression: bool,
     /// Write and verify the RDB CRC64.
     pub rdbchecksum: bool,
+    /// Milliseconds from which an event is a latency spike (0: the monitor is off).
+    pub latency_monitor_threshold: u64,
     /// Refuse writes (-MISCONF) after a failed background save, when save points exist.
     pub stop_writes_on_bgsave_error: bool,
     /// Testing knob (hidden, as in Redis): microseconds slept per key while saving.
@@ -115,6 +117,7 @@ impl Default for Config {
             dbfilename: "dump.rdb".to_string(),
             rdbcompression: true,
             rdbchecksum: true,
+            latency_monitor_threshold: 0,
             stop_writes_on_bgsave_error: true,
             rdb_key_save_delay: 0,
             tcp_keepalive: 300,
@@ -684,6 +687,12 @@ pub static DIRECTIVES: &[Directive] = &[
         true
     ),
     directive!(
+        "latency-monitor-threshold",
+        latency_monitor_threshold,
+        int(0, i64::MAX),
+        true
+    ),
+    directive!(
         "rdb-key-save-delay",
         rdb_key_save_delay,
         int(i32::MIN as i64, i32::MAX as i64),
@@ -857,7 +866,6 @@ pub static UNIMPLEMENTED: &[Unimplemented] = &[
     unimplemented("io-threads", "1", Accepts::Any, false),
     unimplemented("io-threads-do-reads", "no", Accepts::Any, false),
     unimplemented("jemalloc-bg-thread", "yes", Accepts::Any, true),
-    unimplemented("latency-monitor-threshold", "0", Accepts::Any, true),
     unimplemented("latency-tracking", "yes", Accepts::Any, true),
     unimplemented(
         "latency-tracking-info-percentiles",

@@ -99,3 +99,43 @@ fn slowlog_logs_trims_redacts_and_skips_as_redis() {
     assert_eq!(c.cmd_str("CONFIG SET slowlog-max-len 2"), "+OK\r\n");
     assert_eq!(c.cmd_str("SLOWLOG LEN"), ":2\r\n");
 }
+
+#[test]
+fn latency_monitor_records_spikes_of_slow_commands() {
+    let server = TestServer::start(&["--enable-debug-command", "yes"]);
+    let mut c = server.raw();
+    // Off by default: a slow command leaves nothing.
+    assert_eq!(c.cmd_str("DEBUG SLEEP 0.05"), "+OK\r\n");
+    assert_eq!(c.cmd_str("LATENCY LATEST"), "*0\r\n");
+    assert!(c
+        .cmd_str("LATENCY DOCTOR")
+        .contains("no latency spike was observed"));
+    assert_eq!(
+        c.cmd_str("CONFIG SET latency-monitor-threshold 40"),
+        "+OK\r\n"
+    );
+    assert_eq!(c.cmd_str("DEBUG SLEEP 0.06"), "+OK\r\n");
+    assert_eq!(c.cmd_str("GET fast"), "$-1\r\n");
+    let latest = c.cmd_str("LATENCY LATEST");
+    let mut pos = 0;
+    let parsed = common::parse_resp(latest.as_bytes(), &mut pos);
+    let events = parsed.as_list();
+    assert_eq!(events.len(), 1, "{latest}");
+    let event = events[0].as_list();
+    assert_eq!(event[0].as_str(), "command");
+    assert!((60..200).contains(&event[2].as_int()), "{latest}");
+    assert_eq!(
+        event[2].as_int(),
+        event[3].as_int(),
+        "the only spike is the max"
+    );
+    let history = c.cmd_str("LATENCY HISTORY command");
+    assert!(history.starts_with("*1\r\n*2\r\n:"), "{history}");
+    assert_eq!(c.cmd_str("LATENCY HISTORY nosuchevent"), "*0\r\n");
+    assert!(c
+        .cmd_str("LATENCY DOCTOR")
+        .contains("command: 1 latency spikes"));
+    assert_eq!(c.cmd_str("LATENCY RESET nosuchevent"), ":0\r\n");
+    assert_eq!(c.cmd_str("LATENCY RESET"), ":1\r\n");
+    assert_eq!(c.cmd_str("LATENCY LATEST"), "*0\r\n");
+}

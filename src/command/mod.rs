@@ -40,6 +40,7 @@ pub mod hyperloglog;
 pub mod info;
 pub mod keyspace;
 pub mod keyspec;
+pub mod latency;
 pub mod list;
 pub mod multi;
 pub mod notify;
@@ -380,6 +381,16 @@ fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) {
     }
     // A command that blocked is logged, if at all, when it is served (not yet: see
     // ARCHITECTURE.md, known differences).
+    let event = if spec.has(flags::FAST) {
+        "fast-command"
+    } else {
+        "command"
+    };
+    let threshold = ctx.srv.config.latency_monitor_threshold;
+    let now_secs = ctx.now / 1000;
+    ctx.srv
+        .latency
+        .add_sample_if_needed(threshold, event, duration_us / 1000, now_secs);
     if !spec.has(flags::SKIP_SLOWLOG) && !blocked {
         slowlog_push(ctx, argv, duration_us);
     }

@@ -325,6 +325,10 @@ pub fn bgsave(dbs: &[Db], srv: &mut ServerState, now: Ms) -> io::Result<()> {
         Ok(pid) => {
             srv.rdb.total_forks += 1;
             srv.rdb.latest_fork_usec = started.elapsed().as_micros() as u64;
+            let fork_ms = srv.rdb.latest_fork_usec / 1000;
+            let threshold = srv.config.latency_monitor_threshold;
+            srv.latency
+                .add_sample_if_needed(threshold, "fork", fork_ms, now / 1000);
             info!("Background saving started by pid {pid}");
             srv.rdb.child = Some(SaveChild {
                 pid,

@@ -122,6 +122,8 @@ pub struct ServerState {
     pub dirty: u64,
     /// Last save and load, for LASTSAVE and INFO persistence.
     pub rdb: super::persistence::RdbState,
+    /// Latency spikes by event (LATENCY).
+    pub latency: super::latency::LatencyMonitor,
     /// The slow log (SLOWLOG).
     pub slowlog: super::slowlog::SlowLog,
     /// Arguments of the running command to show as `(redacted)` ([`super::Ctx::redact_argument`]).
@@ -165,6 +167,7 @@ impl ServerState {
             lazyfree: Default::default(),
             migrate_sockets: Default::default(),
             slowlog: Default::default(),
+            latency: Default::default(),
             redacted_args: Vec::new(),
             shutdown: None,
             dirty: 0,

@@ -166,7 +166,7 @@ impl CommandSpec {
 }
 
 /// Every family's rows, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 20] {
+pub fn families() -> [&'static [CommandSpec]; 21] {
     use super::*;
     [
         connection::COMMANDS,
@@ -189,6 +189,7 @@ pub fn families() -> [&'static [CommandSpec]; 20] {
         sort::COMMANDS,
         persistence::COMMANDS,
         slowlog::COMMANDS,
+        latency::COMMANDS,
     ]
 }
 
