@@ -246,7 +246,16 @@ fn serve_clients_blocked_on_key(ctx: &mut Ctx, db: usize, key: &[u8]) {
                 srv: &mut *ctx.srv,
                 now: ctx.now,
             };
-            serve(&mut as_waiter, key, &blocked.op)
+            // Served as a call of its own: what it popped reaches replicas as the plain pop,
+            // flushed per served client, after the writer's command (Redis: the
+            // alsoPropagate of `serveClientBlockedOnList` & co., then `afterCommand`).
+            let dirty = as_waiter.srv.dirty;
+            let outer = super::propagate::begin_call(&mut as_waiter, false);
+            let served = serve(&mut as_waiter, key, &blocked.op);
+            let dirtied = as_waiter.srv.dirty.saturating_sub(dirty);
+            super::propagate::end_call(&mut as_waiter, outer, dirtied, &[]);
+            super::propagate::propagate_pending(&mut as_waiter);
+            served
         };
         if let Some(c) = ctx.clients.get_mut(client) {
             c.blocked = Some(blocked);

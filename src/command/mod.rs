@@ -14,8 +14,9 @@
 //!              ├── client in MULTI? ──> queue it, +QUEUED
 //!              └── call() ──> spec.proc_(ctx, argv) ──> Ok / Err(CommandError) -> -ERR ...
 //!                    │ stats (commandstats, errorstats)
-//!                    └── after_command() (socket callers): expired keys' events, serve
-//!                        blocked clients
+//!                    │ changed data? ──> queued for propagation (see `propagate`)
+//!                    └── after_command() (socket callers): expired keys' events, the
+//!                        queued writes to replicas, serve blocked clients
 //! ```
 //!
 //! This layer never imports the loop (`server/`): the loop builds a `Ctx` from its parts and
@@ -42,7 +43,9 @@ pub mod list;
 pub mod multi;
 pub mod notify;
 pub mod persistence;
+pub mod propagate;
 pub mod pubsub;
+pub mod replication;
 pub mod scripting;
 pub mod set;
 pub mod sort;
@@ -156,7 +159,11 @@ pub enum Processed {
 pub fn execute(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) {
     let reply_len = ctx.out.len();
     pubsub::begin_command(&mut ctx.srv.pubsub);
-    process_command(ctx, argv, caller);
+    let replica = ctx.me().replica.attached;
+    let processed = process_command(ctx, argv, caller);
+    if replica && !matches!(processed, Processed::Ran(_)) {
+        drop_replica_reply(ctx, reply_len, argv[0]);
+    }
     if let Some(me) = ctx.clients.get_mut(ctx.id) {
         if me.take_reply_suppression() {
             // Pub/sub pushes to the client itself get through (Redis: `CLIENT_PUSHING`).
@@ -225,11 +232,28 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
         }
         Caller::Exec(_) => {}
     }
+    let reply_start = ctx.out.len();
+    let replica = caller.is_socket() && ctx.me().replica.attached;
     call(ctx, spec, argv);
     if caller.is_socket() {
+        if replica {
+            // Before after_command, which appends the writes to the replicas' streams.
+            drop_replica_reply(ctx, reply_start, spec.name.as_bytes());
+        }
         after_command(ctx);
     }
     Processed::Ran(spec)
+}
+
+/// A replica's connection carries the replication stream, so a request of a replica that
+/// answered anything (anything but `REPLCONF ACK`) has its answer dropped and the replica
+/// closed (Redis: "Replica generated a reply to command"). `reply_start` is where the
+/// request's answer began in `ctx.out`.
+fn drop_replica_reply(ctx: &mut Ctx, reply_start: usize, command: &[u8]) {
+    if ctx.out.len() > reply_start {
+        ctx.out.truncate(reply_start);
+        replication::replica_replied(ctx, &String::from_utf8_lossy(command));
+    }
 }
 
 /// The table row for `argv`, its subcommand resolved and its arity checked. On failure, the
@@ -336,7 +360,12 @@ fn resolve_subcommand(
 /// [`process_command`] calls it. Redis: `call`.
 fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) {
     let started = Instant::now();
+    let dirty = ctx.srv.dirty;
+    let outer = propagate::begin_call(ctx, spec.has(flags::TOUCHES_ARBITRARY_KEYS));
     let result: CommandResult = (spec.proc_)(ctx, argv);
+    // A save during the command (SAVE) resets the counter: that is no change, as in Redis.
+    let dirtied = ctx.srv.dirty.saturating_sub(dirty);
+    propagate::end_call(ctx, outer, dirtied, argv);
     let failed = if let Err(err) = result {
         if !err.already_counted() {
             ctx.srv.stats.total_error_replies += 1;
@@ -359,10 +388,18 @@ fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) {
     ctx.srv.stats.total_commands_processed += 1;
 }
 
-/// Work that follows every command: keys removed by lazy expiry fire their events and
-/// invalidate WATCHes, and clients blocked on keys that received data are served — before
-/// the caller's reply is written, as in Redis's `handleClientsBlockedOnKeys`.
+/// Work that follows every command (and the active expiry cycle): keys removed by expiry fire
+/// their events and invalidate WATCHes, what the command changed goes to the replicas (see
+/// [`propagate`]), and clients blocked on keys that received data are served — before the
+/// caller's reply is written, as in Redis's `afterCommand` and `handleClientsBlockedOnKeys`.
 pub fn after_command(ctx: &mut Ctx) {
+    flush_expired_keys(ctx);
+    propagate::propagate_pending(ctx);
+    blocked::handle_clients_blocked_on_keys(ctx);
+}
+
+/// Runs [`key_expired`] for every key the databases removed by expiry since the last look.
+pub fn flush_expired_keys(ctx: &mut Ctx) {
     for i in 0..ctx.dbs.len() {
         if !ctx.dbs[i].expired_pending.is_empty() {
             let keys = std::mem::take(&mut ctx.dbs[i].expired_pending);
@@ -371,13 +408,19 @@ pub fn after_command(ctx: &mut Ctx) {
             }
         }
     }
-    blocked::handle_clients_blocked_on_keys(ctx);
 }
 
-/// A key was removed because its TTL passed (lazily or by the active cycle).
+/// A key was removed because its TTL passed (lazily or by the active cycle): the one place
+/// where expiry has effects. WATCHes on it break, an `expired` event fires, and the deletion
+/// is propagated as `DEL key` (`UNLINK` under `lazyfree-lazy-expire`): replicas never expire
+/// keys themselves (Redis: `deleteExpiredKeyAndPropagate`, `propagateDeletion`).
 pub fn key_expired(ctx: &mut Ctx, db: usize, key: &[u8]) {
     multi::touch_watched_key(ctx, db, key);
     notify::notify_keyspace_event(ctx, notify::NOTIFY_EXPIRED, "expired", key, db);
+    if propagate::active(ctx) {
+        let deletion = keyspace::expiry_deletion(ctx.srv.config.lazyfree_lazy_expire, key);
+        propagate::also_propagate(ctx, db, deletion);
+    }
 }
 
 /// A write command changed `key`: invalidate WATCHes on it (Redis: `signalModifiedKey`).

@@ -459,6 +459,8 @@ fn parse_shebang(body: &[u8]) -> Result<(bool, usize), CommandError> {
 /// EVAL script numkeys [key ...] [arg ...]  (and EVALSHA sha1, EVAL_RO, EVALSHA_RO)
 /// — replies whatever the script returns, converted by Redis's Lua-to-RESP rules.
 fn eval_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    // Effects replication: the commands the script runs are propagated, never the script.
+    super::propagate::prevent(ctx);
     let name = argv[0];
     let by_sha = name.len() >= 7 && name[..7].eq_ignore_ascii_case(b"evalsha");
     let read_only = name.len() > 3 && name[name.len() - 3..].eq_ignore_ascii_case(b"_ro");
