@@ -381,11 +381,11 @@ fn end_pop_name(end: End) -> &'static [u8] {
     }
 }
 
-/// LEFT or RIGHT, as Redis spells a list end it propagates.
+/// `left` or `right`, as Redis spells a list end it propagates (in lower case).
 fn end_name(end: End) -> &'static [u8] {
     match end {
-        End::Head => b"LEFT",
-        End::Tail => b"RIGHT",
+        End::Head => b"left",
+        End::Tail => b"right",
     }
 }
 
