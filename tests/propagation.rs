@@ -30,9 +30,7 @@ impl ReplicaStream {
     /// including the RDB image. Returns the stream and the `+FULLRESYNC` line, if any.
     fn attach(port: u16, request: &str) -> (ReplicaStream, Option<String>) {
         let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .ok();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
         let mut r = ReplicaStream {
             stream,
             buf: Vec::new(),
@@ -150,7 +148,10 @@ fn parse_command(raw: &[u8]) -> Vec<Vec<u8>> {
     let mut argv = Vec::with_capacity(n);
     for _ in 0..n {
         let end = text_end(pos);
-        let len: usize = std::str::from_utf8(&raw[pos + 1..end]).unwrap().parse().unwrap();
+        let len: usize = std::str::from_utf8(&raw[pos + 1..end])
+            .unwrap()
+            .parse()
+            .unwrap();
         argv.push(raw[end + 2..end + 2 + len].to_vec());
         pos = end + 2 + len + 2;
     }
@@ -265,7 +266,10 @@ fn expire_keeps_its_flags_and_a_past_time_is_a_del() {
     let _ = m.replica.next(); // SET
     let e = m.replica.next();
     assert_eq!(e.len(), 4);
-    assert_eq!((&e[0][..], &e[1][..], &e[3][..]), (&b"PEXPIREAT"[..], &b"k"[..], &b"NX"[..]));
+    assert_eq!(
+        (&e[0][..], &e[1][..], &e[3][..]),
+        (&b"PEXPIREAT"[..], &b"k"[..], &b"NX"[..])
+    );
     m.assert_stream(
         &["EXPIRE k -1", "EXPIRE k 10", "SET j v", "PEXPIREAT j 1"],
         &["DEL k", "SET j v", "DEL j"],
@@ -308,7 +312,11 @@ fn getex_persist_getdel_getset_and_set_get() {
 fn float_increments_propagate_their_result() {
     let mut m = Master::start();
     m.assert_stream(
-        &["INCRBYFLOAT f 10.5", "INCRBYFLOAT f 0.1", "HINCRBYFLOAT h x 1.25"],
+        &[
+            "INCRBYFLOAT f 10.5",
+            "INCRBYFLOAT f 0.1",
+            "HINCRBYFLOAT h x 1.25",
+        ],
         &[
             "SELECT 0",
             "SET f 10.5 KEEPTTL",
@@ -322,8 +330,20 @@ fn float_increments_propagate_their_result() {
 fn spop_becomes_srem_or_del() {
     let mut m = Master::start();
     m.assert_stream(
-        &["SADD one a", "SPOP one", "SADD all a b c", "SPOP all 10", "SPOP none 2"],
-        &["SELECT 0", "SADD one a", "SREM one a", "SADD all a b c", "DEL all"],
+        &[
+            "SADD one a",
+            "SPOP one",
+            "SADD all a b c",
+            "SPOP all 10",
+            "SPOP none 2",
+        ],
+        &[
+            "SELECT 0",
+            "SADD one a",
+            "SREM one a",
+            "SADD all a b c",
+            "DEL all",
+        ],
     );
     // Several SREMs from one SPOP are one transaction; members vary, the shape does not.
     m.client.cmd_str("SADD s a b c d");
@@ -401,7 +421,10 @@ fn blocked_clients_served_by_a_push_propagate_after_the_push() {
     .collect();
     // Wait until all of them are blocked.
     for _ in 0..100 {
-        if m.client.cmd_str("INFO clients").contains("blocked_clients:6") {
+        if m.client
+            .cmd_str("INFO clients")
+            .contains("blocked_clients:6")
+        {
             break;
         }
         std::thread::sleep(Duration::from_millis(10));
@@ -462,13 +485,7 @@ fn transactions_and_scripts_are_wrapped_unless_single_or_read_only() {
             "EXEC",
         ],
         &[
-            "SELECT 0",
-            "SET a 1",
-            "MULTI",
-            "SET a 2",
-            "SELECT 1",
-            "SET b 3",
-            "EXEC",
+            "SELECT 0", "SET a 1", "MULTI", "SET a 2", "SELECT 1", "SET b 3", "EXEC",
         ],
     );
     m.client.cmd_args(&[
@@ -483,14 +500,7 @@ fn transactions_and_scripts_are_wrapped_unless_single_or_read_only() {
         .cmd_args(&["EVAL", "return redis.call('set', KEYS[1], 'y')", "1", "q"]);
     m.assert_stream(
         &[],
-        &[
-            "SELECT 0",
-            "MULTI",
-            "set q x",
-            "incr n",
-            "EXEC",
-            "set q y",
-        ],
+        &["SELECT 0", "MULTI", "set q x", "incr n", "EXEC", "set q y"],
     );
 }
 
@@ -548,17 +558,34 @@ fn psync_answers_fullresync_and_info_lists_the_replica() {
     replica.stream.write_all(b"REPLCONF ACK 0\r\n").unwrap();
     client.cmd_str("SET k v");
     assert_eq!(replica.next(), vec![b"SELECT".to_vec(), b"0".to_vec()]);
-    assert_eq!(replica.next(), vec![b"SET".to_vec(), b"k".to_vec(), b"v".to_vec()]);
+    assert_eq!(
+        replica.next(),
+        vec![b"SET".to_vec(), b"k".to_vec(), b"v".to_vec()]
+    );
     let info = client.cmd_str("INFO replication");
     let offset = stream_bytes(&["SELECT 0", "SET k v"]).len();
     assert!(info.contains("connected_slaves:1\r\n"), "{info}");
-    assert!(info.contains("slave0:ip=127.0.0.1,port=0,state=online,offset=0,lag="), "{info}");
-    assert!(info.contains(&format!("master_replid:{}\r\n", words[1])), "{info}");
-    assert!(info.contains(&format!("master_repl_offset:{offset}\r\n")), "{info}");
+    assert!(
+        info.contains("slave0:ip=127.0.0.1,port=0,state=online,offset=0,lag="),
+        "{info}"
+    );
+    assert!(
+        info.contains(&format!("master_replid:{}\r\n", words[1])),
+        "{info}"
+    );
+    assert!(
+        info.contains(&format!("master_repl_offset:{offset}\r\n")),
+        "{info}"
+    );
     assert!(info.contains("repl_backlog_active:1\r\n"), "{info}");
-    assert!(info.contains(&format!("repl_backlog_histlen:{offset}\r\n")), "{info}");
+    assert!(
+        info.contains(&format!("repl_backlog_histlen:{offset}\r\n")),
+        "{info}"
+    );
     // The replica is not a client in INFO clients, and CLIENT LIST flags it S.
-    assert!(client.cmd_str("INFO clients").contains("connected_clients:1\r\n"));
+    assert!(client
+        .cmd_str("INFO clients")
+        .contains("connected_clients:1\r\n"));
     assert!(client.cmd_str("CLIENT LIST").contains("flags=S"));
 }
 
@@ -645,7 +672,11 @@ fn the_stream_matches_redis_stream_on_seeded_random_commands() {
         }
         d.compare_streams(&format!("seed {seed}, end"));
         // Most commands write: the streams compared were thousands of commands long.
-        assert!(d.compared > commands / 2, "seed {seed}: only {} compared", d.compared);
+        assert!(
+            d.compared > commands / 2,
+            "seed {seed}: only {} compared",
+            d.compared
+        );
     }
 }
 
@@ -706,7 +737,12 @@ impl Differ {
                 String::from_utf8_lossy(&replies[1]).into_owned(),
             )
         };
-        assert_eq!(f, r, "reply to {argv:?} differs; recent:\n{}", self.recent.join("\n"));
+        assert_eq!(
+            f,
+            r,
+            "reply to {argv:?} differs; recent:\n{}",
+            self.recent.join("\n")
+        );
         if has_short_relative_ttl(argv) {
             // A 1-2 ms TTL: make sure it has passed on both before the next command.
             std::thread::sleep(Duration::from_millis(4));
@@ -835,13 +871,17 @@ fn sorted_lines(reply: &[u8]) -> String {
 /// rewritten or wrapped, reads that meet expired keys, transactions and scripts.
 fn random_command(rng: &mut SmallRng) -> Vec<String> {
     let key = |rng: &mut SmallRng| format!("k{}", rng.random_range(0..6));
-    let val = |rng: &mut SmallRng| ["a", "b", "1", "2", "3.5", "-7"][rng.random_range(0..6)].to_string();
+    let val =
+        |rng: &mut SmallRng| ["a", "b", "1", "2", "3.5", "-7"][rng.random_range(0..6)].to_string();
     let ttl = |rng: &mut SmallRng| -> Vec<String> {
         match rng.random_range(0..6) {
             0 => vec!["PX".into(), "1".into()],
             1 => vec!["PXAT".into(), "1".into()],
             2 => vec!["EX".into(), rng.random_range(100..1000).to_string()],
-            3 => vec!["PX".into(), rng.random_range(100_000..1_000_000).to_string()],
+            3 => vec![
+                "PX".into(),
+                rng.random_range(100_000..1_000_000).to_string(),
+            ],
             4 => vec!["EXAT".into(), "4102444800".into()],
             _ => vec!["KEEPTTL".into()],
         }
@@ -860,7 +900,12 @@ fn random_command(rng: &mut SmallRng) -> Vec<String> {
             }
             c
         }
-        4 => vec!["SETEX".into(), k, rng.random_range(100..1000).to_string(), v],
+        4 => vec![
+            "SETEX".into(),
+            k,
+            rng.random_range(100..1000).to_string(),
+            v,
+        ],
         5 => vec!["PSETEX".into(), k, "1".into(), v],
         6 => vec!["GETSET".into(), k, v],
         7 => vec!["GETDEL".into(), k],
@@ -874,7 +919,11 @@ fn random_command(rng: &mut SmallRng) -> Vec<String> {
             }
             c
         }
-        9 => vec!["INCRBYFLOAT".into(), k, ["1.5", "0.1", "-2", "1e2"][rng.random_range(0..4)].into()],
+        9 => vec![
+            "INCRBYFLOAT".into(),
+            k,
+            ["1.5", "0.1", "-2", "1e2"][rng.random_range(0..4)].into(),
+        ],
         10 => vec!["INCR".into(), k],
         11 => vec!["APPEND".into(), k, v],
         12 | 13 => vec!["GET".into(), k],
@@ -890,9 +939,18 @@ fn random_command(rng: &mut SmallRng) -> Vec<String> {
         // 2 ms: with 1, Redis itself races (it reads the clock twice, and may see the time
         // already passed and propagate a DEL).
         17 => vec!["PEXPIRE".into(), k, "2".into()],
-        18 => vec!["EXPIREAT".into(), k, ["1", "4102444800"][rng.random_range(0..2)].into()],
+        18 => vec![
+            "EXPIREAT".into(),
+            k,
+            ["1", "4102444800"][rng.random_range(0..2)].into(),
+        ],
         19 => vec!["PERSIST".into(), k],
-        20 | 21 => vec![["RPUSH", "LPUSH"][rng.random_range(0..2)].into(), k, v, val(rng)],
+        20 | 21 => vec![
+            ["RPUSH", "LPUSH"][rng.random_range(0..2)].into(),
+            k,
+            v,
+            val(rng),
+        ],
         22 => vec![["LPOP", "RPOP"][rng.random_range(0..2)].into(), k],
         23 => vec!["RPOP".into(), k, rng.random_range(1..4).to_string()],
         24 => words(&format!("LMPOP 2 {k} {} LEFT COUNT 2", key(rng))),
@@ -944,9 +1002,7 @@ fn random_command(rng: &mut SmallRng) -> Vec<String> {
 /// A TTL of 1 or 2 ms: fine alone (the harness sleeps after it), but inside a transaction the key may
 /// expire between two queued commands on one server and not on the other.
 fn has_short_relative_ttl(cmd: &[String]) -> bool {
-    cmd[0] == "PSETEX"
-        || cmd[0] == "PEXPIRE"
-        || cmd.windows(2).any(|w| w[0] == "PX" && w[1] == "1")
+    cmd[0] == "PSETEX" || cmd[0] == "PEXPIRE" || cmd.windows(2).any(|w| w[0] == "PX" && w[1] == "1")
 }
 
 impl Differ {
@@ -960,7 +1016,11 @@ impl Differ {
             }
             self.run(&c);
         }
-        let end = if rng.random_bool(0.9) { "EXEC" } else { "DISCARD" };
+        let end = if rng.random_bool(0.9) {
+            "EXEC"
+        } else {
+            "DISCARD"
+        };
         self.run(&[end.into()]);
     }
 }

@@ -194,7 +194,15 @@ pub fn waited_keys(ctx: &Ctx, db: usize) -> Vec<Sds> {
 /// Serves clients blocked on keys that received data during the last command
 /// (Redis: `handleClientsBlockedOnKeys`). Serving may make more keys ready (BLMOVE pushes to
 /// its destination), so this loops until nothing is ready.
-pub fn handle_clients_blocked_on_keys(ctx: &mut Ctx) {
+///
+/// The clock is read again first (as Redis's `updateCachedTime` there): a key that expired
+/// while the writer ran (a transaction with DEBUG SLEEP, a long script) serves nobody. Returns
+/// whether any key was ready.
+pub fn handle_clients_blocked_on_keys(ctx: &mut Ctx) -> bool {
+    if ctx.srv.blocking.ready.is_empty() {
+        return false;
+    }
+    ctx.now = ctx.now.max(super::state::unix_ms());
     while !ctx.srv.blocking.ready.is_empty() {
         let ready = std::mem::take(&mut ctx.srv.blocking.ready);
         for slot in ready {
@@ -203,6 +211,7 @@ pub fn handle_clients_blocked_on_keys(ctx: &mut Ctx) {
             serve_clients_blocked_on_key(ctx, slot.0, &slot.1);
         }
     }
+    true
 }
 
 /// Serves the waiters of one key in FIFO order while it has data (Redis:

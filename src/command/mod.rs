@@ -395,7 +395,12 @@ fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) {
 pub fn after_command(ctx: &mut Ctx) {
     flush_expired_keys(ctx);
     propagate::propagate_pending(ctx);
-    blocked::handle_clients_blocked_on_keys(ctx);
+    if blocked::handle_clients_blocked_on_keys(ctx) {
+        // Keys that serving found expired (Redis: the edge case at the end of
+        // `handleClientsBlockedOnKeys`): their DELs go out on their own.
+        flush_expired_keys(ctx);
+        propagate::propagate_pending(ctx);
+    }
 }
 
 /// Runs [`key_expired`] for every key the databases removed by expiry since the last look.

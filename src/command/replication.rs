@@ -258,8 +258,11 @@ pub fn replconf_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         } else if option.eq_ignore_ascii_case(b"capa")
             || option.eq_ignore_ascii_case(b"ip-address")
             || option.eq_ignore_ascii_case(b"rdb-only")
+            || option.eq_ignore_ascii_case(b"rdb-filter-only")
         {
-            // Capabilities this master does not use are ignored, as Redis ignores unknown ones.
+            // Capabilities this master does not use are ignored, as Redis ignores unknown ones;
+            // an RDB-only or filtered request still gets the whole image (redis-cli --replica
+            // asks for a filtered one and reads the image whatever it holds).
         } else {
             let msg = format!(
                 "Unrecognized REPLCONF option: {}",
