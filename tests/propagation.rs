@@ -123,10 +123,8 @@ impl ReplicaStream {
     fn assert_quiet(&mut self, quiet: Duration) {
         self.stream.set_read_timeout(Some(quiet)).ok();
         let mut chunk = [0u8; 4096];
-        let more = match self.stream.read(&mut chunk) {
-            Ok(n) => n,
-            Err(_) => 0,
-        };
+        // A timeout is the quiet we hope for.
+        let more: usize = self.stream.read(&mut chunk).unwrap_or_default();
         self.stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .ok();

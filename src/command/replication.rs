@@ -234,7 +234,7 @@ pub fn sync_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
 /// REPLCONF option value [option value ...] — what a replica tells its master: `+OK`, except
 /// `ACK` and `GETACK`, which reply nothing (Redis: `replconfCommand`).
 pub fn replconf_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
-    if argv.len() % 2 == 0 {
+    if argv.len().is_multiple_of(2) {
         return Err(CommandError::Syntax);
     }
     for pair in argv[1..].chunks(2) {
@@ -292,7 +292,7 @@ pub fn replication_cron(ctx: &mut Ctx) {
         .and_then(|p| p.parse::<u64>().ok())
         .unwrap_or(10)
         .max(1);
-    if loops % period == 0 {
+    if loops.is_multiple_of(period) {
         feed(ctx, None, &[b"ping".to_vec()]);
     }
 }
