@@ -313,16 +313,22 @@ pub fn forget_client(feed: &mut ReplicationFeed, key: usize) {
     feed.replicas.retain(|&r| r != key);
 }
 
-/// The `slaveN:` lines and counters of INFO replication.
-pub fn info_replicas(ctx: &Ctx, now: Ms) -> Vec<String> {
+/// The attached replicas, in attach order: address and link state (INFO, ROLE).
+pub fn replicas(ctx: &Ctx) -> Vec<(String, ReplicaLink)> {
     let repl = &ctx.srv.propagation.repl;
     repl.replicas
         .iter()
         .filter_map(|&key| ctx.clients.get(key))
+        .map(|c| (c.addr.ip().to_string(), c.replica.clone()))
+        .collect()
+}
+
+/// The `slaveN:` lines of INFO replication.
+pub fn info_replicas(ctx: &Ctx, now: Ms) -> Vec<String> {
+    replicas(ctx)
+        .into_iter()
         .enumerate()
-        .map(|(i, c)| {
-            let ip = c.addr.ip();
-            let link = &c.replica;
+        .map(|(i, (ip, link))| {
             format!(
                 "slave{i}:ip={ip},port={},state=online,offset={},lag={}",
                 link.listening_port,
