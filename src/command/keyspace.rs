@@ -896,7 +896,7 @@ fn expire_generic(
         db.remove(key);
         ctx.srv.dirty += 1;
         let lazy = ctx.srv.config.lazyfree_lazy_expire;
-        propagate::rewrite(ctx, || expiry_deletion(lazy, key));
+        propagate::rewrite(ctx, || deletion_command(lazy, key));
         signal_modified_key(ctx, key);
         notify(ctx, NOTIFY_GENERIC, "del", key);
     } else {
@@ -918,9 +918,10 @@ fn expire_generic(
     Ok(())
 }
 
-/// `DEL key`, or `UNLINK key` when `lazy` (`lazyfree-lazy-expire`): how a deletion caused by
-/// a TTL is propagated (an expired key, EXPIRE with a past time, GETEX EXAT in the past).
-pub fn expiry_deletion(lazy: bool, key: &[u8]) -> Vec<Vec<u8>> {
+/// `DEL key`, or `UNLINK key` when `lazy` (the `lazyfree-lazy-*` directive of the cause): how
+/// a deletion the command did not name is propagated (an expired key, EXPIRE with a past time,
+/// GETEX EXAT in the past, an evicted key).
+pub fn deletion_command(lazy: bool, key: &[u8]) -> Vec<Vec<u8>> {
     let del: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
     vec![del.to_vec(), key.to_vec()]
 }

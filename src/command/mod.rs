@@ -422,10 +422,8 @@ pub fn flush_expired_keys(ctx: &mut Ctx) {
 pub fn key_expired(ctx: &mut Ctx, db: usize, key: &[u8]) {
     multi::touch_watched_key(ctx, db, key);
     notify::notify_keyspace_event(ctx, notify::NOTIFY_EXPIRED, "expired", key, db);
-    if propagate::active(ctx) {
-        let deletion = keyspace::expiry_deletion(ctx.srv.config.lazyfree_lazy_expire, key);
-        propagate::also_propagate(ctx, db, deletion);
-    }
+    let lazy = ctx.srv.config.lazyfree_lazy_expire;
+    propagate::propagate_deletion(ctx, db, key, lazy);
 }
 
 /// A write command changed `key`: invalidate WATCHes on it (Redis: `signalModifiedKey`).

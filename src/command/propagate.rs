@@ -128,6 +128,16 @@ pub fn also_propagate(ctx: &mut Ctx, db: usize, argv: Vec<Vec<u8>>) {
     ctx.srv.propagation.pending.push(Op { db, argv });
 }
 
+/// The server removed `key` on its own (expiry; eviction): replicas get `DEL key`, or
+/// `UNLINK key` when the server freed it lazily (Redis: `propagateDeletion`). Inside a command
+/// it joins the command's ops; outside one (the active expiry cycle, eviction before a
+/// command runs) the caller flushes with [`propagate_pending`], unwrapped.
+pub fn propagate_deletion(ctx: &mut Ctx, db: usize, key: &[u8], lazy: bool) {
+    if active(ctx) {
+        also_propagate(ctx, db, super::keyspace::deletion_command(lazy, key));
+    }
+}
+
 /// A command starts: its effects start empty; the caller's are handed back, to be restored
 /// by [`end_call`] (calls nest: EXEC and scripts run commands inside their own call).
 pub(super) fn begin_call(ctx: &mut Ctx, touches_arbitrary_keys: bool) -> CallEffects {

@@ -495,7 +495,7 @@ fn getex_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
             db.remove(key);
             ctx.srv.dirty += 1;
             let lazy = ctx.srv.config.lazyfree_lazy_expire;
-            propagate::rewrite(ctx, || super::keyspace::expiry_deletion(lazy, key));
+            propagate::rewrite(ctx, || super::keyspace::deletion_command(lazy, key));
             signal_modified_key(ctx, key);
             notify(ctx, NOTIFY_GENERIC, "del", key);
         } else {
