@@ -503,6 +503,27 @@ fn transactions_and_scripts_are_wrapped_unless_single_or_read_only() {
 }
 
 #[test]
+fn set_repl_keeps_a_script_command_from_replicas() {
+    let mut m = Master::start();
+    m.client.cmd_args(&[
+        "EVAL",
+        "redis.call('set','a','1'); redis.set_repl(redis.REPL_NONE); redis.call('set','b','2'); \
+         redis.set_repl(redis.REPL_AOF); redis.call('set','c','3'); \
+         redis.set_repl(redis.REPL_ALL); redis.call('set','d','4')",
+        "0",
+    ]);
+    m.assert_stream(&[], &["SELECT 0", "MULTI", "set a 1", "set d 4", "EXEC"]);
+    // The next script starts with REPL_ALL again. A command for the AOF only (there is none)
+    // is no op at all: the script's one replicated command is not wrapped.
+    m.client.cmd_args(&[
+        "EVAL",
+        "redis.call('set','e','5'); redis.set_repl(redis.REPL_AOF); redis.call('set','f','6')",
+        "0",
+    ]);
+    m.assert_stream(&[], &["set e 5"]);
+}
+
+#[test]
 fn expired_keys_are_deleted_on_the_stream() {
     let mut m = Master::start();
     m.client.cmd_str("SET a 1 PX 1");

@@ -262,7 +262,8 @@ fn serve_clients_blocked_on_key(ctx: &mut Ctx, db: usize, key: &[u8]) {
             let outer = super::propagate::begin_call(&mut as_waiter, false);
             let served = serve(&mut as_waiter, key, &blocked.op);
             let dirtied = as_waiter.srv.dirty.saturating_sub(dirty);
-            super::propagate::end_call(&mut as_waiter, outer, dirtied, &[]);
+            let all = super::propagate::TARGET_ALL;
+            super::propagate::end_call(&mut as_waiter, outer, dirtied, &[], all);
             super::propagate::propagate_pending(&mut as_waiter);
             served
         };

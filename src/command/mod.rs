@@ -130,6 +130,9 @@ pub enum Caller {
     Script {
         /// `EVAL_RO`, `FCALL_RO`, a `no-writes` script: write commands are refused.
         read_only: bool,
+        /// Where the command is propagated if it changes data (`redis.set_repl`): a mask of
+        /// [`propagate::TARGET_AOF`] and [`propagate::TARGET_REPL`].
+        targets: u8,
     },
 }
 
@@ -219,7 +222,7 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
                 return Processed::Queued;
             }
         }
-        Caller::Script { read_only } => {
+        Caller::Script { read_only, .. } => {
             if spec.has(flags::NOSCRIPT) {
                 let err = CommandError::Err("This Redis command is not allowed from script");
                 return refuse(ctx, caller, Some(spec), err);
@@ -234,7 +237,11 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
     }
     let reply_start = ctx.out.len();
     let replica = caller.is_socket() && ctx.me().replica.attached;
-    call(ctx, spec, argv);
+    let targets = match caller {
+        Caller::Script { targets, .. } => targets,
+        _ => propagate::TARGET_ALL,
+    };
+    call(ctx, spec, argv, targets);
     if caller.is_socket() {
         if replica {
             // Before after_command, which appends the writes to the replicas' streams.
@@ -358,14 +365,14 @@ fn resolve_subcommand(
 
 /// Runs a command that passed all checks and records its statistics. Only
 /// [`process_command`] calls it. Redis: `call`.
-fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) {
+fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]], targets: u8) {
     let started = Instant::now();
     let dirty = ctx.srv.dirty;
     let outer = propagate::begin_call(ctx, spec.has(flags::TOUCHES_ARBITRARY_KEYS));
     let result: CommandResult = (spec.proc_)(ctx, argv);
     // A save during the command (SAVE) resets the counter: that is no change, as in Redis.
     let dirtied = ctx.srv.dirty.saturating_sub(dirty);
-    propagate::end_call(ctx, outer, dirtied, argv);
+    propagate::end_call(ctx, outer, dirtied, argv, targets);
     let failed = if let Err(err) = result {
         if !err.already_counted() {
             ctx.srv.stats.total_error_replies += 1;

@@ -56,11 +56,20 @@
 use super::replication;
 use super::Ctx;
 
+/// The AOF (when it comes) should get the command.
+pub const TARGET_AOF: u8 = 1;
+/// The replicas should get the command.
+pub const TARGET_REPL: u8 = 2;
+/// Both: every command but a script's under `redis.set_repl(redis.REPL_NONE / _AOF / ...)`.
+pub const TARGET_ALL: u8 = TARGET_AOF | TARGET_REPL;
+
 /// Everything a write-side sink needs to know about one propagated command.
 pub struct Op {
     /// The database the command ran against.
     pub db: usize,
     pub argv: Vec<Vec<u8>>,
+    /// Which sinks get it ([`TARGET_AOF`], [`TARGET_REPL`]).
+    pub targets: u8,
 }
 
 /// What the running command asked the funnel to do with its own argv (Redis keeps these as
@@ -95,7 +104,18 @@ pub struct PropagationState {
 /// Is anybody listening? (Redis: `shouldPropagate`.) Replicas once one has attached (Redis
 /// keeps feeding its backlog after the last replica left); the AOF when it comes.
 pub fn active(ctx: &Ctx) -> bool {
-    ctx.srv.propagation.repl.active()
+    listening(ctx) != 0
+}
+
+/// The sinks that listen, as a mask of [`TARGET_AOF`] and [`TARGET_REPL`]. An op meant only
+/// for sinks that do not listen is not queued at all (so it does not count towards a
+/// MULTI/EXEC either; Redis: `alsoPropagate` checks `shouldPropagate`).
+fn listening(ctx: &Ctx) -> u8 {
+    if ctx.srv.propagation.repl.active() {
+        TARGET_REPL
+    } else {
+        0
+    }
 }
 
 /// Propagate `argv` instead of the running command's own argv (Redis:
@@ -125,7 +145,8 @@ pub fn also_propagate(ctx: &mut Ctx, db: usize, argv: Vec<Vec<u8>>) {
         return;
     }
     super::flush_expired_keys(ctx);
-    ctx.srv.propagation.pending.push(Op { db, argv });
+    let targets = TARGET_ALL;
+    ctx.srv.propagation.pending.push(Op { db, argv, targets });
 }
 
 /// The server removed `key` on its own (expiry; eviction): replicas get `DEL key`, or
@@ -150,14 +171,16 @@ pub(super) fn begin_call(ctx: &mut Ctx, touches_arbitrary_keys: bool) -> CallEff
 }
 
 /// A command ended, having raised `dirty` by `dirty`: queues its argv (or what it was
-/// rewritten to) if it changed data or forced propagation and did not prevent it, then
-/// restores the effects of the enclosing call. Redis: the propagation part of `call()`.
-pub(super) fn end_call(ctx: &mut Ctx, outer: CallEffects, dirty: u64, argv: &[&[u8]]) {
+/// rewritten to) for `targets` if it changed data or forced propagation and did not prevent
+/// it, then restores the effects of the enclosing call. Redis: the propagation part of
+/// `call()` (`targets` is its CMD_CALL_PROPAGATE_AOF / _REPL).
+pub(super) fn end_call(ctx: &mut Ctx, outer: CallEffects, dirty: u64, argv: &[&[u8]], targets: u8) {
     super::flush_expired_keys(ctx);
     let p = &mut ctx.srv.propagation;
     p.nesting = p.nesting.saturating_sub(1);
     let effects = std::mem::replace(&mut p.call, outer);
-    if (dirty == 0 && !effects.forced) || effects.prevented || !active(ctx) {
+    let targets = targets & listening(ctx);
+    if (dirty == 0 && !effects.forced) || effects.prevented || targets == 0 {
         return;
     }
     let argv = match effects.rewritten {
@@ -166,7 +189,7 @@ pub(super) fn end_call(ctx: &mut Ctx, outer: CallEffects, dirty: u64, argv: &[&[
     };
     if !argv.is_empty() {
         let db = ctx.db;
-        ctx.srv.propagation.pending.push(Op { db, argv });
+        ctx.srv.propagation.pending.push(Op { db, argv, targets });
     }
 }
 
@@ -188,13 +211,13 @@ pub fn propagate_pending(ctx: &mut Ctx) {
     if transaction {
         // MULTI goes to the first op's database, so its SELECT comes before it; EXEC to the
         // last one's, so that it needs none.
-        propagate_now(ctx, ops[0].db, &[b"MULTI".to_vec()]);
+        propagate_now(ctx, ops[0].db, &[b"MULTI".to_vec()], TARGET_ALL);
     }
     for op in &ops {
-        propagate_now(ctx, op.db, &op.argv);
+        propagate_now(ctx, op.db, &op.argv, op.targets);
     }
     if let Some(last) = ops.last().filter(|_| transaction) {
-        propagate_now(ctx, last.db, &[b"EXEC".to_vec()]);
+        propagate_now(ctx, last.db, &[b"EXEC".to_vec()], TARGET_ALL);
     }
     // Keep the allocation for the next unit.
     let mut ops = ops;
@@ -204,7 +227,10 @@ pub fn propagate_pending(ctx: &mut Ctx) {
     }
 }
 
-/// Writes one command to every sink (Redis: `propagateNow`).
-fn propagate_now(ctx: &mut Ctx, db: usize, argv: &[Vec<u8>]) {
-    replication::feed(ctx, Some(db), argv);
+/// Writes one command to every sink it is meant for (Redis: `propagateNow`). The AOF's
+/// `feed` goes here, beside the replicas'.
+fn propagate_now(ctx: &mut Ctx, db: usize, argv: &[Vec<u8>], targets: u8) {
+    if targets & TARGET_REPL != 0 {
+        replication::feed(ctx, Some(db), argv);
+    }
 }

@@ -299,6 +299,9 @@ pub struct RunState {
     pub read_only: Cell<bool>,
     /// The protocol `redis.call` replies are converted from (`redis.setresp`).
     pub resp: Cell<u8>,
+    /// Where the commands the script runs are propagated (`redis.set_repl`): a mask of
+    /// `propagate::TARGET_AOF` and `TARGET_REPL`.
+    pub repl: Cell<u8>,
 }
 
 impl Default for RunState {
@@ -317,6 +320,7 @@ impl Default for RunState {
             wrote: Cell::new(false),
             read_only: Cell::new(false),
             resp: Cell::new(2),
+            repl: Cell::new(super::propagate::TARGET_ALL),
         }
     }
 }
