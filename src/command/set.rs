@@ -327,6 +327,9 @@ fn smove_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let now = ctx.now;
     let max_intset = ctx.srv.config.set_max_intset_entries;
     let db = &mut ctx.dbs[ctx.db];
+    // Redis looks both keys up (expiring them) before anything else.
+    db.expire_if_needed(src, now);
+    db.expire_if_needed(dst, now);
     // Redis answers 0 for a missing source before type-checking the destination.
     if set_for_write(db, src, now)?.is_none() {
         ctx.out.integer(0);

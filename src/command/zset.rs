@@ -1000,7 +1000,8 @@ fn store_result(ctx: &mut Ctx, dst: &[u8], result: ZSet, event: &str) {
         ctx.srv.dirty += 1;
     } else {
         ctx.out.integer(0);
-        db.expire_if_needed(dst, now);
+        // As Redis's `dbDelete`: no expiry check first, so a key whose TTL passed (but still
+        // stored) counts as deleted here, and the command itself is propagated.
         if db.remove(dst).is_some() {
             signal_modified_key(ctx, dst);
             notify(ctx, NOTIFY_GENERIC, "del", dst);
