@@ -202,6 +202,8 @@ pub fn sync_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let me = ctx.me();
     me.replica.attached = true;
     me.replica.ack_time = now;
+    // Its output is the stream from now on: CLIENT REPLY OFF/SKIP must not eat it.
+    me.reply_mode = super::client::ReplyMode::On;
     let new_replid = random_id(&mut ctx.srv.rng);
     let repl = &mut ctx.srv.propagation.repl;
     repl.replicas.push(id);
