@@ -703,6 +703,8 @@ fn the_stream_matches_redis_stream_on_seeded_random_commands() {
 struct Differ {
     _ferrodis: TestServer,
     _redis: RealRedis,
+    /// redis-server's `dir`, removed on drop.
+    redis_dir: std::path::PathBuf,
     clients: [RawConn; 2],
     replicas: [ReplicaStream; 2],
     ports: [u16; 2],
@@ -716,7 +718,14 @@ struct Differ {
 impl Differ {
     fn start() -> Differ {
         let ferrodis = TestServer::start(&["--enable-debug-command", "yes"]);
-        let redis = RealRedis::start(&["--enable-debug-command", "yes"]);
+        // redis-server writes the image for SYNC to a file in its `dir`: a fresh one.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let redis_dir =
+            std::env::temp_dir().join(format!("ferrodis-propagation-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&redis_dir).expect("create redis-server dir");
+        let dir = redis_dir.display().to_string();
+        let redis = RealRedis::start(&["--enable-debug-command", "yes", "--dir", &dir]);
         let ports = [ferrodis.port, redis.port];
         let mut clients = [ferrodis.raw(), redis.raw()];
         for c in &mut clients {
@@ -727,6 +736,7 @@ impl Differ {
         Differ {
             _ferrodis: ferrodis,
             _redis: redis,
+            redis_dir,
             clients,
             replicas,
             ports,
@@ -858,6 +868,12 @@ impl Differ {
             show(&streams[1])
         );
         self.compared += streams[0].len();
+    }
+}
+
+impl Drop for Differ {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.redis_dir);
     }
 }
 
