@@ -42,6 +42,8 @@ pub struct Config {
     pub maxmemory_samples: u64,
     pub lazyfree_lazy_user_del: bool,
     pub lazyfree_lazy_user_flush: bool,
+    /// Expired keys are propagated as UNLINK instead of DEL (Redis frees them lazily too).
+    pub lazyfree_lazy_expire: bool,
     pub save: String,
     pub appendonly: bool,
     pub dir: String,
@@ -111,6 +113,7 @@ impl Default for Config {
             maxmemory_samples: 5,
             lazyfree_lazy_user_del: false,
             lazyfree_lazy_user_flush: false,
+            lazyfree_lazy_expire: false,
             save: "3600 1 300 100 60 10000".to_string(),
             appendonly: false,
             dir: ".".to_string(),
@@ -624,6 +627,7 @@ pub static DIRECTIVES: &[Directive] = &[
         true
     ),
     directive!("lazyfree-lazy-user-del", lazyfree_lazy_user_del, bool, true),
+    directive!("lazyfree-lazy-expire", lazyfree_lazy_expire, bool, true),
     directive!(
         "lazyfree-lazy-user-flush",
         lazyfree_lazy_user_flush,
@@ -874,7 +878,6 @@ pub static UNIMPLEMENTED: &[Unimplemented] = &[
         true,
     ),
     unimplemented("lazyfree-lazy-eviction", "no", Accepts::Any, true),
-    unimplemented("lazyfree-lazy-expire", "no", Accepts::Any, true),
     unimplemented("lazyfree-lazy-server-del", "no", Accepts::Any, true),
     unimplemented("lfu-decay-time", "1", Accepts::Any, true),
     unimplemented("lfu-log-factor", "10", Accepts::Any, true),

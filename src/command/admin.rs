@@ -792,12 +792,20 @@ fn lastsave_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
     Ok(())
 }
 
-/// ROLE — `["master", 0, []]`: ferrodis has no replication.
+/// ROLE — `["master", <replication offset>, [[ip, port, acked offset], ...]]` (ferrodis is
+/// always a master).
 fn role_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
+    let replicas = super::replication::replicas(ctx);
     ctx.out.array_len(3);
     ctx.out.bulk(b"master");
-    ctx.out.integer(0);
-    ctx.out.empty_array();
+    ctx.out.integer(ctx.srv.propagation.repl.master_repl_offset);
+    ctx.out.array_len(replicas.len());
+    for (ip, link) in replicas {
+        ctx.out.array_len(3);
+        ctx.out.bulk(ip.as_bytes());
+        ctx.out.bulk(link.listening_port.to_string().as_bytes());
+        ctx.out.bulk(link.ack_offset.to_string().as_bytes());
+    }
     Ok(())
 }
 

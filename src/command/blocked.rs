@@ -205,11 +205,19 @@ pub fn waited_keys(ctx: &Ctx, db: usize) -> Vec<Sds> {
 /// Serves clients blocked on keys that received data during the last command
 /// (Redis: `handleClientsBlockedOnKeys`). Serving may make more keys ready (BLMOVE pushes to
 /// its destination), so this loops until nothing is ready.
-pub fn handle_clients_blocked_on_keys(ctx: &mut Ctx) {
+///
+/// The clock is read again first (as Redis's `updateCachedTime` there): a key that expired
+/// while the writer ran (a transaction with DEBUG SLEEP, a long script) serves nobody. Returns
+/// whether any key was ready.
+pub fn handle_clients_blocked_on_keys(ctx: &mut Ctx) -> bool {
     if ctx.srv.blocking.stream_group_waiters > 0 {
         let waited: Vec<(usize, Sds)> = ctx.srv.blocking.waiting.keys().cloned().collect();
         super::stream::unblock_deleted_stream_readgroup_clients(ctx, waited);
     }
+    if ctx.srv.blocking.ready.is_empty() {
+        return false;
+    }
+    ctx.now = ctx.now.max(super::state::unix_ms());
     while !ctx.srv.blocking.ready.is_empty() {
         let ready = std::mem::take(&mut ctx.srv.blocking.ready);
         for slot in ready {
@@ -218,6 +226,7 @@ pub fn handle_clients_blocked_on_keys(ctx: &mut Ctx) {
             serve_clients_blocked_on_key(ctx, slot.0, &slot.1);
         }
     }
+    true
 }
 
 /// Serves the waiters of one key in FIFO order while it has data (Redis:
@@ -262,7 +271,17 @@ fn serve_clients_blocked_on_key(ctx: &mut Ctx, db: usize, key: &[u8]) {
                 srv: &mut *ctx.srv,
                 now: ctx.now,
             };
-            serve(&mut as_waiter, key, &blocked.op)
+            // Served as a call of its own: what it popped reaches replicas as the plain pop,
+            // flushed per served client, after the writer's command (Redis: the
+            // alsoPropagate of `serveClientBlockedOnList` & co., then `afterCommand`).
+            let dirty = as_waiter.srv.dirty;
+            let outer = super::propagate::begin_call(&mut as_waiter, false);
+            let served = serve(&mut as_waiter, key, &blocked.op);
+            let dirtied = as_waiter.srv.dirty.saturating_sub(dirty);
+            let all = super::propagate::TARGET_ALL;
+            super::propagate::end_call(&mut as_waiter, outer, dirtied, &[], all);
+            super::propagate::propagate_pending(&mut as_waiter);
+            served
         };
         if let Some(c) = ctx.clients.get_mut(client) {
             c.blocked = Some(blocked);

@@ -79,6 +79,8 @@ pub struct Client {
     pub deny_blocking: bool,
     /// When the reply buffer first exceeded the soft output limit (for its grace period).
     pub soft_limit_reached_at: Option<Ms>,
+    /// Replica state: once attached (SYNC), the reply buffer carries the replication stream.
+    pub replica: super::replication::ReplicaLink,
 }
 
 impl Client {
@@ -119,6 +121,7 @@ impl Client {
             blocked: None,
             deny_blocking: false,
             soft_limit_reached_at: None,
+            replica: Default::default(),
         }
     }
 
@@ -151,6 +154,7 @@ impl Client {
     pub fn flags_string(&self) -> String {
         let mut f = String::new();
         for (on, c) in [
+            (self.replica.attached, 'S'),
             (self.subscriptions.count() > 0, 'P'),
             (self.multi.active, 'x'),
             (self.blocked.is_some(), 'b'),
@@ -245,17 +249,16 @@ impl QueryBuffer {
 pub type OutputLimit = (String, u64, u64, u64);
 
 /// Has the pending output `reply` passed its class's hard limit, or stayed above the soft limit
-/// for longer than allowed? `pubsub` picks the class (a client with subscriptions is in class
-/// `pubsub`, others in `normal`). Starts or resets the soft-limit clock `soft_since` as a side
-/// effect. Redis: `checkClientOutputBufferLimits`.
+/// for longer than allowed? `class` is the client's `client-output-buffer-limit` class
+/// (`normal`, `pubsub`, or `slave` for replicas). Starts or resets the soft-limit clock
+/// `soft_since` as a side effect. Redis: `checkClientOutputBufferLimits`.
 pub fn output_limit_reached(
     limits: &[OutputLimit],
     reply: &ReplyBuffer,
-    pubsub: bool,
+    class: &str,
     soft_since: &mut Option<Ms>,
     now: Ms,
 ) -> bool {
-    let class = if pubsub { "pubsub" } else { "normal" };
     let Some(&(_, hard, soft, soft_seconds)) = limits.iter().find(|l| l.0 == class) else {
         return false;
     };
@@ -282,13 +285,24 @@ pub fn output_limit_reached(
 }
 
 impl Client {
+    /// The client's `client-output-buffer-limit` class (Redis: `getClientType`).
+    pub fn output_class(&self) -> &'static str {
+        if self.replica.attached {
+            "slave"
+        } else if self.subscriptions.count() > 0 {
+            "pubsub"
+        } else {
+            "normal"
+        }
+    }
+
     /// [`output_limit_reached`] for this client's own reply buffer.
     pub fn output_limit_reached(&mut self, limits: &[OutputLimit], now: Ms) -> bool {
-        let pubsub = self.subscriptions.count() > 0;
+        let class = self.output_class();
         output_limit_reached(
             limits,
             &self.reply,
-            pubsub,
+            class,
             &mut self.soft_limit_reached_at,
             now,
         )

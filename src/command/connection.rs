@@ -577,7 +577,9 @@ fn client_type_by_name(arg: &[u8]) -> Result<ClientType, CommandError> {
 }
 
 fn client_type(c: &Client) -> ClientType {
-    if c.subscriptions.count() > 0 {
+    if c.replica.attached {
+        ClientType::Replica
+    } else if c.subscriptions.count() > 0 {
         ClientType::PubSub
     } else {
         ClientType::Normal

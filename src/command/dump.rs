@@ -28,7 +28,7 @@ use super::error::{CommandError, CommandResult};
 use super::keyspec::{key_flags::*, KeySpec};
 use super::notify::NOTIFY_GENERIC;
 use super::table::{flags::*, CommandSpec};
-use super::{notify, signal_key_as_ready, signal_modified_key, Ctx};
+use super::{notify, propagate, signal_key_as_ready, signal_modified_key, Ctx};
 use crate::db::{lru_clock, Ms};
 use crate::persist::rdb;
 use hashbrown::HashMap;
@@ -183,8 +183,10 @@ fn restore_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         t => Some(t.saturating_add(now)),
     };
     if when.is_some_and(|when| when <= now) {
-        // Already expired: the key is not created (Redis: `checkAlreadyExpired`).
+        // Already expired: the key is not created (Redis: `checkAlreadyExpired`); replicas
+        // see the deletion of the old one.
         if deleted {
+            propagate::rewrite(ctx, || vec![b"DEL".to_vec(), key.to_vec()]);
             signal_modified_key(ctx, key);
             notify(ctx, NOTIFY_GENERIC, "del", key);
             ctx.srv.dirty += 1;
@@ -201,6 +203,15 @@ fn restore_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     }
     if let Some(when) = when {
         db.set_expire(key, when);
+        if !absttl {
+            // Replicas get the TTL as an absolute time (Redis: the RESTORE ... ABSTTL rewrite).
+            propagate::rewrite(ctx, || {
+                let mut argv: Vec<Vec<u8>> = argv.iter().map(|a| a.to_vec()).collect();
+                argv[2] = when.to_string().into_bytes();
+                argv.push(b"ABSTTL".to_vec());
+                argv
+            });
+        }
     }
     signal_key_as_ready(ctx, key);
     signal_modified_key(ctx, key);
@@ -403,6 +414,14 @@ fn migrate_once(
             signal_modified_key(ctx, key);
             notify(ctx, NOTIFY_GENERIC, "del", key);
             ctx.srv.dirty += 1;
+        }
+        // Replicas delete what the target acknowledged (Redis rewrites MIGRATE as DEL).
+        if !moved.is_empty() {
+            propagate::rewrite(ctx, || {
+                let mut argv = vec![b"DEL".to_vec()];
+                argv.extend(moved.iter().map(|k| k.to_vec()));
+                argv
+            });
         }
     }
     let socket = ctx.srv.migrate_sockets.sockets.get_mut(target);

@@ -11,6 +11,7 @@ use super::error::{CommandError, CommandResult};
 use super::keyspace::{delete_if_empty, parse_scan_cursor, reply_scan, ScanOptions};
 use super::keyspec::{key_flags::*, KeySpec};
 use super::notify::NOTIFY_HASH;
+use super::propagate;
 use super::table::{flags::*, CommandSpec};
 use super::{notify, signal_modified_key, Ctx};
 use crate::db::value::Value;
@@ -342,6 +343,11 @@ fn hincrbyfloat_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     hash.set(field, text.as_bytes(), limits);
     ctx.out.bulk(text.as_bytes());
     ctx.srv.dirty += 1;
+    // The result, not the increment: replicas must not redo the float arithmetic.
+    propagate::rewrite(ctx, || {
+        let value = text.as_bytes().to_vec();
+        vec![b"HSET".to_vec(), key.to_vec(), field.to_vec(), value]
+    });
     signal_modified_key(ctx, key);
     notify(ctx, NOTIFY_HASH, "hincrbyfloat", key);
     Ok(())

@@ -206,7 +206,7 @@ fn clients_section(ctx: &Ctx, out: &mut String) {
         .max(ctx.out.pending_len());
     out.push_str("# Clients\r\n");
     fields!(out,
-        "connected_clients" => ctx.clients.len(),
+        "connected_clients" => ctx.clients.len() - ctx.srv.propagation.repl.replica_count(),
         "cluster_connections" => 0,
         "maxclients" => ctx.srv.config.maxclients,
         "client_recent_max_input_buffer" => max_input,
@@ -332,9 +332,9 @@ fn stats_section(ctx: &Ctx, out: &mut String) {
         "instantaneous_input_repl_kbps" => "0.00",
         "instantaneous_output_repl_kbps" => "0.00",
         "rejected_connections" => st.rejected_connections,
-        "sync_full" => 0,
+        "sync_full" => ctx.srv.propagation.repl.sync_full,
         "sync_partial_ok" => 0,
-        "sync_partial_err" => 0,
+        "sync_partial_err" => ctx.srv.propagation.repl.sync_partial_err,
         "expired_keys" => expired,
         "expired_stale_perc" => "0.00",
         "expired_time_cap_reached_count" => 0,
@@ -377,20 +377,27 @@ fn stats_section(ctx: &Ctx, out: &mut String) {
 }
 
 fn replication_section(ctx: &Ctx, out: &mut String) {
+    let repl = &ctx.srv.propagation.repl;
+    let (first_byte, histlen) = super::replication::backlog_span(repl);
     out.push_str("# Replication\r\n");
     fields!(out,
         "role" => "master",
-        "connected_slaves" => 0,
+        "connected_slaves" => repl.replica_count(),
+    );
+    for line in super::replication::info_replicas(ctx, ctx.now) {
+        out.push_str(&line);
+        out.push_str("\r\n");
+    }
+    fields!(out,
         "master_failover_state" => "no-failover",
-        // No replication: the run id stands in for the replication id.
-        "master_replid" => ctx.srv.run_id,
+        "master_replid" => repl.replid,
         "master_replid2" => "0000000000000000000000000000000000000000",
-        "master_repl_offset" => 0,
+        "master_repl_offset" => repl.master_repl_offset,
         "second_repl_offset" => -1,
-        "repl_backlog_active" => 0,
+        "repl_backlog_active" => i32::from(repl.active()),
         "repl_backlog_size" => 1048576,
-        "repl_backlog_first_byte_offset" => 0,
-        "repl_backlog_histlen" => 0,
+        "repl_backlog_first_byte_offset" => first_byte,
+        "repl_backlog_histlen" => histlen,
     );
 }
 

@@ -20,6 +20,7 @@ use super::blocked;
 use super::error::{CommandError, CommandResult};
 use super::keyspec::{key_flags::*, KeySpec};
 use super::notify::NOTIFY_GENERIC;
+use super::propagate;
 use super::table::{flags::*, CommandSpec};
 use super::{multi, notify, signal_modified_key, Ctx};
 use crate::db::value::{Object, Value};
@@ -58,10 +59,10 @@ pub const COMMANDS: &[CommandSpec] = &[
         .tips(&["request_policy:all_shards", "nondeterministic_output_order"])
         .acl(&["@dangerous", "@keyspace"])
         .doc("Returns all key names that match a pattern.", "1.0.0"),
-    CommandSpec::new("scan", scan_command, -2, READONLY, "generic")
+    CommandSpec::new("scan", scan_command, -2, READONLY | TOUCHES_ARBITRARY_KEYS, "generic")
         .tips(&["nondeterministic_output", "request_policy:special"])
         .doc("Iterates over the key names in the database.", "2.8.0"),
-    CommandSpec::new("randomkey", randomkey_command, 1, READONLY, "generic")
+    CommandSpec::new("randomkey", randomkey_command, 1, READONLY | TOUCHES_ARBITRARY_KEYS, "generic")
         .tips(&["request_policy:all_shards", "nondeterministic_output"])
         .doc("Returns a random key name from the database.", "1.0.0"),
     CommandSpec::new("rename", rename_command, 3, WRITE, "generic")
@@ -771,6 +772,8 @@ fn flushdb_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let lazy = parse_flush_flags(ctx, argv)?;
     let removed = empty_db(ctx, ctx.db, lazy);
     ctx.srv.dirty += removed;
+    // Even when it removed nothing: a replica may hold keys the master does not.
+    propagate::force(ctx);
     ctx.out.ok();
     Ok(())
 }
@@ -783,6 +786,7 @@ fn flushall_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         removed += empty_db(ctx, db, lazy);
     }
     ctx.srv.dirty += removed;
+    propagate::force(ctx);
     // The running snapshot is stale now; with save points, the empty dataset is saved at once
     // (Redis: `flushAllDataAndResetRDB`).
     super::persistence::kill_bgsave_child(ctx.srv);
@@ -896,16 +900,35 @@ fn expire_generic(
     if when <= now {
         db.remove(key);
         ctx.srv.dirty += 1;
+        let lazy = ctx.srv.config.lazyfree_lazy_expire;
+        propagate::rewrite(ctx, || deletion_command(lazy, key));
         signal_modified_key(ctx, key);
         notify(ctx, NOTIFY_GENERIC, "del", key);
     } else {
         db.set_expire(key, when);
         ctx.srv.dirty += 1;
+        // Replicas get the absolute time, in ms, whatever the form asked (flags kept).
+        if cmd != "pexpireat" {
+            propagate::rewrite(ctx, || {
+                let mut rewritten = vec![b"PEXPIREAT".to_vec(), key.to_vec()];
+                rewritten.push(when.to_string().into_bytes());
+                rewritten.extend(argv[3..].iter().map(|a| a.to_vec()));
+                rewritten
+            });
+        }
         signal_modified_key(ctx, key);
         notify(ctx, NOTIFY_GENERIC, "expire", key);
     }
     ctx.out.integer(1);
     Ok(())
+}
+
+/// `DEL key`, or `UNLINK key` when `lazy` (the `lazyfree-lazy-*` directive of the cause): how
+/// a deletion the command did not name is propagated (an expired key, EXPIRE with a past time,
+/// GETEX EXAT in the past, an evicted key).
+pub fn deletion_command(lazy: bool, key: &[u8]) -> Vec<Vec<u8>> {
+    let del: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
+    vec![del.to_vec(), key.to_vec()]
 }
 
 /// TTL key — seconds left (rounded), -1 if the key has no TTL, -2 if it does not exist.

@@ -17,6 +17,7 @@ use super::error::{CommandError, CommandResult};
 use super::keyspace::delete_if_empty;
 use super::keyspec::{key_flags::*, GetKeys, KeySpec};
 use super::notify::NOTIFY_LIST;
+use super::propagate;
 use super::table::{flags::*, CommandSpec};
 use super::{notify, signal_key_as_ready, signal_modified_key, Ctx};
 use crate::db::value::Value;
@@ -361,7 +362,31 @@ fn pop_and_reply_with_key(ctx: &mut Ctx, key: &[u8], end: End, count: Option<usi
             n
         }
     };
+    // Replicas see the plain pop that happened, with the count actually popped.
+    propagate::rewrite(ctx, || {
+        let mut pop = vec![end_pop_name(end).to_vec(), key.to_vec()];
+        if count.is_some() {
+            pop.push(popped.to_string().into_bytes());
+        }
+        pop
+    });
     list_elements_removed(ctx, key, end, popped);
+}
+
+/// LPOP or RPOP: the command popping at `end`.
+fn end_pop_name(end: End) -> &'static [u8] {
+    match end {
+        End::Head => b"LPOP",
+        End::Tail => b"RPOP",
+    }
+}
+
+/// `left` or `right`, as Redis spells a list end it propagates (in lower case).
+fn end_name(end: End) -> &'static [u8] {
+    match end {
+        End::Head => b"left",
+        End::Tail => b"right",
+    }
 }
 
 /// Is `key` a non-empty list? WRONGTYPE if it holds something else.
@@ -813,7 +838,17 @@ fn blmove_generic(
     let (src, dst) = (argv[1], argv[2]);
     let db = &mut ctx.dbs[ctx.db];
     if list_for_write(db, src, ctx.now)?.is_some() {
-        return lmove_generic(ctx, src, dst, from, to);
+        lmove_generic(ctx, src, dst, from, to)?;
+        // Served at once: replicas see the non-blocking form.
+        propagate::rewrite(ctx, || match argv.len() {
+            4 => vec![b"RPOPLPUSH".to_vec(), src.to_vec(), dst.to_vec()],
+            _ => {
+                let mut lmove = vec![b"LMOVE".to_vec()];
+                lmove.extend(argv[1..5].iter().map(|a| a.to_vec()));
+                lmove
+            }
+        });
+        return Ok(());
     }
     if !blocking::may_block(ctx) {
         // Redis 7.0 answers a non-blockable BLMOVE with a null *bulk*, unlike its timeout.
@@ -860,6 +895,17 @@ pub fn serve_blocked(ctx: &mut Ctx, key: &[u8], wait: &ListWait) -> bool {
                 return true;
             }
             lmove_handle(ctx, key, dest, *from, *to);
+            let brpoplpush = ctx.me().last_command == "brpoplpush";
+            propagate::rewrite(ctx, || match brpoplpush {
+                true => vec![b"RPOPLPUSH".to_vec(), key.to_vec(), dest.to_vec()],
+                false => vec![
+                    b"LMOVE".to_vec(),
+                    key.to_vec(),
+                    dest.to_vec(),
+                    end_name(*from).to_vec(),
+                    end_name(*to).to_vec(),
+                ],
+            });
         }
     }
     true

@@ -14,8 +14,9 @@
 //!              ├── client in MULTI? ──> queue it, +QUEUED
 //!              └── call() ──> spec.proc_(ctx, argv) ──> Ok / Err(CommandError) -> -ERR ...
 //!                    │ stats (commandstats, errorstats)
-//!                    └── after_command() (socket callers): expired keys' events, serve
-//!                        blocked clients
+//!                    │ changed data? ──> queued for propagation (see `propagate`)
+//!                    └── after_command() (socket callers): expired keys' events, the
+//!                        queued writes to replicas, serve blocked clients
 //! ```
 //!
 //! This layer never imports the loop (`server/`): the loop builds a `Ctx` from its parts and
@@ -45,7 +46,9 @@ pub mod list;
 pub mod multi;
 pub mod notify;
 pub mod persistence;
+pub mod propagate;
 pub mod pubsub;
+pub mod replication;
 pub mod scripting;
 pub mod set;
 pub mod slowlog;
@@ -138,6 +141,9 @@ pub enum Caller {
     Script {
         /// `EVAL_RO`, `FCALL_RO`, a `no-writes` script: write commands are refused.
         read_only: bool,
+        /// Where the command is propagated if it changes data (`redis.set_repl`): a mask of
+        /// [`propagate::TARGET_AOF`] and [`propagate::TARGET_REPL`].
+        targets: u8,
     },
 }
 
@@ -167,7 +173,11 @@ pub enum Processed {
 pub fn execute(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) {
     let reply_len = ctx.out.len();
     pubsub::begin_command(&mut ctx.srv.pubsub);
-    process_command(ctx, argv, caller);
+    let replica = ctx.me().replica.attached;
+    let processed = process_command(ctx, argv, caller);
+    if replica && !matches!(processed, Processed::Ran(_)) {
+        drop_replica_reply(ctx, reply_len, argv[0]);
+    }
     if let Some(me) = ctx.clients.get_mut(ctx.id) {
         if me.take_reply_suppression() {
             // Pub/sub pushes to the client itself get through (Redis: `CLIENT_PUSHING`).
@@ -232,7 +242,7 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
                 return Processed::Queued;
             }
         }
-        Caller::Script { read_only } => {
+        Caller::Script { read_only, .. } => {
             if spec.has(flags::NOSCRIPT) {
                 let err = CommandError::Err("This Redis command is not allowed from script");
                 return refuse(ctx, caller, Some(spec), err);
@@ -248,11 +258,32 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
         }
         Caller::Exec(_) => {}
     }
-    call(ctx, spec, argv);
+    let reply_start = ctx.out.len();
+    let replica = caller.is_socket() && ctx.me().replica.attached;
+    let targets = match caller {
+        Caller::Script { targets, .. } => targets,
+        _ => propagate::TARGET_ALL,
+    };
+    call(ctx, spec, argv, targets);
     if caller.is_socket() {
+        if replica {
+            // Before after_command, which appends the writes to the replicas' streams.
+            drop_replica_reply(ctx, reply_start, spec.name.as_bytes());
+        }
         after_command(ctx);
     }
     Processed::Ran(spec)
+}
+
+/// A replica's connection carries the replication stream, so a request of a replica that
+/// answered anything (anything but `REPLCONF ACK`) has its answer dropped and the replica
+/// closed (Redis: "Replica generated a reply to command"). `reply_start` is where the
+/// request's answer began in `ctx.out`.
+fn drop_replica_reply(ctx: &mut Ctx, reply_start: usize, command: &[u8]) {
+    if ctx.out.len() > reply_start {
+        ctx.out.truncate(reply_start);
+        replication::replica_replied(ctx, &String::from_utf8_lossy(command));
+    }
 }
 
 /// The table row for `argv`, its subcommand resolved and its arity checked. On failure, the
@@ -360,9 +391,14 @@ fn resolve_subcommand(
 
 /// Runs a command that passed all checks and records its statistics. Only
 /// [`process_command`] calls it. Redis: `call`.
-fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) {
+fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]], targets: u8) {
     let started = Instant::now();
+    let dirty = ctx.srv.dirty;
+    let outer = propagate::begin_call(ctx, spec.has(flags::TOUCHES_ARBITRARY_KEYS));
     let result: CommandResult = (spec.proc_)(ctx, argv);
+    // A save during the command (SAVE) resets the counter: that is no change, as in Redis.
+    let dirtied = ctx.srv.dirty.saturating_sub(dirty);
+    propagate::end_call(ctx, outer, dirtied, argv, targets);
     let failed = if let Err(err) = result {
         if !err.already_counted() {
             ctx.srv.stats.total_error_replies += 1;
@@ -432,10 +468,23 @@ fn slowlog_push(ctx: &mut Ctx, argv: &[&[u8]], duration_us: u64) {
     ctx.srv.slowlog.trim(max_len);
 }
 
-/// Work that follows every command: keys removed by lazy expiry fire their events and
-/// invalidate WATCHes, and clients blocked on keys that received data are served — before
-/// the caller's reply is written, as in Redis's `handleClientsBlockedOnKeys`.
+/// Work that follows every command (and the active expiry cycle): keys removed by expiry fire
+/// their events and invalidate WATCHes, what the command changed goes to the replicas (see
+/// [`propagate`]), and clients blocked on keys that received data are served — before the
+/// caller's reply is written, as in Redis's `afterCommand` and `handleClientsBlockedOnKeys`.
 pub fn after_command(ctx: &mut Ctx) {
+    flush_expired_keys(ctx);
+    propagate::propagate_pending(ctx);
+    if blocked::handle_clients_blocked_on_keys(ctx) {
+        // Keys that serving found expired (Redis: the edge case at the end of
+        // `handleClientsBlockedOnKeys`): their DELs go out on their own.
+        flush_expired_keys(ctx);
+        propagate::propagate_pending(ctx);
+    }
+}
+
+/// Runs [`key_expired`] for every key the databases removed by expiry since the last look.
+pub fn flush_expired_keys(ctx: &mut Ctx) {
     for i in 0..ctx.dbs.len() {
         if !ctx.dbs[i].expired_pending.is_empty() {
             let keys = std::mem::take(&mut ctx.dbs[i].expired_pending);
@@ -444,13 +493,17 @@ pub fn after_command(ctx: &mut Ctx) {
             }
         }
     }
-    blocked::handle_clients_blocked_on_keys(ctx);
 }
 
-/// A key was removed because its TTL passed (lazily or by the active cycle).
+/// A key was removed because its TTL passed (lazily or by the active cycle): the one place
+/// where expiry has effects. WATCHes on it break, an `expired` event fires, and the deletion
+/// is propagated as `DEL key` (`UNLINK` under `lazyfree-lazy-expire`): replicas never expire
+/// keys themselves (Redis: `deleteExpiredKeyAndPropagate`, `propagateDeletion`).
 pub fn key_expired(ctx: &mut Ctx, db: usize, key: &[u8]) {
     multi::touch_watched_key(ctx, db, key);
     notify::notify_keyspace_event(ctx, notify::NOTIFY_EXPIRED, "expired", key, db);
+    let lazy = ctx.srv.config.lazyfree_lazy_expire;
+    propagate::propagate_deletion(ctx, db, key, lazy);
 }
 
 /// A write command changed `key`: invalidate WATCHes on it (Redis: `signalModifiedKey`).

@@ -405,6 +405,8 @@ fn discard_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
 /// EXEC — an array with each queued command's reply (errors in place); a null array if a
 /// watched key changed; `-EXECABORT` if a command was refused while queueing.
 fn exec_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
+    // Never propagated itself: its commands are, and the funnel wraps them in MULTI/EXEC.
+    super::propagate::prevent(ctx);
     let me = ctx.id;
     if !ctx.me().multi.active {
         return Err(CommandError::Err("EXEC without MULTI"));

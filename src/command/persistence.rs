@@ -130,19 +130,24 @@ pub fn encoding_limits(config: &Config) -> Limits {
     }
 }
 
-/// Writes the dataset to `dir/dbfilename` through a temp file (Redis: `rdbSave`).
-pub fn write_rdb_file(dbs: &[Db], config: &Config, now: Ms) -> io::Result<()> {
-    // Relative to the working directory, which is `dir` (see [`rdb_path`]).
-    let dir = Path::new(".");
-    let temp = PathBuf::from(format!("temp-{}.rdb", std::process::id()));
-    let opts = SaveOptions {
+/// How to write an RDB image now under `config` (a file, or a replica's full sync payload).
+pub fn save_options(config: &Config, now: Ms) -> SaveOptions {
+    SaveOptions {
         compression: config.rdbcompression,
         checksum: config.rdbchecksum,
         now_ms: now,
         used_mem: crate::alloc::used_memory() as u64,
         save_idle: config.maxmemory_policy.contains("lru"),
         key_save_delay_us: config.rdb_key_save_delay,
-    };
+    }
+}
+
+/// Writes the dataset to `dir/dbfilename` through a temp file (Redis: `rdbSave`).
+pub fn write_rdb_file(dbs: &[Db], config: &Config, now: Ms) -> io::Result<()> {
+    // Relative to the working directory, which is `dir` (see [`rdb_path`]).
+    let dir = Path::new(".");
+    let temp = PathBuf::from(format!("temp-{}.rdb", std::process::id()));
+    let opts = save_options(config, now);
     let written = std::fs::File::create(&temp)
         .map_err(|e| {
             warn!(

@@ -703,6 +703,8 @@ pub fn publish_message(ctx: &mut Ctx, channel: &[u8], message: &[u8], shard: boo
 /// PUBLISH channel message — the number of clients that received it.
 fn publish_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let receivers = publish_message(ctx, argv[1], argv[2], false);
+    // Replicas deliver it to their own subscribers.
+    super::propagate::force(ctx);
     ctx.out.integer(receivers as i64);
     Ok(())
 }
@@ -710,6 +712,7 @@ fn publish_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
 /// SPUBLISH shardchannel message — the number of clients that received it.
 fn spublish_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let receivers = publish_message(ctx, argv[1], argv[2], true);
+    super::propagate::force(ctx);
     ctx.out.integer(receivers as i64);
     Ok(())
 }

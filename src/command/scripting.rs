@@ -299,6 +299,9 @@ pub struct RunState {
     pub read_only: Cell<bool>,
     /// The protocol `redis.call` replies are converted from (`redis.setresp`).
     pub resp: Cell<u8>,
+    /// Where the commands the script runs are propagated (`redis.set_repl`): a mask of
+    /// `propagate::TARGET_AOF` and `TARGET_REPL`.
+    pub repl: Cell<u8>,
 }
 
 impl Default for RunState {
@@ -317,6 +320,7 @@ impl Default for RunState {
             wrote: Cell::new(false),
             read_only: Cell::new(false),
             resp: Cell::new(2),
+            repl: Cell::new(super::propagate::TARGET_ALL),
         }
     }
 }
@@ -459,6 +463,8 @@ fn parse_shebang(body: &[u8]) -> Result<(bool, usize), CommandError> {
 /// EVAL script numkeys [key ...] [arg ...]  (and EVALSHA sha1, EVAL_RO, EVALSHA_RO)
 /// — replies whatever the script returns, converted by Redis's Lua-to-RESP rules.
 fn eval_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    // Effects replication: the commands the script runs are propagated, never the script.
+    super::propagate::prevent(ctx);
     let name = argv[0];
     let by_sha = name.len() >= 7 && name[..7].eq_ignore_ascii_case(b"evalsha");
     let read_only = name.len() > 3 && name[name.len() - 3..].eq_ignore_ascii_case(b"_ro");

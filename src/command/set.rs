@@ -23,6 +23,7 @@ use super::keyspace::delete_if_empty;
 use super::keyspace::{parse_scan_cursor, reply_scan, ScanOptions};
 use super::keyspec::{key_flags::*, GetKeys, KeySpec};
 use super::notify::{NOTIFY_GENERIC, NOTIFY_SET};
+use super::propagate;
 use super::table::{flags::*, CommandSpec};
 use super::{notify, signal_modified_key, Ctx};
 use crate::db::value::Value;
@@ -221,11 +222,12 @@ fn spop_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         }
         return Ok(());
     };
+    let everything = count.is_some_and(|n| n >= set.len());
     let popped: Vec<Sds> = match count {
         None => set.pop_random(&mut ctx.srv.rng).into_iter().collect(),
         Some(0) => Vec::new(),
         // Everything: return the members in the set's own order (sorted for an intset).
-        Some(n) if n >= set.len() => {
+        Some(_) if everything => {
             let all = set.iter().map(|m| m.to_sds()).collect();
             *set = Set::new_intset();
             all
@@ -234,6 +236,24 @@ fn spop_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
             .filter_map(|_| set.pop_random(&mut ctx.srv.rng))
             .collect(),
     };
+    // Replicas must remove the same members: SREM for each (or DEL for the whole set),
+    // never the random SPOP itself.
+    if !popped.is_empty() {
+        if everything {
+            propagate::rewrite(ctx, || vec![b"DEL".to_vec(), key.to_vec()]);
+        } else if count.is_none() {
+            propagate::rewrite(ctx, || {
+                vec![b"SREM".to_vec(), key.to_vec(), popped[0].to_vec()]
+            });
+        } else {
+            propagate::prevent(ctx);
+            let db = ctx.db;
+            for m in &popped {
+                let srem = vec![b"SREM".to_vec(), key.to_vec(), m.to_vec()];
+                propagate::also_propagate(ctx, db, srem);
+            }
+        }
+    }
     match count {
         None => ctx
             .out
@@ -307,6 +327,9 @@ fn smove_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let now = ctx.now;
     let max_intset = ctx.srv.config.set_max_intset_entries;
     let db = &mut ctx.dbs[ctx.db];
+    // Redis looks both keys up (expiring them) before anything else.
+    db.expire_if_needed(src, now);
+    db.expire_if_needed(dst, now);
     // Redis answers 0 for a missing source before type-checking the destination.
     if set_for_write(db, src, now)?.is_none() {
         ctx.out.integer(0);

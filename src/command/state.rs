@@ -118,8 +118,12 @@ pub struct ServerState {
     /// Big values and flushed databases waiting to be dropped a slice per loop turn.
     pub lazyfree: crate::db::lazyfree::LazyFreeQueue,
     pub shutdown: Option<Shutdown>,
-    /// Writes since start (Redis's `server.dirty`, reported as rdb_changes_since_last_save).
+    /// Writes since the last save (Redis's `server.dirty`, reported as
+    /// rdb_changes_since_last_save). A command that raised it changed data, so `call` hands
+    /// it to the propagation funnel.
     pub dirty: u64,
+    /// The write funnel and its sinks (replicas now, the AOF later): see `command::propagate`.
+    pub propagation: super::propagate::PropagationState,
     /// Last save and load, for LASTSAVE and INFO persistence.
     pub rdb: super::persistence::RdbState,
     /// Latency spikes by event (LATENCY).
@@ -141,12 +145,7 @@ impl ServerState {
     /// Also used on its own, without sockets, by benchmarks that run commands directly.
     pub fn new(config: Config, tcp_port: u16) -> ServerState {
         let mut rng = SmallRng::from_os_rng();
-        let run_id: String = (0..40)
-            .map(|_| {
-                let n: u8 = rand::Rng::random_range(&mut rng, 0..16);
-                char::from_digit(n as u32, 16).unwrap_or('0')
-            })
-            .collect();
+        let run_id = super::replication::random_id(&mut rng);
         ServerState {
             config,
             commands: CommandTable::new(),
@@ -171,6 +170,7 @@ impl ServerState {
             redacted_args: Vec::new(),
             shutdown: None,
             dirty: 0,
+            propagation: Default::default(),
             rdb: Default::default(),
             run_id,
             tcp_port,

@@ -9,6 +9,7 @@ use super::args;
 use super::error::{CommandError, CommandResult};
 use super::keyspec::{key_flags::*, GetKeys, KeySpec};
 use super::notify::{NOTIFY_GENERIC, NOTIFY_STRING};
+use super::propagate;
 use super::table::{flags::*, CommandSpec};
 use super::{get_string, notify, signal_modified_key, Ctx};
 use crate::db::value::Value;
@@ -359,6 +360,16 @@ fn set_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         SetCondition::Always
     };
     let written = set_generic(ctx, argv[1], argv[2], condition, expiry, a.get)?;
+    if let (true, Expiry::At(when)) = (written, expiry) {
+        propagate::rewrite(ctx, || set_pxat(argv[1], argv[2], when));
+    } else if written && a.get {
+        // Replicas need no reply: the GET options go (Redis skips every "GET" after the value).
+        propagate::rewrite(ctx, || {
+            let kept = argv.iter().enumerate();
+            let kept = kept.filter(|&(i, a)| i < 3 || !args::is(a, "GET"));
+            kept.map(|(_, a)| a.to_vec()).collect()
+        });
+    }
     if !a.get {
         if written {
             ctx.out.ok();
@@ -405,8 +416,22 @@ fn setex_generic(ctx: &mut Ctx, argv: &[&[u8]], unit_ms: i64, name: &'static str
         Expiry::At(when),
         false,
     )?;
+    propagate::rewrite(ctx, || set_pxat(key, value, when));
     ctx.out.ok();
     Ok(())
+}
+
+/// `SET key value PXAT when`: how every SET with a TTL reaches replicas (an absolute time in
+/// ms, so that the replica's clock and the delay of the stream do not matter).
+fn set_pxat(key: &[u8], value: &[u8], when: Ms) -> Vec<Vec<u8>> {
+    let when = when.to_string().into_bytes();
+    vec![
+        b"SET".to_vec(),
+        key.to_vec(),
+        value.to_vec(),
+        b"PXAT".to_vec(),
+        when,
+    ]
 }
 
 /// GETSET key value — the old value (or null); the key's TTL is cleared.
@@ -419,6 +444,9 @@ fn getset_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         Expiry::Clear,
         true,
     )?;
+    propagate::rewrite(ctx, || {
+        vec![b"SET".to_vec(), argv[1].to_vec(), argv[2].to_vec()]
+    });
     Ok(())
 }
 
@@ -435,6 +463,12 @@ fn getdel_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     }
     db.remove(key);
     ctx.srv.dirty += 1;
+    let del: &[u8] = if ctx.srv.config.lazyfree_lazy_user_del {
+        b"UNLINK"
+    } else {
+        b"DEL"
+    };
+    propagate::rewrite(ctx, || vec![del.to_vec(), key.to_vec()]);
     signal_modified_key(ctx, key);
     notify(ctx, NOTIFY_GENERIC, "del", key);
     Ok(())
@@ -460,16 +494,23 @@ fn getex_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         if when <= ctx.now {
             db.remove(key);
             ctx.srv.dirty += 1;
+            let lazy = ctx.srv.config.lazyfree_lazy_expire;
+            propagate::rewrite(ctx, || super::keyspace::deletion_command(lazy, key));
             signal_modified_key(ctx, key);
             notify(ctx, NOTIFY_GENERIC, "del", key);
         } else {
             db.set_expire(key, when);
             ctx.srv.dirty += 1;
+            propagate::rewrite(ctx, || {
+                let when = when.to_string().into_bytes();
+                vec![b"PEXPIREAT".to_vec(), key.to_vec(), when]
+            });
             signal_modified_key(ctx, key);
             notify(ctx, NOTIFY_GENERIC, "expire", key);
         }
     } else if a.persist && db.remove_expire(key) {
         ctx.srv.dirty += 1;
+        propagate::rewrite(ctx, || vec![b"PERSIST".to_vec(), key.to_vec()]);
         signal_modified_key(ctx, key);
         notify(ctx, NOTIFY_GENERIC, "persist", key);
     }
@@ -675,6 +716,11 @@ fn incrbyfloat_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let text = value.to_human_string();
     store_string(db, key, Sds::new(text.as_bytes()), now);
     ctx.srv.dirty += 1;
+    // The result, not the increment: replicas must not redo the float arithmetic.
+    propagate::rewrite(ctx, || {
+        let value = text.as_bytes().to_vec();
+        vec![b"SET".to_vec(), key.to_vec(), value, b"KEEPTTL".to_vec()]
+    });
     signal_modified_key(ctx, key);
     notify(ctx, NOTIFY_STRING, "incrbyfloat", key);
     ctx.out.bulk(text.as_bytes());

@@ -37,6 +37,10 @@ pub mod flags {
     pub const SKIP_MONITOR: u32 = 1 << 15;
     pub const NO_MANDATORY_KEYS: u32 = 1 << 16;
     pub const NO_ASYNC_LOADING: u32 = 1 << 17;
+    /// Not shown by COMMAND (Redis hides it too): the command may touch keys it was not given
+    /// (SCAN, RANDOMKEY expire keys they meet), so its propagated deletions are not wrapped in
+    /// MULTI/EXEC.
+    pub const TOUCHES_ARBITRARY_KEYS: u32 = 1 << 18;
 
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
@@ -166,7 +170,7 @@ impl CommandSpec {
 }
 
 /// Every family's rows, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 21] {
+pub fn families() -> [&'static [CommandSpec]; 22] {
     use super::*;
     [
         connection::COMMANDS,
@@ -190,6 +194,7 @@ pub fn families() -> [&'static [CommandSpec]; 21] {
         persistence::COMMANDS,
         slowlog::COMMANDS,
         latency::COMMANDS,
+        replication::COMMANDS,
     ]
 }
 

@@ -24,6 +24,7 @@ use super::error::{CommandError, CommandResult};
 use super::keyspace::{delete_if_empty, parse_scan_cursor, reply_scan, ScanOptions};
 use super::keyspec::{key_flags::*, GetKeys, KeySpec};
 use super::notify::{NOTIFY_GENERIC, NOTIFY_ZSET};
+use super::propagate;
 use super::table::{flags::*, CommandSpec};
 use super::{notify, signal_key_as_ready, signal_modified_key, Ctx};
 use crate::db::value::Value;
@@ -1004,7 +1005,8 @@ pub(super) fn store_result(ctx: &mut Ctx, dst: &[u8], result: ZSet, event: &str)
         ctx.srv.dirty += 1;
     } else {
         ctx.out.integer(0);
-        db.expire_if_needed(dst, now);
+        // As Redis's `dbDelete`: no expiry check first, so a key whose TTL passed (but still
+        // stored) counts as deleted here, and the command itself is propagated.
         if db.remove(dst).is_some() {
             signal_modified_key(ctx, dst);
             notify(ctx, NOTIFY_GENERIC, "del", dst);
@@ -1140,6 +1142,22 @@ pub fn zpop_generic(ctx: &mut Ctx, key: &[u8], end: PopEnd, count: usize) -> Vec
 }
 
 /// ZMPOP / BZMPOP reply: `[key, [[member, score], ...]]` in both protocols.
+/// Replicas see a ZMPOP, or a blocking pop that was served, as the plain pop that happened:
+/// `ZPOPMIN|ZPOPMAX key`, with the count actually popped when the command took a count.
+fn propagate_as_zpop(ctx: &mut Ctx, key: &[u8], end: PopEnd, popped: Option<usize>) {
+    propagate::rewrite(ctx, || {
+        let name: &[u8] = match end {
+            PopEnd::Min => b"ZPOPMIN",
+            PopEnd::Max => b"ZPOPMAX",
+        };
+        let mut pop = vec![name.to_vec(), key.to_vec()];
+        if let Some(n) = popped {
+            pop.push(n.to_string().into_bytes());
+        }
+        pop
+    });
+}
+
 pub fn reply_mpop(out: &mut ReplyBuffer, key: &[u8], popped: &[(Sds, f64)]) {
     out.array_len(2);
     out.bulk(key);
@@ -1257,6 +1275,7 @@ fn zmpop_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         None => ctx.out.null_array(),
         Some(i) => {
             let popped = zpop_generic(ctx, keys[i], end, count);
+            propagate_as_zpop(ctx, keys[i], end, Some(popped.len()));
             reply_mpop(ctx.out, keys[i], &popped);
         }
     }
@@ -1273,6 +1292,7 @@ pub fn bzpop_try(ctx: &mut Ctx, argv: &[&[u8]], end: PopEnd) -> Result<bool, Com
         None => Ok(false),
         Some(i) => {
             let popped = zpop_generic(ctx, keys[i], end, 1);
+            propagate_as_zpop(ctx, keys[i], end, None);
             reply_bzpop(ctx.out, keys[i], &popped);
             Ok(true)
         }
@@ -1289,6 +1309,7 @@ pub fn bzmpop_try(ctx: &mut Ctx, argv: &[&[u8]]) -> Result<bool, CommandError> {
         None => Ok(false),
         Some(i) => {
             let popped = zpop_generic(ctx, keys[i], end, count);
+            propagate_as_zpop(ctx, keys[i], end, Some(popped.len()));
             reply_mpop(ctx.out, keys[i], &popped);
             Ok(true)
         }
@@ -1341,6 +1362,7 @@ pub fn serve_blocked(ctx: &mut Ctx, key: &[u8], wait: &ZSetWait) -> bool {
         return false;
     }
     let popped = zpop_generic(ctx, key, wait.end, wait.count.unwrap_or(1));
+    propagate_as_zpop(ctx, key, wait.end, wait.count.map(|_| popped.len()));
     match wait.count {
         None => reply_bzpop(ctx.out, key, &popped),
         Some(_) => reply_mpop(ctx.out, key, &popped),

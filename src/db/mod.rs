@@ -187,8 +187,10 @@ impl Db {
     }
 
     /// Stores `value` under `key`, replacing any old value. The TTL is cleared unless
-    /// `keep_ttl` (SET KEEPTTL). Redis: `setKey`.
+    /// `keep_ttl` (SET KEEPTTL). Like Redis's `setKey` (which looks the key up for writing), an
+    /// old value whose TTL passed is expired first: it is a deletion of its own (event, stream).
     pub fn set(&mut self, key: &[u8], value: Value, now: Ms, keep_ttl: bool) {
+        self.expire_if_needed(key, now);
         let obj = Object::new(value, lru_clock(now));
         let existed = self.dict.insert(Sds::new(key), obj).is_some();
         if existed && !keep_ttl && !self.expires.is_empty() {

@@ -28,12 +28,13 @@ impl Server {
             self.notify_expired_keys(now);
         }
 
-        // Idle clients (the `timeout` directive); blocked and subscribed clients are exempt,
-        // as in Redis.
+        // Idle clients (the `timeout` directive); replicas, blocked and subscribed clients are
+        // exempt, as in Redis.
         let timeout_ms = self.state.config.timeout as i64 * 1000;
         let mut idle = Vec::new();
         for (key, c) in self.clients.iter_mut() {
             if timeout_ms > 0
+                && !c.replica.attached
                 && c.blocked.is_none()
                 && c.subscriptions.count() == 0
                 && !c.multi.active
@@ -51,6 +52,14 @@ impl Server {
         // The BGSAVE child, the save points (Redis: `checkChildrenDone`, `serverCron`).
         command::persistence::rdb_cron(&self.dbs, &mut self.state, now);
         self.state.migrate_sockets.close_timed_out(now);
+
+        // Once a second (Redis: `replicationCron`).
+        if now / 1000 != self.last_replication_cron / 1000 {
+            self.last_replication_cron = now;
+            let mut scratch = ReplyBuffer::new();
+            let mut ctx = self.ctx(NO_CLIENT, 0, &mut scratch, now);
+            command::replication::replication_cron(&mut ctx);
+        }
 
         let samples = &mut self.state.stats.ops_samples;
         samples.push((now, self.state.stats.total_commands_processed));

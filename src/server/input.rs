@@ -178,12 +178,12 @@ impl Net<'_> {
         let Some(c) = self.clients.get_mut(key) else {
             return;
         };
-        let pubsub = c.subscriptions.count() > 0;
+        let class = c.output_class();
         if c.close_asap
             || !command::client::output_limit_reached(
                 limits,
                 out,
-                pubsub,
+                class,
                 &mut c.soft_limit_reached_at,
                 now,
             )

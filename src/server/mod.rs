@@ -76,6 +76,8 @@ pub struct Server {
     pub dbs: Vec<Db>,
     pub state: ServerState,
     next_cron: Instant,
+    /// Unix ms of the last once-a-second replication cron.
+    last_replication_cron: Ms,
 }
 
 /// What the networking code works on: the parts of the server it reads and changes, borrowed.
@@ -177,6 +179,7 @@ impl Net<'_> {
         blocked::forget_client(self.state, key, &client);
         crate::command::pubsub::forget_client(self.state, key, &client);
         crate::command::multi::forget_client(self.state, key, &client);
+        crate::command::replication::forget_client(&mut self.state.propagation.repl, key);
         debug!("Client id={} ({}) closed", client.id, client.addr);
     }
 
@@ -241,6 +244,7 @@ impl Server {
             dbs,
             state,
             next_cron: Instant::now(),
+            last_replication_cron: 0,
         })
     }
 

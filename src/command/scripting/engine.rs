@@ -323,14 +323,21 @@ impl Engine {
         )?;
         redis.raw_set("log", lua.create_function(log_from_script)?)?;
         redis.raw_set("acl_check_cmd", lua.create_function(acl_check_cmd)?)?;
+        let repl_run = run.clone();
         redis.raw_set(
             "set_repl",
-            lua.create_function(|lua, args: MultiValue| {
+            lua.create_function(move |lua, args: MultiValue| {
                 if args.len() != 1 {
                     return Err(raise(lua, b"redis.set_repl() requires one argument."));
                 }
                 match args.front().and_then(lua_number) {
-                    Some(v) if (0.0..=3.0).contains(&v) => Ok(()),
+                    // REPL_NONE 0, REPL_AOF 1, REPL_REPLICA 2, REPL_ALL 3: the bits of
+                    // propagate::TARGET_AOF and TARGET_REPL.
+                    // Redis converts to a C int first: 2.5 is 2.
+                    Some(v) if (0.0..=3.0).contains(&v.trunc()) => {
+                        repl_run.repl.set(v.trunc() as u8);
+                        Ok(())
+                    }
                     _ => Err(raise(
                         lua,
                         b"Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
@@ -524,6 +531,7 @@ impl Engine {
         run.wrote.set(false);
         run.read_only.set(read_only);
         run.resp.set(2);
+        run.repl.set(crate::command::propagate::TARGET_ALL);
 
         // SELECT inside a script changes the script's database, never the caller's (7.0).
         // The caller's CLIENT REPLY mode applies to EVAL's reply, not to the commands the
@@ -720,6 +728,7 @@ impl Running<'_, '_> {
         };
         let caller = Caller::Script {
             read_only: run.read_only.get(),
+            targets: run.repl.get(),
         };
         match command::process_command(&mut inner, &argv, caller) {
             Processed::Ran(spec) => {

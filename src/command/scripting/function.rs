@@ -430,6 +430,8 @@ pub fn function_stats_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
 
 /// FCALL function numkeys [key ...] [arg ...] (and FCALL_RO) — the function's result.
 pub fn fcall_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    // As EVAL: the function's commands are propagated, never the call.
+    crate::command::propagate::prevent(ctx);
     let read_only_call = argv[0].eq_ignore_ascii_case(b"fcall_ro");
     let name = String::from_utf8_lossy(argv[1]).into_owned();
     let state = &ctx.srv.scripts;
