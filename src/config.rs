@@ -57,6 +57,8 @@ pub struct Config {
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: u64,
     pub active_expire_enabled: bool,
+    /// `active-expire-effort` (1-10): how hard the active expiry cycle works.
+    pub active_expire_effort: u32,
     /// `enable-debug-command`: no | yes | local (loopback clients only). Redis 7.0 defaults to no.
     pub enable_debug_command: String,
     /// Print the logo at startup even when the log is not a terminal.
@@ -116,6 +118,7 @@ impl Default for Config {
             slowlog_log_slower_than: 10000,
             slowlog_max_len: 128,
             active_expire_enabled: true,
+            active_expire_effort: 1,
             enable_debug_command: "no".to_string(),
             always_show_logo: false,
             unimplemented: std::collections::BTreeMap::new(),
@@ -577,6 +580,12 @@ pub static DIRECTIVES: &[Directive] = &[
         mutable: true,
     },
     directive!("maxmemory", maxmemory, memory, true),
+    directive!(
+        "active-expire-effort",
+        active_expire_effort,
+        int(1, 10),
+        true
+    ),
     Directive {
         name: "maxmemory-policy",
         get: |c| c.maxmemory_policy.clone(),
@@ -766,7 +775,6 @@ pub static UNIMPLEMENTED: &[Unimplemented] = &[
     unimplemented("active-defrag-max-scan-fields", "1000", Accepts::Any, true),
     unimplemented("active-defrag-threshold-lower", "10", Accepts::Any, true),
     unimplemented("active-defrag-threshold-upper", "100", Accepts::Any, true),
-    unimplemented("active-expire-effort", "1", Accepts::Any, true),
     unimplemented("activedefrag", "no", Accepts::Any, true),
     unimplemented("activerehashing", "yes", Accepts::Any, true),
     unimplemented("aof-disable-auto-gc", "no", Accepts::Any, true),

@@ -325,6 +325,7 @@ fn config_set_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
 /// keyspace hit/miss/expiry counters. (Redis: `resetServerStats`.)
 fn config_resetstat_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
     ctx.srv.stats = Default::default();
+    ctx.srv.expire_cycle.reset_stats();
     for db in ctx.dbs.iter_mut() {
         db.stats.keyspace_hits = 0;
         db.stats.keyspace_misses = 0;

@@ -333,9 +333,9 @@ fn stats_section(ctx: &Ctx, out: &mut String) {
         "sync_partial_ok" => 0,
         "sync_partial_err" => 0,
         "expired_keys" => expired,
-        "expired_stale_perc" => "0.00",
-        "expired_time_cap_reached_count" => 0,
-        "expire_cycle_cpu_milliseconds" => 0,
+        "expired_stale_perc" => format!("{:.2}", ctx.srv.expire_cycle.stale_perc * 100.0),
+        "expired_time_cap_reached_count" => ctx.srv.expire_cycle.time_cap_reached_count,
+        "expire_cycle_cpu_milliseconds" => ctx.srv.expire_cycle.time_used.as_millis(),
         // No eviction yet: Redis with `maxmemory 0` reports 0 too.
         "evicted_keys" => 0,
         "evicted_clients" => 0,

@@ -360,9 +360,12 @@ impl Server {
         if !self.state.lazyfree.is_empty() {
             self.state.lazyfree.free_some(Duration::from_millis(1));
         }
+        let now = unix_ms();
+        // Redis's beforeSleep: the fast expiry cycle, when the slow one left work behind.
+        self.active_expire(crate::db::expire::CycleKind::Fast, now);
         let mut scratch = ReplyBuffer::new();
         let mut net = self.net();
-        let mut ctx = net.ctx(NO_CLIENT, 0, &mut scratch, unix_ms());
+        let mut ctx = net.ctx(NO_CLIENT, 0, &mut scratch, now);
         blocked::handle_blocked_clients_timeout(&mut ctx);
         net.process_unblocked_clients();
         net.handle_clients_with_pending_writes();
