@@ -38,6 +38,11 @@ pub struct Config {
     pub maxmemory: u64,
     pub maxmemory_policy: String,
     pub maxmemory_samples: u64,
+    /// How long one eviction may run (0-100; see `command::evict`).
+    pub maxmemory_eviction_tenacity: u32,
+    pub lfu_log_factor: u32,
+    /// Minutes per decrement of an idle key's LFU counter (0: never decays).
+    pub lfu_decay_time: u32,
     pub lazyfree_lazy_user_del: bool,
     pub lazyfree_lazy_user_flush: bool,
     pub save: String,
@@ -101,6 +106,9 @@ impl Default for Config {
             maxmemory: 0,
             maxmemory_policy: "noeviction".to_string(),
             maxmemory_samples: 5,
+            maxmemory_eviction_tenacity: 10,
+            lfu_log_factor: 10,
+            lfu_decay_time: 1,
             lazyfree_lazy_user_del: false,
             lazyfree_lazy_user_flush: false,
             save: String::new(),
@@ -607,6 +615,14 @@ pub static DIRECTIVES: &[Directive] = &[
         int(1, 2147483647),
         true
     ),
+    directive!(
+        "maxmemory-eviction-tenacity",
+        maxmemory_eviction_tenacity,
+        int(0, 100),
+        true
+    ),
+    directive!("lfu-log-factor", lfu_log_factor, int(0, 2147483647), true),
+    directive!("lfu-decay-time", lfu_decay_time, int(0, 2147483647), true),
     directive!("lazyfree-lazy-user-del", lazyfree_lazy_user_del, bool, true),
     directive!(
         "lazyfree-lazy-user-flush",
@@ -842,8 +858,6 @@ pub static UNIMPLEMENTED: &[Unimplemented] = &[
     unimplemented("lazyfree-lazy-eviction", "no", Accepts::Any, true),
     unimplemented("lazyfree-lazy-expire", "no", Accepts::Any, true),
     unimplemented("lazyfree-lazy-server-del", "no", Accepts::Any, true),
-    unimplemented("lfu-decay-time", "1", Accepts::Any, true),
-    unimplemented("lfu-log-factor", "10", Accepts::Any, true),
     unimplemented("masterauth", "", Accepts::Any, true),
     unimplemented("masteruser", "", Accepts::Any, true),
     unimplemented(
@@ -852,7 +866,6 @@ pub static UNIMPLEMENTED: &[Unimplemented] = &[
         Accepts::Only(&["0"], "client eviction"),
         true,
     ),
-    unimplemented("maxmemory-eviction-tenacity", "10", Accepts::Any, true),
     unimplemented("min-replicas-max-lag", "10", Accepts::Any, true),
     unimplemented(
         "min-replicas-to-write",

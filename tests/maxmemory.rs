@@ -115,3 +115,290 @@ fn active_expire_effort_is_a_bounded_directive() {
         ],
     );
 }
+
+/// An INFO field as a number.
+fn info_field(conn: &mut RawConn, section: &str, field: &str) -> i64 {
+    let info = conn.cmd_str(&format!("INFO {section}"));
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in INFO {section}"))
+}
+
+#[test]
+fn noeviction_refuses_writes_that_may_grow_memory_and_serves_reads_and_deletes() {
+    common::assert_replies_match_redis(
+        &[],
+        &[
+            "SET a 1",
+            "SET b 2",
+            "RPUSH list x",
+            "CONFIG SET maxmemory 1",
+            "SET c 3",
+            "INCR a",
+            "LPUSH list y",
+            "GET a",
+            "LRANGE list 0 -1",
+            "DEL b",
+            "EXISTS b",
+            "LPOP list",
+            "EXPIRE a 100",
+            "MULTI",
+            "SET x 1",
+            "GET a",
+            "EXEC",
+            "MULTI",
+            "GET a",
+            "EXEC",
+            "EVAL \"return redis.call('get','a')\" 0",
+            "EVAL \"return redis.pcall('set','a','2')\" 0",
+            "EVAL \"#!lua flags=allow-oom\nreturn redis.call('set','a','2')\" 0",
+            "EVAL \"#!lua\nreturn 1\" 0",
+            "EVAL \"#!lua flags=no-writes\nreturn redis.call('get','a')\" 0",
+            "CONFIG SET maxmemory 0",
+            "SET c 3",
+        ],
+    );
+}
+
+#[test]
+fn oom_refusals_are_counted_as_redis_counts_them() {
+    let server = TestServer::start(&["--maxmemory", "1"]);
+    let mut conn = server.raw();
+    assert_eq!(
+        conn.cmd_str("SET k v"),
+        "-OOM command not allowed when used memory > 'maxmemory'.\r\n"
+    );
+    assert!(conn
+        .cmd_str("INFO errorstats")
+        .contains("errorstat_OOM:count=1\r\n"));
+    assert!(conn
+        .cmd_str("INFO commandstats")
+        .contains("cmdstat_set:calls=0,usec=0,usec_per_call=0.00,rejected_calls=1,failed_calls=0"));
+    assert!(info_field(&mut conn, "stats", "total_eviction_exceeded_time") >= 0);
+}
+
+#[test]
+fn object_freq_counts_accesses_under_lfu_as_redis() {
+    common::assert_replies_match_redis(
+        &[],
+        &[
+            "SET k v",
+            "OBJECT FREQ k",
+            "CONFIG SET maxmemory-policy allkeys-lfu",
+            "SET n v",
+            "OBJECT FREQ n",
+            "GET n",
+            "OBJECT FREQ n",
+            "OBJECT IDLETIME n",
+            "CONFIG SET maxmemory-policy allkeys-lru",
+            "OBJECT IDLETIME n",
+            "CONFIG GET lfu-log-factor",
+            "CONFIG SET lfu-log-factor 20",
+            "CONFIG GET lfu-decay-time",
+            "CONFIG SET lfu-decay-time -1",
+            "CONFIG GET maxmemory-eviction-tenacity",
+            "CONFIG SET maxmemory-eviction-tenacity 101",
+        ],
+    );
+}
+
+/// Writes `count` keys `prefix:i` of `size` bytes, with `EX ttl(i)` when it gives one,
+/// pipelined in batches; after each batch used_memory must be within the limit.
+fn fill(
+    conn: &mut RawConn,
+    prefix: &str,
+    count: usize,
+    size: usize,
+    ttl: impl Fn(usize) -> Option<u64>,
+    limit: i64,
+) {
+    let value = "x".repeat(size);
+    for batch in (0..count).collect::<Vec<_>>().chunks(100) {
+        let mut pipeline = Vec::new();
+        for &i in batch {
+            let key = format!("{prefix}:{i}");
+            let mut args = vec!["SET".to_string(), key, value.clone()];
+            if let Some(t) = ttl(i) {
+                args.extend(["EX".to_string(), t.to_string()]);
+            }
+            let refs: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+            pipeline.extend(common::encode_command(&refs));
+        }
+        conn.send(&pipeline);
+        for _ in batch {
+            assert_eq!(conn.read_reply(), b"+OK\r\n");
+        }
+        let used = info_field(conn, "memory", "used_memory");
+        // A few KB of slack: the batch's own replies and query buffer, as Redis's own test.
+        assert!(
+            used < limit + 64 * 1024,
+            "used_memory {used} over limit {limit}"
+        );
+    }
+}
+
+fn exists(conn: &mut RawConn, key: &str) -> bool {
+    conn.cmd_str(&format!("EXISTS {key}")) == ":1\r\n"
+}
+
+const LIMIT: i64 = 2 * 1024 * 1024;
+
+fn server_with_policy(policy: &str) -> TestServer {
+    TestServer::start(&[
+        "--maxmemory",
+        &LIMIT.to_string(),
+        "--maxmemory-policy",
+        policy,
+    ])
+}
+
+#[test]
+fn volatile_policies_evict_only_keys_with_a_ttl() {
+    for policy in [
+        "volatile-lru",
+        "volatile-lfu",
+        "volatile-random",
+        "volatile-ttl",
+    ] {
+        let server = server_with_policy(policy);
+        let mut conn = server.raw();
+        // 300 KB of keys without TTL, then 6 MB of keys with one.
+        fill(&mut conn, "keep", 300, 1000, |_| None, LIMIT);
+        fill(&mut conn, "tmp", 6000, 1000, |_| Some(1000), LIMIT);
+        for i in 0..300 {
+            assert!(
+                exists(&mut conn, &format!("keep:{i}")),
+                "{policy} evicted keep:{i}"
+            );
+        }
+        let evicted = info_field(&mut conn, "stats", "evicted_keys");
+        assert!(evicted > 3000, "{policy}: only {evicted} evicted");
+        // With no volatile key left to evict, writes are refused.
+        conn.cmd_str("FLUSHALL");
+        fill(&mut conn, "keep", 100, 1000, |_| None, LIMIT);
+        conn.cmd_str("CONFIG SET maxmemory 1");
+        assert_eq!(
+            conn.cmd_str("SET more x"),
+            "-OOM command not allowed when used memory > 'maxmemory'.\r\n",
+            "{policy}"
+        );
+        assert_eq!(conn.cmd_str("DBSIZE"), ":100\r\n");
+    }
+}
+
+#[test]
+fn volatile_ttl_evicts_the_nearest_expiry_first() {
+    let server = server_with_policy("volatile-ttl");
+    let mut conn = server.raw();
+    // TTLs grow with the key number: the early keys must be the ones to go.
+    fill(
+        &mut conn,
+        "k",
+        4000,
+        1000,
+        |i| Some(10_000 + i as u64),
+        LIMIT,
+    );
+    let survivors: Vec<usize> = (0..4000)
+        .filter(|i| exists(&mut conn, &format!("k:{i}")))
+        .collect();
+    let early = survivors.iter().filter(|&&i| i < 2000).count();
+    assert!(
+        early * 10 < survivors.len(),
+        "{early} of {} survivors are from the first half",
+        survivors.len()
+    );
+}
+
+/// With `policy`, writes 100 hot keys, then four rounds of: wait a second (the LRU clock
+/// counts seconds, in Redis too), read every hot key, write 1,000 cold keys (1 MB, half the
+/// limit). Returns how many hot keys survived.
+fn hot_keys_kept(conn: &mut RawConn) -> usize {
+    fill(conn, "hot", 100, 1000, |_| None, LIMIT);
+    for round in 0..4 {
+        std::thread::sleep(Duration::from_millis(1100));
+        for i in 0..100 {
+            conn.send_cmd(&[b"GET", format!("hot:{i}").as_bytes()]);
+        }
+        for _ in 0..100 {
+            conn.read_reply();
+        }
+        fill(conn, &format!("cold{round}"), 1000, 1000, |_| None, LIMIT);
+    }
+    assert!(info_field(conn, "stats", "evicted_keys") > 2000);
+    (0..100)
+        .filter(|i| exists(conn, &format!("hot:{i}")))
+        .count()
+}
+
+fn assert_hot_set_kept(policy: &str) {
+    let server = server_with_policy(policy);
+    let ours = std::thread::spawn(move || hot_keys_kept(&mut server.raw()));
+    if common::require_redis_server() {
+        let real = RealRedis::start(&[
+            "--maxmemory",
+            &LIMIT.to_string(),
+            "--maxmemory-policy",
+            policy,
+        ]);
+        let theirs = hot_keys_kept(&mut real.raw());
+        eprintln!("{policy}: redis-server kept {theirs} of 100 hot keys");
+    }
+    let kept = ours.join().expect("ferrodis run");
+    assert!(kept >= 95, "{policy}: ferrodis kept {kept} of 100 hot keys");
+}
+
+#[test]
+fn allkeys_lru_keeps_the_hot_set() {
+    assert_hot_set_kept("allkeys-lru");
+}
+
+#[test]
+fn allkeys_lfu_keeps_the_hot_set() {
+    assert_hot_set_kept("allkeys-lfu");
+}
+
+#[test]
+fn allkeys_random_stays_under_the_limit() {
+    let server = server_with_policy("allkeys-random");
+    let mut conn = server.raw();
+    fill(&mut conn, "k", 6000, 1000, |_| None, LIMIT);
+    let size: i64 = conn.cmd_str("DBSIZE")[1..].trim().parse().expect("DBSIZE");
+    assert!((1000..2100).contains(&size), "{size} keys left");
+}
+
+#[test]
+fn an_evicted_key_fires_its_event_and_invalidates_watch() {
+    let server = server_with_policy("allkeys-random");
+    let mut conn = server.raw();
+    conn.cmd_str("CONFIG SET notify-keyspace-events Ee");
+    let mut sub = server.raw();
+    assert!(sub
+        .cmd_str("SUBSCRIBE __keyevent@0__:evicted")
+        .contains("subscribe"));
+    let mut watcher = server.raw();
+    conn.cmd_str("SET watched v");
+    watcher.cmd_str("WATCH watched");
+    watcher.cmd_str("MULTI");
+    watcher.cmd_str("PING");
+    // Lowering the limit far below use evicts everything at once.
+    assert_eq!(conn.cmd_str("CONFIG SET maxmemory 1"), "+OK\r\n");
+    assert_eq!(conn.cmd_str("DBSIZE"), ":0\r\n");
+    assert_eq!(watcher.cmd_str("EXEC"), "*-1\r\n");
+    let message = sub.reply_str();
+    assert_eq!(
+        message,
+        "*3\r\n$7\r\nmessage\r\n$22\r\n__keyevent@0__:evicted\r\n$7\r\nwatched\r\n"
+    );
+    assert_eq!(info_field(&mut conn, "stats", "evicted_keys"), 1);
+    let memory = conn.cmd_str("INFO memory");
+    for field in [
+        "maxmemory:1\r\n",
+        "maxmemory_human:1B\r\n",
+        "maxmemory_policy:allkeys-random\r\n",
+        "mem_not_counted_for_evict:0\r\n",
+    ] {
+        assert!(memory.contains(field), "{field} missing from {memory}");
+    }
+}

@@ -316,7 +316,14 @@ fn config_set_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         }
     }
     log::set_max_level(crate::config::log_level_filter(&config.loglevel));
+    super::evict::apply_config(&config);
+    let maxmemory_changed = config.maxmemory != ctx.srv.config.maxmemory;
     ctx.srv.config = config;
+    if maxmemory_changed {
+        // Lowering the limit below current use evicts at once (Redis: the maxmemory apply
+        // function), and warns when what is left is still above it.
+        super::evict::perform_evictions(ctx);
+    }
     ctx.out.ok();
     Ok(())
 }
@@ -326,6 +333,7 @@ fn config_set_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
 fn config_resetstat_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
     ctx.srv.stats = Default::default();
     ctx.srv.expire_cycle.reset_stats();
+    ctx.srv.evict.reset_stats();
     for db in ctx.dbs.iter_mut() {
         db.stats.keyspace_hits = 0;
         db.stats.keyspace_misses = 0;

@@ -33,6 +33,8 @@ pub enum CommandError {
         command: &'static str,
     },
     NoAuth,
+    /// Used memory is over `maxmemory` and nothing more may be evicted.
+    Oom,
     /// `ERR value is out of range, must be positive` and similar fixed texts after `ERR `.
     Err(&'static str),
     /// Any other message, complete with its code (`ERR ...`, `BUSY ...`, `NOSCRIPT ...`).
@@ -99,6 +101,7 @@ impl CommandError {
             )
             .into(),
             CommandError::NoAuth => "NOAUTH Authentication required.".into(),
+            CommandError::Oom => "OOM command not allowed when used memory > 'maxmemory'.".into(),
             CommandError::Err(msg) => format!("ERR {msg}").into(),
             CommandError::Custom(msg) | CommandError::Counted(msg) => msg.clone().into(),
         }

@@ -1033,15 +1033,17 @@ fn object_idletime_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     Ok(())
 }
 
-/// OBJECT FREQ key — the logarithmic access counter under an LFU policy. ferrodis does not
-/// keep that counter yet and replies 0; outside LFU policies it refuses, as Redis does.
+/// OBJECT FREQ key — the logarithmic access counter under an LFU policy, decayed to now
+/// (see `db::evict`); outside LFU policies it refuses, as Redis does.
 fn object_freq_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let lfu = lfu_policy(ctx);
-    if object_lookup(ctx, argv[2]).is_some() {
+    let now = ctx.now;
+    if let Some(lru) = object_lookup(ctx, argv[2]).map(|obj| obj.lru) {
         if !lfu {
             return Err(CommandError::Err("An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
         }
-        ctx.out.integer(0);
+        ctx.out
+            .integer(i64::from(crate::db::evict::lfu_counter(lru, now)));
     }
     Ok(())
 }

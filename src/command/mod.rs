@@ -33,6 +33,7 @@ pub mod blocked;
 pub mod client;
 pub mod connection;
 pub mod error;
+pub mod evict;
 pub mod hash;
 pub mod hyperloglog;
 pub mod info;
@@ -176,6 +177,8 @@ pub fn execute(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) {
 ///  pub/sub     x        x        -      -     (RESP2 subscriber mode)
 ///  no-script   -        -        -      x     (and writes from a read-only script)
 ///  BUSY        -        x        -      -     (only SCRIPT KILL & co. while a script runs)
+///  maxmemory   x        -        -      x     (evict; refuse denyoom: Client at once,
+///                                             Script only before its first write)
 ///  MULTI       x        x        -      -     (queue instead of running)
 /// ```
 pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Processed {
@@ -208,6 +211,13 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
                 let err = CommandError::Custom(ctx.srv.scripts.busy_error().into());
                 return refuse(ctx, caller, Some(spec), err);
             }
+            // maxmemory: evict, then refuse what may grow memory (not while a busy script
+            // waits: nothing may be deleted under its feet).
+            if ctx.srv.config.maxmemory != 0 && matches!(caller, Caller::Client) {
+                if let Err(err) = evict::check_memory(ctx, spec, argv, in_multi) {
+                    return refuse(ctx, caller, Some(spec), err);
+                }
+            }
             if in_multi && multi::queue_if_in_transaction(ctx, spec, argv) {
                 return Processed::Queued;
             }
@@ -221,6 +231,9 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
                 let err =
                     CommandError::Err("Write commands are not allowed from read-only scripts.");
                 return refuse(ctx, caller, Some(spec), err);
+            }
+            if spec.has(flags::DENYOOM) && scripting::oom_denies_write(ctx) {
+                return refuse(ctx, caller, Some(spec), CommandError::Oom);
             }
         }
         Caller::Exec(_) => {}
@@ -260,7 +273,8 @@ fn lookup_command(
 }
 
 /// A request refused before it ran. A socket caller gets the error (counted, and an open
-/// transaction flagged); a script gets it back in the script's words, uncounted.
+/// transaction flagged); a script gets it back in the script's words, counted here as
+/// Redis's `scriptCall` does (the script marks it so that it is not counted twice).
 fn refuse(
     ctx: &mut Ctx,
     caller: Caller,
@@ -277,6 +291,11 @@ fn refuse(
             }
             other => other,
         };
+        if let Some(spec) = spec {
+            command_stats(ctx, spec).rejected_calls += 1;
+        }
+        ctx.srv.stats.total_error_replies += 1;
+        *ctx.srv.stats.error_codes.entry(err.code()).or_insert(0) += 1;
         return Processed::Refused(err);
     }
     let err = match spec {
@@ -378,6 +397,20 @@ pub fn after_command(ctx: &mut Ctx) {
 pub fn key_expired(ctx: &mut Ctx, db: usize, key: &[u8]) {
     multi::touch_watched_key(ctx, db, key);
     notify::notify_keyspace_event(ctx, notify::NOTIFY_EXPIRED, "expired", key, db);
+}
+
+/// Evicts `key` from `db` to bring memory under `maxmemory`: deletes it, counts it in
+/// `evicted_keys`, invalidates WATCHes and fires the `evicted` event. Every eviction goes
+/// through here. Returns the bytes the deletion gave back to the allocator (negative if it
+/// grew). Redis: the deletion half of `performEvictions`.
+pub fn key_evicted(ctx: &mut Ctx, db: usize, key: &[u8]) -> i64 {
+    let before = crate::alloc::used_memory() as i64;
+    drop(ctx.dbs[db].remove(key));
+    let freed = before - crate::alloc::used_memory() as i64;
+    ctx.srv.evict.evicted_keys += 1;
+    multi::touch_watched_key(ctx, db, key);
+    notify::notify_keyspace_event(ctx, notify::NOTIFY_EVICTED, "evicted", key, db);
+    freed
 }
 
 /// A write command changed `key`: invalidate WATCHes on it (Redis: `signalModifiedKey`).

@@ -115,6 +115,8 @@ pub struct ServerState {
     /// says plainly that nobody serves clients meanwhile (benchmarks, unit tests).
     pub events_while_blocked: Option<fn(&mut Ctx)>,
     pub expire_cycle: ExpireCycleState,
+    /// The eviction pool, eviction statistics and the OOM state (see `command::evict`).
+    pub evict: super::evict::EvictionState,
     /// Big values and flushed databases waiting to be dropped a slice per loop turn.
     pub lazyfree: crate::db::lazyfree::LazyFreeQueue,
     pub shutdown: Option<Shutdown>,
@@ -156,6 +158,7 @@ impl ServerState {
             io: None,
             events_while_blocked: None,
             expire_cycle: ExpireCycleState::default(),
+            evict: Default::default(),
             lazyfree: Default::default(),
             shutdown: None,
             dirty: 0,

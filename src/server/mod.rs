@@ -228,6 +228,7 @@ impl Server {
             .register(&mut signals, SIGNAL_TOKEN, Interest::READABLE)?;
         let registry = poll.registry().try_clone()?;
         let dbs = (0..config.databases).map(Db::new).collect();
+        crate::command::evict::apply_config(&config);
         let mut state = ServerState::new(config, tcp_port);
         state.io = Some(NetIo {
             listeners,
@@ -340,7 +341,10 @@ impl Server {
     /// not at all while there is work left from this turn.
     fn poll_timeout(&self) -> Duration {
         let now = Instant::now();
-        if !self.state.lazyfree.is_empty() || !self.state.clients_pending_write.is_empty() {
+        if !self.state.lazyfree.is_empty()
+            || !self.state.clients_pending_write.is_empty()
+            || self.state.evict.time_proc_running()
+        {
             // Memory is still being freed a slice per turn, or a client's output was cut at
             // its share of the turn: don't sleep.
             return Duration::ZERO;
@@ -367,6 +371,9 @@ impl Server {
         let mut net = self.net();
         let mut ctx = net.ctx(NO_CLIENT, 0, &mut scratch, now);
         blocked::handle_blocked_clients_timeout(&mut ctx);
+        if ctx.srv.evict.time_proc_running() {
+            crate::command::evict::eviction_time_proc(&mut ctx);
+        }
         net.process_unblocked_clients();
         net.handle_clients_with_pending_writes();
     }

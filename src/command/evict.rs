@@ -1,0 +1,261 @@
+//! The memory limit: evicting keys until used memory is back under `maxmemory`, and refusing
+//! commands that may grow memory when it cannot be (Redis: `evict.c` `performEvictions`,
+//! `getMaxmemoryState`, `evictionTimeProc`, and the maxmemory block of `processCommand`).
+//!
+//! ```text
+//!  process_command (sockets), maxmemory set:
+//!     perform_evictions ── under the limit ─────────────────────────> Ok
+//!        │  over: bytes to free = used - not-counted - maxmemory
+//!        │  policy noeviction ──────────────────────────────────────> Fail
+//!        └─ loop: db::evict::select_victim -> command::key_evicted (delete, `evicted`
+//!                 event, WATCH, evicted_keys) ; freed += allocator delta
+//!             until freed >= to free ───────────────────────────────> Ok
+//!             no key qualifies (volatile-* without TTLs, empty) ────> Fail
+//!             every 16 keys: past the tenacity time limit ─────────> Running: the rest is
+//!                             evicted by before_sleep, a slice per loop turn, until Ok/Fail
+//!     Fail and the command is denyoom (or queued inside MULTI, or an EXEC of a denyoom
+//!     queue, or a script without allow-oom) ── -OOM command not allowed ...
+//! ```
+//!
+//! Used memory is the counting allocator's total (`crate::alloc`), like Redis's
+//! `zmalloc_used_memory`, minus what Redis leaves out of the eviction total: replica output
+//! buffers and the AOF buffer (`mem_not_counted_for_evict`; ferrodis has neither yet, so 0).
+//! Client buffers are counted, so a pile of unread replies makes keys go, as in Redis.
+
+use super::error::CommandError;
+use super::table::{flags, CommandSpec};
+use super::Ctx;
+use crate::db::evict::{self, EvictionPool, ObjectClock, Policy};
+use std::time::{Duration, Instant};
+
+/// What persists between evictions.
+#[derive(Default)]
+pub struct EvictionState {
+    pool: EvictionPool,
+    /// INFO `evicted_keys`.
+    pub evicted_keys: u64,
+    /// INFO `evicted_clients` (client eviction is not implemented: stays 0).
+    pub evicted_clients: u64,
+    /// The last call stopped on its time limit; `before_sleep` continues (Redis:
+    /// `isEvictionProcRunning`).
+    time_proc_running: bool,
+    /// Since when used memory has been over the limit (Redis:
+    /// `stat_last_eviction_exceeded_time`).
+    exceeded_since: Option<Instant>,
+    total_exceeded: Duration,
+    /// The last socket command found memory over the limit and could not free enough
+    /// (Redis: `server.pre_command_oom_state`); scripts it runs may not start writing.
+    pub pre_command_oom: bool,
+}
+
+impl EvictionState {
+    /// INFO `total_eviction_exceeded_time` (ms).
+    pub fn total_exceeded_ms(&self) -> u128 {
+        (self.total_exceeded + self.current_exceeded()).as_millis()
+    }
+
+    /// INFO `current_eviction_exceeded_time` (ms).
+    pub fn current_exceeded_ms(&self) -> u128 {
+        self.current_exceeded().as_millis()
+    }
+
+    fn current_exceeded(&self) -> Duration {
+        self.exceeded_since.map_or(Duration::ZERO, |t| t.elapsed())
+    }
+
+    /// Eviction has work left for `before_sleep` (the loop must not sleep meanwhile).
+    pub fn time_proc_running(&self) -> bool {
+        self.time_proc_running
+    }
+
+    /// CONFIG RESETSTAT.
+    pub fn reset_stats(&mut self) {
+        self.evicted_keys = 0;
+        self.evicted_clients = 0;
+        self.total_exceeded = Duration::ZERO;
+        if self.exceeded_since.is_some() {
+            self.exceeded_since = Some(Instant::now());
+        }
+    }
+}
+
+/// The outcome of [`perform_evictions`] (Redis: `EVICT_OK`, `EVICT_RUNNING`, `EVICT_FAIL`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Evicted {
+    /// Under the limit (now, or it was already).
+    Ok,
+    /// Over the limit, still evicting in later loop turns.
+    Running,
+    /// Over the limit and nothing (more) may be evicted.
+    Fail,
+}
+
+/// Memory the limit does not count: replica output buffers and the AOF buffer (Redis:
+/// `freeMemoryGetNotCountedMemory`). ferrodis has neither yet.
+pub fn not_counted_for_evict() -> usize {
+    0
+}
+
+/// Bytes to free to be back under `maxmemory`, or None when under it (Redis:
+/// `getMaxmemoryState`).
+pub fn bytes_over_limit(maxmemory: u64) -> Option<u64> {
+    if maxmemory == 0 {
+        return None;
+    }
+    let reported = crate::alloc::used_memory() as u64;
+    if reported <= maxmemory {
+        return None;
+    }
+    let used = reported.saturating_sub(not_counted_for_evict() as u64);
+    (used > maxmemory).then(|| used - maxmemory)
+}
+
+/// How long one call may evict before leaving the rest to later loop turns (Redis:
+/// `evictionTimeLimitUs`): 50 µs per step up to tenacity 10, then 15% more per step, and no
+/// limit at 100.
+fn eviction_time_limit(tenacity: u32) -> Option<Duration> {
+    match tenacity {
+        0..=10 => Some(Duration::from_micros(50 * u64::from(tenacity))),
+        11..=99 => Some(Duration::from_micros(
+            (500.0 * 1.15f64.powi(tenacity as i32 - 10)) as u64,
+        )),
+        _ => None,
+    }
+}
+
+/// Evicts keys by `maxmemory-policy` until used memory is under `maxmemory`, within the
+/// tenacity time limit (Redis: `performEvictions`).
+pub fn perform_evictions(ctx: &mut Ctx) -> Evicted {
+    // A script past busy-reply-threshold lets the loop serve other clients: nothing may be
+    // deleted under its feet (Redis: `isSafeToPerformEvictions`).
+    let run = &ctx.srv.scripts.run;
+    if run.running.get() && run.timed_out.get() {
+        return Evicted::Ok;
+    }
+    let result = evict_until_under_limit(ctx);
+    let state = &mut ctx.srv.evict;
+    match result {
+        Evicted::Ok => {
+            if let Some(since) = state.exceeded_since.take() {
+                state.total_exceeded += since.elapsed();
+            }
+        }
+        Evicted::Running | Evicted::Fail => {
+            state.exceeded_since.get_or_insert_with(Instant::now);
+        }
+    }
+    result
+}
+
+fn evict_until_under_limit(ctx: &mut Ctx) -> Evicted {
+    let Some(to_free) = bytes_over_limit(ctx.srv.config.maxmemory) else {
+        return Evicted::Ok;
+    };
+    let policy = Policy::parse(&ctx.srv.config.maxmemory_policy);
+    if policy == Policy::NoEviction {
+        return Evicted::Fail;
+    }
+    let limit = eviction_time_limit(ctx.srv.config.maxmemory_eviction_tenacity);
+    let samples = ctx.srv.config.maxmemory_samples as usize;
+    let started = Instant::now();
+    let mut freed: i64 = 0;
+    let mut keys_freed = 0u64;
+    while freed < to_free as i64 {
+        let srv = &mut *ctx.srv;
+        let victim = evict::select_victim(
+            ctx.dbs,
+            &mut srv.evict.pool,
+            policy,
+            samples,
+            ctx.now,
+            &mut srv.rng,
+        );
+        let Some((db, key)) = victim else {
+            return Evicted::Fail;
+        };
+        freed += super::key_evicted(ctx, db, &key);
+        keys_freed += 1;
+        if keys_freed.is_multiple_of(16) && limit.is_some_and(|limit| started.elapsed() > limit) {
+            // Enough for this turn; before_sleep goes on with the rest.
+            ctx.srv.evict.time_proc_running = true;
+            break;
+        }
+    }
+    if ctx.srv.evict.time_proc_running {
+        Evicted::Running
+    } else {
+        Evicted::Ok
+    }
+}
+
+/// One slice of the eviction left over by a call that ran out of time; run by
+/// `before_sleep` while [`EvictionState::time_proc_running`] (Redis: `evictionTimeProc`).
+pub fn eviction_time_proc(ctx: &mut Ctx) {
+    ctx.srv.evict.time_proc_running = false;
+    if perform_evictions(ctx) == Evicted::Running {
+        ctx.srv.evict.time_proc_running = true;
+    }
+}
+
+/// The maxmemory check of `process_command` for a socket caller: evicts what it can, then
+/// refuses a command that may grow memory if used memory is still over the limit.
+pub fn check_memory(
+    ctx: &mut Ctx,
+    spec: &'static CommandSpec,
+    argv: &[&[u8]],
+    in_multi: bool,
+) -> Result<(), CommandError> {
+    let out_of_memory = perform_evictions(ctx) == Evicted::Fail;
+    ctx.srv.evict.pre_command_oom = out_of_memory;
+    if !out_of_memory {
+        return Ok(());
+    }
+    // Inside MULTI every command but the ones that end it may only grow the queue.
+    let ends_multi = matches!(spec.name, "exec" | "discard" | "quit" | "reset");
+    if (in_multi && !ends_multi) || is_denyoom(ctx, spec, argv) {
+        return Err(CommandError::Oom);
+    }
+    Ok(())
+}
+
+/// May this request grow memory? Its `denyoom` flag; for EXEC, any queued command's; for
+/// EVAL/FCALL of a script that declares flags, a script without `allow-oom` / `no-writes`
+/// (Redis: `getCommandFlags`).
+fn is_denyoom(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) -> bool {
+    if spec.has(flags::DENYOOM) {
+        return true;
+    }
+    match spec.name {
+        "exec" => {
+            let id = ctx.id;
+            ctx.clients
+                .get(id)
+                .is_some_and(|c| c.multi.queued_flags() & flags::DENYOOM != 0)
+        }
+        _ => super::scripting::declared_denyoom(ctx, spec, argv),
+    }
+}
+
+/// Installs the object clock the configuration asks for (LRU or LFU, and LFU's parameters);
+/// at startup and after CONFIG SET.
+pub fn apply_config(config: &crate::config::Config) {
+    evict::set_maxmemory(config.maxmemory);
+    evict::set_object_clock(ObjectClock {
+        lfu: Policy::parse(&config.maxmemory_policy).is_lfu(),
+        lfu_log_factor: config.lfu_log_factor,
+        lfu_decay_time: config.lfu_decay_time,
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenacity_sets_the_time_limit_as_redis() {
+        assert_eq!(eviction_time_limit(0), Some(Duration::ZERO));
+        assert_eq!(eviction_time_limit(10), Some(Duration::from_micros(500)));
+        assert_eq!(eviction_time_limit(11), Some(Duration::from_micros(575)));
+        assert_eq!(eviction_time_limit(100), None);
+    }
+}
