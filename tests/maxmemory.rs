@@ -402,3 +402,53 @@ fn an_evicted_key_fires_its_event_and_invalidates_watch() {
         assert!(memory.contains(field), "{field} missing from {memory}");
     }
 }
+
+/// The field names of an INFO section, in order.
+fn info_field_names(conn: &mut RawConn, section: &str) -> Vec<String> {
+    let body = conn.cmd_str(&format!("INFO {section}"));
+    body.lines()
+        .filter(|l| l.contains(':'))
+        .map(|l| l.split(':').next().unwrap_or("").to_string())
+        .collect()
+}
+
+/// The keys of MEMORY STATS (RESP3 map, nested maps flattened with their parent's name).
+fn memory_stats_names(conn: &mut RawConn) -> Vec<String> {
+    let reply = conn.cmd(&[b"MEMORY", b"STATS"]);
+    let mut pos = 0;
+    let parsed = common::parse_resp(&reply, &mut pos);
+    parsed
+        .as_list()
+        .chunks(2)
+        .map(|pair| pair[0].as_str().to_string())
+        .collect()
+}
+
+#[test]
+fn info_memory_and_memory_stats_have_redis_fields_in_redis_order() {
+    if !common::require_redis_server() {
+        return;
+    }
+    let ours = TestServer::start(&[]);
+    let real = RealRedis::start(&[]);
+    let (mut a, mut b) = (ours.raw(), real.raw());
+    for conn in [&mut a, &mut b] {
+        conn.cmd_str("SET k v");
+    }
+    assert_eq!(
+        info_field_names(&mut a, "memory"),
+        info_field_names(&mut b, "memory")
+    );
+    assert_eq!(memory_stats_names(&mut a), memory_stats_names(&mut b));
+    // Below 5 MB both doctors refuse to diagnose, in the same words.
+    assert_eq!(a.cmd_str("MEMORY DOCTOR"), b.cmd_str("MEMORY DOCTOR"));
+    assert_eq!(a.cmd_str("MEMORY PURGE"), "+OK\r\n");
+    assert!(a.cmd_str("MEMORY MALLOC-STATS").contains("mallinfo2"));
+    let stats = a.cmd_str("INFO memory");
+    let used = info_field(&mut a, "memory", "used_memory");
+    let startup = info_field(&mut a, "memory", "used_memory_startup");
+    assert!(
+        0 < startup && startup < used,
+        "startup {startup}, used {used}: {stats}"
+    );
+}

@@ -40,6 +40,7 @@ pub mod info;
 pub mod keyspace;
 pub mod keyspec;
 pub mod list;
+pub mod memory;
 pub mod multi;
 pub mod notify;
 pub mod persistence;

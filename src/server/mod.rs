@@ -235,6 +235,7 @@ impl Server {
             registry,
         });
         state.events_while_blocked = Some(busy::process_events_while_blocked);
+        state.startup_memory = crate::alloc::used_memory();
         Ok(Server {
             poll,
             signals,
