@@ -41,6 +41,9 @@ pub struct Config {
     /// How long one eviction may run (0-100; see `command::evict`).
     pub maxmemory_eviction_tenacity: u32,
     pub lfu_log_factor: u32,
+    /// `maxmemory-clients`: bytes, or (negative) a percentage of `maxmemory`; 0 = no client
+    /// eviction. Stored as Redis stores it.
+    pub maxmemory_clients: i64,
     /// Minutes per decrement of an idle key's LFU counter (0: never decays).
     pub lfu_decay_time: u32,
     pub lazyfree_lazy_user_del: bool,
@@ -108,6 +111,7 @@ impl Default for Config {
             maxmemory_samples: 5,
             maxmemory_eviction_tenacity: 10,
             lfu_log_factor: 10,
+            maxmemory_clients: 0,
             lfu_decay_time: 1,
             lazyfree_lazy_user_del: false,
             lazyfree_lazy_user_flush: false,
@@ -622,6 +626,34 @@ pub static DIRECTIVES: &[Directive] = &[
         true
     ),
     directive!("lfu-log-factor", lfu_log_factor, int(0, 2147483647), true),
+    Directive {
+        name: "maxmemory-clients",
+        get: |c| match c.maxmemory_clients {
+            n if n < 0 => format!("{}%", -n),
+            n => n.to_string(),
+        },
+        set: |c, v| {
+            const BAD: &str = "argument must be a memory or percent value";
+            c.maxmemory_clients = match v.strip_suffix('%') {
+                Some(perc) => {
+                    let n: i64 = perc.parse().map_err(|_| BAD.to_string())?;
+                    if perc.starts_with('+') || n < 0 {
+                        return Err(BAD.into());
+                    }
+                    if n > 100 {
+                        return Err("percentage argument must be less or equal to 100".into());
+                    }
+                    -n
+                }
+                None => parse_memory(v)
+                    .ok()
+                    .and_then(|n| i64::try_from(n).ok())
+                    .ok_or_else(|| BAD.to_string())?,
+            };
+            Ok(())
+        },
+        mutable: true,
+    },
     directive!("lfu-decay-time", lfu_decay_time, int(0, 2147483647), true),
     directive!("lazyfree-lazy-user-del", lazyfree_lazy_user_del, bool, true),
     directive!(
@@ -860,12 +892,6 @@ pub static UNIMPLEMENTED: &[Unimplemented] = &[
     unimplemented("lazyfree-lazy-server-del", "no", Accepts::Any, true),
     unimplemented("masterauth", "", Accepts::Any, true),
     unimplemented("masteruser", "", Accepts::Any, true),
-    unimplemented(
-        "maxmemory-clients",
-        "0",
-        Accepts::Only(&["0"], "client eviction"),
-        true,
-    ),
     unimplemented("min-replicas-max-lag", "10", Accepts::Any, true),
     unimplemented(
         "min-replicas-to-write",

@@ -452,3 +452,44 @@ fn info_memory_and_memory_stats_have_redis_fields_in_redis_order() {
         "startup {startup}, used {used}: {stats}"
     );
 }
+
+#[test]
+fn maxmemory_clients_accepts_bytes_and_percentages_as_redis() {
+    common::assert_replies_match_redis(
+        &[],
+        &[
+            "CONFIG GET maxmemory-clients",
+            "CONFIG SET maxmemory-clients 10%",
+            "CONFIG GET maxmemory-clients",
+            "CONFIG SET maxmemory-clients 3mb",
+            "CONFIG GET maxmemory-clients",
+            "CONFIG SET maxmemory-clients 101%",
+            "CONFIG SET maxmemory-clients abc",
+            "CONFIG SET maxmemory-clients -5",
+            "CONFIG SET maxmemory-clients 0",
+            "CLIENT NO-EVICT on",
+            "CLIENT NO-EVICT maybe",
+        ],
+    );
+}
+
+#[test]
+fn client_eviction_closes_the_biggest_client_but_not_a_no_evict_one() {
+    let server = TestServer::start(&["--maxmemory-clients", "200kb"]);
+    let mut admin = server.raw();
+    assert_eq!(admin.cmd_str("CLIENT NO-EVICT on"), "+OK\r\n");
+    // A client that sends most of a 300 KB argument and stops: its query buffer holds it.
+    let mut hog = server.raw();
+    let mut partial = b"*2\r\n$4\r\nECHO\r\n$300000\r\n".to_vec();
+    partial.extend(std::iter::repeat_n(b'x', 250_000));
+    hog.send(&partial);
+    // Eviction runs before each command and before the loop sleeps.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while info_field(&mut admin, "stats", "evicted_clients") == 0 {
+        assert!(Instant::now() < deadline, "the hog was not evicted");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(hog.read_to_close(), b"");
+    assert_eq!(admin.cmd_str("PING"), "+PONG\r\n");
+    assert_eq!(info_field(&mut admin, "stats", "evicted_keys"), 0);
+}

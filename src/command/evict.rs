@@ -236,6 +236,86 @@ fn is_denyoom(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) -> bool
     }
 }
 
+/// The client memory limit in bytes, 0 when client eviction is off (Redis:
+/// `getClientEvictionLimit`): `maxmemory-clients` bytes, or its percentage of `maxmemory`,
+/// never below 128 KB so that a bad setting cannot lock every client out.
+fn client_eviction_limit(config: &crate::config::Config) -> usize {
+    const MIN: usize = 128 * 1024;
+    let limit = match config.maxmemory_clients {
+        0 => return 0,
+        n if n < 0 => {
+            if config.maxmemory == 0 {
+                return 0;
+            }
+            (config.maxmemory as f64 * (-n) as f64 / 100.0) as usize
+        }
+        n => n as usize,
+    };
+    limit.max(MIN)
+}
+
+/// Client eviction (Redis 7.0: `evictClients`): while the clients together hold
+/// `maxmemory-clients` or more (query and reply buffers, their records), closes the ones
+/// holding most, except those that said CLIENT NO-EVICT. A closed client is marked
+/// `close_asap`: nothing more is read from it or written to it, and the loop frees it this turn.
+/// Returns true if the caller itself (`ctx.id`) was evicted: its command must not run.
+///
+/// Redis keeps clients in buckets by memory so that this costs O(evicted); ferrodis sums over
+/// the clients, O(clients), and only when `maxmemory-clients` is set.
+pub fn evict_clients(ctx: &mut Ctx) -> bool {
+    let limit = client_eviction_limit(&ctx.srv.config);
+    if limit == 0 {
+        return false;
+    }
+    let me = ctx.id;
+    let my_reply = ctx.out.capacity();
+    let mut total = 0usize;
+    let mut candidates: Vec<(usize, usize)> = Vec::new();
+    for (key, c) in ctx.clients.iter() {
+        if c.close_asap {
+            continue;
+        }
+        let mut mem = super::memory::client_memory(c);
+        if key == me {
+            // Its reply buffer is in `ctx.out` while it runs.
+            mem = mem - c.reply.capacity() + my_reply;
+        }
+        total += mem;
+        if !c.no_evict {
+            candidates.push((mem, key));
+        }
+    }
+    if total < limit {
+        return false;
+    }
+    candidates.sort_unstable_by(|a, b| b.cmp(a));
+    let mut evicted_me = false;
+    for (mem, key) in candidates {
+        if total < limit {
+            break;
+        }
+        let mut info = String::new();
+        super::connection::client_info_line(ctx, key, 0, "", &mut info);
+        log::info!("Evicting client: {}", info.trim_end());
+        if key == me {
+            evicted_me = true;
+        }
+        if let Some(c) = ctx.clients.get_mut(key) {
+            c.close_asap = true;
+        }
+        if key != me {
+            // Queued for writing, so that before_sleep sees the flag and frees it.
+            let _ = ctx.reply_to(key);
+        }
+        total -= mem;
+        ctx.srv.evict.evicted_clients += 1;
+    }
+    if total >= limit {
+        log::warn!("Over client maxmemory after evicting all evictable clients");
+    }
+    evicted_me
+}
+
 /// Installs the object clock the configuration asks for (LRU or LFU, and LFU's parameters);
 /// at startup and after CONFIG SET.
 pub fn apply_config(config: &crate::config::Config) {

@@ -145,6 +145,8 @@ pub enum Processed {
     Ran(&'static CommandSpec),
     /// Queued by MULTI (`+QUEUED` was replied) or refused as `no-multi`.
     Queued,
+    /// Not run: client eviction closed the client that sent it (nothing is replied).
+    Evicted,
     /// Refused before running. Socket callers have had the error replied; for
     /// [`Caller::Script`] it is returned, and nothing was replied or counted.
     Refused(CommandError),
@@ -211,6 +213,14 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
             if matches!(caller, Caller::WhileBusy) && !scripting::allowed_while_busy(spec, argv) {
                 let err = CommandError::Custom(ctx.srv.scripts.busy_error().into());
                 return refuse(ctx, caller, Some(spec), err);
+            }
+            // Client eviction comes first (after the previous command grew some buffer);
+            // a client that evicted itself runs nothing more.
+            if ctx.srv.config.maxmemory_clients != 0
+                && matches!(caller, Caller::Client)
+                && evict::evict_clients(ctx)
+            {
+                return Processed::Evicted;
             }
             // maxmemory: evict, then refuse what may grow memory (not while a busy script
             // waits: nothing may be deleted under its feet).

@@ -375,6 +375,10 @@ impl Server {
         if ctx.srv.evict.time_proc_running() {
             crate::command::evict::eviction_time_proc(&mut ctx);
         }
+        // Redis's beforeSleep: clients whose buffers grew this turn may be over the limit.
+        if ctx.srv.config.maxmemory_clients != 0 {
+            crate::command::evict::evict_clients(&mut ctx);
+        }
         net.process_unblocked_clients();
         net.handle_clients_with_pending_writes();
     }

@@ -731,7 +731,7 @@ impl Running<'_, '_> {
                 }
             }
             // A script's caller is never inside MULTI while the script runs.
-            Processed::Queued => {}
+            Processed::Queued | Processed::Evicted => {}
             Processed::Refused(err) => {
                 // `process_command` counted the refusal in the error statistics.
                 let text = format!("-{}", err.message());
