@@ -20,12 +20,17 @@
 //! Used memory is the counting allocator's total (`crate::alloc`), like Redis's
 //! `zmalloc_used_memory`, minus what Redis leaves out of the eviction total: replica output
 //! buffers and the AOF buffer (`mem_not_counted_for_evict`; ferrodis has neither yet, so 0).
-//! Client buffers are counted, so a pile of unread replies makes keys go, as in Redis.
+//! Client buffers are counted, so a pile of unread replies makes keys go, as in Redis. One
+//! more thing is left out: the empty slots of the keyspace tables. Redis frees a deleted
+//! entry; `Dict` keeps the slot for the next key, and a key whose name and value are stored
+//! inline gives nothing back to the allocator. Counting the slot as freed keeps eviction to
+//! about one key per key added, instead of emptying the table until it compacts.
 
 use super::error::CommandError;
 use super::table::{flags, CommandSpec};
 use super::Ctx;
 use crate::db::evict::{self, EvictionPool, ObjectClock, Policy};
+use crate::db::Db;
 use std::time::{Duration, Instant};
 
 /// What persists between evictions.
@@ -96,16 +101,22 @@ pub fn not_counted_for_evict() -> usize {
     0
 }
 
+/// Allocated bytes minus the empty part of `db`'s tables: what deleting a key from `db`
+/// changes for eviction (a key whose key and value are stored inline gives no memory back to
+/// the allocator, but its slot is reused by the next key added).
+pub fn used_memory_for_eviction(db: &Db) -> usize {
+    crate::alloc::used_memory().saturating_sub(db.spare_table_bytes())
+}
+
 /// Bytes to free to be back under `maxmemory`, or None when under it (Redis:
-/// `getMaxmemoryState`).
-pub fn bytes_over_limit(maxmemory: u64) -> Option<u64> {
-    if maxmemory == 0 {
+/// `getMaxmemoryState`). What is counted: allocated bytes, minus what Redis does not count
+/// (replica and AOF buffers) and minus the empty slots of the keyspace tables, which the next
+/// keys fill without allocating (Redis frees a deleted entry; `Dict` keeps its slot).
+pub fn bytes_over_limit(maxmemory: u64, dbs: &[Db]) -> Option<u64> {
+    if maxmemory == 0 || crate::alloc::used_memory() as u64 <= maxmemory {
         return None;
     }
-    let reported = crate::alloc::used_memory() as u64;
-    if reported <= maxmemory {
-        return None;
-    }
+    let reported = super::memory::used_memory(dbs) as u64;
     let used = reported.saturating_sub(not_counted_for_evict() as u64);
     (used > maxmemory).then(|| used - maxmemory)
 }
@@ -148,7 +159,7 @@ pub fn perform_evictions(ctx: &mut Ctx) -> Evicted {
 }
 
 fn evict_until_under_limit(ctx: &mut Ctx) -> Evicted {
-    let Some(to_free) = bytes_over_limit(ctx.srv.config.maxmemory) else {
+    let Some(to_free) = bytes_over_limit(ctx.srv.config.maxmemory, ctx.dbs) else {
         return Evicted::Ok;
     };
     let policy = Policy::parse(&ctx.srv.config.maxmemory_policy);

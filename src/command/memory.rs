@@ -3,7 +3,8 @@
 //! `getMemoryOverheadData`, `getMemoryDoctorReport`, `memoryCommand`).
 //!
 //! ```text
-//!  used_memory (counting allocator) = overhead + dataset
+//!  used_memory = counting allocator's total - empty slots of the keyspace tables
+//!              = overhead + dataset
 //!  overhead = startup (allocated before the first client) + client buffers and records
 //!           + the keyspace tables of every database (slots + index, main and expires)
 //!  dataset  = the rest: keys' and values' own allocations
@@ -68,9 +69,18 @@ pub fn client_memory(c: &Client) -> usize {
     std::mem::size_of::<Client>() + c.query_buf.capacity() + c.reply.capacity()
 }
 
+/// INFO `used_memory`: what the counting allocator holds, minus the empty slots of the
+/// keyspace tables (free slots and spare capacity that the next keys fill without allocating;
+/// Redis frees a deleted entry at once, `Dict` keeps its slot). Eviction works on the same
+/// figure (see `command::evict`).
+pub fn used_memory(dbs: &[crate::db::Db]) -> usize {
+    let spare: usize = dbs.iter().map(crate::db::Db::spare_table_bytes).sum();
+    alloc::used_memory().saturating_sub(spare)
+}
+
 /// Computes the breakdown now (Redis: `getMemoryOverheadData`).
 pub fn memory_overhead(ctx: &Ctx) -> MemoryOverhead {
-    let total = alloc::used_memory();
+    let total = used_memory(ctx.dbs);
     let peak = alloc::peak_memory().max(total);
     let startup = ctx.srv.startup_memory;
     let clients_normal: usize = ctx.clients.iter().map(|(_, c)| client_memory(c)).sum();
@@ -79,7 +89,10 @@ pub fn memory_overhead(ctx: &Ctx) -> MemoryOverhead {
     let mut db = Vec::new();
     let mut total_keys = 0;
     for d in ctx.dbs.iter() {
-        let (main, expires) = (d.dict.table_bytes(), d.expires.table_bytes());
+        let (main, expires) = (
+            d.dict.table_bytes() - d.dict.spare_bytes(),
+            d.expires.table_bytes() - d.expires.spare_bytes(),
+        );
         overhead += main + expires;
         total_keys += d.len();
         if !d.is_empty() {

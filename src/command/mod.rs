@@ -415,9 +415,9 @@ pub fn key_expired(ctx: &mut Ctx, db: usize, key: &[u8]) {
 /// through here. Returns the bytes the deletion gave back to the allocator (negative if it
 /// grew). Redis: the deletion half of `performEvictions`.
 pub fn key_evicted(ctx: &mut Ctx, db: usize, key: &[u8]) -> i64 {
-    let before = crate::alloc::used_memory() as i64;
+    let before = evict::used_memory_for_eviction(&ctx.dbs[db]) as i64;
     drop(ctx.dbs[db].remove(key));
-    let freed = before - crate::alloc::used_memory() as i64;
+    let freed = before - evict::used_memory_for_eviction(&ctx.dbs[db]) as i64;
     ctx.srv.evict.evicted_keys += 1;
     multi::touch_watched_key(ctx, db, key);
     notify::notify_keyspace_event(ctx, notify::NOTIFY_EVICTED, "evicted", key, db);

@@ -220,9 +220,19 @@ fn lfu_log_incr(counter: u8, clock: &ObjectClock) -> u8 {
     }
 }
 
-/// Milliseconds since the last access under LRU (Redis: `estimateObjectIdleTime`).
+/// Milliseconds since the last access under LRU (Redis: `estimateObjectIdleTime`). Computed
+/// on Redis's 24-bit clock, wrapping as it does: the same figure for real LRU clocks, and the
+/// same (meaningless) one as Redis for a clock still in LFU form after a policy switch.
 pub fn idle_ms(obj: &Object, now: Ms) -> u64 {
-    u64::from(lru_clock(now).saturating_sub(obj.lru)) * 1000
+    const LRU_CLOCK_MAX: u64 = (1 << 24) - 1;
+    let clock = u64::from(lru_clock(now)) & LRU_CLOCK_MAX;
+    let lru = u64::from(obj.lru) & LRU_CLOCK_MAX;
+    let seconds = if clock >= lru {
+        clock - lru
+    } else {
+        clock + (LRU_CLOCK_MAX - lru)
+    };
+    seconds * 1000
 }
 
 struct PoolEntry {

@@ -249,6 +249,12 @@ impl Db {
         std::mem::swap(&mut self.stats.avg_ttl, &mut other.stats.avg_ttl);
     }
 
+    /// Bytes of the keyspace tables that hold no entry and will be reused by the next keys
+    /// added (see [`Dict::spare_bytes`]).
+    pub fn spare_table_bytes(&self) -> usize {
+        self.dict.spare_bytes() + self.expires.spare_bytes()
+    }
+
     /// Sets an absolute expiry time on an existing key.
     pub fn set_expire(&mut self, key: &[u8], when: Ms) {
         debug_assert!(self.dict.contains_key(key));

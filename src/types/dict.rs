@@ -238,6 +238,12 @@ impl<V> Dict<V> {
         extra * std::mem::size_of::<Option<(Sds, V)>>()
     }
 
+    /// Bytes of the slot array that hold no entry (free slots and spare capacity): memory the
+    /// allocator counts as used but the next insertions fill without allocating.
+    pub fn spare_bytes(&self) -> usize {
+        (self.slots.capacity() - self.len()) * std::mem::size_of::<Option<(Sds, V)>>()
+    }
+
     /// Makes room for `slots` more entries now, exactly, so that the next insertions do not
     /// grow the slot array by its usual step (used when that step would pass `maxmemory`).
     pub fn reserve_slots(&mut self, slots: usize) {
