@@ -122,13 +122,17 @@ pub fn active_expire_cycle(
         return 0;
     }
     let cfg = Effort::new(effort);
+    // A fast cycle only when there is work the slow one could not finish (tested before
+    // reading the clock: this runs every loop turn), and never more often than once per two
+    // of its own durations.
+    if kind == CycleKind::Fast
+        && !state.timelimit_exit
+        && state.stale_perc * 100.0 < cfg.acceptable_stale as f64
+    {
+        return 0;
+    }
     let start = Instant::now();
     if kind == CycleKind::Fast {
-        // A fast cycle only when there is work the slow one could not finish, and never more
-        // often than once per two of its own durations.
-        if !state.timelimit_exit && state.stale_perc * 100.0 < cfg.acceptable_stale as f64 {
-            return 0;
-        }
         if let Some(last) = state.last_fast_cycle {
             if start < last + cfg.fast_duration * 2 {
                 return 0;

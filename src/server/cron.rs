@@ -51,7 +51,7 @@ impl Server {
             return;
         }
         let (effort, hz) = (self.state.config.active_expire_effort, self.state.config.hz);
-        active_expire_cycle(
+        let removed = active_expire_cycle(
             &mut self.dbs,
             &mut self.state.expire_cycle,
             kind,
@@ -59,7 +59,10 @@ impl Server {
             hz,
             now,
         );
-        self.notify_expired_keys(now);
+        // The slow cycle also picks up whatever else left keys in `expired_pending`.
+        if removed > 0 || kind == CycleKind::Slow {
+            self.notify_expired_keys(now);
+        }
     }
 
     /// Fires events for keys the active cycle removed (lazy expiry does this per command).
