@@ -81,3 +81,89 @@ pub fn rss_bytes() -> usize {
         .map(|pages| pages * 4096)
         .unwrap_or(0)
 }
+
+/// What the allocator itself reports (INFO `allocator_*`, MEMORY STATS). Redis reads these
+/// from jemalloc; with glibc's malloc they come from `mallinfo2`:
+/// `allocated` = bytes in use (small chunks + mmapped), `active` = bytes the heap spans (in
+/// use and free chunks, + mmapped), `resident` = `active` (glibc does not say which free
+/// pages are still resident).
+#[derive(Clone, Copy, Default, Debug)]
+pub struct AllocatorStats {
+    pub allocated: usize,
+    pub active: usize,
+    pub resident: usize,
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod glibc {
+    /// glibc's `struct mallinfo2` (glibc 2.33+): ten `size_t` counters.
+    #[repr(C)]
+    pub struct MallInfo2 {
+        pub arena: usize,
+        pub ordblks: usize,
+        pub smblks: usize,
+        pub hblks: usize,
+        pub hblkhd: usize,
+        pub usmblks: usize,
+        pub fsmblks: usize,
+        pub uordblks: usize,
+        pub fordblks: usize,
+        pub keepcost: usize,
+    }
+
+    extern "C" {
+        pub fn mallinfo2() -> MallInfo2;
+        pub fn malloc_trim(pad: usize) -> i32;
+    }
+}
+
+/// The allocator's own counters, where it offers them (glibc on Linux).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub fn allocator_stats() -> Option<(AllocatorStats, String)> {
+    // SAFETY: `mallinfo2` takes no arguments and returns a plain struct by value; it only
+    // reads the allocator's own bookkeeping under its lock.
+    let m = unsafe { glibc::mallinfo2() };
+    let stats = AllocatorStats {
+        allocated: m.uordblks + m.hblkhd,
+        active: m.arena + m.hblkhd,
+        resident: m.arena + m.hblkhd,
+    };
+    let report = format!(
+        "___ glibc malloc statistics (mallinfo2) ___\n\
+         arena (bytes obtained with sbrk): {}\n\
+         ordblks (free chunks): {}\n\
+         smblks (free fastbin blocks): {}\n\
+         hblks (mmapped regions): {}\n\
+         hblkhd (bytes in mmapped regions): {}\n\
+         fsmblks (bytes in free fastbin blocks): {}\n\
+         uordblks (bytes in use): {}\n\
+         fordblks (bytes free): {}\n\
+         keepcost (releasable from the top): {}\n\
+         --- End glibc malloc statistics ---\n",
+        m.arena,
+        m.ordblks,
+        m.smblks,
+        m.hblks,
+        m.hblkhd,
+        m.fsmblks,
+        m.uordblks,
+        m.fordblks,
+        m.keepcost
+    );
+    Some((stats, report))
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn allocator_stats() -> Option<(AllocatorStats, String)> {
+    None
+}
+
+/// Gives free heap memory back to the system (MEMORY PURGE; Redis purges jemalloc's arenas).
+pub fn purge() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `malloc_trim` takes a padding size and only releases free memory the allocator
+    // owns; it touches no live allocation.
+    unsafe {
+        glibc::malloc_trim(0);
+    }
+}

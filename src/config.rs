@@ -40,6 +40,14 @@ pub struct Config {
     pub maxmemory: u64,
     pub maxmemory_policy: String,
     pub maxmemory_samples: u64,
+    /// How long one eviction may run (0-100; see `command::evict`).
+    pub maxmemory_eviction_tenacity: u32,
+    pub lfu_log_factor: u32,
+    /// `maxmemory-clients`: bytes, or (negative) a percentage of `maxmemory`; 0 = no client
+    /// eviction. Stored as Redis stores it.
+    pub maxmemory_clients: i64,
+    /// Minutes per decrement of an idle key's LFU counter (0: never decays).
+    pub lfu_decay_time: u32,
     pub lazyfree_lazy_user_del: bool,
     pub lazyfree_lazy_user_flush: bool,
     /// Expired keys are propagated as UNLINK instead of DEL (Redis frees them lazily too).
@@ -67,6 +75,8 @@ pub struct Config {
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: u64,
     pub active_expire_enabled: bool,
+    /// `active-expire-effort` (1-10): how hard the active expiry cycle works.
+    pub active_expire_effort: u32,
     /// `enable-debug-command`: no | yes | local (loopback clients only). Redis 7.0 defaults to no.
     pub enable_debug_command: String,
     /// Print the logo at startup even when the log is not a terminal.
@@ -111,6 +121,10 @@ impl Default for Config {
             maxmemory: 0,
             maxmemory_policy: "noeviction".to_string(),
             maxmemory_samples: 5,
+            maxmemory_eviction_tenacity: 10,
+            lfu_log_factor: 10,
+            maxmemory_clients: 0,
+            lfu_decay_time: 1,
             lazyfree_lazy_user_del: false,
             lazyfree_lazy_user_flush: false,
             lazyfree_lazy_expire: false,
@@ -132,6 +146,7 @@ impl Default for Config {
             slowlog_log_slower_than: 10000,
             slowlog_max_len: 128,
             active_expire_enabled: true,
+            active_expire_effort: 1,
             enable_debug_command: "no".to_string(),
             always_show_logo: false,
             unimplemented: std::collections::BTreeMap::new(),
@@ -605,6 +620,12 @@ pub static DIRECTIVES: &[Directive] = &[
         mutable: true,
     },
     directive!("maxmemory", maxmemory, memory, true),
+    directive!(
+        "active-expire-effort",
+        active_expire_effort,
+        int(1, 10),
+        true
+    ),
     Directive {
         name: "maxmemory-policy",
         get: |c| c.maxmemory_policy.clone(),
@@ -626,6 +647,42 @@ pub static DIRECTIVES: &[Directive] = &[
         int(1, 2147483647),
         true
     ),
+    directive!(
+        "maxmemory-eviction-tenacity",
+        maxmemory_eviction_tenacity,
+        int(0, 100),
+        true
+    ),
+    directive!("lfu-log-factor", lfu_log_factor, int(0, 2147483647), true),
+    Directive {
+        name: "maxmemory-clients",
+        get: |c| match c.maxmemory_clients {
+            n if n < 0 => format!("{}%", -n),
+            n => n.to_string(),
+        },
+        set: |c, v| {
+            const BAD: &str = "argument must be a memory or percent value";
+            c.maxmemory_clients = match v.strip_suffix('%') {
+                Some(perc) => {
+                    let n: i64 = perc.parse().map_err(|_| BAD.to_string())?;
+                    if perc.starts_with('+') || n < 0 {
+                        return Err(BAD.into());
+                    }
+                    if n > 100 {
+                        return Err("percentage argument must be less or equal to 100".into());
+                    }
+                    -n
+                }
+                None => parse_memory(v)
+                    .ok()
+                    .and_then(|n| i64::try_from(n).ok())
+                    .ok_or_else(|| BAD.to_string())?,
+            };
+            Ok(())
+        },
+        mutable: true,
+    },
+    directive!("lfu-decay-time", lfu_decay_time, int(0, 2147483647), true),
     directive!("lazyfree-lazy-user-del", lazyfree_lazy_user_del, bool, true),
     directive!("lazyfree-lazy-expire", lazyfree_lazy_expire, bool, true),
     directive!(
@@ -813,7 +870,6 @@ pub static UNIMPLEMENTED: &[Unimplemented] = &[
     unimplemented("active-defrag-max-scan-fields", "1000", Accepts::Any, true),
     unimplemented("active-defrag-threshold-lower", "10", Accepts::Any, true),
     unimplemented("active-defrag-threshold-upper", "100", Accepts::Any, true),
-    unimplemented("active-expire-effort", "1", Accepts::Any, true),
     unimplemented("activedefrag", "no", Accepts::Any, true),
     unimplemented("activerehashing", "yes", Accepts::Any, true),
     unimplemented("aof-disable-auto-gc", "no", Accepts::Any, true),
@@ -879,17 +935,8 @@ pub static UNIMPLEMENTED: &[Unimplemented] = &[
     ),
     unimplemented("lazyfree-lazy-eviction", "no", Accepts::Any, true),
     unimplemented("lazyfree-lazy-server-del", "no", Accepts::Any, true),
-    unimplemented("lfu-decay-time", "1", Accepts::Any, true),
-    unimplemented("lfu-log-factor", "10", Accepts::Any, true),
     unimplemented("masterauth", "", Accepts::Any, true),
     unimplemented("masteruser", "", Accepts::Any, true),
-    unimplemented(
-        "maxmemory-clients",
-        "0",
-        Accepts::Only(&["0"], "client eviction"),
-        true,
-    ),
-    unimplemented("maxmemory-eviction-tenacity", "10", Accepts::Any, true),
     unimplemented("min-replicas-max-lag", "10", Accepts::Any, true),
     unimplemented(
         "min-replicas-to-write",

@@ -278,6 +278,9 @@ fn every_redis_conf_directive_loads() {
     let mut lines = reply.split("\r\n").filter(|l| !l.starts_with(['*', '$']));
     let mut conf = String::new();
     let mut names = Vec::new();
+    // The server's own empty directory: a `dump.rdb` left in the shared temp directory by
+    // another program must not be loaded.
+    let dir = temp_dir("allconf");
     while let (Some(name), Some(value)) = (lines.next(), lines.next()) {
         names.push(name.to_string());
         if (name == "replicaof" || name == "slaveof") && value.is_empty() {
@@ -285,7 +288,7 @@ fn every_redis_conf_directive_loads() {
         }
         let value = match name {
             "port" => "0".to_string(),
-            "dir" => std::env::temp_dir().display().to_string(),
+            "dir" => dir.display().to_string(),
             "daemonize" => "no".to_string(),
             "logfile" | "pidfile" | "unixsocket" => String::new(),
             "bind" => "127.0.0.1".to_string(),
@@ -294,7 +297,6 @@ fn every_redis_conf_directive_loads() {
         conf.push_str(&format!("{name} \"{value}\"\n"));
     }
     assert!(names.len() > 150, "{reply}");
-    let dir = temp_dir("allconf");
     let path = dir.join("all.conf");
     std::fs::write(&path, &conf).unwrap();
     let mut child = Command::new(ferrodis())

@@ -329,7 +329,16 @@ fn config_set_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         }
     }
     log::set_max_level(crate::config::log_level_filter(&config.loglevel));
+    super::evict::apply_config(&config);
+    let maxmemory_changed = config.maxmemory != ctx.srv.config.maxmemory;
     ctx.srv.config = config;
+    if maxmemory_changed && ctx.srv.config.maxmemory != 0 {
+        // The new limit takes effect in `before_sleep`, outside this command, as Redis's
+        // `updateMaxmemory` does: evictions are never part of a CONFIG SET (nor of the
+        // transaction or script around it) on the replication stream.
+        super::evict::warn_if_over_limit(ctx);
+        ctx.srv.evict.start_time_proc();
+    }
     ctx.out.ok();
     Ok(())
 }
@@ -339,6 +348,8 @@ fn config_set_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
 fn config_resetstat_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
     ctx.srv.stats = Default::default();
     ctx.srv.lazyfree.reset_stats();
+    ctx.srv.expire_cycle.reset_stats();
+    ctx.srv.evict.reset_stats();
     for db in ctx.dbs.iter_mut() {
         db.stats.keyspace_hits = 0;
         db.stats.keyspace_misses = 0;

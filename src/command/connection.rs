@@ -590,7 +590,13 @@ fn client_type(c: &Client) -> ClientType {
 /// (Redis: `catClientInfoString`). The caller's reply buffer is moved out of its record while
 /// it runs, so its buffer figures come from `ctx.out`; `argv_mem` is the caller's arguments
 /// and `my_cmd` the command it is running (Redis records it before running it).
-fn client_info_line(ctx: &Ctx, key: usize, argv_mem: usize, my_cmd: &str, line: &mut String) {
+pub(crate) fn client_info_line(
+    ctx: &Ctx,
+    key: usize,
+    argv_mem: usize,
+    my_cmd: &str,
+    line: &mut String,
+) {
     let Some(c) = ctx.clients.get(key) else {
         return;
     };

@@ -29,7 +29,7 @@ use super::keyspec::{key_flags::*, KeySpec};
 use super::notify::NOTIFY_GENERIC;
 use super::table::{flags::*, CommandSpec};
 use super::{notify, propagate, signal_key_as_ready, signal_modified_key, Ctx};
-use crate::db::{lru_clock, Ms};
+use crate::db::{evict, lru_clock, Ms};
 use crate::persist::rdb;
 use hashbrown::HashMap;
 use std::io::{self, BufRead, BufReader, Write};
@@ -196,9 +196,13 @@ fn restore_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     }
     let db = &mut ctx.dbs[ctx.db];
     let obj = db.add(key, value, now);
-    // IDLETIME sets the LRU clock back, unless an LFU policy keeps frequencies there instead
-    // (Redis: `objectSetLRUOrLFU`); FREQ is only kept under an LFU policy.
-    if let (Some(idle), false) = (idle, ctx.srv.config.maxmemory_policy.contains("lfu")) {
+    // Under an LFU policy FREQ sets the access counter; under any other, IDLETIME sets the
+    // LRU clock back (Redis: `objectSetLRUOrLFU`). The other option is ignored.
+    if evict::object_clock().lfu {
+        if let Some(freq) = freq {
+            evict::set_lfu_counter(obj, freq as u8, now);
+        }
+    } else if let Some(idle) = idle {
         obj.lru = lru_clock(now).saturating_sub(u32::try_from(idle).unwrap_or(u32::MAX));
     }
     if let Some(when) = when {

@@ -35,6 +35,8 @@ pub enum CommandError {
     NoAuth,
     /// `MISCONF ...`: a background save failed and `stop-writes-on-bgsave-error` stops writes.
     MisconfRdb,
+    /// Used memory is over `maxmemory` and nothing more may be evicted.
+    Oom,
     /// `ERR value is out of range, must be positive` and similar fixed texts after `ERR `.
     Err(&'static str),
     /// Any other message, complete with its code (`ERR ...`, `BUSY ...`, `NOSCRIPT ...`).
@@ -107,6 +109,7 @@ impl CommandError {
                 writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please \
                 check the Redis logs for details about the RDB error."
                 .into(),
+            CommandError::Oom => "OOM command not allowed when used memory > 'maxmemory'.".into(),
             CommandError::Err(msg) => format!("ERR {msg}").into(),
             CommandError::Custom(msg) | CommandError::Counted(msg) => msg.clone().into(),
         }

@@ -218,9 +218,10 @@ fn clients_section(ctx: &Ctx, out: &mut String) {
 }
 
 fn memory_section(ctx: &Ctx, out: &mut String) {
-    let used = crate::alloc::used_memory() as u64;
-    let peak = (crate::alloc::peak_memory() as u64).max(used);
-    let rss = crate::alloc::rss_bytes() as u64;
+    let mh = super::memory::memory_overhead(ctx);
+    let used = mh.total_allocated as u64;
+    let peak = mh.peak_allocated as u64;
+    let rss = mh.rss as u64;
     let total_system = std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|s| {
@@ -231,10 +232,14 @@ fn memory_section(ctx: &Ctx, out: &mut String) {
         })
         .map(|kb| kb * 1024)
         .unwrap_or(0);
-    let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
     let maxmemory = ctx.srv.config.maxmemory;
-    let lua = ctx.srv.scripts.lua_memory() as u64;
+    // One Lua state serves EVAL scripts and FUNCTION libraries: it is reported as EVAL's.
+    let lua = mh.lua_caches as u64;
     let (libraries, functions) = ctx.srv.scripts.function_counts();
+    let (alloc_frag, alloc_frag_bytes) = mh.allocator_frag();
+    let (alloc_rss, alloc_rss_bytes) = mh.allocator_rss();
+    let (rss_extra, rss_extra_bytes) = mh.rss_extra();
+    let (frag, frag_bytes) = mh.total_frag();
     out.push_str("# Memory\r\n");
     fields!(out,
         "used_memory" => used,
@@ -243,25 +248,45 @@ fn memory_section(ctx: &Ctx, out: &mut String) {
         "used_memory_rss_human" => bytes_to_human(rss),
         "used_memory_peak" => peak,
         "used_memory_peak_human" => bytes_to_human(peak),
-        "used_memory_peak_perc" => format!("{:.2}%", ratio(used, peak) * 100.0),
+        "used_memory_peak_perc" => format!("{:.2}%", mh.peak_perc),
+        "used_memory_overhead" => mh.overhead_total,
+        "used_memory_startup" => mh.startup_allocated,
+        "used_memory_dataset" => mh.dataset,
+        "used_memory_dataset_perc" => format!("{:.2}%", mh.dataset_perc),
+        "allocator_allocated" => mh.allocator.allocated,
+        "allocator_active" => mh.allocator.active,
+        "allocator_resident" => mh.allocator.resident,
         "total_system_memory" => total_system,
         "total_system_memory_human" => bytes_to_human(total_system),
         "used_memory_lua" => lua,
         "used_memory_vm_eval" => lua,
         "used_memory_lua_human" => bytes_to_human(lua),
+        "used_memory_scripts_eval" => 0,
         "number_of_cached_scripts" => ctx.srv.scripts.cached_scripts(),
         "number_of_functions" => functions,
         "number_of_libraries" => libraries,
+        "used_memory_vm_functions" => 0,
+        "used_memory_vm_total" => lua,
+        "used_memory_vm_total_human" => bytes_to_human(lua),
+        "used_memory_functions" => 0,
+        "used_memory_scripts" => 0,
+        "used_memory_scripts_human" => bytes_to_human(0),
         "maxmemory" => maxmemory,
         "maxmemory_human" => bytes_to_human(maxmemory),
         "maxmemory_policy" => ctx.srv.config.maxmemory_policy,
-        "mem_fragmentation_ratio" => format!("{:.2}", ratio(rss, used)),
-        "mem_fragmentation_bytes" => rss as i64 - used as i64,
-        "mem_not_counted_for_evict" => 0,
+        "allocator_frag_ratio" => format!("{alloc_frag:.2}"),
+        "allocator_frag_bytes" => alloc_frag_bytes,
+        "allocator_rss_ratio" => format!("{alloc_rss:.2}"),
+        "allocator_rss_bytes" => alloc_rss_bytes,
+        "rss_overhead_ratio" => format!("{rss_extra:.2}"),
+        "rss_overhead_bytes" => rss_extra_bytes,
+        "mem_fragmentation_ratio" => format!("{frag:.2}"),
+        "mem_fragmentation_bytes" => frag_bytes,
+        "mem_not_counted_for_evict" => super::evict::not_counted_for_evict(),
         "mem_replication_backlog" => 0,
         "mem_total_replication_buffers" => 0,
         "mem_clients_slaves" => 0,
-        "mem_clients_normal" => 0,
+        "mem_clients_normal" => mh.clients_normal,
         "mem_cluster_links" => 0,
         "mem_aof_buffer" => 0,
         "mem_allocator" => "libc",
@@ -336,14 +361,13 @@ fn stats_section(ctx: &Ctx, out: &mut String) {
         "sync_partial_ok" => 0,
         "sync_partial_err" => ctx.srv.propagation.repl.sync_partial_err,
         "expired_keys" => expired,
-        "expired_stale_perc" => "0.00",
-        "expired_time_cap_reached_count" => 0,
-        "expire_cycle_cpu_milliseconds" => 0,
-        // No eviction yet: Redis with `maxmemory 0` reports 0 too.
-        "evicted_keys" => 0,
-        "evicted_clients" => 0,
-        "total_eviction_exceeded_time" => 0,
-        "current_eviction_exceeded_time" => 0,
+        "expired_stale_perc" => format!("{:.2}", ctx.srv.expire_cycle.stale_perc * 100.0),
+        "expired_time_cap_reached_count" => ctx.srv.expire_cycle.time_cap_reached_count,
+        "expire_cycle_cpu_milliseconds" => ctx.srv.expire_cycle.time_used.as_millis(),
+        "evicted_keys" => ctx.srv.evict.evicted_keys,
+        "evicted_clients" => ctx.srv.evict.evicted_clients,
+        "total_eviction_exceeded_time" => ctx.srv.evict.total_exceeded_ms(),
+        "current_eviction_exceeded_time" => ctx.srv.evict.current_exceeded_ms(),
         "keyspace_hits" => hits,
         "keyspace_misses" => misses,
         "pubsub_channels" => ctx.srv.pubsub.channel_count(),

@@ -222,23 +222,35 @@ const MEMORY_SUBCOMMANDS: &[CommandSpec] = &[
     CommandSpec::new("memory|usage", memory_usage_command, -3, READONLY, "server")
         .key_specs(&[KeySpec::at(2, RO)])
         .doc("Estimates the memory usage of a key.", "4.0.0"),
-    CommandSpec::new("memory|doctor", memory_doctor_command, 2, 0, "server")
-        .tips(&[
-            "nondeterministic_output",
-            "request_policy:all_shards",
-            "response_policy:special",
-        ])
-        .doc("Outputs a memory problems report.", "4.0.0"),
-    CommandSpec::new("memory|stats", memory_stats_command, 2, 0, "server")
-        .tips(&[
-            "nondeterministic_output",
-            "request_policy:all_shards",
-            "response_policy:special",
-        ])
-        .doc("Returns details about memory usage.", "4.0.0"),
+    CommandSpec::new(
+        "memory|doctor",
+        super::memory::memory_doctor_command,
+        2,
+        0,
+        "server",
+    )
+    .tips(&[
+        "nondeterministic_output",
+        "request_policy:all_shards",
+        "response_policy:special",
+    ])
+    .doc("Outputs a memory problems report.", "4.0.0"),
+    CommandSpec::new(
+        "memory|stats",
+        super::memory::memory_stats_command,
+        2,
+        0,
+        "server",
+    )
+    .tips(&[
+        "nondeterministic_output",
+        "request_policy:all_shards",
+        "response_policy:special",
+    ])
+    .doc("Returns details about memory usage.", "4.0.0"),
     CommandSpec::new(
         "memory|malloc-stats",
-        memory_malloc_stats_command,
+        super::memory::memory_malloc_stats_command,
         2,
         0,
         "server",
@@ -249,9 +261,15 @@ const MEMORY_SUBCOMMANDS: &[CommandSpec] = &[
         "response_policy:special",
     ])
     .doc("Returns the allocator statistics.", "4.0.0"),
-    CommandSpec::new("memory|purge", memory_purge_command, 2, 0, "server")
-        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
-        .doc("Asks the allocator to release memory.", "4.0.0"),
+    CommandSpec::new(
+        "memory|purge",
+        super::memory::memory_purge_command,
+        2,
+        0,
+        "server",
+    )
+    .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
+    .doc("Asks the allocator to release memory.", "4.0.0"),
     CommandSpec::new(
         "memory|help",
         memory_help_command,
@@ -1061,15 +1079,17 @@ fn object_idletime_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     Ok(())
 }
 
-/// OBJECT FREQ key — the logarithmic access counter under an LFU policy. ferrodis does not
-/// keep that counter yet and replies 0; outside LFU policies it refuses, as Redis does.
+/// OBJECT FREQ key — the logarithmic access counter under an LFU policy, decayed to now
+/// (see `db::evict`); outside LFU policies it refuses, as Redis does.
 fn object_freq_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let lfu = lfu_policy(ctx);
-    if object_lookup(ctx, argv[2]).is_some() {
+    let now = ctx.now;
+    if let Some(lru) = object_lookup(ctx, argv[2]).map(|obj| obj.lru) {
         if !lfu {
             return Err(CommandError::Err("An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
         }
-        ctx.out.integer(0);
+        ctx.out
+            .integer(i64::from(crate::db::evict::lfu_counter(lru, now)));
     }
     Ok(())
 }
@@ -1136,79 +1156,6 @@ fn memory_usage_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
             ctx.out.integer(size as i64);
         }
     }
-    Ok(())
-}
-
-/// Below this much allocated memory MEMORY DOCTOR has nothing to diagnose (Redis: 5 MB).
-const DOCTOR_MIN_MEMORY: usize = 5 * 1024 * 1024;
-
-/// MEMORY DOCTOR — a short report. ferrodis runs none of Redis's heuristics (fragmentation,
-/// big client buffers, ...); it says so rather than inventing findings.
-fn memory_doctor_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
-    let text = if crate::alloc::used_memory() < DOCTOR_MIN_MEMORY {
-        "Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam and I will be back to our programming as soon as I finished rebooting.\n"
-    } else {
-        "Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.\n"
-    };
-    ctx.out.verbatim(text.as_bytes());
-    Ok(())
-}
-
-/// MEMORY STATS — a map of memory figures. Only the ones ferrodis actually measures are
-/// reported: allocator totals, per-database table overhead, and the dataset size.
-fn memory_stats_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
-    let total = crate::alloc::used_memory();
-    let peak = crate::alloc::peak_memory();
-    let mut keys = 0usize;
-    let mut tables = 0usize;
-    let used: Vec<(usize, usize, usize)> = ctx
-        .dbs
-        .iter()
-        .filter(|db| !db.is_empty())
-        .map(|db| (db.id, db.dict.table_bytes(), db.expires.table_bytes()))
-        .collect();
-    for db in ctx.dbs.iter() {
-        keys += db.len();
-        tables += db.dict.table_bytes() + db.expires.table_bytes();
-    }
-    // As Redis: what is allocated beyond the overhead, not a walk over every key and value
-    // (which would make MEMORY STATS cost O(dataset)).
-    let dataset = total.saturating_sub(tables);
-    let out = &mut *ctx.out;
-    out.map_len(6 + used.len());
-    out.bulk(b"peak.allocated");
-    out.integer(peak as i64);
-    out.bulk(b"total.allocated");
-    out.integer(total as i64);
-    for (id, main, expires) in used {
-        out.bulk(format!("db.{id}").as_bytes());
-        out.map_len(2);
-        out.bulk(b"overhead.hashtable.main");
-        out.integer(main as i64);
-        out.bulk(b"overhead.hashtable.expires");
-        out.integer(expires as i64);
-    }
-    out.bulk(b"overhead.total");
-    out.integer(tables as i64);
-    out.bulk(b"keys.count");
-    out.integer(keys as i64);
-    out.bulk(b"keys.bytes-per-key");
-    out.integer(total.checked_div(keys).unwrap_or(0) as i64);
-    out.bulk(b"dataset.bytes");
-    out.integer(dataset as i64);
-    Ok(())
-}
-
-/// MEMORY MALLOC-STATS — ferrodis uses the system allocator, which offers no report.
-fn memory_malloc_stats_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
-    ctx.out
-        .verbatim(b"Stats not supported for the current allocator");
-    Ok(())
-}
-
-/// MEMORY PURGE — OK (there is no allocator cache to purge).
-fn memory_purge_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
-    ctx.out.ok();
     Ok(())
 }
 

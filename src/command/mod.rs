@@ -35,6 +35,7 @@ pub mod client;
 pub mod connection;
 pub mod dump;
 pub mod error;
+pub mod evict;
 pub mod geo;
 pub mod hash;
 pub mod hyperloglog;
@@ -43,6 +44,7 @@ pub mod keyspace;
 pub mod keyspec;
 pub mod latency;
 pub mod list;
+pub mod memory;
 pub mod multi;
 pub mod notify;
 pub mod persistence;
@@ -160,6 +162,8 @@ pub enum Processed {
     Ran(&'static CommandSpec),
     /// Queued by MULTI (`+QUEUED` was replied) or refused as `no-multi`.
     Queued,
+    /// Not run: client eviction closed the client that sent it (nothing is replied).
+    Evicted,
     /// Refused before running. Socket callers have had the error replied; for
     /// [`Caller::Script`] it is returned, and nothing was replied or counted.
     Refused(CommandError),
@@ -196,9 +200,11 @@ pub fn execute(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) {
 ///  auth        x        x        -      -     (the script's caller is authenticated)
 ///  pub/sub     x        x        -      -     (RESP2 subscriber mode)
 ///  no-script   -        -        -      x     (and writes from a read-only script)
+///  BUSY        -        x        -      -     (only SCRIPT KILL & co. while a script runs)
+///  maxmemory   x        -        -      x     (evict; refuse denyoom: Client at once,
+///                                             Script only before its first write)
 ///  MISCONF     x        x        -      x     (writes, PING, EXEC of writes, after a failed
 ///                                              background save)
-///  BUSY        -        x        -      -     (only SCRIPT KILL & co. while a script runs)
 ///  MULTI       x        x        -      -     (queue instead of running)
 /// ```
 pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Processed {
@@ -227,16 +233,33 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
                     return refuse(ctx, caller, Some(spec), err);
                 }
             }
+            if matches!(caller, Caller::WhileBusy) && !scripting::allowed_while_busy(spec, argv) {
+                let err = CommandError::Custom(ctx.srv.scripts.busy_error().into());
+                return refuse(ctx, caller, Some(spec), err);
+            }
+            // Client eviction comes first (after the previous command grew some buffer);
+            // a client that evicted itself runs nothing more.
+            if ctx.srv.config.maxmemory_clients != 0
+                && matches!(caller, Caller::Client)
+                && evict::evict_clients(ctx)
+            {
+                return Processed::Evicted;
+            }
+            // maxmemory: evict, then refuse what may grow memory (not while a busy script
+            // waits: nothing may be deleted under its feet).
+            if ctx.srv.config.maxmemory != 0 && matches!(caller, Caller::Client) {
+                if let Err(err) = evict::check_memory(ctx, spec, argv, in_multi) {
+                    return refuse(ctx, caller, Some(spec), err);
+                }
+            }
+            // After a failed background save (with save points), no writes; checked after
+            // maxmemory, as in Redis's processCommand.
             if persistence::writes_denied_by_disk_error(ctx.srv)
                 && (spec.has(flags::WRITE)
                     || spec.name == "ping"
                     || (in_multi && multi::exec_would_write(ctx, spec)))
             {
                 return refuse(ctx, caller, Some(spec), CommandError::MisconfRdb);
-            }
-            if matches!(caller, Caller::WhileBusy) && !scripting::allowed_while_busy(spec, argv) {
-                let err = CommandError::Custom(ctx.srv.scripts.busy_error().into());
-                return refuse(ctx, caller, Some(spec), err);
             }
             if in_multi && multi::queue_if_in_transaction(ctx, spec, argv) {
                 return Processed::Queued;
@@ -254,6 +277,9 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
             }
             if spec.has(flags::WRITE) && persistence::writes_denied_by_disk_error(ctx.srv) {
                 return refuse(ctx, caller, Some(spec), CommandError::MisconfRdb);
+            }
+            if spec.has(flags::DENYOOM) && scripting::oom_denies_write(ctx) {
+                return refuse(ctx, caller, Some(spec), CommandError::Oom);
             }
         }
         Caller::Exec(_) => {}
@@ -314,7 +340,8 @@ fn lookup_command(
 }
 
 /// A request refused before it ran. A socket caller gets the error (counted, and an open
-/// transaction flagged); a script gets it back in the script's words, uncounted.
+/// transaction flagged); a script gets it back in the script's words, counted here as
+/// Redis's `scriptCall` does (the script marks it so that it is not counted twice).
 fn refuse(
     ctx: &mut Ctx,
     caller: Caller,
@@ -331,6 +358,11 @@ fn refuse(
             }
             other => other,
         };
+        if let Some(spec) = spec {
+            command_stats(ctx, spec).rejected_calls += 1;
+        }
+        ctx.srv.stats.total_error_replies += 1;
+        *ctx.srv.stats.error_codes.entry(err.code()).or_insert(0) += 1;
         return Processed::Refused(err);
     }
     let err = match spec {
@@ -504,6 +536,23 @@ pub fn key_expired(ctx: &mut Ctx, db: usize, key: &[u8]) {
     notify::notify_keyspace_event(ctx, notify::NOTIFY_EXPIRED, "expired", key, db);
     let lazy = ctx.srv.config.lazyfree_lazy_expire;
     propagate::propagate_deletion(ctx, db, key, lazy);
+}
+
+/// Evicts `key` from `db` to bring memory under `maxmemory`: deletes it, counts it in
+/// `evicted_keys`, invalidates WATCHes, fires the `evicted` event and propagates the DEL
+/// (Redis: `propagateDeletion`). Every eviction goes
+/// through here. Returns the bytes the deletion gave back to the allocator (negative if it
+/// grew). Redis: the deletion half of `performEvictions`.
+pub fn key_evicted(ctx: &mut Ctx, db: usize, key: &[u8]) -> i64 {
+    let before = evict::used_memory_for_eviction(&ctx.dbs[db]) as i64;
+    drop(ctx.dbs[db].remove(key));
+    let freed = before - evict::used_memory_for_eviction(&ctx.dbs[db]) as i64;
+    ctx.srv.evict.evicted_keys += 1;
+    multi::touch_watched_key(ctx, db, key);
+    notify::notify_keyspace_event(ctx, notify::NOTIFY_EVICTED, "evicted", key, db);
+    // Replicas delete it too (freed at once: no lazyfree-lazy-eviction yet).
+    propagate::propagate_deletion(ctx, db, key, false);
+    freed
 }
 
 /// A write command changed `key`: invalidate WATCHes on it (Redis: `signalModifiedKey`).

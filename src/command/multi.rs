@@ -176,7 +176,7 @@ pub fn exec_would_write(ctx: &Ctx, spec: &CommandSpec) -> bool {
         && ctx
             .clients
             .get(ctx.id)
-            .is_some_and(|c| c.multi.queued.iter().any(|(queued, _)| queued.has(WRITE)))
+            .is_some_and(|c| c.multi.queued_flags() & WRITE != 0)
 }
 
 /// Queues the command if the client is inside MULTI (replying +QUEUED); true if the request
@@ -221,6 +221,16 @@ pub fn flag_transaction_error(ctx: &mut Ctx) {
 /// EXEC itself was refused before running (wrong arity, NOAUTH, subscriber mode): the
 /// transaction is discarded and the error becomes an EXECABORT naming the reason.
 /// Redis: `execCommandAbort`. Other commands' errors pass through unchanged.
+/// Every flag of the queued commands, OR-ed (EXEC is `denyoom` if a queued command is; Redis:
+/// `mstate.cmd_flags`).
+impl MultiState {
+    pub fn queued_flags(&self) -> u32 {
+        self.queued
+            .iter()
+            .fold(0, |acc, (spec, _)| acc | spec.flags)
+    }
+}
+
 pub fn abort_if_exec(ctx: &mut Ctx, spec: &CommandSpec, err: CommandError) -> CommandError {
     if spec.name != "exec" {
         return err;

@@ -297,6 +297,8 @@ pub struct RunState {
     pub wrote: Cell<bool>,
     /// EVAL_RO / EVALSHA_RO: write commands are refused.
     pub read_only: Cell<bool>,
+    /// The script declared `allow-oom`: its writes are not refused over `maxmemory`.
+    pub allow_oom: Cell<bool>,
     /// The protocol `redis.call` replies are converted from (`redis.setresp`).
     pub resp: Cell<u8>,
     /// Where the commands the script runs are propagated (`redis.set_repl`): a mask of
@@ -319,6 +321,7 @@ impl Default for RunState {
             killed: Cell::new(false),
             wrote: Cell::new(false),
             read_only: Cell::new(false),
+            allow_oom: Cell::new(false),
             resp: Cell::new(2),
             repl: Cell::new(super::propagate::TARGET_ALL),
         }
@@ -414,20 +417,36 @@ fn load_script(ctx: &mut Ctx, body: &[u8]) -> Result<[u8; 40], CommandError> {
         return Ok(sha);
     }
     let engine = engine_of(scripts)?;
-    let (no_writes, skip) = parse_shebang(body)?;
+    let (declared, skip) = parse_shebang(body)?;
     // The shebang line is skipped but its newline kept, so line numbers stay the user's.
     let mut script = engine.compile(&body[skip..], &sha)?;
-    script.no_writes = no_writes;
+    script.no_writes = declared.no_writes;
+    script.allow_oom = declared.allow_oom;
     script.shebang = skip > 0;
     scripts.scripts.insert(sha, Rc::new(script));
     Ok(sha)
 }
 
-/// Reads a `#!lua flags=...` first line (Redis 7: `evalExtractShebangFlags`). Returns whether
-/// the script declared `no-writes` and how many bytes the shebang line takes.
-fn parse_shebang(body: &[u8]) -> Result<(bool, usize), CommandError> {
+/// The flags a script or function declares that the server acts on.
+#[derive(Clone, Copy, Default)]
+pub struct DeclaredFlags {
+    pub no_writes: bool,
+    pub allow_oom: bool,
+}
+
+impl DeclaredFlags {
+    /// May not start while used memory is over `maxmemory` (`no-writes` implies `allow-oom`;
+    /// Redis: `scriptFlagsToCmdFlags` adding `CMD_DENYOOM`).
+    fn denyoom(self) -> bool {
+        !(self.no_writes || self.allow_oom)
+    }
+}
+
+/// Reads a `#!lua flags=...` first line (Redis 7: `evalExtractShebangFlags`). Returns the
+/// flags the script declared and how many bytes the shebang line takes.
+fn parse_shebang(body: &[u8]) -> Result<(DeclaredFlags, usize), CommandError> {
     if !body.starts_with(b"#!") {
-        return Ok((false, 0));
+        return Ok((DeclaredFlags::default(), 0));
     }
     let len = body.iter().position(|&b| b == b'\n').unwrap_or(body.len());
     let line = String::from_utf8_lossy(&body[..len]);
@@ -438,7 +457,7 @@ fn parse_shebang(body: &[u8]) -> Result<(bool, usize), CommandError> {
             "Unexpected engine in script shebang: {engine}"
         )));
     }
-    let mut no_writes = false;
+    let mut declared = DeclaredFlags::default();
     for option in parts {
         let Some(list) = option.strip_prefix("flags=") else {
             return Err(CommandError::err(format!(
@@ -447,8 +466,9 @@ fn parse_shebang(body: &[u8]) -> Result<(bool, usize), CommandError> {
         };
         for flag in list.split(',').filter(|f| !f.is_empty()) {
             match flag {
-                "no-writes" => no_writes = true,
-                "allow-oom" | "allow-stale" | "no-cluster" | "allow-cross-slot-keys" => {}
+                "no-writes" => declared.no_writes = true,
+                "allow-oom" => declared.allow_oom = true,
+                "allow-stale" | "no-cluster" | "allow-cross-slot-keys" => {}
                 other => {
                     return Err(CommandError::err(format!(
                         "Unexpected flag in script shebang: {other}"
@@ -457,7 +477,62 @@ fn parse_shebang(body: &[u8]) -> Result<(bool, usize), CommandError> {
             }
         }
     }
-    Ok((no_writes, len))
+    Ok((declared, len))
+}
+
+/// Does EVAL / EVALSHA / FCALL `argv` run a script whose declared flags make it `denyoom`?
+/// Scripts without a shebang declare nothing and are checked per write instead
+/// ([`oom_denies_write`]). Redis: `evalGetCommandFlags`, `fcallGetCommandFlags`.
+pub fn declared_denyoom(ctx: &mut Ctx, spec: &CommandSpec, argv: &[&[u8]]) -> bool {
+    let Some(&target) = argv.get(1) else {
+        return false;
+    };
+    match spec.name {
+        "eval" | "eval_ro" => match ctx.srv.scripts.scripts.get(&sha1hex(target)) {
+            Some(script) => script.shebang && !(script.no_writes || script.allow_oom),
+            None => matches!(parse_shebang(target), Ok((flags, len)) if len > 0 && flags.denyoom()),
+        },
+        "evalsha" | "evalsha_ro" => {
+            let mut sha = [0u8; 40];
+            if target.len() != 40 {
+                return false;
+            }
+            for (d, s) in sha.iter_mut().zip(target) {
+                *d = s.to_ascii_lowercase();
+            }
+            ctx.srv
+                .scripts
+                .scripts
+                .get(&sha)
+                .is_some_and(|s| s.shebang && !(s.no_writes || s.allow_oom))
+        }
+        "fcall" | "fcall_ro" => function::declared_flags(ctx, target).is_some_and(|f| f.denyoom()),
+        _ => false,
+    }
+}
+
+/// Before a script with declared flags starts: refused if the command that runs it found
+/// memory over the limit and the script did not declare `allow-oom` or `no-writes` (Redis:
+/// `scriptPrepareForRun`).
+fn check_declared_oom(ctx: &Ctx, declared: DeclaredFlags) -> Result<(), CommandError> {
+    if ctx.srv.evict.pre_command_oom && ctx.srv.config.maxmemory != 0 && declared.denyoom() {
+        return Err(CommandError::Custom(
+            "OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Must `redis.call` refuse a `denyoom` command? Only while the command that started the
+/// script found memory over the limit, before the script's first write (a script that wrote
+/// cannot be stopped half way), and unless it declared `allow-oom` (Redis: `scriptVerifyOOM`).
+pub fn oom_denies_write(ctx: &Ctx) -> bool {
+    let run = &ctx.srv.scripts.run;
+    ctx.srv.config.maxmemory != 0
+        && ctx.srv.evict.pre_command_oom
+        && !run.wrote.get()
+        && !run.allow_oom.get()
 }
 
 /// EVAL script numkeys [key ...] [arg ...]  (and EVALSHA sha1, EVAL_RO, EVALSHA_RO)
@@ -510,6 +585,18 @@ fn eval_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         super::persistence::deny_writable_script(ctx.srv)?;
     }
     let read_only = read_only || script.no_writes;
+    if script.shebang {
+        let declared = DeclaredFlags {
+            no_writes: script.no_writes,
+            allow_oom: script.allow_oom,
+        };
+        check_declared_oom(ctx, declared)?;
+    }
+    ctx.srv
+        .scripts
+        .run
+        .allow_oom
+        .set(script.shebang && script.allow_oom);
     engine.run(ctx, &script, &argv[3..split], &argv[split..], read_only)
 }
 

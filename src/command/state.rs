@@ -115,6 +115,11 @@ pub struct ServerState {
     /// says plainly that nobody serves clients meanwhile (benchmarks, unit tests).
     pub events_while_blocked: Option<fn(&mut Ctx)>,
     pub expire_cycle: ExpireCycleState,
+    /// Bytes allocated once the server was set up, before any client (INFO
+    /// `used_memory_startup`; Redis: `initial_memory_usage`).
+    pub startup_memory: usize,
+    /// The eviction pool, eviction statistics and the OOM state (see `command::evict`).
+    pub evict: super::evict::EvictionState,
     /// Big values and flushed databases waiting to be dropped a slice per loop turn.
     pub lazyfree: crate::db::lazyfree::LazyFreeQueue,
     pub shutdown: Option<Shutdown>,
@@ -163,6 +168,8 @@ impl ServerState {
             io: None,
             events_while_blocked: None,
             expire_cycle: ExpireCycleState::default(),
+            startup_memory: 0,
+            evict: Default::default(),
             lazyfree: Default::default(),
             migrate_sockets: Default::default(),
             slowlog: Default::default(),

@@ -18,6 +18,7 @@
 //! so a whole command (or a whole Lua script) sees one instant.
 
 pub mod digest;
+pub mod evict;
 pub mod expire;
 pub mod lazyfree;
 pub mod value;
@@ -103,7 +104,7 @@ impl Db {
             Some(obj) => {
                 self.stats.keyspace_hits += 1;
                 if touch {
-                    obj.lru = lru_clock(now);
+                    evict::touch(obj, now);
                 }
                 Some(obj)
             }
@@ -120,7 +121,7 @@ impl Db {
         self.expire_if_needed(key, now);
         match self.dict.get_mut(key) {
             Some(obj) => {
-                obj.lru = lru_clock(now);
+                evict::touch(obj, now);
                 Some(obj)
             }
             None => None,
@@ -189,19 +190,29 @@ impl Db {
     /// Stores `value` under `key`, replacing any old value. The TTL is cleared unless
     /// `keep_ttl` (SET KEEPTTL). Like Redis's `setKey` (which looks the key up for writing), an
     /// old value whose TTL passed is expired first: it is a deletion of its own (event, stream).
+    /// Under an LFU policy an overwritten key keeps its access counter (Redis: `dbSetValue`).
     pub fn set(&mut self, key: &[u8], value: Value, now: Ms, keep_ttl: bool) {
         self.expire_if_needed(key, now);
-        let obj = Object::new(value, lru_clock(now));
-        let existed = self.dict.insert(Sds::new(key), obj).is_some();
-        if existed && !keep_ttl && !self.expires.is_empty() {
-            self.expires.remove(key);
+        let mut obj = Object::new(value, evict::initial_clock(now));
+        if let Some(old) = self.dict.get_mut(key) {
+            if evict::object_clock().lfu {
+                obj.lru = old.lru;
+            }
+            *old = obj;
+            if !keep_ttl && !self.expires.is_empty() {
+                self.expires.remove(key);
+            }
+        } else {
+            make_room(&mut self.dict);
+            self.dict.insert_new(Sds::new(key), obj);
         }
     }
 
     /// Adds a key the caller has just checked is absent. Redis: `dbAdd`.
     pub fn add(&mut self, key: &[u8], value: Value, now: Ms) -> &mut Object {
+        make_room(&mut self.dict);
         self.dict
-            .insert_new(Sds::new(key), Object::new(value, lru_clock(now)))
+            .insert_new(Sds::new(key), Object::new(value, evict::initial_clock(now)))
     }
 
     /// Removes a key and its TTL, returning the value. Redis: `dbDelete`.
@@ -241,12 +252,19 @@ impl Db {
         std::mem::swap(&mut self.stats.avg_ttl, &mut other.stats.avg_ttl);
     }
 
+    /// Bytes of the keyspace tables that hold no entry and will be reused by the next keys
+    /// added (see [`Dict::spare_bytes`]).
+    pub fn spare_table_bytes(&self) -> usize {
+        self.dict.spare_bytes() + self.expires.spare_bytes()
+    }
+
     /// Sets an absolute expiry time on an existing key.
     pub fn set_expire(&mut self, key: &[u8], when: Ms) {
         debug_assert!(self.dict.contains_key(key));
         match self.expires.get_mut(key) {
             Some(t) => *t = when,
             None => {
+                make_room(&mut self.expires);
                 self.expires.insert_new(Sds::new(key), when);
             }
         }
@@ -286,6 +304,15 @@ impl Db {
     pub fn flush(&mut self) -> Vec<(Sds, Object)> {
         self.expires.clear();
         self.dict.take_all()
+    }
+}
+
+/// Before adding a key: when growing `table` by its usual step would pass `maxmemory`, grows
+/// it by 1/64 instead (see [`evict::table_may_grow`]).
+fn make_room<V>(table: &mut Dict<V>) {
+    let more = table.growth_bytes();
+    if more != 0 && !evict::table_may_grow(more) {
+        table.reserve_slots((table.len() / 64).max(16));
     }
 }
 

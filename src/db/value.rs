@@ -191,7 +191,7 @@ impl Object {
     /// Seconds since the last access (OBJECT IDLETIME, DEBUG OBJECT `lru_seconds_idle`;
     /// Redis: `estimateObjectIdleTime`).
     pub fn idle_seconds(&self, now: super::Ms) -> u64 {
-        u64::from(super::lru_clock(now).saturating_sub(self.lru))
+        super::evict::idle_ms(self, now) / 1000
     }
 }
 

@@ -19,6 +19,9 @@
 
 use crate::util::{format_double, write_i64, write_u64, I64_BUF};
 
+/// Capacity a reply buffer keeps once everything in it was written; more is freed.
+const KEPT_REPLY_CAPACITY: usize = 4 * 1024;
+
 #[derive(Default)]
 pub struct ReplyBuffer {
     buf: Vec<u8>,
@@ -70,8 +73,10 @@ impl ReplyBuffer {
         if self.sent >= self.buf.len() {
             self.buf.clear();
             self.sent = 0;
-            // A client that once read a huge reply should not keep the memory forever.
-            if self.buf.capacity() > 1024 * 1024 {
+            // A client that once read a big reply should not keep the memory: it counts in
+            // used_memory, and so against maxmemory (Redis frees its reply list nodes once
+            // written and keeps only a small buffer per client).
+            if self.buf.capacity() > KEPT_REPLY_CAPACITY {
                 self.buf = Vec::new();
             }
         } else if self.sent > 1024 * 1024 && self.sent > self.buf.len() / 2 {

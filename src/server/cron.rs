@@ -2,10 +2,9 @@
 
 use super::{unix_ms, Server};
 use crate::command::{self, NO_CLIENT};
-use crate::db::expire::active_expire_cycle;
+use crate::db::expire::{active_expire_cycle, CycleKind};
 use crate::resp::reply::ReplyBuffer;
 use log::debug;
-use std::time::Duration;
 
 /// How many (time, commands) samples instantaneous_ops_per_sec averages over.
 const OPS_SAMPLES: usize = 16;
@@ -13,20 +12,10 @@ const OPS_SAMPLES: usize = 16;
 impl Server {
     pub(super) fn server_cron(&mut self) {
         let now = unix_ms();
-        let hz = self.state.config.hz.max(1) as u64;
 
-        // Active expiry: at most 25% of each cron period (Redis's slow cycle).
-        if self.state.config.active_expire_enabled {
-            let budget = Duration::from_micros(1_000_000 / hz / 4);
-            active_expire_cycle(
-                &mut self.dbs,
-                &mut self.state.expire_cycle,
-                now,
-                budget,
-                &mut self.state.rng,
-            );
-            self.notify_expired_keys(now);
-        }
+        // Active expiry, the slow cycle: about a quarter of each cron period (Redis's
+        // `databasesCron`).
+        self.active_expire(CycleKind::Slow, now);
 
         // Idle clients (the `timeout` directive); replicas, blocked and subscribed clients are
         // exempt, as in Redis.
@@ -65,6 +54,35 @@ impl Server {
         samples.push((now, self.state.stats.total_commands_processed));
         if samples.len() > OPS_SAMPLES {
             samples.remove(0);
+        }
+    }
+
+    /// Runs an active expiry cycle (the slow one from cron, the fast one from `before_sleep`)
+    /// when `active-expire` is on, then fires the events of the keys it removed.
+    pub(super) fn active_expire(&mut self, kind: CycleKind, now: i64) {
+        if !self.state.config.active_expire_enabled {
+            return;
+        }
+        let (effort, hz) = (self.state.config.active_expire_effort, self.state.config.hz);
+        // Timed only when the latency monitor is on (the fast cycle runs every loop turn).
+        let threshold = self.state.config.latency_monitor_threshold;
+        let started = (threshold != 0).then(std::time::Instant::now);
+        let removed = active_expire_cycle(
+            &mut self.dbs,
+            &mut self.state.expire_cycle,
+            kind,
+            effort,
+            hz,
+            now,
+        );
+        if let Some(started) = started {
+            let ms = started.elapsed().as_millis() as u64;
+            let latency = &mut self.state.latency;
+            latency.add_sample_if_needed(threshold, "expire-cycle", ms, now / 1000);
+        }
+        // The slow cycle also picks up whatever else left keys in `expired_pending`.
+        if removed > 0 || kind == CycleKind::Slow {
+            self.notify_expired_keys(now);
         }
     }
 

@@ -231,12 +231,14 @@ impl Server {
             .register(&mut signals, SIGNAL_TOKEN, Interest::READABLE)?;
         let registry = poll.registry().try_clone()?;
         let dbs = (0..config.databases).map(Db::new).collect();
+        crate::command::evict::apply_config(&config);
         let mut state = ServerState::new(config, tcp_port);
         state.io = Some(NetIo {
             listeners,
             registry,
         });
         state.events_while_blocked = Some(busy::process_events_while_blocked);
+        state.startup_memory = crate::alloc::used_memory();
         Ok(Server {
             poll,
             signals,
@@ -344,7 +346,10 @@ impl Server {
     /// not at all while there is work left from this turn.
     fn poll_timeout(&self) -> Duration {
         let now = Instant::now();
-        if !self.state.lazyfree.is_empty() || !self.state.clients_pending_write.is_empty() {
+        if !self.state.lazyfree.is_empty()
+            || !self.state.clients_pending_write.is_empty()
+            || self.state.evict.time_proc_running()
+        {
             // Memory is still being freed a slice per turn, or a client's output was cut at
             // its share of the turn: don't sleep.
             return Duration::ZERO;
@@ -364,10 +369,20 @@ impl Server {
         if !self.state.lazyfree.is_empty() {
             self.state.lazyfree.free_some(Duration::from_millis(1));
         }
+        let now = unix_ms();
+        // Redis's beforeSleep: the fast expiry cycle, when the slow one left work behind.
+        self.active_expire(crate::db::expire::CycleKind::Fast, now);
         let mut scratch = ReplyBuffer::new();
         let mut net = self.net();
-        let mut ctx = net.ctx(NO_CLIENT, 0, &mut scratch, unix_ms());
+        let mut ctx = net.ctx(NO_CLIENT, 0, &mut scratch, now);
         blocked::handle_blocked_clients_timeout(&mut ctx);
+        if ctx.srv.evict.time_proc_running() {
+            crate::command::evict::eviction_time_proc(&mut ctx);
+        }
+        // Redis's beforeSleep: clients whose buffers grew this turn may be over the limit.
+        if ctx.srv.config.maxmemory_clients != 0 {
+            crate::command::evict::evict_clients(&mut ctx);
+        }
         net.process_unblocked_clients();
         net.handle_clients_with_pending_writes();
     }

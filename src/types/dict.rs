@@ -224,6 +224,32 @@ impl<V> Dict<V> {
         i
     }
 
+    /// Bytes the next insertion would allocate to grow the slot array (0 when it has room).
+    pub fn growth_bytes(&self) -> usize {
+        let len = self.slots.len();
+        if !self.free.is_empty() || len < self.slots.capacity() {
+            return 0;
+        }
+        let extra = if len >= BIG_TABLE_SLOTS {
+            len / 4
+        } else {
+            len.max(4)
+        };
+        extra * std::mem::size_of::<Option<(Sds, V)>>()
+    }
+
+    /// Bytes of the slot array that hold no entry (free slots and spare capacity): memory the
+    /// allocator counts as used but the next insertions fill without allocating.
+    pub fn spare_bytes(&self) -> usize {
+        (self.slots.capacity() - self.len()) * std::mem::size_of::<Option<(Sds, V)>>()
+    }
+
+    /// Makes room for `slots` more entries now, exactly, so that the next insertions do not
+    /// grow the slot array by its usual step (used when that step would pass `maxmemory`).
+    pub fn reserve_slots(&mut self, slots: usize) {
+        self.slots.reserve_exact(slots);
+    }
+
     /// Removes `key`, returning its key and value.
     pub fn remove(&mut self, key: &[u8]) -> Option<(Sds, V)> {
         let hash = self.hash(key);

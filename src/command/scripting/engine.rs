@@ -224,6 +224,8 @@ pub struct Script {
     pub no_writes: bool,
     /// Starts with a `#!lua` line (so its flags are declared, not assumed).
     pub shebang: bool,
+    /// Declared `allow-oom`: may write while used memory is over `maxmemory`.
+    pub allow_oom: bool,
 }
 
 /// The Lua state with its sandbox. Cheap to clone (every field is a reference into the
@@ -461,6 +463,7 @@ impl Engine {
             sha: *sha,
             no_writes: false,
             shebang: false,
+            allow_oom: false,
         })
     }
 
@@ -737,10 +740,13 @@ impl Running<'_, '_> {
                 }
             }
             // A script's caller is never inside MULTI while the script runs.
-            Processed::Queued => {}
+            Processed::Queued | Processed::Evicted => {}
             Processed::Refused(err) => {
+                // `process_command` counted the refusal in the error statistics.
                 let text = format!("-{}", err.message());
-                return fail(lua, text.as_bytes());
+                let table = error_table(lua, text.as_bytes())?;
+                table.raw_set(STATS_COUNTED, true)?;
+                return Ok((Value::Table(table), true));
             }
         }
         self.db = inner.db;

@@ -41,6 +41,13 @@ impl Registered {
     fn no_writes(&self) -> bool {
         self.flags.contains(&"no-writes")
     }
+
+    fn declared(&self) -> super::DeclaredFlags {
+        super::DeclaredFlags {
+            no_writes: self.no_writes(),
+            allow_oom: self.flags.contains(&"allow-oom"),
+        }
+    }
 }
 
 pub struct Library {
@@ -428,6 +435,21 @@ pub fn function_stats_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
     Ok(())
 }
 
+/// The declared flags of function `name`, if it exists.
+pub fn declared_flags(ctx: &Ctx, name: &[u8]) -> Option<super::DeclaredFlags> {
+    let name = String::from_utf8_lossy(name);
+    let state = &ctx.srv.scripts;
+    let lib = state.functions.owner.get(name.as_ref())?;
+    state
+        .functions
+        .libraries
+        .get(lib)?
+        .functions
+        .iter()
+        .find(|f| f.name == name)
+        .map(Registered::declared)
+}
+
 /// FCALL function numkeys [key ...] [arg ...] (and FCALL_RO) — the function's result.
 pub fn fcall_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     // As EVAL: the function's commands are propagated, never the call.
@@ -463,6 +485,12 @@ pub fn fcall_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     if !function.no_writes() {
         crate::command::persistence::deny_writable_script(ctx.srv)?;
     }
+    super::check_declared_oom(ctx, function.declared())?;
+    ctx.srv
+        .scripts
+        .run
+        .allow_oom
+        .set(function.declared().allow_oom);
     let engine = super::engine_of(&mut ctx.srv.scripts)?;
     *ctx.srv.scripts.run.command.borrow_mut() = argv.iter().map(|a| a.to_vec()).collect();
     let split = 3 + numkeys as usize;
