@@ -19,16 +19,20 @@
 //! replaced by another type gets `-UNBLOCKED` ([`unblock_deleted_stream_readgroup_clients`]),
 //! as Redis 7.0 does.
 //!
-//! # What Redis propagates (for the replication / AOF funnel)
+//! # What is propagated (to replicas, through `command::propagate`)
 //!
-//! XADD with `*` or `ms-*` is propagated with the ID it generated, and `MAXLEN ~ n` /
-//! `MINID ~ id` as `= <resulting length>` / `= <first ID>`; XTRIM with `~` likewise. XREADGROUP
-//! and XCLAIM / XAUTOCLAIM are not propagated as such: each entry delivered or claimed becomes
+//! As Redis 7.0 (`streamPropagateXCLAIM`, `streamPropagateGroupID`,
+//! `streamPropagateConsumerCreation`, `streamRewriteApproxSpecifier`,
+//! `streamRewriteTrimArgument`): XADD with `*` or `ms-*` is rewritten with the ID it generated,
+//! and `MAXLEN ~ n` / `MINID ~ id` as `= <resulting length>` / `= <first ID>` (LIMIT kept);
+//! XTRIM with `~` likewise (`rewrite_trim_args`). XREADGROUP (served at once or when blocked)
+//! and XCLAIM / XAUTOCLAIM prevent their own argv: each entry delivered or claimed becomes
 //! `XCLAIM key group consumer 0 id TIME <ms> RETRYCOUNT <n> FORCE JUSTID LASTID <group last id>`
-//! (a claimed entry that no longer exists too, to drop it from the PEL), a NOACK read that moved
-//! the group becomes `XGROUP SETID key group <last id> ENTRIESREAD <n>`, and a consumer created
-//! by a NOACK read `XGROUP CREATECONSUMER key group consumer`. The other commands propagate
-//! verbatim. ferrodis's funnel is built elsewhere; [`delivered`] is where these would be emitted.
+//! (`xclaim_op`; a claimed entry that no longer exists too, naming its last owner, to drop it
+//! from the PEL); a NOACK read that moved the group, or an XCLAIM whose LASTID moved it with no
+//! XCLAIM emitted, becomes `XGROUP SETID key group <last id> ENTRIESREAD <n>`; a consumer
+//! created by a NOACK read `XGROUP CREATECONSUMER key group consumer`. The other commands
+//! propagate verbatim.
 
 use super::args;
 use super::blocked::{self as blocking, BlockedOp};
