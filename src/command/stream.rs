@@ -19,22 +19,27 @@
 //! replaced by another type gets `-UNBLOCKED` ([`unblock_deleted_stream_readgroup_clients`]),
 //! as Redis 7.0 does.
 //!
-//! # What Redis propagates (for the replication / AOF funnel)
+//! # What is propagated (to replicas, through `command::propagate`)
 //!
-//! XADD with `*` or `ms-*` is propagated with the ID it generated, and `MAXLEN ~ n` /
-//! `MINID ~ id` as `= <resulting length>` / `= <first ID>`; XTRIM with `~` likewise. XREADGROUP
-//! and XCLAIM / XAUTOCLAIM are not propagated as such: each entry delivered or claimed becomes
+//! As Redis 7.0 (`streamPropagateXCLAIM`, `streamPropagateGroupID`,
+//! `streamPropagateConsumerCreation`, `streamRewriteApproxSpecifier`,
+//! `streamRewriteTrimArgument`): XADD with `*` or `ms-*` is rewritten with the ID it generated,
+//! and `MAXLEN ~ n` / `MINID ~ id` as `= <resulting length>` / `= <first ID>` (LIMIT kept);
+//! XTRIM with `~` likewise (`rewrite_trim_args`). XREADGROUP (served at once or when blocked)
+//! and XCLAIM / XAUTOCLAIM prevent their own argv: each entry delivered or claimed becomes
 //! `XCLAIM key group consumer 0 id TIME <ms> RETRYCOUNT <n> FORCE JUSTID LASTID <group last id>`
-//! (a claimed entry that no longer exists too, to drop it from the PEL), a NOACK read that moved
-//! the group becomes `XGROUP SETID key group <last id> ENTRIESREAD <n>`, and a consumer created
-//! by a NOACK read `XGROUP CREATECONSUMER key group consumer`. The other commands propagate
-//! verbatim. ferrodis's funnel is built elsewhere; [`delivered`] is where these would be emitted.
+//! (`xclaim_op`; a claimed entry that no longer exists too, naming its last owner, to drop it
+//! from the PEL); a NOACK read that moved the group, or an XCLAIM whose LASTID moved it with no
+//! XCLAIM emitted, becomes `XGROUP SETID key group <last id> ENTRIESREAD <n>`; a consumer
+//! created by a NOACK read `XGROUP CREATECONSUMER key group consumer`. The other commands
+//! propagate verbatim.
 
 use super::args;
 use super::blocked::{self as blocking, BlockedOp};
 use super::error::{CommandError, CommandResult};
 use super::keyspec::{key_flags::*, GetKeys, KeySpec};
 use super::notify::NOTIFY_STREAM;
+use super::propagate;
 use super::table::{flags::*, CommandSpec};
 use super::{notify, signal_key_as_ready, signal_modified_key, Ctx};
 use crate::db::value::Value;
@@ -433,6 +438,8 @@ struct AddTrimArgs {
     limit: u64,
     /// Index of the ID argument (XADD).
     id_pos: usize,
+    /// Index of the MAXLEN / MINID threshold argument (Redis: `trim_strategy_arg_idx`).
+    threshold_pos: usize,
 }
 
 /// Redis: `streamParseAddOrTrimArgsOrReply`.
@@ -444,6 +451,7 @@ fn parse_add_trim_args(ctx: &Ctx, argv: &[&[u8]], xadd: bool) -> Result<AddTrimA
         approx: false,
         limit: 0,
         id_pos: argv.len(),
+        threshold_pos: 0,
     };
     let mut limit_given = false;
     let mut i = 2;
@@ -467,6 +475,7 @@ fn parse_add_trim_args(ctx: &Ctx, argv: &[&[u8]], xadd: bool) -> Result<AddTrimA
                 i += 1;
             }
             let value = argv[i + 1];
+            a.threshold_pos = i + 1;
             if args::is(opt, "maxlen") {
                 let n = args::int(value)?;
                 if n < 0 {
@@ -598,6 +607,7 @@ fn xadd_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         Some(strategy) => s.trim(strategy, a.approx, a.limit),
         None => 0,
     };
+    let threshold = approx_trim_threshold(s, &a);
     bulk_id(ctx.out, id);
     signal_modified_key(ctx, key);
     notify(ctx, NOTIFY_STREAM, "xadd", key);
@@ -605,8 +615,47 @@ fn xadd_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     if trimmed > 0 {
         notify(ctx, NOTIFY_STREAM, "xtrim", key);
     }
+    let generated = !matches!(a.id, Some((_, true)));
+    if generated || threshold.is_some() {
+        propagate::rewrite(ctx, || {
+            let mut rewritten = rewrite_trim_args(argv, &a, threshold);
+            if generated {
+                rewritten[a.id_pos] = id.to_text().into_bytes();
+            }
+            rewritten
+        });
+    }
     signal_key_as_ready(ctx, key);
     Ok(())
+}
+
+/// After a `~` trim, the threshold that makes the trim exact: the stream's length (MAXLEN) or
+/// its first ID (MINID; `18446744073709551615-18446744073709551615` when empty, as Redis's
+/// `streamGetEdgeID`). None when the trim was exact already (Redis:
+/// `streamRewriteTrimArgument`).
+fn approx_trim_threshold(s: &Stream, a: &AddTrimArgs) -> Option<Vec<u8>> {
+    if !a.approx {
+        return None;
+    }
+    Some(match a.strategy? {
+        TrimStrategy::MaxLen(_) => s.len().to_string().into_bytes(),
+        TrimStrategy::MinId(_) => s
+            .edge_id(false)
+            .unwrap_or(StreamId::MAX)
+            .to_text()
+            .into_bytes(),
+    })
+}
+
+/// `argv` with `~ <threshold>` replaced by `= <threshold>` (Redis:
+/// `streamRewriteApproxSpecifier` and `streamRewriteTrimArgument`); LIMIT stays as given.
+fn rewrite_trim_args(argv: &[&[u8]], a: &AddTrimArgs, threshold: Option<Vec<u8>>) -> Vec<Vec<u8>> {
+    let mut rewritten: Vec<Vec<u8>> = argv.iter().map(|arg| arg.to_vec()).collect();
+    if let Some(threshold) = threshold {
+        rewritten[a.threshold_pos - 1] = b"=".to_vec();
+        rewritten[a.threshold_pos] = threshold;
+    }
+    rewritten
 }
 
 /// The ID `*` generates: the current millisecond, or the last ID's next sequence when the
@@ -633,7 +682,11 @@ fn xtrim_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         return Err(CommandError::Syntax);
     };
     let deleted = s.trim(strategy, a.approx, a.limit);
+    let threshold = approx_trim_threshold(s, &a);
     if deleted > 0 {
+        if threshold.is_some() {
+            propagate::rewrite(ctx, || rewrite_trim_args(argv, &a, threshold));
+        }
         notify(ctx, NOTIFY_STREAM, "xtrim", key);
         signal_modified_key(ctx, key);
         ctx.srv.dirty += deleted;
@@ -828,6 +881,9 @@ const XREAD_BLOCKED_DEFAULT_COUNT: usize = 1000;
 /// null array when nothing was read. Redis: `xreadCommand`.
 fn xread_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let xreadgroup = argv[0].len() == 10;
+    // XREADGROUP reaches replicas as what it did to the group ([`read_group`]), never as
+    // itself (Redis: `preventCommandPropagation` in `xreadCommand`).
+    propagate::prevent(ctx);
     let mut timeout: Option<Option<i64>> = None;
     let mut count = 0usize;
     let mut streams_arg = 0;
@@ -1054,7 +1110,14 @@ fn read_group(
     if created {
         ctx.srv.dirty += 1;
         notify(ctx, NOTIFY_STREAM, "xgroup-createconsumer", key);
+        if g.noack {
+            // Without NOACK the XCLAIMs below create the consumer on the replica.
+            let op = createconsumer_op(key, &g.group, &g.consumer);
+            propagate::also_propagate(ctx, ctx.db, op);
+        }
     }
+    let propagating = propagate::active(ctx);
+    let mut ops = Vec::new();
     let out = &mut *ctx.out;
     let Ok(Some(s)) = stream_for_write(&mut ctx.dbs[ctx.db], key, now) else {
         return;
@@ -1066,21 +1129,84 @@ fn read_group(
         reply_consumer_history(out, s, &mut group, &g.consumer, start, count, now);
     } else {
         let sent = reply_range(out, s, start, StreamId::MAX, count, false);
+        let last_id = group.last_id;
         for id in sent {
             s.advance_group(&mut group, id);
             if !g.noack {
                 delivered(&mut group, id, &g.consumer, now);
+                if let Some(nack) = group.pel.get(&id).filter(|_| propagating) {
+                    let id_arg = id.to_text().into_bytes();
+                    ops.push(xclaim_op(key, &g.group, &id_arg, nack, group.last_id));
+                }
             }
+        }
+        // With NOACK no XCLAIM carries the group's new last ID (Redis: `propagate_last_id`).
+        if g.noack && group.last_id != last_id && propagating {
+            ops.push(setid_op(key, &g.group, &group));
         }
     }
     if let Some(gs) = s.groups.as_mut() {
         gs.insert(g.group.clone(), group);
     }
+    for op in ops {
+        propagate::also_propagate(ctx, ctx.db, op);
+    }
+}
+
+/// What a replica replays for pending entry `id` of `group` (its ID as the command gave it:
+/// `id_arg`): `XCLAIM key group consumer 0 id TIME <ms> RETRYCOUNT <n> FORCE JUSTID LASTID
+/// <group last id>`, which creates, moves or (for a deleted entry) drops the pending entry
+/// idempotently (Redis: `streamPropagateXCLAIM`).
+fn xclaim_op(
+    key: &[u8],
+    group: &[u8],
+    id_arg: &[u8],
+    nack: &Nack,
+    last_id: StreamId,
+) -> Vec<Vec<u8>> {
+    let consumer = nack.consumer.as_ref().map_or(&[][..], |c| c.as_bytes());
+    vec![
+        b"XCLAIM".to_vec(),
+        key.to_vec(),
+        group.to_vec(),
+        consumer.to_vec(),
+        b"0".to_vec(),
+        id_arg.to_vec(),
+        b"TIME".to_vec(),
+        nack.delivery_time.to_string().into_bytes(),
+        b"RETRYCOUNT".to_vec(),
+        nack.delivery_count.to_string().into_bytes(),
+        b"FORCE".to_vec(),
+        b"JUSTID".to_vec(),
+        b"LASTID".to_vec(),
+        last_id.to_text().into_bytes(),
+    ]
+}
+
+/// `XGROUP SETID key group <last id> ENTRIESREAD <n>`: a group moved without any XCLAIM to
+/// say so (Redis: `streamPropagateGroupID`).
+fn setid_op(key: &[u8], name: &[u8], group: &ConsumerGroup) -> Vec<Vec<u8>> {
+    vec![
+        b"XGROUP".to_vec(),
+        b"SETID".to_vec(),
+        key.to_vec(),
+        name.to_vec(),
+        group.last_id.to_text().into_bytes(),
+        b"ENTRIESREAD".to_vec(),
+        group.entries_read.to_string().into_bytes(),
+    ]
+}
+
+/// `XGROUP CREATECONSUMER key group consumer`: a consumer a NOACK read created (Redis:
+/// `streamPropagateConsumerCreation`).
+fn createconsumer_op(key: &[u8], group: &[u8], consumer: &[u8]) -> Vec<Vec<u8>> {
+    let words: [&[u8]; 5] = [b"XGROUP", b"CREATECONSUMER", key, group, consumer];
+    words.iter().map(|w| w.to_vec()).collect()
 }
 
 /// Entry `id` was delivered to `consumer` (which exists): a new pending entry, or one taken
-/// over from another consumer with its counters reset. Redis propagates each as an XCLAIM
-/// (see the module docs).
+/// over from another consumer with its counters reset. [`read_group`] propagates each as an
+/// XCLAIM ([`xclaim_op`]).
 fn delivered(group: &mut ConsumerGroup, id: StreamId, consumer: &[u8], now: Ms) {
     let nack = group.pel.entry(id).or_insert(Nack {
         delivery_time: now,
@@ -1535,7 +1661,7 @@ fn xclaim_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let mut j = 5;
     while j < argv.len() {
         match parse_strict_id(argv[j]) {
-            Ok(id) => ids.push(id),
+            Ok(id) => ids.push((id, j)),
             Err(_) => break,
         }
         j += 1;
@@ -1583,32 +1709,41 @@ fn xclaim_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         None => now,
     };
     let (key, consumer) = (argv[1], argv[3]);
+    let propagating = propagate::active(ctx);
     let Ok(Some(s)) = stream_for_write(&mut ctx.dbs[ctx.db], key, now) else {
         return Ok(());
     };
     let Some(mut group) = s.groups.as_mut().and_then(|g| g.remove(argv[2])) else {
         return Ok(());
     };
+    let mut last_id_moved = false;
     if last_id > group.last_id {
         group.last_id = last_id;
+        last_id_moved = true;
     }
+    let mut ops = Vec::new();
     let out = &mut *ctx.out;
     let at = out.deferred_len();
     let mut n = 0;
     let mut consumer_created = false;
     let mut consumer_ready = false;
-    for id in ids {
+    for (id, arg) in ids {
         if !s.contains(id) {
-            // The entry is gone: drop it from the PEL.
+            // The entry is gone: drop it from the PEL (and from the replica's, with an
+            // XCLAIM naming its last owner).
+            if let Some(nack) = group.pel.get(&id).filter(|_| propagating) {
+                ops.push(xclaim_op(key, argv[2], argv[arg], nack, group.last_id));
+            }
             group.ack(id);
             continue;
         }
         if force && !group.pel.contains_key(&id) {
+            // A new pending entry starts delivered once (Redis: `streamCreateNACK`).
             group.pel.insert(
                 id,
                 Nack {
                     delivery_time: now,
-                    delivery_count: 0,
+                    delivery_count: 1,
                     consumer: None,
                 },
             );
@@ -1640,9 +1775,17 @@ fn xclaim_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         } else if let Some(e) = s.get(id) {
             reply_entry(out, &e);
         }
+        if let Some(nack) = group.pel.get(&id).filter(|_| propagating) {
+            ops.push(xclaim_op(key, argv[2], argv[arg], nack, group.last_id));
+        }
         n += 1;
     }
     out.set_deferred_len(at, b'*', n);
+    // A LASTID that moved the group reaches the replica inside the XCLAIMs, or, when there
+    // is none, as XGROUP SETID (Redis: `propagate_last_id`).
+    if last_id_moved && ops.is_empty() && propagating {
+        ops.push(setid_op(key, argv[2], &group));
+    }
     if let Some(gs) = s.groups.as_mut() {
         gs.insert(Sds::new(argv[2]), group);
     }
@@ -1650,7 +1793,17 @@ fn xclaim_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     if consumer_created {
         notify(ctx, NOTIFY_STREAM, "xgroup-createconsumer", key);
     }
+    claimed_ops_propagate(ctx, ops);
     Ok(())
+}
+
+/// XCLAIM / XAUTOCLAIM reach replicas only as the XCLAIMs (and XGROUP SETID) of what they
+/// did, never as themselves (Redis: `preventCommandPropagation` in both).
+fn claimed_ops_propagate(ctx: &mut Ctx, ops: Vec<Vec<Vec<u8>>>) {
+    propagate::prevent(ctx);
+    for op in ops {
+        propagate::also_propagate(ctx, ctx.db, op);
+    }
 }
 
 /// XAUTOCLAIM key group consumer min-idle-time start [COUNT count] [JUSTID] —
@@ -1683,6 +1836,7 @@ fn xautoclaim_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     }
     let now = ctx.now;
     let (key, consumer) = (argv[1], argv[3]);
+    let propagating = propagate::active(ctx);
     let s = stream_for_write(&mut ctx.dbs[ctx.db], key, now)?;
     let Some(s) = s.filter(|s| s.group(argv[2]).is_some()) else {
         return Err(nogroup_key_or_group(key, argv[2], ""));
@@ -1690,6 +1844,7 @@ fn xautoclaim_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let Some(mut group) = s.groups.as_mut().and_then(|g| g.remove(argv[2])) else {
         return Ok(());
     };
+    let mut ops = Vec::new();
     let out = &mut *ctx.out;
     out.array_len(3);
     let mut attempts = count.saturating_mul(10);
@@ -1716,6 +1871,10 @@ fn xautoclaim_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
             None => StreamId::MAX,
         };
         if !s.contains(id) {
+            if propagating {
+                let id_arg = id.to_text().into_bytes();
+                ops.push(xclaim_op(key, argv[2], &id_arg, nack, group.last_id));
+            }
             group.ack(id);
             deleted.push(id);
             count -= 1;
@@ -1749,6 +1908,10 @@ fn xautoclaim_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         } else if let Some(e) = s.get(id) {
             reply_entry(&mut claimed, &e);
         }
+        if let Some(nack) = group.pel.get(&id).filter(|_| propagating) {
+            let id_arg = id.to_text().into_bytes();
+            ops.push(xclaim_op(key, argv[2], &id_arg, nack, group.last_id));
+        }
         n += 1;
         count -= 1;
         if id == StreamId::MAX {
@@ -1769,6 +1932,7 @@ fn xautoclaim_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     if consumer_created {
         notify(ctx, NOTIFY_STREAM, "xgroup-createconsumer", key);
     }
+    claimed_ops_propagate(ctx, ops);
     Ok(())
 }
 
