@@ -35,18 +35,24 @@
 //! src/command/           mod.rs (Ctx, Caller, process_command, call), table.rs (command
 //!                        rows), keyspec.rs (key specs, GETKEYS), args.rs, error.rs,
 //!                        client.rs (Client, query buffer), state.rs (ServerState, Stats),
+//!                        propagate.rs (the write funnel) and replication.rs (SYNC/PSYNC,
+//!                        the replicas' stream), persistence.rs (SAVE/BGSAVE, save points,
+//!                        loading), evict.rs (maxmemory) and memory.rs (INFO memory, MEMORY),
 //!                        blocked.rs (BLPOP & co.), notify.rs (keyspace events), info.rs
-//!                        (INFO), and one file per family: string.rs keyspace.rs list.rs
-//!                        hash.rs set.rs zset.rs sort.rs pubsub.rs multi.rs connection.rs
-//!                        admin.rs scripting.rs (+ scripting/: Lua engine, conversions,
-//!                        functions, libs/ with one file per Lua library)
-//! src/db/                the keyspace: mod.rs (Db, lazy expiry), expire.rs (active expiry),
-//!                        lazyfree.rs, value.rs (Value, Object)
+//!                        (INFO), slowlog.rs, latency.rs, and one file per family: string.rs
+//!                        bitops.rs hyperloglog.rs keyspace.rs dump.rs (DUMP/RESTORE/MIGRATE)
+//!                        list.rs hash.rs set.rs zset.rs geo.rs stream.rs sort.rs pubsub.rs
+//!                        multi.rs connection.rs admin.rs scripting.rs (+ scripting/: Lua
+//!                        engine, conversions, functions, libs/ with one file per Lua library)
+//! src/db/                the keyspace: mod.rs (Db, lazy expiry), expire.rs (active expiry
+//!                        cycle), evict.rs (eviction pool, LRU/LFU clocks), digest.rs (DEBUG
+//!                        DIGEST), lazyfree.rs, value.rs (Value, Object)
 //! src/types/             sds.rs (strings), dict.rs (hash table with O(1) sampling), and the
-//!                        collections: list, hash, set, zset
-//! src/persist/           RDB files (Redis 7.0, version 10): rdb.rs save/load, blobs.rs, lzf.rs
+//!                        collections: list, hash, set, zset, stream, hll, geohash
+//! src/persist/           RDB files (Redis 7.0, version 10): rdb.rs save/load (+ rdb/stream.rs),
+//!                        blobs.rs, lzf.rs
 //! src/util/              strict number parsing, %.17g, x87 long double, glob matching,
-//!                        keyspace-event letters
+//!                        keyspace-event letters, process.rs (fork for BGSAVE)
 //! src/alloc.rs           used_memory accounting
 //! ```
 //!
