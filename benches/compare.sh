@@ -80,7 +80,8 @@ start_servers() {
     REDIS_PID=$!
     PIDS+=("$REDIS_PID")
     FERRO_PORT=$(free_port)
-    "$FERRODIS_BIN" --port "$FERRO_PORT" --bind 127.0.0.1 >"$WORK/ferrodis.log" 2>&1 &
+    "$FERRODIS_BIN" --port "$FERRO_PORT" --bind 127.0.0.1 --save '' --dir "$WORK" \
+        >"$WORK/ferrodis.log" 2>&1 &
     FERRO_PID=$!
     PIDS+=("$FERRO_PID")
     wait_ready "$REDIS_PORT"
@@ -90,7 +91,8 @@ start_servers() {
 # start_baseline: sets BASE_PORT BASE_PID (the BASELINE_BIN server, throughput rounds only).
 start_baseline() {
     BASE_PORT=$(free_port)
-    "$BASELINE_BIN" --port "$BASE_PORT" --bind 127.0.0.1 >"$WORK/baseline.log" 2>&1 &
+    "$BASELINE_BIN" --port "$BASE_PORT" --bind 127.0.0.1 --save '' --dir "$WORK" \
+        >"$WORK/baseline.log" 2>&1 &
     BASE_PID=$!
     PIDS+=("$BASE_PID")
     wait_ready "$BASE_PORT"

@@ -274,41 +274,37 @@ pub fn standard_geohash(score: f64) -> Option<[u8; 11]> {
     Some(text)
 }
 
+/// The interleaved longitude (odd) and latitude (even) bit positions.
+const LON_BITS: u64 = 0xaaaa_aaaa_aaaa_aaaa;
+const LAT_BITS: u64 = 0x5555_5555_5555_5555;
+
 /// Moves a cell `d` cells east (d > 0) or west (d < 0), wrapping around the world.
 fn move_x(hash: &mut HashBits, d: i8) {
-    if d == 0 {
-        return;
-    }
-    let x = hash.bits & 0xaaaa_aaaa_aaaa_aaaa;
-    let y = hash.bits & 0x5555_5555_5555_5555;
-    let shift = 64 - hash.step as u32 * 2;
-    // Ones in the latitude positions let a carry (or borrow) run through them.
-    let zz = 0x5555_5555_5555_5555u64.wrapping_shr(shift);
-    let x = if d > 0 {
-        x.wrapping_add(zz.wrapping_add(1))
-    } else {
-        (x | zz).wrapping_sub(zz.wrapping_add(1))
-    };
-    let x = x & 0xaaaa_aaaa_aaaa_aaaau64.wrapping_shr(shift);
-    hash.bits = x | y;
+    step_interleaved(hash, d, LON_BITS, LAT_BITS);
 }
 
 /// Moves a cell north (d > 0) or south (d < 0).
 fn move_y(hash: &mut HashBits, d: i8) {
+    step_interleaved(hash, d, LAT_BITS, LON_BITS);
+}
+
+/// Adds or subtracts one to the coordinate held in the `own` bit positions of an interleaved
+/// hash, leaving the `other` coordinate alone (Redis: `geohash_move_x` / `geohash_move_y`).
+fn step_interleaved(hash: &mut HashBits, d: i8, own: u64, other: u64) {
     if d == 0 {
         return;
     }
-    let x = hash.bits & 0xaaaa_aaaa_aaaa_aaaa;
-    let y = hash.bits & 0x5555_5555_5555_5555;
+    let mine = hash.bits & own;
+    let theirs = hash.bits & other;
     let shift = 64 - hash.step as u32 * 2;
-    let zz = 0xaaaa_aaaa_aaaa_aaaau64.wrapping_shr(shift);
-    let y = if d > 0 {
-        y.wrapping_add(zz.wrapping_add(1))
+    // Ones in the other coordinate's positions let a carry (or borrow) run through them.
+    let zz = other.wrapping_shr(shift);
+    let mine = if d > 0 {
+        mine.wrapping_add(zz.wrapping_add(1))
     } else {
-        (y | zz).wrapping_sub(zz.wrapping_add(1))
+        (mine | zz).wrapping_sub(zz.wrapping_add(1))
     };
-    let y = y & 0x5555_5555_5555_5555u64.wrapping_shr(shift);
-    hash.bits = x | y;
+    hash.bits = (mine & own.wrapping_shr(shift)) | theirs;
 }
 
 /// The eight cells around a cell, in the order a search reads them: north, south, east, west,

@@ -234,6 +234,9 @@ pub fn exchange(port: u16, bytes: &[u8], quiet: Duration) -> (Vec<u8>, bool) {
 pub struct RealRedis {
     child: Child,
     pub port: u16,
+    /// Its own empty `dir` (removed on drop), so that no `dump.rdb` left in the working
+    /// directory (by a benchmark, a crash) is loaded into it. A test's `--dir` overrides it.
+    dir: std::path::PathBuf,
 }
 
 impl RealRedis {
@@ -242,6 +245,7 @@ impl RealRedis {
     /// fails to bind, or the port answers with a server that is not ours. Both are detected by
     /// asking the port for its `process_id`, and the start is retried on another port.
     pub fn start(extra: &[&str]) -> RealRedis {
+        let dir = fresh_server_dir();
         for _ in 0..5 {
             let port = free_port();
             let mut child = Command::new("redis-server")
@@ -254,13 +258,15 @@ impl RealRedis {
                     "no",
                 ])
                 .args(["--bind", "127.0.0.1", "--daemonize", "no"])
+                .arg("--dir")
+                .arg(&dir)
                 .args(extra)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("start redis-server");
             if serves_as(&mut child, port) {
-                return RealRedis { child, port };
+                return RealRedis { child, port, dir };
             }
             let _ = child.kill();
             let _ = child.wait();
@@ -277,6 +283,7 @@ impl Drop for RealRedis {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
