@@ -399,7 +399,7 @@ fn keys_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
 
 /// Has `key`'s TTL passed? (Redis: `keyIsExpired`; does not delete.)
 fn is_expired(db: &Db, key: &[u8], now: Ms) -> bool {
-    db.get_expire(key).is_some_and(|when| when <= now)
+    db.get_expire(key).is_some_and(|when| when < now)
 }
 
 /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type] — `[next cursor, [key ...]]`; the

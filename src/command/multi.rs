@@ -154,7 +154,7 @@ impl WatchState {
 
 /// Is `key` logically expired (TTL passed) though perhaps still stored? Redis: `keyIsExpired`.
 fn key_is_expired(db: &Db, key: &[u8], now: Ms) -> bool {
-    db.get_expire(key).is_some_and(|when| when <= now)
+    db.get_expire(key).is_some_and(|when| when < now)
 }
 
 // ---------------------------------------------------------------------------------------------

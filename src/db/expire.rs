@@ -231,7 +231,7 @@ fn sweep_step(db: &mut Db, cursor: &mut u64, keys: u64, now: Ms) -> SweepStep {
         let want = (keys - step.sampled) as usize;
         *cursor = db.expires.scan(*cursor, want, |key, &when| {
             step.sampled += 1;
-            if when <= now {
+            if when < now {
                 expired_keys.push(key.clone());
             } else {
                 step.ttl_sum += when - now;

@@ -8,8 +8,8 @@
 //! Keeping TTLs in their own table means a key without a TTL pays nothing for the feature, and
 //! the active expiry cycle ([`expire`]) can sample *only* keys that may expire.
 //!
-//! **When is a key expired?** A key whose expiry time is `<= now` is logically gone the moment
-//! the clock passes it; it is physically removed either lazily, the next time a command looks it
+//! **When is a key expired?** A key whose expiry time is `< now` is logically gone (Redis's
+//! `keyIsExpired`: `now > when`, so a key lives through its own expiry millisecond); it is physically removed either lazily, the next time a command looks it
 //! up ([`Db::expire_if_needed`], Redis's `expireIfNeeded`), or actively by the background cycle.
 //! Both paths append the key to `expired_pending`, which the command layer drains after every
 //! command to fire `expired` keyspace events and invalidate WATCHes.
@@ -79,7 +79,7 @@ impl Db {
             return false;
         }
         match self.expires.get(key) {
-            Some(&when) if when <= now => {
+            Some(&when) if when < now => {
                 self.delete_expired(key);
                 true
             }
