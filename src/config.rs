@@ -81,6 +81,23 @@ pub struct Config {
     pub enable_debug_command: String,
     /// Print the logo at startup even when the log is not a terminal.
     pub always_show_logo: bool,
+    /// The TLS listener (0: none) and the `tls-*` settings `net::tls::server_config` reads.
+    pub tls_port: u16,
+    pub tls_cert_file: String,
+    pub tls_key_file: String,
+    pub tls_key_file_pass: String,
+    pub tls_ca_cert_file: String,
+    pub tls_ca_cert_dir: String,
+    /// `tls-auth-clients`: yes | no | optional.
+    pub tls_auth_clients: String,
+    pub tls_protocols: String,
+    pub tls_ciphers: String,
+    pub tls_ciphersuites: String,
+    pub tls_prefer_server_ciphers: bool,
+    pub tls_session_caching: bool,
+    pub tls_session_cache_size: u64,
+    pub tls_session_cache_timeout: u64,
+    pub tls_dh_params_file: String,
     /// Values given to directives of [`UNIMPLEMENTED`] (absent: the directive's default).
     pub unimplemented: std::collections::BTreeMap<&'static str, String>,
 }
@@ -149,6 +166,21 @@ impl Default for Config {
             active_expire_effort: 1,
             enable_debug_command: "no".to_string(),
             always_show_logo: false,
+            tls_port: 0,
+            tls_cert_file: String::new(),
+            tls_key_file: String::new(),
+            tls_key_file_pass: String::new(),
+            tls_ca_cert_file: String::new(),
+            tls_ca_cert_dir: String::new(),
+            tls_auth_clients: "yes".to_string(),
+            tls_protocols: String::new(),
+            tls_ciphers: String::new(),
+            tls_ciphersuites: String::new(),
+            tls_prefer_server_ciphers: false,
+            tls_session_caching: true,
+            tls_session_cache_size: 20480,
+            tls_session_cache_timeout: 300,
+            tls_dh_params_file: String::new(),
             unimplemented: std::collections::BTreeMap::new(),
         }
     }
@@ -787,6 +819,47 @@ pub static DIRECTIVES: &[Directive] = &[
         true
     ),
     directive!("slowlog-max-len", slowlog_max_len, int(0, i64::MAX), true),
+    directive!("tls-port", tls_port, int(0, 65535), false),
+    directive!("tls-cert-file", tls_cert_file, string, true),
+    directive!("tls-key-file", tls_key_file, string, true),
+    directive!("tls-key-file-pass", tls_key_file_pass, string, true),
+    directive!("tls-ca-cert-file", tls_ca_cert_file, string, true),
+    directive!("tls-ca-cert-dir", tls_ca_cert_dir, string, true),
+    Directive {
+        name: "tls-auth-clients",
+        get: |c| c.tls_auth_clients.clone(),
+        set: |c, v| match v.to_ascii_lowercase().as_str() {
+            mode @ ("yes" | "no" | "optional") => {
+                c.tls_auth_clients = mode.to_string();
+                Ok(())
+            }
+            _ => Err("argument(s) must be one of the following: no, yes, optional".into()),
+        },
+        mutable: true,
+    },
+    directive!("tls-protocols", tls_protocols, string, true),
+    directive!("tls-ciphers", tls_ciphers, string, true),
+    directive!("tls-ciphersuites", tls_ciphersuites, string, true),
+    directive!(
+        "tls-prefer-server-ciphers",
+        tls_prefer_server_ciphers,
+        bool,
+        true
+    ),
+    directive!("tls-session-caching", tls_session_caching, bool, true),
+    directive!(
+        "tls-session-cache-size",
+        tls_session_cache_size,
+        int(0, 2147483647),
+        true
+    ),
+    directive!(
+        "tls-session-cache-timeout",
+        tls_session_cache_timeout,
+        int(0, 2147483647),
+        true
+    ),
+    directive!("tls-dh-params-file", tls_dh_params_file, string, true),
 ];
 
 /// The reason a value is refused because it would switch on a feature ferrodis lacks; the
@@ -1017,26 +1090,21 @@ pub static UNIMPLEMENTED: &[Unimplemented] = &[
     ),
     unimplemented("syslog-facility", "local0", Accepts::Any, false),
     unimplemented("syslog-ident", "redis", Accepts::Any, false),
-    unimplemented("tls-auth-clients", "yes", Accepts::Any, true),
-    unimplemented("tls-ca-cert-dir", "", Accepts::Any, true),
-    unimplemented("tls-ca-cert-file", "", Accepts::Any, true),
-    unimplemented("tls-cert-file", "", Accepts::Any, true),
-    unimplemented("tls-ciphers", "", Accepts::Any, true),
-    unimplemented("tls-ciphersuites", "", Accepts::Any, true),
     unimplemented("tls-client-cert-file", "", Accepts::Any, true),
     unimplemented("tls-client-key-file", "", Accepts::Any, true),
     unimplemented("tls-client-key-file-pass", "", Accepts::Any, true),
-    unimplemented("tls-cluster", "no", Accepts::Any, true),
-    unimplemented("tls-dh-params-file", "", Accepts::Any, true),
-    unimplemented("tls-key-file", "", Accepts::Any, true),
-    unimplemented("tls-key-file-pass", "", Accepts::Any, true),
-    unimplemented("tls-port", "0", Accepts::Only(&["0"], "TLS"), true),
-    unimplemented("tls-prefer-server-ciphers", "no", Accepts::Any, true),
-    unimplemented("tls-protocols", "", Accepts::Any, true),
-    unimplemented("tls-replication", "no", Accepts::Any, true),
-    unimplemented("tls-session-cache-size", "20480", Accepts::Any, true),
-    unimplemented("tls-session-cache-timeout", "300", Accepts::Any, true),
-    unimplemented("tls-session-caching", "yes", Accepts::Any, true),
+    unimplemented(
+        "tls-cluster",
+        "no",
+        Accepts::Only(&["no"], "cluster"),
+        true,
+    ),
+    unimplemented(
+        "tls-replication",
+        "no",
+        Accepts::Only(&["no"], "replication over TLS"),
+        true,
+    ),
     unimplemented("tracking-table-max-keys", "1000000", Accepts::Any, true),
     unimplemented("unixsocket", "", Accepts::Any, false),
     unimplemented("unixsocketperm", "0", Accepts::Any, false),

@@ -76,6 +76,7 @@ pub mod alloc;
 pub mod command;
 pub mod config;
 pub mod db;
+pub mod net;
 pub mod persist;
 pub mod resp;
 pub mod server;

@@ -286,7 +286,13 @@ fn config_set_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     // Passwords never reach the slow log, even when the command fails (Redis: the
     // `SENSITIVE_CONFIG` flag).
     for (i, pair) in pairs.chunks(2).enumerate() {
-        let sensitive = ["masterauth", "masteruser", "requirepass"];
+        let sensitive = [
+            "masterauth",
+            "masteruser",
+            "requirepass",
+            "tls-key-file-pass",
+            "tls-client-key-file-pass",
+        ];
         if sensitive
             .iter()
             .any(|s| pair[0].eq_ignore_ascii_case(s.as_bytes()))
@@ -326,6 +332,26 @@ fn config_set_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     if config.requirepass.is_none() {
         for (_, c) in ctx.clients.iter_mut() {
             c.authenticated = true;
+        }
+    }
+    // New TLS settings apply to connections accepted from now on; like Redis's
+    // `tlsConfigure`, nothing changes unless all of them load.
+    if let Some(tls_name) = seen.iter().find(|name| name.starts_with("tls-")) {
+        if config.tls_port != 0 {
+            match crate::net::tls::server_config(&config) {
+                Ok(tls) => {
+                    if let Some(io) = ctx.srv.io.as_mut() {
+                        io.tls = Some(tls);
+                    }
+                }
+                Err(reason) => {
+                    log::warn!("{reason}");
+                    return Err(failed(
+                        tls_name.as_bytes(),
+                        "Unable to update TLS configuration. Check server logs.",
+                    ));
+                }
+            }
         }
     }
     log::set_max_level(crate::config::log_level_filter(&config.loglevel));

@@ -22,7 +22,7 @@ use crate::db::Ms;
 use crate::resp::parse::RequestParser;
 use crate::resp::reply::ReplyBuffer;
 use bytes::BytesMut;
-use mio::net::TcpStream;
+use crate::net::Connection;
 use std::net::SocketAddr;
 
 /// Bytes requested from the kernel per read event (Redis: `PROTO_IOBUF_LEN`). Also the most
@@ -44,7 +44,7 @@ pub enum ReplyMode {
 pub struct Client {
     /// CLIENT ID: unique and increasing for the life of the server (slab keys are reused).
     pub id: u64,
-    pub socket: TcpStream,
+    pub socket: Connection,
     pub addr: SocketAddr,
     pub local_addr: Option<SocketAddr>,
     pub query_buf: QueryBuffer,
@@ -86,11 +86,12 @@ pub struct Client {
 impl Client {
     pub fn new(
         id: u64,
-        socket: TcpStream,
+        socket: impl Into<Connection>,
         addr: SocketAddr,
         now: Ms,
         authenticated: bool,
     ) -> Client {
+        let socket = socket.into();
         let local_addr = socket.local_addr().ok();
         Client {
             id,

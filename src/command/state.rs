@@ -79,7 +79,12 @@ pub enum Shutdown {
 /// them). Owned here, in the state, so that both the main loop and the restricted turn run
 /// while a script is busy (see [`ServerState::events_while_blocked`]) use the same ones.
 pub struct NetIo {
+    /// The `bind` addresses on `port`, then (from index `tls_from` on) on `tls-port`.
     pub listeners: Vec<mio::net::TcpListener>,
+    /// Index of the first TLS listener in `listeners` (== its length when TLS is off).
+    pub tls_from: usize,
+    /// The TLS settings new TLS connections are accepted with (rebuilt by CONFIG SET tls-*).
+    pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
     pub registry: mio::Registry,
 }
 

@@ -50,7 +50,14 @@ impl Net<'_> {
             match c.socket.read(&mut spare[..]) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    // A TLS handshake answer the socket could not take yet: flush it when
+                    // the socket is writable.
+                    if c.socket.wants_write() {
+                        self.queue_write(key);
+                    }
+                    return;
+                }
                 Err(_) => return self.close_client(key),
             }
         };

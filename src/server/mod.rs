@@ -57,7 +57,8 @@ use crate::config::Config;
 use crate::db::{Db, Ms};
 use crate::resp::reply::ReplyBuffer;
 use log::{debug, info, warn};
-use mio::net::{TcpListener, TcpStream};
+use crate::net::Connection;
+use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 use std::io::{self, Write};
@@ -132,21 +133,38 @@ impl Net<'_> {
                     return;
                 }
             };
+            let tls = match io.tls.as_ref() {
+                Some(config) if index >= io.tls_from => Some(config.clone()),
+                _ => None,
+            };
             self.state.stats.total_connections_received += 1;
             if self.clients.len() >= self.state.config.maxclients {
-                // Like Redis: tell the client why, best effort, then drop it.
+                // Like Redis: tell the client why, best effort, then drop it (in clear text
+                // only: on a TLS port the handshake comes first).
                 let mut socket = socket;
-                let _ = socket.write_all(b"-ERR max number of clients reached\r\n");
+                if tls.is_none() {
+                    let _ = socket.write_all(b"-ERR max number of clients reached\r\n");
+                }
                 self.state.stats.rejected_connections += 1;
                 warn!("Rejected connection from {addr}: max number of clients reached");
                 continue;
             }
             let _ = socket.set_nodelay(true);
+            let socket = match tls {
+                None => Connection::from(socket),
+                Some(config) => match Connection::tls(socket, config) {
+                    Ok(socket) => socket,
+                    Err(e) => {
+                        warn!("Accepting TLS connection from {addr}: {e}");
+                        continue;
+                    }
+                },
+            };
             self.register_client(socket, addr);
         }
     }
 
-    fn register_client(&mut self, mut socket: TcpStream, addr: SocketAddr) {
+    fn register_client(&mut self, mut socket: Connection, addr: SocketAddr) {
         let Some(io) = self.state.io.as_ref() else {
             return;
         };
@@ -186,7 +204,8 @@ impl Net<'_> {
     /// Queues a client for writing in this turn's `before_sleep`.
     pub fn queue_write(&mut self, key: usize) {
         if let Some(c) = self.clients.get_mut(key) {
-            if !c.pending_write && (!c.reply.is_empty() || c.close_asap || c.close_after_reply) {
+            let has_output = !c.reply.is_empty() || c.socket.wants_write();
+            if !c.pending_write && (has_output || c.close_asap || c.close_after_reply) {
                 c.pending_write = true;
                 self.state.clients_pending_write.push(key);
             }
@@ -200,23 +219,46 @@ impl Server {
     pub fn bind(config: Config) -> io::Result<Server> {
         let poll = Poll::new()?;
         let mut listeners = Vec::new();
-        for (i, host) in config.bind.iter().enumerate() {
-            let addr: SocketAddr = format!("{host}:{}", config.port)
-                .parse()
-                .or_else(|_| format!("[{host}]:{}", config.port).parse())
-                .map_err(|_| {
-                    io::Error::new(
-                        io::ErrorKind::InvalidInput,
-                        format!("bad bind address '{host}'"),
-                    )
-                })?;
-            let mut listener = TcpListener::bind(addr)?;
-            poll.registry().register(
-                &mut listener,
-                Token(FIRST_LISTENER_TOKEN - i),
-                Interest::READABLE,
-            )?;
-            listeners.push(listener);
+        let mut ports = vec![config.port];
+        let tls = if config.tls_port != 0 {
+            ports.push(config.tls_port);
+            let tls = crate::net::tls::server_config(&config)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+            Some(tls)
+        } else {
+            None
+        };
+        let mut tls_from = 0;
+        for (n, &port) in ports.iter().enumerate() {
+            if n == 1 {
+                tls_from = listeners.len();
+            }
+            if port == 0 && n == 0 && config.tls_port != 0 {
+                // `port 0` with a TLS port: TLS only, as Redis.
+                tls_from = 0;
+                continue;
+            }
+            for host in &config.bind {
+                let addr: SocketAddr = format!("{host}:{port}")
+                    .parse()
+                    .or_else(|_| format!("[{host}]:{port}").parse())
+                    .map_err(|_| {
+                        io::Error::new(
+                            io::ErrorKind::InvalidInput,
+                            format!("bad bind address '{host}'"),
+                        )
+                    })?;
+                let mut listener = TcpListener::bind(addr)?;
+                poll.registry().register(
+                    &mut listener,
+                    Token(FIRST_LISTENER_TOKEN - listeners.len()),
+                    Interest::READABLE,
+                )?;
+                listeners.push(listener);
+            }
+        }
+        if tls.is_none() {
+            tls_from = listeners.len();
         }
         let tcp_port = listeners
             .first()
@@ -235,6 +277,8 @@ impl Server {
         let mut state = ServerState::new(config, tcp_port);
         state.io = Some(NetIo {
             listeners,
+            tls_from,
+            tls,
             registry,
         });
         state.events_while_blocked = Some(busy::process_events_while_blocked);

@@ -72,7 +72,15 @@ impl Net<'_> {
         };
         let mut failed = false;
         let mut written = 0;
-        while !c.reply.is_empty() && written < NET_MAX_WRITES_PER_EVENT {
+        // Encrypted bytes left by an earlier short TLS write go first.
+        let mut socket_full = false;
+        match c.socket.flush_pending() {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => socket_full = true,
+            Err(_) => failed = true,
+        }
+        while !failed && !socket_full && !c.reply.is_empty() && written < NET_MAX_WRITES_PER_EVENT
+        {
             match c.socket.write(c.reply.as_bytes()) {
                 Ok(0) => {
                     failed = true;
@@ -104,7 +112,7 @@ impl Net<'_> {
             }
             return;
         }
-        let want_writable = !c.reply.is_empty();
+        let want_writable = !c.reply.is_empty() || c.socket.wants_write();
         if want_writable != c.writable_registered {
             let interest = if want_writable {
                 Interest::READABLE | Interest::WRITABLE

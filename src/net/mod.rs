@@ -1,0 +1,225 @@
+//! A client's byte stream: plain TCP or TLS over TCP (Redis: `connection.c` `CT_Socket` and
+//! `tls.c` `CT_TLS`, the two connection types behind `connRead` / `connWrite`).
+//!
+//! The loop (`server/input.rs`, `server/output.rs`) reads requests from and writes replies to a
+//! [`Connection`] without knowing which kind it is. A TLS connection is a [`rustls`] state
+//! machine fed by the same non-blocking socket: there is no thread per connection and no
+//! blocking handshake. The handshake simply happens inside the first reads and writes:
+//!
+//! ```text
+//!  read(buf):  loop { decrypted bytes waiting?  -> copy them into buf
+//!                     buf full                  -> return (the loop reads again next turn)
+//!                     read_tls(socket)          -> WouldBlock: return what we have (or
+//!                                                  WouldBlock when nothing)
+//!                     process_new_packets       -> decrypts records, advances the
+//!                                                  handshake; its answers are flushed at once }
+//!  write(buf): encrypt into rustls's outgoing buffer, write_tls(socket) until it is empty or
+//!              the socket would block; what is left is flushed on the next writable event
+//!              ([`Connection::wants_write`] keeps the writable interest registered).
+//! ```
+//!
+//! The rule that keeps edge-triggered polling correct (mio, like Redis's epoll loop, only wakes
+//! for *new* bytes): a read returns fewer bytes than asked only when the socket itself said
+//! WouldBlock or EOF. So either the caller's buffer was filled (and it comes back next turn, as
+//! for plain TCP), or everything the kernel had was consumed.
+
+pub mod tls;
+
+use mio::net::TcpStream;
+use mio::{event, Interest, Registry, Token};
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, RawFd};
+
+/// One accepted connection's transport.
+pub enum Connection {
+    Tcp(TcpStream),
+    Tls(Box<TlsStream>),
+}
+
+/// A TCP socket with a rustls server session on top.
+pub struct TlsStream {
+    tcp: TcpStream,
+    session: rustls::ServerConnection,
+}
+
+impl From<TcpStream> for Connection {
+    fn from(tcp: TcpStream) -> Connection {
+        Connection::Tcp(tcp)
+    }
+}
+
+impl Connection {
+    /// Wraps an accepted socket in a server-side TLS session.
+    pub fn tls(tcp: TcpStream, config: std::sync::Arc<rustls::ServerConfig>) -> io::Result<Self> {
+        let session = rustls::ServerConnection::new(config).map_err(io::Error::other)?;
+        Ok(Connection::Tls(Box::new(TlsStream { tcp, session })))
+    }
+
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Connection::Tcp(tcp) => tcp,
+            Connection::Tls(tls) => &tls.tcp,
+        }
+    }
+
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Connection::Tls(_))
+    }
+
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.tcp().local_addr()
+    }
+
+    /// Encrypted bytes are waiting for the socket to take them (a TLS write, or a handshake
+    /// message, came up short): the loop must keep writable interest.
+    pub fn wants_write(&self) -> bool {
+        match self {
+            Connection::Tcp(_) => false,
+            Connection::Tls(tls) => tls.session.wants_write(),
+        }
+    }
+
+    /// Writes out encrypted bytes left from an earlier short write. `WouldBlock` when the
+    /// socket still cannot take them all.
+    pub fn flush_pending(&mut self) -> io::Result<()> {
+        match self {
+            Connection::Tcp(_) => Ok(()),
+            Connection::Tls(tls) => tls.flush_tls(),
+        }
+    }
+}
+
+impl AsRawFd for Connection {
+    fn as_raw_fd(&self) -> RawFd {
+        self.tcp().as_raw_fd()
+    }
+}
+
+impl Read for Connection {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Connection::Tcp(tcp) => tcp.read(buf),
+            Connection::Tls(tls) => tls.read(buf),
+        }
+    }
+}
+
+impl Write for Connection {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Connection::Tcp(tcp) => tcp.write(buf),
+            Connection::Tls(tls) => tls.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.flush_pending()
+    }
+}
+
+impl TlsStream {
+    /// Moves rustls's outgoing records to the socket until none are left (`Ok`) or the socket
+    /// is full (`WouldBlock`).
+    fn flush_tls(&mut self) -> io::Result<()> {
+        while self.session.wants_write() {
+            match self.session.write_tls(&mut self.tcp) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Flushes what the handshake (or an alert) produced; a full socket is not an error here,
+    /// the bytes wait in the session and `wants_write` tells the loop.
+    fn flush_tls_best_effort(&mut self) -> io::Result<()> {
+        match self.flush_tls() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
+            other => other,
+        }
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut filled = 0;
+        loop {
+            // Decrypted bytes first.
+            while filled < buf.len() {
+                match self.session.reader().read(&mut buf[filled..]) {
+                    Ok(0) => return Ok(filled), // close_notify: EOF after what we have
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    // The error (a peer gone without close_notify) comes back next read.
+                    Err(_) if filled > 0 => return Ok(filled),
+                    Err(e) => return Err(e),
+                }
+            }
+            if filled == buf.len() {
+                return Ok(filled);
+            }
+            match self.session.read_tls(&mut self.tcp) {
+                Ok(0) => return Ok(filled), // TCP EOF (sticky: the next read sees it again)
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && filled > 0 => {
+                    return Ok(filled)
+                }
+                Err(e) => return Err(e),
+            }
+            if let Err(error) = self.session.process_new_packets() {
+                // rustls queued an alert for the peer: send it, then fail the connection.
+                let _ = self.flush_tls_best_effort();
+                return Err(io::Error::new(io::ErrorKind::InvalidData, error));
+            }
+            self.flush_tls_best_effort()?;
+        }
+    }
+
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            let accepted = self.session.writer().write(buf)?;
+            let flushed = self.flush_tls();
+            match flushed {
+                Ok(()) if accepted == 0 => continue, // room again: encrypt the rest
+                Ok(()) => return Ok(accepted),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && accepted > 0 => {
+                    return Ok(accepted)
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl event::Source for Connection {
+    fn register(&mut self, registry: &Registry, token: Token, interest: Interest) -> io::Result<()> {
+        match self {
+            Connection::Tcp(tcp) => tcp.register(registry, token, interest),
+            Connection::Tls(tls) => tls.tcp.register(registry, token, interest),
+        }
+    }
+
+    fn reregister(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interest: Interest,
+    ) -> io::Result<()> {
+        match self {
+            Connection::Tcp(tcp) => tcp.reregister(registry, token, interest),
+            Connection::Tls(tls) => tls.tcp.reregister(registry, token, interest),
+        }
+    }
+
+    fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
+        match self {
+            Connection::Tcp(tcp) => tcp.deregister(registry),
+            Connection::Tls(tls) => tls.tcp.deregister(registry),
+        }
+    }
+}

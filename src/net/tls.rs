@@ -1,0 +1,249 @@
+//! The server's TLS settings, built from the `tls-*` directives into a rustls
+//! [`ServerConfig`] (Redis: `tls.c` `tlsConfigure` / `createSSLContext`).
+//!
+//! [`server_config`] is called at startup when `tls-port` is set and again by CONFIG SET of any
+//! `tls-*` directive; like Redis's `tlsConfigure` it is all or nothing: a new config replaces
+//! the old one only if every file loaded, so a bad CONFIG SET leaves TLS serving as before.
+//! Connections already open keep the config they were accepted with.
+//!
+//! What maps onto rustls and what does not (rustls is not OpenSSL):
+//!
+//! * `tls-cert-file` (a chain, leaf first), `tls-key-file` (PKCS#1, PKCS#8 or SEC1 PEM),
+//!   `tls-ca-cert-file` / `tls-ca-cert-dir` (every PEM certificate of every file in the
+//!   directory; OpenSSL looks certificates up by subject hash, the outcome is the same),
+//!   `tls-auth-clients yes|no|optional`, `tls-protocols` (TLSv1.2, TLSv1.3; TLSv1 and TLSv1.1
+//!   are refused, rustls never speaks them), `tls-ciphersuites` (TLS 1.3 names),
+//!   `tls-ciphers` (TLS 1.2 suites by OpenSSL name, plus `DEFAULT`/`HIGH`/`ALL`),
+//!   `tls-prefer-server-ciphers`, `tls-session-caching` and `tls-session-cache-size`.
+//! * `tls-key-file-pass`: rustls reads no encrypted keys; an encrypted key is refused with a
+//!   clear error. `tls-dh-params-file` is checked to be readable and otherwise unused: rustls
+//!   negotiates ECDHE only. `tls-session-cache-timeout` is kept but not enforced: rustls's
+//!   session cache is bounded by size.
+
+use crate::config::Config;
+use rustls::crypto::{ring, CryptoProvider};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::{NoServerSessionStorage, ServerSessionMemoryCache, WebPkiClientVerifier};
+use rustls::{CipherSuite, RootCertStore, ServerConfig, SupportedCipherSuite};
+use std::sync::Arc;
+
+/// OpenSSL's names of the suites rustls implements (TLS 1.3 names are the IANA ones).
+const SUITE_NAMES: &[(&str, CipherSuite)] = &[
+    ("TLS_AES_128_GCM_SHA256", CipherSuite::TLS13_AES_128_GCM_SHA256),
+    ("TLS_AES_256_GCM_SHA384", CipherSuite::TLS13_AES_256_GCM_SHA384),
+    (
+        "TLS_CHACHA20_POLY1305_SHA256",
+        CipherSuite::TLS13_CHACHA20_POLY1305_SHA256,
+    ),
+    (
+        "ECDHE-ECDSA-AES128-GCM-SHA256",
+        CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    ),
+    (
+        "ECDHE-ECDSA-AES256-GCM-SHA384",
+        CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    ),
+    (
+        "ECDHE-ECDSA-CHACHA20-POLY1305",
+        CipherSuite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    ),
+    (
+        "ECDHE-RSA-AES128-GCM-SHA256",
+        CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    ),
+    (
+        "ECDHE-RSA-AES256-GCM-SHA384",
+        CipherSuite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+    ),
+    (
+        "ECDHE-RSA-CHACHA20-POLY1305",
+        CipherSuite::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    ),
+];
+
+/// Builds the server-side TLS config from `config`'s `tls-*` directives. The error is the
+/// line Redis would log (it names the file or directive at fault).
+pub fn server_config(config: &Config) -> Result<Arc<ServerConfig>, String> {
+    if config.tls_cert_file.is_empty() {
+        return Err("No tls-cert-file configured!".into());
+    }
+    if config.tls_key_file.is_empty() {
+        return Err("No tls-key-file configured!".into());
+    }
+    let auth = config.tls_auth_clients.as_str();
+    if auth != "no" && config.tls_ca_cert_file.is_empty() && config.tls_ca_cert_dir.is_empty() {
+        return Err("Either tls-ca-cert-file or tls-ca-cert-dir must be specified when \
+                    tls-cluster, tls-replication or tls-auth-clients are enabled!"
+            .into());
+    }
+    let provider = Arc::new(provider(config)?);
+    let versions = protocols(&config.tls_protocols)?;
+    let builder = ServerConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(&versions)
+        .map_err(|e| format!("Failed to configure ciphers: {e}"))?;
+    let builder = if auth == "no" {
+        builder.with_no_client_auth()
+    } else {
+        let roots = Arc::new(ca_certificates(config)?);
+        let verifier = WebPkiClientVerifier::builder_with_provider(roots, provider);
+        let verifier = if auth == "optional" {
+            verifier.allow_unauthenticated()
+        } else {
+            verifier
+        };
+        builder.with_client_cert_verifier(
+            verifier
+                .build()
+                .map_err(|e| format!("Failed to configure CA certificate(s) file/directory: {e}"))?,
+        )
+    };
+    let chain = certificates(&config.tls_cert_file)
+        .map_err(|e| format!("Failed to load certificate: {}: {e}", config.tls_cert_file))?;
+    let key = private_key(config)?;
+    let mut server = builder
+        .with_single_cert(chain, key)
+        .map_err(|e| format!("Failed to load private key: {}: {e}", config.tls_key_file))?;
+    if !config.tls_dh_params_file.is_empty() {
+        std::fs::metadata(&config.tls_dh_params_file)
+            .map_err(|e| format!("Failed to load {}: {e}", config.tls_dh_params_file))?;
+    }
+    server.ignore_client_order = config.tls_prefer_server_ciphers;
+    if config.tls_session_caching {
+        server.session_storage =
+            ServerSessionMemoryCache::new(config.tls_session_cache_size.max(1) as usize);
+    } else {
+        server.session_storage = Arc::new(NoServerSessionStorage {});
+        server.send_tls13_tickets = 0;
+    }
+    Ok(Arc::new(server))
+}
+
+/// `tls-protocols`: a space-separated list; empty means TLS 1.2 and 1.3 (Redis's default).
+fn protocols(text: &str) -> Result<Vec<&'static rustls::SupportedProtocolVersion>, String> {
+    if text.trim().is_empty() {
+        return Ok(vec![&rustls::version::TLS12, &rustls::version::TLS13]);
+    }
+    let mut versions = Vec::new();
+    for token in text.split_ascii_whitespace() {
+        match token.to_ascii_lowercase().as_str() {
+            "tlsv1.2" => versions.push(&rustls::version::TLS12),
+            "tlsv1.3" => versions.push(&rustls::version::TLS13),
+            "tlsv1" | "tlsv1.1" => {
+                return Err(format!(
+                    "{token} is specified in tls-protocols but not supported (TLS 1.2 and 1.3 only)."
+                ))
+            }
+            _ => {
+                return Err("Invalid tls-protocols specified. Use a combination of 'TLSv1', \
+                            'TLSv1.1', 'TLSv1.2' and 'TLSv1.3'."
+                    .into())
+            }
+        }
+    }
+    Ok(versions)
+}
+
+/// The ring provider restricted to the suites `tls-ciphers` (TLS 1.2) and `tls-ciphersuites`
+/// (TLS 1.3) name; an empty directive keeps every suite of its version.
+fn provider(config: &Config) -> Result<CryptoProvider, String> {
+    let mut provider = ring::default_provider();
+    let tls13 = select(&config.tls_ciphersuites, ':', true)
+        .ok_or_else(|| format!("Failed to configure ciphersuites: {}", config.tls_ciphersuites))?;
+    let tls12 = select(&config.tls_ciphers, ':', false)
+        .ok_or_else(|| format!("Failed to configure ciphers: {}", config.tls_ciphers))?;
+    provider.cipher_suites.retain(|suite| {
+        let wanted = if is_tls13(suite) { &tls13 } else { &tls12 };
+        wanted.as_ref().is_none_or(|names| names.contains(&suite.suite()))
+    });
+    Ok(provider)
+}
+
+fn is_tls13(suite: &SupportedCipherSuite) -> bool {
+    matches!(suite, SupportedCipherSuite::Tls13(_))
+}
+
+/// The suites a cipher string names: `Some(None)` for "all of them" (empty, or an OpenSSL
+/// keyword such as DEFAULT/HIGH/ALL), `None` when it names nothing rustls has (OpenSSL
+/// refuses such a string too). Exclusions (`!x`, `-x`) and `@STRENGTH` are ignored.
+fn select(text: &str, separator: char, tls13: bool) -> Option<Option<Vec<CipherSuite>>> {
+    if text.trim().is_empty() {
+        return Some(None);
+    }
+    let mut named = Vec::new();
+    for token in text.split([separator, ' ', ',']).map(str::trim) {
+        if token.is_empty() || token.starts_with(['!', '-', '@']) {
+            continue;
+        }
+        let token = token.trim_start_matches('+');
+        if ["DEFAULT", "HIGH", "ALL", "ECDHE", "EECDH", "AESGCM"].contains(&token) {
+            return Some(None);
+        }
+        let found = SUITE_NAMES
+            .iter()
+            .filter(|(name, suite)| {
+                name.eq_ignore_ascii_case(token) && format!("{suite:?}").starts_with("TLS13") == tls13
+            })
+            .map(|(_, suite)| *suite);
+        named.extend(found);
+    }
+    (!named.is_empty()).then_some(Some(named))
+}
+
+fn certificates(path: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+    let chain = CertificateDer::pem_file_iter(path)
+        .map_err(|e| e.to_string())?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    if chain.is_empty() {
+        return Err("no certificate found".into());
+    }
+    Ok(chain)
+}
+
+fn private_key(config: &Config) -> Result<PrivateKeyDer<'static>, String> {
+    let path = &config.tls_key_file;
+    let failed = |why: String| format!("Failed to load private key: {path}: {why}");
+    let pem = std::fs::read(path).map_err(|e| failed(e.to_string()))?;
+    if pem
+        .windows(b"ENCRYPTED".len())
+        .any(|w| w == b"ENCRYPTED")
+    {
+        return Err(failed(
+            "encrypted private keys are not supported (tls-key-file-pass): decrypt it with \
+             `openssl pkey -in <file> -out <file>`"
+                .into(),
+        ));
+    }
+    PrivateKeyDer::from_pem_slice(&pem).map_err(|e| failed(e.to_string()))
+}
+
+/// The CAs client certificates are checked against: `tls-ca-cert-file` and every PEM file in
+/// `tls-ca-cert-dir`.
+fn ca_certificates(config: &Config) -> Result<RootCertStore, String> {
+    let failed = |why: String| format!("Failed to configure CA certificate(s) file/directory: {why}");
+    let mut files = Vec::new();
+    if !config.tls_ca_cert_file.is_empty() {
+        files.push(std::path::PathBuf::from(&config.tls_ca_cert_file));
+    }
+    if !config.tls_ca_cert_dir.is_empty() {
+        let entries = std::fs::read_dir(&config.tls_ca_cert_dir)
+            .map_err(|e| failed(format!("{}: {e}", config.tls_ca_cert_dir)))?;
+        files.extend(entries.flatten().map(|entry| entry.path()).filter(|p| p.is_file()));
+    }
+    let mut roots = RootCertStore::empty();
+    for file in files {
+        let Ok(certs) = CertificateDer::pem_file_iter(&file) else {
+            return Err(failed(format!("{}: cannot read", file.display())));
+        };
+        for cert in certs.flatten() {
+            roots
+                .add(cert)
+                .map_err(|e| failed(format!("{}: {e}", file.display())))?;
+        }
+    }
+    if roots.is_empty() {
+        return Err(failed("no CA certificate found".into()));
+    }
+    Ok(roots)
+}
