@@ -18,6 +18,9 @@
 #   KEYS           keys for the memory test (1000000; 0 skips it)
 #   COLLECTIONS    1: also load 1,000,000 elements into each collection type, as 1,000 keys x
 #                  1,000 elements and as 100,000 keys x 10 elements, and compare RSS (0 skips)
+#   TLS            1: the throughput rounds go through TLS (redis-benchmark --tls) to each
+#                  server's tls-port, with certificates made for the run by openssl (a CA and
+#                  one server/client certificate, RSA 2048); the memory tests stay plain
 #   BASELINE_BIN   an earlier ferrodis binary: it runs as a third server in the throughput rounds
 #                  (rotating with the other two), and each row also gets its throughput and CPU per
 #                  request, with the ratios ferrodis/baseline: a regression check for a change
@@ -36,6 +39,7 @@ KEYS=${KEYS:-1000000}
 COLLECTIONS=${COLLECTIONS:-1}
 FERRODIS_BIN=${FERRODIS_BIN:-target/release/ferrodis-server}
 BASELINE_BIN=${BASELINE_BIN:-}
+TLS=${TLS:-0}
 
 for tool in redis-server redis-benchmark redis-cli python3; do
     command -v "$tool" >/dev/null || { echo "compare.sh: $tool not found" >&2; exit 1; }
@@ -75,13 +79,17 @@ wait_ready() {
 # start_servers: sets REDIS_PORT REDIS_PID FERRO_PORT FERRO_PID.
 start_servers() {
     REDIS_PORT=$(free_port)
+    REDIS_TLS_PORT=$(free_port)
+    # shellcheck disable=SC2046
     redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
-        --daemonize no --logfile "$WORK/redis.log" &
+        --daemonize no --logfile "$WORK/redis.log" $(tls_port_args "$REDIS_TLS_PORT") &
     REDIS_PID=$!
     PIDS+=("$REDIS_PID")
     FERRO_PORT=$(free_port)
+    FERRO_TLS_PORT=$(free_port)
+    # shellcheck disable=SC2046
     "$FERRODIS_BIN" --port "$FERRO_PORT" --bind 127.0.0.1 --save '' --dir "$WORK" \
-        >"$WORK/ferrodis.log" 2>&1 &
+        $(tls_port_args "$FERRO_TLS_PORT") >"$WORK/ferrodis.log" 2>&1 &
     FERRO_PID=$!
     PIDS+=("$FERRO_PID")
     wait_ready "$REDIS_PORT"
@@ -91,8 +99,10 @@ start_servers() {
 # start_baseline: sets BASE_PORT BASE_PID (the BASELINE_BIN server, throughput rounds only).
 start_baseline() {
     BASE_PORT=$(free_port)
+    BASE_TLS_PORT=$(free_port)
+    # shellcheck disable=SC2046
     "$BASELINE_BIN" --port "$BASE_PORT" --bind 127.0.0.1 --save '' --dir "$WORK" \
-        >"$WORK/baseline.log" 2>&1 &
+        $(tls_port_args "$BASE_TLS_PORT") >"$WORK/baseline.log" 2>&1 &
     BASE_PID=$!
     PIDS+=("$BASE_PID")
     wait_ready "$BASE_PORT"
@@ -112,6 +122,30 @@ rss_kb() {
     awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
 }
 
+# TLS: certificates, the servers' extra directives and redis-benchmark's flags.
+SERVER_TLS=()
+BENCH_TLS=()
+if [[ $TLS == 1 ]]; then
+    (
+        cd "$WORK"
+        openssl genrsa -out ca.key 2048
+        openssl req -x509 -new -nodes -sha256 -key ca.key -days 30 -subj "/CN=bench ca" -out ca.crt
+        openssl genrsa -out server.key 2048
+        openssl req -new -sha256 -subj "/CN=localhost" -key server.key -out server.csr
+        printf "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n" >server.ext
+        openssl x509 -req -sha256 -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+            -days 30 -extfile server.ext -out server.crt
+    ) >/dev/null 2>&1
+    SERVER_TLS=(--tls-cert-file "$WORK/server.crt" --tls-key-file "$WORK/server.key"
+        --tls-ca-cert-file "$WORK/ca.crt")
+    BENCH_TLS=(--tls --cacert "$WORK/ca.crt" --cert "$WORK/server.crt" --key "$WORK/server.key")
+fi
+
+# tls_port_args PORT: the directives that open PORT as the TLS port (nothing without TLS=1).
+tls_port_args() {
+    if [[ $TLS == 1 ]]; then echo --tls-port "$1" "${SERVER_TLS[@]}"; fi
+}
+
 TICKS=$(getconf CLK_TCK)
 RESULTS=$WORK/results.tsv
 
@@ -120,7 +154,7 @@ run_one() {
     local server=$1 port=$2 pid=$3 test=$4 p=$5 n=$6
     local before after rps
     before=$(cpu_ticks "$pid")
-    rps=$(redis-benchmark -h 127.0.0.1 -p "$port" -c "$CLIENTS" -P "$p" -n "$n" \
+    rps=$(redis-benchmark -h 127.0.0.1 -p "$port" "${BENCH_TLS[@]}" -c "$CLIENTS" -P "$p" -n "$n" \
         -r "$KEYSPACE" -t "$test" --csv 2>/dev/null | awk -F'"' 'NR > 1 && $2 != "" { print $4; exit }')
     after=$(cpu_ticks "$pid")
     local cpu
@@ -139,12 +173,16 @@ if [[ -n $BASELINE_BIN ]]; then
     SERVERS+=(baseline)
 fi
 echo "tests: $TESTS; pipelines: $PIPELINES; $ROUNDS rounds; -c $CLIENTS; -r $KEYSPACE"
+# bench_port PLAIN TLS: the port the throughput rounds use.
+bench_port() {
+    if [[ $TLS == 1 ]]; then echo "$2"; else echo "$1"; fi
+}
 # run_server NAME TEST P N: one run against the named server.
 run_server() {
     case $1 in
-    redis) run_one redis "$REDIS_PORT" "$REDIS_PID" "$2" "$3" "$4" ;;
-    ferrodis) run_one ferrodis "$FERRO_PORT" "$FERRO_PID" "$2" "$3" "$4" ;;
-    baseline) run_one baseline "$BASE_PORT" "$BASE_PID" "$2" "$3" "$4" ;;
+    redis) run_one redis "$(bench_port "$REDIS_PORT" "$REDIS_TLS_PORT")" "$REDIS_PID" "$2" "$3" "$4" ;;
+    ferrodis) run_one ferrodis "$(bench_port "$FERRO_PORT" "$FERRO_TLS_PORT")" "$FERRO_PID" "$2" "$3" "$4" ;;
+    baseline) run_one baseline "$(bench_port "$BASE_PORT" "$BASE_TLS_PORT")" "$BASE_PID" "$2" "$3" "$4" ;;
     esac
 }
 for round in $(seq "$ROUNDS"); do

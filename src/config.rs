@@ -1093,12 +1093,7 @@ pub static UNIMPLEMENTED: &[Unimplemented] = &[
     unimplemented("tls-client-cert-file", "", Accepts::Any, true),
     unimplemented("tls-client-key-file", "", Accepts::Any, true),
     unimplemented("tls-client-key-file-pass", "", Accepts::Any, true),
-    unimplemented(
-        "tls-cluster",
-        "no",
-        Accepts::Only(&["no"], "cluster"),
-        true,
-    ),
+    unimplemented("tls-cluster", "no", Accepts::Only(&["no"], "cluster"), true),
     unimplemented(
         "tls-replication",
         "no",

@@ -15,7 +15,7 @@
 //!              command/  Ctx, process_command (one check path for every caller), families,
 //!                │       Client, ServerState, blocking, pub/sub, notify, MULTI, scripting
 //!                ▼
-//!              config.rs ─> resp/          db/ ─> types/
+//!              config.rs ─> resp/   net/   db/ ─> types/
 //!                                 └──────> util/ <──┘
 //! ```
 //!
@@ -51,6 +51,8 @@
 //!                        collections: list, hash, set, zset, stream, hll, geohash
 //! src/persist/           RDB files (Redis 7.0, version 10): rdb.rs save/load (+ rdb/stream.rs),
 //!                        blobs.rs, lzf.rs
+//! src/net/               a client's transport: plain TCP or a rustls TLS session (mod.rs),
+//!                        the tls-* directives -> rustls ServerConfig (tls.rs)
 //! src/util/              strict number parsing, %.17g, x87 long double, glob matching,
 //!                        keyspace-event letters, process.rs (fork for BGSAVE)
 //! src/alloc.rs           used_memory accounting

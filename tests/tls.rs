@@ -93,7 +93,9 @@ fn cli(port: u16, who: ClientCert, args: &[&str], stdin: Option<&[u8]>) -> Strin
     cmd.args(["60", "redis-cli", "-p", &port.to_string()]);
     cmd.args(["--tls", "--cacert", &cert("ca.crt")]);
     match who {
-        ClientCert::Trusted => cmd.args(["--cert", &cert("redis.crt"), "--key", &cert("redis.key")]),
+        ClientCert::Trusted => {
+            cmd.args(["--cert", &cert("redis.crt"), "--key", &cert("redis.key")])
+        }
         ClientCert::Stranger => cmd.args([
             "--cert",
             &cert("stranger.crt"),
@@ -139,9 +141,22 @@ fn redis_cli_over_tls_gets_the_replies_redis_server_gives() {
                   GET greeting\nCONFIG GET tls-auth-clients\nCONFIG GET tls-protocols\n\
                   CONFIG GET tls-session-caching\nCONFIG GET tls-session-cache-size\n\
                   CONFIG SET tls-auth-clients maybe\n";
-    let ours = cli(ferrodis_port, ClientCert::Trusted, &[], Some(script.as_bytes()));
-    let theirs = cli(redis_port, ClientCert::Trusted, &[], Some(script.as_bytes()));
-    assert!(ours.contains("PONG\nOK\nhello\n1\n42\n3\na\nb\nc\n"), "{ours}");
+    let ours = cli(
+        ferrodis_port,
+        ClientCert::Trusted,
+        &[],
+        Some(script.as_bytes()),
+    );
+    let theirs = cli(
+        redis_port,
+        ClientCert::Trusted,
+        &[],
+        Some(script.as_bytes()),
+    );
+    assert!(
+        ours.contains("PONG\nOK\nhello\n1\n42\n3\na\nb\nc\n"),
+        "{ours}"
+    );
     assert_eq!(ours, theirs);
 }
 
@@ -181,7 +196,12 @@ fn pipelines_and_big_values_cross_the_tls_path_whole() {
     for i in 0..20_000 {
         pipe.push_str(&format!("SET key:{i} value:{i}\n"));
     }
-    let out = cli(port, ClientCert::Trusted, &["--pipe"], Some(pipe.as_bytes()));
+    let out = cli(
+        port,
+        ClientCert::Trusted,
+        &["--pipe"],
+        Some(pipe.as_bytes()),
+    );
     assert!(out.contains("errors: 0, replies: 20000"), "{out}");
     assert_eq!(
         cli(port, ClientCert::Trusted, &["GET", "key:19999"], None),
@@ -192,7 +212,12 @@ fn pipelines_and_big_values_cross_the_tls_path_whole() {
         .map(|i| char::from(b'a' + (i % 26) as u8))
         .collect();
     assert_eq!(
-        cli(port, ClientCert::Trusted, &["-x", "SET", "big"], Some(big.as_bytes())),
+        cli(
+            port,
+            ClientCert::Trusted,
+            &["-x", "SET", "big"],
+            Some(big.as_bytes())
+        ),
         "OK\n"
     );
     let back = cli(port, ClientCert::Trusted, &["GET", "big"], None);
@@ -234,7 +259,12 @@ fn bad_tls_settings_are_refused_and_tls_keeps_serving() {
          update TLS configuration. Check server logs.\n\n"
     );
     assert_eq!(
-        cli(port, ClientCert::Trusted, &["CONFIG", "GET", "tls-cert-file"], None),
+        cli(
+            port,
+            ClientCert::Trusted,
+            &["CONFIG", "GET", "tls-cert-file"],
+            None
+        ),
         format!("tls-cert-file\n{}\n", cert("redis.crt"))
     );
     assert_eq!(cli(port, ClientCert::Trusted, &["PING"], None), "PONG\n");
@@ -256,7 +286,8 @@ fn a_missing_key_file_stops_startup_with_the_reason() {
         .output()
         .expect("run ferrodis-server");
     assert!(!out.status.success());
-    let log = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let log =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(
         log.contains("Failed to load private key: /nonexistent/redis.key"),
         "{log}"

@@ -19,10 +19,10 @@ use super::blocked::BlockedState;
 use super::multi::MultiState;
 use super::pubsub::SubscriberState;
 use crate::db::Ms;
+use crate::net::Connection;
 use crate::resp::parse::RequestParser;
 use crate::resp::reply::ReplyBuffer;
 use bytes::BytesMut;
-use crate::net::Connection;
 use std::net::SocketAddr;
 
 /// Bytes requested from the kernel per read event (Redis: `PROTO_IOBUF_LEN`). Also the most

@@ -163,9 +163,7 @@ impl TlsStream {
                 Ok(0) => return Ok(filled), // TCP EOF (sticky: the next read sees it again)
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock && filled > 0 => {
-                    return Ok(filled)
-                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && filled > 0 => return Ok(filled),
                 Err(e) => return Err(e),
             }
             if let Err(error) = self.session.process_new_packets() {
@@ -197,7 +195,12 @@ impl TlsStream {
 }
 
 impl event::Source for Connection {
-    fn register(&mut self, registry: &Registry, token: Token, interest: Interest) -> io::Result<()> {
+    fn register(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interest: Interest,
+    ) -> io::Result<()> {
         match self {
             Connection::Tcp(tcp) => tcp.register(registry, token, interest),
             Connection::Tls(tls) => tls.tcp.register(registry, token, interest),

@@ -30,8 +30,14 @@ use std::sync::Arc;
 
 /// OpenSSL's names of the suites rustls implements (TLS 1.3 names are the IANA ones).
 const SUITE_NAMES: &[(&str, CipherSuite)] = &[
-    ("TLS_AES_128_GCM_SHA256", CipherSuite::TLS13_AES_128_GCM_SHA256),
-    ("TLS_AES_256_GCM_SHA384", CipherSuite::TLS13_AES_256_GCM_SHA384),
+    (
+        "TLS_AES_128_GCM_SHA256",
+        CipherSuite::TLS13_AES_128_GCM_SHA256,
+    ),
+    (
+        "TLS_AES_256_GCM_SHA384",
+        CipherSuite::TLS13_AES_256_GCM_SHA384,
+    ),
     (
         "TLS_CHACHA20_POLY1305_SHA256",
         CipherSuite::TLS13_CHACHA20_POLY1305_SHA256,
@@ -73,31 +79,32 @@ pub fn server_config(config: &Config) -> Result<Arc<ServerConfig>, String> {
     }
     let auth = config.tls_auth_clients.as_str();
     if auth != "no" && config.tls_ca_cert_file.is_empty() && config.tls_ca_cert_dir.is_empty() {
-        return Err("Either tls-ca-cert-file or tls-ca-cert-dir must be specified when \
+        return Err(
+            "Either tls-ca-cert-file or tls-ca-cert-dir must be specified when \
                     tls-cluster, tls-replication or tls-auth-clients are enabled!"
-            .into());
+                .into(),
+        );
     }
     let provider = Arc::new(provider(config)?);
     let versions = protocols(&config.tls_protocols)?;
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&versions)
         .map_err(|e| format!("Failed to configure ciphers: {e}"))?;
-    let builder = if auth == "no" {
-        builder.with_no_client_auth()
-    } else {
-        let roots = Arc::new(ca_certificates(config)?);
-        let verifier = WebPkiClientVerifier::builder_with_provider(roots, provider);
-        let verifier = if auth == "optional" {
-            verifier.allow_unauthenticated()
+    let builder =
+        if auth == "no" {
+            builder.with_no_client_auth()
         } else {
-            verifier
+            let roots = Arc::new(ca_certificates(config)?);
+            let verifier = WebPkiClientVerifier::builder_with_provider(roots, provider);
+            let verifier = if auth == "optional" {
+                verifier.allow_unauthenticated()
+            } else {
+                verifier
+            };
+            builder.with_client_cert_verifier(verifier.build().map_err(|e| {
+                format!("Failed to configure CA certificate(s) file/directory: {e}")
+            })?)
         };
-        builder.with_client_cert_verifier(
-            verifier
-                .build()
-                .map_err(|e| format!("Failed to configure CA certificate(s) file/directory: {e}"))?,
-        )
-    };
     let chain = certificates(&config.tls_cert_file)
         .map_err(|e| format!("Failed to load certificate: {}: {e}", config.tls_cert_file))?;
     let key = private_key(config)?;
@@ -129,15 +136,15 @@ fn protocols(text: &str) -> Result<Vec<&'static rustls::SupportedProtocolVersion
         match token.to_ascii_lowercase().as_str() {
             "tlsv1.2" => versions.push(&rustls::version::TLS12),
             "tlsv1.3" => versions.push(&rustls::version::TLS13),
-            "tlsv1" | "tlsv1.1" => {
-                return Err(format!(
-                    "{token} is specified in tls-protocols but not supported (TLS 1.2 and 1.3 only)."
-                ))
-            }
+            "tlsv1" | "tlsv1.1" => return Err(format!(
+                "{token} is specified in tls-protocols but not supported (TLS 1.2 and 1.3 only)."
+            )),
             _ => {
-                return Err("Invalid tls-protocols specified. Use a combination of 'TLSv1', \
+                return Err(
+                    "Invalid tls-protocols specified. Use a combination of 'TLSv1', \
                             'TLSv1.1', 'TLSv1.2' and 'TLSv1.3'."
-                    .into())
+                        .into(),
+                )
             }
         }
     }
@@ -148,13 +155,19 @@ fn protocols(text: &str) -> Result<Vec<&'static rustls::SupportedProtocolVersion
 /// (TLS 1.3) name; an empty directive keeps every suite of its version.
 fn provider(config: &Config) -> Result<CryptoProvider, String> {
     let mut provider = ring::default_provider();
-    let tls13 = select(&config.tls_ciphersuites, ':', true)
-        .ok_or_else(|| format!("Failed to configure ciphersuites: {}", config.tls_ciphersuites))?;
+    let tls13 = select(&config.tls_ciphersuites, ':', true).ok_or_else(|| {
+        format!(
+            "Failed to configure ciphersuites: {}",
+            config.tls_ciphersuites
+        )
+    })?;
     let tls12 = select(&config.tls_ciphers, ':', false)
         .ok_or_else(|| format!("Failed to configure ciphers: {}", config.tls_ciphers))?;
     provider.cipher_suites.retain(|suite| {
         let wanted = if is_tls13(suite) { &tls13 } else { &tls12 };
-        wanted.as_ref().is_none_or(|names| names.contains(&suite.suite()))
+        wanted
+            .as_ref()
+            .is_none_or(|names| names.contains(&suite.suite()))
     });
     Ok(provider)
 }
@@ -182,7 +195,8 @@ fn select(text: &str, separator: char, tls13: bool) -> Option<Option<Vec<CipherS
         let found = SUITE_NAMES
             .iter()
             .filter(|(name, suite)| {
-                name.eq_ignore_ascii_case(token) && format!("{suite:?}").starts_with("TLS13") == tls13
+                name.eq_ignore_ascii_case(token)
+                    && format!("{suite:?}").starts_with("TLS13") == tls13
             })
             .map(|(_, suite)| *suite);
         named.extend(found);
@@ -205,10 +219,7 @@ fn private_key(config: &Config) -> Result<PrivateKeyDer<'static>, String> {
     let path = &config.tls_key_file;
     let failed = |why: String| format!("Failed to load private key: {path}: {why}");
     let pem = std::fs::read(path).map_err(|e| failed(e.to_string()))?;
-    if pem
-        .windows(b"ENCRYPTED".len())
-        .any(|w| w == b"ENCRYPTED")
-    {
+    if pem.windows(b"ENCRYPTED".len()).any(|w| w == b"ENCRYPTED") {
         return Err(failed(
             "encrypted private keys are not supported (tls-key-file-pass): decrypt it with \
              `openssl pkey -in <file> -out <file>`"
@@ -221,7 +232,8 @@ fn private_key(config: &Config) -> Result<PrivateKeyDer<'static>, String> {
 /// The CAs client certificates are checked against: `tls-ca-cert-file` and every PEM file in
 /// `tls-ca-cert-dir`.
 fn ca_certificates(config: &Config) -> Result<RootCertStore, String> {
-    let failed = |why: String| format!("Failed to configure CA certificate(s) file/directory: {why}");
+    let failed =
+        |why: String| format!("Failed to configure CA certificate(s) file/directory: {why}");
     let mut files = Vec::new();
     if !config.tls_ca_cert_file.is_empty() {
         files.push(std::path::PathBuf::from(&config.tls_ca_cert_file));
@@ -229,7 +241,12 @@ fn ca_certificates(config: &Config) -> Result<RootCertStore, String> {
     if !config.tls_ca_cert_dir.is_empty() {
         let entries = std::fs::read_dir(&config.tls_ca_cert_dir)
             .map_err(|e| failed(format!("{}: {e}", config.tls_ca_cert_dir)))?;
-        files.extend(entries.flatten().map(|entry| entry.path()).filter(|p| p.is_file()));
+        files.extend(
+            entries
+                .flatten()
+                .map(|entry| entry.path())
+                .filter(|p| p.is_file()),
+        );
     }
     let mut roots = RootCertStore::empty();
     for file in files {

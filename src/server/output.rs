@@ -79,8 +79,7 @@ impl Net<'_> {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => socket_full = true,
             Err(_) => failed = true,
         }
-        while !failed && !socket_full && !c.reply.is_empty() && written < NET_MAX_WRITES_PER_EVENT
-        {
+        while !failed && !socket_full && !c.reply.is_empty() && written < NET_MAX_WRITES_PER_EVENT {
             match c.socket.write(c.reply.as_bytes()) {
                 Ok(0) => {
                     failed = true;
