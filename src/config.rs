@@ -1093,13 +1093,10 @@ pub static UNIMPLEMENTED: &[Unimplemented] = &[
     unimplemented("tls-client-cert-file", "", Accepts::Any, true),
     unimplemented("tls-client-key-file", "", Accepts::Any, true),
     unimplemented("tls-client-key-file-pass", "", Accepts::Any, true),
-    unimplemented("tls-cluster", "no", Accepts::Only(&["no"], "cluster"), true),
-    unimplemented(
-        "tls-replication",
-        "no",
-        Accepts::Only(&["no"], "replication over TLS"),
-        true,
-    ),
+    unimplemented("tls-cluster", "no", Accepts::Any, true),
+    // A master serves replicas on its tls-port like any client; only a replica's own outgoing
+    // link has no TLS (it fails its handshake against a TLS-only master).
+    unimplemented("tls-replication", "no", Accepts::Any, true),
     unimplemented("tracking-table-max-keys", "1000000", Accepts::Any, true),
     unimplemented("unixsocket", "", Accepts::Any, false),
     unimplemented("unixsocketperm", "0", Accepts::Any, false),

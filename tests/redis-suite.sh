@@ -17,6 +17,11 @@
 # 4. Prints per unit: ok / failed / skipped as known-failing, and exits non-zero if a test
 #    that is not in the known-failing list failed, or a unit did not finish.
 #
+# REDIS_SUITE_TLS=1 runs the units in runtest's --tls mode: every server the harness starts
+# serves only TLS (tls-port) with certificates made by Redis's utils/gen-test-certs.sh (cached
+# in target/redis-suite/tls), and the harness's clients connect through Tcl's tls package
+# (Debian: tcl-tls).
+#
 # Logs: target/redis-suite/logs/<unit>.log (runtest's output, one file per unit). Server logs
 # of failed tests are in them (--dump-logs).
 #
@@ -49,6 +54,9 @@ UNIT_TIMEOUT=${REDIS_SUITE_UNIT_TIMEOUT:-900}
 # Tags denied: `slow` tests take minutes each on this 2-core machine; `needs:repl` blocks start
 # a replica (REPLICAOF / SYNC), which ferrodis does not implement yet (see the README).
 TAGS=${REDIS_SUITE_TAGS:--slow -needs:repl}
+TLS_MODE=${REDIS_SUITE_TLS:-0}
+TLS_ARGS=()
+[ "$TLS_MODE" = 1 ] && TLS_ARGS=(--tls)
 
 DEFAULT_UNITS=(
   unit/type/string unit/type/incr unit/type/list unit/type/list-2 unit/type/list-3
@@ -125,6 +133,23 @@ install_binaries() {
     die "tclsh 8.6 missing (apt-get install tcl)"
 }
 
+# runtest --tls wants tests/tls/{ca,server,client,redis}.{crt,key} and redis.dh, made by the
+# script Redis ships for it (its 2048-bit DH parameters take a while: made once, cached).
+make_test_certs() {
+  [ "$TLS_MODE" = 1 ] || return 0
+  command -v openssl >/dev/null || die "openssl missing (apt-get install openssl)"
+  echo 'package require tls' | tclsh8.6 >/dev/null 2>&1 || die "Tcl's tls package missing (apt-get install tcl-tls)"
+  if [ ! -f "$CACHE/tls/redis.dh" ]; then
+    local gen=$CACHE/tls-gen
+    rm -rf "$gen" && mkdir -p "$gen"
+    tar -xzf "$CACHE/redis_$REDIS_VERSION.orig.tar.gz" -C "$gen" --strip-components=1 \
+      "redis-$REDIS_VERSION/utils/gen-test-certs.sh" || die "cannot unpack gen-test-certs.sh"
+    (cd "$gen" && bash utils/gen-test-certs.sh >/dev/null 2>&1) || die "gen-test-certs.sh failed"
+    rm -rf "$CACHE/tls" && mv "$gen/tests/tls" "$CACHE/tls" && rm -rf "$gen"
+  fi
+  rm -rf "$SUITE/tests/tls" && cp -r "$CACHE/tls" "$SUITE/tests/tls"
+}
+
 # --- 2. The known-failing list -------------------------------------------------------------
 # Lines: `<test name> ## <reason>` (a test as runtest names it, or `/regex`), skipped by runtest;
 # `@unit <unit> ## <reason>`: the unit is not run at all;
@@ -164,7 +189,7 @@ run_unit() { # $1 = unit, $2 = slot (0..JOBS-1)
     cd "$CACHE/slot$slot" &&
       timeout --kill-after=10 "$UNIT_TIMEOUT" ./runtest --single "$unit" --clients 1 --durable \
         --skipfile "$CACHE/skipfile" --tags "$TAGS" --timeout "$TEST_TIMEOUT" \
-        --baseport "$base" --portcount "$slice" --dump-logs --no-latency
+        --baseport "$base" --portcount "$slice" --dump-logs --no-latency "${TLS_ARGS[@]}"
   ) >"$log" 2>&1
   echo $? >"$log.rc"
 }
@@ -191,6 +216,7 @@ main() {
   [ ${#units[@]} -gt 0 ] || units=("${DEFAULT_UNITS[@]}")
   fetch_suite
   install_binaries
+  make_test_certs
   build_skipfile
   local slot
   rm -rf "$LOGS" && mkdir -p "$LOGS"

@@ -167,8 +167,12 @@ impl TlsStream {
                 Err(e) => return Err(e),
             }
             if let Err(error) = self.session.process_new_packets() {
-                // rustls queued an alert for the peer: send it, then fail the connection.
-                let _ = self.flush_tls_best_effort();
+                // rustls queued an alert for the peer: send it, then fail the connection —
+                // unless the bytes were no TLS at all (a plain-text client on the TLS port),
+                // which, like OpenSSL's server, just sees the connection closed.
+                if !matches!(error, rustls::Error::InvalidMessage(_)) {
+                    let _ = self.flush_tls_best_effort();
+                }
                 return Err(io::Error::new(io::ErrorKind::InvalidData, error));
             }
             self.flush_tls_best_effort()?;

@@ -108,9 +108,12 @@ pub fn server_config(config: &Config) -> Result<Arc<ServerConfig>, String> {
     let chain = certificates(&config.tls_cert_file)
         .map_err(|e| format!("Failed to load certificate: {}: {e}", config.tls_cert_file))?;
     let key = private_key(config)?;
-    let mut server = builder
-        .with_single_cert(chain, key)
-        .map_err(|e| format!("Failed to load private key: {}: {e}", config.tls_key_file))?;
+    let mut server = builder.with_single_cert(chain, key).map_err(|e| match e {
+        rustls::Error::InvalidCertificate(_) => {
+            format!("Failed to load certificate: {}: {e}", config.tls_cert_file)
+        }
+        _ => format!("Failed to load private key: {}: {e}", config.tls_key_file),
+    })?;
     if !config.tls_dh_params_file.is_empty() {
         std::fs::metadata(&config.tls_dh_params_file)
             .map_err(|e| format!("Failed to load {}: {e}", config.tls_dh_params_file))?;
@@ -136,9 +139,11 @@ fn protocols(text: &str) -> Result<Vec<&'static rustls::SupportedProtocolVersion
         match token.to_ascii_lowercase().as_str() {
             "tlsv1.2" => versions.push(&rustls::version::TLS12),
             "tlsv1.3" => versions.push(&rustls::version::TLS13),
-            "tlsv1" | "tlsv1.1" => return Err(format!(
+            "tlsv1" | "tlsv1.1" => {
+                return Err(format!(
                 "{token} is specified in tls-protocols but not supported (TLS 1.2 and 1.3 only)."
-            )),
+            ))
+            }
             _ => {
                 return Err(
                     "Invalid tls-protocols specified. Use a combination of 'TLSv1', \
