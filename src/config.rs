@@ -81,6 +81,18 @@ pub struct Config {
     pub enable_debug_command: String,
     /// Print the logo at startup even when the log is not a terminal.
     pub always_show_logo: bool,
+    /// `aclfile`: where ACL LOAD / SAVE read and write users ("" = none).
+    pub aclfile: String,
+    /// `acllog-max-len`: ACL LOG entries kept.
+    pub acllog_max_len: u64,
+    /// `acl-pubsub-default allchannels` (true) or `resetchannels` (false, 7.0's default):
+    /// the channel permission new users and selectors start with.
+    pub acl_pubsub_default_allchannels: bool,
+    /// `user <name> <rules...>` directives, applied once the server starts.
+    pub users: Vec<Vec<Vec<u8>>>,
+    /// `enable-protected-configs` / `enable-module-command`: no | yes | local.
+    pub enable_protected_configs: String,
+    pub enable_module_command: String,
     /// Values given to directives of [`UNIMPLEMENTED`] (absent: the directive's default).
     pub unimplemented: std::collections::BTreeMap<&'static str, String>,
 }
@@ -148,6 +160,12 @@ impl Default for Config {
             active_expire_enabled: true,
             active_expire_effort: 1,
             enable_debug_command: "no".to_string(),
+            aclfile: String::new(),
+            acllog_max_len: 128,
+            acl_pubsub_default_allchannels: false,
+            users: Vec::new(),
+            enable_protected_configs: "no".to_string(),
+            enable_module_command: "no".to_string(),
             always_show_logo: false,
             unimplemented: std::collections::BTreeMap::new(),
         }
@@ -343,14 +361,54 @@ pub static DIRECTIVES: &[Directive] = &[
     Directive {
         name: "enable-debug-command",
         get: |c| c.enable_debug_command.clone(),
-        set: |c, v| match v.to_ascii_lowercase().as_str() {
-            mode @ ("no" | "yes" | "local") => {
-                c.enable_debug_command = mode.to_string();
-                Ok(())
-            }
-            _ => Err("argument(s) must be one of the following: no, yes, local".into()),
+        set: |c, v| protected_action(&mut c.enable_debug_command, v),
+        mutable: false,
+    },
+    Directive {
+        name: "enable-protected-configs",
+        get: |c| c.enable_protected_configs.clone(),
+        set: |c, v| protected_action(&mut c.enable_protected_configs, v),
+        mutable: false,
+    },
+    Directive {
+        name: "enable-module-command",
+        get: |c| c.enable_module_command.clone(),
+        set: |c, v| protected_action(&mut c.enable_module_command, v),
+        mutable: false,
+    },
+    Directive {
+        name: "aclfile",
+        get: |c| c.aclfile.clone(),
+        set: |c, v| {
+            c.aclfile = v.to_string();
+            Ok(())
         },
         mutable: false,
+    },
+    directive!("acllog-max-len", acllog_max_len, int(0, i64::MAX), true),
+    Directive {
+        name: "acl-pubsub-default",
+        get: |c| {
+            if c.acl_pubsub_default_allchannels {
+                "allchannels".into()
+            } else {
+                "resetchannels".into()
+            }
+        },
+        set: |c, v| {
+            c.acl_pubsub_default_allchannels = match v.to_ascii_lowercase().as_str() {
+                "allchannels" => true,
+                "resetchannels" => false,
+                _ => {
+                    return Err(
+                        "argument(s) must be one of the following: allchannels, resetchannels"
+                            .into(),
+                    )
+                }
+            };
+            Ok(())
+        },
+        mutable: true,
     },
     Directive {
         name: "bind",
@@ -796,7 +854,18 @@ fn needs_missing_feature(name: &str, value: &str, feature: &str) -> String {
 }
 
 /// An I/O error as Redis words it (`strerror`), without Rust's " (os error N)" suffix.
-fn io_reason(e: &std::io::Error) -> String {
+/// `no`, `yes` or `local` (Redis: `protected_action_enum`).
+fn protected_action(field: &mut String, v: &str) -> Result<(), String> {
+    match v.to_ascii_lowercase().as_str() {
+        mode @ ("no" | "yes" | "local") => {
+            *field = mode.to_string();
+            Ok(())
+        }
+        _ => Err("argument(s) must be one of the following: no, yes, local".into()),
+    }
+}
+
+pub fn io_reason(e: &std::io::Error) -> String {
     let text = e.to_string();
     match text.find(" (os error") {
         Some(end) => text[..end].to_string(),
@@ -856,9 +925,6 @@ const fn hidden(name: &'static str, default: &'static str) -> Unimplemented {
 /// Every other directive of Redis 7.0.15 (`CONFIG GET *` of redis-server minus [`DIRECTIVES`],
 /// plus the hidden debugging ones the test suite sets), with Redis's default value.
 pub static UNIMPLEMENTED: &[Unimplemented] = &[
-    unimplemented("acl-pubsub-default", "resetchannels", Accepts::Any, true),
-    unimplemented("aclfile", "", Accepts::Only(&[""], "ACL"), false),
-    unimplemented("acllog-max-len", "128", Accepts::Any, true),
     unimplemented("active-defrag-cycle-max", "25", Accepts::Any, true),
     unimplemented("active-defrag-cycle-min", "1", Accepts::Any, true),
     unimplemented(
@@ -920,8 +986,6 @@ pub static UNIMPLEMENTED: &[Unimplemented] = &[
     unimplemented("crash-memcheck-enabled", "yes", Accepts::Any, true),
     unimplemented("disable-thp", "yes", Accepts::Any, false),
     unimplemented("dynamic-hz", "yes", Accepts::Any, true),
-    unimplemented("enable-module-command", "no", Accepts::Any, false),
-    unimplemented("enable-protected-configs", "no", Accepts::Any, false),
     unimplemented("ignore-warnings", "", Accepts::Any, true),
     unimplemented("io-threads", "1", Accepts::Any, false),
     unimplemented("io-threads-do-reads", "no", Accepts::Any, false),
@@ -1066,7 +1130,6 @@ const MULTI_ARG_DIRECTIVES: &[&str] = &[
 /// Directives Redis reads from a config file that are not configuration values. They all
 /// need a missing feature, so each is refused with its reason.
 const UNSUPPORTED_DIRECTIVES: &[(&str, &str)] = &[
-    ("user", "ACL users"),
     ("rename-command", "rename-command"),
     ("include", "config includes"),
     ("loadmodule", "modules"),
@@ -1124,9 +1187,6 @@ fn check_unimplemented(u: &Unimplemented, value: &str) -> Result<String, String>
         }
     };
     match u.name {
-        "enable-protected-configs" | "enable-module-command" => {
-            return one_of(&["no", "yes", "local"], false)
-        }
         "shutdown-on-sigint" | "shutdown-on-sigterm" => {
             return one_of(&["default", "save", "nosave", "now", "force"], true)
         }
@@ -1235,7 +1295,7 @@ impl Config {
         // `bind` says otherwise; ferrodis treats it as allowed.)
         if at_runtime
             && PROTECTED_DIRECTIVES.contains(&d.name)
-            && self.get("enable-protected-configs").as_deref() == Some("no")
+            && self.enable_protected_configs == "no"
         {
             return Err(ConfigError::BadValue {
                 name: d.name.to_string(),
@@ -1309,6 +1369,15 @@ impl Config {
             let Some((name, values)) = words.split_first() else {
                 continue;
             };
+            if name.eq_ignore_ascii_case("user") {
+                // Kept for startup, where the users are built (Redis: `ACLAppendUserForLoading`).
+                if values.is_empty() {
+                    return Err(fatal("Error in user declaration"));
+                }
+                let raw = crate::resp::parse::split_args(line.as_bytes()).unwrap_or_default();
+                self.users.push(raw[1..].to_vec());
+                continue;
+            }
             if let Some((_, feature)) = UNSUPPORTED_DIRECTIVES
                 .iter()
                 .find(|(d, _)| d.eq_ignore_ascii_case(name))

@@ -321,12 +321,15 @@ fn config_set_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
             })?;
     }
     // Side effects beyond the value itself. `hz`, `timeout` and `maxclients` are read by the
-    // cron and the accept loop each time, so storing them is enough. Clearing `requirepass`
-    // makes the default user `nopass`, which authenticates every connection at once.
-    if config.requirepass.is_none() {
-        for (_, c) in ctx.clients.iter_mut() {
-            c.authenticated = true;
-        }
+    // cron and the accept loop each time, so storing them is enough. `requirepass` is the
+    // default user's password; clearing it makes the user `nopass`, which authenticates every
+    // connection at once.
+    if config.requirepass != ctx.srv.config.requirepass {
+        let password = config.requirepass.as_deref();
+        ctx.srv
+            .acl
+            .set_default_password(&ctx.srv.commands, password);
+        super::acl::refresh_clients(ctx);
     }
     log::set_max_level(crate::config::log_level_filter(&config.loglevel));
     super::evict::apply_config(&config);
@@ -461,7 +464,7 @@ fn command_list_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         .filter(|spec| match filter {
             Filter::All => true,
             Filter::Module => false,
-            Filter::AclCat(cat) => acl_categories(spec)
+            Filter::AclCat(cat) => spec.acl_categories()
                 .iter()
                 .any(|c| c.as_bytes()[1..].eq_ignore_ascii_case(cat)),
             Filter::Pattern(p) => glob_match(p, spec.name.as_bytes(), true),
@@ -502,72 +505,6 @@ fn command_info_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     Ok(())
 }
 
-/// A command's ACL categories, in Redis's category order: the declared ones (`spec.acl`, or by
-/// default the category of its group) plus those its flags imply (Redis:
-/// `setImplicitACLCategories`; read-only scripting commands are not `@read`).
-fn acl_categories(spec: &CommandSpec) -> Vec<&'static str> {
-    const GROUP_CATEGORIES: &[(&str, &str)] = &[
-        ("generic", "@keyspace"),
-        ("set", "@set"),
-        ("sorted-set", "@sortedset"),
-        ("list", "@list"),
-        ("hash", "@hash"),
-        ("string", "@string"),
-        ("bitmap", "@bitmap"),
-        ("hyperloglog", "@hyperloglog"),
-        ("geo", "@geo"),
-        ("stream", "@stream"),
-        ("pubsub", "@pubsub"),
-        ("connection", "@connection"),
-        ("transactions", "@transaction"),
-        ("scripting", "@scripting"),
-    ];
-    let by_group: &[&str] = match GROUP_CATEGORIES.iter().find(|(g, _)| *g == spec.group) {
-        Some((_, cat)) if spec.subcommands.is_empty() => std::slice::from_ref(cat),
-        _ => &[],
-    };
-    let declared = spec.acl.unwrap_or(by_group);
-    let has = |f| spec.has(f);
-    let scripting = declared.contains(&"@scripting");
-    let implied = [
-        (has(flags::WRITE), "@write"),
-        (has(flags::READONLY) && !scripting, "@read"),
-        (has(flags::ADMIN), "@admin"),
-        (has(flags::ADMIN), "@dangerous"),
-        (has(flags::PUBSUB), "@pubsub"),
-        (has(flags::FAST), "@fast"),
-        (has(flags::BLOCKING), "@blocking"),
-        (!has(flags::FAST), "@slow"),
-    ];
-    const ORDER: &[&str] = &[
-        "@keyspace",
-        "@read",
-        "@write",
-        "@set",
-        "@sortedset",
-        "@list",
-        "@hash",
-        "@string",
-        "@bitmap",
-        "@hyperloglog",
-        "@geo",
-        "@stream",
-        "@pubsub",
-        "@admin",
-        "@fast",
-        "@slow",
-        "@blocking",
-        "@dangerous",
-        "@connection",
-        "@transaction",
-        "@scripting",
-    ];
-    ORDER
-        .iter()
-        .copied()
-        .filter(|cat| declared.contains(cat) || implied.iter().any(|(on, c)| *on && c == cat))
-        .collect()
-}
 
 /// Writes a set of flag names: those of `names` whose bit is in `bits`, in `names`' order
 /// (Redis: `addReplyCommandFlags`).
@@ -595,7 +532,7 @@ fn command_info_row(out: &mut ReplyBuffer, spec: &CommandSpec) {
     out.integer(first as i64);
     out.integer(last as i64);
     out.integer(step as i64);
-    let cats = acl_categories(spec);
+    let cats = spec.acl_categories();
     out.set_len(cats.len());
     for cat in cats {
         out.simple(cat);

@@ -58,6 +58,11 @@ pub struct Client {
     pub writable_registered: bool,
     pub db: usize,
     pub authenticated: bool,
+    /// The ACL user (a slot of `AclState::users`; Redis: `c->user`).
+    pub user: usize,
+    /// The user's permissions need no check (cached `User::unrestricted`, kept up to date by
+    /// `acl::refresh_clients`): the per-command ACL cost for the default user.
+    pub acl_unrestricted: bool,
     pub name: Option<Vec<u8>>,
     pub lib_name: Option<Vec<u8>>,
     pub lib_ver: Option<Vec<u8>>,
@@ -105,6 +110,8 @@ impl Client {
             writable_registered: false,
             db: 0,
             authenticated,
+            user: super::acl::DEFAULT_USER,
+            acl_unrestricted: true,
             name: None,
             lib_name: None,
             lib_ver: None,

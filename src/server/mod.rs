@@ -161,8 +161,11 @@ impl Net<'_> {
         }
         let id = self.state.next_client_id;
         self.state.next_client_id += 1;
-        let authenticated = self.state.config.requirepass.is_none();
-        entry.insert(Client::new(id, socket, addr, unix_ms(), authenticated));
+        // Redis's `createClient`: on the default user, authenticated if it needs no password.
+        let authenticated = self.state.acl.default_authenticates();
+        let mut client = Client::new(id, socket, addr, unix_ms(), authenticated);
+        client.acl_unrestricted = self.state.acl.default_user().unrestricted;
+        entry.insert(client);
         debug!("Accepted {addr} as client id={id}");
     }
 
@@ -233,6 +236,8 @@ impl Server {
         let dbs = (0..config.databases).map(Db::new).collect();
         crate::command::evict::apply_config(&config);
         let mut state = ServerState::new(config, tcp_port);
+        crate::command::acl::load_users_at_startup(&mut state)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         state.io = Some(NetIo {
             listeners,
             registry,
