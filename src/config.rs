@@ -1375,6 +1375,13 @@ impl Config {
                     return Err(fatal("Error in user declaration"));
                 }
                 let raw = crate::resp::parse::split_args(line.as_bytes()).unwrap_or_default();
+                if self.users.iter().any(|u| u.first() == raw.get(1)) {
+                    return Err(fatal(&format!(
+                        "Error in user declaration '{}': Duplicate user found. A user can only \
+                         be defined once in config files",
+                        values[0]
+                    )));
+                }
                 self.users.push(raw[1..].to_vec());
                 continue;
             }

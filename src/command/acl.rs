@@ -19,6 +19,7 @@
 pub mod user;
 
 use super::args;
+use super::keyspec::key_flags;
 use super::error::{CommandError, CommandResult};
 use super::table::{flags::*, CommandSpec, ACL_CATEGORIES};
 use super::state::ServerState;
@@ -263,6 +264,36 @@ pub fn check_command(
     }
 }
 
+/// May the caller run this command *and* read any key (`allkeys`, `~*` or `%R~*` in a selector
+/// that allows the command)? SORT's BY and GET patterns name keys nobody can check in advance
+/// (Redis: `ACLUserCheckCmdWithUnrestrictedKeyAccess`).
+pub fn caller_may_read_every_key(ctx: &Ctx, argv: &[&[u8]]) -> bool {
+    let Some(me) = ctx.clients.get(ctx.id) else {
+        return true;
+    };
+    if me.acl_unrestricted {
+        return true;
+    }
+    let table = &ctx.srv.commands;
+    let Some((spec, id)) = table
+        .lookup(argv[0])
+        .and_then(|spec| Some((spec, table.acl_id(spec)?)))
+    else {
+        return false;
+    };
+    let request = Request {
+        spec,
+        id,
+        parent: false,
+        argv,
+    };
+    ctx.srv
+        .acl
+        .users
+        .get(me.user)
+        .is_some_and(|u| u.check_with_unrestricted_key_access(&request, key_flags::ACCESS))
+}
+
 /// The `-NOPERM` text of a command refused at the top level or inside MULTI (Redis:
 /// `processCommand`).
 pub fn noperm_message(denial: Denial, spec: &CommandSpec) -> String {
@@ -421,20 +452,30 @@ pub fn refresh_clients(ctx: &mut Ctx) {
 }
 
 /// Disconnects every client authenticated as `slot` (they are put back on the default user,
-/// unauthenticated, first): the caller after its reply, the others at once (Redis:
-/// `ACLFreeUserAndKillClients`).
+/// unauthenticated, first) (Redis: `ACLFreeUserAndKillClients`).
 fn kill_clients_of(ctx: &mut Ctx, slot: usize) {
-    let me = ctx.id;
+    let mut victims = Vec::new();
     for (key, c) in ctx.clients.iter_mut() {
         if c.user == slot {
             c.user = DEFAULT_USER;
             c.authenticated = false;
             c.acl_unrestricted = false;
-            if key == me {
-                c.close_after_reply = true;
-            } else {
-                c.close_asap = true;
-            }
+            victims.push(key);
+        }
+    }
+    disconnect(ctx, &victims);
+}
+
+/// Closes clients: the caller once its reply is written, the others in this turn's
+/// `before_sleep`, before anyone else's command sees them.
+fn disconnect(ctx: &mut Ctx, victims: &[usize]) {
+    for &key in victims {
+        if key == ctx.id {
+            ctx.me().close_after_reply = true;
+        } else if let Some(c) = ctx.clients.get_mut(key) {
+            c.close_asap = true;
+            // Queued for writing, so that before_sleep sees the flag and frees it.
+            let _ = ctx.reply_to(key);
         }
     }
 }
@@ -462,27 +503,21 @@ fn kill_pubsub_clients_if_needed(ctx: &mut Ctx, slot: usize, new: &User) {
     }
     let mut only = user::Selector::new(false);
     only.channels = upcoming;
-    let me = ctx.id;
-    for (key, c) in ctx.clients.iter_mut() {
-        if c.user != slot || c.subscriptions.count() == 0 {
-            continue;
-        }
-        let revoked = c
-            .subscriptions
-            .patterns()
-            .any(|p| !only.allows_channel(p, true))
-            || c
-                .subscriptions
-                .channels()
-                .any(|ch| !only.allows_channel(ch, false));
-        if revoked {
-            if key == me {
-                c.close_after_reply = true;
-            } else {
-                c.close_asap = true;
-            }
-        }
-    }
+    let victims: Vec<usize> = ctx
+        .clients
+        .iter()
+        .filter(|(_, c)| c.user == slot && c.subscriptions.count() > 0)
+        .filter(|(_, c)| {
+            c.subscriptions
+                .patterns()
+                .any(|p| !only.allows_channel(p, true))
+                || c.subscriptions
+                    .channels()
+                    .any(|ch| !only.allows_channel(ch, false))
+        })
+        .map(|(key, _)| key)
+        .collect();
+    disconnect(ctx, &victims);
 }
 
 /// Applies `rules` to a copy of user `name` (or a new user) and returns it, or Redis's error
@@ -817,7 +852,7 @@ fn acl_cat_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         return Ok(());
     };
     if argv.len() > 3 {
-        return Err(CommandError::WrongArity("acl|cat".into()));
+        return Err(subcommand_syntax_error(argv));
     }
     let Some(bit) = ACL_CATEGORIES
         .iter()
@@ -844,11 +879,21 @@ fn acl_cat_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     Ok(())
 }
 
+/// Redis's answer to a subcommand given too many arguments (`addReplySubcommandSyntaxError`).
+fn subcommand_syntax_error(argv: &[&[u8]]) -> CommandError {
+    let sub = &argv[1][..argv[1].len().min(128)];
+    CommandError::err(format!(
+        "unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
+        args::text(sub),
+        args::text(argv[0]).to_uppercase()
+    ))
+}
+
 /// ACL GENPASS [bits] — a random password of `bits` (default 256) bits, in hex.
 fn acl_genpass_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     const MAX_BITS: i64 = 4096;
     if argv.len() > 3 {
-        return Err(CommandError::WrongArity("acl|genpass".into()));
+        return Err(subcommand_syntax_error(argv));
     }
     let bits = match argv.get(2) {
         Some(arg) => args::int(arg)?,
@@ -880,7 +925,7 @@ fn acl_genpass_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
 /// clearing them.
 fn acl_log_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     if argv.len() > 3 {
-        return Err(CommandError::WrongArity("acl|log".into()));
+        return Err(subcommand_syntax_error(argv));
     }
     let mut count = 10;
     if let Some(&arg) = argv.get(2) {

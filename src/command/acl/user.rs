@@ -763,6 +763,15 @@ impl User {
         Err(worst)
     }
 
+    /// Does a selector allow the command with `spec_flags` access to every key (Redis:
+    /// `ACLUserCheckCmdWithUnrestrictedKeyAccess`)?
+    pub fn check_with_unrestricted_key_access(&self, request: &Request, spec_flags: u32) -> bool {
+        let mut keys = KeyCache::default();
+        self.selectors.iter().any(|s| {
+            s.check(request, &mut keys).is_ok() && s.has_unrestricted_key_access(spec_flags)
+        })
+    }
+
     /// Is one channel allowed by any selector (Redis: `ACLUserCheckChannelPerm`)?
     pub fn allows_channel(&self, channel: &[u8], is_pattern: bool) -> bool {
         self.selectors
