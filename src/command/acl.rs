@@ -19,34 +19,37 @@
 pub mod user;
 
 use super::args;
-use super::keyspec::key_flags;
 use super::error::{CommandError, CommandResult};
-use super::table::{flags::*, CommandSpec, ACL_CATEGORIES};
+use super::keyspec::key_flags;
 use super::state::ServerState;
+use super::table::{flags::*, CommandSpec, ACL_CATEGORIES};
 use super::Ctx;
 use crate::db::Ms;
 use slab::Slab;
 use std::collections::{BTreeMap, VecDeque};
 use user::{Denial, Request, User};
 
-pub const COMMANDS: &[CommandSpec] = &[CommandSpec::new(
-    "acl",
-    super::connection::container_command,
-    -2,
-    0,
-    "server",
-)
-.subs(SUBCOMMANDS)
-.doc("A container for Access List Control commands ", "6.0.0")];
+pub const COMMANDS: &[CommandSpec] =
+    &[
+        CommandSpec::new("acl", super::connection::container_command, -2, 0, "server")
+            .subs(SUBCOMMANDS)
+            .doc("A container for Access List Control commands ", "6.0.0"),
+    ];
 
 const ACL_FLAGS: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
 
 const SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("acl|cat", acl_cat_command, -2, NOSCRIPT | LOADING | STALE, "server")
-        .doc(
-            "List the ACL categories or the commands inside a category",
-            "6.0.0",
-        ),
+    CommandSpec::new(
+        "acl|cat",
+        acl_cat_command,
+        -2,
+        NOSCRIPT | LOADING | STALE,
+        "server",
+    )
+    .doc(
+        "List the ACL categories or the commands inside a category",
+        "6.0.0",
+    ),
     CommandSpec::new("acl|deluser", acl_deluser_command, -3, ACL_FLAGS, "server")
         .acl(&["@dangerous"])
         .doc(
@@ -59,11 +62,17 @@ const SUBCOMMANDS: &[CommandSpec] = &[
             "Returns whether the user can execute the given command without executing the command.",
             "7.0.0",
         ),
-    CommandSpec::new("acl|genpass", acl_genpass_command, -2, NOSCRIPT | LOADING | STALE, "server")
-        .doc(
-            "Generate a pseudorandom secure password to use for ACL users",
-            "6.0.0",
-        ),
+    CommandSpec::new(
+        "acl|genpass",
+        acl_genpass_command,
+        -2,
+        NOSCRIPT | LOADING | STALE,
+        "server",
+    )
+    .doc(
+        "Generate a pseudorandom secure password to use for ACL users",
+        "6.0.0",
+    ),
     CommandSpec::new("acl|getuser", acl_getuser_command, 3, ACL_FLAGS, "server")
         .acl(&["@dangerous"])
         .doc("Get the rules for a specific ACL user", "6.0.0"),
@@ -98,15 +107,18 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         ),
     CommandSpec::new("acl|users", acl_users_command, 2, ACL_FLAGS, "server")
         .acl(&["@dangerous"])
-        .doc(
-            "List the username of all the configured ACL rules",
-            "6.0.0",
-        ),
-    CommandSpec::new("acl|whoami", acl_whoami_command, 2, NOSCRIPT | LOADING | STALE, "server")
-        .doc(
-            "Return the name of the user associated to the current connection",
-            "6.0.0",
-        ),
+        .doc("List the username of all the configured ACL rules", "6.0.0"),
+    CommandSpec::new(
+        "acl|whoami",
+        acl_whoami_command,
+        2,
+        NOSCRIPT | LOADING | STALE,
+        "server",
+    )
+    .doc(
+        "Return the name of the user associated to the current connection",
+        "6.0.0",
+    ),
 ];
 
 /// The slot of the `default` user.
@@ -444,7 +456,12 @@ pub fn authenticate(
 pub fn refresh_clients(ctx: &mut Ctx) {
     let open = ctx.srv.acl.default_authenticates();
     for (_, c) in ctx.clients.iter_mut() {
-        c.acl_unrestricted = ctx.srv.acl.users.get(c.user).is_some_and(|u| u.unrestricted);
+        c.acl_unrestricted = ctx
+            .srv
+            .acl
+            .users
+            .get(c.user)
+            .is_some_and(|u| u.unrestricted);
         if open && c.user == DEFAULT_USER {
             c.authenticated = true;
         }
@@ -712,11 +729,13 @@ pub fn install_users(ctx: &mut Ctx, users: Vec<User>) {
 pub fn load_users_at_startup(srv: &mut ServerState) -> Result<(), String> {
     let lines = std::mem::take(&mut srv.config.users);
     if !srv.config.aclfile.is_empty() && !lines.is_empty() {
-        return Err("Configuring Redis with users defined in redis.conf and at the same setting \
+        return Err(
+            "Configuring Redis with users defined in redis.conf and at the same setting \
                     an ACL file path is invalid. This setup is very likely to lead to \
                     configuration errors and security holes, please define either an ACL file \
                     or declare users directly in your redis.conf, but not both."
-            .into());
+                .into(),
+        );
     }
     if !lines.is_empty() {
         let mut users = users_from_config(srv, &lines)?;
@@ -753,7 +772,10 @@ pub fn load_acl_file(srv: &ServerState, path: &str) -> Result<Vec<User>, String>
         if line.is_empty() {
             continue;
         }
-        let words: Vec<&[u8]> = line.split(|&b| b == b' ').filter(|w| !w.is_empty()).collect();
+        let words: Vec<&[u8]> = line
+            .split(|&b| b == b' ')
+            .filter(|w| !w.is_empty())
+            .collect();
         if words.is_empty() {
             continue;
         }
@@ -812,7 +834,10 @@ pub fn load_acl_file(srv: &ServerState, path: &str) -> Result<Vec<User>, String>
 
 fn trim<'a>(s: &'a [u8], chars: &[u8]) -> &'a [u8] {
     let start = s.iter().position(|b| !chars.contains(b)).unwrap_or(s.len());
-    let end = s.iter().rposition(|b| !chars.contains(b)).map_or(start, |e| e + 1);
+    let end = s
+        .iter()
+        .rposition(|b| !chars.contains(b))
+        .map_or(start, |e| e + 1);
     &s[start..end.max(start)]
 }
 
@@ -970,15 +995,13 @@ fn acl_dryrun_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         )));
     };
     let cmd_argv = &argv[3..];
-    let spec = ctx
-        .srv
-        .commands
-        .lookup(cmd_argv[0])
-        .and_then(|spec| match (spec.subcommands.is_empty(), cmd_argv.get(1)) {
+    let spec = ctx.srv.commands.lookup(cmd_argv[0]).and_then(|spec| {
+        match (spec.subcommands.is_empty(), cmd_argv.get(1)) {
             (true, _) => Some(spec),
             (false, Some(sub)) => super::table::lookup_subcommand(spec, sub),
             (false, None) => Some(spec),
-        });
+        }
+    });
     let Some(spec) = spec else {
         return Err(CommandError::err(format!(
             "Command '{}' not found",
@@ -1079,15 +1102,14 @@ fn users_from_config(srv: &ServerState, lines: &[Vec<Vec<u8>>]) -> Result<Vec<Us
             User::new(name, all_channels)
         };
         for rule in &merged {
-            user.apply(&srv.commands, rule, all_channels)
-                .map_err(|e| {
-                    format!(
-                        "Error loading ACL rule '{}' for the user named '{}': {}",
-                        args::text(rule),
-                        args::text(name),
-                        e.message()
-                    )
-                })?;
+            user.apply(&srv.commands, rule, all_channels).map_err(|e| {
+                format!(
+                    "Error loading ACL rule '{}' for the user named '{}': {}",
+                    args::text(rule),
+                    args::text(name),
+                    e.message()
+                )
+            })?;
         }
         users.retain(|u| u.name != user.name);
         users.push(user);

@@ -464,7 +464,8 @@ fn command_list_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         .filter(|spec| match filter {
             Filter::All => true,
             Filter::Module => false,
-            Filter::AclCat(cat) => spec.acl_categories()
+            Filter::AclCat(cat) => spec
+                .acl_categories()
                 .iter()
                 .any(|c| c.as_bytes()[1..].eq_ignore_ascii_case(cat)),
             Filter::Pattern(p) => glob_match(p, spec.name.as_bytes(), true),
@@ -504,7 +505,6 @@ fn command_info_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     }
     Ok(())
 }
-
 
 /// Writes a set of flag names: those of `names` whose bit is in `bits`, in `names`' order
 /// (Redis: `addReplyCommandFlags`).

@@ -49,23 +49,37 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("client", container_command, -2, 0, "connection")
         .doc("A container for client connection commands.", "2.4.0")
         .subs(CLIENT_SUBCOMMANDS),
-    CommandSpec::new("readonly", cluster_disabled, 1, LOADING | STALE | FAST, "cluster")
-        .acl(&["@connection"])
-        .doc(
-            "Enables read queries for a connection to a cluster replica node",
-            "3.0.0",
-        ),
-    CommandSpec::new("readwrite", cluster_disabled, 1, LOADING | STALE | FAST, "cluster")
-        .acl(&["@connection"])
-        .doc(
-            "Disables read queries for a connection to a cluster replica node",
-            "3.0.0",
-        ),
+    CommandSpec::new(
+        "readonly",
+        cluster_disabled,
+        1,
+        LOADING | STALE | FAST,
+        "cluster",
+    )
+    .acl(&["@connection"])
+    .doc(
+        "Enables read queries for a connection to a cluster replica node",
+        "3.0.0",
+    ),
+    CommandSpec::new(
+        "readwrite",
+        cluster_disabled,
+        1,
+        LOADING | STALE | FAST,
+        "cluster",
+    )
+    .acl(&["@connection"])
+    .doc(
+        "Disables read queries for a connection to a cluster replica node",
+        "3.0.0",
+    ),
 ];
 
 /// READONLY / READWRITE: cluster connection modes; without cluster support, Redis's error.
 fn cluster_disabled(_ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
-    Err(CommandError::Err("This instance has cluster support disabled"))
+    Err(CommandError::Err(
+        "This instance has cluster support disabled",
+    ))
 }
 
 /// Flags shared by the commands a connection may run before authenticating.

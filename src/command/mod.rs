@@ -288,9 +288,7 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
             }
             // The script runs with its caller's permissions (Redis: `scriptVerifyACL`).
             if !caller_unrestricted(ctx) {
-                if let Err(denial) =
-                    acl::check_command(ctx, spec, argv, acl::LogContext::Lua)
-                {
+                if let Err(denial) = acl::check_command(ctx, spec, argv, acl::LogContext::Lua) {
                     let err = CommandError::Err(acl::script_noperm_message(denial));
                     return refuse(ctx, caller, Some(spec), err);
                 }
@@ -312,9 +310,7 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
             // command was queued (Redis: `execCommand`). The error takes the command's place
             // in EXEC's reply.
             if !caller_unrestricted(ctx) {
-                if let Err(denial) =
-                    acl::check_command(ctx, spec, argv, acl::LogContext::Multi)
-                {
+                if let Err(denial) = acl::check_command(ctx, spec, argv, acl::LogContext::Multi) {
                     let err = CommandError::Custom(acl::exec_noperm_message(denial));
                     ctx.srv.stats.total_error_replies += 1;
                     *ctx.srv.stats.error_codes.entry(err.code()).or_insert(0) += 1;

@@ -390,7 +390,9 @@ impl CommandTable {
 
     /// The ACL id of a row of this table.
     pub fn acl_id(&self, spec: &'static CommandSpec) -> Option<usize> {
-        self.acl_ids.get(&(spec as *const CommandSpec as usize)).copied()
+        self.acl_ids
+            .get(&(spec as *const CommandSpec as usize))
+            .copied()
     }
 
     /// A command or `container|subcommand` by name, as ACL rules name them (Redis:

@@ -587,7 +587,8 @@ struct KeyCache(Option<Vec<super::super::keyspec::KeyRef>>);
 
 impl KeyCache {
     fn get(&mut self, request: &Request) -> &[super::super::keyspec::KeyRef] {
-        self.0.get_or_insert_with(|| request.spec.get_keys(request.argv))
+        self.0
+            .get_or_insert_with(|| request.spec.get_keys(request.argv))
     }
 }
 
@@ -897,10 +898,7 @@ mod tests {
             user.apply(&table, b"+nosuchcommand", false),
             Err(RuleError::UnknownCommand)
         );
-        assert_eq!(
-            user.apply(&table, b"#abc", false),
-            Err(RuleError::BadHash)
-        );
+        assert_eq!(user.apply(&table, b"#abc", false), Err(RuleError::BadHash));
         assert_eq!(
             user.apply(&table, b"+client|kill|x", false),
             Err(RuleError::FirstArgOfSubcommand)
