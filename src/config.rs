@@ -100,7 +100,8 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Config {
         Config {
-            bind: vec!["127.0.0.1".to_string()],
+            // Redis 7.0's default: every IPv4 interface, and IPv6 where there is one.
+            bind: vec!["*".to_string(), "-::*".to_string()],
             port: 6379,
             databases: 16,
             requirepass: None,
@@ -414,10 +415,8 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "bind",
         get: |c| c.bind.join(" "),
         set: |c, v| {
-            c.bind = v
-                .split_whitespace()
-                .map(|s| s.trim_start_matches('-').to_string())
-                .collect();
+            // Kept as written (`-` marks an optional address); see server/listen.rs.
+            c.bind = v.split_whitespace().map(|s| s.to_string()).collect();
             if c.bind.is_empty() {
                 return Err("bind needs at least one address".into());
             }
@@ -1113,6 +1112,11 @@ pub static UNIMPLEMENTED: &[Unimplemented] = &[
 /// Directives CONFIG SET may change only as `enable-protected-configs` allows.
 const PROTECTED_DIRECTIVES: &[&str] = &["dir", "dbfilename"];
 
+/// Is `name` (canonical) a protected directive (Redis: `PROTECTED_CONFIG`)?
+pub fn is_protected(name: &str) -> bool {
+    PROTECTED_DIRECTIVES.contains(&name)
+}
+
 /// Directives that take several arguments on one line (Redis's MULTI_ARG_CONFIG and the
 /// special ones); every other directive takes exactly one.
 const MULTI_ARG_DIRECTIVES: &[&str] = &[
@@ -1291,8 +1295,8 @@ impl Config {
             return Err(ConfigError::Immutable(d.name.to_string()));
         }
         // Redis's PROTECTED_CONFIG: with `enable-protected-configs no`, CONFIG SET may not
-        // touch them. (`local` allows loopback clients, which every ferrodis client is unless
-        // `bind` says otherwise; ferrodis treats it as allowed.)
+        // touch them (`local`, loopback clients only, is checked by CONFIG SET, which knows
+        // the client: see `is_protected`).
         if at_runtime
             && PROTECTED_DIRECTIVES.contains(&d.name)
             && self.enable_protected_configs == "no"
@@ -1646,7 +1650,7 @@ mod tests {
         assert_eq!(c.port, 6380);
         assert_eq!(c.requirepass.as_deref(), Some(&b"secret"[..]));
         assert_eq!(c.timeout, 5);
-        assert_eq!(c.bind, vec!["127.0.0.1"]);
+        assert_eq!(c.bind, vec!["*", "-::*"]);
     }
 
     #[test]

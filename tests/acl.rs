@@ -211,22 +211,22 @@ fn exec_and_script_permission_errors_match_redis() {
     let transcript = |port: u16| -> Vec<String> {
         let mut admin = RawConn::connect(port);
         let mut user = RawConn::connect(port);
-        let mut out = Vec::new();
-        out.push(admin.cmd_str("ACL SETUSER eve on nopass ~* &* +@all"));
-        out.push(user.cmd_str("AUTH eve x"));
-        out.push(user.cmd_str("MULTI"));
-        out.push(user.cmd_str("SET k v"));
-        out.push(user.cmd_str("PUBLISH ch m"));
-        out.push(user.cmd_str("GET k"));
-        out.push(admin.cmd_str("ACL SETUSER eve -set resetchannels"));
-        out.push(user.cmd_str("EXEC"));
-        out.push(admin.cmd_str("ACL SETUSER eve resetkeys ~other"));
-        out.push(user.cmd_args(&["EVAL", "return redis.pcall('get', 'k')", "0"]));
-        out.push(user.cmd_args(&["EVAL", "return redis.pcall('set', 'other', 'v')", "0"]));
-        out.push(user.cmd_args(&["EVAL", "return redis.pcall('publish', 'ch', 'm')", "0"]));
-        out.push(user.cmd_args(&["EVAL", "return redis.call('get', 'k')", "0"]));
-        out.push(user.cmd_args(&["EVAL", "return redis.call('get', 'other')", "0"]));
-        out
+        vec![
+            admin.cmd_str("ACL SETUSER eve on nopass ~* &* +@all"),
+            user.cmd_str("AUTH eve x"),
+            user.cmd_str("MULTI"),
+            user.cmd_str("SET k v"),
+            user.cmd_str("PUBLISH ch m"),
+            user.cmd_str("GET k"),
+            admin.cmd_str("ACL SETUSER eve -set resetchannels"),
+            user.cmd_str("EXEC"),
+            admin.cmd_str("ACL SETUSER eve resetkeys ~other"),
+            user.cmd_args(&["EVAL", "return redis.pcall('get', 'k')", "0"]),
+            user.cmd_args(&["EVAL", "return redis.pcall('set', 'other', 'v')", "0"]),
+            user.cmd_args(&["EVAL", "return redis.pcall('publish', 'ch', 'm')", "0"]),
+            user.cmd_args(&["EVAL", "return redis.call('get', 'k')", "0"]),
+            user.cmd_args(&["EVAL", "return redis.call('get', 'other')", "0"]),
+        ]
     };
     assert_eq!(transcript(ours.port), transcript(real.port));
 }
@@ -307,7 +307,7 @@ fn clients_of_a_deleted_user_are_disconnected() {
         "+OK\r\n"
     );
     assert_eq!(user.cmd_str("AUTH gone x"), "+OK\r\n");
-    assert_eq!(user.cmd_str("CLIENT INFO").contains(" user=gone "), true);
+    assert!(user.cmd_str("CLIENT INFO").contains(" user=gone "));
     // Changing the user keeps its clients.
     assert_eq!(admin.cmd_str("ACL SETUSER gone -get"), "+OK\r\n");
     assert_eq!(

@@ -70,8 +70,14 @@ pub const COMMANDS: &[CommandSpec] = &[
     )
     .acl(&["@admin", "@dangerous"])
     .doc("Returns the replication role.", "2.8.12"),
-    CommandSpec::new("debug", debug_command, -2, ADMIN_FLAGS, "server")
-        .doc("A container for debugging commands.", "1.0.0"),
+    CommandSpec::new(
+        "debug",
+        debug_command,
+        -2,
+        ADMIN_FLAGS | PROTECTED,
+        "server",
+    )
+    .doc("A container for debugging commands.", "1.0.0"),
     CommandSpec::new(
         "shutdown",
         shutdown_command,
@@ -310,6 +316,12 @@ fn config_set_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         seen.push(directive_name);
         let value =
             std::str::from_utf8(value).map_err(|_| failed(name, "argument must be valid UTF-8"))?;
+        if crate::config::is_protected(directive_name)
+            && config.enable_protected_configs == "local"
+            && !super::client::is_local_client(ctx.me())
+        {
+            return Err(failed(name, "can't set protected config"));
+        }
         config
             .set(directive_name, value, true)
             .map_err(|e| match e {
@@ -800,20 +812,37 @@ fn debug_populate(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     Ok(())
 }
 
-fn debug_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
-    // Like Redis 7.0, DEBUG is refused unless `enable-debug-command` allows it.
-    let allowed = match ctx.srv.config.enable_debug_command.as_str() {
+/// A `PROTECTED` command (DEBUG) runs only as `enable-debug-command` allows: `yes`, or
+/// `local` for loopback clients (Redis: `allowProtectedAction` in `processCommand`).
+pub fn check_protected_command(ctx: &mut Ctx, spec: &CommandSpec) -> CommandResult {
+    let (mode, name, option) = match spec.name {
+        "debug" => (
+            ctx.srv.config.enable_debug_command.as_str(),
+            "DEBUG",
+            "enable-debug-command",
+        ),
+        _ => (
+            ctx.srv.config.enable_module_command.as_str(),
+            "MODULE",
+            "enable-module-command",
+        ),
+    };
+    let allowed = match mode {
         "yes" => true,
-        "local" => ctx.me().addr.ip().is_loopback(),
+        "local" => super::client::is_local_client(ctx.me()),
         _ => false,
     };
-    if !allowed {
-        return Err(CommandError::err(
-            "DEBUG command not allowed. If the enable-debug-command option is set to \"local\", \
-             you can run it from a local connection, otherwise you need to set this option in the \
-             configuration file, and then restart the server.",
-        ));
+    if allowed {
+        return Ok(());
     }
+    Err(CommandError::err(format!(
+        "{name} command not allowed. If the {option} option is set to \"local\", you can run \
+         it from a local connection, otherwise you need to set this option in the \
+         configuration file, and then restart the server."
+    )))
+}
+
+fn debug_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let sub = argv[1];
     if args::is(sub, "HELP") && argv.len() == 2 {
         ctx.out.help(

@@ -88,6 +88,20 @@ pub struct Client {
     pub replica: super::replication::ReplicaLink,
 }
 
+/// Is the client on the loopback interface, as Redis decides it (`islocalClient`: its peer is
+/// exactly 127.0.0.1 or ::1)? Protected mode and the `local` value of `enable-*` use it.
+pub fn is_local_client(c: &Client) -> bool {
+    is_loopback_peer(&c.addr)
+}
+
+/// Is this peer address the loopback interface (127.0.0.1 or ::1, as Redis compares)?
+pub fn is_loopback_peer(addr: &SocketAddr) -> bool {
+    match addr.ip() {
+        std::net::IpAddr::V4(ip) => ip == std::net::Ipv4Addr::LOCALHOST,
+        std::net::IpAddr::V6(ip) => ip == std::net::Ipv6Addr::LOCALHOST,
+    }
+}
+
 impl Client {
     pub fn new(
         id: u64,

@@ -220,6 +220,12 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
     };
     match caller {
         Caller::Client | Caller::WhileBusy => {
+            // DEBUG / MODULE, unless enabled (Redis checks them before authentication).
+            if spec.has(flags::PROTECTED) {
+                if let Err(err) = admin::check_protected_command(ctx, spec) {
+                    return refuse(ctx, caller, Some(spec), err);
+                }
+            }
             // One look at the client for the common case: authenticated, not subscribed, not
             // in MULTI, so the per-command path pays three tests and no calls.
             let me = ctx.me();

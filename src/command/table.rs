@@ -41,6 +41,9 @@ pub mod flags {
     /// (SCAN, RANDOMKEY expire keys they meet), so its propagated deletions are not wrapped in
     /// MULTI/EXEC.
     pub const TOUCHES_ARBITRARY_KEYS: u32 = 1 << 18;
+    /// Not shown by COMMAND (hidden in Redis too): refused unless its `enable-*-command`
+    /// directive allows it (Redis: `CMD_PROTECTED`: DEBUG, MODULE).
+    pub const PROTECTED: u32 = 1 << 19;
 
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),

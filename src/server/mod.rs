@@ -45,6 +45,7 @@
 pub mod busy;
 mod cron;
 pub mod input;
+pub mod listen;
 pub mod output;
 
 pub use crate::command::state::{unix_ms, FERRODIS_VERSION, REDIS_VERSION};
@@ -57,7 +58,7 @@ use crate::config::Config;
 use crate::db::{Db, Ms};
 use crate::resp::reply::ReplyBuffer;
 use log::{debug, info, warn};
-use mio::net::{TcpListener, TcpStream};
+use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 use std::io::{self, Write};
@@ -132,6 +133,17 @@ impl Net<'_> {
                     return;
                 }
             };
+            // Protected mode: with no password for the default user, only the loopback
+            // interface may connect (Redis: `clientAcceptHandler`).
+            if self.state.config.protected_mode
+                && self.state.acl.default_user().nopass
+                && !crate::command::client::is_loopback_peer(&addr)
+            {
+                let mut socket = socket;
+                let _ = socket.write_all(PROTECTED_MODE_DENIED.as_bytes());
+                self.state.stats.rejected_connections += 1;
+                continue;
+            }
             self.state.stats.total_connections_received += 1;
             if self.clients.len() >= self.state.config.maxclients {
                 // Like Redis: tell the client why, best effort, then drop it.
@@ -197,29 +209,34 @@ impl Net<'_> {
     }
 }
 
+/// What a non-loopback connection reads before it is closed in protected mode (Redis's text).
+const PROTECTED_MODE_DENIED: &str = "-DENIED Redis is running in protected mode because \
+    protected mode is enabled and no password is set for the default user. In this mode \
+    connections are only accepted from the loopback interface. If you want to connect from \
+    external computers to Redis you may adopt one of the following solutions: 1) Just disable \
+    protected mode sending the command 'CONFIG SET protected-mode no' from the loopback \
+    interface by connecting to Redis from the same host the server is running, however MAKE \
+    SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to \
+    make this change permanent. 2) Alternatively you can just disable the protected mode by \
+    editing the Redis configuration file, and setting the protected mode option to 'no', and \
+    then restarting the server. 3) If you started the server manually just for testing, \
+    restart it with the '--protected-mode no' option. 4) Setup a an authentication password \
+    for the default user. NOTE: You only need to do one of the above things in order for the \
+    server to start accepting connections from the outside.\r\n";
+
 impl Server {
     /// Binds the listening sockets and prepares the loop (does not start serving). Installs
     /// the restricted loop turn scripts call while busy ([`busy::process_events_while_blocked`]).
     pub fn bind(config: Config) -> io::Result<Server> {
         let poll = Poll::new()?;
-        let mut listeners = Vec::new();
-        for (i, host) in config.bind.iter().enumerate() {
-            let addr: SocketAddr = format!("{host}:{}", config.port)
-                .parse()
-                .or_else(|_| format!("[{host}]:{}", config.port).parse())
-                .map_err(|_| {
-                    io::Error::new(
-                        io::ErrorKind::InvalidInput,
-                        format!("bad bind address '{host}'"),
-                    )
-                })?;
-            let mut listener = TcpListener::bind(addr)?;
+        let backlog = config.tcp_backlog.min(i32::MAX as u64) as i32;
+        let mut listeners = listen::listen_to_port(&config.bind, config.port, backlog)?;
+        for (i, listener) in listeners.iter_mut().enumerate() {
             poll.registry().register(
-                &mut listener,
+                listener,
                 Token(FIRST_LISTENER_TOKEN - i),
                 Interest::READABLE,
             )?;
-            listeners.push(listener);
         }
         let tcp_port = listeners
             .first()
