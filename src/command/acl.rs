@@ -276,10 +276,16 @@ pub fn check_command(
     }
 }
 
-/// May the caller run this command *and* read any key (`allkeys`, `~*` or `%R~*` in a selector
-/// that allows the command)? SORT's BY and GET patterns name keys nobody can check in advance
-/// (Redis: `ACLUserCheckCmdWithUnrestrictedKeyAccess`).
-pub fn caller_may_read_every_key(ctx: &Ctx, argv: &[&[u8]]) -> bool {
+/// May the caller run the command `argv` (`redis.acl_check_cmd`)? Nothing is logged. An
+/// unknown command is not allowed.
+pub fn caller_may_run(ctx: &Ctx, argv: &[Vec<u8>]) -> bool {
+    let argv: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
+    caller_check(ctx, &argv, |user, request| user.check(request).is_ok())
+}
+
+/// Runs `check` on the caller's user and the request `argv` (subcommand resolved); true for an
+/// unrestricted caller or when no client calls, false for an unknown command.
+fn caller_check(ctx: &Ctx, argv: &[&[u8]], check: impl Fn(&User, &Request) -> bool) -> bool {
     let Some(me) = ctx.clients.get(ctx.id) else {
         return true;
     };
@@ -287,23 +293,39 @@ pub fn caller_may_read_every_key(ctx: &Ctx, argv: &[&[u8]]) -> bool {
         return true;
     }
     let table = &ctx.srv.commands;
-    let Some((spec, id)) = table
-        .lookup(argv[0])
-        .and_then(|spec| Some((spec, table.acl_id(spec)?)))
-    else {
+    let Some(spec) = argv.first().and_then(|name| table.lookup(name)) else {
+        return false;
+    };
+    let spec = match (spec.subcommands.is_empty(), argv.get(1)) {
+        (false, Some(sub)) => match super::table::lookup_subcommand(spec, sub) {
+            Some(sub) => sub,
+            None => return false,
+        },
+        _ => spec,
+    };
+    let Some(id) = table.acl_id(spec) else {
         return false;
     };
     let request = Request {
         spec,
         id,
-        parent: false,
+        parent: table.acl_commands()[id].parent.is_some(),
         argv,
     };
     ctx.srv
         .acl
         .users
         .get(me.user)
-        .is_some_and(|u| u.check_with_unrestricted_key_access(&request, key_flags::ACCESS))
+        .is_some_and(|u| check(u, &request))
+}
+
+/// May the caller run this command *and* read any key (`allkeys`, `~*` or `%R~*` in a selector
+/// that allows the command)? SORT's BY and GET patterns name keys nobody can check in advance
+/// (Redis: `ACLUserCheckCmdWithUnrestrictedKeyAccess`).
+pub fn caller_may_read_every_key(ctx: &Ctx, argv: &[&[u8]]) -> bool {
+    caller_check(ctx, argv, |user, request| {
+        user.check_with_unrestricted_key_access(request, key_flags::ACCESS)
+    })
 }
 
 /// The `-NOPERM` text of a command refused at the top level or inside MULTI (Redis:
