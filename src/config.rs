@@ -98,6 +98,18 @@ pub struct Config {
     pub tls_session_cache_size: u64,
     pub tls_session_cache_timeout: u64,
     pub tls_dh_params_file: String,
+    /// `aclfile`: where ACL LOAD / SAVE read and write users ("" = none).
+    pub aclfile: String,
+    /// `acllog-max-len`: ACL LOG entries kept.
+    pub acllog_max_len: u64,
+    /// `acl-pubsub-default allchannels` (true) or `resetchannels` (false, 7.0's default):
+    /// the channel permission new users and selectors start with.
+    pub acl_pubsub_default_allchannels: bool,
+    /// `user <name> <rules...>` directives, applied once the server starts.
+    pub users: Vec<Vec<Vec<u8>>>,
+    /// `enable-protected-configs` / `enable-module-command`: no | yes | local.
+    pub enable_protected_configs: String,
+    pub enable_module_command: String,
     /// Values given to directives of [`UNIMPLEMENTED`] (absent: the directive's default).
     pub unimplemented: std::collections::BTreeMap<&'static str, String>,
 }
@@ -105,7 +117,8 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Config {
         Config {
-            bind: vec!["127.0.0.1".to_string()],
+            // Redis 7.0's default: every IPv4 interface, and IPv6 where there is one.
+            bind: vec!["*".to_string(), "-::*".to_string()],
             port: 6379,
             databases: 16,
             requirepass: None,
@@ -165,6 +178,12 @@ impl Default for Config {
             active_expire_enabled: true,
             active_expire_effort: 1,
             enable_debug_command: "no".to_string(),
+            aclfile: String::new(),
+            acllog_max_len: 128,
+            acl_pubsub_default_allchannels: false,
+            users: Vec::new(),
+            enable_protected_configs: "no".to_string(),
+            enable_module_command: "no".to_string(),
             always_show_logo: false,
             tls_port: 0,
             tls_cert_file: String::new(),
@@ -375,23 +394,61 @@ pub static DIRECTIVES: &[Directive] = &[
     Directive {
         name: "enable-debug-command",
         get: |c| c.enable_debug_command.clone(),
-        set: |c, v| match v.to_ascii_lowercase().as_str() {
-            mode @ ("no" | "yes" | "local") => {
-                c.enable_debug_command = mode.to_string();
-                Ok(())
-            }
-            _ => Err("argument(s) must be one of the following: no, yes, local".into()),
+        set: |c, v| protected_action(&mut c.enable_debug_command, v),
+        mutable: false,
+    },
+    Directive {
+        name: "enable-protected-configs",
+        get: |c| c.enable_protected_configs.clone(),
+        set: |c, v| protected_action(&mut c.enable_protected_configs, v),
+        mutable: false,
+    },
+    Directive {
+        name: "enable-module-command",
+        get: |c| c.enable_module_command.clone(),
+        set: |c, v| protected_action(&mut c.enable_module_command, v),
+        mutable: false,
+    },
+    Directive {
+        name: "aclfile",
+        get: |c| c.aclfile.clone(),
+        set: |c, v| {
+            c.aclfile = v.to_string();
+            Ok(())
         },
         mutable: false,
+    },
+    directive!("acllog-max-len", acllog_max_len, int(0, i64::MAX), true),
+    Directive {
+        name: "acl-pubsub-default",
+        get: |c| {
+            if c.acl_pubsub_default_allchannels {
+                "allchannels".into()
+            } else {
+                "resetchannels".into()
+            }
+        },
+        set: |c, v| {
+            c.acl_pubsub_default_allchannels = match v.to_ascii_lowercase().as_str() {
+                "allchannels" => true,
+                "resetchannels" => false,
+                _ => {
+                    return Err(
+                        "argument(s) must be one of the following: allchannels, resetchannels"
+                            .into(),
+                    )
+                }
+            };
+            Ok(())
+        },
+        mutable: true,
     },
     Directive {
         name: "bind",
         get: |c| c.bind.join(" "),
         set: |c, v| {
-            c.bind = v
-                .split_whitespace()
-                .map(|s| s.trim_start_matches('-').to_string())
-                .collect();
+            // Kept as written (`-` marks an optional address); see server/listen.rs.
+            c.bind = v.split_whitespace().map(|s| s.to_string()).collect();
             if c.bind.is_empty() {
                 return Err("bind needs at least one address".into());
             }
@@ -869,7 +926,18 @@ fn needs_missing_feature(name: &str, value: &str, feature: &str) -> String {
 }
 
 /// An I/O error as Redis words it (`strerror`), without Rust's " (os error N)" suffix.
-fn io_reason(e: &std::io::Error) -> String {
+/// `no`, `yes` or `local` (Redis: `protected_action_enum`).
+fn protected_action(field: &mut String, v: &str) -> Result<(), String> {
+    match v.to_ascii_lowercase().as_str() {
+        mode @ ("no" | "yes" | "local") => {
+            *field = mode.to_string();
+            Ok(())
+        }
+        _ => Err("argument(s) must be one of the following: no, yes, local".into()),
+    }
+}
+
+pub fn io_reason(e: &std::io::Error) -> String {
     let text = e.to_string();
     match text.find(" (os error") {
         Some(end) => text[..end].to_string(),
@@ -929,9 +997,6 @@ const fn hidden(name: &'static str, default: &'static str) -> Unimplemented {
 /// Every other directive of Redis 7.0.15 (`CONFIG GET *` of redis-server minus [`DIRECTIVES`],
 /// plus the hidden debugging ones the test suite sets), with Redis's default value.
 pub static UNIMPLEMENTED: &[Unimplemented] = &[
-    unimplemented("acl-pubsub-default", "resetchannels", Accepts::Any, true),
-    unimplemented("aclfile", "", Accepts::Only(&[""], "ACL"), false),
-    unimplemented("acllog-max-len", "128", Accepts::Any, true),
     unimplemented("active-defrag-cycle-max", "25", Accepts::Any, true),
     unimplemented("active-defrag-cycle-min", "1", Accepts::Any, true),
     unimplemented(
@@ -993,8 +1058,6 @@ pub static UNIMPLEMENTED: &[Unimplemented] = &[
     unimplemented("crash-memcheck-enabled", "yes", Accepts::Any, true),
     unimplemented("disable-thp", "yes", Accepts::Any, false),
     unimplemented("dynamic-hz", "yes", Accepts::Any, true),
-    unimplemented("enable-module-command", "no", Accepts::Any, false),
-    unimplemented("enable-protected-configs", "no", Accepts::Any, false),
     unimplemented("ignore-warnings", "", Accepts::Any, true),
     unimplemented("io-threads", "1", Accepts::Any, false),
     unimplemented("io-threads-do-reads", "no", Accepts::Any, false),
@@ -1109,6 +1172,11 @@ pub static UNIMPLEMENTED: &[Unimplemented] = &[
 /// Directives CONFIG SET may change only as `enable-protected-configs` allows.
 const PROTECTED_DIRECTIVES: &[&str] = &["dir", "dbfilename"];
 
+/// Is `name` (canonical) a protected directive (Redis: `PROTECTED_CONFIG`)?
+pub fn is_protected(name: &str) -> bool {
+    PROTECTED_DIRECTIVES.contains(&name)
+}
+
 /// Directives that take several arguments on one line (Redis's MULTI_ARG_CONFIG and the
 /// special ones); every other directive takes exactly one.
 const MULTI_ARG_DIRECTIVES: &[&str] = &[
@@ -1126,7 +1194,6 @@ const MULTI_ARG_DIRECTIVES: &[&str] = &[
 /// Directives Redis reads from a config file that are not configuration values. They all
 /// need a missing feature, so each is refused with its reason.
 const UNSUPPORTED_DIRECTIVES: &[(&str, &str)] = &[
-    ("user", "ACL users"),
     ("rename-command", "rename-command"),
     ("include", "config includes"),
     ("loadmodule", "modules"),
@@ -1184,9 +1251,6 @@ fn check_unimplemented(u: &Unimplemented, value: &str) -> Result<String, String>
         }
     };
     match u.name {
-        "enable-protected-configs" | "enable-module-command" => {
-            return one_of(&["no", "yes", "local"], false)
-        }
         "shutdown-on-sigint" | "shutdown-on-sigterm" => {
             return one_of(&["default", "save", "nosave", "now", "force"], true)
         }
@@ -1291,11 +1355,11 @@ impl Config {
             return Err(ConfigError::Immutable(d.name.to_string()));
         }
         // Redis's PROTECTED_CONFIG: with `enable-protected-configs no`, CONFIG SET may not
-        // touch them. (`local` allows loopback clients, which every ferrodis client is unless
-        // `bind` says otherwise; ferrodis treats it as allowed.)
+        // touch them (`local`, loopback clients only, is checked by CONFIG SET, which knows
+        // the client: see `is_protected`).
         if at_runtime
             && PROTECTED_DIRECTIVES.contains(&d.name)
-            && self.get("enable-protected-configs").as_deref() == Some("no")
+            && self.enable_protected_configs == "no"
         {
             return Err(ConfigError::BadValue {
                 name: d.name.to_string(),
@@ -1369,6 +1433,22 @@ impl Config {
             let Some((name, values)) = words.split_first() else {
                 continue;
             };
+            if name.eq_ignore_ascii_case("user") {
+                // Kept for startup, where the users are built (Redis: `ACLAppendUserForLoading`).
+                if values.is_empty() {
+                    return Err(fatal("Error in user declaration"));
+                }
+                let raw = crate::resp::parse::split_args(line.as_bytes()).unwrap_or_default();
+                if self.users.iter().any(|u| u.first() == raw.get(1)) {
+                    return Err(fatal(&format!(
+                        "Error in user declaration '{}': Duplicate user found. A user can only \
+                         be defined once in config files",
+                        values[0]
+                    )));
+                }
+                self.users.push(raw[1..].to_vec());
+                continue;
+            }
             if let Some((_, feature)) = UNSUPPORTED_DIRECTIVES
                 .iter()
                 .find(|(d, _)| d.eq_ignore_ascii_case(name))
@@ -1630,7 +1710,7 @@ mod tests {
         assert_eq!(c.port, 6380);
         assert_eq!(c.requirepass.as_deref(), Some(&b"secret"[..]));
         assert_eq!(c.timeout, 5);
-        assert_eq!(c.bind, vec!["127.0.0.1"]);
+        assert_eq!(c.bind, vec!["*", "-::*"]);
     }
 
     #[test]

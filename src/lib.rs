@@ -30,7 +30,8 @@
 //! src/server/            the event loop: mod.rs (poll, accept, Net, before_sleep),
 //!                        input.rs (read one share, parse -> execute loop, limits),
 //!                        output.rs (batched writes, output-buffer limits), busy.rs (the
-//!                        loop turn run while a script is busy), cron.rs (hz tasks)
+//!                        loop turn run while a script is busy), cron.rs (hz tasks),
+//!                        listen.rs (the `bind` sockets)
 //! src/resp/              parse.rs (incremental multibulk + inline), reply.rs (RESP2/RESP3)
 //! src/command/           mod.rs (Ctx, Caller, process_command, call), table.rs (command
 //!                        rows), keyspec.rs (key specs, GETKEYS), args.rs, error.rs,
@@ -39,7 +40,9 @@
 //!                        the replicas' stream), persistence.rs (SAVE/BGSAVE, save points,
 //!                        loading), evict.rs (maxmemory) and memory.rs (INFO memory, MEMORY),
 //!                        blocked.rs (BLPOP & co.), notify.rs (keyspace events), info.rs
-//!                        (INFO), slowlog.rs, latency.rs, and one file per family: string.rs
+//!                        (INFO), slowlog.rs, latency.rs, acl.rs (ACL command, users
+//!                        registry, the permission check; acl/user.rs: users, selectors,
+//!                        rules), and one file per family: string.rs
 //!                        bitops.rs hyperloglog.rs keyspace.rs dump.rs (DUMP/RESTORE/MIGRATE)
 //!                        list.rs hash.rs set.rs zset.rs geo.rs stream.rs sort.rs pubsub.rs
 //!                        multi.rs connection.rs admin.rs scripting.rs (+ scripting/: Lua

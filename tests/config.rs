@@ -233,11 +233,6 @@ fn values_needing_a_missing_feature_stop_startup_naming_the_line() {
             "replicaof 127.0.0.1 6379",
             "'replicaof 127.0.0.1 6379' needs replication, which ferrodis does not implement yet",
         ),
-        (
-            "user \"default on nopass ~* +@all\"",
-            "'user default on nopass ~* +@all' needs ACL users, which ferrodis does not \
-             implement yet",
-        ),
     ] {
         let log = dir.join("log");
         let path = dir.join("refused.conf");

@@ -70,8 +70,14 @@ pub const COMMANDS: &[CommandSpec] = &[
     )
     .acl(&["@admin", "@dangerous"])
     .doc("Returns the replication role.", "2.8.12"),
-    CommandSpec::new("debug", debug_command, -2, ADMIN_FLAGS, "server")
-        .doc("A container for debugging commands.", "1.0.0"),
+    CommandSpec::new(
+        "debug",
+        debug_command,
+        -2,
+        ADMIN_FLAGS | PROTECTED,
+        "server",
+    )
+    .doc("A container for debugging commands.", "1.0.0"),
     CommandSpec::new(
         "shutdown",
         shutdown_command,
@@ -316,6 +322,12 @@ fn config_set_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         seen.push(directive_name);
         let value =
             std::str::from_utf8(value).map_err(|_| failed(name, "argument must be valid UTF-8"))?;
+        if crate::config::is_protected(directive_name)
+            && config.enable_protected_configs == "local"
+            && !super::client::is_local_client(ctx.me())
+        {
+            return Err(failed(name, "can't set protected config"));
+        }
         config
             .set(directive_name, value, true)
             .map_err(|e| match e {
@@ -327,12 +339,15 @@ fn config_set_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
             })?;
     }
     // Side effects beyond the value itself. `hz`, `timeout` and `maxclients` are read by the
-    // cron and the accept loop each time, so storing them is enough. Clearing `requirepass`
-    // makes the default user `nopass`, which authenticates every connection at once.
-    if config.requirepass.is_none() {
-        for (_, c) in ctx.clients.iter_mut() {
-            c.authenticated = true;
-        }
+    // cron and the accept loop each time, so storing them is enough. `requirepass` is the
+    // default user's password; clearing it makes the user `nopass`, which authenticates every
+    // connection at once.
+    if config.requirepass != ctx.srv.config.requirepass {
+        let password = config.requirepass.as_deref();
+        ctx.srv
+            .acl
+            .set_default_password(&ctx.srv.commands, password);
+        super::acl::refresh_clients(ctx);
     }
     // New TLS settings apply to connections accepted from now on; like Redis's
     // `tlsConfigure`, nothing changes unless all of them load.
@@ -487,7 +502,8 @@ fn command_list_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         .filter(|spec| match filter {
             Filter::All => true,
             Filter::Module => false,
-            Filter::AclCat(cat) => acl_categories(spec)
+            Filter::AclCat(cat) => spec
+                .acl_categories()
                 .iter()
                 .any(|c| c.as_bytes()[1..].eq_ignore_ascii_case(cat)),
             Filter::Pattern(p) => glob_match(p, spec.name.as_bytes(), true),
@@ -528,73 +544,6 @@ fn command_info_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     Ok(())
 }
 
-/// A command's ACL categories, in Redis's category order: the declared ones (`spec.acl`, or by
-/// default the category of its group) plus those its flags imply (Redis:
-/// `setImplicitACLCategories`; read-only scripting commands are not `@read`).
-fn acl_categories(spec: &CommandSpec) -> Vec<&'static str> {
-    const GROUP_CATEGORIES: &[(&str, &str)] = &[
-        ("generic", "@keyspace"),
-        ("set", "@set"),
-        ("sorted-set", "@sortedset"),
-        ("list", "@list"),
-        ("hash", "@hash"),
-        ("string", "@string"),
-        ("bitmap", "@bitmap"),
-        ("hyperloglog", "@hyperloglog"),
-        ("geo", "@geo"),
-        ("stream", "@stream"),
-        ("pubsub", "@pubsub"),
-        ("connection", "@connection"),
-        ("transactions", "@transaction"),
-        ("scripting", "@scripting"),
-    ];
-    let by_group: &[&str] = match GROUP_CATEGORIES.iter().find(|(g, _)| *g == spec.group) {
-        Some((_, cat)) if spec.subcommands.is_empty() => std::slice::from_ref(cat),
-        _ => &[],
-    };
-    let declared = spec.acl.unwrap_or(by_group);
-    let has = |f| spec.has(f);
-    let scripting = declared.contains(&"@scripting");
-    let implied = [
-        (has(flags::WRITE), "@write"),
-        (has(flags::READONLY) && !scripting, "@read"),
-        (has(flags::ADMIN), "@admin"),
-        (has(flags::ADMIN), "@dangerous"),
-        (has(flags::PUBSUB), "@pubsub"),
-        (has(flags::FAST), "@fast"),
-        (has(flags::BLOCKING), "@blocking"),
-        (!has(flags::FAST), "@slow"),
-    ];
-    const ORDER: &[&str] = &[
-        "@keyspace",
-        "@read",
-        "@write",
-        "@set",
-        "@sortedset",
-        "@list",
-        "@hash",
-        "@string",
-        "@bitmap",
-        "@hyperloglog",
-        "@geo",
-        "@stream",
-        "@pubsub",
-        "@admin",
-        "@fast",
-        "@slow",
-        "@blocking",
-        "@dangerous",
-        "@connection",
-        "@transaction",
-        "@scripting",
-    ];
-    ORDER
-        .iter()
-        .copied()
-        .filter(|cat| declared.contains(cat) || implied.iter().any(|(on, c)| *on && c == cat))
-        .collect()
-}
-
 /// Writes a set of flag names: those of `names` whose bit is in `bits`, in `names`' order
 /// (Redis: `addReplyCommandFlags`).
 fn flag_set(out: &mut ReplyBuffer, bits: u32, names: &[(u32, &str)]) {
@@ -621,7 +570,7 @@ fn command_info_row(out: &mut ReplyBuffer, spec: &CommandSpec) {
     out.integer(first as i64);
     out.integer(last as i64);
     out.integer(step as i64);
-    let cats = acl_categories(spec);
+    let cats = spec.acl_categories();
     out.set_len(cats.len());
     for cat in cats {
         out.simple(cat);
@@ -889,20 +838,37 @@ fn debug_populate(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     Ok(())
 }
 
-fn debug_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
-    // Like Redis 7.0, DEBUG is refused unless `enable-debug-command` allows it.
-    let allowed = match ctx.srv.config.enable_debug_command.as_str() {
+/// A `PROTECTED` command (DEBUG) runs only as `enable-debug-command` allows: `yes`, or
+/// `local` for loopback clients (Redis: `allowProtectedAction` in `processCommand`).
+pub fn check_protected_command(ctx: &mut Ctx, spec: &CommandSpec) -> CommandResult {
+    let (mode, name, option) = match spec.name {
+        "debug" => (
+            ctx.srv.config.enable_debug_command.as_str(),
+            "DEBUG",
+            "enable-debug-command",
+        ),
+        _ => (
+            ctx.srv.config.enable_module_command.as_str(),
+            "MODULE",
+            "enable-module-command",
+        ),
+    };
+    let allowed = match mode {
         "yes" => true,
-        "local" => ctx.me().addr.ip().is_loopback(),
+        "local" => super::client::is_local_client(ctx.me()),
         _ => false,
     };
-    if !allowed {
-        return Err(CommandError::err(
-            "DEBUG command not allowed. If the enable-debug-command option is set to \"local\", \
-             you can run it from a local connection, otherwise you need to set this option in the \
-             configuration file, and then restart the server.",
-        ));
+    if allowed {
+        return Ok(());
     }
+    Err(CommandError::err(format!(
+        "{name} command not allowed. If the {option} option is set to \"local\", you can run \
+         it from a local connection, otherwise you need to set this option in the \
+         configuration file, and then restart the server."
+    )))
+}
+
+fn debug_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let sub = argv[1];
     if args::is(sub, "HELP") && argv.len() == 2 {
         ctx.out.help(

@@ -58,6 +58,11 @@ pub struct Client {
     pub writable_registered: bool,
     pub db: usize,
     pub authenticated: bool,
+    /// The ACL user (a slot of `AclState::users`; Redis: `c->user`).
+    pub user: usize,
+    /// The user's permissions need no check (cached `User::unrestricted`, kept up to date by
+    /// `acl::refresh_clients`): the per-command ACL cost for the default user.
+    pub acl_unrestricted: bool,
     pub name: Option<Vec<u8>>,
     pub lib_name: Option<Vec<u8>>,
     pub lib_ver: Option<Vec<u8>>,
@@ -83,6 +88,20 @@ pub struct Client {
     pub replica: super::replication::ReplicaLink,
 }
 
+/// Is the client on the loopback interface, as Redis decides it (`islocalClient`: its peer is
+/// exactly 127.0.0.1 or ::1)? Protected mode and the `local` value of `enable-*` use it.
+pub fn is_local_client(c: &Client) -> bool {
+    is_loopback_peer(&c.addr)
+}
+
+/// Is this peer address the loopback interface (127.0.0.1 or ::1, as Redis compares)?
+pub fn is_loopback_peer(addr: &SocketAddr) -> bool {
+    match addr.ip() {
+        std::net::IpAddr::V4(ip) => ip == std::net::Ipv4Addr::LOCALHOST,
+        std::net::IpAddr::V6(ip) => ip == std::net::Ipv6Addr::LOCALHOST,
+    }
+}
+
 impl Client {
     pub fn new(
         id: u64,
@@ -106,6 +125,8 @@ impl Client {
             writable_registered: false,
             db: 0,
             authenticated,
+            user: super::acl::DEFAULT_USER,
+            acl_unrestricted: true,
             name: None,
             lib_name: None,
             lib_ver: None,

@@ -5,10 +5,9 @@
 //! on its reply buffer, which is `ctx.out` while the command runs), its name, its selected
 //! database, whether it has authenticated, and how its replies are delivered (CLIENT REPLY).
 //!
-//! Authentication follows Redis's model with only the `default` user: with no `requirepass`
-//! the default user has `nopass` (any password is accepted by `AUTH default x` and by HELLO's
-//! AUTH option, while the one-argument `AUTH x` is an error because there is nothing to check);
-//! with `requirepass` set, only that password authenticates.
+//! Authentication is ACL's (see `acl.rs`): `AUTH user pass` and HELLO's AUTH option check a
+//! user's passwords; the one-argument `AUTH pass` names the `default` user, whose password
+//! `requirepass` sets (and is an error while that user is `nopass`).
 
 use super::args;
 use super::blocked;
@@ -50,7 +49,38 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("client", container_command, -2, 0, "connection")
         .doc("A container for client connection commands.", "2.4.0")
         .subs(CLIENT_SUBCOMMANDS),
+    CommandSpec::new(
+        "readonly",
+        cluster_disabled,
+        1,
+        LOADING | STALE | FAST,
+        "cluster",
+    )
+    .acl(&["@connection"])
+    .doc(
+        "Enables read queries for a connection to a cluster replica node",
+        "3.0.0",
+    ),
+    CommandSpec::new(
+        "readwrite",
+        cluster_disabled,
+        1,
+        LOADING | STALE | FAST,
+        "cluster",
+    )
+    .acl(&["@connection"])
+    .doc(
+        "Disables read queries for a connection to a cluster replica node",
+        "3.0.0",
+    ),
 ];
+
+/// READONLY / READWRITE: cluster connection modes; without cluster support, Redis's error.
+fn cluster_disabled(_ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
+    Err(CommandError::Err(
+        "This instance has cluster support disabled",
+    ))
+}
 
 /// Flags shared by the commands a connection may run before authenticating.
 const CONN_FLAGS: u32 = NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY;
@@ -243,7 +273,8 @@ fn reset_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
     // unsubscribe messages.
     super::multi::reset_client(ctx);
     super::pubsub::reset_client(ctx);
-    let authenticated = ctx.srv.config.requirepass.is_none();
+    let authenticated = ctx.srv.acl.default_authenticates();
+    let unrestricted = ctx.srv.acl.default_user().unrestricted;
     ctx.db = 0;
     let me = ctx.me();
     me.db = 0;
@@ -251,30 +282,11 @@ fn reset_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
     me.reply_mode = ReplyMode::On;
     me.no_touch = false;
     me.authenticated = authenticated;
+    me.user = super::acl::DEFAULT_USER;
+    me.acl_unrestricted = unrestricted;
     ctx.out.set_resp3(false);
     ctx.out.simple("RESET");
     Ok(())
-}
-
-/// Checks a username/password pair against the only user, `default`. `user` is None for the
-/// one-argument `AUTH password` form. (Redis: `ACLAuthenticateUser` / `ACLCheckUserCredentials`.)
-fn check_credentials(ctx: &Ctx, user: Option<&[u8]>, password: &[u8]) -> CommandResult {
-    let wrong = || {
-        CommandError::Custom("WRONGPASS invalid username-password pair or user is disabled.".into())
-    };
-    if user.is_some_and(|u| u != b"default") {
-        return Err(wrong());
-    }
-    match &ctx.srv.config.requirepass {
-        // The default user is `nopass`: any password works when a user is named.
-        None if user.is_some() => Ok(()),
-        None => Err(CommandError::Err(
-            "AUTH <password> called without any password configured for the default user. \
-             Are you sure your configuration is correct?",
-        )),
-        Some(required) if required.as_slice() == password => Ok(()),
-        Some(_) => Err(wrong()),
-    }
 }
 
 /// AUTH [username] password — OK once the credentials match; see the module docs.
@@ -283,12 +295,20 @@ fn auth_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         ctx.redact_argument(i);
     }
     let (user, password) = match argv.len() {
-        2 => (None, argv[1]),
-        3 => (Some(argv[1]), argv[2]),
+        2 => {
+            // The old one-argument form is an error when there is nothing to check.
+            if ctx.srv.acl.default_user().nopass {
+                return Err(CommandError::Err(
+                    "AUTH <password> called without any password configured for the default \
+                     user. Are you sure your configuration is correct?",
+                ));
+            }
+            (&b"default"[..], argv[1])
+        }
+        3 => (argv[1], argv[2]),
         _ => return Err(CommandError::Syntax),
     };
-    check_credentials(ctx, user, password)?;
-    ctx.me().authenticated = true;
+    super::acl::authenticate(ctx, user, password, argv)?;
     ctx.out.ok();
     Ok(())
 }
@@ -332,8 +352,7 @@ fn hello_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         }
     }
     if let Some((user, password)) = credentials {
-        check_credentials(ctx, Some(user), password)?;
-        ctx.me().authenticated = true;
+        super::acl::authenticate(ctx, user, password, argv)?;
     }
     if !ctx.me().authenticated {
         return Err(CommandError::Custom(
@@ -621,12 +640,19 @@ pub(crate) fn client_info_line(
         std::mem::size_of::<Client>() + c.query_buf.capacity() + reply.capacity() + argv_mem;
     let events = if c.writable_registered { "rw" } else { "r" };
     let resp = if reply.is_resp3() { 3 } else { 2 };
+    let user = ctx
+        .srv
+        .acl
+        .users
+        .get(c.user)
+        .map(|u| String::from_utf8_lossy(&u.name))
+        .unwrap_or_default();
     let _ = writeln!(
         line,
         "id={} addr={} laddr={laddr} fd={fd} name={name} age={} idle={} flags={} db={} \
          sub={} psub={} ssub={} multi={multi} qbuf={qbuf} qbuf-free={qbuf_free} \
          argv-mem={argv_mem} multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={omem} \
-         tot-mem={tot_mem} events={events} cmd={} user=default redir=-1 resp={resp}",
+         tot-mem={tot_mem} events={events} cmd={} user={user} redir=-1 resp={resp}",
         c.id,
         c.addr,
         (ctx.now - c.created_at).max(0) / 1000,

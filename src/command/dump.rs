@@ -25,7 +25,7 @@
 
 use super::args;
 use super::error::{CommandError, CommandResult};
-use super::keyspec::{key_flags::*, KeySpec};
+use super::keyspec::{key_flags::*, GetKeys, KeySpec};
 use super::notify::NOTIFY_GENERIC;
 use super::table::{flags::*, CommandSpec};
 use super::{notify, propagate, signal_key_as_ready, signal_modified_key, Ctx};
@@ -63,6 +63,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         KeySpec::at(3, RW | ACCESS | DELETE),
         KeySpec::keyword("KEYS", -2, RW | ACCESS | DELETE | INCOMPLETE).range(-1, 1, 0),
     ])
+    .getkeys(GetKeys::Migrate)
     .tips(&["nondeterministic_output"])
     .acl(&["@keyspace", "@dangerous"])
     .doc(

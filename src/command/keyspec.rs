@@ -185,6 +185,9 @@ pub enum GetKeys {
     Bitfield,
     /// XREAD / XREADGROUP ... STREAMS key [key ...] id [id ...] (Redis: `xreadGetKeys`).
     Xread,
+    /// MIGRATE host port key|"" db timeout [COPY] [REPLACE] [AUTH pw | AUTH2 user pw]
+    /// [KEYS key ...] (Redis: `migrateGetKeys`).
+    Migrate,
 }
 
 impl GetKeys {
@@ -237,8 +240,41 @@ impl GetKeys {
                 flags: bitfield_key_flags(argv),
             }],
             GetKeys::Xread => xread_get_keys(argv),
+            GetKeys::Migrate => migrate_get_keys(argv),
         }
     }
+}
+
+/// Redis: `migrateGetKeys`. The key at 3, or with KEYS (and an empty key there) the rest of
+/// the arguments; AUTH and AUTH2 values are skipped while looking for KEYS. KEYS after a
+/// non-empty key is an error: no keys.
+fn migrate_get_keys(argv: &[&[u8]]) -> Vec<KeyRef> {
+    let (mut first, mut num) = (3, 1);
+    let mut i = 6;
+    while i < argv.len() {
+        let arg = argv[i];
+        if arg.eq_ignore_ascii_case(b"keys") {
+            if !argv[3].is_empty() {
+                return Vec::new();
+            }
+            first = i + 1;
+            num = argv.len() - first;
+            break;
+        }
+        if arg.eq_ignore_ascii_case(b"auth") {
+            i += 1;
+        } else if arg.eq_ignore_ascii_case(b"auth2") {
+            i += 2;
+        }
+        i += 1;
+    }
+    (first..first + num)
+        .filter(|&pos| pos < argv.len())
+        .map(|pos| KeyRef {
+            pos,
+            flags: RW | ACCESS | DELETE,
+        })
+        .collect()
 }
 
 /// Redis: `bitfieldGetKeys`. Read-only while the sub-commands seen are GETs and OVERFLOWs; a

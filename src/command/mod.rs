@@ -8,7 +8,7 @@
 //! ```text
 //! argv ──> process_command(ctx, argv, caller)
 //!              ├── lookup in CommandTable, subcommand, arity ── fails? ──> refuse
-//!              ├── per caller: auth, pub/sub context, BUSY (sockets); no-script,
+//!              ├── per caller: auth, ACL permissions, pub/sub context, BUSY (sockets); no-script,
 //!              │   read-only (scripts) ── fails? ──> refuse: -ERR... for sockets (and the
 //!              │   open MULTI is flagged), the script's own error text for scripts
 //!              ├── client in MULTI? ──> queue it, +QUEUED
@@ -27,6 +27,7 @@
 //! server state as *separate* borrows, so it can read a key and append a reply at the same time
 //! with no `RefCell` or lock — the Rust form of Redis's `client *c` plus the `server` global.
 
+pub mod acl;
 pub mod admin;
 pub mod args;
 pub mod bitops;
@@ -198,6 +199,8 @@ pub fn execute(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) {
 ///  lookup      x        x        -      x     (Exec carries the row found when queueing)
 ///  arity       x        x        -      x
 ///  auth        x        x        -      -     (the script's caller is authenticated)
+///  ACL         x        x        x      x     (skipped for an unrestricted user; EXEC
+///                                             checks again as the rules may have changed)
 ///  pub/sub     x        x        -      -     (RESP2 subscriber mode)
 ///  no-script   -        -        -      x     (and writes from a read-only script)
 ///  BUSY        -        x        -      -     (only SCRIPT KILL & co. while a script runs)
@@ -217,16 +220,35 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
     };
     match caller {
         Caller::Client | Caller::WhileBusy => {
+            // DEBUG / MODULE, unless enabled (Redis checks them before authentication).
+            if spec.has(flags::PROTECTED) {
+                if let Err(err) = admin::check_protected_command(ctx, spec) {
+                    return refuse(ctx, caller, Some(spec), err);
+                }
+            }
             // One look at the client for the common case: authenticated, not subscribed, not
             // in MULTI, so the per-command path pays three tests and no calls.
             let me = ctx.me();
-            let (authenticated, subscribed, in_multi) = (
+            let (authenticated, acl_unrestricted, subscribed, in_multi) = (
                 me.authenticated,
+                me.acl_unrestricted,
                 me.subscriptions.count() > 0,
                 me.multi.active,
             );
             if !authenticated && !spec.has(flags::NO_AUTH) {
                 return refuse(ctx, caller, Some(spec), CommandError::NoAuth);
+            }
+            // ACL permissions: one test for a user allowed everything (the default user).
+            if !acl_unrestricted {
+                let context = if in_multi {
+                    acl::LogContext::Multi
+                } else {
+                    acl::LogContext::Toplevel
+                };
+                if let Err(denial) = acl::check_command(ctx, spec, argv, context) {
+                    let err = CommandError::Custom(acl::noperm_message(denial, spec));
+                    return refuse(ctx, caller, Some(spec), err);
+                }
             }
             if subscribed {
                 if let Err(err) = pubsub::check_subscriber_context(ctx, spec, argv) {
@@ -270,6 +292,13 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
                 let err = CommandError::Err("This Redis command is not allowed from script");
                 return refuse(ctx, caller, Some(spec), err);
             }
+            // The script runs with its caller's permissions (Redis: `scriptVerifyACL`).
+            if !caller_unrestricted(ctx) {
+                if let Err(denial) = acl::check_command(ctx, spec, argv, acl::LogContext::Lua) {
+                    let err = CommandError::Err(acl::script_noperm_message(denial));
+                    return refuse(ctx, caller, Some(spec), err);
+                }
+            }
             if read_only && spec.has(flags::WRITE) {
                 let err =
                     CommandError::Err("Write commands are not allowed from read-only scripts.");
@@ -282,7 +311,20 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
                 return refuse(ctx, caller, Some(spec), CommandError::Oom);
             }
         }
-        Caller::Exec(_) => {}
+        Caller::Exec(_) => {
+            // Permissions are checked again at EXEC: the rules may have changed since the
+            // command was queued (Redis: `execCommand`). The error takes the command's place
+            // in EXEC's reply.
+            if !caller_unrestricted(ctx) {
+                if let Err(denial) = acl::check_command(ctx, spec, argv, acl::LogContext::Multi) {
+                    let err = CommandError::Custom(acl::exec_noperm_message(denial));
+                    ctx.srv.stats.total_error_replies += 1;
+                    *ctx.srv.stats.error_codes.entry(err.code()).or_insert(0) += 1;
+                    ctx.out.error(&err.message());
+                    return Processed::Refused(err);
+                }
+            }
+        }
     }
     let reply_start = ctx.out.len();
     let replica = caller.is_socket() && ctx.me().replica.attached;
@@ -299,6 +341,11 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
         after_command(ctx);
     }
     Processed::Ran(spec)
+}
+
+/// Is the caller's user allowed everything (or is there no calling client)?
+fn caller_unrestricted(ctx: &Ctx) -> bool {
+    ctx.clients.get(ctx.id).is_none_or(|c| c.acl_unrestricted)
 }
 
 /// A replica's connection carries the replication stream, so a request of a replica that

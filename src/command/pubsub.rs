@@ -312,6 +312,19 @@ impl SubscriberState {
         self.channels.len()
     }
 
+    /// The channels and shard channels subscribed (ACL checks of a changed user).
+    pub fn channels(&self) -> impl Iterator<Item = &[u8]> {
+        self.channels
+            .keys()
+            .chain(self.shard_channels.keys())
+            .map(|c| c.as_slice())
+    }
+
+    /// The patterns subscribed.
+    pub fn patterns(&self) -> impl Iterator<Item = &[u8]> {
+        self.patterns.keys().map(|p| p.as_slice())
+    }
+
     /// CLIENT LIST `psub=`.
     pub fn pattern_count(&self) -> usize {
         self.patterns.len()

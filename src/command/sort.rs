@@ -112,7 +112,12 @@ struct SortOptions<'a> {
 }
 
 impl<'a> SortOptions<'a> {
-    fn parse(argv: &[&'a [u8]], readonly: bool) -> Result<SortOptions<'a>, CommandError> {
+    /// `full_key_access`: the caller may read every key, which BY and GET patterns need.
+    fn parse(
+        argv: &[&'a [u8]],
+        readonly: bool,
+        full_key_access: bool,
+    ) -> Result<SortOptions<'a>, CommandError> {
         let mut o = SortOptions {
             desc: false,
             alpha: false,
@@ -141,8 +146,18 @@ impl<'a> SortOptions<'a> {
             } else if args::is(opt, "BY") && left >= 1 {
                 o.by = Some(argv[j + 1]);
                 o.dont_sort = !argv[j + 1].contains(&b'*');
+                if !o.dont_sort && !full_key_access {
+                    return Err(CommandError::Err(
+                        "BY option of SORT denied due to insufficient ACL permissions.",
+                    ));
+                }
                 j += 1;
             } else if args::is(opt, "GET") && left >= 1 {
+                if !full_key_access {
+                    return Err(CommandError::Err(
+                        "GET option of SORT denied due to insufficient ACL permissions.",
+                    ));
+                }
                 o.gets.push(argv[j + 1]);
                 j += 1;
             } else {
@@ -171,7 +186,8 @@ struct Item {
 }
 
 fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) -> CommandResult {
-    let mut o = SortOptions::parse(argv, readonly)?;
+    let full_key_access = super::acl::caller_may_read_every_key(ctx, argv);
+    let mut o = SortOptions::parse(argv, readonly, full_key_access)?;
     let now = ctx.now;
     let in_script = ctx.srv.scripts.is_running();
     let db = &mut ctx.dbs[ctx.db];

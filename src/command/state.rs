@@ -93,6 +93,8 @@ pub struct NetIo {
 pub struct ServerState {
     pub config: Config,
     pub commands: CommandTable,
+    /// ACL users and the ACL log.
+    pub acl: super::acl::AclState,
     pub stats: Stats,
     pub started_at: Instant,
     pub started_ms: Ms,
@@ -156,9 +158,13 @@ impl ServerState {
     pub fn new(config: Config, tcp_port: u16) -> ServerState {
         let mut rng = SmallRng::from_os_rng();
         let run_id = super::replication::random_id(&mut rng);
+        let commands = CommandTable::new();
+        let mut acl = super::acl::AclState::new(&commands);
+        acl.set_default_password(&commands, config.requirepass.as_deref());
         ServerState {
             config,
-            commands: CommandTable::new(),
+            commands,
+            acl,
             stats: Stats::default(),
             started_at: Instant::now(),
             started_ms: unix_ms(),

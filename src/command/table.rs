@@ -41,6 +41,9 @@ pub mod flags {
     /// (SCAN, RANDOMKEY expire keys they meet), so its propagated deletions are not wrapped in
     /// MULTI/EXEC.
     pub const TOUCHES_ARBITRARY_KEYS: u32 = 1 << 18;
+    /// Not shown by COMMAND (hidden in Redis too): refused unless its `enable-*-command`
+    /// directive allows it (Redis: `CMD_PROTECTED`: DEBUG, MODULE).
+    pub const PROTECTED: u32 = 1 << 19;
 
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
@@ -162,6 +165,85 @@ impl CommandSpec {
         super::keyspec::get_keys(self.key_specs, self.getkeys, argv)
     }
 
+    /// A command's ACL categories, in Redis's category order: the declared ones (`spec.acl`, or by
+    /// default the category of its group) plus those its flags imply (Redis:
+    /// `setImplicitACLCategories`; read-only scripting commands are not `@read`).
+    pub fn acl_categories(&self) -> Vec<&'static str> {
+        let spec = self;
+        const GROUP_CATEGORIES: &[(&str, &str)] = &[
+            ("generic", "@keyspace"),
+            ("set", "@set"),
+            ("sorted-set", "@sortedset"),
+            ("list", "@list"),
+            ("hash", "@hash"),
+            ("string", "@string"),
+            ("bitmap", "@bitmap"),
+            ("hyperloglog", "@hyperloglog"),
+            ("geo", "@geo"),
+            ("stream", "@stream"),
+            ("pubsub", "@pubsub"),
+            ("connection", "@connection"),
+            ("transactions", "@transaction"),
+            ("scripting", "@scripting"),
+        ];
+        let by_group: &[&str] = match GROUP_CATEGORIES.iter().find(|(g, _)| *g == spec.group) {
+            Some((_, cat)) if spec.subcommands.is_empty() => std::slice::from_ref(cat),
+            _ => &[],
+        };
+        let declared = spec.acl.unwrap_or(by_group);
+        let has = |f| spec.has(f);
+        let scripting = declared.contains(&"@scripting");
+        let implied = [
+            (has(flags::WRITE), "@write"),
+            (has(flags::READONLY) && !scripting, "@read"),
+            (has(flags::ADMIN), "@admin"),
+            (has(flags::ADMIN), "@dangerous"),
+            (has(flags::PUBSUB), "@pubsub"),
+            (has(flags::FAST), "@fast"),
+            (has(flags::BLOCKING), "@blocking"),
+            (!has(flags::FAST), "@slow"),
+        ];
+        const ORDER: &[&str] = &[
+            "@keyspace",
+            "@read",
+            "@write",
+            "@set",
+            "@sortedset",
+            "@list",
+            "@hash",
+            "@string",
+            "@bitmap",
+            "@hyperloglog",
+            "@geo",
+            "@stream",
+            "@pubsub",
+            "@admin",
+            "@fast",
+            "@slow",
+            "@blocking",
+            "@dangerous",
+            "@connection",
+            "@transaction",
+            "@scripting",
+        ];
+        ORDER
+            .iter()
+            .copied()
+            .filter(|cat| declared.contains(cat) || implied.iter().any(|(on, c)| *on && c == cat))
+            .collect()
+    }
+
+    /// [`Self::acl_categories`] as a bit set over [`ACL_CATEGORIES`].
+    pub fn acl_category_mask(&self) -> u32 {
+        let mut mask = 0;
+        for cat in self.acl_categories() {
+            if let Some(i) = ACL_CATEGORIES.iter().position(|c| *c == &cat[1..]) {
+                mask |= 1 << i;
+            }
+        }
+        mask
+    }
+
     /// May the command have keys at all (Redis: `doesCommandHaveKeys`)?
     pub fn has_keys(&self) -> bool {
         use super::keyspec::key_flags::NOT_KEY;
@@ -170,7 +252,7 @@ impl CommandSpec {
 }
 
 /// Every family's rows, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 22] {
+pub fn families() -> [&'static [CommandSpec]; 23] {
     use super::*;
     [
         connection::COMMANDS,
@@ -195,6 +277,7 @@ pub fn families() -> [&'static [CommandSpec]; 22] {
         slowlog::COMMANDS,
         latency::COMMANDS,
         replication::COMMANDS,
+        acl::COMMANDS,
     ]
 }
 
@@ -205,10 +288,52 @@ fn movable_flag_agrees(spec: &CommandSpec) -> bool {
     movable == spec.has(flags::MOVABLE_KEYS) && spec.subcommands.iter().all(movable_flag_agrees)
 }
 
+/// Redis's ACL categories, in its order (`ACLCommandCategories`): what `ACL CAT` lists, the
+/// bit order of [`CommandSpec::acl_category_mask`], and the order rules are described in.
+pub const ACL_CATEGORIES: [&str; 21] = [
+    "keyspace",
+    "read",
+    "write",
+    "set",
+    "sortedset",
+    "list",
+    "hash",
+    "string",
+    "bitmap",
+    "hyperloglog",
+    "geo",
+    "stream",
+    "pubsub",
+    "admin",
+    "fast",
+    "slow",
+    "blocking",
+    "dangerous",
+    "connection",
+    "transaction",
+    "scripting",
+];
+
+/// A command or subcommand as the ACL sees it: its number in the users' command bitmaps
+/// (Redis: `redisCommand.id`, `ACLGetCommandID`), its categories and its family.
+pub struct AclCommand {
+    pub spec: &'static CommandSpec,
+    /// Bit `i` set: the command is in `@ACL_CATEGORIES[i]`.
+    pub categories: u32,
+    /// The container's id, for a subcommand.
+    pub parent: Option<usize>,
+    /// The ids of a container's subcommands (they follow it).
+    pub subs: std::ops::Range<usize>,
+}
+
 /// Name -> row lookup, built once at startup. Lookup is case-insensitive without allocating.
 pub struct CommandTable {
     by_name: HashMap<&'static [u8], &'static CommandSpec>,
     all: Vec<&'static CommandSpec>,
+    /// Every command and subcommand by ACL id: each container is followed by its subcommands.
+    acl: Vec<AclCommand>,
+    /// Row address -> ACL id.
+    acl_ids: HashMap<usize, usize>,
 }
 
 /// Longest command name we try to look up; longer names are simply unknown.
@@ -231,7 +356,59 @@ impl CommandTable {
                 all.push(spec);
             }
         }
-        CommandTable { by_name, all }
+        let mut acl = Vec::new();
+        let mut acl_ids = HashMap::new();
+        for &spec in &all {
+            let id = acl.len();
+            let first_sub = id + 1;
+            acl_ids.insert(spec as *const CommandSpec as usize, id);
+            acl.push(AclCommand {
+                spec,
+                categories: spec.acl_category_mask(),
+                parent: None,
+                subs: first_sub..first_sub + spec.subcommands.len(),
+            });
+            for sub in spec.subcommands {
+                acl_ids.insert(sub as *const CommandSpec as usize, acl.len());
+                acl.push(AclCommand {
+                    spec: sub,
+                    categories: sub.acl_category_mask(),
+                    parent: Some(id),
+                    subs: 0..0,
+                });
+            }
+        }
+        CommandTable {
+            by_name,
+            all,
+            acl,
+            acl_ids,
+        }
+    }
+
+    /// Every command and subcommand, indexed by ACL id.
+    pub fn acl_commands(&self) -> &[AclCommand] {
+        &self.acl
+    }
+
+    /// The ACL id of a row of this table.
+    pub fn acl_id(&self, spec: &'static CommandSpec) -> Option<usize> {
+        self.acl_ids
+            .get(&(spec as *const CommandSpec as usize))
+            .copied()
+    }
+
+    /// A command or `container|subcommand` by name, as ACL rules name them (Redis:
+    /// `ACLLookupCommand`): a `|` in a command without subcommands finds nothing.
+    pub fn lookup_acl(&self, name: &[u8]) -> Option<usize> {
+        let spec = match name.iter().position(|&b| b == b'|') {
+            None => self.lookup(name)?,
+            Some(bar) => {
+                let parent = self.lookup(&name[..bar])?;
+                lookup_subcommand(parent, &name[bar + 1..])?
+            }
+        };
+        self.acl_id(spec)
     }
 
     pub fn lookup(&self, name: &[u8]) -> Option<&'static CommandSpec> {

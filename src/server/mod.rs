@@ -45,6 +45,7 @@
 pub mod busy;
 mod cron;
 pub mod input;
+pub mod listen;
 pub mod output;
 
 pub use crate::command::state::{unix_ms, FERRODIS_VERSION, REDIS_VERSION};
@@ -58,7 +59,6 @@ use crate::db::{Db, Ms};
 use crate::net::Connection;
 use crate::resp::reply::ReplyBuffer;
 use log::{debug, info, warn};
-use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 use std::io::{self, Write};
@@ -137,6 +137,20 @@ impl Net<'_> {
                 Some(config) if index >= io.tls_from => Some(config.clone()),
                 _ => None,
             };
+            // Protected mode: with no password for the default user, only the loopback
+            // interface may connect (Redis: `clientAcceptHandler`). On a TLS port the
+            // handshake would come first: such a client is just closed.
+            if self.state.config.protected_mode
+                && self.state.acl.default_user().nopass
+                && !crate::command::client::is_loopback_peer(&addr)
+            {
+                let mut socket = socket;
+                if tls.is_none() {
+                    let _ = socket.write_all(PROTECTED_MODE_DENIED.as_bytes());
+                }
+                self.state.stats.rejected_connections += 1;
+                continue;
+            }
             self.state.stats.total_connections_received += 1;
             if self.clients.len() >= self.state.config.maxclients {
                 // Like Redis: tell the client why, best effort, then drop it (in clear text
@@ -179,8 +193,11 @@ impl Net<'_> {
         }
         let id = self.state.next_client_id;
         self.state.next_client_id += 1;
-        let authenticated = self.state.config.requirepass.is_none();
-        entry.insert(Client::new(id, socket, addr, unix_ms(), authenticated));
+        // Redis's `createClient`: on the default user, authenticated if it needs no password.
+        let authenticated = self.state.acl.default_authenticates();
+        let mut client = Client::new(id, socket, addr, unix_ms(), authenticated);
+        client.acl_unrestricted = self.state.acl.default_user().unrestricted;
+        entry.insert(client);
         debug!("Accepted {addr} as client id={id}");
     }
 
@@ -213,52 +230,54 @@ impl Net<'_> {
     }
 }
 
+/// What a non-loopback connection reads before it is closed in protected mode (Redis's text).
+const PROTECTED_MODE_DENIED: &str = "-DENIED Redis is running in protected mode because \
+    protected mode is enabled and no password is set for the default user. In this mode \
+    connections are only accepted from the loopback interface. If you want to connect from \
+    external computers to Redis you may adopt one of the following solutions: 1) Just disable \
+    protected mode sending the command 'CONFIG SET protected-mode no' from the loopback \
+    interface by connecting to Redis from the same host the server is running, however MAKE \
+    SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to \
+    make this change permanent. 2) Alternatively you can just disable the protected mode by \
+    editing the Redis configuration file, and setting the protected mode option to 'no', and \
+    then restarting the server. 3) If you started the server manually just for testing, \
+    restart it with the '--protected-mode no' option. 4) Setup a an authentication password \
+    for the default user. NOTE: You only need to do one of the above things in order for the \
+    server to start accepting connections from the outside.\r\n";
+
 impl Server {
     /// Binds the listening sockets and prepares the loop (does not start serving). Installs
     /// the restricted loop turn scripts call while busy ([`busy::process_events_while_blocked`]).
     pub fn bind(config: Config) -> io::Result<Server> {
         let poll = Poll::new()?;
-        let mut listeners = Vec::new();
-        let mut ports = vec![config.port];
+        let backlog = config.tcp_backlog.min(i32::MAX as u64) as i32;
         let tls = if config.tls_port != 0 {
-            ports.push(config.tls_port);
             let tls = crate::net::tls::server_config(&config)
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
             Some(tls)
         } else {
             None
         };
-        let mut tls_from = 0;
-        for (n, &port) in ports.iter().enumerate() {
-            if n == 1 {
-                tls_from = listeners.len();
-            }
-            if port == 0 && n == 0 && config.tls_port != 0 {
-                // `port 0` with a TLS port: TLS only, as Redis.
-                tls_from = 0;
-                continue;
-            }
-            for host in &config.bind {
-                let addr: SocketAddr = format!("{host}:{port}")
-                    .parse()
-                    .or_else(|_| format!("[{host}]:{port}").parse())
-                    .map_err(|_| {
-                        io::Error::new(
-                            io::ErrorKind::InvalidInput,
-                            format!("bad bind address '{host}'"),
-                        )
-                    })?;
-                let mut listener = TcpListener::bind(addr)?;
-                poll.registry().register(
-                    &mut listener,
-                    Token(FIRST_LISTENER_TOKEN - listeners.len()),
-                    Interest::READABLE,
-                )?;
-                listeners.push(listener);
-            }
+        // `port 0` with a TLS port: TLS only, as Redis.
+        let mut listeners = if config.port == 0 && tls.is_some() {
+            Vec::new()
+        } else {
+            listen::listen_to_port(&config.bind, config.port, backlog)?
+        };
+        let tls_from = listeners.len();
+        if tls.is_some() {
+            listeners.extend(listen::listen_to_port(
+                &config.bind,
+                config.tls_port,
+                backlog,
+            )?);
         }
-        if tls.is_none() {
-            tls_from = listeners.len();
+        for (i, listener) in listeners.iter_mut().enumerate() {
+            poll.registry().register(
+                listener,
+                Token(FIRST_LISTENER_TOKEN - i),
+                Interest::READABLE,
+            )?;
         }
         let tcp_port = listeners
             .first()
@@ -275,6 +294,8 @@ impl Server {
         let dbs = (0..config.databases).map(Db::new).collect();
         crate::command::evict::apply_config(&config);
         let mut state = ServerState::new(config, tcp_port);
+        crate::command::acl::load_users_at_startup(&mut state)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         state.io = Some(NetIo {
             listeners,
             tls_from,

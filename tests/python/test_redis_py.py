@@ -169,3 +169,47 @@ def test_errors_are_redis_errors(r):
         r.lpush("s", "a")
     with pytest.raises(ResponseError, match="wrong number of arguments"):
         r.execute_command("GET")
+
+
+def test_acl_users_with_redis_py(r, server_port):
+    """ACL through redis-py's helpers: acl_setuser, acl_getuser, AUTH with a username
+    (the `username=` connection argument, sent as HELLO ... AUTH over RESP3), NOPERM errors."""
+    from redis.exceptions import AuthenticationError, NoPermissionError
+
+    try:
+        assert r.acl_setuser(
+            "py-app",
+            enabled=True,
+            passwords=["+py-secret"],
+            keys=["app:*"],
+            channels=["app:*"],
+            commands=["+@read", "+@write", "-@dangerous", "+acl|whoami"],
+        )
+        user = r.acl_getuser("py-app")
+        assert user["enabled"] is True
+        assert "app:*" in " ".join(user["keys"])
+        assert r.acl_whoami() == "default"
+        assert "py-app" in r.acl_users()
+        app = redis.Redis(
+            port=server_port,
+            protocol=r.connection_pool.connection_kwargs.get("protocol", 2),
+            username="py-app",
+            password="py-secret",
+            decode_responses=True,
+        )
+        assert app.acl_whoami() == "py-app"
+        assert app.set("app:1", "v")
+        assert app.get("app:1") == "v"
+        with pytest.raises(NoPermissionError, match="keys used as arguments"):
+            app.set("other", "v")
+        with pytest.raises(NoPermissionError, match="'flushall' command"):
+            app.flushall()
+        app.close()
+        with pytest.raises(AuthenticationError):
+            redis.Redis(port=server_port, username="py-app", password="wrong").ping()
+        log = r.acl_log()
+        assert log[0]["reason"] == "auth" and log[0]["username"] == "py-app"
+        assert r.acl_dryrun("py-app", "get", "app:2") == "OK"
+    finally:
+        r.acl_deluser("py-app")
+        r.acl_log_reset()

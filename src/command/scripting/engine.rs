@@ -64,6 +64,8 @@ const LOAD_TIMEOUT_MS: u128 = 500;
 /// (Never dereferenced: only compared.)
 const PCALL_MARKER: LightUserData = LightUserData(std::ptr::without_provenance_mut(1));
 const POLL_MARKER: LightUserData = LightUserData(std::ptr::without_provenance_mut(2));
+/// "May the script's user run this command?" (from `redis.acl_check_cmd`).
+const ACL_MARKER: LightUserData = LightUserData(std::ptr::without_provenance_mut(3));
 /// Instructions between two runs of the count hook (Redis: `LUA_MASKCOUNT` 100000).
 const HOOK_EVERY: u32 = 100_000;
 const KILLED_MESSAGE: &str = "-ERR Script killed by user with SCRIPT KILL...";
@@ -324,7 +326,11 @@ impl Engine {
             })?,
         )?;
         redis.raw_set("log", lua.create_function(log_from_script)?)?;
-        redis.raw_set("acl_check_cmd", lua.create_function(acl_check_cmd)?)?;
+        let acl_redis = redis.clone();
+        redis.raw_set(
+            "acl_check_cmd",
+            lua.create_function(move |lua, args| acl_check_cmd(lua, &acl_redis, args))?,
+        )?;
         let repl_run = run.clone();
         redis.raw_set(
             "set_repl",
@@ -575,6 +581,11 @@ impl Engine {
                         }
                     }
                 };
+                let acl_check = |argv: &[Vec<u8>]| {
+                    running
+                        .try_borrow()
+                        .is_ok_and(|running| crate::command::acl::caller_may_run(running.ctx, argv))
+                };
                 let call = scope.create_function(move |lua, mut args: MultiValue| {
                     let raise = match args.front() {
                         Some(Value::LightUserData(m)) if *m == POLL_MARKER => {
@@ -584,6 +595,11 @@ impl Engine {
                         Some(Value::LightUserData(m)) if *m == PCALL_MARKER => {
                             args.pop_front();
                             false
+                        }
+                        Some(Value::LightUserData(m)) if *m == ACL_MARKER => {
+                            args.pop_front();
+                            let argv: Vec<Vec<u8>> = args.iter().filter_map(lua_bytes).collect();
+                            return Ok(Value::Boolean(acl_check(&argv)));
                         }
                         _ => true,
                     };
@@ -994,9 +1010,10 @@ fn count_hook(lua: &Lua, run: &RunState, redis: &Table) -> mlua::Result<VmState>
     Ok(VmState::Continue)
 }
 
-/// `redis.acl_check_cmd(command, ...)`: can the current user run this command? ferrodis has
-/// no ACL users, so any existing command is allowed (Redis: `luaRedisAclCheckCmdPermissions`).
-fn acl_check_cmd(lua: &Lua, args: MultiValue) -> mlua::Result<bool> {
+/// `redis.acl_check_cmd(command, ...)`: may the user running the script run this command with
+/// these arguments (Redis: `luaRedisAclCheckCmdPermissions`)? Answered by the scoped
+/// `redis.call`, which holds the server.
+fn acl_check_cmd(lua: &Lua, redis: &Table, args: MultiValue) -> mlua::Result<bool> {
     if args.is_empty() {
         return Err(raise(
             lua,
@@ -1035,7 +1052,18 @@ fn acl_check_cmd(lua: &Lua, args: MultiValue) -> mlua::Result<bool> {
             b"Invalid command passed to redis.acl_check_cmd()",
         ));
     }
-    Ok(true)
+    match redis.raw_get::<Function>("call") {
+        Ok(call) => {
+            let mut with_marker = MultiValue::new();
+            with_marker.push_back(Value::LightUserData(ACL_MARKER));
+            with_marker.extend(args);
+            call.call::<bool>(with_marker)
+        }
+        Err(_) => Err(raise(
+            lua,
+            b"redis.acl_check_cmd can only be called inside a script invocation",
+        )),
+    }
 }
 
 /// `redis.log(level, ...)`: the arguments joined by spaces, at the matching log level.

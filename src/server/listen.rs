@@ -1,0 +1,160 @@
+//! The listening sockets of `bind` (Redis: `listenToPort`, `anetTcpServer` in `anet.c`).
+//!
+//! Each `bind` word is an address to listen on: `*` is every IPv4 interface, `::*` every IPv6
+//! one, and a leading `-` makes the address optional — if the machine does not have it (or has
+//! no IPv6), it is skipped with a warning instead of stopping the server. Redis 7.0's default
+//! is `* -::*`. IPv6 sockets are `IPV6_V6ONLY`, so `*` and `::*` can share a port, as in Redis.
+
+use log::warn;
+use mio::net::TcpListener;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+/// One `bind` word: the address and whether it may be missing.
+pub fn parse_bind_address(word: &str) -> Option<(IpAddr, bool)> {
+    let (optional, host) = match word.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, word),
+    };
+    let ip = match host {
+        "*" => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        "::*" => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        _ => host.parse().ok()?,
+    };
+    Some((ip, optional))
+}
+
+/// Binds every address of `bind` on `port` (0: the first gets a free port, the others the
+/// same one). An optional address the machine lacks is skipped.
+pub fn listen_to_port(bind: &[String], port: u16, backlog: i32) -> io::Result<Vec<TcpListener>> {
+    let mut listeners = Vec::new();
+    let mut port = port;
+    for word in bind {
+        let (ip, optional) = parse_bind_address(word).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("bad bind address '{word}'"),
+            )
+        })?;
+        match listen_tcp(SocketAddr::new(ip, port), backlog) {
+            Ok(listener) => {
+                if port == 0 {
+                    port = listener.local_addr()?.port();
+                }
+                listeners.push(listener);
+            }
+            Err(e) if optional && address_unavailable(&e) => {
+                warn!("Skipping optional bind address {word}: {e}");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if listeners.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::AddrNotAvailable,
+            "no bind address could be used",
+        ));
+    }
+    Ok(listeners)
+}
+
+/// Errors meaning "this machine has no such address or protocol" (Redis skips an optional
+/// address on `EADDRNOTAVAIL`, `EAFNOSUPPORT`, `EPROTONOSUPPORT`, ...).
+fn address_unavailable(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(
+            libc::EADDRNOTAVAIL
+                | libc::EAFNOSUPPORT
+                | libc::EPROTONOSUPPORT
+                | libc::ESOCKTNOSUPPORT
+                | libc::EOPNOTSUPP
+        )
+    )
+}
+
+/// A non-blocking listening socket with `SO_REUSEADDR`, and `IPV6_V6ONLY` for IPv6.
+fn listen_tcp(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
+    if addr.is_ipv4() {
+        return TcpListener::bind(addr);
+    }
+    // mio binds IPv6 dual-stack; Redis's sockets are v6-only, so that `*` and `::*` coexist.
+    let fd = cvt(unsafe {
+        libc::socket(
+            libc::AF_INET6,
+            libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            0,
+        )
+    })?;
+    // SAFETY: `fd` is a socket we just created and own; from here it closes on drop.
+    let listener = unsafe {
+        use std::os::fd::FromRawFd;
+        std::net::TcpListener::from_raw_fd(fd)
+    };
+    let one: libc::c_int = 1;
+    for (level, name) in [
+        (libc::SOL_SOCKET, libc::SO_REUSEADDR),
+        (libc::IPPROTO_IPV6, libc::IPV6_V6ONLY),
+    ] {
+        cvt(unsafe {
+            libc::setsockopt(
+                fd,
+                level,
+                name,
+                &one as *const libc::c_int as *const libc::c_void,
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        })?;
+    }
+    let SocketAddr::V6(v6) = addr else {
+        unreachable!("IPv4 handled above")
+    };
+    let sockaddr = libc::sockaddr_in6 {
+        sin6_family: libc::AF_INET6 as libc::sa_family_t,
+        sin6_port: v6.port().to_be(),
+        sin6_flowinfo: v6.flowinfo(),
+        sin6_addr: libc::in6_addr {
+            s6_addr: v6.ip().octets(),
+        },
+        sin6_scope_id: v6.scope_id(),
+    };
+    cvt(unsafe {
+        libc::bind(
+            fd,
+            &sockaddr as *const libc::sockaddr_in6 as *const libc::sockaddr,
+            std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
+        )
+    })?;
+    cvt(unsafe { libc::listen(fd, backlog) })?;
+    Ok(TcpListener::from_std(listener))
+}
+
+fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bind_words_are_parsed_like_redis() {
+        assert_eq!(
+            parse_bind_address("*"),
+            Some((IpAddr::V4(Ipv4Addr::UNSPECIFIED), false))
+        );
+        assert_eq!(
+            parse_bind_address("-::*"),
+            Some((IpAddr::V6(Ipv6Addr::UNSPECIFIED), true))
+        );
+        assert_eq!(
+            parse_bind_address("-::1"),
+            Some((IpAddr::V6(Ipv6Addr::LOCALHOST), true))
+        );
+        assert_eq!(parse_bind_address("nonsense"), None);
+    }
+}
