@@ -1397,22 +1397,10 @@ fn options_text(args: &[String]) -> String {
 
 /// A value quoted the way Redis's `sdscatrepr` does, so `split_args` reads it back whole.
 fn quote_repr(v: &str) -> String {
-    let mut q = String::from("\"");
-    for b in v.bytes() {
-        match b {
-            b'\\' => q.push_str("\\\\"),
-            b'"' => q.push_str("\\\""),
-            b'\n' => q.push_str("\\n"),
-            b'\r' => q.push_str("\\r"),
-            b'\t' => q.push_str("\\t"),
-            0x07 => q.push_str("\\a"),
-            0x08 => q.push_str("\\b"),
-            b if b.is_ascii_graphic() || b == b' ' => q.push(b as char),
-            b => q.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    q.push('"');
-    q
+    let mut q = Vec::with_capacity(v.len() + 2);
+    crate::util::cat_repr(&mut q, v.as_bytes());
+    // Only ASCII comes out of cat_repr.
+    String::from_utf8_lossy(&q).into_owned()
 }
 
 /// Directives whose value is a list of words, written unquoted (`save 900 1`, `bind a b`).

@@ -327,6 +327,12 @@ pub fn handle_blocked_clients_timeout(ctx: &mut Ctx) {
     }
 }
 
+/// Queues `key` to have its pipelined input resumed in `before_sleep` (a client released by
+/// the end of a CLIENT PAUSE).
+pub fn queue_for_reprocessing(state: &mut ServerState, key: usize) {
+    state.blocking.unblocked.push(key);
+}
+
 /// The clients unblocked since the last call, whose pipelined input the loop must resume
 /// (Redis: `server.unblocked_clients`, drained by `processUnblockedClients`).
 pub fn take_unblocked(state: &mut ServerState) -> Vec<usize> {

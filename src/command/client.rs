@@ -64,6 +64,8 @@ pub struct Client {
     pub reply_mode: ReplyMode,
     pub no_evict: bool,
     pub no_touch: bool,
+    /// In MONITOR mode: receives a line per command run (see `monitor`).
+    pub monitor: bool,
     /// Close once the pending reply is written (QUIT, protocol errors).
     pub close_after_reply: bool,
     /// Close at the next opportunity without writing more (CLIENT KILL, output limits).
@@ -74,6 +76,8 @@ pub struct Client {
     pub multi: MultiState,
     pub subscriptions: SubscriberState,
     pub blocked: Option<BlockedState>,
+    /// Held by CLIENT PAUSE: its next request waits in `query_buf` (see `pause`).
+    pub postponed: bool,
     /// Blocking commands must not block (Redis: `CLIENT_DENY_BLOCKING`); set while EXEC or a
     /// script runs commands for this client. MULTI itself is checked through `multi.active`.
     pub deny_blocking: bool,
@@ -111,6 +115,7 @@ impl Client {
             reply_mode: ReplyMode::On,
             no_evict: false,
             no_touch: false,
+            monitor: false,
             close_after_reply: false,
             close_asap: false,
             created_at: now,
@@ -119,6 +124,7 @@ impl Client {
             multi: MultiState::default(),
             subscriptions: SubscriberState::default(),
             blocked: None,
+            postponed: false,
             deny_blocking: false,
             soft_limit_reached_at: None,
             replica: Default::default(),
@@ -154,10 +160,11 @@ impl Client {
     pub fn flags_string(&self) -> String {
         let mut f = String::new();
         for (on, c) in [
+            (self.monitor, 'O'),
             (self.replica.attached, 'S'),
             (self.subscriptions.count() > 0, 'P'),
             (self.multi.active, 'x'),
-            (self.blocked.is_some(), 'b'),
+            (self.blocked.is_some() || self.postponed, 'b'),
             // A watched key changed: EXEC will fail.
             (self.multi.dirty_cas(), 'd'),
             (self.close_after_reply, 'c'),

@@ -57,7 +57,7 @@ const CONN_FLAGS: u32 = NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY
 const CLIENT_FLAGS: u32 = NOSCRIPT | LOADING | STALE;
 const CLIENT_ADMIN_FLAGS: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
 
-// CLIENT PAUSE/UNPAUSE, TRACKING and CACHING are not implemented and answer "unknown
+// CLIENT TRACKING and CACHING are not implemented and answer "unknown
 // subcommand".
 const CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
     CLIENT_UNBLOCK,
@@ -164,6 +164,25 @@ const CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         "7.2.0",
     ),
     CommandSpec::new(
+        "client|pause",
+        super::pause::client_pause_command,
+        -3,
+        CLIENT_ADMIN_FLAGS,
+        "connection",
+    )
+    .doc(
+        "Stop processing commands from clients for some time",
+        "2.9.50",
+    ),
+    CommandSpec::new(
+        "client|unpause",
+        super::pause::client_unpause_command,
+        2,
+        CLIENT_ADMIN_FLAGS,
+        "connection",
+    )
+    .doc("Resume processing of clients that were paused", "6.2.0"),
+    CommandSpec::new(
         "client|getredir",
         client_getredir_command,
         2,
@@ -251,6 +270,10 @@ fn reset_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
     me.reply_mode = ReplyMode::On;
     me.no_touch = false;
     me.authenticated = authenticated;
+    if std::mem::take(&mut me.monitor) {
+        let id = ctx.id;
+        super::monitor::forget_client(&mut ctx.srv.monitors, id);
+    }
     ctx.out.set_resp3(false);
     ctx.out.simple("RESET");
     Ok(())
@@ -409,6 +432,10 @@ fn client_help_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
         "    Return information about client connections. Options:",
         "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
         "      Return clients of specified type.",
+        "UNPAUSE",
+        "    Stop the current client pause, resuming traffic.",
+        "PAUSE <timeout> [WRITE|ALL]",
+        "    Suspend all, or just write, clients for <timeout> milliseconds.",
         "REPLY (ON|OFF|SKIP)",
         "    Control the replies sent to the current connection.",
         "SETNAME <name>",

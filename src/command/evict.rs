@@ -162,6 +162,10 @@ pub fn perform_evictions(ctx: &mut Ctx) -> Evicted {
     if run.running.get() && run.timed_out.get() {
         return Evicted::Ok;
     }
+    // Nor while clients are paused: the dataset stays still.
+    if super::pause::check_timeout_and_return_if_paused(ctx) {
+        return Evicted::Ok;
+    }
     let result = evict_until_under_limit(ctx);
     // The DELs go out now, unwrapped (Redis: performEvictions ends with
     // propagatePendingCommands); inside a command (CONFIG SET maxmemory) they join its ops.

@@ -191,6 +191,8 @@ fn clients_section(ctx: &Ctx, out: &mut String) {
         .iter()
         .filter(|(_, c)| c.blocked.is_some())
         .count();
+    // Clients held by CLIENT PAUSE count as blocked, as in Redis (`BLOCKED_POSTPONE`).
+    let postponed = ctx.srv.pause.postponed.len();
     let max_input = ctx
         .clients
         .iter()
@@ -211,7 +213,7 @@ fn clients_section(ctx: &Ctx, out: &mut String) {
         "maxclients" => ctx.srv.config.maxclients,
         "client_recent_max_input_buffer" => max_input,
         "client_recent_max_output_buffer" => max_output,
-        "blocked_clients" => blocked,
+        "blocked_clients" => blocked + postponed,
         "tracking_clients" => 0,
         "clients_in_timeout_table" => blocked,
     );

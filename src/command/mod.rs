@@ -45,8 +45,10 @@ pub mod keyspec;
 pub mod latency;
 pub mod list;
 pub mod memory;
+pub mod monitor;
 pub mod multi;
 pub mod notify;
+pub mod pause;
 pub mod persistence;
 pub mod propagate;
 pub mod pubsub;
@@ -164,6 +166,9 @@ pub enum Processed {
     Queued,
     /// Not run: client eviction closed the client that sent it (nothing is replied).
     Evicted,
+    /// Not run yet: clients are paused (CLIENT PAUSE). The request stays in the client's
+    /// query buffer and runs when the pause ends.
+    Postponed,
     /// Refused before running. Socket callers have had the error replied; for
     /// [`Caller::Script`] it is returned, and nothing was replied or counted.
     Refused(CommandError),
@@ -179,6 +184,9 @@ pub fn execute(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) {
     pubsub::begin_command(&mut ctx.srv.pubsub);
     let replica = ctx.me().replica.attached;
     let processed = process_command(ctx, argv, caller);
+    if matches!(processed, Processed::Postponed) {
+        return;
+    }
     if replica && !matches!(processed, Processed::Ran(_)) {
         drop_replica_reply(ctx, reply_len, argv[0]);
     }
@@ -205,6 +213,8 @@ pub fn execute(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) {
 ///                                             Script only before its first write)
 ///  MISCONF     x        x        -      x     (writes, PING, EXEC of writes, after a failed
 ///                                              background save)
+///  monitor     x        x        -      -     (a MONITOR client may not touch keys)
+///  pause       x        x        -      -     (CLIENT PAUSE: hold the request)
 ///  MULTI       x        x        -      -     (queue instead of running)
 /// ```
 pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Processed {
@@ -220,10 +230,11 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
             // One look at the client for the common case: authenticated, not subscribed, not
             // in MULTI, so the per-command path pays three tests and no calls.
             let me = ctx.me();
-            let (authenticated, subscribed, in_multi) = (
+            let (authenticated, subscribed, in_multi, monitor) = (
                 me.authenticated,
                 me.subscriptions.count() > 0,
                 me.multi.active,
+                me.monitor,
             );
             if !authenticated && !spec.has(flags::NO_AUTH) {
                 return refuse(ctx, caller, Some(spec), CommandError::NoAuth);
@@ -261,6 +272,16 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
             {
                 return refuse(ctx, caller, Some(spec), CommandError::MisconfRdb);
             }
+            // A monitor is a replica to Redis: it may not touch the keyspace.
+            if monitor && spec.has(flags::WRITE | flags::READONLY | flags::MAY_REPLICATE) {
+                let err = CommandError::Err("Replica can't interact with the keyspace");
+                return refuse(ctx, caller, Some(spec), err);
+            }
+            if ctx.srv.pause.kind != pause::PauseKind::Off && pause::must_postpone(ctx, spec, argv)
+            {
+                pause::postpone(ctx);
+                return Processed::Postponed;
+            }
             if in_multi && multi::queue_if_in_transaction(ctx, spec, argv) {
                 return Processed::Queued;
             }
@@ -270,7 +291,7 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
                 let err = CommandError::Err("This Redis command is not allowed from script");
                 return refuse(ctx, caller, Some(spec), err);
             }
-            if read_only && spec.has(flags::WRITE) {
+            if read_only && spec.has(flags::WRITE | flags::MAY_REPLICATE) {
                 let err =
                     CommandError::Err("Write commands are not allowed from read-only scripts.");
                 return refuse(ctx, caller, Some(spec), err);
@@ -290,7 +311,13 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
         Caller::Script { targets, .. } => targets,
         _ => propagate::TARGET_ALL,
     };
-    call(ctx, spec, argv, targets);
+    call(
+        ctx,
+        spec,
+        argv,
+        targets,
+        matches!(caller, Caller::Script { .. }),
+    );
     if caller.is_socket() {
         if replica {
             // Before after_command, which appends the writes to the replicas' streams.
@@ -423,7 +450,7 @@ fn resolve_subcommand(
 
 /// Runs a command that passed all checks and records its statistics. Only
 /// [`process_command`] calls it. Redis: `call`.
-fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]], targets: u8) {
+fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]], targets: u8, from_script: bool) {
     let started = Instant::now();
     let dirty = ctx.srv.dirty;
     let outer = propagate::begin_call(ctx, spec.has(flags::TOUCHES_ARBITRARY_KEYS));
@@ -461,6 +488,10 @@ fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]], targets: u8) 
         .add_sample_if_needed(threshold, event, duration_us / 1000, now_secs);
     if !spec.has(flags::SKIP_SLOWLOG) && !blocked {
         slowlog_push(ctx, argv, duration_us);
+    }
+    // Administrative commands are too dangerous to be shown (Redis: `call`).
+    if !spec.has(flags::SKIP_MONITOR | flags::ADMIN) {
+        monitor::feed(ctx, argv, from_script);
     }
     ctx.srv.redacted_args.clear();
     let stat = command_stats(ctx, spec);

@@ -135,6 +135,10 @@ pub struct ServerState {
     pub latency: super::latency::LatencyMonitor,
     /// The slow log (SLOWLOG).
     pub slowlog: super::slowlog::SlowLog,
+    /// Clients in MONITOR mode.
+    pub monitors: super::monitor::MonitorState,
+    /// CLIENT PAUSE: what is paused, until when, and who waits.
+    pub pause: super::pause::PauseState,
     /// Arguments of the running command to show as `(redacted)` ([`super::Ctx::redact_argument`]).
     pub redacted_args: Vec<usize>,
     /// MIGRATE's connections to other servers, kept for reuse.
@@ -173,6 +177,8 @@ impl ServerState {
             lazyfree: Default::default(),
             migrate_sockets: Default::default(),
             slowlog: Default::default(),
+            monitors: Default::default(),
+            pause: Default::default(),
             latency: Default::default(),
             redacted_args: Vec::new(),
             shutdown: None,

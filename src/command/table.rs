@@ -41,6 +41,9 @@ pub mod flags {
     /// (SCAN, RANDOMKEY expire keys they meet), so its propagated deletions are not wrapped in
     /// MULTI/EXEC.
     pub const TOUCHES_ARBITRARY_KEYS: u32 = 1 << 18;
+    /// Not shown by COMMAND (Redis hides it too): the command may reach the replication
+    /// stream without being a write (PUBLISH, PFCOUNT, EVAL): CLIENT PAUSE WRITE holds it.
+    pub const MAY_REPLICATE: u32 = 1 << 19;
 
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
@@ -170,7 +173,7 @@ impl CommandSpec {
 }
 
 /// Every family's rows, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 22] {
+pub fn families() -> [&'static [CommandSpec]; 23] {
     use super::*;
     [
         connection::COMMANDS,
@@ -193,6 +196,7 @@ pub fn families() -> [&'static [CommandSpec]; 22] {
         sort::COMMANDS,
         persistence::COMMANDS,
         slowlog::COMMANDS,
+        monitor::COMMANDS,
         latency::COMMANDS,
         replication::COMMANDS,
     ]

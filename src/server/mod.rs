@@ -179,6 +179,12 @@ impl Net<'_> {
         blocked::forget_client(self.state, key, &client);
         crate::command::pubsub::forget_client(self.state, key, &client);
         crate::command::multi::forget_client(self.state, key, &client);
+        if client.postponed {
+            crate::command::pause::forget_client(&mut self.state.pause, key);
+        }
+        if client.monitor {
+            crate::command::monitor::forget_client(&mut self.state.monitors, key);
+        }
         crate::command::replication::forget_client(&mut self.state.propagation.repl, key);
         debug!("Client id={} ({}) closed", client.id, client.addr);
     }

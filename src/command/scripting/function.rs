@@ -452,6 +452,8 @@ pub fn declared_flags(ctx: &Ctx, name: &[u8]) -> Option<super::DeclaredFlags> {
 
 /// FCALL function numkeys [key ...] [arg ...] (and FCALL_RO) — the function's result.
 pub fn fcall_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    // Shown before the commands the function runs (FCALL is `skip_monitor` for call()).
+    crate::command::monitor::feed(ctx, argv, false);
     // As EVAL: the function's commands are propagated, never the call.
     crate::command::propagate::prevent(ctx);
     let read_only_call = argv[0].eq_ignore_ascii_case(b"fcall_ro");

@@ -1,0 +1,192 @@
+//! Operator tools against the real binary: MONITOR's lines (compared with redis-server with
+//! the timestamp and client port masked) and CLIENT PAUSE's ordering.
+
+mod common;
+
+use common::{require_redis_server, RawConn, RealRedis, TestServer};
+use std::time::Duration;
+
+/// A MONITOR line with its timestamp and client port masked: `+T [0 127.0.0.1:P] "get" "k"`.
+fn masked_monitor_line(line: &str) -> String {
+    let rest = line.strip_prefix('+').expect("a simple string");
+    let (stamp, rest) = rest.split_once(' ').expect("a timestamp");
+    let (secs, micros) = stamp.split_once('.').expect("secs.micros");
+    assert!(secs.parse::<u64>().is_ok() && micros.len() == 6, "{line:?}");
+    let rest = match rest.split_once("127.0.0.1:") {
+        Some((head, tail)) => {
+            let (_, after_port) = tail.split_once(']').expect("closing bracket");
+            format!("{head}127.0.0.1:P]{after_port}")
+        }
+        None => rest.to_string(),
+    };
+    format!("+T {rest}")
+}
+
+/// What a monitor sees while another client runs `lines` (each a list of arguments).
+fn monitor_transcript(port: u16, lines: &[&[&str]]) -> Vec<String> {
+    let mut monitor = RawConn::connect(port);
+    assert_eq!(monitor.cmd_str("MONITOR"), "+OK\r\n");
+    let mut c = RawConn::connect(port);
+    for args in lines {
+        c.cmd_args(args);
+    }
+    // A marker that is certainly the last line.
+    c.cmd_str("ECHO done");
+    let mut seen = Vec::new();
+    loop {
+        let line = monitor.reply_str();
+        let done = line.contains("\"ECHO\" \"done\"");
+        seen.push(masked_monitor_line(line.trim_end()));
+        if done {
+            return seen;
+        }
+    }
+}
+
+#[test]
+fn monitor_lines_match_redis_with_scripts_redaction_and_transactions() {
+    if !require_redis_server() {
+        return;
+    }
+    let ours = TestServer::start(&[]);
+    let real = RealRedis::start(&[]);
+    let lines: &[&[&str]] = &[
+        &["SET", "k", "a \"quoted\"\\ \n\t\x01 value"],
+        &["get", "k"],
+        &["SELECT", "3"],
+        &[
+            "EVAL",
+            "redis.call('set', KEYS[1], ARGV[1]) return 1",
+            "1",
+            "sk",
+            "sv",
+        ],
+        &["AUTH", "nobody-uses-this"],
+        &["HELLO", "2", "AUTH", "user", "secret"],
+        &["CONFIG", "GET", "port"],
+        &["DEBUG", "SLEEP", "0"],
+        &["MULTI"],
+        &["INCR", "n"],
+        &["EXEC"],
+        &["NOSUCHCOMMAND"],
+        &["GET"],
+    ];
+    let expected = monitor_transcript(real.port, lines);
+    assert_eq!(monitor_transcript(ours.port, lines), expected);
+    // Spelled out, so the expectation reads without the oracle.
+    assert_eq!(
+        expected[..4],
+        [
+            "+T [0 127.0.0.1:P] \"SET\" \"k\" \"a \\\"quoted\\\"\\\\ \\n\\t\\x01 value\"",
+            "+T [0 127.0.0.1:P] \"get\" \"k\"",
+            // Shown after it ran: in the database it selected.
+            "+T [3 127.0.0.1:P] \"SELECT\" \"3\"",
+            "+T [3 127.0.0.1:P] \"EVAL\" \"redis.call('set', KEYS[1], ARGV[1]) return 1\" \"1\" \"sk\" \"sv\"",
+        ]
+    );
+    assert_eq!(expected[4], "+T [3 lua] \"set\" \"sk\" \"sv\"");
+    assert_eq!(expected[5], "+T [3 127.0.0.1:P] \"AUTH\" \"(redacted)\"");
+}
+
+#[test]
+fn monitor_client_is_refused_keyspace_commands_and_reset_ends_monitoring() {
+    if !require_redis_server() {
+        return;
+    }
+    let ours = TestServer::start(&[]);
+    let real = RealRedis::start(&[]);
+    let mut transcripts = Vec::new();
+    for port in [ours.port, real.port] {
+        let mut m = RawConn::connect(port);
+        let mut replies = vec![m.cmd_str("MONITOR")];
+        // A second MONITOR is ignored without a reply; GET is refused.
+        m.send_str("MONITOR");
+        replies.push(m.cmd_str("GET k"));
+        replies.push(m.cmd_str("RESET"));
+        replies.push(m.cmd_str("GET k"));
+        let (rest, _) = m.read_until_quiet(Duration::from_millis(100));
+        replies.push(String::from_utf8_lossy(&rest).into_owned());
+        transcripts.push(replies);
+    }
+    assert_eq!(transcripts[0], transcripts[1]);
+    assert_eq!(
+        transcripts[0],
+        [
+            "+OK\r\n",
+            "-ERR Replica can't interact with the keyspace\r\n",
+            "+RESET\r\n",
+            "$-1\r\n",
+            "",
+        ]
+    );
+}
+
+#[test]
+fn client_pause_write_holds_writes_in_order_and_lets_reads_through() {
+    let server = TestServer::start(&[]);
+    let mut admin = server.raw();
+    let mut writer = server.raw();
+    let mut reader = server.raw();
+    assert_eq!(admin.cmd_str("CLIENT PAUSE 60000 WRITE"), "+OK\r\n");
+    // A pipeline: the SET waits, and the GET behind it waits with it.
+    writer.send(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n");
+    assert_eq!(
+        writer.read_until_quiet(Duration::from_millis(200)),
+        (Vec::new(), false)
+    );
+    assert_eq!(reader.cmd_str("GET k"), "$-1\r\n");
+    // PFCOUNT may rewrite its key: held like a write.
+    reader.send_str("PFCOUNT h");
+    assert_eq!(
+        reader.read_until_quiet(Duration::from_millis(100)),
+        (Vec::new(), false)
+    );
+    let info = admin.cmd_str("INFO clients");
+    assert!(info.contains("blocked_clients:2\r\n"), "{info}");
+    assert_eq!(admin.cmd_str("CLIENT UNPAUSE"), "+OK\r\n");
+    assert_eq!(writer.reply_str(), "+OK\r\n");
+    assert_eq!(writer.reply_str(), "$1\r\nv\r\n");
+    assert_eq!(reader.reply_str(), ":0\r\n");
+}
+
+#[test]
+fn client_pause_all_holds_every_command_until_its_deadline() {
+    let server = TestServer::start(&[]);
+    let mut admin = server.raw();
+    let mut other = server.raw();
+    assert_eq!(admin.cmd_str("CLIENT PAUSE 300 ALL"), "+OK\r\n");
+    let started = std::time::Instant::now();
+    assert_eq!(other.cmd_str("PING"), "+PONG\r\n");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(250),
+        "PING came back after {waited:?}"
+    );
+    assert_eq!(
+        admin.cmd_str("CLIENT PAUSE 100 NOPE"),
+        "-ERR CLIENT PAUSE mode must be WRITE or ALL\r\n"
+    );
+    assert_eq!(
+        admin.cmd_str("CLIENT PAUSE -1"),
+        "-ERR timeout is negative\r\n"
+    );
+    assert_eq!(
+        admin.cmd_str("CLIENT PAUSE x"),
+        "-ERR timeout is not an integer or out of range\r\n"
+    );
+}
+
+#[test]
+fn expired_keys_stay_stored_while_clients_are_paused() {
+    let server = TestServer::start(&[]);
+    let mut c = server.raw();
+    assert_eq!(c.cmd_str("SET k v PX 20"), "+OK\r\n");
+    assert_eq!(c.cmd_str("CLIENT PAUSE 60000 WRITE"), "+OK\r\n");
+    std::thread::sleep(Duration::from_millis(150));
+    assert_eq!(c.cmd_str("GET k"), "$-1\r\n");
+    assert_eq!(c.cmd_str("EXISTS k"), ":0\r\n");
+    assert_eq!(c.cmd_str("DBSIZE"), ":1\r\n");
+    assert_eq!(c.cmd_str("CLIENT UNPAUSE"), "+OK\r\n");
+    assert_eq!(c.cmd_str("GET k"), "$-1\r\n");
+    assert_eq!(c.cmd_str("DBSIZE"), ":0\r\n");
+}
