@@ -48,6 +48,10 @@ pub struct Client {
     pub addr: SocketAddr,
     pub local_addr: Option<SocketAddr>,
     pub query_buf: QueryBuffer,
+    /// While the loop runs this client's commands (its query buffer is moved out meanwhile):
+    /// the buffer's unexecuted bytes and free space when the batch began, what CLIENT LIST
+    /// shows as `qbuf` / `qbuf-free` for the caller (Redis trims its buffer after the batch).
+    pub query_buf_in_batch: (usize, usize),
     pub parser: RequestParser,
     pub reply: ReplyBuffer,
     /// Set while the client sits in `clients_pending_write` (avoids queueing it twice).
@@ -102,6 +106,7 @@ impl Client {
             addr,
             local_addr,
             query_buf: QueryBuffer::default(),
+            query_buf_in_batch: (0, 0),
             parser: RequestParser::default(),
             reply: ReplyBuffer::new(),
             pending_write: false,

@@ -640,8 +640,12 @@ pub(crate) fn client_info_line(
         .unwrap_or_default();
     let laddr = c.local_addr.map(|a| a.to_string()).unwrap_or_default();
     let multi = c.multi.queued_len().map_or(-1, |n| n as i64);
-    let qbuf = c.query_buf.len();
-    let qbuf_free = c.query_buf.capacity().saturating_sub(qbuf);
+    let (qbuf, qbuf_free) = if is_me {
+        c.query_buf_in_batch
+    } else {
+        let len = c.query_buf.len();
+        (len, c.query_buf.capacity().saturating_sub(len))
+    };
     let argv_mem = if is_me { argv_mem } else { 0 };
     let omem = reply.pending_len();
     let tot_mem =

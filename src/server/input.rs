@@ -91,6 +91,7 @@ impl Net<'_> {
         };
         // Move the buffers out of the client so commands can borrow the client slab freely.
         let query = std::mem::take(&mut c.query_buf);
+        c.query_buf_in_batch = (query.len(), query.capacity() - query.len());
         let mut parser = std::mem::take(&mut c.parser);
         let mut out = std::mem::take(&mut c.reply);
         let limits = ParseLimits {
