@@ -62,6 +62,10 @@ pub struct Config {
     pub rdbchecksum: bool,
     /// Milliseconds from which an event is a latency spike (0: the monitor is off).
     pub latency_monitor_threshold: u64,
+    /// Per-command latency histograms (INFO latencystats, LATENCY HISTOGRAM).
+    pub latency_tracking: bool,
+    /// The percentiles INFO latencystats prints.
+    pub latency_tracking_info_percentiles: Vec<f64>,
     /// Refuse writes (-MISCONF) after a failed background save, when save points exist.
     pub stop_writes_on_bgsave_error: bool,
     /// Testing knob (hidden, as in Redis): microseconds slept per key while saving.
@@ -135,6 +139,8 @@ impl Default for Config {
             rdbcompression: true,
             rdbchecksum: true,
             latency_monitor_threshold: 0,
+            latency_tracking: true,
+            latency_tracking_info_percentiles: vec![50.0, 99.0, 99.9],
             stop_writes_on_bgsave_error: true,
             rdb_key_save_delay: 0,
             tcp_keepalive: 300,
@@ -753,6 +759,35 @@ pub static DIRECTIVES: &[Directive] = &[
         int(0, i64::MAX),
         true
     ),
+    directive!("latency-tracking", latency_tracking, bool, true),
+    Directive {
+        name: "latency-tracking-info-percentiles",
+        get: |c| {
+            let words: Vec<String> = c
+                .latency_tracking_info_percentiles
+                .iter()
+                .map(|p| trim_double(&format!("{p:.6}")))
+                .collect();
+            words.join(" ")
+        },
+        set: |c, v| {
+            let mut percentiles = Vec::new();
+            for word in v.split_whitespace() {
+                let p = crate::util::string2d(word.as_bytes())
+                    .ok_or("Invalid latency-tracking-info-percentiles parameters")?;
+                if !(0.0..=100.0).contains(&p) {
+                    return Err(
+                        "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]"
+                            .into(),
+                    );
+                }
+                percentiles.push(p);
+            }
+            c.latency_tracking_info_percentiles = percentiles;
+            Ok(())
+        },
+        mutable: true,
+    },
     directive!(
         "rdb-key-save-delay",
         rdb_key_save_delay,
@@ -788,6 +823,15 @@ pub static DIRECTIVES: &[Directive] = &[
     ),
     directive!("slowlog-max-len", slowlog_max_len, int(0, i64::MAX), true),
 ];
+
+/// A `%f` rendering without its trailing zeros and point: `99.900000` -> `99.9`, `50.000000`
+/// -> `50` (Redis: `trimDoubleString`).
+pub fn trim_double(text: &str) -> String {
+    if !text.contains('.') {
+        return text.to_string();
+    }
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
 
 /// The reason a value is refused because it would switch on a feature ferrodis lacks; the
 /// startup error and CONFIG SET both show it.
@@ -926,13 +970,6 @@ pub static UNIMPLEMENTED: &[Unimplemented] = &[
     unimplemented("io-threads", "1", Accepts::Any, false),
     unimplemented("io-threads-do-reads", "no", Accepts::Any, false),
     unimplemented("jemalloc-bg-thread", "yes", Accepts::Any, true),
-    unimplemented("latency-tracking", "yes", Accepts::Any, true),
-    unimplemented(
-        "latency-tracking-info-percentiles",
-        "50 99 99.9",
-        Accepts::Any,
-        true,
-    ),
     unimplemented("lazyfree-lazy-eviction", "no", Accepts::Any, true),
     unimplemented("lazyfree-lazy-server-del", "no", Accepts::Any, true),
     unimplemented("masterauth", "", Accepts::Any, true),

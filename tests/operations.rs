@@ -190,3 +190,66 @@ fn expired_keys_stay_stored_while_clients_are_paused() {
     assert_eq!(c.cmd_str("GET k"), "$-1\r\n");
     assert_eq!(c.cmd_str("DBSIZE"), ":0\r\n");
 }
+
+#[test]
+fn latency_tracking_fills_info_latencystats_and_latency_histogram() {
+    let server = TestServer::start(&[]);
+    let mut c = server.raw();
+    assert_eq!(
+        c.cmd_args(&[
+            "CONFIG",
+            "SET",
+            "latency-tracking-info-percentiles",
+            "0.0 50 99.90"
+        ]),
+        "+OK\r\n"
+    );
+    assert_eq!(
+        c.cmd_str("CONFIG GET latency-tracking-info-percentiles"),
+        "*2\r\n$33\r\nlatency-tracking-info-percentiles\r\n$9\r\n0 50 99.9\r\n"
+    );
+    assert!(c
+        .cmd_args(&[
+            "CONFIG",
+            "SET",
+            "latency-tracking-info-percentiles",
+            "50 101"
+        ])
+        .starts_with("-ERR CONFIG SET failed"));
+    assert_eq!(c.cmd_str("CONFIG RESETSTAT"), "+OK\r\n");
+    assert_eq!(c.cmd_str("SET k v"), "+OK\r\n");
+    let info = c.cmd_str("INFO latencystats");
+    let line = info
+        .lines()
+        .find(|l| l.starts_with("latency_percentiles_usec_set:"))
+        .unwrap_or_else(|| panic!("no set line in {info:?}"));
+    let fields: Vec<&str> = line["latency_percentiles_usec_set:".len()..]
+        .split(',')
+        .map(|f| f.split('=').next().unwrap_or(""))
+        .collect();
+    assert_eq!(fields, ["p0", "p50", "p99.9"]);
+    // RESP2: maps are flat arrays; one call, so one bucket holding it.
+    let reply = c.cmd_str("LATENCY HISTOGRAM set nosuchcommand");
+    assert!(
+        reply.starts_with(
+            "*2\r\n$3\r\nset\r\n*4\r\n$5\r\ncalls\r\n:1\r\n$14\r\nhistogram_usec\r\n*2\r\n:"
+        ),
+        "{reply:?}"
+    );
+    assert!(reply.ends_with("\r\n:1\r\n"), "{reply:?}");
+    c.hello3();
+    assert_eq!(c.cmd_str("LATENCY HISTOGRAM nosuchcommand"), "%0\r\n");
+    // A container names its subcommands: only CONFIG RESETSTAT ran since the reset.
+    let reply = c.cmd_str("LATENCY HISTOGRAM config");
+    assert!(
+        reply.starts_with(
+            "%1\r\n$16\r\nconfig|resetstat\r\n%2\r\n$5\r\ncalls\r\n:1\r\n$14\r\nhistogram_usec\r\n%1\r\n:"
+        ),
+        "{reply:?}"
+    );
+    assert_eq!(c.cmd_str("CONFIG SET latency-tracking no"), "+OK\r\n");
+    assert_eq!(
+        c.cmd_str("INFO latencystats"),
+        "=20\r\ntxt:# Latencystats\r\n\r\n"
+    );
+}

@@ -494,9 +494,15 @@ fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]], targets: u8, 
         monitor::feed(ctx, argv, from_script);
     }
     ctx.srv.redacted_args.clear();
+    let tracking = ctx.srv.config.latency_tracking;
     let stat = command_stats(ctx, spec);
     stat.calls += 1;
     stat.usec += duration_us;
+    // A blocking command is recorded when it first runs (Redis records it when served).
+    if tracking {
+        let histogram = stat.latency_histogram.get_or_insert_with(Default::default);
+        histogram.record(duration_us as i64 * 1000);
+    }
     if failed {
         stat.failed_calls += 1;
     }

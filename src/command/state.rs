@@ -37,6 +37,8 @@ pub struct CommandStats {
     pub usec: u64,
     pub rejected_calls: u64,
     pub failed_calls: u64,
+    /// Latencies in nanoseconds, with `latency-tracking yes` (created on the first call).
+    pub latency_histogram: Option<Box<crate::util::hdr_histogram::HdrHistogram>>,
 }
 
 /// Server-wide counters (INFO stats).

@@ -4,6 +4,7 @@
 //! letters (`notify_flags`), `sdscatrepr` quoting (`repr`), and forked children for snapshots (`process`).
 
 mod glob;
+pub mod hdr_histogram;
 mod long_double;
 pub mod notify_flags;
 mod number;
