@@ -62,6 +62,8 @@ pub struct Config {
     pub rdbchecksum: bool,
     /// Milliseconds from which an event is a latency spike (0: the monitor is off).
     pub latency_monitor_threshold: u64,
+    /// Most keys the client-side caching table remembers (0: no limit).
+    pub tracking_table_max_keys: u64,
     /// Per-command latency histograms (INFO latencystats, LATENCY HISTOGRAM).
     pub latency_tracking: bool,
     /// The percentiles INFO latencystats prints.
@@ -139,6 +141,7 @@ impl Default for Config {
             rdbcompression: true,
             rdbchecksum: true,
             latency_monitor_threshold: 0,
+            tracking_table_max_keys: 1_000_000,
             latency_tracking: true,
             latency_tracking_info_percentiles: vec![50.0, 99.0, 99.9],
             stop_writes_on_bgsave_error: true,
@@ -760,6 +763,12 @@ pub static DIRECTIVES: &[Directive] = &[
         true
     ),
     directive!("latency-tracking", latency_tracking, bool, true),
+    directive!(
+        "tracking-table-max-keys",
+        tracking_table_max_keys,
+        int(0, i64::MAX),
+        true
+    ),
     Directive {
         name: "latency-tracking-info-percentiles",
         get: |c| {
@@ -1074,7 +1083,6 @@ pub static UNIMPLEMENTED: &[Unimplemented] = &[
     unimplemented("tls-session-cache-size", "20480", Accepts::Any, true),
     unimplemented("tls-session-cache-timeout", "300", Accepts::Any, true),
     unimplemented("tls-session-caching", "yes", Accepts::Any, true),
-    unimplemented("tracking-table-max-keys", "1000000", Accepts::Any, true),
     unimplemented("unixsocket", "", Accepts::Any, false),
     unimplemented("unixsocketperm", "0", Accepts::Any, false),
     hidden("use-exit-on-panic", "no"),

@@ -70,6 +70,8 @@ pub struct Client {
     pub no_touch: bool,
     /// In MONITOR mode: receives a line per command run (see `monitor`).
     pub monitor: bool,
+    /// CLIENT TRACKING on: its settings (see `tracking`).
+    pub tracking: Option<Box<super::tracking::ClientTracking>>,
     /// Close once the pending reply is written (QUIT, protocol errors).
     pub close_after_reply: bool,
     /// Close at the next opportunity without writing more (CLIENT KILL, output limits).
@@ -121,6 +123,7 @@ impl Client {
             no_evict: false,
             no_touch: false,
             monitor: false,
+            tracking: None,
             close_after_reply: false,
             close_asap: false,
             created_at: now,
@@ -170,6 +173,9 @@ impl Client {
             (self.subscriptions.count() > 0, 'P'),
             (self.multi.active, 'x'),
             (self.blocked.is_some() || self.postponed, 'b'),
+            (self.tracking.is_some(), 't'),
+            (self.tracking.as_ref().is_some_and(|t| t.broken_redir), 'R'),
+            (self.tracking.as_ref().is_some_and(|t| t.bcast), 'B'),
             // A watched key changed: EXEC will fail.
             (self.multi.dirty_cas(), 'd'),
             (self.close_after_reply, 'c'),

@@ -57,8 +57,6 @@ const CONN_FLAGS: u32 = NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY
 const CLIENT_FLAGS: u32 = NOSCRIPT | LOADING | STALE;
 const CLIENT_ADMIN_FLAGS: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
 
-// CLIENT TRACKING and CACHING are not implemented and answer "unknown
-// subcommand".
 const CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
     CLIENT_UNBLOCK,
     CommandSpec::new(
@@ -164,6 +162,28 @@ const CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         "7.2.0",
     ),
     CommandSpec::new(
+        "client|tracking",
+        super::tracking::client_tracking_command,
+        -3,
+        CLIENT_FLAGS,
+        "connection",
+    )
+    .doc(
+        "Enable or disable server assisted client side caching support",
+        "6.0.0",
+    ),
+    CommandSpec::new(
+        "client|caching",
+        super::tracking::client_caching_command,
+        3,
+        CLIENT_FLAGS,
+        "connection",
+    )
+    .doc(
+        "Instruct the server about tracking or not keys in the next request",
+        "6.0.0",
+    ),
+    CommandSpec::new(
         "client|pause",
         super::pause::client_pause_command,
         -3,
@@ -184,7 +204,7 @@ const CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
     .doc("Resume processing of clients that were paused", "6.2.0"),
     CommandSpec::new(
         "client|getredir",
-        client_getredir_command,
+        super::tracking::client_getredir_command,
         2,
         CLIENT_FLAGS,
         "connection",
@@ -195,7 +215,7 @@ const CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
     ),
     CommandSpec::new(
         "client|trackinginfo",
-        client_trackinginfo_command,
+        super::tracking::client_trackinginfo_command,
         2,
         CLIENT_FLAGS,
         "connection",
@@ -270,6 +290,9 @@ fn reset_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
     me.reply_mode = ReplyMode::On;
     me.no_touch = false;
     me.authenticated = authenticated;
+    let id = ctx.id;
+    super::tracking::disable_tracking(ctx.srv, ctx.clients.get_mut(id).map(|c| (id, c)));
+    let me = ctx.me();
     if std::mem::take(&mut me.monitor) {
         let id = ctx.id;
         super::monitor::forget_client(&mut ctx.srv.monitors, id);
@@ -406,6 +429,8 @@ fn validate_client_name(name: &[u8]) -> CommandResult {
 /// CLIENT HELP — the subcommand summary, one status line each.
 fn client_help_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
     const LINES: &[&str] = &[
+        "CACHING (YES|NO)",
+        "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
         "GETREDIR",
         "    Return the client ID we are redirecting to when tracking is enabled.",
         "GETNAME",
@@ -444,6 +469,9 @@ fn client_help_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
         "    Set client meta attr. Options are:",
         "    * LIB-NAME: the client lib name.",
         "    * LIB-VER: the client lib version.",
+        "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+        "         [OPTIN] [OPTOUT] [NOLOOP]",
+        "    Control server assisted client side caching.",
         "TRACKINGINFO",
         "    Report tracking status for the current connection.",
         "NO-EVICT (ON|OFF)",
@@ -558,25 +586,6 @@ fn client_no_touch_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     Ok(())
 }
 
-/// CLIENT GETREDIR — -1: client-side caching (tracking) is not implemented.
-fn client_getredir_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
-    ctx.out.integer(-1);
-    Ok(())
-}
-
-/// CLIENT TRACKINGINFO — tracking is never on: `flags => {off}, redirect => -1, prefixes => []`.
-fn client_trackinginfo_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
-    ctx.out.map_len(3);
-    ctx.out.bulk(b"flags");
-    ctx.out.set_len(1);
-    ctx.out.bulk(b"off");
-    ctx.out.bulk(b"redirect");
-    ctx.out.integer(-1);
-    ctx.out.bulk(b"prefixes");
-    ctx.out.empty_array();
-    Ok(())
-}
-
 /// Client classes, as CLIENT LIST TYPE and CLIENT KILL TYPE name them. ferrodis has no
 /// replication, so no client is ever a master or a replica.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -652,12 +661,13 @@ pub(crate) fn client_info_line(
         std::mem::size_of::<Client>() + c.query_buf.capacity() + reply.capacity() + argv_mem;
     let events = if c.writable_registered { "rw" } else { "r" };
     let resp = if reply.is_resp3() { 3 } else { 2 };
+    let redir = c.tracking.as_ref().map_or(-1, |t| t.redirect as i64);
     let _ = writeln!(
         line,
         "id={} addr={} laddr={laddr} fd={fd} name={name} age={} idle={} flags={} db={} \
          sub={} psub={} ssub={} multi={multi} qbuf={qbuf} qbuf-free={qbuf_free} \
          argv-mem={argv_mem} multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={omem} \
-         tot-mem={tot_mem} events={events} cmd={} user=default redir=-1 resp={resp}",
+         tot-mem={tot_mem} events={events} cmd={} user=default redir={redir} resp={resp}",
         c.id,
         c.addr,
         (ctx.now - c.created_at).max(0) / 1000,

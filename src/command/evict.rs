@@ -243,6 +243,9 @@ pub fn check_memory(
     in_multi: bool,
 ) -> Result<(), CommandError> {
     let out_of_memory = perform_evictions(ctx) == Evicted::Fail;
+    // The caller learns of its evicted keys before this command's reply, which is about the
+    // new state (Redis: processCommand after performEvictions).
+    super::tracking::handle_pending_key_invalidations(ctx);
     ctx.srv.evict.pre_command_oom = out_of_memory;
     if !out_of_memory {
         return Ok(());

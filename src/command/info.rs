@@ -216,7 +216,7 @@ fn clients_section(ctx: &Ctx, out: &mut String) {
         "client_recent_max_input_buffer" => max_input,
         "client_recent_max_output_buffer" => max_output,
         "blocked_clients" => blocked + postponed,
-        "tracking_clients" => 0,
+        "tracking_clients" => ctx.srv.tracking.clients,
         "clients_in_timeout_table" => blocked,
     );
 }
@@ -387,9 +387,9 @@ fn stats_section(ctx: &Ctx, out: &mut String) {
         "active_defrag_key_misses" => 0,
         "total_active_defrag_time" => 0,
         "current_active_defrag_time" => 0,
-        "tracking_total_keys" => 0,
-        "tracking_total_items" => 0,
-        "tracking_total_prefixes" => 0,
+        "tracking_total_keys" => ctx.srv.tracking.total_keys(),
+        "tracking_total_items" => ctx.srv.tracking.total_items(),
+        "tracking_total_prefixes" => ctx.srv.tracking.total_prefixes(),
         "unexpected_error_replies" => 0,
         "total_error_replies" => st.total_error_replies,
         "dump_payload_sanitizations" => 0,

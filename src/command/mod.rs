@@ -61,6 +61,7 @@ pub mod state;
 pub mod stream;
 pub mod string;
 pub mod table;
+pub mod tracking;
 pub mod zset;
 
 use crate::db::{Db, Ms};
@@ -190,6 +191,7 @@ pub fn execute(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) {
     if replica && !matches!(processed, Processed::Ran(_)) {
         drop_replica_reply(ctx, reply_len, argv[0]);
     }
+    tracking::reset_caching_flag(ctx, argv);
     if let Some(me) = ctx.clients.get_mut(ctx.id) {
         if me.take_reply_suppression() {
             // Pub/sub pushes to the client itself get through (Redis: `CLIENT_PUSHING`).
@@ -262,6 +264,10 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
                 if let Err(err) = evict::check_memory(ctx, spec, argv, in_multi) {
                     return refuse(ctx, caller, Some(spec), err);
                 }
+            }
+            // Client-side caching metadata stays within tracking-table-max-keys.
+            if ctx.srv.tracking.clients > 0 {
+                tracking::limit_used_slots(ctx);
             }
             // After a failed background save (with save points), no writes; checked after
             // maxmemory, as in Redis's processCommand.
@@ -454,7 +460,9 @@ fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]], targets: u8, 
     let started = Instant::now();
     let dirty = ctx.srv.dirty;
     let outer = propagate::begin_call(ctx, spec.has(flags::TOUCHES_ARBITRARY_KEYS));
+    ctx.srv.tracking.executing += 1;
     let result: CommandResult = (spec.proc_)(ctx, argv);
+    ctx.srv.tracking.executing -= 1;
     // A save during the command (SAVE) resets the counter: that is no change, as in Redis.
     let dirtied = ctx.srv.dirty.saturating_sub(dirty);
     propagate::end_call(ctx, outer, dirtied, argv, targets);
@@ -488,6 +496,15 @@ fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]], targets: u8, 
         .add_sample_if_needed(threshold, event, duration_us / 1000, now_secs);
     if !spec.has(flags::SKIP_SLOWLOG) && !blocked {
         slowlog_push(ctx, argv, duration_us);
+    }
+    // Client-side caching: what a read-only command read may now be cached by its client
+    // (for a read-only script, the commands it runs, not the script).
+    if spec.has(flags::READONLY) && !matches!(spec.name, "eval_ro" | "evalsha_ro" | "fcall_ro") {
+        if from_script {
+            tracking::remember_script_keys(ctx);
+        } else {
+            tracking::remember_keys(ctx, spec, argv);
+        }
     }
     // Administrative commands are too dangerous to be shown (Redis: `call`).
     if !spec.has(flags::SKIP_MONITOR | flags::ADMIN) {
@@ -544,6 +561,8 @@ fn slowlog_push(ctx: &mut Ctx, argv: &[&[u8]], duration_us: u64) {
 pub fn after_command(ctx: &mut Ctx) {
     flush_expired_keys(ctx);
     propagate::propagate_pending(ctx);
+    // Invalidations of the caller's own keys come after its reply.
+    tracking::handle_pending_key_invalidations(ctx);
     if blocked::handle_clients_blocked_on_keys(ctx) {
         // Keys that serving found expired (Redis: the edge case at the end of
         // `handleClientsBlockedOnKeys`): their DELs go out on their own.
@@ -571,6 +590,7 @@ pub fn flush_expired_keys(ctx: &mut Ctx) {
 pub fn key_expired(ctx: &mut Ctx, db: usize, key: &[u8]) {
     multi::touch_watched_key(ctx, db, key);
     notify::notify_keyspace_event(ctx, notify::NOTIFY_EXPIRED, "expired", key, db);
+    tracking::invalidate_key(ctx, key, true, false);
     let lazy = ctx.srv.config.lazyfree_lazy_expire;
     propagate::propagate_deletion(ctx, db, key, lazy);
 }
@@ -587,15 +607,18 @@ pub fn key_evicted(ctx: &mut Ctx, db: usize, key: &[u8]) -> i64 {
     ctx.srv.evict.evicted_keys += 1;
     multi::touch_watched_key(ctx, db, key);
     notify::notify_keyspace_event(ctx, notify::NOTIFY_EVICTED, "evicted", key, db);
+    tracking::invalidate_key(ctx, key, true, false);
     // Replicas delete it too (freed at once: no lazyfree-lazy-eviction yet).
     propagate::propagate_deletion(ctx, db, key, false);
     freed
 }
 
-/// A write command changed `key`: invalidate WATCHes on it (Redis: `signalModifiedKey`).
+/// A write command changed `key`: invalidate WATCHes on it and clients' cached copies
+/// (Redis: `signalModifiedKey`).
 pub fn signal_modified_key(ctx: &mut Ctx, key: &[u8]) {
     let db = ctx.db;
     multi::touch_watched_key(ctx, db, key);
+    tracking::invalidate_key(ctx, key, true, true);
 }
 
 /// `key` may now hold data a blocked client waits for (Redis: `signalKeyAsReady`).

@@ -597,6 +597,7 @@ fn eval_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         load_script(ctx, argv[1])?
     };
     let split = 3 + numkeys as usize;
+    super::tracking::begin_script(ctx, &argv[3..split]);
     let script = match ctx.srv.scripts.scripts.get(&sha) {
         Some(script) => script.clone(),
         None => return Err(no_script()),

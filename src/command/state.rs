@@ -141,6 +141,10 @@ pub struct ServerState {
     pub monitors: super::monitor::MonitorState,
     /// CLIENT PAUSE: what is paused, until when, and who waits.
     pub pause: super::pause::PauseState,
+    /// Client-side caching: the tracking table and BCAST prefixes.
+    pub tracking: super::tracking::TrackingState,
+    /// DEBUG PAUSE-CRON 1: `server_cron` does nothing.
+    pub pause_cron: bool,
     /// Arguments of the running command to show as `(redacted)` ([`super::Ctx::redact_argument`]).
     pub redacted_args: Vec<usize>,
     /// MIGRATE's connections to other servers, kept for reuse.
@@ -181,6 +185,8 @@ impl ServerState {
             slowlog: Default::default(),
             monitors: Default::default(),
             pause: Default::default(),
+            tracking: Default::default(),
+            pause_cron: false,
             latency: Default::default(),
             redacted_args: Vec::new(),
             shutdown: None,

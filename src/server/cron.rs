@@ -12,9 +12,18 @@ const OPS_SAMPLES: usize = 16;
 impl Server {
     pub(super) fn server_cron(&mut self) {
         let now = unix_ms();
+        if self.state.pause_cron {
+            return;
+        }
 
         // Ends a CLIENT PAUSE whose time is up.
         self.pause_check_timeout_and_return_if_paused(now);
+        // Keeps the client-side caching table within tracking-table-max-keys.
+        {
+            let mut scratch = ReplyBuffer::new();
+            let mut ctx = self.ctx(NO_CLIENT, 0, &mut scratch, now);
+            command::tracking::limit_used_slots(&mut ctx);
+        }
 
         // Active expiry, the slow cycle: about a quarter of each cron period (Redis's
         // `databasesCron`).

@@ -496,6 +496,7 @@ pub fn fcall_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let engine = super::engine_of(&mut ctx.srv.scripts)?;
     *ctx.srv.scripts.run.command.borrow_mut() = argv.iter().map(|a| a.to_vec()).collect();
     let split = 3 + numkeys as usize;
+    crate::command::tracking::begin_script(ctx, &argv[3..split]);
     engine.call_script(
         ctx,
         &function.func,
