@@ -253,3 +253,98 @@ fn latency_tracking_fills_info_latencystats_and_latency_histogram() {
         "=20\r\ntxt:# Latencystats\r\n\r\n"
     );
 }
+
+/// What tracking clients receive in one scenario: RESP3 pushes (own changes after the reply,
+/// flushes as null), a RESP2 BCAST client redirected to a `__redis__:invalidate` subscriber
+/// with NOLOOP, OPTIN, and the option errors. Client ids are masked as `ID`.
+fn tracking_transcript(port: u16) -> Vec<String> {
+    let quiet = Duration::from_millis(150);
+    let mut seen = Vec::new();
+    let mut read = |c: &mut RawConn| {
+        let (bytes, _) = c.read_until_quiet(quiet);
+        seen.push(String::from_utf8_lossy(&bytes).into_owned());
+    };
+    let mut a = RawConn::connect(port);
+    let mut b = RawConn::connect(port);
+    a.hello3();
+    for line in [
+        "CLIENT TRACKING on",
+        "GET k1",
+        "MGET k2 k3",
+        "CLIENT TRACKINGINFO",
+    ] {
+        a.send_str(line);
+    }
+    read(&mut a);
+    b.cmd_str("SET k1 x");
+    b.cmd_str("MSET k2 y k3 z");
+    read(&mut a);
+    for line in ["SET k2 w", "GET k2", "SET k2 v", "FLUSHALL"] {
+        a.send_str(line);
+    }
+    read(&mut a);
+    let mut sub = RawConn::connect(port);
+    let id = sub.cmd_str("CLIENT ID");
+    let id = id.trim_start_matches(':').trim_end().to_string();
+    sub.cmd_str("SUBSCRIBE __redis__:invalidate");
+    let mut c = RawConn::connect(port);
+    c.send_str(&format!(
+        "CLIENT TRACKING on REDIRECT {id} BCAST PREFIX user: NOLOOP"
+    ));
+    c.send_str("CLIENT GETREDIR");
+    read(&mut c);
+    b.cmd_str("SET user:1 a");
+    b.cmd_str("SET other b");
+    c.cmd_str("SET user:2 q");
+    read(&mut sub);
+    let mut d = RawConn::connect(port);
+    for line in [
+        "CLIENT TRACKING on OPTIN",
+        "GET o1",
+        "CLIENT CACHING yes",
+        "GET o2",
+        "CLIENT CACHING no",
+        "CLIENT TRACKING on BCAST",
+        "CLIENT TRACKING on PREFIX a",
+        "CLIENT TRACKING off",
+        "CLIENT TRACKING on BCAST PREFIX ab PREFIX a",
+    ] {
+        d.send_str(line);
+    }
+    read(&mut d);
+    b.cmd_str("SET o1 1");
+    b.cmd_str("SET o2 1");
+    read(&mut d);
+    seen.iter()
+        .map(|s| s.replace(&format!(":{id}\r\n"), ":ID\r\n"))
+        .collect()
+}
+
+#[test]
+fn tracking_invalidations_match_redis() {
+    if !require_redis_server() {
+        return;
+    }
+    let ours = TestServer::start(&[]);
+    let real = RealRedis::start(&[]);
+    let expected = tracking_transcript(real.port);
+    assert_eq!(tracking_transcript(ours.port), expected);
+    // Spelled out: another client's change is pushed; the caller's own comes after its reply;
+    // FLUSHALL sends a null.
+    assert_eq!(
+        expected[1],
+        ">2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\nk1\r\n\
+         >2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\nk2\r\n\
+         >2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\nk3\r\n"
+    );
+    assert_eq!(
+        expected[2],
+        "+OK\r\n$1\r\nw\r\n+OK\r\n>2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\nk2\r\n\
+         +OK\r\n>2\r\n$10\r\ninvalidate\r\n_\r\n"
+    );
+    // RESP2 redirect: a Pub/Sub message; NOLOOP hides the client's own user:2.
+    assert_eq!(
+        expected[4],
+        "*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n*1\r\n$6\r\nuser:1\r\n"
+    );
+}
