@@ -62,6 +62,12 @@ pub struct Config {
     pub rdbchecksum: bool,
     /// Milliseconds from which an event is a latency spike (0: the monitor is off).
     pub latency_monitor_threshold: u64,
+    /// Most keys the client-side caching table remembers (0: no limit).
+    pub tracking_table_max_keys: u64,
+    /// Per-command latency histograms (INFO latencystats, LATENCY HISTOGRAM).
+    pub latency_tracking: bool,
+    /// The percentiles INFO latencystats prints.
+    pub latency_tracking_info_percentiles: Vec<f64>,
     /// Refuse writes (-MISCONF) after a failed background save, when save points exist.
     pub stop_writes_on_bgsave_error: bool,
     /// Testing knob (hidden, as in Redis): microseconds slept per key while saving.
@@ -165,6 +171,9 @@ impl Default for Config {
             rdbcompression: true,
             rdbchecksum: true,
             latency_monitor_threshold: 0,
+            tracking_table_max_keys: 1_000_000,
+            latency_tracking: true,
+            latency_tracking_info_percentiles: vec![50.0, 99.0, 99.9],
             stop_writes_on_bgsave_error: true,
             rdb_key_save_delay: 0,
             tcp_keepalive: 300,
@@ -842,6 +851,41 @@ pub static DIRECTIVES: &[Directive] = &[
         int(0, i64::MAX),
         true
     ),
+    directive!("latency-tracking", latency_tracking, bool, true),
+    directive!(
+        "tracking-table-max-keys",
+        tracking_table_max_keys,
+        int(0, i64::MAX),
+        true
+    ),
+    Directive {
+        name: "latency-tracking-info-percentiles",
+        get: |c| {
+            let words: Vec<String> = c
+                .latency_tracking_info_percentiles
+                .iter()
+                .map(|p| trim_double(&format!("{p:.6}")))
+                .collect();
+            words.join(" ")
+        },
+        set: |c, v| {
+            let mut percentiles = Vec::new();
+            for word in v.split_whitespace() {
+                let p = crate::util::string2d(word.as_bytes())
+                    .ok_or("Invalid latency-tracking-info-percentiles parameters")?;
+                if !(0.0..=100.0).contains(&p) {
+                    return Err(
+                        "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]"
+                            .into(),
+                    );
+                }
+                percentiles.push(p);
+            }
+            c.latency_tracking_info_percentiles = percentiles;
+            Ok(())
+        },
+        mutable: true,
+    },
     directive!(
         "rdb-key-save-delay",
         rdb_key_save_delay,
@@ -918,6 +962,15 @@ pub static DIRECTIVES: &[Directive] = &[
     ),
     directive!("tls-dh-params-file", tls_dh_params_file, string, true),
 ];
+
+/// A `%f` rendering without its trailing zeros and point: `99.900000` -> `99.9`, `50.000000`
+/// -> `50` (Redis: `trimDoubleString`).
+pub fn trim_double(text: &str) -> String {
+    if !text.contains('.') {
+        return text.to_string();
+    }
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
 
 /// The reason a value is refused because it would switch on a feature ferrodis lacks; the
 /// startup error and CONFIG SET both show it.
@@ -1062,13 +1115,6 @@ pub static UNIMPLEMENTED: &[Unimplemented] = &[
     unimplemented("io-threads", "1", Accepts::Any, false),
     unimplemented("io-threads-do-reads", "no", Accepts::Any, false),
     unimplemented("jemalloc-bg-thread", "yes", Accepts::Any, true),
-    unimplemented("latency-tracking", "yes", Accepts::Any, true),
-    unimplemented(
-        "latency-tracking-info-percentiles",
-        "50 99 99.9",
-        Accepts::Any,
-        true,
-    ),
     unimplemented("lazyfree-lazy-eviction", "no", Accepts::Any, true),
     unimplemented("lazyfree-lazy-server-del", "no", Accepts::Any, true),
     unimplemented("masterauth", "", Accepts::Any, true),
@@ -1160,7 +1206,6 @@ pub static UNIMPLEMENTED: &[Unimplemented] = &[
     // A master serves replicas on its tls-port like any client; only a replica's own outgoing
     // link has no TLS (it fails its handshake against a TLS-only master).
     unimplemented("tls-replication", "no", Accepts::Any, true),
-    unimplemented("tracking-table-max-keys", "1000000", Accepts::Any, true),
     unimplemented("unixsocket", "", Accepts::Any, false),
     unimplemented("unixsocketperm", "0", Accepts::Any, false),
     hidden("use-exit-on-panic", "no"),
@@ -1537,22 +1582,10 @@ fn options_text(args: &[String]) -> String {
 
 /// A value quoted the way Redis's `sdscatrepr` does, so `split_args` reads it back whole.
 fn quote_repr(v: &str) -> String {
-    let mut q = String::from("\"");
-    for b in v.bytes() {
-        match b {
-            b'\\' => q.push_str("\\\\"),
-            b'"' => q.push_str("\\\""),
-            b'\n' => q.push_str("\\n"),
-            b'\r' => q.push_str("\\r"),
-            b'\t' => q.push_str("\\t"),
-            0x07 => q.push_str("\\a"),
-            0x08 => q.push_str("\\b"),
-            b if b.is_ascii_graphic() || b == b' ' => q.push(b as char),
-            b => q.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    q.push('"');
-    q
+    let mut q = Vec::with_capacity(v.len() + 2);
+    crate::util::cat_repr(&mut q, v.as_bytes());
+    // Only ASCII comes out of cat_repr.
+    String::from_utf8_lossy(&q).into_owned()
 }
 
 /// Directives whose value is a list of words, written unquoted (`save 900 1`, `bind a b`).

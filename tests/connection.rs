@@ -417,7 +417,7 @@ fn client_help_lists_the_subcommands() {
     let mut c = server.raw();
     let help = c.cmd_str("CLIENT HELP");
     assert!(help.starts_with(
-        "*43\r\n+CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"
+        "*52\r\n+CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"
     ));
     assert!(help.contains("+REPLY (ON|OFF|SKIP)\r\n"));
 }

@@ -904,6 +904,10 @@ fn debug_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
             let digest = crate::db::digest::key_value_digest(&ctx.dbs[ctx.db], key);
             ctx.out.simple(&crate::db::digest::to_hex(&digest));
         }
+    } else if args::is(sub, "PAUSE-CRON") && argv.len() == 3 {
+        // The periodic work stops (a testing knob of Redis's).
+        ctx.srv.pause_cron = args::int(argv[2])? != 0;
+        ctx.out.ok();
     } else if args::is(sub, "SET-ACTIVE-EXPIRE") && argv.len() == 3 {
         let on = args::int(argv[2])?;
         ctx.srv.config.active_expire_enabled = on != 0;

@@ -276,7 +276,10 @@ fn serve_clients_blocked_on_key(ctx: &mut Ctx, db: usize, key: &[u8]) {
             // alsoPropagate of `serveClientBlockedOnList` & co., then `afterCommand`).
             let dirty = as_waiter.srv.dirty;
             let outer = super::propagate::begin_call(&mut as_waiter, false);
+            // Its own tracked keys it changes are invalidated after its reply.
+            as_waiter.srv.tracking.executing += 1;
             let served = serve(&mut as_waiter, key, &blocked.op);
+            as_waiter.srv.tracking.executing -= 1;
             let dirtied = as_waiter.srv.dirty.saturating_sub(dirty);
             let all = super::propagate::TARGET_ALL;
             super::propagate::end_call(&mut as_waiter, outer, dirtied, &[], all);
@@ -292,6 +295,7 @@ fn serve_clients_blocked_on_key(ctx: &mut Ctx, db: usize, key: &[u8]) {
                 reply.append(&mut out);
             }
         }
+        super::tracking::handle_pending_key_invalidations(ctx);
     }
 }
 
@@ -325,6 +329,12 @@ pub fn handle_blocked_clients_timeout(ctx: &mut Ctx) {
             reply.null_array();
         }
     }
+}
+
+/// Queues `key` to have its pipelined input resumed in `before_sleep` (a client released by
+/// the end of a CLIENT PAUSE).
+pub fn queue_for_reprocessing(state: &mut ServerState, key: usize) {
+    state.blocking.unblocked.push(key);
 }
 
 /// The clients unblocked since the last call, whose pipelined input the loop must resume

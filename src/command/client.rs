@@ -48,6 +48,10 @@ pub struct Client {
     pub addr: SocketAddr,
     pub local_addr: Option<SocketAddr>,
     pub query_buf: QueryBuffer,
+    /// While the loop runs this client's commands (its query buffer is moved out meanwhile):
+    /// the buffer's unexecuted bytes and free space when the batch began, what CLIENT LIST
+    /// shows as `qbuf` / `qbuf-free` for the caller (Redis trims its buffer after the batch).
+    pub query_buf_in_batch: (usize, usize),
     pub parser: RequestParser,
     pub reply: ReplyBuffer,
     /// Set while the client sits in `clients_pending_write` (avoids queueing it twice).
@@ -69,6 +73,10 @@ pub struct Client {
     pub reply_mode: ReplyMode,
     pub no_evict: bool,
     pub no_touch: bool,
+    /// In MONITOR mode: receives a line per command run (see `monitor`).
+    pub monitor: bool,
+    /// CLIENT TRACKING on: its settings (see `tracking`).
+    pub tracking: Option<Box<super::tracking::ClientTracking>>,
     /// Close once the pending reply is written (QUIT, protocol errors).
     pub close_after_reply: bool,
     /// Close at the next opportunity without writing more (CLIENT KILL, output limits).
@@ -79,6 +87,8 @@ pub struct Client {
     pub multi: MultiState,
     pub subscriptions: SubscriberState,
     pub blocked: Option<BlockedState>,
+    /// Held by CLIENT PAUSE: its next request waits in `query_buf` (see `pause`).
+    pub postponed: bool,
     /// Blocking commands must not block (Redis: `CLIENT_DENY_BLOCKING`); set while EXEC or a
     /// script runs commands for this client. MULTI itself is checked through `multi.active`.
     pub deny_blocking: bool,
@@ -118,6 +128,7 @@ impl Client {
             addr,
             local_addr,
             query_buf: QueryBuffer::default(),
+            query_buf_in_batch: (0, 0),
             parser: RequestParser::default(),
             reply: ReplyBuffer::new(),
             pending_write: false,
@@ -133,6 +144,8 @@ impl Client {
             reply_mode: ReplyMode::On,
             no_evict: false,
             no_touch: false,
+            monitor: false,
+            tracking: None,
             close_after_reply: false,
             close_asap: false,
             created_at: now,
@@ -141,6 +154,7 @@ impl Client {
             multi: MultiState::default(),
             subscriptions: SubscriberState::default(),
             blocked: None,
+            postponed: false,
             deny_blocking: false,
             soft_limit_reached_at: None,
             replica: Default::default(),
@@ -176,10 +190,14 @@ impl Client {
     pub fn flags_string(&self) -> String {
         let mut f = String::new();
         for (on, c) in [
+            (self.monitor, 'O'),
             (self.replica.attached, 'S'),
             (self.subscriptions.count() > 0, 'P'),
             (self.multi.active, 'x'),
-            (self.blocked.is_some(), 'b'),
+            (self.blocked.is_some() || self.postponed, 'b'),
+            (self.tracking.is_some(), 't'),
+            (self.tracking.as_ref().is_some_and(|t| t.broken_redir), 'R'),
+            (self.tracking.as_ref().is_some_and(|t| t.bcast), 'B'),
             // A watched key changed: EXEC will fail.
             (self.multi.dirty_cas(), 'd'),
             (self.close_after_reply, 'c'),

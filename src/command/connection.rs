@@ -87,8 +87,6 @@ const CONN_FLAGS: u32 = NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY
 const CLIENT_FLAGS: u32 = NOSCRIPT | LOADING | STALE;
 const CLIENT_ADMIN_FLAGS: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
 
-// CLIENT PAUSE/UNPAUSE, TRACKING and CACHING are not implemented and answer "unknown
-// subcommand".
 const CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
     CLIENT_UNBLOCK,
     CommandSpec::new(
@@ -194,8 +192,49 @@ const CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         "7.2.0",
     ),
     CommandSpec::new(
+        "client|tracking",
+        super::tracking::client_tracking_command,
+        -3,
+        CLIENT_FLAGS,
+        "connection",
+    )
+    .doc(
+        "Enable or disable server assisted client side caching support",
+        "6.0.0",
+    ),
+    CommandSpec::new(
+        "client|caching",
+        super::tracking::client_caching_command,
+        3,
+        CLIENT_FLAGS,
+        "connection",
+    )
+    .doc(
+        "Instruct the server about tracking or not keys in the next request",
+        "6.0.0",
+    ),
+    CommandSpec::new(
+        "client|pause",
+        super::pause::client_pause_command,
+        -3,
+        CLIENT_ADMIN_FLAGS,
+        "connection",
+    )
+    .doc(
+        "Stop processing commands from clients for some time",
+        "2.9.50",
+    ),
+    CommandSpec::new(
+        "client|unpause",
+        super::pause::client_unpause_command,
+        2,
+        CLIENT_ADMIN_FLAGS,
+        "connection",
+    )
+    .doc("Resume processing of clients that were paused", "6.2.0"),
+    CommandSpec::new(
         "client|getredir",
-        client_getredir_command,
+        super::tracking::client_getredir_command,
         2,
         CLIENT_FLAGS,
         "connection",
@@ -206,7 +245,7 @@ const CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
     ),
     CommandSpec::new(
         "client|trackinginfo",
-        client_trackinginfo_command,
+        super::tracking::client_trackinginfo_command,
         2,
         CLIENT_FLAGS,
         "connection",
@@ -284,6 +323,13 @@ fn reset_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
     me.authenticated = authenticated;
     me.user = super::acl::DEFAULT_USER;
     me.acl_unrestricted = unrestricted;
+    let id = ctx.id;
+    super::tracking::disable_tracking(ctx.srv, ctx.clients.get_mut(id).map(|c| (id, c)));
+    let me = ctx.me();
+    if std::mem::take(&mut me.monitor) {
+        let id = ctx.id;
+        super::monitor::forget_client(&mut ctx.srv.monitors, id);
+    }
     ctx.out.set_resp3(false);
     ctx.out.simple("RESET");
     Ok(())
@@ -402,6 +448,8 @@ fn validate_client_name(name: &[u8]) -> CommandResult {
 /// CLIENT HELP — the subcommand summary, one status line each.
 fn client_help_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
     const LINES: &[&str] = &[
+        "CACHING (YES|NO)",
+        "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
         "GETREDIR",
         "    Return the client ID we are redirecting to when tracking is enabled.",
         "GETNAME",
@@ -428,6 +476,10 @@ fn client_help_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
         "    Return information about client connections. Options:",
         "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
         "      Return clients of specified type.",
+        "UNPAUSE",
+        "    Stop the current client pause, resuming traffic.",
+        "PAUSE <timeout> [WRITE|ALL]",
+        "    Suspend all, or just write, clients for <timeout> milliseconds.",
         "REPLY (ON|OFF|SKIP)",
         "    Control the replies sent to the current connection.",
         "SETNAME <name>",
@@ -436,6 +488,9 @@ fn client_help_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
         "    Set client meta attr. Options are:",
         "    * LIB-NAME: the client lib name.",
         "    * LIB-VER: the client lib version.",
+        "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+        "         [OPTIN] [OPTOUT] [NOLOOP]",
+        "    Control server assisted client side caching.",
         "TRACKINGINFO",
         "    Report tracking status for the current connection.",
         "NO-EVICT (ON|OFF)",
@@ -550,25 +605,6 @@ fn client_no_touch_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     Ok(())
 }
 
-/// CLIENT GETREDIR — -1: client-side caching (tracking) is not implemented.
-fn client_getredir_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
-    ctx.out.integer(-1);
-    Ok(())
-}
-
-/// CLIENT TRACKINGINFO — tracking is never on: `flags => {off}, redirect => -1, prefixes => []`.
-fn client_trackinginfo_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
-    ctx.out.map_len(3);
-    ctx.out.bulk(b"flags");
-    ctx.out.set_len(1);
-    ctx.out.bulk(b"off");
-    ctx.out.bulk(b"redirect");
-    ctx.out.integer(-1);
-    ctx.out.bulk(b"prefixes");
-    ctx.out.empty_array();
-    Ok(())
-}
-
 /// Client classes, as CLIENT LIST TYPE and CLIENT KILL TYPE name them. ferrodis has no
 /// replication, so no client is ever a master or a replica.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -632,8 +668,12 @@ pub(crate) fn client_info_line(
         .unwrap_or_default();
     let laddr = c.local_addr.map(|a| a.to_string()).unwrap_or_default();
     let multi = c.multi.queued_len().map_or(-1, |n| n as i64);
-    let qbuf = c.query_buf.len();
-    let qbuf_free = c.query_buf.capacity().saturating_sub(qbuf);
+    let (qbuf, qbuf_free) = if is_me {
+        c.query_buf_in_batch
+    } else {
+        let len = c.query_buf.len();
+        (len, c.query_buf.capacity().saturating_sub(len))
+    };
     let argv_mem = if is_me { argv_mem } else { 0 };
     let omem = reply.pending_len();
     let tot_mem =
@@ -647,12 +687,13 @@ pub(crate) fn client_info_line(
         .get(c.user)
         .map(|u| String::from_utf8_lossy(&u.name))
         .unwrap_or_default();
+    let redir = c.tracking.as_ref().map_or(-1, |t| t.redirect as i64);
     let _ = writeln!(
         line,
         "id={} addr={} laddr={laddr} fd={fd} name={name} age={} idle={} flags={} db={} \
          sub={} psub={} ssub={} multi={multi} qbuf={qbuf} qbuf-free={qbuf_free} \
          argv-mem={argv_mem} multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={omem} \
-         tot-mem={tot_mem} events={events} cmd={} user={user} redir=-1 resp={resp}",
+         tot-mem={tot_mem} events={events} cmd={} user={user} redir={redir} resp={resp}",
         c.id,
         c.addr,
         (ctx.now - c.created_at).max(0) / 1000,

@@ -162,6 +162,10 @@ pub fn perform_evictions(ctx: &mut Ctx) -> Evicted {
     if run.running.get() && run.timed_out.get() {
         return Evicted::Ok;
     }
+    // Nor while clients are paused: the dataset stays still.
+    if super::pause::check_timeout_and_return_if_paused(ctx) {
+        return Evicted::Ok;
+    }
     let result = evict_until_under_limit(ctx);
     // The DELs go out now, unwrapped (Redis: performEvictions ends with
     // propagatePendingCommands); inside a command (CONFIG SET maxmemory) they join its ops.
@@ -239,6 +243,9 @@ pub fn check_memory(
     in_multi: bool,
 ) -> Result<(), CommandError> {
     let out_of_memory = perform_evictions(ctx) == Evicted::Fail;
+    // The caller learns of its evicted keys before this command's reply, which is about the
+    // new state (Redis: processCommand after performEvictions).
+    super::tracking::handle_pending_key_invalidations(ctx);
     ctx.srv.evict.pre_command_oom = out_of_memory;
     if !out_of_memory {
         return Ok(());

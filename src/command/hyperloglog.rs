@@ -24,7 +24,7 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Adds the specified elements to the specified HyperLogLog.",
             "2.8.9",
         ),
-    CommandSpec::new("pfcount", pfcount_command, -2, READONLY, "hyperloglog")
+    CommandSpec::new("pfcount", pfcount_command, -2, READONLY | MAY_REPLICATE, "hyperloglog")
         .key_specs(&[KeySpec::at(1, RW | ACCESS).range(-1, 1, 0).notes(
             "RW because it may change the internal representation of the key, and propagate to replicas",
         )])

@@ -12,7 +12,7 @@
 //!   INFO                 -> the default sections
 //!   INFO default         -> server clients memory persistence stats replication cpu
 //!                           modules errorstats cluster keyspace
-//!   INFO all             -> default + commandstats
+//!   INFO all             -> default + commandstats latencystats
 //!   INFO everything      -> all (ferrodis has no modules to add)
 //!   INFO clients memory  -> just those (names are case-insensitive; unknown ones are ignored)
 //! ```
@@ -48,6 +48,7 @@ const ALL_SECTIONS: &[&str] = &[
     "modules",
     "commandstats",
     "errorstats",
+    "latencystats",
     "cluster",
     "keyspace",
 ];
@@ -100,6 +101,7 @@ pub fn gen_info_string(ctx: &Ctx, args: &[&[u8]]) -> String {
             "modules" => out.push_str("# Modules\r\n"),
             "commandstats" => commandstats_section(ctx, &mut out),
             "errorstats" => errorstats_section(ctx, &mut out),
+            "latencystats" => latencystats_section(ctx, &mut out),
             "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
             "keyspace" => keyspace_section(ctx, &mut out),
             _ => {}
@@ -191,6 +193,8 @@ fn clients_section(ctx: &Ctx, out: &mut String) {
         .iter()
         .filter(|(_, c)| c.blocked.is_some())
         .count();
+    // Clients held by CLIENT PAUSE count as blocked, as in Redis (`BLOCKED_POSTPONE`).
+    let postponed = ctx.srv.pause.postponed.len();
     let max_input = ctx
         .clients
         .iter()
@@ -211,8 +215,8 @@ fn clients_section(ctx: &Ctx, out: &mut String) {
         "maxclients" => ctx.srv.config.maxclients,
         "client_recent_max_input_buffer" => max_input,
         "client_recent_max_output_buffer" => max_output,
-        "blocked_clients" => blocked,
-        "tracking_clients" => 0,
+        "blocked_clients" => blocked + postponed,
+        "tracking_clients" => ctx.srv.tracking.clients,
         "clients_in_timeout_table" => blocked,
     );
 }
@@ -383,9 +387,9 @@ fn stats_section(ctx: &Ctx, out: &mut String) {
         "active_defrag_key_misses" => 0,
         "total_active_defrag_time" => 0,
         "current_active_defrag_time" => 0,
-        "tracking_total_keys" => 0,
-        "tracking_total_items" => 0,
-        "tracking_total_prefixes" => 0,
+        "tracking_total_keys" => ctx.srv.tracking.total_keys(),
+        "tracking_total_items" => ctx.srv.tracking.total_items(),
+        "tracking_total_prefixes" => ctx.srv.tracking.total_prefixes(),
         "unexpected_error_replies" => 0,
         "total_error_replies" => st.total_error_replies,
         "dump_payload_sanitizations" => 0,
@@ -478,6 +482,34 @@ fn errorstats_section(ctx: &Ctx, out: &mut String) {
     codes.sort();
     for (code, count) in codes {
         let _ = write!(out, "errorstat_{code}:count={count}\r\n");
+    }
+}
+
+/// `latency_percentiles_usec_<command>:p50=1.003,p99=...` for every command with a latency
+/// histogram, at the `latency-tracking-info-percentiles` (Redis:
+/// `genRedisInfoStringLatencyStats`).
+fn latencystats_section(ctx: &Ctx, out: &mut String) {
+    out.push_str("# Latencystats\r\n");
+    if !ctx.srv.config.latency_tracking {
+        return;
+    }
+    let mut stats: Vec<_> = ctx.srv.stats.commands.values().collect();
+    stats.sort_by_key(|s| s.name);
+    let percentiles = &ctx.srv.config.latency_tracking_info_percentiles;
+    for s in stats {
+        let Some(histogram) = &s.latency_histogram else {
+            continue;
+        };
+        let _ = write!(out, "latency_percentiles_usec_{}:", s.name);
+        for (i, &p) in percentiles.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let micros = histogram.value_at_percentile(p) as f64 / 1000.0;
+            let label = crate::config::trim_double(&format!("{p:.6}"));
+            let _ = write!(out, "p{label}={micros:.3}");
+        }
+        out.push_str("\r\n");
     }
 }
 

@@ -789,6 +789,7 @@ fn empty_db(ctx: &mut Ctx, db: usize, lazy: bool) -> u64 {
 fn flushdb_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let lazy = parse_flush_flags(ctx, argv)?;
     let removed = empty_db(ctx, ctx.db, lazy);
+    super::tracking::invalidate_keys_on_flush(ctx);
     ctx.srv.dirty += removed;
     // Even when it removed nothing: a replica may hold keys the master does not.
     propagate::force(ctx);
@@ -803,6 +804,7 @@ fn flushall_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     for db in 0..ctx.dbs.len() {
         removed += empty_db(ctx, db, lazy);
     }
+    super::tracking::invalidate_keys_on_flush(ctx);
     ctx.srv.dirty += removed;
     propagate::force(ctx);
     // The running snapshot is stale now; with save points, the empty dataset is saved at once

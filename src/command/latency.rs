@@ -85,6 +85,23 @@ const SUBCOMMANDS: &[CommandSpec] = &[
     .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"])
     .doc("Resets the latency data for one or more events.", "2.8.13"),
     CommandSpec::new(
+        "latency|histogram",
+        latency_histogram_command,
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        "server",
+    )
+    .acl(&["@dangerous"])
+    .tips(&[
+        "nondeterministic_output",
+        "request_policy:all_nodes",
+        "response_policy:special",
+    ])
+    .doc(
+        "Return the cumulative distribution of latencies of a subset of commands or all.",
+        "7.0.0",
+    ),
+    CommandSpec::new(
         "latency|help",
         latency_help_command,
         2,
@@ -241,7 +258,76 @@ fn latency_help_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
             "RESET [<event> ...]",
             "    Reset latency data of one or more <event> classes.",
             "    (default: reset all data for all event classes)",
+            "HISTOGRAM [COMMAND ...]",
+            "    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.",
+            "    If no commands are specified then all histograms are replied.",
         ],
     );
+    Ok(())
+}
+
+/// LATENCY HISTOGRAM [command ...] — a map from each named command (a container names itself
+/// and its subcommands; unknown names are skipped) that has a latency histogram, or from every
+/// such command, to `{calls, histogram_usec: {bucket upper bound in us: cumulative count}}`.
+/// The buckets are the steps of a logarithmic walk from 1024 ns doubling (Redis:
+/// `latencyAllCommandsFillCDF`, `latencySpecificCommandsFillCDF`, `fillCommandCDF`).
+fn latency_histogram_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    let mut chosen: Vec<&super::state::CommandStats> = Vec::new();
+    let mut all: Vec<&super::state::CommandStats> = ctx
+        .srv
+        .stats
+        .commands
+        .values()
+        .filter(|s| s.latency_histogram.is_some())
+        .collect();
+    all.sort_by_key(|s| s.name);
+    if argv.len() == 2 {
+        chosen = all;
+    } else {
+        for arg in &argv[2..] {
+            let name = String::from_utf8_lossy(arg).to_ascii_lowercase();
+            let known = match name.split_once('|') {
+                Some((container, sub)) => ctx
+                    .srv
+                    .commands
+                    .lookup(container.as_bytes())
+                    .and_then(|spec| super::table::lookup_subcommand(spec, sub.as_bytes())),
+                None => ctx.srv.commands.lookup(name.as_bytes()),
+            };
+            let Some(spec) = known else {
+                continue;
+            };
+            let prefix = format!("{}|", spec.name);
+            chosen.extend(
+                all.iter()
+                    .filter(|s| s.name == spec.name || s.name.starts_with(&prefix))
+                    .copied(),
+            );
+        }
+    }
+    ctx.out.map_len(chosen.len());
+    for stat in chosen {
+        let Some(histogram) = &stat.latency_histogram else {
+            continue;
+        };
+        ctx.out.bulk_str(stat.name);
+        ctx.out.map_len(2);
+        ctx.out.bulk_str("calls");
+        ctx.out.integer(histogram.total_count);
+        ctx.out.bulk_str("histogram_usec");
+        let mut previous = 0;
+        let mut buckets = Vec::new();
+        for (highest_ns, cumulative) in histogram.log_steps(1024, 2) {
+            if cumulative > previous {
+                buckets.push((highest_ns / 1000, cumulative));
+            }
+            previous = cumulative;
+        }
+        ctx.out.map_len(buckets.len());
+        for (micros, cumulative) in buckets {
+            ctx.out.integer(micros);
+            ctx.out.integer(cumulative);
+        }
+    }
     Ok(())
 }

@@ -46,8 +46,10 @@ pub mod keyspec;
 pub mod latency;
 pub mod list;
 pub mod memory;
+pub mod monitor;
 pub mod multi;
 pub mod notify;
+pub mod pause;
 pub mod persistence;
 pub mod propagate;
 pub mod pubsub;
@@ -60,6 +62,7 @@ pub mod state;
 pub mod stream;
 pub mod string;
 pub mod table;
+pub mod tracking;
 pub mod zset;
 
 use crate::db::{Db, Ms};
@@ -165,6 +168,9 @@ pub enum Processed {
     Queued,
     /// Not run: client eviction closed the client that sent it (nothing is replied).
     Evicted,
+    /// Not run yet: clients are paused (CLIENT PAUSE). The request stays in the client's
+    /// query buffer and runs when the pause ends.
+    Postponed,
     /// Refused before running. Socket callers have had the error replied; for
     /// [`Caller::Script`] it is returned, and nothing was replied or counted.
     Refused(CommandError),
@@ -180,9 +186,13 @@ pub fn execute(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) {
     pubsub::begin_command(&mut ctx.srv.pubsub);
     let replica = ctx.me().replica.attached;
     let processed = process_command(ctx, argv, caller);
+    if matches!(processed, Processed::Postponed) {
+        return;
+    }
     if replica && !matches!(processed, Processed::Ran(_)) {
         drop_replica_reply(ctx, reply_len, argv[0]);
     }
+    tracking::reset_caching_flag(ctx, argv);
     if let Some(me) = ctx.clients.get_mut(ctx.id) {
         if me.take_reply_suppression() {
             // Pub/sub pushes to the client itself get through (Redis: `CLIENT_PUSHING`).
@@ -208,6 +218,8 @@ pub fn execute(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) {
 ///                                             Script only before its first write)
 ///  MISCONF     x        x        -      x     (writes, PING, EXEC of writes, after a failed
 ///                                              background save)
+///  monitor     x        x        -      -     (a MONITOR client may not touch keys)
+///  pause       x        x        -      -     (CLIENT PAUSE: hold the request)
 ///  MULTI       x        x        -      -     (queue instead of running)
 /// ```
 pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Processed {
@@ -229,11 +241,12 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
             // One look at the client for the common case: authenticated, not subscribed, not
             // in MULTI, so the per-command path pays three tests and no calls.
             let me = ctx.me();
-            let (authenticated, acl_unrestricted, subscribed, in_multi) = (
+            let (authenticated, acl_unrestricted, subscribed, in_multi, monitor) = (
                 me.authenticated,
                 me.acl_unrestricted,
                 me.subscriptions.count() > 0,
                 me.multi.active,
+                me.monitor,
             );
             if !authenticated && !spec.has(flags::NO_AUTH) {
                 return refuse(ctx, caller, Some(spec), CommandError::NoAuth);
@@ -274,6 +287,10 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
                     return refuse(ctx, caller, Some(spec), err);
                 }
             }
+            // Client-side caching metadata stays within tracking-table-max-keys.
+            if ctx.srv.tracking.clients > 0 {
+                tracking::limit_used_slots(ctx);
+            }
             // After a failed background save (with save points), no writes; checked after
             // maxmemory, as in Redis's processCommand.
             if persistence::writes_denied_by_disk_error(ctx.srv)
@@ -282,6 +299,16 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
                     || (in_multi && multi::exec_would_write(ctx, spec)))
             {
                 return refuse(ctx, caller, Some(spec), CommandError::MisconfRdb);
+            }
+            // A monitor is a replica to Redis: it may not touch the keyspace.
+            if monitor && spec.has(flags::WRITE | flags::READONLY | flags::MAY_REPLICATE) {
+                let err = CommandError::Err("Replica can't interact with the keyspace");
+                return refuse(ctx, caller, Some(spec), err);
+            }
+            if ctx.srv.pause.kind != pause::PauseKind::Off && pause::must_postpone(ctx, spec, argv)
+            {
+                pause::postpone(ctx);
+                return Processed::Postponed;
             }
             if in_multi && multi::queue_if_in_transaction(ctx, spec, argv) {
                 return Processed::Queued;
@@ -299,7 +326,7 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
                     return refuse(ctx, caller, Some(spec), err);
                 }
             }
-            if read_only && spec.has(flags::WRITE) {
+            if read_only && spec.has(flags::WRITE | flags::MAY_REPLICATE) {
                 let err =
                     CommandError::Err("Write commands are not allowed from read-only scripts.");
                 return refuse(ctx, caller, Some(spec), err);
@@ -332,7 +359,13 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
         Caller::Script { targets, .. } => targets,
         _ => propagate::TARGET_ALL,
     };
-    call(ctx, spec, argv, targets);
+    call(
+        ctx,
+        spec,
+        argv,
+        targets,
+        matches!(caller, Caller::Script { .. }),
+    );
     if caller.is_socket() {
         if replica {
             // Before after_command, which appends the writes to the replicas' streams.
@@ -470,11 +503,13 @@ fn resolve_subcommand(
 
 /// Runs a command that passed all checks and records its statistics. Only
 /// [`process_command`] calls it. Redis: `call`.
-fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]], targets: u8) {
+fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]], targets: u8, from_script: bool) {
     let started = Instant::now();
     let dirty = ctx.srv.dirty;
     let outer = propagate::begin_call(ctx, spec.has(flags::TOUCHES_ARBITRARY_KEYS));
+    ctx.srv.tracking.executing += 1;
     let result: CommandResult = (spec.proc_)(ctx, argv);
+    ctx.srv.tracking.executing -= 1;
     // A save during the command (SAVE) resets the counter: that is no change, as in Redis.
     let dirtied = ctx.srv.dirty.saturating_sub(dirty);
     propagate::end_call(ctx, outer, dirtied, argv, targets);
@@ -509,10 +544,29 @@ fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]], targets: u8) 
     if !spec.has(flags::SKIP_SLOWLOG) && !blocked {
         slowlog_push(ctx, argv, duration_us);
     }
+    // Client-side caching: what a read-only command read may now be cached by its client
+    // (for a read-only script, the commands it runs, not the script).
+    if spec.has(flags::READONLY) && !matches!(spec.name, "eval_ro" | "evalsha_ro" | "fcall_ro") {
+        if from_script {
+            tracking::remember_script_keys(ctx);
+        } else {
+            tracking::remember_keys(ctx, spec, argv);
+        }
+    }
+    // Administrative commands are too dangerous to be shown (Redis: `call`).
+    if !spec.has(flags::SKIP_MONITOR | flags::ADMIN) {
+        monitor::feed(ctx, argv, from_script);
+    }
     ctx.srv.redacted_args.clear();
+    let tracking = ctx.srv.config.latency_tracking;
     let stat = command_stats(ctx, spec);
     stat.calls += 1;
     stat.usec += duration_us;
+    // A blocking command is recorded when it first runs (Redis records it when served).
+    if tracking {
+        let histogram = stat.latency_histogram.get_or_insert_with(Default::default);
+        histogram.record(duration_us as i64 * 1000);
+    }
     if failed {
         stat.failed_calls += 1;
     }
@@ -554,6 +608,8 @@ fn slowlog_push(ctx: &mut Ctx, argv: &[&[u8]], duration_us: u64) {
 pub fn after_command(ctx: &mut Ctx) {
     flush_expired_keys(ctx);
     propagate::propagate_pending(ctx);
+    // Invalidations of the caller's own keys come after its reply.
+    tracking::handle_pending_key_invalidations(ctx);
     if blocked::handle_clients_blocked_on_keys(ctx) {
         // Keys that serving found expired (Redis: the edge case at the end of
         // `handleClientsBlockedOnKeys`): their DELs go out on their own.
@@ -581,6 +637,7 @@ pub fn flush_expired_keys(ctx: &mut Ctx) {
 pub fn key_expired(ctx: &mut Ctx, db: usize, key: &[u8]) {
     multi::touch_watched_key(ctx, db, key);
     notify::notify_keyspace_event(ctx, notify::NOTIFY_EXPIRED, "expired", key, db);
+    tracking::invalidate_key(ctx, key, true, false);
     let lazy = ctx.srv.config.lazyfree_lazy_expire;
     propagate::propagate_deletion(ctx, db, key, lazy);
 }
@@ -597,15 +654,18 @@ pub fn key_evicted(ctx: &mut Ctx, db: usize, key: &[u8]) -> i64 {
     ctx.srv.evict.evicted_keys += 1;
     multi::touch_watched_key(ctx, db, key);
     notify::notify_keyspace_event(ctx, notify::NOTIFY_EVICTED, "evicted", key, db);
+    tracking::invalidate_key(ctx, key, true, false);
     // Replicas delete it too (freed at once: no lazyfree-lazy-eviction yet).
     propagate::propagate_deletion(ctx, db, key, false);
     freed
 }
 
-/// A write command changed `key`: invalidate WATCHes on it (Redis: `signalModifiedKey`).
+/// A write command changed `key`: invalidate WATCHes on it and clients' cached copies
+/// (Redis: `signalModifiedKey`).
 pub fn signal_modified_key(ctx: &mut Ctx, key: &[u8]) {
     let db = ctx.db;
     multi::touch_watched_key(ctx, db, key);
+    tracking::invalidate_key(ctx, key, true, true);
 }
 
 /// `key` may now hold data a blocked client waits for (Redis: `signalKeyAsReady`).

@@ -224,6 +224,11 @@ pub fn flag_transaction_error(ctx: &mut Ctx) {
 /// Every flag of the queued commands, OR-ed (EXEC is `denyoom` if a queued command is; Redis:
 /// `mstate.cmd_flags`).
 impl MultiState {
+    /// The queued commands and their arguments.
+    pub fn queued_commands(&self) -> &[(&'static CommandSpec, Vec<Vec<u8>>)] {
+        &self.queued
+    }
+
     pub fn queued_flags(&self) -> u32 {
         self.queued
             .iter()
@@ -236,6 +241,8 @@ pub fn abort_if_exec(ctx: &mut Ctx, spec: &CommandSpec, err: CommandError) -> Co
         return err;
     }
     discard_transaction(ctx);
+    // Monitors saw the MULTI: show them the transaction is over (Redis: `execCommandAbort`).
+    super::monitor::feed(ctx, &[b"exec"], false);
     let message = err.message();
     let reason = message.strip_prefix("ERR ").unwrap_or(&message);
     CommandError::Custom(format!(

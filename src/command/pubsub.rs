@@ -104,7 +104,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         "publish",
         publish_command,
         3,
-        PUBSUB | LOADING | STALE | FAST,
+        PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE,
         "pubsub",
     )
     .acl(&[])
@@ -142,7 +142,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         "spublish",
         spublish_command,
         3,
-        PUBSUB | LOADING | STALE | FAST,
+        PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE,
         "pubsub",
     )
     .key_specs(&[KeySpec::at(1, NOT_KEY)])

@@ -40,7 +40,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         "eval",
         eval_command,
         -3,
-        NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MOVABLE_KEYS,
+        NOSCRIPT | STALE | SKIP_MONITOR | MAY_REPLICATE | NO_MANDATORY_KEYS | MOVABLE_KEYS,
         "scripting",
     )
     .key_specs(&[KeySpec::at(2, RW | ACCESS | UPDATE)
@@ -52,7 +52,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         "evalsha",
         eval_command,
         -3,
-        NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MOVABLE_KEYS,
+        NOSCRIPT | STALE | SKIP_MONITOR | MAY_REPLICATE | NO_MANDATORY_KEYS | MOVABLE_KEYS,
         "scripting",
     )
     .key_specs(&[KeySpec::at(2, RW | ACCESS | UPDATE).keynum(0, 1, 1)])
@@ -87,7 +87,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         "fcall",
         function::fcall_command,
         -3,
-        NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS | MOVABLE_KEYS,
+        NOSCRIPT | STALE | SKIP_MONITOR | MAY_REPLICATE | NO_MANDATORY_KEYS | MOVABLE_KEYS,
         "scripting",
     )
     .key_specs(&[KeySpec::at(2, RW | ACCESS | UPDATE)
@@ -480,35 +480,62 @@ fn parse_shebang(body: &[u8]) -> Result<(DeclaredFlags, usize), CommandError> {
     Ok((declared, len))
 }
 
-/// Does EVAL / EVALSHA / FCALL `argv` run a script whose declared flags make it `denyoom`?
-/// Scripts without a shebang declare nothing and are checked per write instead
-/// ([`oom_denies_write`]). Redis: `evalGetCommandFlags`, `fcallGetCommandFlags`.
-pub fn declared_denyoom(ctx: &mut Ctx, spec: &CommandSpec, argv: &[&[u8]]) -> bool {
-    let Some(&target) = argv.get(1) else {
-        return false;
+/// The flags the script or function that EVAL / EVALSHA / FCALL `argv` runs declares; None
+/// for a script without a shebang (it declares nothing: its commands are checked one by one)
+/// or one not found. Redis: `evalGetCommandFlags`, `fcallGetCommandFlags`.
+fn declared_script_flags(ctx: &Ctx, spec: &CommandSpec, argv: &[&[u8]]) -> Option<DeclaredFlags> {
+    let &target = argv.get(1)?;
+    let of_script = |s: &Script| {
+        s.shebang.then_some(DeclaredFlags {
+            no_writes: s.no_writes,
+            allow_oom: s.allow_oom,
+        })
     };
     match spec.name {
         "eval" | "eval_ro" => match ctx.srv.scripts.scripts.get(&sha1hex(target)) {
-            Some(script) => script.shebang && !(script.no_writes || script.allow_oom),
-            None => matches!(parse_shebang(target), Ok((flags, len)) if len > 0 && flags.denyoom()),
+            Some(script) => of_script(script),
+            None => match parse_shebang(target) {
+                Ok((flags, len)) if len > 0 => Some(flags),
+                _ => None,
+            },
         },
         "evalsha" | "evalsha_ro" => {
             let mut sha = [0u8; 40];
             if target.len() != 40 {
-                return false;
+                return None;
             }
             for (d, s) in sha.iter_mut().zip(target) {
                 *d = s.to_ascii_lowercase();
             }
-            ctx.srv
-                .scripts
-                .scripts
-                .get(&sha)
-                .is_some_and(|s| s.shebang && !(s.no_writes || s.allow_oom))
+            ctx.srv.scripts.scripts.get(&sha).and_then(|s| of_script(s))
         }
-        "fcall" | "fcall_ro" => function::declared_flags(ctx, target).is_some_and(|f| f.denyoom()),
-        _ => false,
+        "fcall" | "fcall_ro" => function::declared_flags(ctx, target),
+        _ => None,
     }
+}
+
+/// Does EVAL / EVALSHA / FCALL `argv` run a script whose declared flags make it `denyoom`?
+/// Scripts without a shebang declare nothing and are checked per write instead
+/// ([`oom_denies_write`]). Redis: `evalGetCommandFlags`, `fcallGetCommandFlags`.
+pub fn declared_denyoom(ctx: &mut Ctx, spec: &CommandSpec, argv: &[&[u8]]) -> bool {
+    declared_script_flags(ctx, spec, argv).is_some_and(|f| f.denyoom())
+}
+
+/// The flags `argv` runs with: the table's, except for a script that declares its own, whose
+/// `write`, `denyoom` and `may-replicate` follow the declaration. Redis: `getCommandFlags`,
+/// `scriptFlagsToCmdFlags`.
+pub fn command_flags(ctx: &Ctx, spec: &CommandSpec, argv: &[&[u8]]) -> u32 {
+    let Some(declared) = declared_script_flags(ctx, spec, argv) else {
+        return spec.flags;
+    };
+    let mut flags = spec.flags & !(WRITE | DENYOOM | MAY_REPLICATE);
+    if declared.denyoom() {
+        flags |= DENYOOM;
+    }
+    if !declared.no_writes {
+        flags |= WRITE;
+    }
+    flags
 }
 
 /// Before a script with declared flags starts: refused if the command that runs it found
@@ -538,6 +565,8 @@ pub fn oom_denies_write(ctx: &Ctx) -> bool {
 /// EVAL script numkeys [key ...] [arg ...]  (and EVALSHA sha1, EVAL_RO, EVALSHA_RO)
 /// — replies whatever the script returns, converted by Redis's Lua-to-RESP rules.
 fn eval_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    // Shown before the commands the script runs (EVAL is `skip_monitor` for call()).
+    super::monitor::feed(ctx, argv, false);
     // Effects replication: the commands the script runs are propagated, never the script.
     super::propagate::prevent(ctx);
     let name = argv[0];
@@ -568,6 +597,7 @@ fn eval_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         load_script(ctx, argv[1])?
     };
     let split = 3 + numkeys as usize;
+    super::tracking::begin_script(ctx, &argv[3..split]);
     let script = match ctx.srv.scripts.scripts.get(&sha) {
         Some(script) => script.clone(),
         None => return Err(no_script()),

@@ -37,6 +37,8 @@ pub struct CommandStats {
     pub usec: u64,
     pub rejected_calls: u64,
     pub failed_calls: u64,
+    /// Latencies in nanoseconds, with `latency-tracking yes` (created on the first call).
+    pub latency_histogram: Option<Box<crate::util::hdr_histogram::HdrHistogram>>,
 }
 
 /// Server-wide counters (INFO stats).
@@ -142,6 +144,14 @@ pub struct ServerState {
     pub latency: super::latency::LatencyMonitor,
     /// The slow log (SLOWLOG).
     pub slowlog: super::slowlog::SlowLog,
+    /// Clients in MONITOR mode.
+    pub monitors: super::monitor::MonitorState,
+    /// CLIENT PAUSE: what is paused, until when, and who waits.
+    pub pause: super::pause::PauseState,
+    /// Client-side caching: the tracking table and BCAST prefixes.
+    pub tracking: super::tracking::TrackingState,
+    /// DEBUG PAUSE-CRON 1: `server_cron` does nothing.
+    pub pause_cron: bool,
     /// Arguments of the running command to show as `(redacted)` ([`super::Ctx::redact_argument`]).
     pub redacted_args: Vec<usize>,
     /// MIGRATE's connections to other servers, kept for reuse.
@@ -184,6 +194,10 @@ impl ServerState {
             lazyfree: Default::default(),
             migrate_sockets: Default::default(),
             slowlog: Default::default(),
+            monitors: Default::default(),
+            pause: Default::default(),
+            tracking: Default::default(),
+            pause_cron: false,
             latency: Default::default(),
             redacted_args: Vec::new(),
             shutdown: None,

@@ -44,6 +44,9 @@ pub mod flags {
     /// Not shown by COMMAND (hidden in Redis too): refused unless its `enable-*-command`
     /// directive allows it (Redis: `CMD_PROTECTED`: DEBUG, MODULE).
     pub const PROTECTED: u32 = 1 << 19;
+    /// Not shown by COMMAND (Redis hides it too): the command may reach the replication
+    /// stream without being a write (PUBLISH, PFCOUNT, EVAL): CLIENT PAUSE WRITE holds it.
+    pub const MAY_REPLICATE: u32 = 1 << 20;
 
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
@@ -252,7 +255,7 @@ impl CommandSpec {
 }
 
 /// Every family's rows, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 23] {
+pub fn families() -> [&'static [CommandSpec]; 24] {
     use super::*;
     [
         connection::COMMANDS,
@@ -275,6 +278,7 @@ pub fn families() -> [&'static [CommandSpec]; 23] {
         sort::COMMANDS,
         persistence::COMMANDS,
         slowlog::COMMANDS,
+        monitor::COMMANDS,
         latency::COMMANDS,
         replication::COMMANDS,
         acl::COMMANDS,

@@ -42,6 +42,9 @@ pub struct Db {
     /// Keys removed by expiry since the command layer last looked (see module docs).
     pub expired_pending: Vec<Sds>,
     pub stats: DbStats,
+    /// While clients are paused (CLIENT PAUSE), until this Unix ms: an expired key reads as
+    /// missing but is not deleted, so the dataset stays still. 0: not paused.
+    pub expire_paused_until: Ms,
 }
 
 /// Counters INFO sums over all databases.
@@ -62,6 +65,7 @@ impl Db {
             expires: Dict::new(),
             expired_pending: Vec::new(),
             stats: DbStats::default(),
+            expire_paused_until: 0,
         }
     }
 
@@ -73,14 +77,17 @@ impl Db {
         self.dict.is_empty()
     }
 
-    /// Deletes `key` if its TTL has passed. Returns true if the key is (now) expired and gone.
+    /// Deletes `key` if its TTL has passed. Returns true if the key is (now) expired: gone, or,
+    /// while clients are paused, logically gone but still stored (Redis: `expireIfNeeded`).
     pub fn expire_if_needed(&mut self, key: &[u8], now: Ms) -> bool {
         if self.expires.is_empty() {
             return false;
         }
         match self.expires.get(key) {
             Some(&when) if when < now => {
-                self.delete_expired(key);
+                if now > self.expire_paused_until {
+                    self.delete_expired(key);
+                }
                 true
             }
             _ => false,
@@ -99,8 +106,8 @@ impl Db {
     /// Looks a key up for reading: expires it if needed, counts a hit or miss, and refreshes its
     /// LRU clock unless `touch` is false (OBJECT, CLIENT NO-TOUCH). Redis: `lookupKeyRead`.
     pub fn lookup_read(&mut self, key: &[u8], now: Ms, touch: bool) -> Option<&mut Object> {
-        self.expire_if_needed(key, now);
-        match self.dict.get_mut(key) {
+        let expired = self.expire_if_needed(key, now);
+        match self.dict.get_mut(key).filter(|_| !expired) {
             Some(obj) => {
                 self.stats.keyspace_hits += 1;
                 if touch {
@@ -118,8 +125,8 @@ impl Db {
     /// Looks a key up for writing: expires it if needed, no hit/miss accounting.
     /// Redis: `lookupKeyWrite`.
     pub fn lookup_write(&mut self, key: &[u8], now: Ms) -> Option<&mut Object> {
-        self.expire_if_needed(key, now);
-        match self.dict.get_mut(key) {
+        let expired = self.expire_if_needed(key, now);
+        match self.dict.get_mut(key).filter(|_| !expired) {
             Some(obj) => {
                 evict::touch(obj, now);
                 Some(obj)
@@ -183,8 +190,7 @@ impl Db {
 
     /// Does the key exist (after lazy expiry)? Does not count hits or touch the LRU clock.
     pub fn exists(&mut self, key: &[u8], now: Ms) -> bool {
-        self.expire_if_needed(key, now);
-        self.dict.contains_key(key)
+        !self.expire_if_needed(key, now) && self.dict.contains_key(key)
     }
 
     /// Stores `value` under `key`, replacing any old value. The TTL is cleared unless

@@ -12,6 +12,18 @@ const OPS_SAMPLES: usize = 16;
 impl Server {
     pub(super) fn server_cron(&mut self) {
         let now = unix_ms();
+        if self.state.pause_cron {
+            return;
+        }
+
+        // Ends a CLIENT PAUSE whose time is up.
+        self.pause_check_timeout_and_return_if_paused(now);
+        // Keeps the client-side caching table within tracking-table-max-keys.
+        {
+            let mut scratch = ReplyBuffer::new();
+            let mut ctx = self.ctx(NO_CLIENT, 0, &mut scratch, now);
+            command::tracking::limit_used_slots(&mut ctx);
+        }
 
         // Active expiry, the slow cycle: about a quarter of each cron period (Redis's
         // `databasesCron`).
@@ -57,10 +69,24 @@ impl Server {
         }
     }
 
+    /// Is a CLIENT PAUSE on (ending it first if its time is up)?
+    fn pause_check_timeout_and_return_if_paused(&mut self, now: i64) -> bool {
+        if self.state.pause.kind == command::pause::PauseKind::Off {
+            return false;
+        }
+        let mut scratch = ReplyBuffer::new();
+        let mut ctx = self.ctx(NO_CLIENT, 0, &mut scratch, now);
+        command::pause::check_timeout_and_return_if_paused(&mut ctx)
+    }
+
     /// Runs an active expiry cycle (the slow one from cron, the fast one from `before_sleep`)
     /// when `active-expire` is on, then fires the events of the keys it removed.
     pub(super) fn active_expire(&mut self, kind: CycleKind, now: i64) {
         if !self.state.config.active_expire_enabled {
+            return;
+        }
+        // While clients are paused the dataset stays still (Redis: `activeExpireCycle`).
+        if self.pause_check_timeout_and_return_if_paused(now) {
             return;
         }
         let (effort, hz) = (self.state.config.active_expire_effort, self.state.config.hz);

@@ -98,6 +98,7 @@ impl Net<'_> {
         };
         // Move the buffers out of the client so commands can borrow the client slab freely.
         let query = std::mem::take(&mut c.query_buf);
+        c.query_buf_in_batch = (query.len(), query.capacity() - query.len());
         let mut parser = std::mem::take(&mut c.parser);
         let mut out = std::mem::take(&mut c.reply);
         let limits = ParseLimits {
@@ -110,7 +111,7 @@ impl Net<'_> {
         // Reused for every multibulk command of this batch: borrows `data`, never the parser.
         let mut argv: Vec<&[u8]> = Vec::with_capacity(8);
         while let Some(c) = self.clients.get(key) {
-            if c.blocked.is_some() || c.close_after_reply || c.close_asap {
+            if c.blocked.is_some() || c.postponed || c.close_after_reply || c.close_asap {
                 break;
             }
             let rest = &data[consumed..];
@@ -132,8 +133,12 @@ impl Net<'_> {
                         command::execute(&mut ctx, &argv, caller);
                     }
                     db = ctx.db;
-                    consumed += n;
                     parser.reset();
+                    if self.clients.get(key).is_some_and(|c| c.postponed) {
+                        // CLIENT PAUSE: the request runs again, from the start, later.
+                        break;
+                    }
+                    consumed += n;
                     if out.pending_len() > OUTPUT_LIMIT_CHECK_FLOOR {
                         self.close_if_output_limit_reached(key, &out, now);
                     }
@@ -214,10 +219,9 @@ impl Net<'_> {
                 return;
             }
             for key in batch {
-                let resumable = self
-                    .clients
-                    .get(key)
-                    .is_some_and(|c| c.blocked.is_none() && !c.query_buf.is_empty());
+                let resumable = self.clients.get(key).is_some_and(|c| {
+                    c.blocked.is_none() && !c.postponed && !c.query_buf.is_empty()
+                });
                 if resumable {
                     self.process_input_buffer(key);
                 }

@@ -214,6 +214,15 @@ impl Net<'_> {
         blocked::forget_client(self.state, key, &client);
         crate::command::pubsub::forget_client(self.state, key, &client);
         crate::command::multi::forget_client(self.state, key, &client);
+        if client.postponed {
+            crate::command::pause::forget_client(&mut self.state.pause, key);
+        }
+        if client.tracking.is_some() {
+            crate::command::tracking::disable_tracking(self.state, Some((key, &mut client)));
+        }
+        if client.monitor {
+            crate::command::monitor::forget_client(&mut self.state.monitors, key);
+        }
         crate::command::replication::forget_client(&mut self.state.propagation.repl, key);
         debug!("Client id={} ({}) closed", client.id, client.addr);
     }
@@ -449,6 +458,11 @@ impl Server {
             crate::command::evict::evict_clients(&mut ctx);
         }
         net.process_unblocked_clients();
+        {
+            let mut ctx = net.ctx(NO_CLIENT, 0, &mut scratch, now);
+            crate::command::tracking::handle_pending_key_invalidations(&mut ctx);
+            crate::command::tracking::broadcast_invalidation_messages(&mut ctx);
+        }
         net.handle_clients_with_pending_writes();
     }
 

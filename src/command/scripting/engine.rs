@@ -755,8 +755,9 @@ impl Running<'_, '_> {
                     run.wrote.set(true);
                 }
             }
-            // A script's caller is never inside MULTI while the script runs.
-            Processed::Queued | Processed::Evicted => {}
+            // A script's caller is never inside MULTI while the script runs; only socket
+            // requests are evicted or postponed.
+            Processed::Queued | Processed::Evicted | Processed::Postponed => {}
             Processed::Refused(err) => {
                 // `process_command` counted the refusal in the error statistics.
                 let text = format!("-{}", err.message());

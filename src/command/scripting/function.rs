@@ -452,6 +452,8 @@ pub fn declared_flags(ctx: &Ctx, name: &[u8]) -> Option<super::DeclaredFlags> {
 
 /// FCALL function numkeys [key ...] [arg ...] (and FCALL_RO) — the function's result.
 pub fn fcall_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    // Shown before the commands the function runs (FCALL is `skip_monitor` for call()).
+    crate::command::monitor::feed(ctx, argv, false);
     // As EVAL: the function's commands are propagated, never the call.
     crate::command::propagate::prevent(ctx);
     let read_only_call = argv[0].eq_ignore_ascii_case(b"fcall_ro");
@@ -494,6 +496,7 @@ pub fn fcall_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let engine = super::engine_of(&mut ctx.srv.scripts)?;
     *ctx.srv.scripts.run.command.borrow_mut() = argv.iter().map(|a| a.to_vec()).collect();
     let split = 3 + numkeys as usize;
+    crate::command::tracking::begin_script(ctx, &argv[3..split]);
     engine.call_script(
         ctx,
         &function.func,
