@@ -76,6 +76,9 @@ pub struct Config {
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: u64,
     pub active_expire_enabled: bool,
+    /// `DEBUG SET-SKIP-CHECKSUM-VALIDATION 1`: RESTORE does not check a payload's CRC64
+    /// (Redis: `server.skip_checksum_validation`).
+    pub skip_checksum_validation: bool,
     /// `active-expire-effort` (1-10): how hard the active expiry cycle works.
     pub active_expire_effort: u32,
     /// `enable-debug-command`: no | yes | local (loopback clients only). Redis 7.0 defaults to no.
@@ -148,6 +151,7 @@ impl Default for Config {
             slowlog_log_slower_than: 10000,
             slowlog_max_len: 128,
             active_expire_enabled: true,
+            skip_checksum_validation: false,
             active_expire_effort: 1,
             enable_debug_command: "no".to_string(),
             always_show_logo: false,

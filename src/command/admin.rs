@@ -822,6 +822,7 @@ fn role_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
 
 /// DEBUG subcommand [args] — the subset of Redis's debugging toolbox that tests rely on:
 /// `SLEEP seconds` (blocks the whole server, as in Redis), `SET-ACTIVE-EXPIRE 0|1`,
+/// `SET-SKIP-CHECKSUM-VALIDATION 0|1`,
 /// `OBJECT key`, `HELP`.
 /// DEBUG POPULATE count [prefix] [size] — adds `prefix:N` (default `key:N`) holding `value:N`
 /// for N below count, skipping keys that exist; with `size`, each value is that many bytes
@@ -888,6 +889,8 @@ fn debug_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
                 "    Setting it to 0 disables expiring keys in background when they are not",
                 "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
                 "    default.",
+                "SET-SKIP-CHECKSUM-VALIDATION <0|1>",
+                "    Enables or disables checksum checks for RDB files and RESTORE's payload.",
                 "SLEEP <seconds>",
                 "    Stop the server for <seconds>. Decimals allowed.",
             ],
@@ -912,6 +915,10 @@ fn debug_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
             let digest = crate::db::digest::key_value_digest(&ctx.dbs[ctx.db], key);
             ctx.out.simple(&crate::db::digest::to_hex(&digest));
         }
+    } else if args::is(sub, "SET-SKIP-CHECKSUM-VALIDATION") && argv.len() == 3 {
+        let on = args::int(argv[2])?;
+        ctx.srv.config.skip_checksum_validation = on != 0;
+        ctx.out.ok();
     } else if args::is(sub, "SET-ACTIVE-EXPIRE") && argv.len() == 3 {
         let on = args::int(argv[2])?;
         ctx.srv.config.active_expire_enabled = on != 0;
