@@ -52,6 +52,7 @@ pub struct Config {
     pub lazyfree_lazy_user_flush: bool,
     /// Expired keys are propagated as UNLINK instead of DEL (Redis frees them lazily too).
     pub lazyfree_lazy_expire: bool,
+    pub lazyfree_lazy_eviction: bool,
     pub save: String,
     pub appendonly: bool,
     pub dir: String,
@@ -81,6 +82,9 @@ pub struct Config {
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: u64,
     pub active_expire_enabled: bool,
+    /// `DEBUG SET-SKIP-CHECKSUM-VALIDATION 1`: RESTORE does not check a payload's CRC64
+    /// (Redis: `server.skip_checksum_validation`).
+    pub skip_checksum_validation: bool,
     /// `active-expire-effort` (1-10): how hard the active expiry cycle works.
     pub active_expire_effort: u32,
     /// `enable-debug-command`: no | yes | local (loopback clients only). Redis 7.0 defaults to no.
@@ -164,6 +168,7 @@ impl Default for Config {
             lazyfree_lazy_user_del: false,
             lazyfree_lazy_user_flush: false,
             lazyfree_lazy_expire: false,
+            lazyfree_lazy_eviction: false,
             save: "3600 1 300 100 60 10000".to_string(),
             appendonly: false,
             dir: ".".to_string(),
@@ -185,6 +190,7 @@ impl Default for Config {
             slowlog_log_slower_than: 10000,
             slowlog_max_len: 128,
             active_expire_enabled: true,
+            skip_checksum_validation: false,
             active_expire_effort: 1,
             enable_debug_command: "no".to_string(),
             aclfile: String::new(),
@@ -783,6 +789,7 @@ pub static DIRECTIVES: &[Directive] = &[
     directive!("lfu-decay-time", lfu_decay_time, int(0, 2147483647), true),
     directive!("lazyfree-lazy-user-del", lazyfree_lazy_user_del, bool, true),
     directive!("lazyfree-lazy-expire", lazyfree_lazy_expire, bool, true),
+    directive!("lazyfree-lazy-eviction", lazyfree_lazy_eviction, bool, true),
     directive!(
         "lazyfree-lazy-user-flush",
         lazyfree_lazy_user_flush,
@@ -1006,6 +1013,9 @@ pub enum Accepts {
     /// A switch that would turn the missing feature (named second) on: only these values,
     /// which leave it off, are accepted; the others are refused.
     Only(&'static [&'static str], &'static str),
+    /// A yes/no switch that Redis itself refuses to turn on in a build like this one: `no` is
+    /// accepted, `yes` is refused with Redis's own text (second), other words as a bad bool.
+    RefusedYes(&'static str),
 }
 
 /// A directive of Redis 7.0 whose feature ferrodis does not implement yet (persistence,
@@ -1061,7 +1071,18 @@ pub static UNIMPLEMENTED: &[Unimplemented] = &[
     unimplemented("active-defrag-max-scan-fields", "1000", Accepts::Any, true),
     unimplemented("active-defrag-threshold-lower", "10", Accepts::Any, true),
     unimplemented("active-defrag-threshold-upper", "100", Accepts::Any, true),
-    unimplemented("activedefrag", "no", Accepts::Any, true),
+    // Redis refuses it unless built with its patched jemalloc (`HAVE_DEFRAG`), which no
+    // ferrodis build links, whichever allocator it uses (ARCHITECTURE.md, memory section).
+    unimplemented(
+        "activedefrag",
+        "no",
+        Accepts::RefusedYes(
+            "Active defragmentation cannot be enabled: it requires a Redis server compiled \
+             with a modified Jemalloc like the one shipped by default with the Redis source \
+             distribution",
+        ),
+        true,
+    ),
     unimplemented("activerehashing", "yes", Accepts::Any, true),
     unimplemented("aof-disable-auto-gc", "no", Accepts::Any, true),
     unimplemented("aof-load-truncated", "yes", Accepts::Any, true),
@@ -1115,7 +1136,6 @@ pub static UNIMPLEMENTED: &[Unimplemented] = &[
     unimplemented("io-threads", "1", Accepts::Any, false),
     unimplemented("io-threads-do-reads", "no", Accepts::Any, false),
     unimplemented("jemalloc-bg-thread", "yes", Accepts::Any, true),
-    unimplemented("lazyfree-lazy-eviction", "no", Accepts::Any, true),
     unimplemented("lazyfree-lazy-server-del", "no", Accepts::Any, true),
     unimplemented("masterauth", "", Accepts::Any, true),
     unimplemented("masteruser", "", Accepts::Any, true),
@@ -1263,6 +1283,12 @@ fn check_unimplemented(u: &Unimplemented, value: &str) -> Result<String, String>
         {
             return Err("Invalid master port".into());
         }
+    }
+    if let Accepts::RefusedYes(refusal) = u.accepts {
+        return match parse_bool(value)? {
+            true => Err(refusal.to_string()),
+            false => Ok("no".to_string()),
+        };
     }
     if let Accepts::Only(values, feature) = u.accepts {
         let lower = value.to_ascii_lowercase();

@@ -291,3 +291,39 @@ fn migrate_moves_keys_between_ferrodis_and_redis_server() {
     );
     assert_eq!(a.cmd_str("EXISTS list"), ":1\r\n");
 }
+
+#[test]
+fn skip_checksum_validation_lets_a_bad_crc_through_but_not_bad_data() {
+    if !require_redis_server() {
+        return;
+    }
+    let debug = ["--enable-debug-command", "yes"];
+    let ours = TestServer::start(&debug);
+    let real = RealRedis::start(&debug);
+    for mut c in [ours.raw(), real.raw()] {
+        let restore = |c: &mut RawConn, key: &[u8], payload: &[u8]| -> Vec<u8> {
+            c.cmd(&[b"RESTORE".as_slice(), key, b"0", payload])
+        };
+        // "v" as a string payload, its CRC64 zeroed.
+        let bad_crc = b"\x00\x01v\x0a\x00\x00\x00\x00\x00\x00\x00\x00\x00";
+        // Redis's corrupt-dump test "quicklist encoded_len is 0": a plain node of no bytes.
+        let empty_node = b"\x12\x01\x01\x00\x0a\x00\x8f\xc6\xc0\x57\x1c\x0a\xb3\x3c";
+        assert_eq!(
+            restore(&mut c, b"a", bad_crc),
+            b"-ERR DUMP payload version or checksum are wrong\r\n"
+        );
+        assert_eq!(c.cmd_str("DEBUG SET-SKIP-CHECKSUM-VALIDATION 1"), "+OK\r\n");
+        assert_eq!(restore(&mut c, b"a", bad_crc), b"+OK\r\n");
+        assert_eq!(c.cmd_str("GET a"), "$1\r\nv\r\n");
+        assert_eq!(
+            restore(&mut c, b"list", empty_node),
+            b"-ERR Bad data format\r\n"
+        );
+        assert_eq!(c.cmd_str("EXISTS list"), ":0\r\n");
+        assert_eq!(c.cmd_str("DEBUG SET-SKIP-CHECKSUM-VALIDATION 0"), "+OK\r\n");
+        assert_eq!(
+            restore(&mut c, b"b", bad_crc),
+            b"-ERR DUMP payload version or checksum are wrong\r\n"
+        );
+    }
+}

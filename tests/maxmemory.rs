@@ -493,3 +493,57 @@ fn client_eviction_closes_the_biggest_client_but_not_a_no_evict_one() {
     assert_eq!(admin.cmd_str("PING"), "+PONG\r\n");
     assert_eq!(info_field(&mut admin, "stats", "evicted_keys"), 0);
 }
+
+#[test]
+fn activedefrag_is_refused_as_redis_refuses_it_without_its_jemalloc() {
+    // Debian's redis-server links the system jemalloc, without the defrag hint: the same
+    // refusal as every ferrodis build.
+    common::assert_replies_match_redis(
+        &[],
+        &[
+            "CONFIG GET activedefrag",
+            "CONFIG SET activedefrag yes",
+            "CONFIG SET activedefrag maybe",
+            "CONFIG SET activedefrag no",
+            "CONFIG GET activedefrag",
+            "CONFIG SET lazyfree-lazy-eviction yes",
+            "CONFIG GET lazyfree-lazy-eviction",
+            "CONFIG SET lazyfree-lazy-eviction maybe",
+        ],
+    );
+}
+
+#[test]
+fn lazy_eviction_hands_big_values_to_the_lazy_free_queue() {
+    let server = TestServer::start(&[
+        "--maxmemory-policy",
+        "allkeys-random",
+        "--lazyfree-lazy-eviction",
+        "yes",
+    ]);
+    let mut conn = server.raw();
+    // Ten lists of 1,000 elements: each is past the lazy-free threshold of 64.
+    for i in 0..10 {
+        let mut args = vec!["RPUSH".to_string(), format!("list:{i}")];
+        args.extend((0..1000).map(|n| format!("element-{n}")));
+        let refs: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        conn.send(&common::encode_command(&refs));
+        assert_eq!(conn.read_reply(), b":1000\r\n");
+    }
+    conn.cmd_str("SET small v");
+    let before = info_field(&mut conn, "memory", "lazyfreed_objects");
+    assert_eq!(conn.cmd_str("CONFIG SET maxmemory 1"), "+OK\r\n");
+    assert_eq!(conn.cmd_str("DBSIZE"), ":0\r\n");
+    assert_eq!(info_field(&mut conn, "stats", "evicted_keys"), 11);
+    // The ten lists went through the queue (freed by the loop since); the string did not.
+    conn.cmd_str("CONFIG SET maxmemory 0");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while info_field(&mut conn, "memory", "lazyfreed_objects") < before + 10 {
+        assert!(Instant::now() < deadline, "lists not freed lazily");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(
+        info_field(&mut conn, "memory", "lazyfreed_objects"),
+        before + 10
+    );
+}

@@ -797,6 +797,7 @@ fn role_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
 
 /// DEBUG subcommand [args] — the subset of Redis's debugging toolbox that tests rely on:
 /// `SLEEP seconds` (blocks the whole server, as in Redis), `SET-ACTIVE-EXPIRE 0|1`,
+/// `SET-SKIP-CHECKSUM-VALIDATION 0|1`,
 /// `OBJECT key`, `HELP`.
 /// DEBUG POPULATE count [prefix] [size] — adds `prefix:N` (default `key:N`) holding `value:N`
 /// for N below count, skipping keys that exist; with `size`, each value is that many bytes
@@ -880,6 +881,8 @@ fn debug_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
                 "    Setting it to 0 disables expiring keys in background when they are not",
                 "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
                 "    default.",
+                "SET-SKIP-CHECKSUM-VALIDATION <0|1>",
+                "    Enables or disables checksum checks for RDB files and RESTORE's payload.",
                 "SLEEP <seconds>",
                 "    Stop the server for <seconds>. Decimals allowed.",
             ],
@@ -907,6 +910,9 @@ fn debug_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     } else if args::is(sub, "PAUSE-CRON") && argv.len() == 3 {
         // The periodic work stops (a testing knob of Redis's).
         ctx.srv.pause_cron = args::int(argv[2])? != 0;
+    } else if args::is(sub, "SET-SKIP-CHECKSUM-VALIDATION") && argv.len() == 3 {
+        let on = args::int(argv[2])?;
+        ctx.srv.config.skip_checksum_validation = on != 0;
         ctx.out.ok();
     } else if args::is(sub, "SET-ACTIVE-EXPIRE") && argv.len() == 3 {
         let on = args::int(argv[2])?;

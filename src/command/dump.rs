@@ -167,7 +167,7 @@ fn restore_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         return Err(CommandError::Err("Invalid TTL value, must be >= 0"));
     }
     let limits = super::persistence::encoding_limits(&ctx.srv.config);
-    let verify = ctx.srv.config.rdbchecksum;
+    let verify = ctx.srv.config.rdbchecksum && !ctx.srv.config.skip_checksum_validation;
     let value = match rdb::restore_payload(argv[3], verify, &limits) {
         Ok(value) => value,
         Err(e) if e.message.starts_with("payload version or checksum") => {
@@ -175,7 +175,15 @@ fn restore_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
                 "DUMP payload version or checksum are wrong",
             ))
         }
-        Err(_) => return Err(CommandError::Err("Bad data format")),
+        Err(e) => {
+            // Redis logs what was wrong at verbose level (`rdbReportError` in a RESTORE
+            // context) and replies with the generic error.
+            log::debug!(
+                "Internal error in RDB reading offset 0, function at rdb.c:0 -> {}",
+                e.message
+            );
+            return Err(CommandError::Err("Bad data format"));
+        }
     };
     let deleted = replace && ctx.dbs[ctx.db].remove(key).is_some();
     let when = match ttl {

@@ -293,7 +293,7 @@ fn memory_section(ctx: &Ctx, out: &mut String) {
         "mem_clients_normal" => mh.clients_normal,
         "mem_cluster_links" => 0,
         "mem_aof_buffer" => 0,
-        "mem_allocator" => "libc",
+        "mem_allocator" => crate::alloc::allocator_name(),
         "active_defrag_running" => 0,
         "lazyfree_pending_objects" => ctx.srv.lazyfree.pending_objects(),
         "lazyfreed_objects" => ctx.srv.lazyfree.freed_objects(),

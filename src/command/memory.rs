@@ -101,10 +101,8 @@ pub fn memory_overhead(ctx: &Ctx) -> MemoryOverhead {
     }
     let net = total.saturating_sub(startup);
     let dataset = total.saturating_sub(overhead);
-    let (allocator, rss) = match alloc::allocator_stats() {
-        Some((stats, _)) => (stats, alloc::rss_bytes()),
-        None => (AllocatorStats::default(), alloc::rss_bytes()),
-    };
+    let allocator = alloc::allocator_stats().unwrap_or_default();
+    let rss = alloc::rss_bytes();
     MemoryOverhead {
         peak_allocated: peak,
         total_allocated: total,
@@ -229,11 +227,11 @@ pub fn memory_doctor_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> super::error::Co
     Ok(())
 }
 
-/// MEMORY MALLOC-STATS — the allocator's own report: glibc's `mallinfo2` counters (Redis
-/// prints jemalloc's; built with libc malloc it says stats are not supported).
+/// MEMORY MALLOC-STATS — the allocator's own report: jemalloc's `malloc_stats_print` (as
+/// Redis), glibc's `mallinfo2` counters or mimalloc's statistics, by the build's allocator.
 pub fn memory_malloc_stats_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> super::error::CommandResult {
-    match alloc::allocator_stats() {
-        Some((_, report)) => ctx.out.verbatim(report.as_bytes()),
+    match alloc::malloc_stats_report() {
+        Some(report) => ctx.out.verbatim(report.as_bytes()),
         None => ctx
             .out
             .verbatim(b"Stats not supported for the current allocator"),
@@ -241,7 +239,8 @@ pub fn memory_malloc_stats_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> super::err
     Ok(())
 }
 
-/// MEMORY PURGE — OK, after giving free heap pages back to the system (`malloc_trim`).
+/// MEMORY PURGE — OK, after giving free heap pages back to the system (jemalloc: purge every
+/// arena; glibc: `malloc_trim`; mimalloc: `mi_collect`).
 pub fn memory_purge_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> super::error::CommandResult {
     alloc::purge();
     ctx.out.ok();

@@ -646,17 +646,24 @@ pub fn key_expired(ctx: &mut Ctx, db: usize, key: &[u8]) {
 /// `evicted_keys`, invalidates WATCHes, fires the `evicted` event and propagates the DEL
 /// (Redis: `propagateDeletion`). Every eviction goes
 /// through here. Returns the bytes the deletion gave back to the allocator (negative if it
-/// grew). Redis: the deletion half of `performEvictions`.
+/// grew). Under `lazyfree-lazy-eviction` a big value goes to the lazy-free queue and its
+/// estimated size counts as given back (Redis: `dbAsyncDelete`, whose thread frees it at
+/// once), and the deletion is propagated as `UNLINK`. Redis: the deletion half of
+/// `performEvictions`.
 pub fn key_evicted(ctx: &mut Ctx, db: usize, key: &[u8]) -> i64 {
+    let lazy = ctx.srv.config.lazyfree_lazy_eviction;
     let before = evict::used_memory_for_eviction(&ctx.dbs[db]) as i64;
-    drop(ctx.dbs[db].remove(key));
-    let freed = before - evict::used_memory_for_eviction(&ctx.dbs[db]) as i64;
+    let value = ctx.dbs[db].remove(key);
+    let queued = match value {
+        Some(value) if lazy => ctx.srv.lazyfree.free_value(value),
+        _ => 0,
+    };
+    let freed = before - evict::used_memory_for_eviction(&ctx.dbs[db]) as i64 + queued as i64;
     ctx.srv.evict.evicted_keys += 1;
     multi::touch_watched_key(ctx, db, key);
     notify::notify_keyspace_event(ctx, notify::NOTIFY_EVICTED, "evicted", key, db);
     tracking::invalidate_key(ctx, key, true, false);
-    // Replicas delete it too (freed at once: no lazyfree-lazy-eviction yet).
-    propagate::propagate_deletion(ctx, db, key, false);
+    propagate::propagate_deletion(ctx, db, key, lazy);
     freed
 }
 

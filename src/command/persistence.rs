@@ -217,6 +217,10 @@ pub fn load_rdb_file(dbs: &mut [Db], srv: &mut ServerState, now: Ms) -> Result<b
             path.display(),
             e.message
         );
+        // Redis then runs its RDB checker over the file (`rdbCheckThenExit`), which reports
+        // the error again in redis-check-rdb's form.
+        error!("--- RDB ERROR DETECTED ---");
+        error!("[offset {}] {}", e.offset, e.message);
         "Terminating server after rdb file reading failure.".to_string()
     })?;
     let aux_text =
@@ -240,6 +244,12 @@ pub fn load_rdb_file(dbs: &mut [Db], srv: &mut ServerState, now: Ms) -> Result<b
         warn!(
             "The RDB file holds {} function libraries; ferrodis has no FUNCTION support, they are not loaded.",
             loaded.functions.len()
+        );
+    }
+    for key in &loaded.empty_keys {
+        info!(
+            "rdbLoadObject skipping empty key: {}",
+            String::from_utf8_lossy(key)
         );
     }
     if loaded.empty_skipped > 0 {

@@ -21,6 +21,9 @@ use std::time::{Duration, Instant};
 /// Values with more elements than this are freed lazily (Redis: `LAZYFREE_THRESHOLD`).
 pub const LAZYFREE_THRESHOLD: usize = 64;
 
+/// Elements sampled to estimate a queued value's size (MEMORY USAGE's default).
+const QUEUED_SIZE_SAMPLES: usize = 5;
+
 /// Entries of a flushed database dropped per step (between two clock checks).
 const ENTRIES_PER_STEP: usize = 1024;
 
@@ -61,12 +64,17 @@ impl LazyFreeQueue {
 
     /// Frees `value` now if it is small, or queues it for the event loop if it is big.
     /// Redis: `dbAsyncDelete` / `freeObjAsync`.
-    pub fn free_value(&mut self, value: Value) {
+    /// Returns the (sampled) bytes of a queued value, 0 when it was dropped at once: eviction
+    /// counts them as freed already, as Redis's background thread soon makes them.
+    pub fn free_value(&mut self, value: Value) -> usize {
         if value.element_count() > LAZYFREE_THRESHOLD {
+            let size = value.heap_size_sampled(QUEUED_SIZE_SAMPLES);
             self.pending += 1;
             self.queue.push_back(Garbage::Value(value));
+            return size;
         }
         // Otherwise `value` is dropped here, which is cheap.
+        0
     }
 
     /// Queues the contents of a flushed database (FLUSHDB/FLUSHALL ASYNC). Redis:

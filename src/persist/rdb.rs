@@ -544,6 +544,9 @@ pub enum Checksum {
     NotChecked,
 }
 
+/// Empty keys named in the log, as Redis names the first ten it skips.
+pub const EMPTY_KEYS_NAMED: usize = 10;
+
 /// A successful load's summary, for the log and INFO.
 #[derive(Debug)]
 pub struct Loaded {
@@ -555,6 +558,8 @@ pub struct Loaded {
     pub expired_skipped: usize,
     /// Collections stored with no element, skipped as Redis skips them.
     pub empty_skipped: usize,
+    /// The names of the first [`EMPTY_KEYS_NAMED`] of them, for the log.
+    pub empty_keys: Vec<Vec<u8>>,
     /// Function library sources (`OP_FUNCTION2`), in file order; ferrodis does not run them yet.
     pub functions: Vec<Vec<u8>>,
     pub checksum: Checksum,
@@ -834,6 +839,7 @@ fn load_into<R: Read>(r: &mut Reader<R>, dbs: &mut [Db], opts: &LoadOptions) -> 
         keys_loaded: 0,
         expired_skipped: 0,
         empty_skipped: 0,
+        empty_keys: Vec::new(),
         functions: Vec::new(),
         checksum: Checksum::NotChecked,
     };
@@ -911,6 +917,9 @@ fn load_into<R: Read>(r: &mut Reader<R>, dbs: &mut [Db], opts: &LoadOptions) -> 
         let value = load_value(r, op, &key, &opts.limits)?;
         let (when, idle_secs) = (expire.take(), idle.take());
         let Some(value) = value else {
+            if loaded.empty_skipped < EMPTY_KEYS_NAMED {
+                loaded.empty_keys.push(key);
+            }
             loaded.empty_skipped += 1;
             continue;
         };
@@ -1046,7 +1055,7 @@ fn load_list<R: Read>(r: &mut Reader<R>, kind: u8, limits: &Limits) -> LoadResul
             let blob = r.string("a list ziplist")?;
             let at = r.pos;
             let entries = blobs::ziplist_entries(&blob)
-                .or_else(|e| r.fail(at, format!("list ziplist integrity check failed: {e}")))?;
+                .or_else(|e| r.fail(at, format!("List ziplist integrity check failed: {e}")))?;
             entries
                 .into_iter()
                 .for_each(|e| push_entry(&mut list, e, fill));
@@ -1057,7 +1066,7 @@ fn load_list<R: Read>(r: &mut Reader<R>, kind: u8, limits: &Limits) -> LoadResul
                 let at = r.pos;
                 let blob = r.string("a quicklist ziplist node")?;
                 let entries = blobs::ziplist_entries(&blob)
-                    .or_else(|e| r.fail(at, format!("ziplist integrity check failed: {e}")))?;
+                    .or_else(|e| r.fail(at, format!("Ziplist integrity check failed: {e}")))?;
                 entries
                     .into_iter()
                     .for_each(|e| push_entry(&mut list, e, fill));
@@ -1068,12 +1077,19 @@ fn load_list<R: Read>(r: &mut Reader<R>, kind: u8, limits: &Limits) -> LoadResul
             for _ in 0..n {
                 let at = r.pos;
                 match r.len("a quicklist container")? {
-                    CONTAINER_PLAIN => list.push(&r.string("a plain list node")?, End::Tail, fill),
+                    CONTAINER_PLAIN => {
+                        let node = r.string("a plain list node")?;
+                        // Redis refuses a node of zero bytes, plain or packed.
+                        if node.is_empty() {
+                            return r.fail(at, "Quicklist integrity check failed: empty node");
+                        }
+                        list.push(&node, End::Tail, fill)
+                    }
                     CONTAINER_PACKED => {
                         let at = r.pos;
                         let blob = r.string("a quicklist listpack node")?;
                         let entries = blobs::listpack_entries(&blob).or_else(|e| {
-                            r.fail(at, format!("listpack integrity check failed: {e}"))
+                            r.fail(at, format!("Listpack integrity check failed: {e}"))
                         })?;
                         entries
                             .into_iter()
@@ -1082,7 +1098,7 @@ fn load_list<R: Read>(r: &mut Reader<R>, kind: u8, limits: &Limits) -> LoadResul
                     other => {
                         return r.fail(
                             at,
-                            format!("quicklist integrity check failed: container {other}"),
+                            format!("Quicklist integrity check failed: container {other}"),
                         )
                     }
                 }
@@ -1095,7 +1111,7 @@ fn load_list<R: Read>(r: &mut Reader<R>, kind: u8, limits: &Limits) -> LoadResul
 fn load_set<R: Read>(r: &mut Reader<R>, kind: u8, limits: &Limits) -> LoadResult<Option<Set>> {
     let max = limits.set_max_intset;
     if kind == TYPE_SET_INTSET {
-        let members = with_blob(r, "an intset", blobs::intset_members)?;
+        let members = with_blob(r, "Intset", blobs::intset_members)?;
         let mut set = Set::new_intset();
         for n in members {
             set.add_member(Member::Int(n), max);
@@ -1112,7 +1128,7 @@ fn load_set<R: Read>(r: &mut Reader<R>, kind: u8, limits: &Limits) -> LoadResult
         let at = r.pos;
         let member = r.string("a set member")?;
         if !set.add(&member, max) {
-            return r.fail(at, "duplicate set members detected");
+            return r.fail(at, "Duplicate set members detected");
         }
     }
     Ok((!set.is_empty()).then_some(set))
@@ -1153,10 +1169,10 @@ fn load_zset<R: Read>(r: &mut Reader<R>, kind: u8, limits: &Limits) -> LoadResul
             }
             pairs
         }
-        TYPE_ZSET_ZIPLIST => with_blob(r, "a zset ziplist", |b| {
+        TYPE_ZSET_ZIPLIST => with_blob(r, "Zset ziplist", |b| {
             packed_pairs(blobs::ziplist_entries(b)?, "zset ziplist")
         })?,
-        _ => with_blob(r, "a zset listpack", |b| {
+        _ => with_blob(r, "Zset listpack", |b| {
             packed_pairs(blobs::listpack_entries(b)?, "zset listpack")
         })?,
     };
@@ -1167,7 +1183,7 @@ fn load_zset<R: Read>(r: &mut Reader<R>, kind: u8, limits: &Limits) -> LoadResul
     let mut z = ZSet::for_size(pairs.len(), longest, limits.zset);
     for (member, score) in &pairs {
         if !z.insert(member, *score, limits.zset) {
-            return r.fail(at, "duplicate zset fields detected");
+            return r.fail(at, "Duplicate zset fields detected");
         }
     }
     Ok((!z.is_empty()).then_some(z))
@@ -1195,22 +1211,31 @@ fn load_hash<R: Read>(r: &mut Reader<R>, kind: u8, limits: &Limits) -> LoadResul
                 let field = r.string("a hash field")?;
                 let value = r.string("a hash value")?;
                 if !add(&mut h, &field, &value) {
-                    return r.fail(at, "duplicate hash fields detected");
+                    return r.fail(at, "Duplicate hash fields detected");
                 }
             }
         }
         TYPE_HASH_ZIPMAP => {
             let blob = r.string("a zipmap")?;
             let pairs = blobs::zipmap_pairs(&blob)
-                .or_else(|e| r.fail(at, format!("zipmap integrity check failed: {e}")))?;
+                .or_else(|e| r.fail(at, format!("Zipmap integrity check failed: {e}")))?;
+            if pairs.is_empty() {
+                // Redis's zipmap check refuses an empty one (other empty types are skipped).
+                return r.fail(at, "Zipmap integrity check failed: empty zipmap");
+            }
             h = for_count(pairs.len());
             for (field, value) in pairs {
                 if !add(&mut h, field, value) {
-                    return r.fail(at, "hash zipmap with dup elements");
+                    return r.fail(at, "Hash zipmap with dup elements");
                 }
             }
         }
         _ => {
+            let name = if kind == TYPE_HASH_ZIPLIST {
+                "Hash ziplist"
+            } else {
+                "Hash listpack"
+            };
             let blob = r.string("a hash listpack or ziplist")?;
             let entries = if kind == TYPE_HASH_ZIPLIST {
                 blobs::ziplist_entries(&blob)
@@ -1224,11 +1249,20 @@ fn load_hash<R: Read>(r: &mut Reader<R>, kind: u8, limits: &Limits) -> LoadResul
                     Err("odd number of entries".into())
                 }
             })
-            .or_else(|e| r.fail(at, format!("hash listpack integrity check failed: {e}")))?;
+            .or_else(|e| r.fail(at, format!("{name} integrity check failed: {e}")))?;
             h = for_count(entries.len() / 2);
             for pair in entries.chunks_exact(2) {
                 if !add(&mut h, &pair[0].to_vec(), &pair[1].to_vec()) {
-                    return r.fail(at, "hash with dup elements");
+                    // Redis finds a ziplist's duplicates in its integrity check, and a
+                    // listpack's when converting it ("listpack with dup elements").
+                    return r.fail(
+                        at,
+                        if kind == TYPE_HASH_ZIPLIST {
+                            "Hash ziplist integrity check failed: dup elements"
+                        } else {
+                            "Hash listpack with dup elements"
+                        },
+                    );
                 }
             }
         }

@@ -515,7 +515,7 @@ fn duplicates_are_refused() {
     // A set with a member twice.
     let f = b"REDIS0010\xfe\x00\x02\x01s\x02\x01a\x01a\xff\0\0\0\0\0\0\0\0";
     let err = rdb::load(f, &mut dbs(16), &load_opts()).unwrap_err();
-    assert!(err.message.contains("duplicate set members"), "{err}");
+    assert!(err.message.contains("Duplicate set members"), "{err}");
 }
 
 #[test]
@@ -629,4 +629,57 @@ fn idle_times_survive_a_round_trip() {
             .map(|o| o.idle_seconds(NOW))
     };
     assert_eq!((idle("fresh"), idle("old")), (Some(0), Some(3600)));
+}
+
+/// The message of a RESTORE payload's refusal (CRC not checked, as after Redis's
+/// `DEBUG SET-SKIP-CHECKSUM-VALIDATION 1`).
+fn restore_error(payload: &[u8]) -> String {
+    match rdb::restore_payload(payload, false, &Limits::default()) {
+        Ok(_) => panic!("payload accepted"),
+        Err(e) => e.message,
+    }
+}
+
+/// Payloads from Redis's integration/corrupt-dump: refused, with the words of Redis's log line
+/// (the Tcl test greps the log for them).
+#[test]
+fn corrupt_dump_payloads_are_refused_with_redis_s_reasons() {
+    // A quicklist node of zero bytes ("quicklist encoded_len is 0").
+    let empty_node = b"\x12\x01\x01\x00\x0a\x00\x8f\xc6\xc0\x57\x1c\x0a\xb3\x3c";
+    assert!(restore_error(empty_node).contains("Quicklist integrity check failed"));
+    // An empty zipmap ("hash empty zipmap").
+    let empty_zipmap = b"\x09\x02\x00\xFF\x09\x00\xC0\xF1\xB8\x67\x4C\x16\xAC\xE3";
+    assert!(restore_error(empty_zipmap).contains("Zipmap integrity check failed"));
+    // A hash ziplist holding field "a" twice ("valid zipped hash header, dup records").
+    let dup_ziplist = b"\x0D\x1B\x1B\x00\x00\x00\x16\x00\x00\x00\x04\x00\x00\x02\x61\x00\x04\x02\x62\x00\x04\x02\x61\x00\x04\x02\x64\x00\xFF\x09\x00\xA1\x98\x36\x78\xCC\x8E\x93\x2E";
+    assert!(restore_error(dup_ziplist).contains("Hash ziplist integrity check failed"));
+    // The same as a listpack ("hash listpack with duplicate records").
+    let dup_listpack = b"\x10\x17\x17\x00\x00\x00\x04\x00\x82\x61\x00\x03\x82\x62\x00\x03\x82\x61\x00\x03\x82\x64\x00\x03\xff\x0a\x00\xc0\xcf\xa6\x87\xe5\xa7\xc5\xbe";
+    assert!(restore_error(dup_listpack).contains("listpack with dup elements"));
+}
+
+/// The first ten empty collections of a file are named for the log, as Redis names them.
+#[test]
+fn empty_keys_are_counted_and_the_first_ten_named() {
+    let mut w = Vec::new();
+    w.extend_from_slice(b"REDIS0010");
+    w.push(0xFE); // SELECTDB 0
+    w.push(0);
+    for i in 0..12u8 {
+        w.push(2); // a set, stored as a plain table
+        let key = format!("empty{i:02}");
+        w.push(key.len() as u8);
+        w.extend_from_slice(key.as_bytes());
+        w.push(0); // of no members
+    }
+    w.push(0xFF);
+    w.extend_from_slice(&[0; 8]); // checksum not computed
+    let mut d = dbs(16);
+    let loaded = rdb::load(&w, &mut d, &load_opts()).expect("empty keys are skipped");
+    assert_eq!(loaded.empty_skipped, 12);
+    assert_eq!(loaded.keys_loaded, 0);
+    let named: Vec<&[u8]> = loaded.empty_keys.iter().map(Vec::as_slice).collect();
+    assert_eq!(named.len(), rdb::EMPTY_KEYS_NAMED);
+    assert_eq!(named[0], b"empty00");
+    assert_eq!(named[9], b"empty09");
 }

@@ -184,7 +184,7 @@ pub(super) fn load_stream<R: Read>(r: &mut Reader<R>, kind: u8) -> LoadResult<St
             return r.fail(at, "Stream node key entry is not the size of a stream ID");
         };
         let master = StreamId::decode(&key);
-        let (fields, entries) = with_blob(r, "stream listpack", |b| parse_node(master, b))?;
+        let (fields, entries) = with_blob(r, "Stream listpack", |b| parse_node(master, b))?;
         let fields: Vec<&[u8]> = fields.iter().map(Vec::as_slice).collect();
         let entries: Vec<_> = entries
             .iter()
