@@ -259,11 +259,7 @@ fn main() {
         std::process::id(),
         server.port()
     );
-    if let Err(msg) = ferrodis::command::persistence::load_rdb_file(
-        &mut server.dbs,
-        &mut server.state,
-        ferrodis::server::unix_ms(),
-    ) {
+    if let Err(msg) = server.load_data_from_disk() {
         error!("{msg}");
         std::process::exit(1);
     }

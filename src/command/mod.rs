@@ -28,6 +28,7 @@
 //! with no `RefCell` or lock — the Rust form of Redis's `client *c` plus the `server` global.
 
 pub mod admin;
+pub mod aof;
 pub mod args;
 pub mod bitops;
 pub mod blocked;
@@ -140,6 +141,9 @@ pub enum Caller {
     Exec(&'static CommandSpec),
     /// `redis.call` / `redis.pcall` from a script or a function (EVAL, FCALL): refusals are
     /// returned to the script, in the script's own words, instead of being replied.
+    /// A command read from the AOF while it loads, run by its connectionless client: no
+    /// check but MULTI queueing, as Redis runs them straight from the file.
+    AofLoad,
     Script {
         /// `EVAL_RO`, `FCALL_RO`, a `no-writes` script: write commands are refused.
         read_only: bool,
@@ -282,6 +286,11 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
                 return refuse(ctx, caller, Some(spec), CommandError::Oom);
             }
         }
+        Caller::AofLoad => {
+            if ctx.me().multi.active && multi::queue_if_in_transaction(ctx, spec, argv) {
+                return Processed::Queued;
+            }
+        }
         Caller::Exec(_) => {}
     }
     let reply_start = ctx.out.len();
@@ -297,6 +306,8 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
             drop_replica_reply(ctx, reply_start, spec.name.as_bytes());
         }
         after_command(ctx);
+    } else if matches!(caller, Caller::AofLoad) {
+        flush_expired_keys(ctx);
     }
     Processed::Ran(spec)
 }

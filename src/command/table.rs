@@ -170,7 +170,7 @@ impl CommandSpec {
 }
 
 /// Every family's rows, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 22] {
+pub fn families() -> [&'static [CommandSpec]; 23] {
     use super::*;
     [
         connection::COMMANDS,
@@ -192,6 +192,7 @@ pub fn families() -> [&'static [CommandSpec]; 22] {
         scripting::COMMANDS,
         sort::COMMANDS,
         persistence::COMMANDS,
+        aof::COMMANDS,
         slowlog::COMMANDS,
         latency::COMMANDS,
         replication::COMMANDS,

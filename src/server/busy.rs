@@ -42,5 +42,9 @@ pub fn process_events_while_blocked(ctx: &mut Ctx) {
     for key in keys {
         net.read_query_from_client(key);
     }
+    if net.state.aof.status != crate::command::aof::AofStatus::Off {
+        let now = crate::command::state::unix_ms();
+        crate::command::aof::flush_append_only_file(net.state, false, now);
+    }
     net.handle_clients_with_pending_writes();
 }

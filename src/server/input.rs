@@ -46,8 +46,11 @@ impl Net<'_> {
         };
         let spare = c.query_buf.spare(want);
         let asked = spare.len();
+        let Some(socket) = c.socket.as_mut() else {
+            return;
+        };
         let n = loop {
-            match c.socket.read(&mut spare[..]) {
+            match socket.read(&mut spare[..]) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,

@@ -173,8 +173,8 @@ impl Net<'_> {
             return;
         }
         let mut client = self.clients.remove(key);
-        if let Some(io) = self.state.io.as_ref() {
-            let _ = io.registry.deregister(&mut client.socket);
+        if let (Some(io), Some(socket)) = (self.state.io.as_ref(), client.socket.as_mut()) {
+            let _ = io.registry.deregister(socket);
         }
         blocked::forget_client(self.state, key, &client);
         crate::command::pubsub::forget_client(self.state, key, &client);
@@ -248,6 +248,17 @@ impl Server {
             next_cron: Instant::now(),
             last_replication_cron: 0,
         })
+    }
+
+    /// Loads the dataset at startup, from the AOF or the RDB file, then opens the AOF for
+    /// appending when it is on (Redis: `loadDataFromDisk`, `aofOpenIfNeededOnServerStart`).
+    /// `Err` (already logged) stops the server.
+    pub fn load_data_from_disk(&mut self) -> Result<(), String> {
+        let now = unix_ms();
+        let mut scratch = ReplyBuffer::new();
+        let mut ctx = self.ctx(NO_CLIENT, 0, &mut scratch, now);
+        crate::command::aof::load_data_from_disk(&mut ctx)?;
+        crate::command::aof::open_on_server_start(&self.dbs, &mut self.state, now)
     }
 
     /// The port actually bound (useful when configured with port 0).
@@ -330,6 +341,10 @@ impl Server {
                     continue;
                 }
                 info!("User requested shutdown... ({reason:?})");
+                if reason == Shutdown::Signal {
+                    // SHUTDOWN did this itself.
+                    crate::command::aof::prepare_for_shutdown(&mut self.state, unix_ms());
+                }
                 self.before_sleep();
                 info!("ferrodis is now ready to exit, bye bye...");
                 return Ok(());
@@ -364,7 +379,7 @@ impl Server {
 
     /// Work done right before sleeping in poll (Redis: `beforeSleep`): blocked clients whose
     /// timeout passed get their null reply, clients unblocked this turn resume their pipelined
-    /// input, then every client with pending output is written.
+    /// input, the AOF buffer is written, then every client with pending output is written.
     fn before_sleep(&mut self) {
         if !self.state.lazyfree.is_empty() {
             self.state.lazyfree.free_some(Duration::from_millis(1));
@@ -384,6 +399,12 @@ impl Server {
             crate::command::evict::evict_clients(&mut ctx);
         }
         net.process_unblocked_clients();
+        // The AOF reaches the file (and, with `appendfsync always`, the disk) before any reply
+        // of this turn is written: a client never sees a write acknowledged that a crash
+        // could lose (Redis: `flushAppendOnlyFile` before `handleClientsWithPendingWrites`).
+        if net.state.aof.status != crate::command::aof::AofStatus::Off {
+            crate::command::aof::flush_append_only_file(net.state, false, now);
+        }
         net.handle_clients_with_pending_writes();
     }
 

@@ -73,7 +73,11 @@ impl Net<'_> {
         let mut failed = false;
         let mut written = 0;
         while !c.reply.is_empty() && written < NET_MAX_WRITES_PER_EVENT {
-            match c.socket.write(c.reply.as_bytes()) {
+            let Some(socket) = c.socket.as_mut() else {
+                failed = true;
+                break;
+            };
+            match socket.write(c.reply.as_bytes()) {
                 Ok(0) => {
                     failed = true;
                     break;
@@ -111,12 +115,11 @@ impl Net<'_> {
             } else {
                 Interest::READABLE
             };
-            let registered = match self.state.io.as_ref() {
-                Some(io) => io
-                    .registry
-                    .reregister(&mut c.socket, Token(key), interest)
-                    .is_ok(),
-                None => false,
+            let registered = match (self.state.io.as_ref(), c.socket.as_mut()) {
+                (Some(io), Some(socket)) => {
+                    io.registry.reregister(socket, Token(key), interest).is_ok()
+                }
+                _ => false,
             };
             if !registered {
                 return self.close_client(key);
