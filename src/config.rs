@@ -69,6 +69,8 @@ pub struct Config {
     pub auto_aof_rewrite_percentage: u64,
     /// ...and is at least this big.
     pub auto_aof_rewrite_min_size: u64,
+    /// Keep history files after a rewrite (tests).
+    pub aof_disable_auto_gc: bool,
     pub dir: String,
     pub dbfilename: String,
     /// LZF-compress long strings in RDB files.
@@ -153,6 +155,7 @@ impl Default for Config {
             aof_timestamp_enabled: false,
             auto_aof_rewrite_percentage: 100,
             auto_aof_rewrite_min_size: 64 * 1024 * 1024,
+            aof_disable_auto_gc: false,
             dir: ".".to_string(),
             dbfilename: "dump.rdb".to_string(),
             rdbcompression: true,
@@ -805,6 +808,7 @@ pub static DIRECTIVES: &[Directive] = &[
     },
     directive!("aof-use-rdb-preamble", aof_use_rdb_preamble, bool, true),
     directive!("aof-load-truncated", aof_load_truncated, bool, true),
+    directive!("aof-disable-auto-gc", aof_disable_auto_gc, bool, true),
     directive!("aof-timestamp-enabled", aof_timestamp_enabled, bool, true),
     directive!(
         "auto-aof-rewrite-percentage",
@@ -969,7 +973,6 @@ pub static UNIMPLEMENTED: &[Unimplemented] = &[
     unimplemented("active-defrag-threshold-upper", "100", Accepts::Any, true),
     unimplemented("activedefrag", "no", Accepts::Any, true),
     unimplemented("activerehashing", "yes", Accepts::Any, true),
-    unimplemented("aof-disable-auto-gc", "no", Accepts::Any, true),
     unimplemented("aof-rewrite-incremental-fsync", "yes", Accepts::Any, true),
     unimplemented("aof_rewrite_cpulist", "", Accepts::Any, false),
     unimplemented("bgsave_cpulist", "", Accepts::Any, false),

@@ -260,7 +260,9 @@ fn main() {
         server.port()
     );
     if let Err(msg) = server.load_data_from_disk() {
-        error!("{msg}");
+        if !msg.is_empty() {
+            error!("{msg}");
+        }
         std::process::exit(1);
     }
     info!("Ready to accept connections");

@@ -332,6 +332,7 @@ fn config_set_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     super::evict::apply_config(&config);
     let maxmemory_changed = config.maxmemory != ctx.srv.config.maxmemory;
     let appendonly_changed = config.appendonly != ctx.srv.config.appendonly;
+    let auto_gc_enabled = ctx.srv.config.aof_disable_auto_gc && !config.aof_disable_auto_gc;
     ctx.srv.config = config;
     // Turning the AOF on starts the rewrite that writes its first base (Redis:
     // `updateAppendonly`); if that cannot start, the setting is refused.
@@ -346,6 +347,9 @@ fn config_set_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         } else {
             super::aof::stop_append_only(ctx.srv, ctx.now);
         }
+    }
+    if auto_gc_enabled {
+        super::aof::delete_history_files(ctx.srv);
     }
     if maxmemory_changed && ctx.srv.config.maxmemory != 0 {
         // The new limit takes effect in `before_sleep`, outside this command, as Redis's
@@ -913,6 +917,9 @@ fn debug_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         if let Ok(d) = Duration::try_from_secs_f64(secs) {
             std::thread::sleep(d);
         }
+        ctx.out.ok();
+    } else if args::is(sub, "AOF-FLUSH-SLEEP") && argv.len() == 3 {
+        ctx.srv.aof.flush_sleep_us = u64::try_from(args::int(argv[2])?).unwrap_or(0);
         ctx.out.ok();
     } else if args::is(sub, "LOADAOF") && argv.len() == 2 {
         super::aof::debug_loadaof(ctx)?;

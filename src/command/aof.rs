@@ -120,6 +120,14 @@ pub struct AofState {
     pub consecutive_failures: u64,
     pub last_bgrewrite_failed: bool,
     pub last_rewrite_secs: Option<i64>,
+    /// The rewrite limit after repeated failures: the current delay and when it ends.
+    limit_delay_minutes: i64,
+    limit_next_rewrite_secs: i64,
+    /// The client whose DEBUG LOADAOF is loading: the loop's turns during the load leave it
+    /// alone (its reply buffer is in use; Redis: `protectClient`).
+    pub protected_client: Option<usize>,
+    /// `DEBUG AOF-FLUSH-SLEEP <µs>`: sleep before each write of the buffer (tests).
+    pub flush_sleep_us: u64,
 }
 
 /// A forked child writing a new base.
@@ -302,6 +310,9 @@ pub fn flush_append_only_file(srv: &mut super::state::ServerState, force: bool, 
         info!("Asynchronous AOF fsync is taking too long (disk is busy?). Writing the AOF buffer without waiting for fsync to complete, this may slow down Redis.");
     }
     aof.flush_postponed_start = 0;
+    if aof.flush_sleep_us > 0 {
+        std::thread::sleep(std::time::Duration::from_micros(aof.flush_sleep_us));
+    }
     let Some(file) = aof.file.as_mut() else {
         return;
     };
@@ -465,10 +476,8 @@ fn load_manifest(config: &crate::config::Config) -> Result<Manifest, String> {
 }
 
 /// Deletes the history files and drops them from the manifest (Redis: `aofDelHistoryFiles`).
-fn delete_history_files(srv: &mut super::state::ServerState) {
-    if srv.aof.manifest.history.is_empty()
-        || srv.config.get("aof-disable-auto-gc").as_deref() == Some("yes")
-    {
+pub fn delete_history_files(srv: &mut super::state::ServerState) {
+    if srv.aof.manifest.history.is_empty() || srv.config.aof_disable_auto_gc {
         return;
     }
     for info in std::mem::take(&mut srv.aof.manifest.history) {
@@ -573,7 +582,11 @@ fn write_base_file(
             opts.aof_base = true;
             rdb::save(dbs, &opts, &mut out)?;
         } else {
-            format::write_dataset_commands(dbs, now, config.rdbcompression, &mut out)?;
+            let opts = format::DatasetOptions {
+                compression: config.rdbcompression,
+                timestamp: config.aof_timestamp_enabled,
+            };
+            format::write_dataset_commands(dbs, now, opts, &mut out)?;
         }
         out.flush()?;
         let file = out.into_inner().map_err(|e| e.into_error())?;
@@ -753,7 +766,9 @@ fn rewrite_done(srv: &mut super::state::ServerState, exit: ChildExit, now: Ms) {
         // The temp incr file is useless without its base; the next rewrite starts over.
         srv.aof.buf.clear();
         srv.aof.file = None;
-        let _ = fs::remove_file(aof_path(&srv.config, &temp_incr_name(&srv.config)));
+        let temp_incr = temp_incr_name(&srv.config);
+        info!("Removing the temp incr aof file {temp_incr} in the background");
+        let _ = fs::remove_file(aof_path(&srv.config, &temp_incr));
         srv.aof.rewrite_scheduled = true;
     }
     srv.aof.last_rewrite_secs = Some((now - child.started_ms) / 1000);
@@ -830,7 +845,7 @@ pub fn aof_cron(dbs: &[Db], srv: &mut super::state::ServerState, now: Ms) {
             rewrite_done(srv, exit, now);
         }
     }
-    if !has_active_child(srv) && srv.aof.rewrite_scheduled && !rewrite_limited(srv) {
+    if !has_active_child(srv) && srv.aof.rewrite_scheduled && !rewrite_limited(srv, now) {
         let _ = rewrite_background(dbs, srv, now);
     }
     let growth_trigger = srv.config.auto_aof_rewrite_percentage;
@@ -838,11 +853,10 @@ pub fn aof_cron(dbs: &[Db], srv: &mut super::state::ServerState, now: Ms) {
         && !has_active_child(srv)
         && growth_trigger > 0
         && srv.aof.current_size > srv.config.auto_aof_rewrite_min_size
-        && !rewrite_limited(srv)
     {
         let base = srv.aof.base_size.max(1);
         let growth = (srv.aof.current_size * 100 / base).saturating_sub(100);
-        if growth >= growth_trigger {
+        if growth >= growth_trigger && !rewrite_limited(srv, now) {
             info!("Starting automatic rewriting of AOF on {growth}% growth");
             let _ = rewrite_background(dbs, srv, now);
         }
@@ -854,10 +868,37 @@ pub fn aof_cron(dbs: &[Db], srv: &mut super::state::ServerState, now: Ms) {
     }
 }
 
-/// After three failed rewrites in a row, automatic ones wait (Redis: `aofRewriteLimited`,
-/// simplified: no retry until a rewrite is asked for by hand, which resets the count).
-fn rewrite_limited(srv: &super::state::ServerState) -> bool {
-    srv.aof.consecutive_failures >= 3 && !srv.aof.rewrite_scheduled
+/// After three failed rewrites in a row, automatic and scheduled ones wait 1 minute, then 2,
+/// 4, ... up to an hour between attempts, so that a failing disk does not fill the directory
+/// with tiny incr files; BGREWRITEAOF by hand still runs at once (Redis: `aofRewriteLimited`).
+fn rewrite_limited(srv: &mut super::state::ServerState, now: Ms) -> bool {
+    const THRESHOLD: u64 = 3;
+    const MAX_MINUTES: i64 = 60;
+    let aof = &mut srv.aof;
+    let now_secs = now / 1000;
+    if aof.consecutive_failures < THRESHOLD {
+        aof.limit_delay_minutes = 0;
+        aof.limit_next_rewrite_secs = 0;
+        return false;
+    }
+    if aof.limit_next_rewrite_secs != 0 {
+        if now_secs < aof.limit_next_rewrite_secs {
+            return true;
+        }
+        aof.limit_next_rewrite_secs = 0;
+        return false;
+    }
+    aof.limit_delay_minutes = if aof.limit_delay_minutes == 0 {
+        1
+    } else {
+        (aof.limit_delay_minutes * 2).min(MAX_MINUTES)
+    };
+    aof.limit_next_rewrite_secs = now_secs + aof.limit_delay_minutes * 60;
+    warn!(
+        "Background AOF rewrite has repeatedly failed and triggered the limit, will retry in {} minutes",
+        aof.limit_delay_minutes
+    );
+    true
 }
 
 // =============================================================================================
@@ -951,9 +992,8 @@ pub fn load_data_from_disk(ctx: &mut Ctx) -> Result<(), String> {
     }
     let started = Instant::now();
     match load_append_only_files(ctx) {
-        LoadStatus::Failed | LoadStatus::OpenErr => {
-            Err("AOF loading failed: check the log above".to_string())
-        }
+        // Already logged: the reason stays the log's last line, as Redis's tests expect.
+        LoadStatus::Failed | LoadStatus::OpenErr => Err(String::new()),
         LoadStatus::NotExist => Ok(()),
         _ => {
             info!(
@@ -1009,7 +1049,7 @@ pub fn load_append_only_files(ctx: &mut Ctx) -> LoadStatus {
         let last = i + 1 == files.len();
         let started = Instant::now();
         let is_base = Some(name) == base_name.as_ref();
-        status = with_aof_client(ctx, |ctx| load_single_file(ctx, &config, name));
+        status = with_aof_client(ctx, |ctx, _| load_single_file(ctx, &config, name));
         if status == LoadStatus::Ok || (status == LoadStatus::Truncated && last) {
             info!(
                 "DB loaded from {} file {name}: {:.3} seconds",
@@ -1081,13 +1121,19 @@ fn upgrade_old_style_aof(
 
 /// Runs `f` with a context whose caller is a connectionless client made for the purpose
 /// (Redis: `createAOFClient`), removed afterwards.
-fn with_aof_client<T>(ctx: &mut Ctx, f: impl FnOnce(&mut Ctx) -> T) -> T {
+///
+/// The context's clock reads 0 (the epoch): nothing expires while an AOF loads, and an
+/// expiry already in the past is set rather than turned into a deletion, so the commands
+/// replay exactly as they ran (Redis: `keyIsExpired` and `checkAlreadyExpired` answer "no"
+/// while `server.loading`). Keys past their time are removed by expiry after the load.
+fn with_aof_client<T>(ctx: &mut Ctx, f: impl FnOnce(&mut Ctx, Ms) -> T) -> T {
     let id = ctx.srv.next_client_id;
     ctx.srv.next_client_id += 1;
     let key = ctx
         .clients
         .insert(super::client::Client::aof_loader(id, ctx.now));
     let mut out = ReplyBuffer::new();
+    let real_now = ctx.now;
     let result = {
         let mut aof_ctx = Ctx {
             dbs: &mut *ctx.dbs,
@@ -1096,9 +1142,9 @@ fn with_aof_client<T>(ctx: &mut Ctx, f: impl FnOnce(&mut Ctx) -> T) -> T {
             clients: &mut *ctx.clients,
             id: key,
             srv: &mut *ctx.srv,
-            now: ctx.now,
+            now: 0,
         };
-        f(&mut aof_ctx)
+        f(&mut aof_ctx, real_now)
     };
     let client = ctx.clients.remove(key);
     super::multi::forget_client(ctx.srv, key, &client);
@@ -1149,6 +1195,8 @@ fn load_single_file(ctx: &mut Ctx, config: &crate::config::Config, name: &str) -
         } else {
             info!("Reading RDB base file on AOF loading...");
         }
+        // `ctx.now` is 0 (see `with_aof_client`): an RDB preamble keeps its expired keys too,
+        // as Redis loads it (`RDBFLAGS_AOF_PREAMBLE`).
         let opts = rdb::LoadOptions {
             verify_checksum: config.rdbchecksum,
             now_ms: ctx.now,
@@ -1188,7 +1236,16 @@ fn load_single_file(ctx: &mut Ctx, config: &crate::config::Config, name: &str) -
         .and_then(|v| v.parse::<i64>().ok())
         .unwrap_or(0);
     let mut valid_before_multi = start;
+    let mut loops: u64 = 0;
     let ended = loop {
+        // Serve the clients now and then: they get -LOADING, INFO shows the load (Redis:
+        // `processEventsWhileBlocked` every 1024 commands).
+        if loops.is_multiple_of(1024) {
+            if let Some(serve) = ctx.srv.events_while_blocked {
+                serve(ctx);
+            }
+        }
+        loops += 1;
         let argv = match commands.next_command() {
             Ok(Some(argv)) => argv,
             Ok(None) => break Ok(()),
@@ -1263,7 +1320,9 @@ pub fn debug_loadaof(ctx: &mut Ctx) -> CommandResult {
     for db in ctx.dbs.iter_mut() {
         drop(db.flush());
     }
+    ctx.srv.aof.protected_client = Some(ctx.id);
     let status = load_append_only_files(ctx);
+    ctx.srv.aof.protected_client = None;
     if !matches!(status, LoadStatus::Ok | LoadStatus::Empty) {
         warn!("DEBUG LOADAOF could not load the AOF ({status:?}). Exiting.");
         std::process::exit(1);

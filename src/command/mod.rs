@@ -90,6 +90,9 @@ pub struct Ctx<'a> {
     pub now: Ms,
 }
 
+/// The refusal of a command that may not run while a dataset loads.
+pub const LOADING_ERROR: &str = "LOADING Redis is loading the dataset in memory";
+
 /// Slab key used for a Ctx that belongs to no client (cron, active expiry).
 pub const NO_CLIENT: usize = usize::MAX;
 
@@ -236,6 +239,12 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
                 if let Err(err) = pubsub::check_subscriber_context(ctx, spec, argv) {
                     return refuse(ctx, caller, Some(spec), err);
                 }
+            }
+            // While a dataset loads (the loop is served between its commands), only commands
+            // flagged `loading` run (Redis: `shared.loadingerr`, checked before BUSY).
+            if ctx.srv.loading && !spec.has(flags::LOADING) {
+                let err = CommandError::Custom(LOADING_ERROR.into());
+                return refuse(ctx, caller, Some(spec), err);
             }
             if matches!(caller, Caller::WhileBusy) && !scripting::allowed_while_busy(spec, argv) {
                 let err = CommandError::Custom(ctx.srv.scripts.busy_error().into());

@@ -112,7 +112,9 @@ impl Manifest {
             }
             let line_text = String::from_utf8_lossy(raw).trim().to_string();
             let at = Some((i + 1, line_text.clone()));
-            if raw.last() != Some(&b'\n') && raw.len() > LINE_MAX {
+            // Redis reads lines with `fgets` into 1024 bytes: a line that does not end
+            // within them, newline included, is refused.
+            if raw.last() != Some(&b'\n') || raw.len() > LINE_MAX {
                 return fail(at, "The AOF manifest file contains too long line");
             }
             let trimmed = line_text.trim_matches(|c| " \t\r\n".contains(c));
@@ -469,14 +471,19 @@ impl<R: BufRead> CommandReader<R> {
 /// Writes every key of `dbs` as the commands that rebuild it (Redis: `rewriteAppendOnlyFileRio`):
 /// `SELECT`, then per key `SET`, or `RPUSH` / `SADD` / `ZADD` / `HMSET` in batches of
 /// [`ITEMS_PER_CMD`], a stream as a `RESTORE` of its DUMP payload, and `PEXPIREAT` for a TTL.
-/// Keys already expired at `now` are left out.
+/// Keys already expired at `now` are left out. With `aof-timestamp-enabled` the file opens
+/// with a `#TS:` annotation of `now`.
 pub fn write_dataset_commands<W: Write>(
     dbs: &[Db],
     now: Ms,
-    compression: bool,
+    opts: DatasetOptions,
     out: &mut W,
 ) -> io::Result<()> {
+    let compression = opts.compression;
     let mut buf = Vec::with_capacity(1 << 16);
+    if opts.timestamp {
+        append_timestamp(&mut buf, now / 1000);
+    }
     for db in dbs.iter().filter(|db| !db.is_empty()) {
         append_select(&mut buf, db.id);
         for (key, obj) in db.dict.iter() {
@@ -499,6 +506,15 @@ pub fn write_dataset_commands<W: Write>(
     }
     out.write_all(&buf)?;
     out.flush()
+}
+
+/// How [`write_dataset_commands`] writes.
+#[derive(Clone, Copy, Debug)]
+pub struct DatasetOptions {
+    /// LZF inside the DUMP payloads (streams).
+    pub compression: bool,
+    /// Open with a `#TS:` annotation.
+    pub timestamp: bool,
 }
 
 /// The commands that rebuild one value under `key`.
