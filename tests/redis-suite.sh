@@ -59,7 +59,7 @@ DEFAULT_UNITS=(
   unit/obuf-limits unit/other unit/tracking unit/latency-monitor unit/slowlog unit/pause
   unit/acl unit/acl-v2 unit/bitops unit/bitfield unit/hyperloglog unit/geo unit/dump
   unit/maxmemory unit/type/stream unit/type/stream-cgroups
-  integration/rdb
+  integration/rdb integration/aof integration/aof-multi-part unit/aofrw unit/shutdown
 )
 
 die() { echo "redis-suite: $*" >&2; exit 2; }

@@ -907,7 +907,7 @@ fn rewrite_limited(srv: &mut super::state::ServerState, now: Ms) -> bool {
 
 /// `CONFIG SET appendonly yes` (Redis: `startAppendOnly`): start the first rewrite now, or as
 /// soon as the running child ends.
-pub fn start_append_only(ctx: &mut Ctx) -> Result<(), ()> {
+pub fn start_append_only(ctx: &mut Ctx) -> io::Result<()> {
     let srv = &mut *ctx.srv;
     srv.aof.status = AofStatus::WaitRewrite;
     let in_exec = ctx.clients.get(ctx.id).is_some_and(|c| c.multi.active);
@@ -922,10 +922,10 @@ pub fn start_append_only(ctx: &mut Ctx) -> Result<(), ()> {
             warn!("AOF was enabled but there is already an AOF rewriting in background. Stopping background AOF and starting a rewrite now.");
             kill_rewrite_child(srv, ctx.now);
         }
-        if rewrite_background(ctx.dbs, srv, ctx.now).is_err() {
+        if let Err(e) = rewrite_background(ctx.dbs, srv, ctx.now) {
             srv.aof.status = AofStatus::Off;
             warn!("Redis needs to enable the AOF but can't trigger a background AOF rewrite operation. Check the above logs for more info about the error.");
-            return Err(());
+            return Err(e);
         }
     }
     srv.aof.last_fsync_secs = ctx.now / 1000;
