@@ -246,7 +246,13 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
                 let err = CommandError::Custom(LOADING_ERROR.into());
                 return refuse(ctx, caller, Some(spec), err);
             }
-            if matches!(caller, Caller::WhileBusy) && !scripting::allowed_while_busy(spec, argv) {
+            // The turn served while an AOF loads is a WhileBusy turn too; BUSY is for a
+            // script actually running.
+            let script_busy = !ctx.srv.loading || ctx.srv.scripts.is_running();
+            if matches!(caller, Caller::WhileBusy)
+                && script_busy
+                && !scripting::allowed_while_busy(spec, argv)
+            {
                 let err = CommandError::Custom(ctx.srv.scripts.busy_error().into());
                 return refuse(ctx, caller, Some(spec), err);
             }
