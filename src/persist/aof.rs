@@ -572,3 +572,100 @@ fn append_value_commands(buf: &mut Vec<u8>, key: &[u8], value: &Value, compressi
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_manifest_round_trips_in_redis_order_base_history_incr() {
+        let text = "file appendonly.aof.2.base.rdb seq 2 type b\n\
+                    file appendonly.aof.1.incr.aof seq 1 type h\n\
+                    file appendonly.aof.2.incr.aof seq 2 type i\n";
+        let m = Manifest::parse(text.as_bytes()).expect("parse");
+        assert_eq!((m.base_seq, m.incr_seq), (2, 2));
+        assert_eq!(m.format(), text);
+    }
+
+    #[test]
+    fn a_rewrite_moves_the_old_base_and_covered_incr_files_to_history() {
+        let mut m = Manifest::default();
+        assert_eq!(
+            m.new_base("appendonly.aof", true),
+            "appendonly.aof.1.base.rdb"
+        );
+        assert_eq!(m.last_incr("appendonly.aof"), "appendonly.aof.1.incr.aof");
+        assert_eq!(m.new_incr("appendonly.aof"), "appendonly.aof.2.incr.aof");
+        assert_eq!(
+            m.new_base("appendonly.aof", false),
+            "appendonly.aof.2.base.aof"
+        );
+        m.mark_rewritten_incr_as_history(true);
+        assert_eq!(
+            m.format(),
+            "file appendonly.aof.2.base.aof seq 2 type b\n\
+             file appendonly.aof.1.incr.aof seq 1 type h\n\
+             file appendonly.aof.1.base.rdb seq 1 type h\n\
+             file appendonly.aof.2.incr.aof seq 2 type i\n"
+        );
+    }
+
+    #[test]
+    fn bad_manifests_are_refused_with_redis_messages() {
+        let err = |text: &str| Manifest::parse(text.as_bytes()).unwrap_err().message;
+        assert_eq!(err(""), "Found an empty AOF manifest");
+        assert_eq!(err("file a seq 1 type x\n"), "Unknown AOF file type");
+        assert_eq!(
+            err("file a seq 1 type i odd\n"),
+            "Invalid AOF manifest file format"
+        );
+        assert_eq!(
+            err("file a/b seq 1 type b\n"),
+            "File can't be a path, just a filename"
+        );
+        assert_eq!(
+            err("file a seq 1 type b\nfile b seq 2 type b\n"),
+            "Found duplicate base file information"
+        );
+        assert_eq!(
+            err("file a seq 2 type i\nfile b seq 1 type i\n"),
+            "Found a non-monotonic sequence number"
+        );
+        let long = format!("file {} seq 1 type b\n", "x".repeat(1100));
+        assert_eq!(err(&long), "The AOF manifest file contains too long line");
+    }
+
+    #[test]
+    fn a_name_with_a_space_is_quoted_in_the_manifest_and_read_back() {
+        let mut m = Manifest::default();
+        m.new_incr("my aof");
+        let text = m.format();
+        assert_eq!(text, "file \"my aof.1.incr.aof\" seq 1 type i\n");
+        assert_eq!(Manifest::parse(text.as_bytes()).expect("parse"), m);
+    }
+
+    #[test]
+    fn the_reader_returns_commands_skips_annotations_and_locates_truncation() {
+        let mut bytes = b"#TS:1628217470\r\n".to_vec();
+        append_select(&mut bytes, 3);
+        append_command(&mut bytes, &[b"SET".as_slice(), b"k", b"v\r\n"]);
+        let whole = bytes.len() as u64;
+        bytes.extend_from_slice(b"*2\r\n$3\r\nDEL\r\n$1\r");
+        let mut r = CommandReader::new(&bytes[..], 0);
+        assert_eq!(
+            r.next_command(),
+            Ok(Some(vec![b"SELECT".to_vec(), b"3".to_vec()]))
+        );
+        r.mark_valid();
+        let set = vec![b"SET".to_vec(), b"k".to_vec(), b"v\r\n".to_vec()];
+        assert_eq!(r.next_command(), Ok(Some(set)));
+        r.mark_valid();
+        assert_eq!(
+            r.next_command(),
+            Err(ReadError::Truncated { valid_up_to: whole })
+        );
+        let mut bad = CommandReader::new(&b"*1\r\n$4\r\nPING\r\n!!!\r\n"[..], 0);
+        assert!(bad.next_command().expect("ping").is_some());
+        assert_eq!(bad.next_command(), Err(ReadError::Format { offset: 14 }));
+    }
+}

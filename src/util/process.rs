@@ -43,8 +43,10 @@ impl ChildExit {
 pub fn fork_child(work: impl FnOnce() -> bool) -> io::Result<i32> {
     // SAFETY: `fork` has no memory-safety preconditions of its own; the hazard of forking is a
     // lock held by another thread, which would stay locked forever in the child. ferrodis runs
-    // on one thread (the event loop, which is the caller), so no other thread can hold a lock;
-    // glibc's malloc also takes and releases its arena locks around `fork` itself.
+    // its data on one thread (the event loop, which is the caller). The only other thread, the
+    // AOF fsync thread (`command::aof`), holds no lock the child takes: it waits on its own
+    // channel, which the child never touches, calls fdatasync, and never logs; glibc's malloc
+    // takes and releases its arena locks around `fork` itself.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
         return Err(io::Error::last_os_error());
