@@ -667,7 +667,8 @@ pub fn rewrite_background(
     srv.aof.rewrites += 1;
     let started = Instant::now();
     let config = srv.config.clone();
-    let forked = process::fork_child(|| {
+    let listeners = listening_fds(srv);
+    let forked = process::fork_child_closing(&listeners, || {
         let temp = PathBuf::from(format::temp_rewrite_name(std::process::id() as i32));
         let ok = write_base_file(dbs, &config, now, &temp).is_ok();
         if ok {
@@ -696,6 +697,15 @@ pub fn rewrite_background(
             Err(e)
         }
     }
+}
+
+/// The listening sockets' descriptors, which a forked child closes.
+pub fn listening_fds(srv: &super::state::ServerState) -> Vec<i32> {
+    use std::os::fd::AsRawFd;
+    srv.io
+        .as_ref()
+        .map(|io| io.listeners.iter().map(|l| l.as_raw_fd()).collect())
+        .unwrap_or_default()
 }
 
 /// BGREWRITEAOF — starts a rewrite, or schedules it while another child runs or inside EXEC
@@ -990,6 +1000,8 @@ pub fn load_data_from_disk(ctx: &mut Ctx) -> Result<(), String> {
     if !ctx.srv.config.appendonly {
         return super::persistence::load_rdb_file(ctx.dbs, ctx.srv, ctx.now).map(|_| ());
     }
+    // INFO says `aof_enabled:1` from the start (nothing is fed while loading).
+    ctx.srv.aof.status = AofStatus::On;
     let started = Instant::now();
     match load_append_only_files(ctx) {
         // Already logged: the reason stays the log's last line, as Redis's tests expect.

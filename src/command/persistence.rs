@@ -332,8 +332,9 @@ pub fn bgsave(dbs: &[Db], srv: &mut ServerState, now: Ms) -> io::Result<()> {
     srv.rdb.saves += 1;
     srv.rdb.last_bgsave_try_ms = now;
     let started = Instant::now();
+    let listeners = super::aof::listening_fds(srv);
     let config = &srv.config;
-    match process::fork_child(|| write_rdb_file(dbs, config, now).is_ok()) {
+    match process::fork_child_closing(&listeners, || write_rdb_file(dbs, config, now).is_ok()) {
         Ok(pid) => {
             srv.rdb.total_forks += 1;
             srv.rdb.latest_fork_usec = started.elapsed().as_micros() as u64;
