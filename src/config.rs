@@ -55,6 +55,23 @@ pub struct Config {
     pub lazyfree_lazy_eviction: bool,
     pub save: String,
     pub appendonly: bool,
+    /// The directory, inside `dir`, of the multi-part AOF.
+    pub appenddirname: String,
+    /// The AOF's base name: its files are `<appendfilename>.<seq>.base.rdb` & co.
+    pub appendfilename: String,
+    pub appendfsync: AppendFsync,
+    /// A rewrite writes the base as an RDB image (else as commands).
+    pub aof_use_rdb_preamble: bool,
+    /// A truncated last command is cut off with a warning (else the server refuses to start).
+    pub aof_load_truncated: bool,
+    /// `#TS:<unix time>` annotations in the AOF.
+    pub aof_timestamp_enabled: bool,
+    /// Rewrite when the AOF grew by this percentage since the last rewrite (0: never)...
+    pub auto_aof_rewrite_percentage: u64,
+    /// ...and is at least this big.
+    pub auto_aof_rewrite_min_size: u64,
+    /// Keep history files after a rewrite (tests).
+    pub aof_disable_auto_gc: bool,
     pub dir: String,
     pub dbfilename: String,
     /// LZF-compress long strings in RDB files.
@@ -171,6 +188,15 @@ impl Default for Config {
             lazyfree_lazy_eviction: false,
             save: "3600 1 300 100 60 10000".to_string(),
             appendonly: false,
+            appenddirname: "appendonlydir".to_string(),
+            appendfilename: "appendonly.aof".to_string(),
+            appendfsync: AppendFsync::EverySec,
+            aof_use_rdb_preamble: true,
+            aof_load_truncated: true,
+            aof_timestamp_enabled: false,
+            auto_aof_rewrite_percentage: 100,
+            auto_aof_rewrite_min_size: 64 * 1024 * 1024,
+            aof_disable_auto_gc: false,
             dir: ".".to_string(),
             dbfilename: "dump.rdb".to_string(),
             rdbcompression: true,
@@ -218,6 +244,33 @@ impl Default for Config {
             unimplemented: std::collections::BTreeMap::new(),
         }
     }
+}
+
+/// `appendfsync`: when the AOF is flushed to the disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppendFsync {
+    /// After every write, before the replies go out.
+    Always,
+    /// Once a second, by a helper thread.
+    EverySec,
+    /// When the kernel decides.
+    No,
+}
+
+/// A name that must be a plain file or directory name, not a path (Redis:
+/// `isValidAOFfilename` / `isValidAOFdirname`).
+fn plain_name(v: &str, what: &str) -> Result<String, String> {
+    if v.is_empty() || v.contains('/') || v == "." || v == ".." {
+        return Err(format!(
+            "{what} can't be a path, just a {}",
+            if what == "appenddirname" {
+                "dirname"
+            } else {
+                "filename"
+            }
+        ));
+    }
+    Ok(v.to_string())
 }
 
 /// The `log` crate's filter for a Redis `loglevel` (Redis's four levels map onto `log`'s:
@@ -814,18 +867,66 @@ pub static DIRECTIVES: &[Directive] = &[
         },
         mutable: true,
     },
+    directive!("appendonly", appendonly, bool, true),
     Directive {
-        name: "appendonly",
-        get: |c| yes_no(c.appendonly),
+        name: "appenddirname",
+        get: |c| c.appenddirname.clone(),
         set: |c, v| {
-            if parse_bool(v)? {
-                return Err(needs_missing_feature("appendonly", v, "AOF persistence"));
+            c.appenddirname = plain_name(v, "appenddirname")?;
+            Ok(())
+        },
+        mutable: false,
+    },
+    Directive {
+        name: "appendfilename",
+        get: |c| c.appendfilename.clone(),
+        set: |c, v| {
+            c.appendfilename = plain_name(v, "appendfilename")?;
+            Ok(())
+        },
+        mutable: false,
+    },
+    Directive {
+        name: "appendfsync",
+        get: |c| {
+            match c.appendfsync {
+                AppendFsync::Always => "always",
+                AppendFsync::EverySec => "everysec",
+                AppendFsync::No => "no",
             }
-            c.appendonly = false;
+            .to_string()
+        },
+        set: |c, v| {
+            c.appendfsync = match v.to_ascii_lowercase().as_str() {
+                "always" => AppendFsync::Always,
+                "everysec" => AppendFsync::EverySec,
+                "no" => AppendFsync::No,
+                _ => {
+                    return Err(
+                        "argument(s) must be one of the following: always, everysec, no".into(),
+                    )
+                }
+            };
             Ok(())
         },
         mutable: true,
     },
+    directive!("aof-use-rdb-preamble", aof_use_rdb_preamble, bool, true),
+    directive!("aof-load-truncated", aof_load_truncated, bool, true),
+    directive!("aof-disable-auto-gc", aof_disable_auto_gc, bool, true),
+    directive!("aof-timestamp-enabled", aof_timestamp_enabled, bool, true),
+    directive!(
+        "auto-aof-rewrite-percentage",
+        auto_aof_rewrite_percentage,
+        int(0, i32::MAX as i64),
+        true
+    ),
+    directive!(
+        "auto-aof-rewrite-min-size",
+        auto_aof_rewrite_min_size,
+        memory,
+        true
+    ),
     Directive {
         // Redis changes the working directory as soon as it reads `dir` (the log file, the
         // pid file and the persistence files are relative to it), and reports it absolute.
@@ -1084,17 +1185,8 @@ pub static UNIMPLEMENTED: &[Unimplemented] = &[
         true,
     ),
     unimplemented("activerehashing", "yes", Accepts::Any, true),
-    unimplemented("aof-disable-auto-gc", "no", Accepts::Any, true),
-    unimplemented("aof-load-truncated", "yes", Accepts::Any, true),
     unimplemented("aof-rewrite-incremental-fsync", "yes", Accepts::Any, true),
-    unimplemented("aof-timestamp-enabled", "no", Accepts::Any, true),
-    unimplemented("aof-use-rdb-preamble", "yes", Accepts::Any, true),
     unimplemented("aof_rewrite_cpulist", "", Accepts::Any, false),
-    unimplemented("appenddirname", "appendonlydir", Accepts::Any, false),
-    unimplemented("appendfilename", "appendonly.aof", Accepts::Any, false),
-    unimplemented("appendfsync", "everysec", Accepts::Any, true),
-    unimplemented("auto-aof-rewrite-min-size", "67108864", Accepts::Any, true),
-    unimplemented("auto-aof-rewrite-percentage", "100", Accepts::Any, true),
     unimplemented("bgsave_cpulist", "", Accepts::Any, false),
     unimplemented("bind-source-addr", "", Accepts::Any, true),
     unimplemented("bio_cpulist", "", Accepts::Any, false),

@@ -38,7 +38,8 @@
 //!                        client.rs (Client, query buffer), state.rs (ServerState, Stats),
 //!                        propagate.rs (the write funnel) and replication.rs (SYNC/PSYNC,
 //!                        the replicas' stream), persistence.rs (SAVE/BGSAVE, save points,
-//!                        loading), evict.rs (maxmemory) and memory.rs (INFO memory, MEMORY),
+//!                        RDB loading), aof.rs (the AOF: buffer, write + fsync policy,
+//!                        rewrite, loading, BGREWRITEAOF), evict.rs (maxmemory) and memory.rs (INFO memory, MEMORY),
 //!                        blocked.rs (BLPOP & co.), notify.rs (keyspace events), info.rs
 //!                        (INFO), slowlog.rs, latency.rs, acl.rs (ACL command, users
 //!                        registry, the permission check; acl/user.rs: users, selectors,
@@ -53,11 +54,11 @@
 //! src/types/             sds.rs (strings), dict.rs (hash table with O(1) sampling), and the
 //!                        collections: list, hash, set, zset, stream, hll, geohash
 //! src/persist/           RDB files (Redis 7.0, version 10): rdb.rs save/load (+ rdb/stream.rs),
-//!                        blobs.rs, lzf.rs
+//!                        blobs.rs, lzf.rs; aof.rs (multi-part manifest, commands as RESP)
 //! src/net/               a client's transport: plain TCP or a rustls TLS session (mod.rs),
 //!                        the tls-* directives -> rustls ServerConfig (tls.rs)
 //! src/util/              strict number parsing, %.17g, x87 long double, glob matching,
-//!                        keyspace-event letters, process.rs (fork for BGSAVE)
+//!                        keyspace-event letters, process.rs (fork for BGSAVE and BGREWRITEAOF)
 //! src/alloc.rs           used_memory accounting
 //! ```
 //!

@@ -259,12 +259,10 @@ fn main() {
         std::process::id(),
         server.port()
     );
-    if let Err(msg) = ferrodis::command::persistence::load_rdb_file(
-        &mut server.dbs,
-        &mut server.state,
-        ferrodis::server::unix_ms(),
-    ) {
-        error!("{msg}");
+    if let Err(msg) = server.load_data_from_disk() {
+        if !msg.is_empty() {
+            error!("{msg}");
+        }
         std::process::exit(1);
     }
     info!("Ready to accept connections");

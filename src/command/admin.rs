@@ -372,7 +372,26 @@ fn config_set_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     log::set_max_level(crate::config::log_level_filter(&config.loglevel));
     super::evict::apply_config(&config);
     let maxmemory_changed = config.maxmemory != ctx.srv.config.maxmemory;
+    let appendonly_changed = config.appendonly != ctx.srv.config.appendonly;
+    let auto_gc_enabled = ctx.srv.config.aof_disable_auto_gc && !config.aof_disable_auto_gc;
     ctx.srv.config = config;
+    // Turning the AOF on starts the rewrite that writes its first base (Redis:
+    // `updateAppendonly`); if that cannot start, the setting is refused.
+    if appendonly_changed {
+        if ctx.srv.config.appendonly {
+            if super::aof::start_append_only(ctx).is_err() {
+                ctx.srv.config.appendonly = false;
+                return Err(CommandError::err(
+                    "CONFIG SET failed (possibly related to argument 'appendonly') - Unable to turn on AOF. Check server logs.",
+                ));
+            }
+        } else {
+            super::aof::stop_append_only(ctx.srv, ctx.now);
+        }
+    }
+    if auto_gc_enabled {
+        super::aof::delete_history_files(ctx.srv);
+    }
     if maxmemory_changed && ctx.srv.config.maxmemory != 0 {
         // The new limit takes effect in `before_sleep`, outside this command, as Redis's
         // `updateMaxmemory` does: evictions are never part of a CONFIG SET (nor of the
@@ -894,6 +913,11 @@ fn debug_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
             std::thread::sleep(d);
         }
         ctx.out.ok();
+    } else if args::is(sub, "AOF-FLUSH-SLEEP") && argv.len() == 3 {
+        ctx.srv.aof.flush_sleep_us = u64::try_from(args::int(argv[2])?).unwrap_or(0);
+        ctx.out.ok();
+    } else if args::is(sub, "LOADAOF") && argv.len() == 2 {
+        super::aof::debug_loadaof(ctx)?;
     } else if args::is(sub, "RELOAD") {
         super::persistence::debug_reload(ctx, &argv[2..])?;
     } else if args::is(sub, "POPULATE") && (3..=5).contains(&argv.len()) {
@@ -979,6 +1003,7 @@ fn shutdown_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         warn!("There is a child saving an .rdb. Killing it!");
         super::persistence::kill_bgsave_child(ctx.srv);
     }
+    super::aof::prepare_for_shutdown(ctx.srv, ctx.now);
     let must_save = save || (!nosave && !ctx.srv.config.save.is_empty());
     if must_save {
         warn!("Saving the final RDB snapshot before exiting.");

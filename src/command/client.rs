@@ -44,7 +44,9 @@ pub enum ReplyMode {
 pub struct Client {
     /// CLIENT ID: unique and increasing for the life of the server (slab keys are reused).
     pub id: u64,
-    pub socket: Connection,
+    /// The connection; `None` for the AOF loading client, which runs the commands of a file
+    /// (Redis: `createClient(NULL)`).
+    pub socket: Option<Connection>,
     pub addr: SocketAddr,
     pub local_addr: Option<SocketAddr>,
     pub query_buf: QueryBuffer,
@@ -121,12 +123,20 @@ impl Client {
         authenticated: bool,
     ) -> Client {
         let socket = socket.into();
-        let local_addr = socket.local_addr().ok();
+        let mut c = Client::new_detached(id, addr, now);
+        c.local_addr = socket.local_addr().ok();
+        c.socket = Some(socket);
+        c.authenticated = authenticated;
+        c
+    }
+
+    /// A client record with no connection yet.
+    fn new_detached(id: u64, addr: SocketAddr, now: Ms) -> Client {
         Client {
             id,
-            socket,
+            socket: None,
             addr,
-            local_addr,
+            local_addr: None,
             query_buf: QueryBuffer::default(),
             query_buf_in_batch: (0, 0),
             parser: RequestParser::default(),
@@ -135,7 +145,7 @@ impl Client {
             pending_read: false,
             writable_registered: false,
             db: 0,
-            authenticated,
+            authenticated: false,
             user: super::acl::DEFAULT_USER,
             acl_unrestricted: true,
             name: None,
@@ -159,6 +169,15 @@ impl Client {
             soft_limit_reached_at: None,
             replica: Default::default(),
         }
+    }
+
+    /// The client that runs an AOF's commands while it loads: no connection, authenticated,
+    /// never registered with the loop (Redis: `createAOFClient`).
+    pub fn aof_loader(id: u64, now: Ms) -> Client {
+        let addr = SocketAddr::from(([0, 0, 0, 0], 0));
+        let mut c = Client::new_detached(id, addr, now);
+        c.authenticated = true;
+        c
     }
 
     /// How many more bytes the request being parsed needs, when it announced a big bulk.

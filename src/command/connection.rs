@@ -659,7 +659,7 @@ pub(crate) fn client_info_line(
     let reply = if is_me { &*ctx.out } else { &c.reply };
     let fd = {
         use std::os::fd::AsRawFd;
-        c.socket.as_raw_fd()
+        c.socket.as_ref().map_or(-1, |s| s.as_raw_fd())
     };
     let name = c
         .name

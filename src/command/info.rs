@@ -292,7 +292,7 @@ fn memory_section(ctx: &Ctx, out: &mut String) {
         "mem_clients_slaves" => 0,
         "mem_clients_normal" => mh.clients_normal,
         "mem_cluster_links" => 0,
-        "mem_aof_buffer" => 0,
+        "mem_aof_buffer" => ctx.srv.aof.buf.capacity(),
         "mem_allocator" => crate::alloc::allocator_name(),
         "active_defrag_running" => 0,
         "lazyfree_pending_objects" => ctx.srv.lazyfree.pending_objects(),
@@ -302,10 +302,12 @@ fn memory_section(ctx: &Ctx, out: &mut String) {
 
 fn persistence_section(ctx: &Ctx, out: &mut String) {
     let rdb = &ctx.srv.rdb;
+    let aof = &ctx.srv.aof;
+    let aof_on = aof.status != super::aof::AofStatus::Off;
     let secs_or_minus_one = |secs: Option<i64>| secs.unwrap_or(-1);
     out.push_str("# Persistence\r\n");
     fields!(out,
-        "loading" => 0,
+        "loading" => u8::from(ctx.srv.loading),
         "async_loading" => 0,
         "current_cow_peak" => 0,
         "current_cow_size" => 0,
@@ -324,19 +326,30 @@ fn persistence_section(ctx: &Ctx, out: &mut String) {
         "rdb_last_cow_size" => 0,
         "rdb_last_load_keys_expired" => ctx.srv.rdb.last_load_keys_expired,
         "rdb_last_load_keys_loaded" => ctx.srv.rdb.last_load_keys_loaded,
-        "aof_enabled" => 0,
-        "aof_rewrite_in_progress" => 0,
-        "aof_rewrite_scheduled" => 0,
-        "aof_last_rewrite_time_sec" => -1,
-        "aof_current_rewrite_time_sec" => -1,
-        "aof_last_bgrewrite_status" => "ok",
-        "aof_rewrites" => 0,
-        "aof_rewrites_consecutive_failures" => 0,
-        "aof_last_write_status" => "ok",
+        "aof_enabled" => u8::from(aof_on),
+        "aof_rewrite_in_progress" => u8::from(aof.child.is_some()),
+        "aof_rewrite_scheduled" => u8::from(aof.rewrite_scheduled),
+        "aof_last_rewrite_time_sec" => secs_or_minus_one(aof.last_rewrite_secs),
+        "aof_current_rewrite_time_sec" =>
+            secs_or_minus_one(aof.child.as_ref().map(|c| (ctx.now - c.started_ms) / 1000)),
+        "aof_last_bgrewrite_status" => if aof.last_bgrewrite_failed { "err" } else { "ok" },
+        "aof_rewrites" => aof.rewrites,
+        "aof_rewrites_consecutive_failures" => aof.consecutive_failures,
+        "aof_last_write_status" => if aof.last_write_failed { "err" } else { "ok" },
         "aof_last_cow_size" => 0,
         "module_fork_in_progress" => 0,
         "module_fork_last_cow_size" => 0,
     );
+    if aof_on {
+        fields!(out,
+            "aof_current_size" => aof.current_size,
+            "aof_base_size" => aof.base_size,
+            "aof_pending_rewrite" => u8::from(aof.rewrite_scheduled),
+            "aof_buffer_length" => aof.buf.len(),
+            "aof_pending_bio_fsync" => aof.pending_fsyncs(),
+            "aof_delayed_fsync" => aof.delayed_fsync,
+        );
+    }
 }
 
 fn stats_section(ctx: &Ctx, out: &mut String) {

@@ -29,6 +29,7 @@
 
 pub mod acl;
 pub mod admin;
+pub mod aof;
 pub mod args;
 pub mod bitops;
 pub mod blocked;
@@ -93,6 +94,9 @@ pub struct Ctx<'a> {
     pub now: Ms,
 }
 
+/// The refusal of a command that may not run while a dataset loads.
+pub const LOADING_ERROR: &str = "LOADING Redis is loading the dataset in memory";
+
 /// Slab key used for a Ctx that belongs to no client (cron, active expiry).
 pub const NO_CLIENT: usize = usize::MAX;
 
@@ -144,6 +148,9 @@ pub enum Caller {
     Exec(&'static CommandSpec),
     /// `redis.call` / `redis.pcall` from a script or a function (EVAL, FCALL): refusals are
     /// returned to the script, in the script's own words, instead of being replied.
+    /// A command read from the AOF while it loads, run by its connectionless client: no
+    /// check but MULTI queueing, as Redis runs them straight from the file.
+    AofLoad,
     Script {
         /// `EVAL_RO`, `FCALL_RO`, a `no-writes` script: write commands are refused.
         read_only: bool,
@@ -268,7 +275,19 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
                     return refuse(ctx, caller, Some(spec), err);
                 }
             }
-            if matches!(caller, Caller::WhileBusy) && !scripting::allowed_while_busy(spec, argv) {
+            // While a dataset loads (the loop is served between its commands), only commands
+            // flagged `loading` run (Redis: `shared.loadingerr`, checked before BUSY).
+            if ctx.srv.loading && !spec.has(flags::LOADING) {
+                let err = CommandError::Custom(LOADING_ERROR.into());
+                return refuse(ctx, caller, Some(spec), err);
+            }
+            // The turn served while an AOF loads is a WhileBusy turn too; BUSY is for a
+            // script actually running.
+            let script_busy = !ctx.srv.loading || ctx.srv.scripts.is_running();
+            if matches!(caller, Caller::WhileBusy)
+                && script_busy
+                && !scripting::allowed_while_busy(spec, argv)
+            {
                 let err = CommandError::Custom(ctx.srv.scripts.busy_error().into());
                 return refuse(ctx, caller, Some(spec), err);
             }
@@ -338,6 +357,11 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
                 return refuse(ctx, caller, Some(spec), CommandError::Oom);
             }
         }
+        Caller::AofLoad => {
+            if ctx.me().multi.active && multi::queue_if_in_transaction(ctx, spec, argv) {
+                return Processed::Queued;
+            }
+        }
         Caller::Exec(_) => {
             // Permissions are checked again at EXEC: the rules may have changed since the
             // command was queued (Redis: `execCommand`). The error takes the command's place
@@ -372,6 +396,8 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
             drop_replica_reply(ctx, reply_start, spec.name.as_bytes());
         }
         after_command(ctx);
+    } else if matches!(caller, Caller::AofLoad) {
+        flush_expired_keys(ctx);
     }
     Processed::Ran(spec)
 }

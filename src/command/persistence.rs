@@ -139,6 +139,7 @@ pub fn save_options(config: &Config, now: Ms) -> SaveOptions {
         used_mem: crate::alloc::used_memory() as u64,
         save_idle: config.maxmemory_policy.contains("lru"),
         key_save_delay_us: config.rdb_key_save_delay,
+        aof_base: false,
     }
 }
 
@@ -303,19 +304,25 @@ fn save_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
 
 /// BGSAVE [SCHEDULE] — starts a snapshot in a forked child and replies at once (Redis:
 /// `bgsaveCommand`). Inside EXEC the save is scheduled for the next cron turn instead, as in
-/// Redis (a fork in the middle of a transaction would snapshot half of it). SCHEDULE only
-/// matters when another kind of child is running; ferrodis forks no other kind yet.
+/// Redis (a fork in the middle of a transaction would snapshot half of it). While an AOF
+/// rewrite child runs, BGSAVE is refused, or scheduled with SCHEDULE.
 fn bgsave_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     match argv {
         [_] => {}
         [_, opt] if opt.eq_ignore_ascii_case(b"SCHEDULE") => {}
         _ => return Err(CommandError::Syntax),
     }
+    let schedule = argv.len() == 2;
     if ctx.srv.rdb.child.is_some() {
         return Err(CommandError::Err("Background save already in progress"));
     }
     let in_exec = ctx.clients.get(ctx.id).is_some_and(|c| c.multi.active);
-    if in_exec {
+    if ctx.srv.aof.child.is_some() && !in_exec && !schedule {
+        return Err(CommandError::Err(
+            "Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.",
+        ));
+    }
+    if in_exec || ctx.srv.aof.child.is_some() {
         ctx.srv.rdb.bgsave_scheduled = true;
         ctx.out.simple("Background saving scheduled");
         return Ok(());
@@ -335,8 +342,9 @@ pub fn bgsave(dbs: &[Db], srv: &mut ServerState, now: Ms) -> io::Result<()> {
     srv.rdb.saves += 1;
     srv.rdb.last_bgsave_try_ms = now;
     let started = Instant::now();
+    let listeners = super::aof::listening_fds(srv);
     let config = &srv.config;
-    match process::fork_child(|| write_rdb_file(dbs, config, now).is_ok()) {
+    match process::fork_child_closing(&listeners, || write_rdb_file(dbs, config, now).is_ok()) {
         Ok(pid) => {
             srv.rdb.total_forks += 1;
             srv.rdb.latest_fork_usec = started.elapsed().as_micros() as u64;
@@ -368,6 +376,10 @@ pub fn rdb_cron(dbs: &[Db], srv: &mut ServerState, now: Ms) {
             Some(exit) => background_save_done(srv, exit, now),
             None => return,
         }
+    }
+    // One child at a time: a scheduled save waits for the AOF rewrite.
+    if srv.aof.child.is_some() {
+        return;
     }
     let may_retry =
         !srv.rdb.last_bgsave_failed || now - srv.rdb.last_bgsave_try_ms > BGSAVE_RETRY_DELAY_MS;

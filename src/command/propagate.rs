@@ -37,8 +37,8 @@
 //!                          one op ─> as is; outside a command (active expiry) ─> never wrapped
 //!                          │
 //!                          ▼
-//!                      propagate_now(db, argv) ─> sinks: ReplicationFeed (replicas)
-//!                                                        [the AOF will plug in here]
+//!                      propagate_now(db, argv) ─> sinks: aof::feed (the AOF buffer)
+//!                                                        ReplicationFeed (replicas)
 //! ```
 //!
 //! Nothing is written while a command runs: ops wait in `pending` until the outermost call
@@ -56,7 +56,7 @@
 use super::replication;
 use super::Ctx;
 
-/// The AOF (when it comes) should get the command.
+/// The AOF should get the command.
 pub const TARGET_AOF: u8 = 1;
 /// The replicas should get the command.
 pub const TARGET_REPL: u8 = 2;
@@ -102,7 +102,8 @@ pub struct PropagationState {
 }
 
 /// Is anybody listening? (Redis: `shouldPropagate`.) Replicas once one has attached (Redis
-/// keeps feeding its backlog after the last replica left); the AOF when it comes.
+/// keeps feeding its backlog after the last replica left); the AOF while it is on. Nothing
+/// while a dataset loads (Redis: `shouldPropagate` checks `server.loading`).
 pub fn active(ctx: &Ctx) -> bool {
     listening(ctx) != 0
 }
@@ -111,11 +112,17 @@ pub fn active(ctx: &Ctx) -> bool {
 /// for sinks that do not listen is not queued at all (so it does not count towards a
 /// MULTI/EXEC either; Redis: `alsoPropagate` checks `shouldPropagate`).
 fn listening(ctx: &Ctx) -> u8 {
-    if ctx.srv.propagation.repl.active() {
-        TARGET_REPL
-    } else {
-        0
+    if ctx.srv.loading {
+        return 0;
     }
+    let mut targets = 0;
+    if ctx.srv.propagation.repl.active() {
+        targets |= TARGET_REPL;
+    }
+    if ctx.srv.aof.status != super::aof::AofStatus::Off {
+        targets |= TARGET_AOF;
+    }
+    targets
 }
 
 /// Propagate `argv` instead of the running command's own argv (Redis:
@@ -227,9 +234,12 @@ pub fn propagate_pending(ctx: &mut Ctx) {
     }
 }
 
-/// Writes one command to every sink it is meant for (Redis: `propagateNow`). The AOF's
-/// `feed` goes here, beside the replicas'.
+/// Writes one command to every sink it is meant for (Redis: `propagateNow`): the AOF's
+/// buffer (written to the file in `before_sleep`), the replicas' stream.
 fn propagate_now(ctx: &mut Ctx, db: usize, argv: &[Vec<u8>], targets: u8) {
+    if targets & TARGET_AOF != 0 {
+        super::aof::feed(ctx.srv, db, argv, ctx.now);
+    }
     if targets & TARGET_REPL != 0 {
         replication::feed(ctx, Some(db), argv);
     }

@@ -140,6 +140,10 @@ pub struct ServerState {
     pub propagation: super::propagate::PropagationState,
     /// Last save and load, for LASTSAVE and INFO persistence.
     pub rdb: super::persistence::RdbState,
+    /// The append-only file: its buffer, file, fsync thread, rewrite child (see `aof`).
+    pub aof: super::aof::AofState,
+    /// A dataset is being loaded (INFO's `loading`): nothing is propagated meanwhile.
+    pub loading: bool,
     /// Latency spikes by event (LATENCY).
     pub latency: super::latency::LatencyMonitor,
     /// The slow log (SLOWLOG).
@@ -204,6 +208,8 @@ impl ServerState {
             dirty: 0,
             propagation: Default::default(),
             rdb: Default::default(),
+            aof: Default::default(),
+            loading: false,
             run_id,
             tcp_port,
             executable: std::env::current_exe()

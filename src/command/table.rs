@@ -255,7 +255,7 @@ impl CommandSpec {
 }
 
 /// Every family's rows, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 24] {
+pub fn families() -> [&'static [CommandSpec]; 25] {
     use super::*;
     [
         connection::COMMANDS,
@@ -277,6 +277,7 @@ pub fn families() -> [&'static [CommandSpec]; 24] {
         scripting::COMMANDS,
         sort::COMMANDS,
         persistence::COMMANDS,
+        aof::COMMANDS,
         slowlog::COMMANDS,
         monitor::COMMANDS,
         latency::COMMANDS,

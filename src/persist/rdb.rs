@@ -166,6 +166,8 @@ pub struct SaveOptions {
     /// `rdb-key-save-delay`, a testing knob: sleep this many microseconds after each key
     /// (negative -n: one microsecond after every n-th key), so tests can catch a save midway.
     pub key_save_delay_us: i64,
+    /// The image is an AOF base file (the `aof-base` AUX field is 1).
+    pub aof_base: bool,
 }
 
 /// Writes the RDB bytes and keeps the running checksum.
@@ -260,12 +262,13 @@ pub fn save<W: Write>(dbs: &[Db], opts: &SaveOptions, out: W) -> io::Result<()> 
     let bits = (usize::BITS).to_string();
     let ctime = (opts.now_ms / 1000).to_string();
     let used_mem = opts.used_mem.to_string();
+    let aof_base = if opts.aof_base { "1" } else { "0" };
     let aux: [(&str, &str); 5] = [
         ("redis-ver", REDIS_VERSION),
         ("redis-bits", &bits),
         ("ctime", &ctime),
         ("used-mem", &used_mem),
-        ("aof-base", "0"),
+        ("aof-base", aof_base),
     ];
     for (name, value) in aux {
         w.byte(OP_AUX)?;

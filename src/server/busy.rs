@@ -40,7 +40,13 @@ pub fn process_events_while_blocked(ctx: &mut Ctx) {
     }
     let keys: Vec<usize> = net.clients.iter().map(|(k, _)| k).collect();
     for key in keys {
-        net.read_query_from_client(key);
+        if net.state.aof.protected_client != Some(key) {
+            net.read_query_from_client(key);
+        }
+    }
+    if net.state.aof.status != crate::command::aof::AofStatus::Off {
+        let now = crate::command::state::unix_ms();
+        crate::command::aof::flush_append_only_file(net.state, false, now);
     }
     net.handle_clients_with_pending_writes();
 }

@@ -52,6 +52,7 @@ impl Server {
 
         // The BGSAVE child, the save points (Redis: `checkChildrenDone`, `serverCron`).
         command::persistence::rdb_cron(&self.dbs, &mut self.state, now);
+        command::aof::aof_cron(&self.dbs, &mut self.state, now);
         self.state.migrate_sockets.close_timed_out(now);
 
         // Once a second (Redis: `replicationCron`).

@@ -11,6 +11,7 @@
 use super::{unix_ms, Net};
 use crate::command;
 use crate::command::client::PROTO_IOBUF_LEN;
+use crate::net::Connection;
 use crate::resp::parse::{ParseLimits, ParseOutcome};
 use log::warn;
 use std::io::{self, Read};
@@ -46,14 +47,17 @@ impl Net<'_> {
         };
         let spare = c.query_buf.spare(want);
         let asked = spare.len();
+        let Some(socket) = c.socket.as_mut() else {
+            return;
+        };
         let n = loop {
-            match c.socket.read(&mut spare[..]) {
+            match socket.read(&mut spare[..]) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     // A TLS handshake answer the socket could not take yet: flush it when
                     // the socket is writable.
-                    if c.socket.wants_write() {
+                    if c.socket.as_ref().is_some_and(Connection::wants_write) {
                         self.queue_write(key);
                     }
                     return;

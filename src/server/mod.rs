@@ -208,8 +208,8 @@ impl Net<'_> {
             return;
         }
         let mut client = self.clients.remove(key);
-        if let Some(io) = self.state.io.as_ref() {
-            let _ = io.registry.deregister(&mut client.socket);
+        if let (Some(io), Some(socket)) = (self.state.io.as_ref(), client.socket.as_mut()) {
+            let _ = io.registry.deregister(socket);
         }
         blocked::forget_client(self.state, key, &client);
         crate::command::pubsub::forget_client(self.state, key, &client);
@@ -230,7 +230,8 @@ impl Net<'_> {
     /// Queues a client for writing in this turn's `before_sleep`.
     pub fn queue_write(&mut self, key: usize) {
         if let Some(c) = self.clients.get_mut(key) {
-            let has_output = !c.reply.is_empty() || c.socket.wants_write();
+            let has_output =
+                !c.reply.is_empty() || c.socket.as_ref().is_some_and(Connection::wants_write);
             if !c.pending_write && (has_output || c.close_asap || c.close_after_reply) {
                 c.pending_write = true;
                 self.state.clients_pending_write.push(key);
@@ -324,6 +325,17 @@ impl Server {
         })
     }
 
+    /// Loads the dataset at startup, from the AOF or the RDB file, then opens the AOF for
+    /// appending when it is on (Redis: `loadDataFromDisk`, `aofOpenIfNeededOnServerStart`).
+    /// `Err` (already logged) stops the server.
+    pub fn load_data_from_disk(&mut self) -> Result<(), String> {
+        let now = unix_ms();
+        let mut scratch = ReplyBuffer::new();
+        let mut ctx = self.ctx(NO_CLIENT, 0, &mut scratch, now);
+        crate::command::aof::load_data_from_disk(&mut ctx)?;
+        crate::command::aof::open_on_server_start(&self.dbs, &mut self.state, now)
+    }
+
     /// The port actually bound (useful when configured with port 0).
     pub fn port(&self) -> u16 {
         self.state.tcp_port
@@ -404,6 +416,10 @@ impl Server {
                     continue;
                 }
                 info!("User requested shutdown... ({reason:?})");
+                if reason == Shutdown::Signal {
+                    // SHUTDOWN did this itself.
+                    crate::command::aof::prepare_for_shutdown(&mut self.state, unix_ms());
+                }
                 self.before_sleep();
                 info!("ferrodis is now ready to exit, bye bye...");
                 return Ok(());
@@ -438,7 +454,7 @@ impl Server {
 
     /// Work done right before sleeping in poll (Redis: `beforeSleep`): blocked clients whose
     /// timeout passed get their null reply, clients unblocked this turn resume their pipelined
-    /// input, then every client with pending output is written.
+    /// input, the AOF buffer is written, then every client with pending output is written.
     fn before_sleep(&mut self) {
         if !self.state.lazyfree.is_empty() {
             self.state.lazyfree.free_some(Duration::from_millis(1));
@@ -462,6 +478,12 @@ impl Server {
             let mut ctx = net.ctx(NO_CLIENT, 0, &mut scratch, now);
             crate::command::tracking::handle_pending_key_invalidations(&mut ctx);
             crate::command::tracking::broadcast_invalidation_messages(&mut ctx);
+        }
+        // The AOF reaches the file (and, with `appendfsync always`, the disk) before any reply
+        // of this turn is written: a client never sees a write acknowledged that a crash
+        // could lose (Redis: `flushAppendOnlyFile` before `handleClientsWithPendingWrites`).
+        if net.state.aof.status != crate::command::aof::AofStatus::Off {
+            crate::command::aof::flush_append_only_file(net.state, false, now);
         }
         net.handle_clients_with_pending_writes();
     }

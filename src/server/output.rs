@@ -9,6 +9,7 @@
 //! for the next turn, one whose socket is full gets writable interest until it drains.
 
 use super::{unix_ms, Net};
+use crate::net::Connection;
 use log::{debug, warn};
 use mio::{Interest, Token};
 use std::io::{self, Write};
@@ -74,13 +75,17 @@ impl Net<'_> {
         let mut written = 0;
         // Encrypted bytes left by an earlier short TLS write go first.
         let mut socket_full = false;
-        match c.socket.flush_pending() {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => socket_full = true,
-            Err(_) => failed = true,
+        match c.socket.as_mut().map(|s| s.flush_pending()) {
+            Some(Ok(())) => {}
+            Some(Err(e)) if e.kind() == io::ErrorKind::WouldBlock => socket_full = true,
+            _ => failed = true,
         }
         while !failed && !socket_full && !c.reply.is_empty() && written < NET_MAX_WRITES_PER_EVENT {
-            match c.socket.write(c.reply.as_bytes()) {
+            let Some(socket) = c.socket.as_mut() else {
+                failed = true;
+                break;
+            };
+            match socket.write(c.reply.as_bytes()) {
                 Ok(0) => {
                     failed = true;
                     break;
@@ -111,19 +116,19 @@ impl Net<'_> {
             }
             return;
         }
-        let want_writable = !c.reply.is_empty() || c.socket.wants_write();
+        let want_writable =
+            !c.reply.is_empty() || c.socket.as_ref().is_some_and(Connection::wants_write);
         if want_writable != c.writable_registered {
             let interest = if want_writable {
                 Interest::READABLE | Interest::WRITABLE
             } else {
                 Interest::READABLE
             };
-            let registered = match self.state.io.as_ref() {
-                Some(io) => io
-                    .registry
-                    .reregister(&mut c.socket, Token(key), interest)
-                    .is_ok(),
-                None => false,
+            let registered = match (self.state.io.as_ref(), c.socket.as_mut()) {
+                (Some(io), Some(socket)) => {
+                    io.registry.reregister(socket, Token(key), interest).is_ok()
+                }
+                _ => false,
             };
             if !registered {
                 return self.close_client(key);

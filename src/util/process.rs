@@ -41,10 +41,19 @@ impl ChildExit {
 /// child, since the parent's handlers (signal-hook) would write into a pipe the child shares
 /// with the parent and make the *parent* believe it was asked to stop.
 pub fn fork_child(work: impl FnOnce() -> bool) -> io::Result<i32> {
+    fork_child_closing(&[], work)
+}
+
+/// [`fork_child`], the child first closing `fds` — the listening sockets, so that a child
+/// still writing after its parent died does not keep the port bound (Redis:
+/// `closeChildUnusedResourceAfterFork`).
+pub fn fork_child_closing(fds: &[i32], work: impl FnOnce() -> bool) -> io::Result<i32> {
     // SAFETY: `fork` has no memory-safety preconditions of its own; the hazard of forking is a
     // lock held by another thread, which would stay locked forever in the child. ferrodis runs
-    // on one thread (the event loop, which is the caller), so no other thread can hold a lock;
-    // glibc's malloc also takes and releases its arena locks around `fork` itself.
+    // its data on one thread (the event loop, which is the caller). The only other thread, the
+    // AOF fsync thread (`command::aof`), holds no lock the child takes: it waits on its own
+    // channel, which the child never touches, calls fdatasync, and never logs; glibc's malloc
+    // takes and releases its arena locks around `fork` itself.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
         return Err(io::Error::last_os_error());
@@ -57,6 +66,13 @@ pub fn fork_child(work: impl FnOnce() -> bool) -> io::Result<i32> {
     unsafe {
         libc::signal(libc::SIGTERM, libc::SIG_DFL);
         libc::signal(libc::SIGINT, libc::SIG_DFL);
+    }
+    for &fd in fds {
+        // SAFETY: closing a descriptor the child never uses again; the objects owning it in
+        // the parent's memory image are never dropped here (the child ends with `_exit`).
+        unsafe {
+            libc::close(fd);
+        }
     }
     let ok = catch_unwind(AssertUnwindSafe(work)).unwrap_or(false);
     // SAFETY: `_exit` ends the process without running atexit handlers or flushing stdio
