@@ -42,6 +42,24 @@ pub struct Db {
     /// Keys removed by expiry since the command layer last looked (see module docs).
     pub expired_pending: Vec<Sds>,
     pub stats: DbStats,
+    /// What lookups do with a key whose TTL passed: delete it (a master), or, on a replica,
+    /// hide it without deleting (the master sends the DEL), or keep it visible while the
+    /// master's own commands run.
+    pub expiry_mode: ExpiryMode,
+}
+
+/// How lazy expiry treats a key whose TTL passed (Redis: the `masterhost` and
+/// `current_client == master` cases of `expireIfNeeded`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ExpiryMode {
+    /// A master: the key is deleted (and the deletion propagated by the command layer).
+    #[default]
+    Delete,
+    /// A replica serving its clients: the key reads as missing but stays until the master's
+    /// DEL arrives, so the replica never diverges from its master.
+    Hide,
+    /// A replica applying its master's stream: the key is there for the master's commands.
+    Keep,
 }
 
 /// Counters INFO sums over all databases.
@@ -62,6 +80,7 @@ impl Db {
             expires: Dict::new(),
             expired_pending: Vec::new(),
             stats: DbStats::default(),
+            expiry_mode: ExpiryMode::Delete,
         }
     }
 
@@ -73,16 +92,21 @@ impl Db {
         self.dict.is_empty()
     }
 
-    /// Deletes `key` if its TTL has passed. Returns true if the key is (now) expired and gone.
+    /// Deletes `key` if its TTL has passed. Returns true if the key is (now) expired: gone,
+    /// or, on a replica ([`ExpiryMode::Hide`]), to be treated as missing though it stays.
     pub fn expire_if_needed(&mut self, key: &[u8], now: Ms) -> bool {
         if self.expires.is_empty() {
             return false;
         }
         match self.expires.get(key) {
-            Some(&when) if when <= now => {
-                self.delete_expired(key);
-                true
-            }
+            Some(&when) if when <= now => match self.expiry_mode {
+                ExpiryMode::Delete => {
+                    self.delete_expired(key);
+                    true
+                }
+                ExpiryMode::Hide => true,
+                ExpiryMode::Keep => false,
+            },
             _ => false,
         }
     }
@@ -99,8 +123,8 @@ impl Db {
     /// Looks a key up for reading: expires it if needed, counts a hit or miss, and refreshes its
     /// LRU clock unless `touch` is false (OBJECT, CLIENT NO-TOUCH). Redis: `lookupKeyRead`.
     pub fn lookup_read(&mut self, key: &[u8], now: Ms, touch: bool) -> Option<&mut Object> {
-        self.expire_if_needed(key, now);
-        match self.dict.get_mut(key) {
+        let expired = self.expire_if_needed(key, now);
+        match self.dict.get_mut(key).filter(|_| !expired) {
             Some(obj) => {
                 self.stats.keyspace_hits += 1;
                 if touch {
@@ -118,8 +142,15 @@ impl Db {
     /// Looks a key up for writing: expires it if needed, no hit/miss accounting.
     /// Redis: `lookupKeyWrite`.
     pub fn lookup_write(&mut self, key: &[u8], now: Ms) -> Option<&mut Object> {
-        self.expire_if_needed(key, now);
-        match self.dict.get_mut(key) {
+        // A write on a (writable) replica deletes the expired key it finds, as Redis 7.0's
+        // `EXPIRE_FORCE_DELETE_EXPIRED`: the new value must not be added beside the old one.
+        let mode = self.expiry_mode;
+        if mode == ExpiryMode::Hide {
+            self.expiry_mode = ExpiryMode::Delete;
+        }
+        let expired = self.expire_if_needed(key, now);
+        self.expiry_mode = mode;
+        match self.dict.get_mut(key).filter(|_| !expired) {
             Some(obj) => {
                 evict::touch(obj, now);
                 Some(obj)
@@ -183,8 +214,7 @@ impl Db {
 
     /// Does the key exist (after lazy expiry)? Does not count hits or touch the LRU clock.
     pub fn exists(&mut self, key: &[u8], now: Ms) -> bool {
-        self.expire_if_needed(key, now);
-        self.dict.contains_key(key)
+        !self.expire_if_needed(key, now) && self.dict.contains_key(key)
     }
 
     /// Stores `value` under `key`, replacing any old value. The TTL is cleared unless
@@ -288,6 +318,9 @@ impl Db {
         // that finds an expired key deletes it, so this ends, after at most one draw per
         // expired key (the work lazy expiry would do anyway); giving up earlier would answer
         // nil while live keys remain.
+        // On a replica nothing is deleted: after 100 expired draws the last one is returned,
+        // as Redis does when every key may be logically expired.
+        let mut tries = 100;
         loop {
             if self.dict.is_empty() {
                 return None;
@@ -296,6 +329,12 @@ impl Db {
             let key = self.dict.get_index(i).map(|(k, _)| k.clone())?;
             if !self.expire_if_needed(&key, now) {
                 return Some(key);
+            }
+            if self.expiry_mode != ExpiryMode::Delete {
+                tries -= 1;
+                if tries == 0 {
+                    return Some(key);
+                }
             }
         }
     }

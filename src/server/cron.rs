@@ -47,6 +47,7 @@ impl Server {
             self.last_replication_cron = now;
             let mut scratch = ReplyBuffer::new();
             let mut ctx = self.ctx(NO_CLIENT, 0, &mut scratch, now);
+            command::replica::replica_cron(&mut ctx);
             command::replication::replication_cron(&mut ctx);
         }
 
@@ -60,7 +61,8 @@ impl Server {
     /// Runs an active expiry cycle (the slow one from cron, the fast one from `before_sleep`)
     /// when `active-expire` is on, then fires the events of the keys it removed.
     pub(super) fn active_expire(&mut self, kind: CycleKind, now: i64) {
-        if !self.state.config.active_expire_enabled {
+        // A replica never expires keys itself: its master sends the DELs.
+        if !self.state.config.active_expire_enabled || self.state.master.is_replica() {
             return;
         }
         let (effort, hz) = (self.state.config.active_expire_effort, self.state.config.hz);

@@ -45,6 +45,7 @@
 pub mod busy;
 mod cron;
 pub mod input;
+mod master_link;
 pub mod output;
 
 pub use crate::command::state::{unix_ms, FERRODIS_VERSION, REDIS_VERSION};
@@ -180,6 +181,11 @@ impl Net<'_> {
         crate::command::pubsub::forget_client(self.state, key, &client);
         crate::command::multi::forget_client(self.state, key, &client);
         crate::command::replication::forget_client(&mut self.state.propagation.repl, key);
+        if client.is_master {
+            let mut scratch = ReplyBuffer::new();
+            let mut ctx = self.ctx(crate::command::NO_CLIENT, 0, &mut scratch, unix_ms());
+            crate::command::replica::link_closed(&mut ctx, key, client.db);
+        }
         debug!("Client id={} ({}) closed", client.id, client.addr);
     }
 
@@ -239,7 +245,7 @@ impl Server {
         });
         state.events_while_blocked = Some(busy::process_events_while_blocked);
         state.startup_memory = crate::alloc::used_memory();
-        Ok(Server {
+        let mut server = Server {
             poll,
             signals,
             clients: Slab::new(),
@@ -247,7 +253,24 @@ impl Server {
             state,
             next_cron: Instant::now(),
             last_replication_cron: 0,
-        })
+        };
+        server.apply_replicaof_directive();
+        Ok(server)
+    }
+
+    /// `replicaof <host> <port>` in the configuration: start as a replica.
+    fn apply_replicaof_directive(&mut self) {
+        let value = self.state.config.get("replicaof").unwrap_or_default();
+        let words: Vec<&str> = value.split_whitespace().collect();
+        let [host, port] = words[..] else {
+            return;
+        };
+        let Ok(port) = port.parse::<u16>() else {
+            return;
+        };
+        let mut scratch = ReplyBuffer::new();
+        let mut ctx = self.ctx(NO_CLIENT, 0, &mut scratch, unix_ms());
+        crate::command::replica::start_as_replica(&mut ctx, host.to_string(), port);
     }
 
     /// The port actually bound (useful when configured with port 0).
@@ -302,6 +325,10 @@ impl Server {
                     Token(key) => {
                         // Events for a client closed earlier in this batch are spurious.
                         if !self.clients.contains(key) {
+                            continue;
+                        }
+                        if self.state.master.is_conn(key) && self.state.master.connecting() {
+                            self.net().master_link_connect_event(key);
                             continue;
                         }
                         if event.is_readable() || event.is_read_closed() || event.is_error() {
@@ -384,6 +411,11 @@ impl Server {
             crate::command::evict::evict_clients(&mut ctx);
         }
         net.process_unblocked_clients();
+        {
+            let mut ctx = net.ctx(NO_CLIENT, 0, &mut scratch, now);
+            crate::command::replication::before_sleep(&mut ctx);
+        }
+        net.connect_to_master_if_needed();
         net.handle_clients_with_pending_writes();
     }
 
