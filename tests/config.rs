@@ -230,10 +230,6 @@ fn values_needing_a_missing_feature_stop_startup_naming_the_line() {
             "'cluster-enabled yes' needs cluster mode, which ferrodis does not implement yet",
         ),
         (
-            "replicaof 127.0.0.1 6379",
-            "'replicaof 127.0.0.1 6379' needs replication, which ferrodis does not implement yet",
-        ),
-        (
             "user \"default on nopass ~* +@all\"",
             "'user default on nopass ~* +@all' needs ACL users, which ferrodis does not \
              implement yet",

@@ -578,6 +578,13 @@ pub fn key_evicted(ctx: &mut Ctx, db: usize, key: &[u8]) -> i64 {
     freed
 }
 
+/// Is an absolute expiry time `when` already past, so that the key is deleted instead of
+/// given the TTL? Never on a replica: it sets the TTL its master sent, and waits for the
+/// master's DEL (Redis: `checkAlreadyExpired`).
+pub fn check_already_expired(srv: &ServerState, now: Ms, when: Ms) -> bool {
+    when <= now && !srv.master.is_replica()
+}
+
 /// A write command changed `key`: invalidate WATCHes on it (Redis: `signalModifiedKey`).
 pub fn signal_modified_key(ctx: &mut Ctx, key: &[u8]) {
     let db = ctx.db;

@@ -139,6 +139,7 @@ pub fn save_options(config: &Config, now: Ms) -> SaveOptions {
         used_mem: crate::alloc::used_memory() as u64,
         save_idle: config.maxmemory_policy.contains("lru"),
         key_save_delay_us: config.rdb_key_save_delay,
+        repl_stream_db: None,
     }
 }
 

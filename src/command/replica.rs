@@ -565,10 +565,19 @@ fn transfer_input(ctx: &mut Ctx) -> bool {
             transfer.data.len() == *len
         }
         Some(PayloadEnd::Mark(mark)) => {
+            // The mark may end anywhere in what came (the stream can follow it at once):
+            // look for it from where a mark could start, and leave what follows it.
+            let from = transfer.data.len().saturating_sub(mark.len() - 1);
             transfer.data.extend_from_slice(data);
-            let n = data.len();
+            let found = transfer.data[from..]
+                .windows(mark.len())
+                .position(|w| w == mark.as_slice())
+                .map(|p| from + p + mark.len());
+            let excess = found.map_or(0, |end| transfer.data.len() - end);
+            transfer.data.truncate(transfer.data.len() - excess);
+            let n = data.len() - excess;
             me.query_buf.consume(n);
-            transfer.data.ends_with(mark)
+            found.is_some()
         }
         None => false,
     };
@@ -576,10 +585,17 @@ fn transfer_input(ctx: &mut Ctx) -> bool {
         return false;
     }
     let mut payload = std::mem::take(&mut transfer.data);
-    if let Some(PayloadEnd::Mark(_)) = transfer.size {
+    let diskless = matches!(transfer.size, Some(PayloadEnd::Mark(_)));
+    if diskless {
         payload.truncate(payload.len() - 40);
     }
     load_payload(ctx, &payload);
+    if diskless && ctx.srv.master.is_connected() {
+        // A diskless master starts the stream only on this first ACK (Redis:
+        // `replicationSendAck` at the end of `readSyncBulkPayload`).
+        let ack = ack_command(ctx);
+        ctx.out.raw(&ack);
+    }
     true
 }
 

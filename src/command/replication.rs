@@ -452,7 +452,15 @@ pub fn sync_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         );
         ctx.out.raw(line.as_bytes());
     }
-    let opts = super::persistence::save_options(&ctx.srv.config, ctx.now);
+    let mut opts = super::persistence::save_options(&ctx.srv.config, ctx.now);
+    // A replica proxies its master's stream, which goes on in the master's database.
+    opts.repl_stream_db = ctx
+        .srv
+        .master
+        .conn
+        .filter(|_| ctx.srv.master.is_connected())
+        .and_then(|key| ctx.clients.get(key))
+        .map(|c| c.db);
     let image = rdb::save_to_vec(ctx.dbs, &opts);
     ctx.out.raw(format!("${}\r\n", image.len()).as_bytes());
     ctx.out.raw(&image);

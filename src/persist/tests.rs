@@ -20,6 +20,7 @@ fn save_opts(compression: bool, checksum: bool) -> SaveOptions {
         used_mem: 12345,
         save_idle: false,
         key_save_delay_us: 0,
+        repl_stream_db: None,
     }
 }
 
