@@ -715,7 +715,11 @@ fn good_replicas(ctx: &Ctx) -> usize {
 
 /// `min-replicas-to-write`: may a write run now? (Redis: `checkGoodReplicasStatus`.)
 pub fn enough_good_replicas(ctx: &Ctx) -> bool {
-    let wanted = config_i64(ctx, "min-replicas-to-write", 0);
+    // On every write: one map probe while the parameter was never set (its default is 0).
+    let Some(wanted) = ctx.srv.config.unimplemented.get("min-replicas-to-write") else {
+        return true;
+    };
+    let wanted = crate::util::parse_i64(wanted.as_bytes()).unwrap_or(0);
     if wanted <= 0
         || ctx.srv.master.is_replica()
         || config_i64(ctx, "min-replicas-max-lag", 10) <= 0
