@@ -503,6 +503,7 @@ fn files_move_both_ways_between_redis_and_ferrodis() {
             save_idle: true,
             key_save_delay_us: 0,
             aof_base: false,
+            repl_stream_db: None,
         };
         let file = std::fs::File::create(&path).expect("create ours.rdb");
         rdb::save(&dbs, &opts, std::io::BufWriter::new(file)).expect("write ours.rdb");
@@ -642,6 +643,7 @@ fn a_corrupt_file_stops_startup() {
         save_idle: false,
         key_save_delay_us: 0,
         aof_base: false,
+        repl_stream_db: None,
     };
     let good = rdb::save_to_vec(&dbs, &opts);
     for (name, bytes) in [

@@ -800,6 +800,9 @@ fn lastsave_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
 /// ROLE — `["master", <replication offset>, [[ip, port, acked offset], ...]]` (ferrodis is
 /// always a master).
 fn role_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
+    if super::replica::role_reply(ctx) {
+        return Ok(());
+    }
     let replicas = super::replication::replicas(ctx);
     ctx.out.array_len(3);
     ctx.out.bulk(b"master");

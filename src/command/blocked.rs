@@ -60,6 +60,8 @@ pub enum BlockedOp {
     ZSet(super::zset::ZSetWait),
     /// XREAD, XREADGROUP.
     Stream(super::stream::StreamWait),
+    /// WAIT: no key; served by replicas' acknowledgements (`replication.rs`).
+    Wait(super::replication::WaitForAcks),
 }
 
 /// Server-wide registry of blocked clients.
@@ -306,6 +308,7 @@ fn serve(ctx: &mut Ctx, key: &[u8], op: &BlockedOp) -> bool {
         BlockedOp::List(wait) => super::list::serve_blocked(ctx, key, wait),
         BlockedOp::ZSet(wait) => super::zset::serve_blocked(ctx, key, wait),
         BlockedOp::Stream(wait) => super::stream::serve_blocked(ctx, key, wait),
+        BlockedOp::Wait(_) => false,
     }
 }
 
@@ -323,7 +326,18 @@ pub fn handle_blocked_clients_timeout(ctx: &mut Ctx) {
             break;
         }
         ctx.srv.blocking.deadlines.pop_first();
+        let wait_offset = ctx.clients.get(key).and_then(|c| match &c.blocked {
+            Some(BlockedState {
+                op: BlockedOp::Wait(w),
+                ..
+            }) => Some(w.offset),
+            _ => None,
+        });
         unblock_client(&mut ctx.srv.blocking, ctx.clients, key);
+        if let Some(offset) = wait_offset {
+            super::replication::wait_timed_out(ctx, key, offset);
+            continue;
+        }
         // The timeout reply of every blocking list / sorted-set command in Redis 7.0.
         if let Some(reply) = ctx.reply_to(key) {
             reply.null_array();
@@ -335,6 +349,27 @@ pub fn handle_blocked_clients_timeout(ctx: &mut Ctx) {
 /// the end of a CLIENT PAUSE).
 pub fn queue_for_reprocessing(state: &mut ServerState, key: usize) {
     state.blocking.unblocked.push(key);
+}
+
+/// Every client blocked on keys gets `-UNBLOCKED`: the server became a replica, so what they
+/// wait for may never come (Redis: `disconnectAllBlockedClients`). WAIT is left alone.
+pub fn disconnect_all_blocked_clients(ctx: &mut Ctx) {
+    let keys: Vec<usize> = ctx
+        .clients
+        .iter()
+        .filter(|(_, c)| {
+            c.blocked
+                .as_ref()
+                .is_some_and(|b| !matches!(b.op, BlockedOp::Wait(_)))
+        })
+        .map(|(k, _)| k)
+        .collect();
+    for key in keys {
+        unblock_client(&mut ctx.srv.blocking, ctx.clients, key);
+        if let Some(out) = ctx.reply_to(key) {
+            out.error("UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)");
+        }
+    }
 }
 
 /// The clients unblocked since the last call, whose pipelined input the loop must resume

@@ -98,6 +98,11 @@ pub struct Client {
     pub soft_limit_reached_at: Option<Ms>,
     /// Replica state: once attached (SYNC), the reply buffer carries the replication stream.
     pub replica: super::replication::ReplicaLink,
+    /// The replication offset right after this client's last command (WAIT waits for it;
+    /// Redis: `c->woff`).
+    pub woff: i64,
+    /// This is the link to our master (its input is the replication stream).
+    pub is_master: bool,
 }
 
 /// Is the client on the loopback interface, as Redis decides it (`islocalClient`: its peer is
@@ -168,6 +173,8 @@ impl Client {
             deny_blocking: false,
             soft_limit_reached_at: None,
             replica: Default::default(),
+            woff: 0,
+            is_master: false,
         }
     }
 
@@ -211,6 +218,7 @@ impl Client {
         for (on, c) in [
             (self.monitor, 'O'),
             (self.replica.attached, 'S'),
+            (self.is_master, 'M'),
             (self.subscriptions.count() > 0, 'P'),
             (self.multi.active, 'x'),
             (self.blocked.is_some() || self.postponed, 'b'),

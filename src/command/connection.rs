@@ -429,7 +429,12 @@ fn hello_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     ctx.out.bulk(b"mode");
     ctx.out.bulk(b"standalone");
     ctx.out.bulk(b"role");
-    ctx.out.bulk(b"master");
+    let role: &[u8] = if ctx.srv.master.is_replica() {
+        b"replica"
+    } else {
+        b"master"
+    };
+    ctx.out.bulk(role);
     ctx.out.bulk(b"modules");
     ctx.out.empty_array();
     Ok(())
@@ -632,7 +637,9 @@ fn client_type_by_name(arg: &[u8]) -> Result<ClientType, CommandError> {
 }
 
 fn client_type(c: &Client) -> ClientType {
-    if c.replica.attached {
+    if c.is_master {
+        ClientType::Master
+    } else if c.replica.attached {
         ClientType::Replica
     } else if c.subscriptions.count() > 0 {
         ClientType::PubSub

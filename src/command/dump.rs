@@ -191,7 +191,7 @@ fn restore_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         t if absttl => Some(t),
         t => Some(t.saturating_add(now)),
     };
-    if when.is_some_and(|when| when <= now) {
+    if when.is_some_and(|when| super::check_already_expired(ctx.srv, now, when)) {
         // Already expired: the key is not created (Redis: `checkAlreadyExpired`); replicas
         // see the deletion of the old one.
         if deleted {

@@ -37,6 +37,8 @@ pub enum CommandError {
     MisconfRdb,
     /// Used memory is over `maxmemory` and nothing more may be evicted.
     Oom,
+    /// `min-replicas-to-write` is not met.
+    NoReplicas,
     /// `ERR value is out of range, must be positive` and similar fixed texts after `ERR `.
     Err(&'static str),
     /// Any other message, complete with its code (`ERR ...`, `BUSY ...`, `NOSCRIPT ...`).
@@ -110,6 +112,7 @@ impl CommandError {
                 check the Redis logs for details about the RDB error."
                 .into(),
             CommandError::Oom => "OOM command not allowed when used memory > 'maxmemory'.".into(),
+            CommandError::NoReplicas => "NOREPLICAS Not enough good replicas to write.".into(),
             CommandError::Err(msg) => format!("ERR {msg}").into(),
             CommandError::Custom(msg) | CommandError::Counted(msg) => msg.clone().into(),
         }

@@ -287,7 +287,7 @@ fn memory_section(ctx: &Ctx, out: &mut String) {
         "mem_fragmentation_ratio" => format!("{frag:.2}"),
         "mem_fragmentation_bytes" => frag_bytes,
         "mem_not_counted_for_evict" => super::evict::not_counted_for_evict(),
-        "mem_replication_backlog" => 0,
+        "mem_replication_backlog" => ctx.srv.propagation.repl.backlog.as_ref().map_or(0, |b| b.histlen()),
         "mem_total_replication_buffers" => 0,
         "mem_clients_slaves" => 0,
         "mem_clients_normal" => mh.clients_normal,
@@ -375,7 +375,7 @@ fn stats_section(ctx: &Ctx, out: &mut String) {
         "instantaneous_output_repl_kbps" => "0.00",
         "rejected_connections" => st.rejected_connections,
         "sync_full" => ctx.srv.propagation.repl.sync_full,
-        "sync_partial_ok" => 0,
+        "sync_partial_ok" => ctx.srv.propagation.repl.sync_partial_ok,
         "sync_partial_err" => ctx.srv.propagation.repl.sync_partial_err,
         "expired_keys" => expired,
         "expired_stale_perc" => format!("{:.2}", ctx.srv.expire_cycle.stale_perc * 100.0),
@@ -420,23 +420,32 @@ fn stats_section(ctx: &Ctx, out: &mut String) {
 fn replication_section(ctx: &Ctx, out: &mut String) {
     let repl = &ctx.srv.propagation.repl;
     let (first_byte, histlen) = super::replication::backlog_span(repl);
+    let replica = ctx.srv.master.is_replica();
     out.push_str("# Replication\r\n");
-    fields!(out,
-        "role" => "master",
-        "connected_slaves" => repl.replica_count(),
-    );
+    fields!(out, "role" => if replica { "slave" } else { "master" },);
+    for (name, value) in super::replica::info_fields(ctx) {
+        out.push_str(name);
+        out.push(':');
+        out.push_str(&value);
+        out.push_str("\r\n");
+    }
+    fields!(out, "connected_slaves" => repl.replica_count(),);
     for line in super::replication::info_replicas(ctx, ctx.now) {
         out.push_str(&line);
         out.push_str("\r\n");
     }
+    let backlog_size = repl.backlog.as_ref().map_or_else(
+        || super::replication::config_i64(ctx, "repl-backlog-size", 1 << 20),
+        |b| b.size() as i64,
+    );
     fields!(out,
         "master_failover_state" => "no-failover",
         "master_replid" => repl.replid,
-        "master_replid2" => "0000000000000000000000000000000000000000",
+        "master_replid2" => repl.replid2,
         "master_repl_offset" => repl.master_repl_offset,
-        "second_repl_offset" => -1,
+        "second_repl_offset" => repl.second_repl_offset,
         "repl_backlog_active" => i32::from(repl.active()),
-        "repl_backlog_size" => 1048576,
+        "repl_backlog_size" => backlog_size,
         "repl_backlog_first_byte_offset" => first_byte,
         "repl_backlog_histlen" => histlen,
     );

@@ -917,7 +917,7 @@ fn expire_generic(
         ctx.out.integer(0);
         return Ok(());
     }
-    if when <= now {
+    if super::check_already_expired(ctx.srv, now, when) {
         db.remove(key);
         ctx.srv.dirty += 1;
         let lazy = ctx.srv.config.lazyfree_lazy_expire;

@@ -54,6 +54,7 @@ pub mod pause;
 pub mod persistence;
 pub mod propagate;
 pub mod pubsub;
+pub mod replica;
 pub mod replication;
 pub mod scripting;
 pub mod set;
@@ -300,8 +301,9 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
                 return Processed::Evicted;
             }
             // maxmemory: evict, then refuse what may grow memory (not while a busy script
-            // waits: nothing may be deleted under its feet).
-            if ctx.srv.config.maxmemory != 0 && matches!(caller, Caller::Client) {
+            // waits: nothing may be deleted under its feet). The master's stream is obeyed.
+            let from_master = ctx.srv.master.is_conn(ctx.id);
+            if ctx.srv.config.maxmemory != 0 && matches!(caller, Caller::Client) && !from_master {
                 if let Err(err) = evict::check_memory(ctx, spec, argv, in_multi) {
                     return refuse(ctx, caller, Some(spec), err);
                 }
@@ -310,14 +312,21 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
             if ctx.srv.tracking.clients > 0 {
                 tracking::limit_used_slots(ctx);
             }
+            let is_write = spec.has(flags::WRITE) || multi::exec_would_write(ctx, spec);
             // After a failed background save (with save points), no writes; checked after
             // maxmemory, as in Redis's processCommand.
             if persistence::writes_denied_by_disk_error(ctx.srv)
-                && (spec.has(flags::WRITE)
-                    || spec.name == "ping"
-                    || (in_multi && multi::exec_would_write(ctx, spec)))
+                && (is_write || spec.name == "ping")
             {
                 return refuse(ctx, caller, Some(spec), CommandError::MisconfRdb);
+            }
+            // Replication: too few good replicas, a read-only replica, a stale one.
+            if is_write && !from_master && !replication::enough_good_replicas(ctx) {
+                return refuse(ctx, caller, Some(spec), CommandError::NoReplicas);
+            }
+            let deny_stale = !spec.has(flags::STALE);
+            if let Err(err) = replica::check_command(ctx, is_write, deny_stale, from_master) {
+                return refuse(ctx, caller, Some(spec), err);
             }
             // A monitor is a replica to Redis: it may not touch the keyspace.
             if monitor && spec.has(flags::WRITE | flags::READONLY | flags::MAY_REPLICATE) {
@@ -352,6 +361,15 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
             }
             if spec.has(flags::WRITE) && persistence::writes_denied_by_disk_error(ctx.srv) {
                 return refuse(ctx, caller, Some(spec), CommandError::MisconfRdb);
+            }
+            if spec.has(flags::WRITE) {
+                let from_master = ctx.srv.master.is_conn(ctx.id);
+                if let Err(err) = replica::check_command(ctx, true, false, from_master) {
+                    return refuse(ctx, caller, Some(spec), err);
+                }
+                if !from_master && !replication::enough_good_replicas(ctx) {
+                    return refuse(ctx, caller, Some(spec), CommandError::NoReplicas);
+                }
             }
             if spec.has(flags::DENYOOM) && scripting::oom_denies_write(ctx) {
                 return refuse(ctx, caller, Some(spec), CommandError::Oom);
@@ -396,6 +414,11 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
             drop_replica_reply(ctx, reply_start, spec.name.as_bytes());
         }
         after_command(ctx);
+        // WAIT waits for the stream to reach this point (Redis: `c->woff`).
+        let offset = ctx.srv.propagation.repl.master_repl_offset;
+        if let Some(me) = ctx.clients.get_mut(ctx.id) {
+            me.woff = offset;
+        }
     } else if matches!(caller, Caller::AofLoad) {
         flush_expired_keys(ctx);
     }
@@ -691,6 +714,13 @@ pub fn key_evicted(ctx: &mut Ctx, db: usize, key: &[u8]) -> i64 {
     tracking::invalidate_key(ctx, key, true, false);
     propagate::propagate_deletion(ctx, db, key, lazy);
     freed
+}
+
+/// Is an absolute expiry time `when` already past, so that the key is deleted instead of
+/// given the TTL? Never on a replica: it sets the TTL its master sent, and waits for the
+/// master's DEL (Redis: `checkAlreadyExpired`).
+pub fn check_already_expired(srv: &ServerState, now: Ms, when: Ms) -> bool {
+    when <= now && !srv.master.is_replica()
 }
 
 /// A write command changed `key`: invalidate WATCHes on it and clients' cached copies

@@ -140,6 +140,7 @@ pub fn save_options(config: &Config, now: Ms) -> SaveOptions {
         save_idle: config.maxmemory_policy.contains("lru"),
         key_save_delay_us: config.rdb_key_save_delay,
         aof_base: false,
+        repl_stream_db: None,
     }
 }
 

@@ -74,6 +74,34 @@ pub const COMMANDS: &[CommandSpec] = &[
         "An internal command for configuring the replication stream",
         "3.0.0",
     ),
+    CommandSpec::new(
+        "replicaof",
+        super::replica::replicaof_command,
+        3,
+        ADMIN | NOSCRIPT | STALE | NO_ASYNC_LOADING,
+        "server",
+    )
+    .doc(
+        "Make the server a replica of another instance, or promote it as master.",
+        "5.0.0",
+    ),
+    CommandSpec::new(
+        "slaveof",
+        super::replica::replicaof_command,
+        3,
+        ADMIN | NOSCRIPT | STALE | NO_ASYNC_LOADING,
+        "server",
+    )
+    .doc(
+        "Make the server a replica of another instance, or promote it as master.",
+        "1.0.0",
+    ),
+    CommandSpec::new("wait", wait_command, 3, NOSCRIPT, "connection")
+        .tips(&["request_policy:all_shards", "response_policy:agg_min"])
+        .doc(
+            "Wait for the synchronous replication of all the write commands sent in the context of the current connection",
+            "3.0.0",
+        ),
 ];
 
 /// The replication stream and the replicas reading it (Redis: the replication part of
@@ -81,18 +109,33 @@ pub const COMMANDS: &[CommandSpec] = &[
 pub struct ReplicationFeed {
     /// The replication id of the stream (Redis: `server.replid`).
     pub replid: String,
-    /// Bytes written to the stream so far (Redis: `master_repl_offset`).
+    /// The id of the history this server continued from before its current one: a promoted
+    /// replica keeps its old master's id here, so its siblings may continue partially up to
+    /// `second_repl_offset` (Redis: `server.replid2`, PSYNC2).
+    pub replid2: String,
+    /// Bytes written to the stream so far (Redis: `master_repl_offset`); on a replica, the
+    /// bytes of its master's stream applied so far.
     pub master_repl_offset: i64,
+    /// The first offset that is *not* part of `replid2`'s history, or -1.
+    pub second_repl_offset: i64,
+    /// The last bytes of the stream, for partial resynchronization; created when the first
+    /// replica attaches and kept after the last one left, for `repl-backlog-ttl` seconds.
+    pub backlog: Option<ReplicationBacklog>,
     /// Slab keys of the attached replicas, in attach order.
     replicas: Vec<usize>,
     /// The database the stream last selected; `None` forces a SELECT before the next command.
     selected_db: Option<usize>,
-    /// Set when the first replica attached (Redis creates its backlog then and keeps feeding
-    /// it after the replicas left): the offset of its first byte.
-    backlog_first_byte: Option<i64>,
     /// Calls of [`replication_cron`] (once a second), for the PING period.
     cron_loops: u64,
+    /// Since when no replica is attached (for `repl-backlog-ttl`), Unix ms; 0 while some are.
+    no_replicas_since: Ms,
+    /// Clients blocked in WAIT, in arrival order.
+    waiting_for_acks: Vec<usize>,
+    /// A WAIT asked the replicas for their offsets: `REPLCONF GETACK *` goes out before the
+    /// loop sleeps (Redis: `server.get_ack_from_slaves`).
+    get_ack_from_replicas: bool,
     pub sync_full: u64,
+    pub sync_partial_ok: u64,
     pub sync_partial_err: u64,
 }
 
@@ -100,25 +143,182 @@ impl Default for ReplicationFeed {
     fn default() -> Self {
         ReplicationFeed {
             replid: random_id(&mut <rand::rngs::SmallRng as rand::SeedableRng>::from_os_rng()),
+            replid2: NULL_REPLID.to_string(),
             master_repl_offset: 0,
+            second_repl_offset: -1,
+            backlog: None,
             replicas: Vec::new(),
             selected_db: None,
-            backlog_first_byte: None,
             cron_loops: 0,
+            no_replicas_since: 0,
+            waiting_for_acks: Vec::new(),
+            get_ack_from_replicas: false,
             sync_full: 0,
+            sync_partial_ok: 0,
             sync_partial_err: 0,
         }
     }
 }
 
+/// The replication id of no history (Redis prints it for an unset `master_replid2`).
+pub const NULL_REPLID: &str = "0000000000000000000000000000000000000000";
+
 impl ReplicationFeed {
-    /// Is the stream being produced (a replica attached once)?
+    /// Is the stream being produced (there is a backlog to feed)?
     pub fn active(&self) -> bool {
-        self.backlog_first_byte.is_some()
+        self.backlog.is_some()
     }
 
     pub fn replica_count(&self) -> usize {
         self.replicas.len()
+    }
+
+    /// The slab keys of the attached replicas.
+    pub fn replica_keys(&self) -> &[usize] {
+        &self.replicas
+    }
+
+    /// Starts a new history: the current id becomes the secondary one, valid up to the
+    /// current offset (Redis: `shiftReplicationId`, when a replica is promoted or its master
+    /// continued with another id).
+    pub fn shift_replid(&mut self, new_id: String) {
+        self.replid2 = std::mem::replace(&mut self.replid, new_id);
+        self.second_repl_offset = self.master_repl_offset + 1;
+        info!(
+            "Setting secondary replication ID to {}, valid up to offset: {}. New replication ID is {}",
+            self.replid2, self.second_repl_offset, self.replid
+        );
+    }
+
+    /// The next command written to the stream is preceded by a SELECT.
+    pub fn force_select(&mut self) {
+        self.selected_db = None;
+    }
+
+    /// Forgets the secondary id (Redis: `clearReplicationId2`).
+    pub fn clear_replid2(&mut self) {
+        self.replid2 = NULL_REPLID.to_string();
+        self.second_repl_offset = -1;
+    }
+
+    /// Makes sure a backlog exists, sized `size` (Redis: `createReplicationBacklog`).
+    pub fn create_backlog(&mut self, size: usize) {
+        if self.backlog.is_none() {
+            self.backlog = Some(ReplicationBacklog::new(size, self.master_repl_offset + 1));
+        }
+    }
+
+    /// Appends stream bytes: the backlog, the offset, and every replica's output (Redis:
+    /// the tail of `replicationFeedSlaves`, and `replicationFeedStreamFromMasterStream` for
+    /// the bytes a replica proxies to its own replicas).
+    fn append(&mut self, bytes: &[u8]) {
+        self.master_repl_offset += bytes.len() as i64;
+        if let Some(backlog) = &mut self.backlog {
+            backlog.append(bytes, self.master_repl_offset);
+        }
+    }
+}
+
+/// The last `size` bytes of the replication stream, in a ring (Redis: `server.repl_backlog`).
+///
+/// A replica that lost its link asks `PSYNC <replid> <offset+1>`; if that offset still lies
+/// in the ring (`first_offset ..= first_offset + histlen`), the master sends only the bytes
+/// from there on (`+CONTINUE`) instead of a whole new RDB image. The ring is a `Vec` that
+/// grows up to `size` as the stream does, then wraps: `write_at` is where the next byte goes,
+/// and the `histlen` bytes before it (wrapping) are the history.
+pub struct ReplicationBacklog {
+    buf: Vec<u8>,
+    size: usize,
+    write_at: usize,
+    histlen: usize,
+    /// Stream offset of the oldest byte held.
+    first_offset: i64,
+}
+
+impl ReplicationBacklog {
+    pub fn new(size: usize, first_offset: i64) -> ReplicationBacklog {
+        ReplicationBacklog {
+            buf: Vec::new(),
+            size: size.max(1),
+            write_at: 0,
+            histlen: 0,
+            first_offset,
+        }
+    }
+
+    /// Appends `bytes`, which end at stream offset `end_offset`, dropping the oldest bytes
+    /// past `size`.
+    pub fn append(&mut self, mut bytes: &[u8], end_offset: i64) {
+        if bytes.len() >= self.size {
+            bytes = &bytes[bytes.len() - self.size..];
+            self.buf.clear();
+            self.buf.extend_from_slice(bytes);
+            self.write_at = 0;
+            self.histlen = self.size;
+        } else {
+            self.histlen = (self.histlen + bytes.len()).min(self.size);
+            while !bytes.is_empty() {
+                let take = if self.buf.len() < self.size {
+                    // Still growing: the write position is the end of the vector.
+                    let take = bytes.len().min(self.size - self.buf.len());
+                    self.buf.extend_from_slice(&bytes[..take]);
+                    take
+                } else {
+                    let take = bytes.len().min(self.size - self.write_at);
+                    self.buf[self.write_at..self.write_at + take].copy_from_slice(&bytes[..take]);
+                    take
+                };
+                self.write_at = (self.write_at + take) % self.size;
+                bytes = &bytes[take..];
+            }
+        }
+        self.first_offset = end_offset - self.histlen as i64 + 1;
+    }
+
+    /// Stream offset of the oldest byte held (`repl_backlog_first_byte_offset`).
+    pub fn first_offset(&self) -> i64 {
+        self.first_offset
+    }
+
+    pub fn histlen(&self) -> usize {
+        self.histlen
+    }
+
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// The history from stream offset `offset` to the end, if the ring still holds it
+    /// (an offset one past the end gives nothing, successfully).
+    pub fn since(&self, offset: i64) -> Option<Vec<u8>> {
+        let skip = usize::try_from(offset - self.first_offset).ok()?;
+        if skip > self.histlen {
+            return None;
+        }
+        let len = self.histlen - skip;
+        let cap = self.buf.len();
+        let mut out = Vec::with_capacity(len);
+        if len == 0 || cap == 0 {
+            return Some(out);
+        }
+        let oldest = (self.write_at + cap - self.histlen) % cap;
+        let start = (oldest + skip) % cap;
+        let first = len.min(cap - start);
+        out.extend_from_slice(&self.buf[start..start + first]);
+        out.extend_from_slice(&self.buf[..len - first]);
+        Some(out)
+    }
+
+    /// A new size, keeping the newest history that fits (Redis: `resizeReplicationBacklog`).
+    pub fn resize(&mut self, size: usize) {
+        let size = size.max(1);
+        if size == self.size {
+            return;
+        }
+        let end = self.first_offset + self.histlen as i64 - 1;
+        let history = self.since(self.first_offset).unwrap_or_default();
+        *self = ReplicationBacklog::new(size, end + 1);
+        self.append(&history, end);
     }
 }
 
@@ -129,9 +329,13 @@ pub struct ReplicaLink {
     pub attached: bool,
     /// REPLCONF listening-port.
     pub listening_port: i64,
+    /// REPLCONF ip-address (replica-announce-ip), if it sent one.
+    pub announced_ip: Option<String>,
     /// The last REPLCONF ACK offset and when it came (or when the replica attached).
     pub ack_offset: i64,
     pub ack_time: Ms,
+    /// REPLCONF capa psync2: it understands `+CONTINUE <replid>`.
+    pub capa_psync2: bool,
 }
 
 /// A random 40-hex-digit id (Redis: `getRandomHexChars`), for run ids and replication ids.
@@ -141,31 +345,46 @@ pub fn random_id(rng: &mut impl Rng) -> String {
         .collect()
 }
 
+/// A numeric configuration parameter stored as text (the replication knobs).
+pub fn config_i64(ctx: &Ctx, name: &str, default: i64) -> i64 {
+    ctx.srv
+        .config
+        .get(name)
+        .and_then(|v| crate::util::parse_i64(v.as_bytes()))
+        .unwrap_or(default)
+}
+
 /// Appends one command to the stream of every replica (Redis: `replicationFeedSlaves`),
 /// selecting `db` first if the stream is elsewhere. `db` is `None` for commands that belong
-/// to no database (PING).
+/// to no database (PING). A replica produces no stream of its own: it proxies its master's
+/// ([`feed_raw`]).
 pub fn feed(ctx: &mut Ctx, db: Option<usize>, argv: &[Vec<u8>]) {
-    let repl = &mut ctx.srv.propagation.repl;
-    if !repl.active() {
+    if !ctx.srv.propagation.repl.active() || ctx.srv.master.is_replica() {
         return;
     }
+    let repl = &mut ctx.srv.propagation.repl;
     let mut bytes = Vec::with_capacity(64);
     if let Some(db) = db.filter(|&db| repl.selected_db != Some(db)) {
         encode_command(&mut bytes, &[b"SELECT", db.to_string().as_bytes()]);
         repl.selected_db = Some(db);
     }
     encode_command(&mut bytes, argv);
-    repl.master_repl_offset += bytes.len() as i64;
+    feed_raw(ctx, &bytes);
+}
+
+/// Appends stream bytes as they are to the backlog and every replica's output.
+pub fn feed_raw(ctx: &mut Ctx, bytes: &[u8]) {
+    ctx.srv.propagation.repl.append(bytes);
     for i in 0..ctx.srv.propagation.repl.replicas.len() {
         let replica = ctx.srv.propagation.repl.replicas[i];
         if let Some(out) = ctx.reply_to(replica) {
-            out.raw(&bytes);
+            out.raw(bytes);
         }
     }
 }
 
 /// `*<n>\r\n` then `$<len>\r\n<arg>\r\n` per argument.
-fn encode_command<A: AsRef<[u8]>>(out: &mut Vec<u8>, argv: &[A]) {
+pub fn encode_command<A: AsRef<[u8]>>(out: &mut Vec<u8>, argv: &[A]) {
     out.extend_from_slice(format!("*{}\r\n", argv.len()).as_bytes());
     for arg in argv {
         let arg = arg.as_ref();
@@ -175,12 +394,19 @@ fn encode_command<A: AsRef<[u8]>>(out: &mut Vec<u8>, argv: &[A]) {
     }
 }
 
-/// SYNC / PSYNC replid offset — makes the caller a replica: `+FULLRESYNC <replid> <offset>`
-/// (PSYNC only), the RDB image as `$<len>\r\n<bytes>`, then the stream. A partial resync is
-/// never possible yet (there is no backlog to continue from). Redis: `syncCommand`.
+/// SYNC / PSYNC replid offset — makes the caller a replica. PSYNC first tries to continue
+/// the replica's history from the backlog (`+CONTINUE <replid>`, then the bytes it missed);
+/// otherwise, and always for SYNC: `+FULLRESYNC <replid> <offset>` (PSYNC only), the RDB
+/// image as `$<len>\r\n<bytes>`, then the stream. Redis: `syncCommand`,
+/// `masterTryPartialResynchronization`.
 pub fn sync_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     if ctx.me().replica.attached {
         return Ok(());
+    }
+    if ctx.srv.master.is_replica() && !ctx.srv.master.is_connected() {
+        return Err(CommandError::Custom(
+            "NOMASTERLINK Can't SYNC while not connected with my master".into(),
+        ));
     }
     if !ctx.out.is_empty() {
         return Err(CommandError::Err(
@@ -188,30 +414,31 @@ pub fn sync_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         ));
     }
     let psync = argv[0].eq_ignore_ascii_case(b"psync");
+    let addr = ctx.me().addr;
+    info!("Replica {addr} asks for synchronization");
     if psync {
-        super::args::int(argv[2]).map_err(|_| CommandError::NotInteger)?;
+        let offset = super::args::int(argv[2]).map_err(|_| CommandError::NotInteger)?;
+        if try_partial_resync(ctx, argv[1], offset) {
+            ctx.srv.propagation.repl.sync_partial_ok += 1;
+            return Ok(());
+        }
         if !argv[1].starts_with(b"?") {
             ctx.srv.propagation.repl.sync_partial_err += 1;
         }
     }
-    let id = ctx.id;
-    let now = ctx.now;
-    let addr = ctx.me().addr;
-    info!("Replica {addr} asks for synchronization");
     ctx.srv.propagation.repl.sync_full += 1;
-    let me = ctx.me();
-    me.replica.attached = true;
-    me.replica.ack_time = now;
-    // Its output is the stream from now on: CLIENT REPLY OFF/SKIP must not eat it.
-    me.reply_mode = super::client::ReplyMode::On;
+    attach_replica(ctx);
+    let size = config_i64(ctx, "repl-backlog-size", 1 << 20).max(1) as usize;
     let new_replid = random_id(&mut ctx.srv.rng);
     let repl = &mut ctx.srv.propagation.repl;
-    repl.replicas.push(id);
-    if repl.backlog_first_byte.is_none() {
-        // A stream with no past: a new id (Redis: changeReplicationId when the backlog is
-        // created).
-        repl.replid = new_replid;
-        repl.backlog_first_byte = Some(repl.master_repl_offset + 1);
+    if repl.backlog.is_none() {
+        // A master's stream with no past gets a new id (Redis: changeReplicationId and
+        // clearReplicationId2 when the backlog is created); a replica keeps its master's.
+        if !ctx.srv.master.is_replica() {
+            repl.replid = new_replid;
+            repl.clear_replid2();
+        }
+        repl.create_backlog(size);
         info!(
             "Replication backlog created, my new replication id is '{}'",
             repl.replid
@@ -225,12 +452,71 @@ pub fn sync_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         );
         ctx.out.raw(line.as_bytes());
     }
-    let opts = super::persistence::save_options(&ctx.srv.config, now);
+    let mut opts = super::persistence::save_options(&ctx.srv.config, ctx.now);
+    // A replica proxies its master's stream, which goes on in the master's database.
+    opts.repl_stream_db = ctx
+        .srv
+        .master
+        .conn
+        .filter(|_| ctx.srv.master.is_connected())
+        .and_then(|key| ctx.clients.get(key))
+        .map(|c| c.db);
     let image = rdb::save_to_vec(ctx.dbs, &opts);
     ctx.out.raw(format!("${}\r\n", image.len()).as_bytes());
     ctx.out.raw(&image);
     info!("Synchronization with replica {addr} succeeded");
     Ok(())
+}
+
+/// Flags the caller as a replica reading the stream.
+fn attach_replica(ctx: &mut Ctx) {
+    let (id, now) = (ctx.id, ctx.now);
+    let me = ctx.me();
+    me.replica.attached = true;
+    me.replica.ack_time = now;
+    // Its output is the stream from now on: CLIENT REPLY OFF/SKIP must not eat it.
+    me.reply_mode = super::client::ReplyMode::On;
+    let repl = &mut ctx.srv.propagation.repl;
+    repl.replicas.push(id);
+    repl.no_replicas_since = 0;
+}
+
+/// Continues the caller's history if `replid` is ours (or our previous one, up to where it
+/// ended) and the backlog still holds `offset` (Redis: `masterTryPartialResynchronization`).
+fn try_partial_resync(ctx: &mut Ctx, replid: &[u8], offset: i64) -> bool {
+    let repl = &ctx.srv.propagation.repl;
+    let ours = replid == repl.replid.as_bytes();
+    let previous = replid == repl.replid2.as_bytes() && offset <= repl.second_repl_offset;
+    if !ours && !previous {
+        if replid != b"?" {
+            info!(
+                "Partial resynchronization not accepted: Replication ID mismatch (Replica asked for '{}', my replication IDs are '{}' and '{}')",
+                String::from_utf8_lossy(replid),
+                repl.replid,
+                repl.replid2
+            );
+        }
+        return false;
+    }
+    let Some(history) = repl.backlog.as_ref().and_then(|b| b.since(offset)) else {
+        info!("Unable to partial resync with replica: lack of backlog (Replica request was: {offset}).");
+        return false;
+    };
+    let psync2 = ctx.me().replica.capa_psync2;
+    attach_replica(ctx);
+    let line = if psync2 {
+        format!("+CONTINUE {}\r\n", ctx.srv.propagation.repl.replid)
+    } else {
+        "+CONTINUE\r\n".to_string()
+    };
+    ctx.out.raw(line.as_bytes());
+    ctx.out.raw(&history);
+    info!(
+        "Partial resynchronization request from {} accepted. Sending {} bytes of backlog starting from offset {offset}.",
+        ctx.me().addr,
+        history.len()
+    );
+    true
 }
 
 /// REPLCONF option value [option value ...] — what a replica tells its master: `+OK`, except
@@ -244,6 +530,12 @@ pub fn replconf_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         if option.eq_ignore_ascii_case(b"listening-port") {
             let port = super::args::int(value).map_err(|_| CommandError::NotInteger)?;
             ctx.me().replica.listening_port = port;
+        } else if option.eq_ignore_ascii_case(b"ip-address") {
+            ctx.me().replica.announced_ip = Some(String::from_utf8_lossy(value).into_owned());
+        } else if option.eq_ignore_ascii_case(b"capa") {
+            if value.eq_ignore_ascii_case(b"psync2") {
+                ctx.me().replica.capa_psync2 = true;
+            }
         } else if option.eq_ignore_ascii_case(b"ack") {
             let now = ctx.now;
             let link = &mut ctx.me().replica;
@@ -252,18 +544,17 @@ pub fn replconf_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
                     link.ack_offset = link.ack_offset.max(offset);
                     link.ack_time = now;
                 }
+                process_clients_waiting_replicas(ctx);
             }
             return Ok(());
         } else if option.eq_ignore_ascii_case(b"getack") {
             // Only a replica answers GETACK (to its master); a master ignores it.
+            super::replica::getack_received(ctx);
             return Ok(());
-        } else if option.eq_ignore_ascii_case(b"capa")
-            || option.eq_ignore_ascii_case(b"ip-address")
-            || option.eq_ignore_ascii_case(b"rdb-only")
+        } else if option.eq_ignore_ascii_case(b"rdb-only")
             || option.eq_ignore_ascii_case(b"rdb-filter-only")
         {
-            // Capabilities this master does not use are ignored, as Redis ignores unknown ones;
-            // an RDB-only or filtered request still gets the whole image (redis-cli --replica
+            // An RDB-only or filtered request still gets the whole image (redis-cli --replica
             // asks for a filtered one and reads the image whatever it holds).
         } else {
             let msg = format!(
@@ -279,23 +570,67 @@ pub fn replconf_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
 
 /// Once a second (Redis: the master half of `replicationCron`): every
 /// `repl-ping-replica-period` seconds, a PING on the stream, so that replicas can tell a
-/// silent master from a dead link.
+/// silent master from a dead link; replicas silent for `repl-timeout` are dropped; a backlog
+/// with no replica for `repl-backlog-ttl` seconds is freed.
 pub fn replication_cron(ctx: &mut Ctx) {
     let repl = &mut ctx.srv.propagation.repl;
     let loops = repl.cron_loops;
     repl.cron_loops += 1;
+    let size = config_i64(ctx, "repl-backlog-size", 1 << 20).max(1) as usize;
+    let ttl = config_i64(ctx, "repl-backlog-ttl", 3600);
+    let timeout_ms = config_i64(ctx, "repl-timeout", 60).max(1) * 1000;
+    let now = ctx.now;
+    let is_replica = ctx.srv.master.is_replica();
+    let repl = &mut ctx.srv.propagation.repl;
+    if let Some(backlog) = &mut repl.backlog {
+        backlog.resize(size);
+    }
     if repl.replicas.is_empty() {
+        if repl.no_replicas_since == 0 {
+            repl.no_replicas_since = now;
+        }
+        // A replica keeps its backlog: it is what lets its own replicas, and itself after a
+        // promotion, continue partially (Redis frees it only on a master).
+        if !is_replica
+            && ttl > 0
+            && repl.backlog.is_some()
+            && now - repl.no_replicas_since > ttl * 1000
+        {
+            // A new id: the old history can no longer be continued (Redis:
+            // changeReplicationId + clearReplicationId2 before freeing the backlog).
+            repl.replid = random_id(&mut ctx.srv.rng);
+            repl.clear_replid2();
+            repl.backlog = None;
+            info!("Replication backlog freed after {ttl} seconds without connected replicas.");
+        }
         return;
     }
-    let period = ctx
-        .srv
-        .config
-        .get("repl-ping-replica-period")
-        .and_then(|p| p.parse::<u64>().ok())
-        .unwrap_or(10)
-        .max(1);
-    if loops.is_multiple_of(period) {
-        feed(ctx, None, &[b"ping".to_vec()]);
+    for i in 0..repl.replicas.len() {
+        let key = repl.replicas[i];
+        if let Some(c) = ctx.clients.get_mut(key) {
+            if now - c.replica.ack_time > timeout_ms {
+                warn!(
+                    "Disconnecting timedout replica (streaming sync): {}",
+                    c.addr
+                );
+                c.close_asap = true;
+            }
+        }
+    }
+    let period = config_i64(ctx, "repl-ping-replica-period", 10).max(1) as u64;
+    if !is_replica && loops.is_multiple_of(period) {
+        feed(ctx, None, &[b"PING".to_vec()]);
+    }
+}
+
+/// Before the loop sleeps (Redis: the replication part of `beforeSleep`): a WAIT asked for
+/// the replicas' offsets, so `REPLCONF GETACK *` goes out, once per turn.
+pub fn before_sleep(ctx: &mut Ctx) {
+    if std::mem::take(&mut ctx.srv.propagation.repl.get_ack_from_replicas)
+        && !ctx.srv.master.is_replica()
+    {
+        let argv = [b"REPLCONF".to_vec(), b"GETACK".to_vec(), b"*".to_vec()];
+        feed(ctx, None, &argv);
     }
 }
 
@@ -310,18 +645,36 @@ pub fn replica_replied(ctx: &mut Ctx, command: &str) {
     me.close_asap = true;
 }
 
-/// A client is gone: drop it from the replicas.
+/// A client is gone: drop it from the replicas and the WAIT queue.
 pub fn forget_client(feed: &mut ReplicationFeed, key: usize) {
     feed.replicas.retain(|&r| r != key);
+    feed.waiting_for_acks.retain(|&r| r != key);
 }
 
-/// The attached replicas, in attach order: address and link state (INFO, ROLE).
+/// Drops every replica (Redis: `disconnectSlaves`, when the history they follow changed).
+pub fn disconnect_replicas(ctx: &mut Ctx) {
+    for key in std::mem::take(&mut ctx.srv.propagation.repl.replicas) {
+        if let Some(c) = ctx.clients.get_mut(key) {
+            c.close_asap = true;
+            let _ = ctx.reply_to(key);
+        }
+    }
+}
+
+/// The attached replicas, in attach order: announced address and link state (INFO, ROLE).
 pub fn replicas(ctx: &Ctx) -> Vec<(String, ReplicaLink)> {
     let repl = &ctx.srv.propagation.repl;
     repl.replicas
         .iter()
         .filter_map(|&key| ctx.clients.get(key))
-        .map(|c| (c.addr.ip().to_string(), c.replica.clone()))
+        .map(|c| {
+            let ip = c
+                .replica
+                .announced_ip
+                .clone()
+                .unwrap_or_else(|| c.addr.ip().to_string());
+            (ip, c.replica.clone())
+        })
         .collect()
 }
 
@@ -341,13 +694,159 @@ pub fn info_replicas(ctx: &Ctx, now: Ms) -> Vec<String> {
         .collect()
 }
 
-/// `repl_backlog_first_byte_offset` and `repl_backlog_histlen` (0, 0 before any replica).
-pub fn backlog_span(feed: &ReplicationFeed) -> (i64, i64) {
-    match feed.backlog_first_byte {
-        None => (0, 0),
-        Some(first) => {
-            let len = (feed.master_repl_offset - first + 1).clamp(0, 1 << 20);
-            (feed.master_repl_offset - len + 1, len)
+/// How many replicas acknowledged the stream up to `offset` (Redis:
+/// `replicationCountAcksByOffset`).
+pub fn count_acks(ctx: &Ctx, offset: i64) -> usize {
+    replicas(ctx)
+        .iter()
+        .filter(|(_, link)| link.ack_offset >= offset)
+        .count()
+}
+
+/// Replicas whose last ACK is at most `min-replicas-max-lag` seconds old (Redis:
+/// `refreshGoodSlavesCount`).
+fn good_replicas(ctx: &Ctx) -> usize {
+    let max_lag = config_i64(ctx, "min-replicas-max-lag", 10);
+    replicas(ctx)
+        .iter()
+        .filter(|(_, link)| (ctx.now - link.ack_time) / 1000 <= max_lag)
+        .count()
+}
+
+/// `min-replicas-to-write`: may a write run now? (Redis: `checkGoodReplicasStatus`.)
+pub fn enough_good_replicas(ctx: &Ctx) -> bool {
+    // On every write: one map probe while the parameter was never set (its default is 0).
+    let Some(wanted) = ctx.srv.config.unimplemented.get("min-replicas-to-write") else {
+        return true;
+    };
+    let wanted = crate::util::parse_i64(wanted.as_bytes()).unwrap_or(0);
+    if wanted <= 0
+        || ctx.srv.master.is_replica()
+        || config_i64(ctx, "min-replicas-max-lag", 10) <= 0
+    {
+        return true;
+    }
+    good_replicas(ctx) as i64 >= wanted
+}
+
+/// WAIT numreplicas timeout — blocks until `numreplicas` replicas acknowledged every write
+/// the caller made, or `timeout` ms pass (0: forever); replies how many did (Redis:
+/// `waitCommand`).
+pub fn wait_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    if ctx.srv.master.is_replica() {
+        return Err(CommandError::Err(
+            "WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.",
+        ));
+    }
+    let numreplicas = super::args::int(argv[1]).map_err(|_| CommandError::NotInteger)?;
+    let timeout = wait_timeout(argv[2])?;
+    let offset = ctx.clients.get(ctx.id).map_or(0, |c| c.woff);
+    let acked = count_acks(ctx, offset);
+    if acked as i64 >= numreplicas || !super::blocked::may_block(ctx) {
+        ctx.out.integer(acked as i64);
+        return Ok(());
+    }
+    let op = super::blocked::BlockedOp::Wait(WaitForAcks {
+        offset,
+        numreplicas: numreplicas.max(0) as usize,
+    });
+    super::blocked::block_for_keys(ctx, &[], timeout, op);
+    let repl = &mut ctx.srv.propagation.repl;
+    repl.waiting_for_acks.push(ctx.id);
+    repl.get_ack_from_replicas = true;
+    Ok(())
+}
+
+/// WAIT's timeout: milliseconds, 0 = forever (Redis: `getTimeoutFromObjectOrReply`).
+fn wait_timeout(arg: &[u8]) -> Result<Option<i64>, CommandError> {
+    let ms = super::args::int(arg)
+        .map_err(|_| CommandError::Err("timeout is not an integer or out of range"))?;
+    if ms < 0 {
+        return Err(CommandError::Err("timeout is negative"));
+    }
+    Ok((ms > 0).then_some(ms))
+}
+
+/// What a client blocked in WAIT waits for.
+pub struct WaitForAcks {
+    pub offset: i64,
+    pub numreplicas: usize,
+}
+
+/// Answers the WAIT clients whose replicas have now acknowledged enough (Redis:
+/// `processClientsWaitingReplicas`).
+pub fn process_clients_waiting_replicas(ctx: &mut Ctx) {
+    if ctx.srv.propagation.repl.waiting_for_acks.is_empty() {
+        return;
+    }
+    let waiting = ctx.srv.propagation.repl.waiting_for_acks.clone();
+    for key in waiting {
+        let Some(wait) = ctx.clients.get(key).and_then(|c| c.blocked.as_ref()) else {
+            continue;
+        };
+        let super::blocked::BlockedOp::Wait(w) = &wait.op else {
+            continue;
+        };
+        let (offset, wanted) = (w.offset, w.numreplicas);
+        let acked = count_acks(ctx, offset);
+        if acked >= wanted {
+            ctx.srv
+                .propagation
+                .repl
+                .waiting_for_acks
+                .retain(|&k| k != key);
+            super::blocked::unblock_client(&mut ctx.srv.blocking, ctx.clients, key);
+            if let Some(out) = ctx.reply_to(key) {
+                out.integer(acked as i64);
+            }
         }
+    }
+}
+
+/// The WAIT timeout reply: how many replicas acknowledged `offset` by now.
+pub fn wait_timed_out(ctx: &mut Ctx, key: usize, offset: i64) {
+    ctx.srv
+        .propagation
+        .repl
+        .waiting_for_acks
+        .retain(|&k| k != key);
+    let acked = count_acks(ctx, offset);
+    if let Some(out) = ctx.reply_to(key) {
+        out.integer(acked as i64);
+    }
+}
+
+/// `repl_backlog_first_byte_offset` and `repl_backlog_histlen` (0, 0 without a backlog).
+pub fn backlog_span(feed: &ReplicationFeed) -> (i64, i64) {
+    match &feed.backlog {
+        None => (0, 0),
+        Some(b) => (b.first_offset(), b.histlen() as i64),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ReplicationBacklog;
+
+    #[test]
+    fn backlog_keeps_the_last_bytes_and_serves_any_offset_it_holds() {
+        let mut b = ReplicationBacklog::new(8, 1);
+        b.append(b"abcde", 5);
+        assert_eq!(b.since(1).as_deref(), Some(&b"abcde"[..]));
+        assert_eq!(b.since(6).as_deref(), Some(&b""[..]));
+        assert_eq!(b.since(7), None);
+        b.append(b"fghij", 10);
+        assert_eq!((b.first_offset(), b.histlen()), (3, 8));
+        assert_eq!(b.since(3).as_deref(), Some(&b"cdefghij"[..]));
+        assert_eq!(b.since(9).as_deref(), Some(&b"ij"[..]));
+        assert_eq!(b.since(2), None);
+        b.append(b"0123456789", 20);
+        assert_eq!(b.since(13).as_deref(), Some(&b"23456789"[..]));
+        b.resize(4);
+        assert_eq!((b.first_offset(), b.histlen()), (17, 4));
+        assert_eq!(b.since(17).as_deref(), Some(&b"6789"[..]));
+        b.resize(16);
+        b.append(b"xy", 22);
+        assert_eq!(b.since(17).as_deref(), Some(&b"6789xy"[..]));
     }
 }

@@ -138,6 +138,8 @@ pub struct ServerState {
     pub dirty: u64,
     /// The write funnel and its sinks (replicas now, the AOF later): see `command::propagate`.
     pub propagation: super::propagate::PropagationState,
+    /// The replica role: the master this server follows and the link to it (`replica.rs`).
+    pub master: super::replica::MasterLink,
     /// Last save and load, for LASTSAVE and INFO persistence.
     pub rdb: super::persistence::RdbState,
     /// The append-only file: its buffer, file, fsync thread, rewrite child (see `aof`).
@@ -207,6 +209,7 @@ impl ServerState {
             shutdown: None,
             dirty: 0,
             propagation: Default::default(),
+            master: Default::default(),
             rdb: Default::default(),
             aof: Default::default(),
             loading: false,

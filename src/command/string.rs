@@ -491,7 +491,7 @@ fn getex_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         ctx.out.bulk(v);
     }
     if let Some(when) = when {
-        if when <= ctx.now {
+        if super::check_already_expired(ctx.srv, ctx.now, when) {
             db.remove(key);
             ctx.srv.dirty += 1;
             let lazy = ctx.srv.config.lazyfree_lazy_expire;

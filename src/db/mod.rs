@@ -45,6 +45,24 @@ pub struct Db {
     /// While clients are paused (CLIENT PAUSE), until this Unix ms: an expired key reads as
     /// missing but is not deleted, so the dataset stays still. 0: not paused.
     pub expire_paused_until: Ms,
+    /// What lookups do with a key whose TTL passed: delete it (a master), or, on a replica,
+    /// hide it without deleting (the master sends the DEL), or keep it visible while the
+    /// master's own commands run.
+    pub expiry_mode: ExpiryMode,
+}
+
+/// How lazy expiry treats a key whose TTL passed (Redis: the `masterhost` and
+/// `current_client == master` cases of `expireIfNeeded`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ExpiryMode {
+    /// A master: the key is deleted (and the deletion propagated by the command layer).
+    #[default]
+    Delete,
+    /// A replica serving its clients: the key reads as missing but stays until the master's
+    /// DEL arrives, so the replica never diverges from its master.
+    Hide,
+    /// A replica applying its master's stream: the key is there for the master's commands.
+    Keep,
 }
 
 /// Counters INFO sums over all databases.
@@ -66,6 +84,7 @@ impl Db {
             expired_pending: Vec::new(),
             stats: DbStats::default(),
             expire_paused_until: 0,
+            expiry_mode: ExpiryMode::Delete,
         }
     }
 
@@ -77,19 +96,24 @@ impl Db {
         self.dict.is_empty()
     }
 
-    /// Deletes `key` if its TTL has passed. Returns true if the key is (now) expired: gone, or,
-    /// while clients are paused, logically gone but still stored (Redis: `expireIfNeeded`).
+    /// Deletes `key` if its TTL has passed. Returns true if the key is (now) expired: gone, or
+    /// to be treated as missing though it stays — on a replica ([`ExpiryMode::Hide`]), or while
+    /// clients are paused (Redis: `expireIfNeeded`).
     pub fn expire_if_needed(&mut self, key: &[u8], now: Ms) -> bool {
         if self.expires.is_empty() {
             return false;
         }
         match self.expires.get(key) {
-            Some(&when) if when < now => {
-                if now > self.expire_paused_until {
-                    self.delete_expired(key);
+            Some(&when) if when < now => match self.expiry_mode {
+                ExpiryMode::Delete => {
+                    if now > self.expire_paused_until {
+                        self.delete_expired(key);
+                    }
+                    true
                 }
-                true
-            }
+                ExpiryMode::Hide => true,
+                ExpiryMode::Keep => false,
+            },
             _ => false,
         }
     }
@@ -125,7 +149,14 @@ impl Db {
     /// Looks a key up for writing: expires it if needed, no hit/miss accounting.
     /// Redis: `lookupKeyWrite`.
     pub fn lookup_write(&mut self, key: &[u8], now: Ms) -> Option<&mut Object> {
+        // A write on a (writable) replica deletes the expired key it finds, as Redis 7.0's
+        // `EXPIRE_FORCE_DELETE_EXPIRED`: the new value must not be added beside the old one.
+        let mode = self.expiry_mode;
+        if mode == ExpiryMode::Hide {
+            self.expiry_mode = ExpiryMode::Delete;
+        }
         let expired = self.expire_if_needed(key, now);
+        self.expiry_mode = mode;
         match self.dict.get_mut(key).filter(|_| !expired) {
             Some(obj) => {
                 evict::touch(obj, now);
@@ -294,6 +325,9 @@ impl Db {
         // that finds an expired key deletes it, so this ends, after at most one draw per
         // expired key (the work lazy expiry would do anyway); giving up earlier would answer
         // nil while live keys remain.
+        // On a replica nothing is deleted: after 100 expired draws the last one is returned,
+        // as Redis does when every key may be logically expired.
+        let mut tries = 100;
         loop {
             if self.dict.is_empty() {
                 return None;
@@ -302,6 +336,12 @@ impl Db {
             let key = self.dict.get_index(i).map(|(k, _)| k.clone())?;
             if !self.expire_if_needed(&key, now) {
                 return Some(key);
+            }
+            if self.expiry_mode != ExpiryMode::Delete {
+                tries -= 1;
+                if tries == 0 {
+                    return Some(key);
+                }
             }
         }
     }

@@ -71,6 +71,15 @@ impl Connection {
         self.tcp().local_addr()
     }
 
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.tcp().peer_addr()
+    }
+
+    /// The socket's pending error (`SO_ERROR`): how a non-blocking connect ended.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.tcp().take_error()
+    }
+
     /// Encrypted bytes are waiting for the socket to take them (a TLS write, or a handshake
     /// message, came up short): the loop must keep writable interest.
     pub fn wants_write(&self) -> bool {

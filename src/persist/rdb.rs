@@ -168,6 +168,9 @@ pub struct SaveOptions {
     pub key_save_delay_us: i64,
     /// The image is an AOF base file (the `aof-base` AUX field is 1).
     pub aof_base: bool,
+    /// The database a replica's stream continues in after this image (`repl-stream-db` AUX
+    /// field; Redis writes it for a replica's full sync), or `None`.
+    pub repl_stream_db: Option<usize>,
 }
 
 /// Writes the RDB bytes and keeps the running checksum.
@@ -270,7 +273,9 @@ pub fn save<W: Write>(dbs: &[Db], opts: &SaveOptions, out: W) -> io::Result<()> 
         ("used-mem", &used_mem),
         ("aof-base", aof_base),
     ];
-    for (name, value) in aux {
+    let stream_db = opts.repl_stream_db.map(|db| db.to_string());
+    let repl_aux = stream_db.as_deref().map(|db| ("repl-stream-db", db));
+    for (name, value) in aux.into_iter().chain(repl_aux) {
         w.byte(OP_AUX)?;
         w.string(name.as_bytes())?;
         w.string(value.as_bytes())?;

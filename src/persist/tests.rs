@@ -21,6 +21,7 @@ fn save_opts(compression: bool, checksum: bool) -> SaveOptions {
         save_idle: false,
         key_save_delay_us: 0,
         aof_base: false,
+        repl_stream_db: None,
     }
 }
 

@@ -60,6 +60,7 @@ impl Server {
             self.last_replication_cron = now;
             let mut scratch = ReplyBuffer::new();
             let mut ctx = self.ctx(NO_CLIENT, 0, &mut scratch, now);
+            command::replica::replica_cron(&mut ctx);
             command::replication::replication_cron(&mut ctx);
         }
 
@@ -83,7 +84,8 @@ impl Server {
     /// Runs an active expiry cycle (the slow one from cron, the fast one from `before_sleep`)
     /// when `active-expire` is on, then fires the events of the keys it removed.
     pub(super) fn active_expire(&mut self, kind: CycleKind, now: i64) {
-        if !self.state.config.active_expire_enabled {
+        // A replica never expires keys itself: its master sends the DELs.
+        if !self.state.config.active_expire_enabled || self.state.master.is_replica() {
             return;
         }
         // While clients are paused the dataset stays still (Redis: `activeExpireCycle`).

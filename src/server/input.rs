@@ -74,7 +74,7 @@ impl Net<'_> {
         c.last_interaction = unix_ms();
         self.state.stats.total_net_input_bytes += n as u64;
         let limit = self.state.config.client_query_buffer_limit;
-        if c.query_buf.len() > limit {
+        if c.query_buf.len() > limit && !c.is_master {
             warn!(
                 "Closing client that reached max query buffer length: id={} addr={} (qbuf={})",
                 c.id,
@@ -87,6 +87,9 @@ impl Net<'_> {
         if n == asked {
             c.pending_read = true;
             self.state.clients_pending_read.push(key);
+        }
+        if c.is_master && !self.master_link_input(key) {
+            return;
         }
         self.process_input_buffer(key);
     }
@@ -110,6 +113,7 @@ impl Net<'_> {
             authenticated: c.authenticated,
         };
         let mut db = c.db;
+        let is_master = c.is_master;
         let mut consumed = 0;
         let data = query.unread();
         // Reused for every multibulk command of this batch: borrows `data`, never the parser.
@@ -125,6 +129,10 @@ impl Net<'_> {
             match parser.parse(rest, &limits) {
                 Ok(ParseOutcome::Complete { consumed: n }) => {
                     let mut ctx = self.ctx(key, db, &mut out, now);
+                    let reply_start = ctx.out.len();
+                    if is_master {
+                        command::replica::begin_master_command(&mut ctx);
+                    }
                     if parser.is_inline() {
                         let inline: Vec<&[u8]> =
                             parser.inline_args.iter().map(|a| a.as_slice()).collect();
@@ -135,6 +143,10 @@ impl Net<'_> {
                         argv.clear();
                         argv.extend(parser.spans.iter().map(|&(s, e)| &rest[s..e]));
                         command::execute(&mut ctx, &argv, caller);
+                    }
+                    if is_master {
+                        command::replica::end_master_command(&mut ctx);
+                        command::replica::master_command_done(&mut ctx, &rest[..n], reply_start);
                     }
                     db = ctx.db;
                     parser.reset();
@@ -179,6 +191,30 @@ impl Net<'_> {
         }
         c.reply = out;
         self.queue_write(key);
+    }
+
+    /// Input from the link to our master: during the handshake and the transfer it is the
+    /// replication protocol's (`command::replica`); true when what is left is the stream,
+    /// to be run as commands.
+    fn master_link_input(&mut self, key: usize) -> bool {
+        if !self.state.master.handshaking() {
+            return true;
+        }
+        let Some(c) = self.clients.get_mut(key) else {
+            return false;
+        };
+        let mut out = std::mem::take(&mut c.reply);
+        let mut ctx = self.ctx(key, 0, &mut out, unix_ms());
+        command::replica::handshake_input(&mut ctx);
+        let db = ctx.db;
+        let Some(c) = self.clients.get_mut(key) else {
+            return false;
+        };
+        c.db = db;
+        out.append(&mut c.reply);
+        c.reply = out;
+        self.queue_write(key);
+        self.state.master.is_connected() && self.state.master.is_conn(key)
     }
 
     /// The caller's replies (moved out of it into `out` while its commands run) passed its

@@ -46,6 +46,7 @@ pub mod busy;
 mod cron;
 pub mod input;
 pub mod listen;
+mod master_link;
 pub mod output;
 
 pub use crate::command::state::{unix_ms, FERRODIS_VERSION, REDIS_VERSION};
@@ -224,6 +225,11 @@ impl Net<'_> {
             crate::command::monitor::forget_client(&mut self.state.monitors, key);
         }
         crate::command::replication::forget_client(&mut self.state.propagation.repl, key);
+        if client.is_master {
+            let mut scratch = ReplyBuffer::new();
+            let mut ctx = self.ctx(crate::command::NO_CLIENT, 0, &mut scratch, unix_ms());
+            crate::command::replica::link_closed(&mut ctx, key, client.db);
+        }
         debug!("Client id={} ({}) closed", client.id, client.addr);
     }
 
@@ -314,7 +320,7 @@ impl Server {
         });
         state.events_while_blocked = Some(busy::process_events_while_blocked);
         state.startup_memory = crate::alloc::used_memory();
-        Ok(Server {
+        let mut server = Server {
             poll,
             signals,
             clients: Slab::new(),
@@ -322,7 +328,24 @@ impl Server {
             state,
             next_cron: Instant::now(),
             last_replication_cron: 0,
-        })
+        };
+        server.apply_replicaof_directive();
+        Ok(server)
+    }
+
+    /// `replicaof <host> <port>` in the configuration: start as a replica.
+    fn apply_replicaof_directive(&mut self) {
+        let value = self.state.config.get("replicaof").unwrap_or_default();
+        let words: Vec<&str> = value.split_whitespace().collect();
+        let [host, port] = words[..] else {
+            return;
+        };
+        let Ok(port) = port.parse::<u16>() else {
+            return;
+        };
+        let mut scratch = ReplyBuffer::new();
+        let mut ctx = self.ctx(NO_CLIENT, 0, &mut scratch, unix_ms());
+        crate::command::replica::start_as_replica(&mut ctx, host.to_string(), port);
     }
 
     /// Loads the dataset at startup, from the AOF or the RDB file, then opens the AOF for
@@ -388,6 +411,10 @@ impl Server {
                     Token(key) => {
                         // Events for a client closed earlier in this batch are spurious.
                         if !self.clients.contains(key) {
+                            continue;
+                        }
+                        if self.state.master.is_conn(key) && self.state.master.connecting() {
+                            self.net().master_link_connect_event(key);
                             continue;
                         }
                         if event.is_readable() || event.is_read_closed() || event.is_error() {
@@ -478,6 +505,7 @@ impl Server {
             let mut ctx = net.ctx(NO_CLIENT, 0, &mut scratch, now);
             crate::command::tracking::handle_pending_key_invalidations(&mut ctx);
             crate::command::tracking::broadcast_invalidation_messages(&mut ctx);
+            crate::command::replication::before_sleep(&mut ctx);
         }
         // The AOF reaches the file (and, with `appendfsync always`, the disk) before any reply
         // of this turn is written: a client never sees a write acknowledged that a crash
@@ -485,6 +513,7 @@ impl Server {
         if net.state.aof.status != crate::command::aof::AofStatus::Off {
             crate::command::aof::flush_append_only_file(net.state, false, now);
         }
+        net.connect_to_master_if_needed();
         net.handle_clients_with_pending_writes();
     }
 

@@ -1,0 +1,873 @@
+//! The replica role: the link to a master, its handshake, the RDB transfer and the applied
+//! stream (Redis: `replication.c` — `replicaofCommand`, `replicationSetMaster`,
+//! `syncWithMaster`, `readSyncBulkPayload`, `replicationSendAck`, the replica half of
+//! `replicationCron`).
+//!
+//! # The link, as a state machine
+//!
+//! ```text
+//!  REPLICAOF host port ──> Connect ──(loop: non-blocking connect)──> Connecting
+//!    Connecting ──writable──> send PING ──> ReceivePing
+//!    ReceivePing ──reply──> send AUTH?, REPLCONF listening-port, [ip-address],
+//!                           capa eof capa psync2 (pipelined) ──> ReceiveAuth .. ReceiveCapa
+//!    ReceiveCapa ──reply──> send PSYNC <replid> <offset+1> (or `? -1`) ──> ReceivePsync
+//!    ReceivePsync ── +FULLRESYNC id off ──> Transfer: `$<len>` or `$EOF:<mark>`, the image,
+//!                                          loaded at once ──> Connected
+//!                 ── +CONTINUE [id] ─────────────────────────────────────> Connected
+//!  any error, a timeout (`repl-timeout`), the socket closing ──> Connect (cron retries)
+//! ```
+//!
+//! The socket is an ordinary client of the loop's slab, flagged `is_master`: the loop reads
+//! it like any other and hands the bytes here ([`handshake_input`]) until the link is
+//! `Connected`; from then on its input is parsed and run as commands through
+//! `process_command` (no replies: [`master_command_done`] drops them), and the bytes of every
+//! command applied are counted (`slave_repl_offset`, Redis's `c->reploff`) and proxied
+//! verbatim to this server's own replicas and backlog — a chain of replicas carries one
+//! stream, byte for byte, with one offset.
+//!
+//! The replica's replication id and offset are its master's ([`ReplicationFeed::replid`],
+//! `master_repl_offset`). After a disconnection they are what it asks to continue from
+//! (Redis's cached master); a server turned into a replica asks with its own (Redis:
+//! `replicationCacheMasterUsingMyself`), so a promoted replica's siblings continue partially.
+//!
+//! [`ReplicationFeed::replid`]: super::replication::ReplicationFeed
+
+use super::error::{CommandError, CommandResult};
+use super::replication::{self, config_i64};
+use super::Ctx;
+use crate::db::{Db, ExpiryMode, Ms};
+use crate::persist::rdb;
+use log::{info, warn};
+
+/// Where the link to the master stands (Redis: `server.repl_state`).
+#[derive(Default)]
+pub enum ReplState {
+    /// Not a replica.
+    #[default]
+    None,
+    /// A master is configured; the loop connects at its next turn or cron.
+    Connect,
+    /// The non-blocking connect is under way.
+    Connecting,
+    /// Handshake: waiting for the reply to PING, AUTH, REPLCONF listening-port,
+    /// REPLCONF ip-address, REPLCONF capa, PSYNC.
+    ReceivePing,
+    ReceiveAuth,
+    ReceivePort,
+    ReceiveIp,
+    ReceiveCapa,
+    ReceivePsync,
+    /// Receiving the RDB image of a full resynchronization.
+    Transfer(Transfer),
+    /// The stream flows.
+    Connected,
+}
+
+/// The RDB payload being received.
+#[derive(Default)]
+pub struct Transfer {
+    /// `None` until the `$<len>` / `$EOF:<mark>` line came.
+    size: Option<PayloadEnd>,
+    data: Vec<u8>,
+}
+
+enum PayloadEnd {
+    /// Disk-based: this many bytes.
+    Len(usize),
+    /// Diskless: the payload ends with this 40-byte mark.
+    Mark(Vec<u8>),
+}
+
+/// The replica role's state (Redis: `server.masterhost`, `server.master`, `server.repl_*`).
+#[derive(Default)]
+pub struct MasterLink {
+    pub host: Option<String>,
+    pub port: u16,
+    pub state: ReplState,
+    /// Slab key of the connection to the master, from the connect on.
+    pub conn: Option<usize>,
+    /// The id and offset `+FULLRESYNC` announced, waiting for the image.
+    fullsync_replid: String,
+    fullsync_offset: i64,
+    /// Is there a history to continue (a past sync, or this server's own as a master)?
+    has_history: bool,
+    /// Last time anything came from the master (Unix ms).
+    last_io: Ms,
+    /// When the state last changed to a connecting/handshake/transfer state.
+    state_since: Ms,
+    /// When the link went down (0 = never up).
+    down_since: Ms,
+    /// Bytes of the stream read but not necessarily applied (`slave_read_repl_offset`).
+    read_reploff: i64,
+    /// REPLCONF GETACK arrived while applying the stream: answer after the command.
+    ack_requested: bool,
+    /// The database the master's stream had selected when the link dropped: a partial
+    /// resynchronization continues in it.
+    stream_db: usize,
+}
+
+impl MasterLink {
+    /// Is this server a replica (REPLICAOF set)?
+    pub fn is_replica(&self) -> bool {
+        self.host.is_some()
+    }
+
+    pub fn is_connected(&self) -> bool {
+        matches!(self.state, ReplState::Connected)
+    }
+
+    /// Is client `key` the link to the master?
+    pub fn is_conn(&self, key: usize) -> bool {
+        self.conn == Some(key)
+    }
+
+    /// The address to connect to, when the loop should open the link now.
+    pub fn wants_connect(&self) -> Option<(String, u16)> {
+        match (&self.state, &self.host) {
+            (ReplState::Connect, Some(host)) => Some((host.clone(), self.port)),
+            _ => None,
+        }
+    }
+
+    /// Is the link in the handshake or transfer (its input is not commands)?
+    pub fn handshaking(&self) -> bool {
+        !matches!(
+            self.state,
+            ReplState::None | ReplState::Connect | ReplState::Connected
+        )
+    }
+
+    /// Is the link waiting for the TCP connect to complete?
+    pub fn connecting(&self) -> bool {
+        matches!(self.state, ReplState::Connecting)
+    }
+}
+
+/// REPLICAOF host port | NO ONE (and SLAVEOF) — follows a master, or stops following one
+/// (Redis: `replicaofCommand`).
+pub fn replicaof_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    if argv[1].eq_ignore_ascii_case(b"no") && argv[2].eq_ignore_ascii_case(b"one") {
+        if ctx.srv.master.is_replica() {
+            unset_master(ctx);
+            info!("MASTER MODE enabled (user request from client)");
+        }
+        ctx.out.ok();
+        return Ok(());
+    }
+    if ctx.me().replica.attached {
+        return Err(CommandError::Err(
+            "Command is not valid when client is a replica.",
+        ));
+    }
+    let port = super::args::int(argv[2])
+        .ok()
+        .filter(|p| (0..=65535).contains(p))
+        .ok_or(CommandError::Err("Invalid master port"))?;
+    let host = String::from_utf8_lossy(argv[1]).into_owned();
+    let link = &ctx.srv.master;
+    if link.host.as_deref() == Some(host.as_str()) && i64::from(link.port) == port {
+        info!("REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.");
+        ctx.out.simple("OK Already connected to specified master");
+        return Ok(());
+    }
+    set_master(ctx, host, port as u16);
+    ctx.out.ok();
+    Ok(())
+}
+
+/// Starts following `host:port` (Redis: `replicationSetMaster`): the old link is dropped,
+/// clients blocked on keys are released, and a server that was a master keeps its own history
+/// to ask for a partial resynchronization.
+pub fn set_master(ctx: &mut Ctx, host: String, port: u16) {
+    let was_master = !ctx.srv.master.is_replica();
+    drop_link(ctx);
+    if was_master {
+        ctx.srv.master.has_history = true;
+        super::blocked::disconnect_all_blocked_clients(ctx);
+    }
+    info!("Connecting to MASTER {host}:{port}");
+    let link = &mut ctx.srv.master;
+    link.host = Some(host);
+    link.port = port;
+    set_state(ctx, ReplState::Connect);
+    set_expiry_mode(ctx.dbs, ExpiryMode::Hide);
+}
+
+/// The `replicaof` directive at startup: a replica from the start, with no history of its
+/// own to continue (Redis would use the replication info saved in its RDB file).
+pub fn start_as_replica(ctx: &mut Ctx, host: String, port: u16) {
+    set_master(ctx, host, port);
+    ctx.srv.master.has_history = false;
+}
+
+/// Stops following the master (Redis: `replicationUnsetMaster`): this server's history
+/// continues under a new id, the old one kept as the secondary (PSYNC2), and its replicas
+/// reconnect to learn the new id.
+pub fn unset_master(ctx: &mut Ctx) {
+    drop_link(ctx);
+    ctx.srv.master = MasterLink::default();
+    let id = replication::random_id(&mut ctx.srv.rng);
+    ctx.srv.propagation.repl.shift_replid(id);
+    replication::disconnect_replicas(ctx);
+    set_expiry_mode(ctx.dbs, ExpiryMode::Delete);
+    ctx.srv.propagation.repl.force_select();
+}
+
+/// Closes the connection to the master, if any, without touching the configured master.
+fn drop_link(ctx: &mut Ctx) {
+    if let Some(key) = ctx.srv.master.conn.take() {
+        if let Some(c) = ctx.clients.get_mut(key) {
+            c.close_asap = true;
+            let _ = ctx.reply_to(key);
+        }
+    }
+}
+
+fn set_state(ctx: &mut Ctx, state: ReplState) {
+    ctx.srv.master.state = state;
+    ctx.srv.master.state_since = ctx.now;
+}
+
+/// How lookups treat keys whose TTL passed (see [`ExpiryMode`]).
+fn set_expiry_mode(dbs: &mut [Db], mode: ExpiryMode) {
+    for db in dbs {
+        db.expiry_mode = mode;
+    }
+}
+
+/// The loop opened a socket to the master as client `key` (connect in progress).
+pub fn connect_started(ctx: &mut Ctx, key: usize) {
+    info!("MASTER <-> REPLICA sync started");
+    ctx.srv.master.conn = Some(key);
+    set_state(ctx, ReplState::Connecting);
+}
+
+/// The connect failed at once: retry from the cron.
+pub fn connect_failed(ctx: &mut Ctx, error: &str) {
+    warn!("Unable to connect to MASTER: {error}");
+    set_state(ctx, ReplState::Connect);
+}
+
+/// The connect completed (the socket became writable): the handshake begins with a PING.
+/// `ctx.id` is the link.
+pub fn connection_established(ctx: &mut Ctx) {
+    info!("Non blocking connect for SYNC fired the event.");
+    send(ctx, &[b"PING"]);
+    set_state(ctx, ReplState::ReceivePing);
+}
+
+/// The link closed (Redis: `replicationHandleMasterDisconnection`): the history stays, to be
+/// continued at the next connection.
+pub fn link_closed(ctx: &mut Ctx, key: usize, db: usize) {
+    let link = &mut ctx.srv.master;
+    if link.conn != Some(key) {
+        return;
+    }
+    link.conn = None;
+    if link.is_connected() {
+        link.stream_db = db;
+        info!("Connection with master lost.");
+        link.has_history = true;
+        link.down_since = ctx.now;
+    }
+    if link.is_replica() {
+        set_state(ctx, ReplState::Connect);
+    }
+}
+
+/// Writes one command to the master.
+fn send(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let mut bytes = Vec::new();
+    replication::encode_command(&mut bytes, argv);
+    if let Some(key) = ctx.srv.master.conn {
+        if let Some(out) = ctx.reply_to(key) {
+            out.raw(&bytes);
+        }
+    }
+}
+
+/// Gives up on this connection attempt: it is closed, the cron retries.
+fn abort_handshake(ctx: &mut Ctx, why: &str) {
+    warn!("{why}");
+    drop_link(ctx);
+    set_state(ctx, ReplState::Connect);
+}
+
+/// Consumes what the master sent during the handshake and the transfer, from the link's
+/// query buffer (`ctx.id` is the link). Whatever follows the image or `+CONTINUE` stays in the
+/// buffer: it is the stream, which the loop then runs as commands.
+pub fn handshake_input(ctx: &mut Ctx) {
+    ctx.srv.master.last_io = ctx.now;
+    loop {
+        if matches!(ctx.srv.master.state, ReplState::Transfer(_)) {
+            if !transfer_input(ctx) {
+                return;
+            }
+            continue;
+        }
+        if !ctx.srv.master.handshaking() || ctx.srv.master.connecting() {
+            return;
+        }
+        let Some(line) = take_line(ctx) else {
+            return;
+        };
+        handshake_reply(ctx, &line);
+    }
+}
+
+/// One line of the master's input (without its CRLF), if a whole one arrived.
+fn take_line(ctx: &mut Ctx) -> Option<Vec<u8>> {
+    let me = ctx.clients.get_mut(ctx.id)?;
+    let data = me.query_buf.unread();
+    let end = data.iter().position(|&b| b == b'\n')?;
+    let line = data[..end]
+        .strip_suffix(b"\r")
+        .unwrap_or(&data[..end])
+        .to_vec();
+    me.query_buf.consume(end + 1);
+    Some(line)
+}
+
+/// The master answered the handshake step the state names.
+fn handshake_reply(ctx: &mut Ctx, line: &[u8]) {
+    let text = String::from_utf8_lossy(line).into_owned();
+    match ctx.srv.master.state {
+        ReplState::ReceivePing => {
+            // NOAUTH is fine: AUTH follows. Anything else that is an error is not.
+            if line.starts_with(b"-")
+                && !line.starts_with(b"-NOAUTH")
+                && !line.starts_with(b"-NOPERM")
+                && !line.starts_with(b"-ERR operation not permitted")
+            {
+                return abort_handshake(ctx, &format!("Error reply to PING from master: '{text}'"));
+            }
+            info!("Master replied to PING, replication can continue...");
+            send_handshake(ctx);
+        }
+        ReplState::ReceiveAuth => {
+            if line.starts_with(b"-") {
+                return abort_handshake(ctx, &format!("Unable to AUTH to MASTER: {text}"));
+            }
+            set_state(ctx, ReplState::ReceivePort);
+        }
+        ReplState::ReceivePort => {
+            if line.starts_with(b"-") {
+                info!("(Non critical) Master does not understand REPLCONF listening-port: {text}");
+            }
+            let next = if announce_ip(ctx).is_some() {
+                ReplState::ReceiveIp
+            } else {
+                ReplState::ReceiveCapa
+            };
+            set_state(ctx, next);
+        }
+        ReplState::ReceiveIp => {
+            if line.starts_with(b"-") {
+                info!("(Non critical) Master does not understand REPLCONF ip-address: {text}");
+            }
+            set_state(ctx, ReplState::ReceiveCapa);
+        }
+        ReplState::ReceiveCapa => {
+            if line.starts_with(b"-") {
+                info!("(Non critical) Master does not understand REPLCONF capa: {text}");
+            }
+            send_psync(ctx);
+        }
+        ReplState::ReceivePsync => psync_reply(ctx, line, &text),
+        _ => {}
+    }
+}
+
+fn announce_ip(ctx: &Ctx) -> Option<String> {
+    ctx.srv
+        .config
+        .get("replica-announce-ip")
+        .filter(|ip| !ip.is_empty())
+}
+
+/// AUTH (with `masterauth`, and `masteruser`), REPLCONF listening-port, ip-address and capa,
+/// pipelined as Redis 7 sends them.
+fn send_handshake(ctx: &mut Ctx) {
+    let auth = ctx.srv.config.get("masterauth").filter(|p| !p.is_empty());
+    let user = ctx.srv.config.get("masteruser").filter(|u| !u.is_empty());
+    let next = if let Some(pass) = &auth {
+        match &user {
+            Some(user) => send(ctx, &[b"AUTH", user.as_bytes(), pass.as_bytes()]),
+            None => send(ctx, &[b"AUTH", pass.as_bytes()]),
+        }
+        ReplState::ReceiveAuth
+    } else {
+        ReplState::ReceivePort
+    };
+    let announced = config_i64(ctx, "replica-announce-port", 0);
+    let port = if announced != 0 {
+        announced
+    } else {
+        i64::from(ctx.srv.tcp_port)
+    };
+    send(
+        ctx,
+        &[b"REPLCONF", b"listening-port", port.to_string().as_bytes()],
+    );
+    if let Some(ip) = announce_ip(ctx) {
+        send(ctx, &[b"REPLCONF", b"ip-address", ip.as_bytes()]);
+    }
+    send(ctx, &[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"]);
+    set_state(ctx, next);
+}
+
+/// PSYNC <replid> <offset+1> to continue our history, or `PSYNC ? -1` when there is none
+/// (Redis: `slaveTryPartialResynchronization`, the write half).
+fn send_psync(ctx: &mut Ctx) {
+    let repl = &ctx.srv.propagation.repl;
+    let (id, offset) = if ctx.srv.master.has_history {
+        info!(
+            "Trying a partial resynchronization (request {}:{}).",
+            repl.replid,
+            repl.master_repl_offset + 1
+        );
+        (
+            repl.replid.clone(),
+            (repl.master_repl_offset + 1).to_string(),
+        )
+    } else {
+        info!("Partial resynchronization not possible (no cached master)");
+        ("?".to_string(), "-1".to_string())
+    };
+    send(ctx, &[b"PSYNC", id.as_bytes(), offset.as_bytes()]);
+    set_state(ctx, ReplState::ReceivePsync);
+}
+
+/// The answer to PSYNC (Redis: `slaveTryPartialResynchronization`, the read half).
+fn psync_reply(ctx: &mut Ctx, line: &[u8], text: &str) {
+    if line.is_empty() {
+        // A newline the master sends to keep the link alive while it prepares.
+        return;
+    }
+    if let Some(rest) = text.strip_prefix("+FULLRESYNC") {
+        let mut words = rest.split_whitespace();
+        let (Some(id), Some(offset)) = (words.next(), words.next()) else {
+            return abort_handshake(ctx, "Master replied with wrong +FULLRESYNC syntax.");
+        };
+        let offset = offset.parse::<i64>().unwrap_or(-1);
+        info!("Full resync from master: {id}:{offset}");
+        let link = &mut ctx.srv.master;
+        link.fullsync_replid = id.to_string();
+        link.fullsync_offset = offset;
+        set_state(ctx, ReplState::Transfer(Transfer::default()));
+        return;
+    }
+    if let Some(rest) = text.strip_prefix("+CONTINUE") {
+        info!("Successful partial resynchronization with master.");
+        let new_id = rest.trim();
+        let repl = &mut ctx.srv.propagation.repl;
+        if !new_id.is_empty() && new_id != repl.replid {
+            // The master continued our history under another id (it was promoted): ours
+            // becomes the secondary one, and our replicas must learn the new one.
+            repl.shift_replid(new_id.to_string());
+            info!("Master replication ID changed to {new_id}");
+            replication::disconnect_replicas(ctx);
+        }
+        let size = config_i64(ctx, "repl-backlog-size", 1 << 20).max(1) as usize;
+        ctx.srv.propagation.repl.create_backlog(size);
+        let db = ctx.srv.master.stream_db;
+        select_stream_db(ctx, db);
+        link_up(ctx);
+        info!("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
+        return;
+    }
+    if line.starts_with(b"-NOMASTERLINK") || line.starts_with(b"-LOADING") {
+        return abort_handshake(
+            ctx,
+            &format!("Master is currently unable to PSYNC but should be in the future: {text}"),
+        );
+    }
+    abort_handshake(
+        ctx,
+        &format!("Unexpected reply to PSYNC from master: {text}"),
+    )
+}
+
+/// The link carries the stream from now on.
+fn link_up(ctx: &mut Ctx) {
+    let offset = ctx.srv.propagation.repl.master_repl_offset;
+    let link = &mut ctx.srv.master;
+    link.read_reploff = offset;
+    link.has_history = true;
+    link.down_since = 0;
+    set_state(ctx, ReplState::Connected);
+    if let Some(me) = ctx.clients.get_mut(ctx.id) {
+        me.authenticated = true;
+    }
+}
+
+/// Receives the RDB payload (Redis: `readSyncBulkPayload`). Returns true when the state
+/// changed (the caller goes on with what is left in the buffer).
+fn transfer_input(ctx: &mut Ctx) -> bool {
+    let ReplState::Transfer(transfer) = &mut ctx.srv.master.state else {
+        return false;
+    };
+    if transfer.size.is_none() {
+        let Some(me) = ctx.clients.get_mut(ctx.id) else {
+            return false;
+        };
+        let data = me.query_buf.unread();
+        let Some(end) = data.iter().position(|&b| b == b'\n') else {
+            return false;
+        };
+        let line = data[..end]
+            .strip_suffix(b"\r")
+            .unwrap_or(&data[..end])
+            .to_vec();
+        me.query_buf.consume(end + 1);
+        if line.is_empty() {
+            return true; // keep-alive newline
+        }
+        if line.starts_with(b"-") {
+            let text = String::from_utf8_lossy(&line).into_owned();
+            abort_handshake(
+                ctx,
+                &format!("MASTER aborted replication with an error: {text}"),
+            );
+            return true;
+        }
+        let size = if let Some(mark) = line.strip_prefix(b"$EOF:") {
+            if mark.len() != 40 {
+                abort_handshake(ctx, "Bad EOF mark from MASTER");
+                return true;
+            }
+            info!("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk");
+            PayloadEnd::Mark(mark.to_vec())
+        } else {
+            let len = line
+                .strip_prefix(b"$")
+                .and_then(crate::util::parse_i64)
+                .and_then(|n| usize::try_from(n).ok());
+            let Some(len) = len else {
+                abort_handshake(ctx, "Bad protocol from MASTER, the first byte is not '$'");
+                return true;
+            };
+            info!("MASTER <-> REPLICA sync: receiving {len} bytes from master to disk");
+            PayloadEnd::Len(len)
+        };
+        transfer.size = Some(size);
+        return true;
+    }
+    let Some(me) = ctx.clients.get_mut(ctx.id) else {
+        return false;
+    };
+    let data = me.query_buf.unread();
+    let complete = match &transfer.size {
+        Some(PayloadEnd::Len(len)) => {
+            let take = (len - transfer.data.len()).min(data.len());
+            transfer.data.extend_from_slice(&data[..take]);
+            me.query_buf.consume(take);
+            transfer.data.len() == *len
+        }
+        Some(PayloadEnd::Mark(mark)) => {
+            // The mark may end anywhere in what came (the stream can follow it at once):
+            // look for it from where a mark could start, and leave what follows it.
+            let from = transfer.data.len().saturating_sub(mark.len() - 1);
+            transfer.data.extend_from_slice(data);
+            let found = transfer.data[from..]
+                .windows(mark.len())
+                .position(|w| w == mark.as_slice())
+                .map(|p| from + p + mark.len());
+            let excess = found.map_or(0, |end| transfer.data.len() - end);
+            transfer.data.truncate(transfer.data.len() - excess);
+            let n = data.len() - excess;
+            me.query_buf.consume(n);
+            found.is_some()
+        }
+        None => false,
+    };
+    if !complete {
+        return false;
+    }
+    let mut payload = std::mem::take(&mut transfer.data);
+    let diskless = matches!(transfer.size, Some(PayloadEnd::Mark(_)));
+    if diskless {
+        payload.truncate(payload.len() - 40);
+    }
+    load_payload(ctx, &payload);
+    if diskless && ctx.srv.master.is_connected() {
+        // A diskless master starts the stream only on this first ACK (Redis:
+        // `replicationSendAck` at the end of `readSyncBulkPayload`).
+        let ack = ack_command(ctx);
+        ctx.out.raw(&ack);
+    }
+    true
+}
+
+/// The database the master's stream continues in (the link's selected database).
+fn select_stream_db(ctx: &mut Ctx, db: usize) {
+    let db = if db < ctx.dbs.len() { db } else { 0 };
+    if let Some(me) = ctx.clients.get_mut(ctx.id) {
+        me.db = db;
+    }
+    ctx.db = db;
+}
+
+/// The image is complete: replace the data with it and start applying the stream (Redis:
+/// the end of `readSyncBulkPayload`).
+fn load_payload(ctx: &mut Ctx, payload: &[u8]) {
+    info!("MASTER <-> REPLICA sync: Flushing old data");
+    // Our replicas follow a history that just ended (Redis: replicationAttachToNewMaster).
+    replication::disconnect_replicas(ctx);
+    ctx.srv.propagation.repl.backlog = None;
+    let opts = rdb::LoadOptions {
+        verify_checksum: ctx.srv.config.rdbchecksum,
+        // A replica keeps the keys whose TTL passed: the master will delete them.
+        now_ms: i64::MIN,
+        limits: super::persistence::encoding_limits(&ctx.srv.config),
+    };
+    info!("MASTER <-> REPLICA sync: Loading DB in memory");
+    let loaded = match rdb::load(payload, ctx.dbs, &opts) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            return abort_handshake(
+                ctx,
+                &format!("Failed trying to load the MASTER synchronization DB from socket: {e}"),
+            )
+        }
+    };
+    for db in ctx.dbs.iter_mut() {
+        db.expiry_mode = ExpiryMode::Hide;
+    }
+    let stream_db = loaded
+        .aux("repl-stream-db")
+        .and_then(crate::util::parse_i64)
+        .and_then(|db| usize::try_from(db).ok())
+        .filter(|&db| db < ctx.dbs.len())
+        .unwrap_or(0);
+    select_stream_db(ctx, stream_db);
+    ctx.srv.dirty += 1;
+    let link = &mut ctx.srv.master;
+    let id = std::mem::take(&mut link.fullsync_replid);
+    let offset = link.fullsync_offset;
+    let repl = &mut ctx.srv.propagation.repl;
+    repl.replid = id;
+    repl.master_repl_offset = offset;
+    repl.clear_replid2();
+    let size = config_i64(ctx, "repl-backlog-size", 1 << 20).max(1) as usize;
+    ctx.srv.propagation.repl.create_backlog(size);
+    info!(
+        "MASTER <-> REPLICA sync: Finished with success ({} keys)",
+        loaded.keys_loaded
+    );
+    link_up(ctx);
+}
+
+/// A command of the master's stream ran (`ctx.id` is the link; `bytes` is the command as
+/// it came, `reply_start` where its reply began): its reply is dropped, its bytes are
+/// counted and passed on to this server's own replicas, and a GETACK it made is answered
+/// with the offset after it (Redis: `commandProcessed` for the master client,
+/// `replicationFeedStreamFromMasterStream`).
+pub fn master_command_done(ctx: &mut Ctx, bytes: &[u8], reply_start: usize) {
+    ctx.out.truncate(reply_start);
+    ctx.srv.master.last_io = ctx.now;
+    ctx.srv.master.read_reploff += bytes.len() as i64;
+    replication::feed_raw(ctx, bytes);
+    if std::mem::take(&mut ctx.srv.master.ack_requested) {
+        let ack = ack_command(ctx);
+        ctx.out.raw(&ack);
+    }
+}
+
+/// `REPLCONF ACK <offset>`: how far this replica applied the stream (Redis:
+/// `replicationSendAck`).
+fn ack_command(ctx: &Ctx) -> Vec<u8> {
+    let offset = ctx.srv.propagation.repl.master_repl_offset.to_string();
+    let mut ack = Vec::new();
+    let argv: [&[u8]; 3] = [b"REPLCONF", b"ACK", offset.as_bytes()];
+    replication::encode_command(&mut ack, &argv);
+    ack
+}
+
+/// Master expiry mode for the duration of a command of the master's stream: keys whose TTL
+/// passed are still there for it (it sends the DELs). Restored by [`end_master_command`].
+pub fn begin_master_command(ctx: &mut Ctx) {
+    set_expiry_mode(ctx.dbs, ExpiryMode::Keep);
+}
+
+pub fn end_master_command(ctx: &mut Ctx) {
+    set_expiry_mode(ctx.dbs, ExpiryMode::Hide);
+}
+
+/// REPLCONF GETACK from our master: the ACK goes out once the command is accounted.
+pub fn getack_received(ctx: &mut Ctx) {
+    if ctx.srv.master.is_conn(ctx.id) {
+        ctx.srv.master.ack_requested = true;
+    }
+}
+
+/// Once a second (Redis: the replica half of `replicationCron`): a handshake or a transfer
+/// that stalls, or a master silent for `repl-timeout`, drops the link; a connected replica
+/// reports its offset (`REPLCONF ACK`).
+pub fn replica_cron(ctx: &mut Ctx) {
+    if !ctx.srv.master.is_replica() {
+        return;
+    }
+    let timeout = config_i64(ctx, "repl-timeout", 60).max(1) * 1000;
+    let link = &ctx.srv.master;
+    let Some(key) = link.conn else {
+        return;
+    };
+    if link.handshaking() && ctx.now - link.state_since.max(link.last_io) > timeout {
+        return abort_handshake(ctx, "Timeout connecting to the MASTER...");
+    }
+    if link.is_connected() {
+        if ctx.now - link.last_io > timeout {
+            return abort_handshake(ctx, "MASTER timeout: no data nor PING received...");
+        }
+        let ack = ack_command(ctx);
+        if let Some(out) = ctx.reply_to(key) {
+            out.raw(&ack);
+        }
+    }
+}
+
+/// May `spec` run on this replica now? (Redis: the replica checks of `processCommand`.)
+/// `is_write` covers EXEC of a transaction with writes.
+pub fn check_command(
+    ctx: &Ctx,
+    is_write: bool,
+    deny_stale: bool,
+    from_master: bool,
+) -> Result<(), CommandError> {
+    let link = &ctx.srv.master;
+    if !link.is_replica() || from_master {
+        return Ok(());
+    }
+    if is_write && config_flag(ctx, "replica-read-only", true) {
+        return Err(CommandError::Custom(
+            "READONLY You can't write against a read only replica.".into(),
+        ));
+    }
+    if deny_stale && !link.is_connected() && !config_flag(ctx, "replica-serve-stale-data", true) {
+        return Err(CommandError::Custom(
+            "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// A yes/no parameter of the replication family (stored as text).
+fn config_flag(ctx: &Ctx, name: &str, default: bool) -> bool {
+    match ctx.srv.config.unimplemented.get(name) {
+        Some(v) => v == "yes",
+        None => default,
+    }
+}
+
+/// The replica fields of INFO replication, in Redis's order.
+pub fn info_fields(ctx: &Ctx) -> Vec<(&'static str, String)> {
+    let link = &ctx.srv.master;
+    let Some(host) = &link.host else {
+        return Vec::new();
+    };
+    let up = link.is_connected();
+    let mut fields = vec![
+        ("master_host", host.clone()),
+        ("master_port", link.port.to_string()),
+        ("master_link_status", if up { "up" } else { "down" }.into()),
+        (
+            "master_last_io_seconds_ago",
+            if up {
+                ((ctx.now - link.last_io) / 1000).to_string()
+            } else {
+                "-1".into()
+            },
+        ),
+        (
+            "master_sync_in_progress",
+            u8::from(matches!(link.state, ReplState::Transfer(_))).to_string(),
+        ),
+        (
+            "slave_read_repl_offset",
+            if up {
+                link.read_reploff
+            } else {
+                ctx.srv.propagation.repl.master_repl_offset.max(1)
+            }
+            .to_string(),
+        ),
+        (
+            "slave_repl_offset",
+            if up || link.has_history {
+                ctx.srv.propagation.repl.master_repl_offset
+            } else {
+                1
+            }
+            .to_string(),
+        ),
+    ];
+    if let ReplState::Transfer(t) = &link.state {
+        let size = match &t.size {
+            Some(PayloadEnd::Len(n)) => *n as i64,
+            _ => -1,
+        };
+        fields.push(("master_sync_total_bytes", size.to_string()));
+        fields.push(("master_sync_read_bytes", t.data.len().to_string()));
+        fields.push((
+            "master_sync_left_bytes",
+            (size - t.data.len() as i64).to_string(),
+        ));
+        fields.push(("master_sync_perc", "0.00".into()));
+        fields.push((
+            "master_sync_last_io_seconds_ago",
+            ((ctx.now - link.last_io) / 1000).to_string(),
+        ));
+    }
+    if !up {
+        let since = if link.down_since != 0 {
+            (ctx.now - link.down_since) / 1000
+        } else {
+            -1
+        };
+        fields.push(("master_link_down_since_seconds", since.to_string()));
+    }
+    fields.push((
+        "slave_priority",
+        config_i64(ctx, "replica-priority", 100).to_string(),
+    ));
+    fields.push((
+        "slave_read_only",
+        u8::from(config_flag(ctx, "replica-read-only", true)).to_string(),
+    ));
+    fields.push((
+        "replica_announced",
+        u8::from(config_flag(ctx, "replica-announced", true)).to_string(),
+    ));
+    fields
+}
+
+/// ROLE of a replica: `["slave", host, port, state, offset]`.
+pub fn role_reply(ctx: &mut Ctx) -> bool {
+    let link = &ctx.srv.master;
+    let Some(host) = link.host.clone() else {
+        return false;
+    };
+    let state = match link.state {
+        ReplState::None => "none",
+        ReplState::Connect => "connect",
+        ReplState::Connecting => "connecting",
+        ReplState::Transfer(_) => "sync",
+        ReplState::Connected => "connected",
+        _ => "handshake",
+    };
+    let offset = if link.is_connected() || link.has_history {
+        ctx.srv.propagation.repl.master_repl_offset
+    } else {
+        -1
+    };
+    let port = link.port;
+    ctx.out.array_len(5);
+    ctx.out.bulk(b"slave");
+    ctx.out.bulk(host.as_bytes());
+    ctx.out.integer(i64::from(port));
+    ctx.out.bulk(state.as_bytes());
+    ctx.out.integer(offset);
+    true
+}
