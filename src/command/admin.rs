@@ -328,6 +328,12 @@ fn config_set_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         {
             return Err(failed(name, "can't set protected config"));
         }
+        // Changing where the data lives, or how it is persisted, while a dataset loads would
+        // race with the load (Redis: `DENY_LOADING_CONFIG`).
+        const DENY_WHILE_LOADING: [&str; 3] = ["appendonly", "dir", "repl-diskless-load"];
+        if ctx.srv.loading && DENY_WHILE_LOADING.contains(&directive_name) {
+            return Err(CommandError::Custom(super::LOADING_ERROR.into()));
+        }
         config
             .set(directive_name, value, true)
             .map_err(|e| match e {
@@ -897,6 +903,8 @@ fn debug_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         ctx.out.help(
             "DEBUG",
             &[
+                "LOG <message>",
+                "    Write <message> to the server log.",
                 "OBJECT <key>",
                 "    Show low level info about the key and associated value.",
                 "SET-ACTIVE-EXPIRE <0|1>",
@@ -915,6 +923,10 @@ fn debug_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         if let Ok(d) = Duration::try_from_secs_f64(secs) {
             std::thread::sleep(d);
         }
+        ctx.out.ok();
+    } else if args::is(sub, "LOG") && argv.len() == 3 {
+        // A marker in the server log, for tests that read it.
+        warn!("DEBUG LOG: {}", args::text(argv[2]));
         ctx.out.ok();
     } else if args::is(sub, "AOF-FLUSH-SLEEP") && argv.len() == 3 {
         ctx.srv.aof.flush_sleep_us = u64::try_from(args::int(argv[2])?).unwrap_or(0);

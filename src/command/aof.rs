@@ -998,7 +998,7 @@ pub enum LoadStatus {
 /// yes`, else from the RDB file. `Err` stops the server.
 pub fn load_data_from_disk(ctx: &mut Ctx) -> Result<(), String> {
     if !ctx.srv.config.appendonly {
-        return super::persistence::load_rdb_file(ctx.dbs, ctx.srv, ctx.now).map(|_| ());
+        return super::persistence::load_rdb_file(ctx).map(|_| ());
     }
     // INFO says `aof_enabled:1` from the start (nothing is fed while loading).
     ctx.srv.aof.status = AofStatus::On;

@@ -191,8 +191,15 @@ pub fn save(dbs: &[Db], srv: &mut ServerState, now: Ms) -> io::Result<()> {
 /// Loads `dir/dbfilename` into `dbs`, replacing their contents, and logs as Redis does.
 /// `Ok(false)` when there is no file; `Err` (already logged) when the file is unreadable or
 /// bad, which stops startup as in Redis.
-pub fn load_rdb_file(dbs: &mut [Db], srv: &mut ServerState, now: Ms) -> Result<bool, String> {
-    let path = rdb_path(&srv.config);
+///
+/// While it loads, clients are served every `loading-process-events-interval-bytes` (2 MB) of
+/// file: they get `-LOADING` for all but the commands flagged `loading` (INFO, CONFIG GET...),
+/// and INFO shows `loading:1` (Redis: `rdbLoad` with `rdbLoadProgressCallback`). The file is
+/// read into fresh databases and swapped in at the end, so nothing served meanwhile can see a
+/// half-loaded dataset. `key-load-delay` (microseconds per key) slows a load down for tests.
+pub fn load_rdb_file(ctx: &mut Ctx) -> Result<bool, String> {
+    let now = ctx.now;
+    let path = rdb_path(&ctx.srv.config);
     let started = Instant::now();
     let opened =
         std::fs::File::open(&path).and_then(|file| file.metadata().map(|m| (file, m.len())));
@@ -207,12 +214,39 @@ pub fn load_rdb_file(dbs: &mut [Db], srv: &mut ServerState, now: Ms) -> Result<b
     };
     let len = usize::try_from(len).unwrap_or(usize::MAX);
     let opts = LoadOptions {
-        verify_checksum: srv.config.rdbchecksum,
+        verify_checksum: ctx.srv.config.rdbchecksum,
         now_ms: now,
-        limits: encoding_limits(&srv.config),
+        limits: encoding_limits(&ctx.srv.config),
     };
+    let tunable = |name: &str, default: i64| {
+        ctx.srv
+            .config
+            .unimplemented
+            .get(name)
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(default)
+    };
+    let key_load_delay = u64::try_from(tunable("key-load-delay", 0)).unwrap_or(0);
+    let interval = usize::try_from(tunable("loading-process-events-interval-bytes", 2 << 20))
+        .unwrap_or(2 << 20)
+        .max(1024);
     let source = io::BufReader::with_capacity(1 << 20, file);
-    let loaded = rdb::load_from(source, len, dbs, &opts).map_err(|e| {
+    let was_loading = std::mem::replace(&mut ctx.srv.loading, true);
+    let databases = ctx.dbs.len();
+    let mut next_serve = interval;
+    let result = rdb::load_fresh(source, len, databases, &opts, &mut |read| {
+        if key_load_delay > 0 {
+            std::thread::sleep(std::time::Duration::from_micros(key_load_delay));
+        }
+        if read >= next_serve {
+            next_serve = read + interval;
+            if let Some(serve) = ctx.srv.events_while_blocked {
+                serve(ctx);
+            }
+        }
+    });
+    ctx.srv.loading = was_loading;
+    let (loaded, mut fresh) = result.map_err(|e| {
         error!(
             "Internal error in RDB reading offset {} of {}: {}",
             e.offset,
@@ -225,6 +259,11 @@ pub fn load_rdb_file(dbs: &mut [Db], srv: &mut ServerState, now: Ms) -> Result<b
         error!("[offset {}] {}", e.offset, e.message);
         "Terminating server after rdb file reading failure.".to_string()
     })?;
+    for (db, new) in ctx.dbs.iter_mut().zip(fresh.iter_mut()) {
+        db.swap_contents(new);
+    }
+    // The old contents go with `fresh`, freed here as Redis's `emptyData` before a load.
+    drop(fresh);
     let aux_text =
         |name| String::from_utf8_lossy(loaded.aux(name).unwrap_or_default()).into_owned();
     if loaded.aux("redis-ver").is_some() {
@@ -269,8 +308,8 @@ pub fn load_rdb_file(dbs: &mut [Db], srv: &mut ServerState, now: Ms) -> Result<b
         "DB loaded from disk: {:.3} seconds",
         started.elapsed().as_secs_f64()
     );
-    srv.rdb.last_load_keys_loaded = loaded.keys_loaded as u64;
-    srv.rdb.last_load_keys_expired = loaded.expired_skipped as u64;
+    ctx.srv.rdb.last_load_keys_loaded = loaded.keys_loaded as u64;
+    ctx.srv.rdb.last_load_keys_expired = loaded.expired_skipped as u64;
     Ok(true)
 }
 
@@ -493,7 +532,7 @@ pub fn debug_reload(ctx: &mut Ctx, options: &[&[u8]]) -> CommandResult {
     if !nosave && save(ctx.dbs, ctx.srv, ctx.now).is_err() {
         return Err(CommandError::Custom("ERR".into()));
     }
-    match load_rdb_file(ctx.dbs, ctx.srv, ctx.now) {
+    match load_rdb_file(ctx) {
         Ok(true) => {}
         _ => return Err(CommandError::err("Error trying to load the RDB dump")),
     }

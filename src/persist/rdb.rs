@@ -813,16 +813,37 @@ pub fn load_from<R: Read>(
     dbs: &mut [Db],
     opts: &LoadOptions,
 ) -> LoadResult<Loaded> {
-    let mut fresh: Vec<Db> = (0..dbs.len()).map(Db::new).collect();
-    let mut r = Reader::new(src, len, opts.verify_checksum);
-    let loaded = load_into(&mut r, &mut fresh, opts)?;
+    let (loaded, mut fresh) = load_fresh(src, len, dbs.len(), opts, &mut |_| {})?;
     for (db, new) in dbs.iter_mut().zip(fresh.iter_mut()) {
         db.swap_contents(new);
     }
     Ok(loaded)
 }
 
-fn load_into<R: Read>(r: &mut Reader<R>, dbs: &mut [Db], opts: &LoadOptions) -> LoadResult<Loaded> {
+/// Reads an RDB stream of `len` bytes into `databases` new databases, which the caller swaps
+/// in once all of it is valid. `progress` is called after every key with the bytes read so
+/// far: the loader's caller serves clients from there (`-LOADING`, INFO) while a big file
+/// loads, as Redis's `rdbLoadProgressCallback` / `processEventsWhileBlocked` do. It may not
+/// touch the databases being built, and cannot: they are not reachable from outside.
+pub fn load_fresh<R: Read>(
+    src: R,
+    len: usize,
+    databases: usize,
+    opts: &LoadOptions,
+    progress: &mut dyn FnMut(usize),
+) -> LoadResult<(Loaded, Vec<Db>)> {
+    let mut fresh: Vec<Db> = (0..databases).map(Db::new).collect();
+    let mut r = Reader::new(src, len, opts.verify_checksum);
+    let loaded = load_into(&mut r, &mut fresh, opts, progress)?;
+    Ok((loaded, fresh))
+}
+
+fn load_into<R: Read>(
+    r: &mut Reader<R>,
+    dbs: &mut [Db],
+    opts: &LoadOptions,
+    progress: &mut dyn FnMut(usize),
+) -> LoadResult<Loaded> {
     let magic: [u8; 9] = r.array("the RDB header")?;
     if &magic[..5] != b"REDIS" {
         return r.fail(0, "wrong signature trying to load DB from file");
@@ -924,6 +945,7 @@ fn load_into<R: Read>(r: &mut Reader<R>, dbs: &mut [Db], opts: &LoadOptions) -> 
         let key = r.string("a key")?;
         let value = load_value(r, op, &key, &opts.limits)?;
         let (when, idle_secs) = (expire.take(), idle.take());
+        progress(r.pos);
         let Some(value) = value else {
             if loaded.empty_skipped < EMPTY_KEYS_NAMED {
                 loaded.empty_keys.push(key);
