@@ -139,3 +139,48 @@ fn latency_monitor_records_spikes_of_slow_commands() {
     assert_eq!(c.cmd_str("LATENCY RESET"), ":1\r\n");
     assert_eq!(c.cmd_str("LATENCY LATEST"), "*0\r\n");
 }
+
+/// LATENCY GRAPH draws the same sparkline as Redis's for the same spikes: two `command`
+/// spikes a second apart (the second one much longer), read as RESP3 verbatim text. Digits are
+/// blanked before comparing, since the measured milliseconds and the ages differ by a little
+/// between the two servers; the drawing itself (which bar is tallest, the fill characters, the
+/// label rows) does not.
+#[test]
+fn latency_graph_draws_as_redis() {
+    if !require_redis_server() {
+        return;
+    }
+    let ferrodis = TestServer::start(&["--enable-debug-command", "yes"]);
+    let redis = RealRedis::start(&["--enable-debug-command", "yes"]);
+    let mut conns = [ferrodis.raw(), redis.raw()];
+    for c in &mut conns {
+        c.hello3();
+        assert_eq!(
+            c.cmd_str("LATENCY GRAPH command"),
+            "-ERR No samples available for event 'command'\r\n"
+        );
+        assert_eq!(
+            c.cmd_str("CONFIG SET latency-monitor-threshold 10"),
+            "+OK\r\n"
+        );
+        assert_eq!(c.cmd_str("DEBUG SLEEP 0.02"), "+OK\r\n");
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let graphs: Vec<String> = conns
+        .iter_mut()
+        .map(|c| {
+            assert_eq!(c.cmd_str("DEBUG SLEEP 0.2"), "+OK\r\n");
+            c.cmd_str("LATENCY GRAPH command")
+                .chars()
+                .filter(|ch| !ch.is_ascii_digit())
+                .collect()
+        })
+        .collect();
+    assert!(
+        graphs[1].contains("command - high  ms, low  ms (all time high  ms)\n"),
+        "{}",
+        graphs[1]
+    );
+    assert!(graphs[1].contains("|\n"), "{}", graphs[1]);
+    assert_eq!(graphs[0], graphs[1]);
+}

@@ -1,6 +1,6 @@
 //! The latency monitor: spikes of named events (a slow command, a long expiry cycle, a fork)
-//! kept as short time series, for LATENCY LATEST / HISTORY / RESET / DOCTOR (Redis:
-//! `latency.c`, `latencyAddSampleIfNeeded`).
+//! kept as short time series, for LATENCY LATEST / HISTORY / GRAPH / RESET / DOCTOR (Redis:
+//! `latency.c`, `latencyAddSampleIfNeeded`; the graph: `sparkline.c`).
 //!
 //! ```text
 //!   call() / expiry cycle / fork ── took >= latency-monitor-threshold ms? ── add_sample
@@ -43,6 +43,20 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         "Returns a human-readable latency analysis report.",
         "2.8.13",
     ),
+    CommandSpec::new(
+        "latency|graph",
+        latency_graph_command,
+        3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        "server",
+    )
+    .acl(&["@dangerous"])
+    .tips(&[
+        "nondeterministic_output",
+        "request_policy:all_nodes",
+        "response_policy:special",
+    ])
+    .doc("Return a latency graph for the event.", "2.8.13"),
     CommandSpec::new(
         "latency|history",
         latency_history_command,
@@ -195,6 +209,112 @@ fn latency_history_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     Ok(())
 }
 
+/// LATENCY GRAPH event — the event's samples drawn as an ASCII sparkline, as a verbatim
+/// string: a title line with the high, low and all-time-high latencies, a rule of
+/// [`GRAPH_COLUMNS`] dashes, then the sparkline (Redis: `latencyCommandGenSparkeline`).
+fn latency_graph_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    let name = String::from_utf8_lossy(argv[2]);
+    let Some((event, series)) = ctx.srv.latency.events.get_key_value(name.as_ref()) else {
+        return Err(super::error::CommandError::err(format!(
+            "No samples available for event '{name}'"
+        )));
+    };
+    let now_secs = ctx.now / 1000;
+    let samples: Vec<(f64, String)> = series
+        .samples
+        .iter()
+        .map(|&(time, latency)| (latency as f64, age_label(now_secs - time)))
+        .collect();
+    let low = series.samples.iter().map(|s| s.1).min().unwrap_or(0);
+    let high = series.samples.iter().map(|s| s.1).max().unwrap_or(0);
+    let mut graph = format!(
+        "{event} - high {high} ms, low {low} ms (all time high {} ms)\n{}\n",
+        series.max,
+        "-".repeat(GRAPH_COLUMNS)
+    );
+    render_sparkline(&mut graph, &samples, GRAPH_COLUMNS, GRAPH_ROWS);
+    ctx.out.verbatim(graph.as_bytes());
+    Ok(())
+}
+
+/// Width of LATENCY GRAPH's drawing, and rows of bars (Redis: `LATENCY_GRAPH_COLS`, and the
+/// `4` it passes to `sparklineRender`).
+const GRAPH_COLUMNS: usize = 80;
+const GRAPH_ROWS: usize = 4;
+
+/// How long ago a sample was, as a graph label: `12s`, `3m`, `5h`, `2d`.
+fn age_label(elapsed: i64) -> String {
+    match elapsed {
+        e if e < 60 => format!("{e}s"),
+        e if e < 3600 => format!("{}m", e / 60),
+        e if e < 3600 * 24 => format!("{}h", e / 3600),
+        e => format!("{}d", e / (3600 * 24)),
+    }
+}
+
+/// Draws `samples` (value, label) as a filled sparkline (Redis: `sparkline.c`,
+/// `sparklineRender` with `SPARKLINE_FILL`).
+///
+/// Each column is one sample. Its height is its value scaled between the sequence's minimum
+/// and maximum to `rows * 3` steps; each row of text resolves three of those steps with the
+/// characters `_`, `o`, `#`, and rows below the top of a bar are filled with `|`. Under the
+/// bars, after one blank line, each sample's label is written vertically, one character per
+/// row. A sequence longer than `columns` is drawn in several blocks separated by a newline.
+fn render_sparkline(out: &mut String, samples: &[(f64, String)], columns: usize, rows: usize) {
+    const FILL: [char; 3] = ['_', 'o', '#'];
+    let min = samples.iter().map(|s| s.0).fold(f64::INFINITY, f64::min);
+    let max = samples
+        .iter()
+        .map(|s| s.0)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let range = if max - min == 0.0 { 1.0 } else { max - min };
+    let steps = (FILL.len() * rows) as i64;
+    let labelled = samples.iter().any(|s| !s.1.is_empty());
+    for (block, chunk) in samples.chunks(columns).enumerate() {
+        if block > 0 {
+            out.push('\n');
+        }
+        // As Redis: the scaled value is truncated before and after the division.
+        let step_of = |value: f64| (((value - min) * steps as f64).trunc() / range) as i64;
+        for row in 0.. {
+            let mut line = String::with_capacity(chunk.len());
+            let mut more = false;
+            if row < rows {
+                more = true;
+                for (value, _) in chunk {
+                    let step = step_of(*value).clamp(0, steps - 1);
+                    let index = step - ((rows - row - 1) * FILL.len()) as i64;
+                    line.push(match index {
+                        i if (0..FILL.len() as i64).contains(&i) => FILL[i as usize],
+                        i if i >= FILL.len() as i64 => '|',
+                        _ => ' ',
+                    });
+                }
+            } else if labelled && row == rows {
+                // The blank line between the bars and their labels.
+                more = true;
+                line.push_str(&" ".repeat(chunk.len()));
+            } else {
+                let at = row - rows - usize::from(labelled);
+                for (_, label) in chunk {
+                    match label.as_bytes().get(at) {
+                        Some(&c) => {
+                            more = true;
+                            line.push(c as char);
+                        }
+                        None => line.push(' '),
+                    }
+                }
+            }
+            if !more {
+                break;
+            }
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+}
+
 /// LATENCY RESET [event ...] — forgets all events, or the named ones; replies how many.
 fn latency_reset_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let events = &mut ctx.srv.latency.events;
@@ -251,6 +371,8 @@ fn latency_help_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
         &[
             "DOCTOR",
             "    Return a human readable latency analysis report.",
+            "GRAPH <event>",
+            "    Return an ASCII latency graph for the <event> class.",
             "HISTORY <event>",
             "    Return time-latency samples for the <event> class.",
             "LATEST",
