@@ -666,7 +666,7 @@ fn acl_getuser_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
 }
 
 /// `user <name> <rules>` lines, in name order: ACL LIST and the ACL file.
-fn user_lines(ctx: &Ctx) -> Vec<Vec<u8>> {
+pub fn user_lines(ctx: &Ctx) -> Vec<Vec<u8>> {
     ctx.srv
         .acl
         .by_name

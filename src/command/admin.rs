@@ -433,7 +433,18 @@ fn config_rewrite_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
             "The server is running without a config file",
         ));
     }
-    if let Err(e) = ctx.srv.config.rewrite_file(&ctx.srv.config_file) {
+    // Without an aclfile the users are part of the config file (Redis: `rewriteConfigUserOption`).
+    let users: Option<Vec<String>> = ctx.srv.config.aclfile.is_empty().then(|| {
+        super::acl::user_lines(ctx)
+            .iter()
+            .map(|line| String::from_utf8_lossy(line).into_owned())
+            .collect()
+    });
+    if let Err(e) = ctx
+        .srv
+        .config
+        .rewrite_file(&ctx.srv.config_file, users.as_deref())
+    {
         warn!("CONFIG REWRITE failed: {e}");
         return Err(CommandError::err(format!("Rewriting config file: {e}")));
     }
