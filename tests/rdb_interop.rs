@@ -26,6 +26,10 @@ const DATABASES: usize = 16;
 /// Far enough ahead not to expire during the test, exact in ms.
 const EXPIRE_AT: i64 = 4_102_444_800_123;
 
+/// A function library saved into RDB files (Redis 7.0's `OP_FUNCTION2` record).
+const LIBRARY: &[u8] =
+    b"#!lua name=interop\nredis.register_function('interop_answer', function() return 42 end)";
+
 fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -504,6 +508,7 @@ fn files_move_both_ways_between_redis_and_ferrodis() {
             key_save_delay_us: 0,
             aof_base: false,
             repl_stream_db: None,
+            functions: vec![LIBRARY.to_vec()],
         };
         let file = std::fs::File::create(&path).expect("create ours.rdb");
         rdb::save(&dbs, &opts, std::io::BufWriter::new(file)).expect("write ours.rdb");
@@ -522,6 +527,9 @@ fn files_move_both_ways_between_redis_and_ferrodis() {
             &describe_redis(&mut con),
             "redis-server after loading ferrodis's file",
         );
+        // The function library came along (OP_FUNCTION2) and runs there.
+        let answer: i64 = query(&mut con, &[b"FCALL", b"interop_answer", b"0"]);
+        assert_eq!(answer, 42);
         let _ = std::fs::remove_dir_all(&out_dir);
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -644,6 +652,7 @@ fn a_corrupt_file_stops_startup() {
         key_save_delay_us: 0,
         aof_base: false,
         repl_stream_db: None,
+        functions: Vec::new(),
     };
     let good = rdb::save_to_vec(&dbs, &opts);
     for (name, bytes) in [

@@ -24,6 +24,9 @@ fuzz_target!(|data: &[u8]| {
                 used_mem: 0,
                 save_idle: false,
                 key_save_delay_us: 0,
+                aof_base: false,
+                repl_stream_db: None,
+                functions: Vec::new(),
             };
             let saved = rdb::save_to_vec(&dbs, &save);
             let mut again: Vec<Db> = (0..16).map(Db::new).collect();

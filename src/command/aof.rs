@@ -535,7 +535,7 @@ pub fn open_on_server_start(
             .aof
             .manifest
             .new_base(&config.appendfilename, config.aof_use_rdb_preamble);
-        write_base_file(dbs, &config, now, &aof_path(&config, &name))
+        write_base_file(dbs, srv, now, &aof_path(&config, &name))
             .map_err(|e| format!("Can't write the AOF base file {name}: {e}"))?;
         info!("Creating AOF base file {name} on server start");
     }
@@ -569,22 +569,24 @@ pub fn open_on_server_start(
 /// through a temp file, fsynced, renamed (Redis: `rewriteAppendOnlyFile`).
 fn write_base_file(
     dbs: &[Db],
-    config: &crate::config::Config,
+    srv: &super::state::ServerState,
     now: Ms,
     path: &PathBuf,
 ) -> io::Result<()> {
+    let config = &srv.config;
     let temp = PathBuf::from(format!("temp-rewriteaof-{}.aof", std::process::id()));
     let written = (|| {
         let file = File::create(&temp)?;
         let mut out = io::BufWriter::with_capacity(1 << 16, file);
         if config.aof_use_rdb_preamble {
-            let mut opts = super::persistence::save_options(config, now);
+            let mut opts = super::persistence::save_options(srv, now);
             opts.aof_base = true;
             rdb::save(dbs, &opts, &mut out)?;
         } else {
             let opts = format::DatasetOptions {
                 compression: config.rdbcompression,
                 timestamp: config.aof_timestamp_enabled,
+                functions: srv.scripts.library_codes(),
             };
             format::write_dataset_commands(dbs, now, opts, &mut out)?;
         }
@@ -666,11 +668,11 @@ pub fn rewrite_background(
     }
     srv.aof.rewrites += 1;
     let started = Instant::now();
-    let config = srv.config.clone();
     let listeners = listening_fds(srv);
+    let state = &*srv;
     let forked = process::fork_child_closing(&listeners, || {
         let temp = PathBuf::from(format::temp_rewrite_name(std::process::id() as i32));
-        let ok = write_base_file(dbs, &config, now, &temp).is_ok();
+        let ok = write_base_file(dbs, state, now, &temp).is_ok();
         if ok {
             info!(
                 "Successfully created the temporary AOF base file {}",
@@ -1223,6 +1225,10 @@ fn load_single_file(ctx: &mut Ctx, config: &crate::config::Config, name: &str) -
             Ok(loaded) => {
                 ctx.srv.rdb.last_load_keys_loaded = loaded.keys_loaded as u64;
                 ctx.srv.rdb.last_load_keys_expired = loaded.expired_skipped as u64;
+                if let Err(e) = ctx.srv.scripts.load_dataset_libraries(&loaded.functions) {
+                    warn!("Failed loading library, {e}");
+                    return LoadStatus::Failed;
+                }
             }
             Err(e) => {
                 warn!(

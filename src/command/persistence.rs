@@ -130,8 +130,10 @@ pub fn encoding_limits(config: &Config) -> Limits {
     }
 }
 
-/// How to write an RDB image now under `config` (a file, or a replica's full sync payload).
-pub fn save_options(config: &Config, now: Ms) -> SaveOptions {
+/// How to write an RDB image now under `config` (a file, or a replica's full sync payload),
+/// with the function libraries `srv` has loaded.
+pub fn save_options(srv: &ServerState, now: Ms) -> SaveOptions {
+    let config = &srv.config;
     SaveOptions {
         compression: config.rdbcompression,
         checksum: config.rdbchecksum,
@@ -141,15 +143,17 @@ pub fn save_options(config: &Config, now: Ms) -> SaveOptions {
         key_save_delay_us: config.rdb_key_save_delay,
         aof_base: false,
         repl_stream_db: None,
+        functions: srv.scripts.library_codes(),
     }
 }
 
 /// Writes the dataset to `dir/dbfilename` through a temp file (Redis: `rdbSave`).
-pub fn write_rdb_file(dbs: &[Db], config: &Config, now: Ms) -> io::Result<()> {
+pub fn write_rdb_file(dbs: &[Db], srv: &ServerState, now: Ms) -> io::Result<()> {
+    let config = &srv.config;
     // Relative to the working directory, which is `dir` (see [`rdb_path`]).
     let dir = Path::new(".");
     let temp = PathBuf::from(format!("temp-{}.rdb", std::process::id()));
-    let opts = save_options(config, now);
+    let opts = save_options(srv, now);
     let written = std::fs::File::create(&temp)
         .map_err(|e| {
             warn!(
@@ -181,7 +185,7 @@ pub fn write_rdb_file(dbs: &[Db], config: &Config, now: Ms) -> io::Result<()> {
 
 /// A save that counts: on success the change counter restarts and LASTSAVE moves.
 pub fn save(dbs: &[Db], srv: &mut ServerState, now: Ms) -> io::Result<()> {
-    write_rdb_file(dbs, &srv.config, now)?;
+    write_rdb_file(dbs, srv, now)?;
     srv.dirty = 0;
     srv.rdb.last_save_ms = Some(now);
     srv.rdb.saves += 1;
@@ -259,6 +263,10 @@ pub fn load_rdb_file(ctx: &mut Ctx) -> Result<bool, String> {
         error!("[offset {}] {}", e.offset, e.message);
         "Terminating server after rdb file reading failure.".to_string()
     })?;
+    if let Err(e) = ctx.srv.scripts.load_dataset_libraries(&loaded.functions) {
+        error!("Failed loading library, {e}");
+        return Err("Terminating server after rdb file reading failure.".to_string());
+    }
     for (db, new) in ctx.dbs.iter_mut().zip(fresh.iter_mut()) {
         db.swap_contents(new);
     }
@@ -280,12 +288,6 @@ pub fn load_rdb_file(ctx: &mut Ctx) -> Result<bool, String> {
     }
     if loaded.checksum == rdb::Checksum::NotComputed {
         warn!("RDB file was saved with checksum disabled: no check performed.");
-    }
-    if !loaded.functions.is_empty() {
-        warn!(
-            "The RDB file holds {} function libraries; ferrodis has no FUNCTION support, they are not loaded.",
-            loaded.functions.len()
-        );
     }
     for key in &loaded.empty_keys {
         info!(
@@ -383,8 +385,8 @@ pub fn bgsave(dbs: &[Db], srv: &mut ServerState, now: Ms) -> io::Result<()> {
     srv.rdb.last_bgsave_try_ms = now;
     let started = Instant::now();
     let listeners = super::aof::listening_fds(srv);
-    let config = &srv.config;
-    match process::fork_child_closing(&listeners, || write_rdb_file(dbs, config, now).is_ok()) {
+    let state = &*srv;
+    match process::fork_child_closing(&listeners, || write_rdb_file(dbs, state, now).is_ok()) {
         Ok(pid) => {
             srv.rdb.total_forks += 1;
             srv.rdb.latest_fork_usec = started.elapsed().as_micros() as u64;

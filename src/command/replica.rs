@@ -631,6 +631,12 @@ fn load_payload(ctx: &mut Ctx, payload: &[u8]) {
             )
         }
     };
+    if let Err(e) = ctx.srv.scripts.load_dataset_libraries(&loaded.functions) {
+        return abort_handshake(
+            ctx,
+            &format!("Failed trying to load the MASTER synchronization DB from socket: {e}"),
+        );
+    }
     for db in ctx.dbs.iter_mut() {
         db.expiry_mode = ExpiryMode::Hide;
     }

@@ -452,7 +452,7 @@ pub fn sync_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         );
         ctx.out.raw(line.as_bytes());
     }
-    let mut opts = super::persistence::save_options(&ctx.srv.config, ctx.now);
+    let mut opts = super::persistence::save_options(ctx.srv, ctx.now);
     // A replica proxies its master's stream, which goes on in the master's database.
     opts.repl_stream_db = ctx
         .srv

@@ -132,6 +132,26 @@ const FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
     .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
     .doc("Creates a library.", "7.0.0"),
     CommandSpec::new(
+        "function|dump",
+        function::function_dump_command,
+        2,
+        NOSCRIPT,
+        "scripting",
+    )
+    .doc(
+        "Dump all functions into a serialized binary payload",
+        "7.0.0",
+    ),
+    CommandSpec::new(
+        "function|restore",
+        function::function_restore_command,
+        -3,
+        WRITE | DENYOOM | NOSCRIPT,
+        "scripting",
+    )
+    .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
+    .doc("Restore all the functions on the given payload", "7.0.0"),
+    CommandSpec::new(
         "function|delete",
         function::function_delete_command,
         3,
@@ -341,6 +361,17 @@ pub struct ScriptState {
 }
 
 impl ScriptState {
+    /// Every function library's code, for saving the dataset.
+    pub fn library_codes(&self) -> Vec<Vec<u8>> {
+        self.functions.library_codes()
+    }
+
+    /// Replaces the function libraries with `codes`, run afresh, as loading a dataset does:
+    /// `Err` (Redis's text) leaves the loaded libraries as they were.
+    pub fn load_dataset_libraries(&mut self, codes: &[Vec<u8>]) -> Result<(), String> {
+        function::restore_libraries(self, codes, function::RestorePolicy::Flush)
+            .map_err(|e| e.message().trim_start_matches("ERR ").to_string())
+    }
     /// Is a script (or function) running? Commands it calls must not block: a blocking
     /// command checks this and answers at once, as with Redis's `CLIENT_DENY_BLOCKING`.
     pub fn is_running(&self) -> bool {

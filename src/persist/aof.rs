@@ -484,6 +484,10 @@ pub fn write_dataset_commands<W: Write>(
     if opts.timestamp {
         append_timestamp(&mut buf, now / 1000);
     }
+    // The libraries first, so scripts in later commands find them (Redis: `rewriteFunctions`).
+    for code in &opts.functions {
+        append_command(&mut buf, &[b"FUNCTION".as_slice(), b"LOAD", code]);
+    }
     for db in dbs.iter().filter(|db| !db.is_empty()) {
         append_select(&mut buf, db.id);
         for (key, obj) in db.dict.iter() {
@@ -509,12 +513,14 @@ pub fn write_dataset_commands<W: Write>(
 }
 
 /// How [`write_dataset_commands`] writes.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct DatasetOptions {
     /// LZF inside the DUMP payloads (streams).
     pub compression: bool,
     /// Open with a `#TS:` annotation.
     pub timestamp: bool,
+    /// Function library codes, written as `FUNCTION LOAD` commands before the keys.
+    pub functions: Vec<Vec<u8>>,
 }
 
 /// The commands that rebuild one value under `key`.

@@ -149,8 +149,8 @@ pub static CRC64: Crc<u64, Table<16>> = Crc::<u64, Table<16>>::new(&CRC_64_REDIS
 // Saving.
 // =============================================================================================
 
-/// What a save needs beyond the data.
-#[derive(Clone, Copy, Debug)]
+/// What a save needs beyond the keys.
+#[derive(Clone, Debug)]
 pub struct SaveOptions {
     /// `rdbcompression`: LZF-compress strings longer than 20 bytes.
     pub compression: bool,
@@ -171,6 +171,8 @@ pub struct SaveOptions {
     /// The database a replica's stream continues in after this image (`repl-stream-db` AUX
     /// field; Redis writes it for a replica's full sync), or `None`.
     pub repl_stream_db: Option<usize>,
+    /// The code of every function library, saved before the keys (Redis: `rdbSaveFunctions`).
+    pub functions: Vec<Vec<u8>>,
 }
 
 /// Writes the RDB bytes and keeps the running checksum.
@@ -280,6 +282,10 @@ pub fn save<W: Write>(dbs: &[Db], opts: &SaveOptions, out: W) -> io::Result<()> 
         w.string(name.as_bytes())?;
         w.string(value.as_bytes())?;
     }
+    for code in &opts.functions {
+        w.byte(OP_FUNCTION2)?;
+        w.string(code)?;
+    }
     let mut saved: u64 = 0;
     for db in dbs.iter().filter(|db| !db.is_empty()) {
         w.byte(OP_SELECTDB)?;
@@ -373,16 +379,85 @@ pub fn dump_payload(value: &Value, compression: bool) -> Vec<u8> {
     let _ = w
         .byte(value_type(value))
         .and_then(|()| save_value(&mut w, value));
-    let mut out = w.out;
+    with_payload_footer(w.out)
+}
+
+/// The payload FUNCTION DUMP returns (Redis: `functionDumpCommand`): each library's code as
+/// an `OP_FUNCTION2` record, as in an RDB file, then DUMP's footer.
+pub fn functions_payload(libraries: &[Vec<u8>], compression: bool) -> Vec<u8> {
+    let mut w = Writer {
+        out: Vec::new(),
+        digest: None,
+        compression,
+    };
+    for code in libraries {
+        // Writing into a Vec cannot fail.
+        let _ = w.byte(OP_FUNCTION2).and_then(|()| w.string(code));
+    }
+    with_payload_footer(w.out)
+}
+
+/// Appends the RDB version (u16 LE) and the CRC64 of everything (u64 LE).
+fn with_payload_footer(mut out: Vec<u8>) -> Vec<u8> {
     out.extend_from_slice(&(RDB_VERSION as u16).to_le_bytes());
     let crc = CRC64.checksum(&out);
     out.extend_from_slice(&crc.to_le_bytes());
     out
 }
 
+/// The body of a DUMP-style payload, its footer checked (Redis: `verifyDumpPayload`): refused
+/// if shorter than the footer, of a newer RDB version, or with a wrong CRC64 (when
+/// `verify_checksum`).
+fn payload_body(payload: &[u8], verify_checksum: bool) -> LoadResult<&[u8]> {
+    let bad = || LoadError {
+        offset: 0,
+        message: "payload version or checksum are wrong".to_string(),
+    };
+    let body_len = payload.len().checked_sub(10).ok_or_else(bad)?;
+    let footer = &payload[body_len..];
+    let version = u16::from_le_bytes([footer[0], footer[1]]);
+    if u32::from(version) > RDB_VERSION {
+        return Err(bad());
+    }
+    if verify_checksum {
+        let stored = u64::from_le_bytes([
+            footer[2], footer[3], footer[4], footer[5], footer[6], footer[7], footer[8], footer[9],
+        ]);
+        if CRC64.checksum(&payload[..body_len + 2]) != stored {
+            return Err(bad());
+        }
+    }
+    Ok(&payload[..body_len])
+}
+
+/// The library codes of a FUNCTION DUMP payload, for FUNCTION RESTORE. `Err` carries Redis's
+/// reply text: the footer's, "given type is not a function" for a record of another kind,
+/// "Pre-GA function format not supported" for 7.0-rc records.
+pub fn restore_functions_payload(
+    payload: &[u8],
+    verify_checksum: bool,
+) -> Result<Vec<Vec<u8>>, String> {
+    let body = payload_body(payload, verify_checksum).map_err(|e| format!("DUMP {}", e.message))?;
+    let mut r = Reader::new(body, body.len(), false);
+    let mut libraries = Vec::new();
+    while r.remaining() > 0 {
+        match r.u8("a function record") {
+            Ok(OP_FUNCTION2) => {}
+            Ok(OP_FUNCTION_PRE_GA) => return Err("Pre-GA function format not supported".into()),
+            Ok(_) => return Err("given type is not a function".into()),
+            Err(_) => return Err("can not read data type".into()),
+        }
+        let code = r
+            .string("a function library")
+            .map_err(|_| "Failed loading library payload".to_string())?;
+        libraries.push(code);
+    }
+    Ok(libraries)
+}
+
 /// The value of a DUMP payload (Redis: `verifyDumpPayload` + `rdbLoadObject`, for RESTORE):
-/// refused if shorter than its footer, of a newer RDB version, with a wrong CRC64 (when
-/// `verify_checksum`), or with anything left over after the value.
+/// refused if its footer is wrong (see [`payload_body`]) or with anything left over after
+/// the value.
 pub fn restore_payload(
     payload: &[u8],
     verify_checksum: bool,
@@ -392,24 +467,8 @@ pub fn restore_payload(
         offset: 0,
         message: message.to_string(),
     };
-    let body_len = payload
-        .len()
-        .checked_sub(10)
-        .ok_or_else(|| bad("payload version or checksum are wrong"))?;
-    let footer = &payload[body_len..];
-    let version = u16::from_le_bytes([footer[0], footer[1]]);
-    if u32::from(version) > RDB_VERSION {
-        return Err(bad("payload version or checksum are wrong"));
-    }
-    if verify_checksum {
-        let stored = u64::from_le_bytes([
-            footer[2], footer[3], footer[4], footer[5], footer[6], footer[7], footer[8], footer[9],
-        ]);
-        if CRC64.checksum(&payload[..body_len + 2]) != stored {
-            return Err(bad("payload version or checksum are wrong"));
-        }
-    }
-    let mut r = Reader::new(&payload[..body_len], body_len, false);
+    let body = payload_body(payload, verify_checksum)?;
+    let mut r = Reader::new(body, body.len(), false);
     let kind = r.u8("the value type")?;
     let value = load_value(&mut r, kind, b"", limits)?;
     if r.remaining() != 0 {
@@ -568,7 +627,7 @@ pub struct Loaded {
     pub empty_skipped: usize,
     /// The names of the first [`EMPTY_KEYS_NAMED`] of them, for the log.
     pub empty_keys: Vec<Vec<u8>>,
-    /// Function library sources (`OP_FUNCTION2`), in file order; ferrodis does not run them yet.
+    /// Function library sources (`OP_FUNCTION2`), in file order, for the caller to load.
     pub functions: Vec<Vec<u8>>,
     pub checksum: Checksum,
 }

@@ -22,6 +22,7 @@ fn save_opts(compression: bool, checksum: bool) -> SaveOptions {
         key_save_delay_us: 0,
         aof_base: false,
         repl_stream_db: None,
+        functions: Vec::new(),
     }
 }
 

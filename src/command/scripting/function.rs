@@ -8,7 +8,9 @@
 //! `(keys, args)` through the same runner as EVAL, so `redis.call`, conversions, errors, BUSY
 //! and FUNCTION KILL all come from the scripting machinery.
 //!
-//! Not implemented: FUNCTION DUMP / RESTORE (the payload is Redis's RDB encoding).
+//! FUNCTION DUMP / RESTORE carry the libraries' code in Redis's RDB encoding; RDB files, a
+//! replica's full sync and AOF rewrites save the code too, and loading a dataset runs it
+//! again (see `restore_libraries`).
 
 use super::{engine, ScriptState};
 use crate::command::args;
@@ -55,7 +57,12 @@ pub struct Library {
     pub functions: Vec<Registered>,
 }
 
-/// Loaded libraries by name, and which library owns each function name.
+/// The key of a function in [`FunctionState::owner`]: function names are case-insensitive.
+fn function_key(name: &str) -> String {
+    name.to_ascii_lowercase()
+}
+
+/// Loaded libraries by name, and which library owns each function name (lowercased).
 #[derive(Default)]
 pub struct FunctionState {
     libraries: BTreeMap<String, Library>,
@@ -67,6 +74,173 @@ impl FunctionState {
     pub fn counts(&self) -> (usize, usize) {
         (self.libraries.len(), self.owner.len())
     }
+
+    /// Runs library `code` and adds the functions it registers; replies its name (Redis:
+    /// `functionsCreateWithLibraryCtx`). An existing library of that name is an error unless
+    /// `replace`; a function name owned by another library always is.
+    fn create_library(
+        &mut self,
+        engine: &engine::Engine,
+        code: &[u8],
+        replace: bool,
+    ) -> Result<String, CommandError> {
+        let (name, skip) = parse_metadata(code)?;
+        if !replace && self.libraries.contains_key(&name) {
+            return Err(CommandError::err(format!(
+                "Library '{name}' already exists"
+            )));
+        }
+        let functions = engine
+            .load_library(&code[skip..])
+            .map_err(CommandError::err)?;
+        if functions.is_empty() {
+            return Err(CommandError::Err("No functions registered"));
+        }
+        for f in &functions {
+            if let Some(owner) = self.owner.get(&function_key(&f.name)) {
+                if *owner != name {
+                    return Err(CommandError::err(format!(
+                        "Function {} already exists",
+                        f.name
+                    )));
+                }
+            }
+        }
+        self.unlink(&name);
+        for f in &functions {
+            self.owner.insert(function_key(&f.name), name.clone());
+        }
+        let library = Library {
+            code: code.to_vec(),
+            functions,
+        };
+        self.libraries.insert(name.clone(), library);
+        Ok(name)
+    }
+
+    /// Function `name`, in any letter case (Redis's function dictionary is case-insensitive).
+    fn find(&self, name: &str) -> Option<&Registered> {
+        let library = self.owner.get(&function_key(name))?;
+        let functions = &self.libraries.get(library)?.functions;
+        functions.iter().find(|f| f.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Removes library `name` and its functions, if it exists.
+    fn unlink(&mut self, name: &str) -> Option<Library> {
+        let old = self.libraries.remove(name)?;
+        for f in &old.functions {
+            self.owner.remove(&function_key(&f.name));
+        }
+        Some(old)
+    }
+
+    /// Adds every library of `other` (Redis: `libraryJoin`). A library name that exists here
+    /// is an error unless `replace`, which drops the old one; a function name owned by a
+    /// library that stays is an error. Nothing changes on error.
+    fn join(&mut self, other: FunctionState, replace: bool) -> Result<(), CommandError> {
+        for name in other.libraries.keys() {
+            if !replace && self.libraries.contains_key(name) {
+                return Err(CommandError::err(format!("Library {name} already exists")));
+            }
+        }
+        for function in other.libraries.values().flat_map(|l| &l.functions) {
+            let owner = self.owner.get(&function_key(&function.name));
+            if owner.is_some_and(|lib| !other.libraries.contains_key(lib)) {
+                return Err(CommandError::err(format!(
+                    "Function {} already exists",
+                    function.name
+                )));
+            }
+        }
+        for (name, library) in other.libraries {
+            self.unlink(&name);
+            for f in &library.functions {
+                self.owner.insert(function_key(&f.name), name.clone());
+            }
+            self.libraries.insert(name, library);
+        }
+        Ok(())
+    }
+
+    /// Every library's code, in name order: what an RDB file, FUNCTION DUMP and an AOF
+    /// rewrite save.
+    pub fn library_codes(&self) -> Vec<Vec<u8>> {
+        self.libraries.values().map(|l| l.code.clone()).collect()
+    }
+}
+
+/// How restored libraries meet the loaded ones (FUNCTION RESTORE's policy).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum RestorePolicy {
+    /// Add them; a library that exists is an error (the default).
+    Append,
+    /// Add them, replacing libraries of the same name.
+    Replace,
+    /// Drop every loaded library first. Loading a dataset (RDB, a replica's full sync) does
+    /// this too.
+    Flush,
+}
+
+/// Loads library `codes` as FUNCTION RESTORE does: all of them into a fresh set first (an
+/// error in any leaves the loaded libraries untouched), then joined under `policy` (Redis:
+/// `functionRestoreCommand`, and `rdbFunctionLoad` for a dataset).
+pub fn restore_libraries(
+    state: &mut ScriptState,
+    codes: &[Vec<u8>],
+    policy: RestorePolicy,
+) -> Result<(), CommandError> {
+    if codes.is_empty() && policy != RestorePolicy::Flush {
+        return Ok(());
+    }
+    let engine = super::engine_of(state)?;
+    let mut restored = FunctionState::default();
+    for code in codes {
+        restored.create_library(&engine, code, false)?;
+    }
+    match policy {
+        RestorePolicy::Flush => state.functions = restored,
+        RestorePolicy::Append => state.functions.join(restored, false)?,
+        RestorePolicy::Replace => state.functions.join(restored, true)?,
+    }
+    Ok(())
+}
+
+/// FUNCTION DUMP — the libraries as a payload for FUNCTION RESTORE (see
+/// `rdb::functions_payload`).
+pub fn function_dump_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
+    let codes = ctx.srv.scripts.functions.library_codes();
+    let payload = crate::persist::rdb::functions_payload(&codes, ctx.srv.config.rdbcompression);
+    ctx.out.bulk(&payload);
+    Ok(())
+}
+
+/// FUNCTION RESTORE payload [FLUSH | APPEND | REPLACE] — `+OK` once the payload's libraries
+/// are loaded under the policy (default APPEND).
+pub fn function_restore_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    if argv.len() > 4 {
+        return Err(CommandError::err(format!(
+            "unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
+            args::text(argv[1])
+        )));
+    }
+    let policy = match argv.get(3) {
+        None => RestorePolicy::Append,
+        Some(p) if args::is(p, "APPEND") => RestorePolicy::Append,
+        Some(p) if args::is(p, "REPLACE") => RestorePolicy::Replace,
+        Some(p) if args::is(p, "FLUSH") => RestorePolicy::Flush,
+        Some(_) => {
+            return Err(CommandError::Err(
+                "Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.",
+            ))
+        }
+    };
+    let verify = !ctx.srv.config.skip_checksum_validation;
+    let codes = crate::persist::rdb::restore_functions_payload(argv[2], verify)
+        .map_err(CommandError::err)?;
+    restore_libraries(&mut ctx.srv.scripts, &codes, policy)?;
+    ctx.srv.dirty += 1;
+    ctx.out.ok();
+    Ok(())
 }
 
 /// Function and library names: letters, digits and underscores (Redis: `functionsVerifyName`).
@@ -195,8 +369,15 @@ fn parse_metadata(code: &[u8]) -> Result<(String, usize), CommandError> {
     let Some(end) = code.iter().position(|&b| b == b'\n') else {
         return Err(CommandError::Err("Invalid library metadata"));
     };
-    let line = String::from_utf8_lossy(&code[..end]);
-    let mut parts = line.split_whitespace();
+    // Split as a config line, so `name="foo"` is `name=foo` (Redis: `sdssplitargs`).
+    let Some(parts) = crate::resp::parse::split_args(&code[..end]) else {
+        return Err(CommandError::Err("Invalid library metadata"));
+    };
+    let parts: Vec<String> = parts
+        .iter()
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect();
+    let mut parts = parts.iter().map(String::as_str);
     let engine = parts.next().unwrap_or("#!");
     let mut name = None;
     for part in parts {
@@ -217,11 +398,9 @@ fn parse_metadata(code: &[u8]) -> Result<(String, usize), CommandError> {
     let Some(name) = name else {
         return Err(CommandError::Err("Library name was not given"));
     };
-    if !engine[2..].eq_ignore_ascii_case("lua") {
-        return Err(CommandError::err(format!(
-            "Engine '{}' not found",
-            &engine[2..]
-        )));
+    let engine = engine.get(2..).unwrap_or_default();
+    if !engine.eq_ignore_ascii_case("lua") {
+        return Err(CommandError::err(format!("Engine '{}' not found", engine)));
     }
     if !valid_name(&name) {
         return Err(CommandError::err(BAD_NAME));
@@ -248,46 +427,9 @@ pub fn function_load_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         }
         replace = true;
     }
-    let (name, skip) = parse_metadata(code)?;
     let state = &mut ctx.srv.scripts;
-    if !replace && state.functions.libraries.contains_key(&name) {
-        return Err(CommandError::err(format!(
-            "Library '{name}' already exists"
-        )));
-    }
     let engine = super::engine_of(state)?;
-    let functions = engine
-        .load_library(&code[skip..])
-        .map_err(CommandError::err)?;
-    if functions.is_empty() {
-        return Err(CommandError::Err("No functions registered"));
-    }
-    let fs = &mut state.functions;
-    for f in &functions {
-        if let Some(owner) = fs.owner.get(&f.name) {
-            if *owner != name {
-                return Err(CommandError::err(format!(
-                    "Function {} already exists",
-                    f.name
-                )));
-            }
-        }
-    }
-    if let Some(old) = fs.libraries.remove(&name) {
-        for f in old.functions {
-            fs.owner.remove(&f.name);
-        }
-    }
-    for f in &functions {
-        fs.owner.insert(f.name.clone(), name.clone());
-    }
-    fs.libraries.insert(
-        name.clone(),
-        Library {
-            code: code.to_vec(),
-            functions,
-        },
-    );
+    let name = state.functions.create_library(&engine, code, replace)?;
     ctx.srv.dirty += 1;
     ctx.out.bulk(name.as_bytes());
     Ok(())
@@ -296,12 +438,8 @@ pub fn function_load_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
 /// FUNCTION DELETE library-name — `+OK`.
 pub fn function_delete_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let name = String::from_utf8_lossy(argv[2]).into_owned();
-    let fs = &mut ctx.srv.scripts.functions;
-    let Some(lib) = fs.libraries.remove(&name) else {
+    if ctx.srv.scripts.functions.unlink(&name).is_none() {
         return Err(CommandError::Err("Library not found"));
-    };
-    for f in lib.functions {
-        fs.owner.remove(&f.name);
     }
     ctx.srv.dirty += 1;
     ctx.out.ok();
@@ -439,15 +577,7 @@ pub fn function_stats_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
 pub fn declared_flags(ctx: &Ctx, name: &[u8]) -> Option<super::DeclaredFlags> {
     let name = String::from_utf8_lossy(name);
     let state = &ctx.srv.scripts;
-    let lib = state.functions.owner.get(name.as_ref())?;
-    state
-        .functions
-        .libraries
-        .get(lib)?
-        .functions
-        .iter()
-        .find(|f| f.name == name)
-        .map(Registered::declared)
+    state.functions.find(&name).map(Registered::declared)
 }
 
 /// FCALL function numkeys [key ...] [arg ...] (and FCALL_RO) — the function's result.
@@ -459,13 +589,7 @@ pub fn fcall_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let read_only_call = argv[0].eq_ignore_ascii_case(b"fcall_ro");
     let name = String::from_utf8_lossy(argv[1]).into_owned();
     let state = &ctx.srv.scripts;
-    let function = state
-        .functions
-        .owner
-        .get(&name)
-        .and_then(|lib| state.functions.libraries.get(lib))
-        .and_then(|lib| lib.functions.iter().find(|f| f.name == name))
-        .cloned();
+    let function = state.functions.find(&name).cloned();
     let Some(function) = function else {
         return Err(CommandError::Err("Function not found"));
     };
