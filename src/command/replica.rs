@@ -33,6 +33,7 @@
 //! [`ReplicationFeed::replid`]: super::replication::ReplicationFeed
 
 use super::error::{CommandError, CommandResult};
+use super::failover::{self, FailoverState};
 use super::replication::{self, config_i64};
 use super::Ctx;
 use crate::db::{Db, ExpiryMode, Ms};
@@ -146,6 +147,11 @@ impl MasterLink {
 /// REPLICAOF host port | NO ONE (and SLAVEOF) — follows a master, or stops following one
 /// (Redis: `replicaofCommand`).
 pub fn replicaof_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    if ctx.srv.failover.in_progress() {
+        return Err(CommandError::Err(
+            "REPLICAOF not allowed while failing over.",
+        ));
+    }
     if argv[1].eq_ignore_ascii_case(b"no") && argv[2].eq_ignore_ascii_case(b"one") {
         if ctx.srv.master.is_replica() {
             unset_master(ctx);
@@ -434,7 +440,15 @@ fn send_psync(ctx: &mut Ctx) {
         info!("Partial resynchronization not possible (no cached master)");
         ("?".to_string(), "-1".to_string())
     };
-    send(ctx, &[b"PSYNC", id.as_bytes(), offset.as_bytes()]);
+    if ctx.srv.failover.state == FailoverState::InProgress {
+        // A master failing over to this master: it is to take our role (see `failover`).
+        send(
+            ctx,
+            &[b"PSYNC", id.as_bytes(), offset.as_bytes(), b"FAILOVER"],
+        );
+    } else {
+        send(ctx, &[b"PSYNC", id.as_bytes(), offset.as_bytes()]);
+    }
     set_state(ctx, ReplState::ReceivePsync);
 }
 
@@ -443,6 +457,16 @@ fn psync_reply(ctx: &mut Ctx, line: &[u8], text: &str) {
     if line.is_empty() {
         // A newline the master sends to keep the link alive while it prepares.
         return;
+    }
+    // A failover ends with the target's answer: accepted (it is the master now), or not, and
+    // this server is a master again (Redis: the failover check of `syncWithMaster`).
+    if ctx.srv.failover.state == FailoverState::InProgress {
+        if line.starts_with(b"+FULLRESYNC") || line.starts_with(b"+CONTINUE") {
+            failover::clear_failover_state(ctx);
+        } else {
+            warn!("Unexpected reply to PSYNC from master: {text}");
+            return failover::abort_failover(ctx, "Failover target rejected psync request");
+        }
     }
     if let Some(rest) = text.strip_prefix("+FULLRESYNC") {
         let mut words = rest.split_whitespace();
