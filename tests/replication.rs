@@ -556,6 +556,13 @@ fn failover_transcript(node: &dyn Node) -> Vec<String> {
         "while paused: {:?}",
         String::from_utf8_lossy(&early)
     ));
+    // CLIENT UNPAUSE ends a CLIENT PAUSE, not the failover's pause.
+    run(&mut out, &mut c, &["CLIENT", "UNPAUSE"]);
+    let (still, _) = writer.read_until_quiet(Duration::from_millis(300));
+    out.push(format!(
+        "after unpause: {:?}",
+        String::from_utf8_lossy(&still)
+    ));
     run(&mut out, &mut c, &["FAILOVER", "ABORT"]);
     out.push(format!("after abort: {}", writer.reply_str()));
     out.push(failover_state(node));
@@ -765,4 +772,42 @@ fn redis_master_fails_over_to_a_ferrodis_replica_and_back() {
     write_load(&mut r, 139, 300);
     assert_converged(&redis, &ours);
     assert_converged(&ours, &other);
+}
+
+#[test]
+fn a_paused_replica_reads_the_stream_but_applies_it_after_the_pause() {
+    let master = TestServer::start(&DEBUG);
+    let replica = TestServer::start(&DEBUG);
+    let chained = TestServer::start(&DEBUG);
+    make_replica(&replica, &master);
+    make_replica(&chained, &replica);
+    wait_link_up(&replica);
+    wait_link_up(&chained);
+    let mut m = master.conn();
+    m.cmd_args(&["SET", "foo", "bar"]);
+    assert_converged(&master, &replica);
+    let applied = info_field(&mut m, "replication", "master_repl_offset");
+    let mut r = replica.conn();
+    assert_eq!(
+        r.cmd_args(&["CLIENT", "PAUSE", "100000", "WRITE"]),
+        "+OK\r\n"
+    );
+    m.cmd_args(&["SET", "foo2", "bar2"]);
+    let read = info_field(&mut m, "replication", "master_repl_offset");
+    wait_for(
+        "the replica to read the write",
+        Duration::from_secs(10),
+        || info_field(&mut r, "replication", "slave_read_repl_offset") == read,
+    );
+    // Held by the pause: not applied, not counted, not passed on.
+    assert_eq!(
+        info_field(&mut r, "replication", "slave_repl_offset"),
+        applied
+    );
+    assert_eq!(r.cmd_args(&["GET", "foo2"]), "$-1\r\n");
+    assert_eq!(r.cmd_args(&["CLIENT", "UNPAUSE"]), "+OK\r\n");
+    // Applied once: the offsets of the whole chain meet the master's.
+    assert_converged(&master, &replica);
+    assert_converged(&master, &chained);
+    assert_eq!(chained.conn().cmd_args(&["GET", "foo2"]), "$4\r\nbar2\r\n");
 }

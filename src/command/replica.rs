@@ -98,8 +98,6 @@ pub struct MasterLink {
     state_since: Ms,
     /// When the link went down (0 = never up).
     down_since: Ms,
-    /// Bytes of the stream read but not necessarily applied (`slave_read_repl_offset`).
-    read_reploff: i64,
     /// REPLCONF GETACK arrived while applying the stream: answer after the command.
     ack_requested: bool,
     /// The database the master's stream had selected when the link dropped: a partial
@@ -514,9 +512,7 @@ fn psync_reply(ctx: &mut Ctx, line: &[u8], text: &str) {
 
 /// The link carries the stream from now on.
 fn link_up(ctx: &mut Ctx) {
-    let offset = ctx.srv.propagation.repl.master_repl_offset;
     let link = &mut ctx.srv.master;
-    link.read_reploff = offset;
     link.has_history = true;
     link.down_since = 0;
     set_state(ctx, ReplState::Connected);
@@ -690,7 +686,6 @@ fn load_payload(ctx: &mut Ctx, payload: &[u8]) {
 pub fn master_command_done(ctx: &mut Ctx, bytes: &[u8], reply_start: usize) {
     ctx.out.truncate(reply_start);
     ctx.srv.master.last_io = ctx.now;
-    ctx.srv.master.read_reploff += bytes.len() as i64;
     replication::feed_raw(ctx, bytes);
     if std::mem::take(&mut ctx.srv.master.ack_requested) {
         let ack = ack_command(ctx);
@@ -811,7 +806,11 @@ pub fn info_fields(ctx: &Ctx) -> Vec<(&'static str, String)> {
         (
             "slave_read_repl_offset",
             if up {
-                link.read_reploff
+                // Read = applied + what waits in the link's query buffer (a command held
+                // by CLIENT PAUSE, a partial one).
+                let pending = link.conn.and_then(|k| ctx.clients.get(k));
+                let pending = pending.map_or(0, |c| c.query_buf.unread().len() as i64);
+                ctx.srv.propagation.repl.master_repl_offset + pending
             } else {
                 ctx.srv.propagation.repl.master_repl_offset.max(1)
             }
