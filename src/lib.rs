@@ -37,7 +37,7 @@
 //!                        rows), keyspec.rs (key specs, GETKEYS), args.rs, error.rs,
 //!                        client.rs (Client, query buffer), state.rs (ServerState, Stats),
 //!                        propagate.rs (the write funnel) and replication.rs (SYNC/PSYNC,
-//!                        the replicas' stream), persistence.rs (SAVE/BGSAVE, save points,
+//!                        the replicas' stream; failover.rs: FAILOVER), persistence.rs (SAVE/BGSAVE, save points,
 //!                        RDB loading), aof.rs (the AOF: buffer, write + fsync policy,
 //!                        rewrite, loading, BGREWRITEAOF), evict.rs (maxmemory) and memory.rs (INFO memory, MEMORY),
 //!                        blocked.rs (BLPOP & co.), notify.rs (keyspace events), info.rs

@@ -68,7 +68,7 @@ DEFAULT_UNITS=(
   unit/acl unit/acl-v2 unit/bitops unit/bitfield unit/hyperloglog unit/geo unit/dump
   unit/maxmemory unit/type/stream unit/type/stream-cgroups
   integration/rdb integration/corrupt-dump integration/corrupt-dump-fuzzer
-  integration/aof integration/aof-multi-part unit/aofrw unit/shutdown
+  integration/aof integration/aof-multi-part unit/aofrw unit/shutdown integration/failover
   integration/convert-zipmap-hash-on-load integration/convert-ziplist-hash-on-load
   integration/convert-ziplist-zset-on-load
 )

@@ -472,3 +472,342 @@ fn a_replica_hides_expired_keys_until_its_master_deletes_them() {
         r.cmd_args(&["DBSIZE"]) == ":0\r\n"
     });
 }
+
+/// ROLE as its lines, e.g. `["slave", "127.0.0.1", "6380", "connected", "42"]` or
+/// `["master", "42", "127.0.0.1", "6381", "42"]`.
+fn role(node: &dyn Node) -> Vec<String> {
+    node.conn()
+        .cmd_args(&["ROLE"])
+        .split("\r\n")
+        .filter(|l| !l.is_empty() && !l.starts_with('*') && !l.starts_with('$'))
+        .map(|l| l.trim_start_matches([':', '+']).to_string())
+        .collect()
+}
+
+fn failover_state(node: &dyn Node) -> String {
+    info_field(&mut node.conn(), "replication", "master_failover_state")
+}
+
+fn wait_failover_done(node: &dyn Node) {
+    wait_for("the failover to end", Duration::from_secs(20), || {
+        failover_state(node) == "no-failover"
+    });
+}
+
+/// FAILOVER's refusals, its states and ABORT, on one server of either kind: every reply in
+/// order. A raw connection that announces port 1234 and sends SYNC, then never reads nor
+/// acknowledges, is the replica: a failover to it waits for a sync that never comes.
+fn failover_transcript(node: &dyn Node) -> Vec<String> {
+    let mut c = node.conn();
+    let mut out = Vec::new();
+    let run = |out: &mut Vec<String>, c: &mut RawConn, args: &[&str]| {
+        let reply = c.cmd_args(args);
+        out.push(format!("{args:?} -> {reply}"));
+    };
+    for args in [
+        &["FAILOVER", "ABORT"][..],
+        &["FAILOVER", "TO"],
+        &["FAILOVER", "TO", "h"],
+        &["FAILOVER", "TO", "h", "notaport"],
+        &["FAILOVER", "TIMEOUT"],
+        &["FAILOVER", "TIMEOUT", "0"],
+        &["FAILOVER", "TIMEOUT", "-5"],
+        &["FAILOVER", "TIMEOUT", "x"],
+        &["FAILOVER", "TIMEOUT", "10", "TIMEOUT", "10"],
+        &["FAILOVER", "TO", "h", "1", "TO", "h", "2"],
+        &["FAILOVER", "FORCE", "FORCE"],
+        &["FAILOVER", "ABORT", "ABORT"],
+        &["FAILOVER", "bogus"],
+        &["FAILOVER"],
+        &["FAILOVER", "FORCE", "TIMEOUT", "100"],
+        &["PSYNC", "?", "-1", "FAILOVER"],
+    ] {
+        run(&mut out, &mut c, args);
+    }
+    let mut fake = node.conn();
+    assert_eq!(
+        fake.cmd_args(&["REPLCONF", "listening-port", "1234"]),
+        "+OK\r\n"
+    );
+    fake.send_str("SYNC");
+    wait_for("the fake replica online", Duration::from_secs(20), || {
+        info_field(&mut node.conn(), "replication", "slave0").contains("state=online")
+    });
+    run(&mut out, &mut c, &["SET", "k", "v"]);
+    for args in [
+        &["FAILOVER", "TO", "127.0.0.1", "1"][..],
+        &["FAILOVER", "TO", "127.0.0.1", "1234", "FORCE"],
+        &["FAILOVER", "FORCE", "TIMEOUT", "100"],
+        &["FAILOVER", "TO", "127.0.0.1", "1234", "TIMEOUT", "60000"],
+        &["FAILOVER"],
+        &["FAILOVER", "TO", "127.0.0.1", "1234"],
+        &["REPLICAOF", "127.0.0.1", "1"],
+        &["PSYNC", "?", "-1"],
+        &["GET", "k"],
+    ] {
+        run(&mut out, &mut c, args);
+    }
+    out.push(failover_state(node));
+    // Writes wait for the failover to end; ABORT lets them run.
+    let mut writer = node.conn();
+    writer.send_str("SET k v2");
+    let (early, _) = writer.read_until_quiet(Duration::from_millis(300));
+    out.push(format!(
+        "while paused: {:?}",
+        String::from_utf8_lossy(&early)
+    ));
+    // CLIENT UNPAUSE ends a CLIENT PAUSE, not the failover's pause.
+    run(&mut out, &mut c, &["CLIENT", "UNPAUSE"]);
+    let (still, _) = writer.read_until_quiet(Duration::from_millis(300));
+    out.push(format!(
+        "after unpause: {:?}",
+        String::from_utf8_lossy(&still)
+    ));
+    run(&mut out, &mut c, &["FAILOVER", "ABORT"]);
+    out.push(format!("after abort: {}", writer.reply_str()));
+    out.push(failover_state(node));
+    // A timeout without FORCE aborts.
+    run(
+        &mut out,
+        &mut c,
+        &["FAILOVER", "TO", "127.0.0.1", "1234", "TIMEOUT", "100"],
+    );
+    wait_failover_done(node);
+    out.push(role(node)[0].clone());
+    run(&mut out, &mut c, &["GET", "k"]);
+    // The replica side: FAILOVER is refused, PSYNC FAILOVER needs our replid.
+    run(&mut out, &mut c, &["REPLICAOF", "127.0.0.1", "1"]);
+    run(&mut out, &mut c, &["FAILOVER"]);
+    run(&mut out, &mut c, &["FAILOVER", "ABORT"]);
+    run(
+        &mut out,
+        &mut c,
+        &[
+            "PSYNC",
+            "0123456789012345678901234567890123456789",
+            "1",
+            "FAILOVER",
+        ],
+    );
+    // With our own replid, the replica becomes a master and serves the PSYNC.
+    let replid = info_field(&mut c, "replication", "master_replid");
+    let mut psync = node.conn();
+    psync.send_str(&format!("PSYNC {replid} 1 FAILOVER"));
+    let line = psync.reply_str();
+    out.push(line.split(' ').next().unwrap_or("").to_string());
+    out.push(role(node)[0].clone());
+    out
+}
+
+#[test]
+fn failover_replies_and_states_match_redis() {
+    if !require_redis_server() {
+        return;
+    }
+    let ours = TestServer::start(&[]);
+    let redis = RealRedis::start(&["--repl-diskless-sync", "no"]);
+    let expected = failover_transcript(&redis);
+    assert_eq!(failover_transcript(&ours), expected);
+    // The transcript is not empty of meaning: a few of its lines, spelled out.
+    assert!(expected
+        .contains(&"[\"FAILOVER\"] -> -ERR FAILOVER requires connected replicas.\r\n".to_string()));
+    assert!(expected.contains(&"waiting-for-sync".to_string()));
+    assert!(expected.contains(&"after abort: +OK\r\n".to_string()));
+}
+
+/// A master, two replicas, some data; every replica linked and caught up.
+fn three_nodes(master: &dyn Node, a: &dyn Node, b: &dyn Node) {
+    make_replica(a, master);
+    make_replica(b, master);
+    wait_link_up(a);
+    wait_link_up(b);
+    write_load(&mut master.conn(), 131, 500);
+    master.conn().cmd_args(&["SET", "before-failover", "yes"]);
+    assert_converged(master, a);
+    assert_converged(master, b);
+}
+
+/// After a failover from `old` to `new`: `new` is the master, `old` its replica, `other` still
+/// follows `old` (Redis moves only the two), and everyone has the same data.
+fn assert_failed_over(old: &dyn Node, new: &dyn Node, other: &dyn Node) {
+    let (old_port, new_port) = (old.port().to_string(), new.port().to_string());
+    wait_for("the roles to settle", Duration::from_secs(20), || {
+        let (o, n, x) = (role(old), role(new), role(other));
+        o.len() == 5
+            && o[0] == "slave"
+            && o[2] == new_port
+            && o[3] == "connected"
+            && n[0] == "master"
+            && x.len() == 5
+            && x[2] == old_port
+            && x[3] == "connected"
+    });
+    let mut n = new.conn();
+    assert_eq!(n.cmd_args(&["GET", "before-failover"]), "$3\r\nyes\r\n");
+    // The old master continued the new one's history partially: no full sync.
+    assert_eq!(info_field(&mut n, "stats", "sync_full"), "0");
+    assert_eq!(info_field(&mut n, "stats", "sync_partial_ok"), "1");
+    assert_eq!(
+        old.conn().cmd_args(&["SET", "k", "v"]),
+        "-READONLY You can't write against a read only replica.\r\n"
+    );
+    n.cmd_args(&["SET", "after-failover", "yes"]);
+    write_load(&mut n, 137, 300);
+    assert_converged(new, old);
+    assert_converged(old, other);
+    assert_eq!(
+        other.conn().cmd_args(&["GET", "after-failover"]),
+        "$3\r\nyes\r\n"
+    );
+}
+
+#[test]
+fn failover_to_any_replica_promotes_a_caught_up_one() {
+    let master = TestServer::start(&DEBUG);
+    let a = TestServer::start(&DEBUG);
+    let b = TestServer::start(&DEBUG);
+    three_nodes(&master, &a, &b);
+    assert_eq!(master.conn().cmd_args(&["FAILOVER"]), "+OK\r\n");
+    wait_failover_done(&master);
+    let promoted = role(&master)[2].clone();
+    let (new, other): (&dyn Node, &dyn Node) = if promoted == a.port().to_string() {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
+    assert_failed_over(&master, new, other);
+}
+
+#[test]
+fn failover_to_a_named_replica_and_force_after_a_timeout() {
+    let master = TestServer::start(&DEBUG);
+    let a = TestServer::start(&DEBUG);
+    let b = TestServer::start(&DEBUG);
+    three_nodes(&master, &a, &b);
+    let port = b.port().to_string();
+    assert_eq!(
+        master
+            .conn()
+            .cmd_args(&["FAILOVER", "TO", "127.0.0.1", &port, "TIMEOUT", "5000"]),
+        "+OK\r\n"
+    );
+    wait_failover_done(&master);
+    assert_failed_over(&master, &b, &a);
+    // Back to the old master, which is stopped: it never acknowledges the last write, so
+    // only FORCE fails over to it, once the timeout passed.
+    let stop = |pid: u32, sig: &str| {
+        let status = std::process::Command::new("kill")
+            .args([sig, &pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    };
+    stop(master.pid(), "-STOP");
+    let mut nb = b.conn();
+    nb.cmd_args(&["SET", "case", "2"]);
+    let old = master.port().to_string();
+    assert_eq!(
+        nb.cmd_args(&[
+            "FAILOVER",
+            "TO",
+            "127.0.0.1",
+            &old,
+            "TIMEOUT",
+            "100",
+            "FORCE"
+        ]),
+        "+OK\r\n"
+    );
+    wait_for("the forced failover", Duration::from_secs(10), || {
+        failover_state(&b) == "failover-in-progress"
+    });
+    // Never two masters: b already follows the stopped one.
+    assert_eq!(role(&b)[0], "slave");
+    stop(master.pid(), "-CONT");
+    wait_failover_done(&b);
+    wait_for(
+        "the old master back in charge",
+        Duration::from_secs(20),
+        || role(&master)[0] == "master" && role(&b)[3] == "connected",
+    );
+    assert_eq!(master.conn().cmd_args(&["GET", "case"]), "$1\r\n2\r\n");
+}
+
+#[test]
+fn redis_master_fails_over_to_a_ferrodis_replica_and_back() {
+    if !require_redis_server() {
+        return;
+    }
+    let redis = RealRedis::start(&[
+        "--repl-diskless-sync-delay",
+        "0",
+        "--enable-debug-command",
+        "yes",
+    ]);
+    let ours = TestServer::start(&DEBUG);
+    let other = TestServer::start(&DEBUG);
+    three_nodes(&redis, &ours, &other);
+    // redis-server sends `PSYNC <replid> <offset> FAILOVER` to ferrodis.
+    let port = ours.port().to_string();
+    assert_eq!(
+        redis
+            .conn()
+            .cmd_args(&["FAILOVER", "TO", "127.0.0.1", &port]),
+        "+OK\r\n"
+    );
+    wait_failover_done(&redis);
+    assert_failed_over(&redis, &ours, &other);
+    // And back: ferrodis sends it to redis-server, which becomes the master again.
+    let full_syncs = info_field(&mut redis.conn(), "stats", "sync_full");
+    assert_eq!(ours.conn().cmd_args(&["FAILOVER"]), "+OK\r\n");
+    wait_failover_done(&ours);
+    wait_for(
+        "redis-server back in charge",
+        Duration::from_secs(20),
+        || role(&redis)[0] == "master" && role(&ours)[3] == "connected",
+    );
+    let mut r = redis.conn();
+    assert_eq!(r.cmd_args(&["GET", "after-failover"]), "$3\r\nyes\r\n");
+    assert_eq!(info_field(&mut r, "stats", "sync_full"), full_syncs);
+    write_load(&mut r, 139, 300);
+    assert_converged(&redis, &ours);
+    assert_converged(&ours, &other);
+}
+
+#[test]
+fn a_paused_replica_reads_the_stream_but_applies_it_after_the_pause() {
+    let master = TestServer::start(&DEBUG);
+    let replica = TestServer::start(&DEBUG);
+    let chained = TestServer::start(&DEBUG);
+    make_replica(&replica, &master);
+    make_replica(&chained, &replica);
+    wait_link_up(&replica);
+    wait_link_up(&chained);
+    let mut m = master.conn();
+    m.cmd_args(&["SET", "foo", "bar"]);
+    assert_converged(&master, &replica);
+    let applied = info_field(&mut m, "replication", "master_repl_offset");
+    let mut r = replica.conn();
+    assert_eq!(
+        r.cmd_args(&["CLIENT", "PAUSE", "100000", "WRITE"]),
+        "+OK\r\n"
+    );
+    m.cmd_args(&["SET", "foo2", "bar2"]);
+    let read = info_field(&mut m, "replication", "master_repl_offset");
+    wait_for(
+        "the replica to read the write",
+        Duration::from_secs(10),
+        || info_field(&mut r, "replication", "slave_read_repl_offset") == read,
+    );
+    // Held by the pause: not applied, not counted, not passed on.
+    assert_eq!(
+        info_field(&mut r, "replication", "slave_repl_offset"),
+        applied
+    );
+    assert_eq!(r.cmd_args(&["GET", "foo2"]), "$-1\r\n");
+    assert_eq!(r.cmd_args(&["CLIENT", "UNPAUSE"]), "+OK\r\n");
+    // Applied once: the offsets of the whole chain meet the master's.
+    assert_converged(&master, &replica);
+    assert_converged(&master, &chained);
+    assert_eq!(chained.conn().cmd_args(&["GET", "foo2"]), "$4\r\nbar2\r\n");
+}

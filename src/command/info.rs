@@ -439,7 +439,7 @@ fn replication_section(ctx: &Ctx, out: &mut String) {
         |b| b.size() as i64,
     );
     fields!(out,
-        "master_failover_state" => "no-failover",
+        "master_failover_state" => ctx.srv.failover.state.as_str(),
         "master_replid" => repl.replid,
         "master_replid2" => repl.replid2,
         "master_repl_offset" => repl.master_repl_offset,

@@ -38,6 +38,7 @@ pub mod connection;
 pub mod dump;
 pub mod error;
 pub mod evict;
+pub mod failover;
 pub mod geo;
 pub mod hash;
 pub mod hyperloglog;

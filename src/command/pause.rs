@@ -3,14 +3,16 @@
 //! `blockPostponeClient` step of `processCommand`).
 //!
 //! ```text
-//!   CLIENT PAUSE ms [WRITE|ALL] ──> PauseState { kind, end } (the most restrictive kind and
-//!                                    the furthest end win when pauses overlap)
+//!   CLIENT PAUSE ms [WRITE|ALL] ─┐
+//!   FAILOVER (writes, no end) ───┴─> one pause per purpose ──> PauseState { kind, end }: the
+//!                                    most restrictive kind, the furthest end of that kind
 //!   process_command (sockets), after the other checks, before MULTI queueing:
 //!       kind == All, or kind == Write and the command may write (write / may-replicate flag,
 //!       EVAL of a script that does not declare no-writes, EXEC of such a queue)
 //!         ──> the client is *postponed*: the request stays unconsumed in its query buffer,
 //!             the client reads nothing more (counted in blocked_clients, flag `b`)
-//!   end passed (cron, or the next command that looks) / CLIENT UNPAUSE / weaker kind
+//!   end passed (cron, or the next command that looks) / CLIENT UNPAUSE / the failover
+//!   ended, and what is left in force is less restrictive
 //!         ──> every postponed client is put on the unblocked list; the loop runs its
 //!             query buffer again from that request on (a writer may be postponed again)
 //! ```
@@ -37,11 +39,33 @@ pub enum PauseKind {
     All,
 }
 
+/// Who asked for a pause (Redis: `pause_purpose`). Each purpose holds its own pause; the one
+/// in force is the most restrictive of them, so that CLIENT UNPAUSE cannot end the pause a
+/// FAILOVER holds, nor a failover's end lift a CLIENT PAUSE.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum PausePurpose {
+    /// CLIENT PAUSE.
+    ClientCommand = 0,
+    /// FAILOVER holds writes until it ends (`command::failover`).
+    Failover = 1,
+}
+
+/// One purpose's pause: its kind and its end (Unix ms).
+#[derive(Clone, Copy)]
+struct PauseEvent {
+    kind: PauseKind,
+    end: Ms,
+}
+
 #[derive(Default)]
 pub struct PauseState {
+    /// The pause in force: the most restrictive kind among the purposes...
     pub kind: PauseKind,
-    /// Unix ms: the pause is over once the clock passes it.
+    /// ...and the furthest end among the purposes of that kind. Unix ms: the pause is over
+    /// once the clock passes it.
     pub end: Ms,
+    /// Each purpose's own pause, indexed by [`PausePurpose`].
+    purposes: [Option<PauseEvent>; 2],
     /// Postponed clients (slab keys), in the order they were held.
     pub postponed: Vec<usize>,
 }
@@ -66,35 +90,70 @@ pub(crate) fn client_pause_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResu
     } else {
         0
     };
-    let pause = &mut ctx.srv.pause;
-    if pause.kind == PauseKind::Off {
-        pause.kind = kind;
-        pause.end = end;
-    } else {
-        pause.kind = pause.kind.max(kind);
-        pause.end = pause.end.max(end);
-    }
-    set_db_pause(ctx.dbs, ctx.srv.pause.kind, ctx.srv.pause.end);
+    pause_clients(ctx, PausePurpose::ClientCommand, end, kind);
     ctx.out.ok();
     Ok(())
 }
 
-/// CLIENT UNPAUSE — `+OK`; postponed clients run their commands.
+/// CLIENT UNPAUSE — `+OK`; postponed clients run their commands (unless a FAILOVER still
+/// holds writes).
 pub(crate) fn client_unpause_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
-    unpause(ctx);
+    unpause_clients(ctx, PausePurpose::ClientCommand);
     ctx.out.ok();
     Ok(())
 }
 
-/// Ends the pause and releases every postponed client.
-fn unpause(ctx: &mut Ctx) {
-    ctx.srv.pause.kind = PauseKind::Off;
-    ctx.srv.pause.end = 0;
-    set_db_pause(ctx.dbs, PauseKind::Off, 0);
-    for key in std::mem::take(&mut ctx.srv.pause.postponed) {
-        if let Some(c) = ctx.clients.get_mut(key) {
-            c.postponed = false;
-            super::blocked::queue_for_reprocessing(ctx.srv, key);
+/// Pauses clients for `purpose` until `end` (Unix ms); a pause already held for the same
+/// purpose keeps the more restrictive kind and the later end (Redis: `pauseClients`).
+pub fn pause_clients(ctx: &mut Ctx, purpose: PausePurpose, end: Ms, kind: PauseKind) {
+    let slot = &mut ctx.srv.pause.purposes[purpose as usize];
+    *slot = Some(match *slot {
+        None => PauseEvent { kind, end },
+        Some(p) => PauseEvent {
+            kind: p.kind.max(kind),
+            end: p.end.max(end),
+        },
+    });
+    update_pause_type_and_end_time(ctx);
+}
+
+/// Ends `purpose`'s pause; the others stay (Redis: `unpauseClients`).
+pub fn unpause_clients(ctx: &mut Ctx, purpose: PausePurpose) {
+    ctx.srv.pause.purposes[purpose as usize] = None;
+    update_pause_type_and_end_time(ctx);
+}
+
+/// Recomputes the pause in force from the purposes, dropping those whose end passed; when it
+/// became less restrictive every postponed client runs again (and may be postponed again).
+/// Redis: `updateClientPauseTypeAndEndTime`.
+fn update_pause_type_and_end_time(ctx: &mut Ctx) {
+    let now = ctx.now;
+    let pause = &mut ctx.srv.pause;
+    let old_kind = pause.kind;
+    for slot in pause.purposes.iter_mut() {
+        if slot.is_some_and(|p| p.end < now) {
+            *slot = None;
+        }
+    }
+    let kind = pause.purposes.iter().flatten().map(|p| p.kind).max();
+    let kind = kind.unwrap_or(PauseKind::Off);
+    let end = pause
+        .purposes
+        .iter()
+        .flatten()
+        .filter(|p| p.kind == kind)
+        .map(|p| p.end)
+        .max()
+        .unwrap_or(0);
+    pause.kind = kind;
+    pause.end = end;
+    set_db_pause(ctx.dbs, kind, end);
+    if kind < old_kind {
+        for key in std::mem::take(&mut ctx.srv.pause.postponed) {
+            if let Some(c) = ctx.clients.get_mut(key) {
+                c.postponed = false;
+                super::blocked::queue_for_reprocessing(ctx.srv, key);
+            }
         }
     }
 }
@@ -114,10 +173,9 @@ pub fn check_timeout_and_return_if_paused(ctx: &mut Ctx) -> bool {
         return false;
     }
     if ctx.srv.pause.end < ctx.now {
-        unpause(ctx);
-        return false;
+        update_pause_type_and_end_time(ctx);
     }
-    true
+    ctx.srv.pause.kind != PauseKind::Off
 }
 
 /// Must `spec` wait for the pause to end? Only asked while a pause is on; replicas are never

@@ -33,6 +33,7 @@
 //! [`ReplicationFeed::replid`]: super::replication::ReplicationFeed
 
 use super::error::{CommandError, CommandResult};
+use super::failover::{self, FailoverState};
 use super::replication::{self, config_i64};
 use super::Ctx;
 use crate::db::{Db, ExpiryMode, Ms};
@@ -97,8 +98,6 @@ pub struct MasterLink {
     state_since: Ms,
     /// When the link went down (0 = never up).
     down_since: Ms,
-    /// Bytes of the stream read but not necessarily applied (`slave_read_repl_offset`).
-    read_reploff: i64,
     /// REPLCONF GETACK arrived while applying the stream: answer after the command.
     ack_requested: bool,
     /// The database the master's stream had selected when the link dropped: a partial
@@ -146,6 +145,11 @@ impl MasterLink {
 /// REPLICAOF host port | NO ONE (and SLAVEOF) — follows a master, or stops following one
 /// (Redis: `replicaofCommand`).
 pub fn replicaof_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
+    if ctx.srv.failover.in_progress() {
+        return Err(CommandError::Err(
+            "REPLICAOF not allowed while failing over.",
+        ));
+    }
     if argv[1].eq_ignore_ascii_case(b"no") && argv[2].eq_ignore_ascii_case(b"one") {
         if ctx.srv.master.is_replica() {
             unset_master(ctx);
@@ -434,7 +438,15 @@ fn send_psync(ctx: &mut Ctx) {
         info!("Partial resynchronization not possible (no cached master)");
         ("?".to_string(), "-1".to_string())
     };
-    send(ctx, &[b"PSYNC", id.as_bytes(), offset.as_bytes()]);
+    if ctx.srv.failover.state == FailoverState::InProgress {
+        // A master failing over to this master: it is to take our role (see `failover`).
+        send(
+            ctx,
+            &[b"PSYNC", id.as_bytes(), offset.as_bytes(), b"FAILOVER"],
+        );
+    } else {
+        send(ctx, &[b"PSYNC", id.as_bytes(), offset.as_bytes()]);
+    }
     set_state(ctx, ReplState::ReceivePsync);
 }
 
@@ -443,6 +455,16 @@ fn psync_reply(ctx: &mut Ctx, line: &[u8], text: &str) {
     if line.is_empty() {
         // A newline the master sends to keep the link alive while it prepares.
         return;
+    }
+    // A failover ends with the target's answer: accepted (it is the master now), or not, and
+    // this server is a master again (Redis: the failover check of `syncWithMaster`).
+    if ctx.srv.failover.state == FailoverState::InProgress {
+        if line.starts_with(b"+FULLRESYNC") || line.starts_with(b"+CONTINUE") {
+            failover::clear_failover_state(ctx);
+        } else {
+            warn!("Unexpected reply to PSYNC from master: {text}");
+            return failover::abort_failover(ctx, "Failover target rejected psync request");
+        }
     }
     if let Some(rest) = text.strip_prefix("+FULLRESYNC") {
         let mut words = rest.split_whitespace();
@@ -490,9 +512,7 @@ fn psync_reply(ctx: &mut Ctx, line: &[u8], text: &str) {
 
 /// The link carries the stream from now on.
 fn link_up(ctx: &mut Ctx) {
-    let offset = ctx.srv.propagation.repl.master_repl_offset;
     let link = &mut ctx.srv.master;
-    link.read_reploff = offset;
     link.has_history = true;
     link.down_since = 0;
     set_state(ctx, ReplState::Connected);
@@ -672,7 +692,6 @@ fn load_payload(ctx: &mut Ctx, payload: &[u8]) {
 pub fn master_command_done(ctx: &mut Ctx, bytes: &[u8], reply_start: usize) {
     ctx.out.truncate(reply_start);
     ctx.srv.master.last_io = ctx.now;
-    ctx.srv.master.read_reploff += bytes.len() as i64;
     replication::feed_raw(ctx, bytes);
     if std::mem::take(&mut ctx.srv.master.ack_requested) {
         let ack = ack_command(ctx);
@@ -793,7 +812,11 @@ pub fn info_fields(ctx: &Ctx) -> Vec<(&'static str, String)> {
         (
             "slave_read_repl_offset",
             if up {
-                link.read_reploff
+                // Read = applied + what waits in the link's query buffer (a command held
+                // by CLIENT PAUSE, a partial one).
+                let pending = link.conn.and_then(|k| ctx.clients.get(k));
+                let pending = pending.map_or(0, |c| c.query_buf.unread().len() as i64);
+                ctx.srv.propagation.repl.master_repl_offset + pending
             } else {
                 ctx.srv.propagation.repl.master_repl_offset.max(1)
             }

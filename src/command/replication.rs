@@ -403,6 +403,16 @@ pub fn sync_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     if ctx.me().replica.attached {
         return Ok(());
     }
+    // PSYNC <replid> <offset> FAILOVER: our master hands us its role (see `failover`).
+    if argv.len() > 3 && argv[0].eq_ignore_ascii_case(b"psync") && args_is_failover(argv[3]) {
+        super::failover::psync_failover_request(ctx, argv[1])?;
+    }
+    // No new replica while this server is handing its role over.
+    if ctx.srv.failover.in_progress() {
+        return Err(CommandError::Custom(
+            "NOMASTERLINK Can't SYNC while failing over".into(),
+        ));
+    }
     if ctx.srv.master.is_replica() && !ctx.srv.master.is_connected() {
         return Err(CommandError::Custom(
             "NOMASTERLINK Can't SYNC while not connected with my master".into(),
@@ -466,6 +476,10 @@ pub fn sync_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     ctx.out.raw(&image);
     info!("Synchronization with replica {addr} succeeded");
     Ok(())
+}
+
+fn args_is_failover(arg: &[u8]) -> bool {
+    arg.eq_ignore_ascii_case(b"failover")
 }
 
 /// Flags the caller as a replica reading the stream.
@@ -618,20 +632,31 @@ pub fn replication_cron(ctx: &mut Ctx) {
         }
     }
     let period = config_i64(ctx, "repl-ping-replica-period", 10).max(1) as u64;
-    if !is_replica && loops.is_multiple_of(period) {
+    // A FAILOVER with a deadline holds the stream still while writes are paused, so that the
+    // target can catch up with an offset that no longer moves (Redis: the
+    // `manual_failover_in_progress` test of `replicationCron`).
+    let failover_paused =
+        ctx.srv.failover.has_deadline() && super::pause::check_timeout_and_return_if_paused(ctx);
+    if !is_replica && !failover_paused && loops.is_multiple_of(period) {
         feed(ctx, None, &[b"PING".to_vec()]);
     }
 }
 
 /// Before the loop sleeps (Redis: the replication part of `beforeSleep`): a WAIT asked for
-/// the replicas' offsets, so `REPLCONF GETACK *` goes out, once per turn.
+/// the replicas' offsets, so `REPLCONF GETACK *` goes out, once per turn — but not while
+/// clients are paused, when the stream must stand still (it goes out after the pause); then
+/// a FAILOVER waiting for the sync looks at the ACKs read this turn.
 pub fn before_sleep(ctx: &mut Ctx) {
-    if std::mem::take(&mut ctx.srv.propagation.repl.get_ack_from_replicas)
-        && !ctx.srv.master.is_replica()
+    if ctx.srv.propagation.repl.get_ack_from_replicas
+        && !super::pause::check_timeout_and_return_if_paused(ctx)
     {
-        let argv = [b"REPLCONF".to_vec(), b"GETACK".to_vec(), b"*".to_vec()];
-        feed(ctx, None, &argv);
+        ctx.srv.propagation.repl.get_ack_from_replicas = false;
+        if !ctx.srv.master.is_replica() {
+            let argv = [b"REPLCONF".to_vec(), b"GETACK".to_vec(), b"*".to_vec()];
+            feed(ctx, None, &argv);
+        }
     }
+    super::failover::update_failover_status(ctx);
 }
 
 /// A replica sent something that produced a reply: its connection carries the stream, so it

@@ -140,6 +140,8 @@ pub struct ServerState {
     pub propagation: super::propagate::PropagationState,
     /// The replica role: the master this server follows and the link to it (`replica.rs`).
     pub master: super::replica::MasterLink,
+    /// A coordinated FAILOVER under way (`failover.rs`).
+    pub failover: super::failover::Failover,
     /// Last save and load, for LASTSAVE and INFO persistence.
     pub rdb: super::persistence::RdbState,
     /// The append-only file: its buffer, file, fsync thread, rewrite child (see `aof`).
@@ -210,6 +212,7 @@ impl ServerState {
             dirty: 0,
             propagation: Default::default(),
             master: Default::default(),
+            failover: Default::default(),
             rdb: Default::default(),
             aof: Default::default(),
             loading: false,

@@ -255,7 +255,7 @@ impl CommandSpec {
 }
 
 /// Every family's rows, in the order COMMAND lists them.
-pub fn families() -> [&'static [CommandSpec]; 25] {
+pub fn families() -> [&'static [CommandSpec]; 26] {
     use super::*;
     [
         connection::COMMANDS,
@@ -282,6 +282,7 @@ pub fn families() -> [&'static [CommandSpec]; 25] {
         monitor::COMMANDS,
         latency::COMMANDS,
         replication::COMMANDS,
+        failover::COMMANDS,
         acl::COMMANDS,
     ]
 }
