@@ -87,6 +87,9 @@ pub struct NetIo {
     pub tls_from: usize,
     /// The TLS settings new TLS connections are accepted with (rebuilt by CONFIG SET tls-*).
     pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    /// The `unixsocket` listener, and its path (leaked once: see `net::PeerAddr::Unix`).
+    pub unix: Option<mio::net::UnixListener>,
+    pub unix_path: Option<&'static str>,
     pub registry: mio::Registry,
 }
 

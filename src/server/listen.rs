@@ -1,14 +1,21 @@
-//! The listening sockets of `bind` (Redis: `listenToPort`, `anetTcpServer` in `anet.c`).
+//! The listening sockets of `bind` and `unixsocket` (Redis: `listenToPort`, `anetTcpServer`
+//! and `anetUnixServer` in `anet.c`).
 //!
 //! Each `bind` word is an address to listen on: `*` is every IPv4 interface, `::*` every IPv6
 //! one, and a leading `-` makes the address optional — if the machine does not have it (or has
 //! no IPv6), it is skipped with a warning instead of stopping the server. Redis 7.0's default
-//! is `* -::*`. IPv6 sockets are `IPV6_V6ONLY`, so `*` and `::*` can share a port, as in Redis.
+//! is `* -::*`; an empty `bind` listens on no TCP address at all (the Unix socket, if any, still
+//! serves). IPv6 sockets are `IPV6_V6ONLY`, so `*` and `::*` can share a port, as in Redis.
+//!
+//! `unixsocket` is a path: a stale socket file left there by an earlier run is removed first
+//! (as Redis does, without asking whether another server still uses it), and `unixsocketperm`,
+//! when not 0, sets the new file's permission bits.
 
 use log::warn;
-use mio::net::TcpListener;
+use mio::net::{TcpListener, UnixListener};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::AsRawFd;
 
 /// One `bind` word: the address and whether it may be missing.
 pub fn parse_bind_address(word: &str) -> Option<(IpAddr, bool)> {
@@ -25,7 +32,8 @@ pub fn parse_bind_address(word: &str) -> Option<(IpAddr, bool)> {
 }
 
 /// Binds every address of `bind` on `port` (0: the first gets a free port, the others the
-/// same one). An optional address the machine lacks is skipped.
+/// same one). An optional address the machine lacks is skipped; an empty `bind` gives no
+/// listener.
 pub fn listen_to_port(bind: &[String], port: u16, backlog: i32) -> io::Result<Vec<TcpListener>> {
     let mut listeners = Vec::new();
     let mut port = port;
@@ -49,13 +57,24 @@ pub fn listen_to_port(bind: &[String], port: u16, backlog: i32) -> io::Result<Ve
             Err(e) => return Err(e),
         }
     }
-    if listeners.is_empty() {
-        return Err(io::Error::new(
-            io::ErrorKind::AddrNotAvailable,
-            "no bind address could be used",
-        ));
-    }
     Ok(listeners)
+}
+
+/// Listens on the Unix socket at `path` (Redis: `anetUnixServer`), replacing a stale socket
+/// file; `perm` (e.g. 0o700), when not 0, becomes the file's mode.
+pub fn listen_unix(path: &str, perm: u32, backlog: i32) -> io::Result<UnixListener> {
+    // Like Redis's `unlink(server.unixsocket)`: whatever is there goes (a missing file is fine).
+    let _ = std::fs::remove_file(path);
+    let listener = std::os::unix::net::UnixListener::bind(path)?;
+    // std listens with its own backlog; calling listen(2) again on a listening socket just
+    // changes the backlog, here to `tcp-backlog` as Redis uses for this socket too.
+    cvt(unsafe { libc::listen(listener.as_raw_fd(), backlog) })?;
+    listener.set_nonblocking(true)?;
+    if perm != 0 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(perm))?;
+    }
+    Ok(UnixListener::from_std(listener))
 }
 
 /// Errors meaning "this machine has no such address or protocol" (Redis skips an optional
