@@ -523,13 +523,13 @@ pub static DIRECTIVES: &[Directive] = &[
         set: |c, v| {
             // Kept as written (`-` marks an optional address); see server/listen.rs. Whether
             // the addresses exist is found out by binding them (startup, or CONFIG SET's
-            // rebinding in `server::listen`). An empty list listens on no TCP address.
+            // rebinding in `net::listen`). An empty list listens on no TCP address.
             c.bind = v.split_whitespace().map(|s| s.to_string()).collect();
             Ok(())
         },
-        mutable: false,
+        mutable: true,
     },
-    directive!("port", port, int(0, 65535), false),
+    directive!("port", port, int(0, 65535), true),
     Directive {
         name: "unixsocket",
         get: |c| c.unixsocket.clone().unwrap_or_default(),

@@ -93,6 +93,28 @@ pub struct NetIo {
     pub registry: mio::Registry,
 }
 
+impl NetIo {
+    /// Rebinds the TCP listeners after CONFIG SET `bind` / `port` (see
+    /// `net::listen::change_listeners`): the TLS ones too when `with_tls` (a `bind` change).
+    pub fn change_listeners(
+        &mut self,
+        old: crate::net::listen::ListenSpec,
+        new: crate::net::listen::ListenSpec,
+        with_tls: bool,
+        backlog: i32,
+    ) -> std::io::Result<()> {
+        crate::net::listen::change_listeners(
+            &self.registry,
+            &mut self.listeners,
+            &mut self.tls_from,
+            old,
+            new,
+            with_tls && self.tls.is_some(),
+            backlog,
+        )
+    }
+}
+
 /// Everything the loop owns apart from the clients and the databases, which are siblings of
 /// this struct in `server::Server` so that a command can borrow all three at once.
 pub struct ServerState {

@@ -45,7 +45,6 @@
 pub mod busy;
 mod cron;
 pub mod input;
-pub mod listen;
 mod master_link;
 pub mod output;
 
@@ -67,12 +66,7 @@ use std::time::{Duration, Instant};
 
 const SIGNAL_TOKEN: Token = Token(usize::MAX - 1);
 const UNIX_LISTENER_TOKEN: Token = Token(usize::MAX - 2);
-/// TCP listener tokens count down from here, one per bound address (`NetIo::listeners`'s
-/// index `i` is `FIRST_LISTENER_TOKEN - i`).
-const FIRST_LISTENER_TOKEN: usize = usize::MAX - 3;
-/// Tokens reserved for TCP listeners: far more than `bind` addresses on `port` and `tls-port`
-/// (client tokens are slab keys, which start at 0).
-const LISTENER_TOKENS: usize = 1 << 16;
+// TCP listeners' tokens count down from just below: see `net::listen::listener_token`.
 
 /// The whole server: poller, clients, databases and state (which holds the listeners).
 pub struct Server {
@@ -328,11 +322,11 @@ impl Server {
         let mut listeners = if config.port == 0 && tls.is_some() {
             Vec::new()
         } else {
-            listen::listen_to_port(&config.bind, config.port, backlog)?
+            crate::net::listen::listen_to_port(&config.bind, config.port, backlog)?
         };
         let tls_from = listeners.len();
         if tls.is_some() {
-            listeners.extend(listen::listen_to_port(
+            listeners.extend(crate::net::listen::listen_to_port(
                 &config.bind,
                 config.tls_port,
                 backlog,
@@ -341,7 +335,7 @@ impl Server {
         for (i, listener) in listeners.iter_mut().enumerate() {
             poll.registry().register(
                 listener,
-                Token(FIRST_LISTENER_TOKEN - i),
+                crate::net::listen::listener_token(i),
                 Interest::READABLE,
             )?;
         }
@@ -352,10 +346,10 @@ impl Server {
             .unwrap_or(config.port);
         let (unix, unix_path) = match config.unixsocket.as_deref() {
             Some(path) => {
-                let mut listener = listen::listen_unix(path, config.unixsocketperm, backlog)
-                    .map_err(|e| {
-                        io::Error::new(e.kind(), format!("Failed opening Unix socket: {e}"))
-                    })?;
+                let mut listener =
+                    crate::net::listen::listen_unix(path, config.unixsocketperm, backlog).map_err(
+                        |e| io::Error::new(e.kind(), format!("Failed opening Unix socket: {e}")),
+                    )?;
                 poll.registry()
                     .register(&mut listener, UNIX_LISTENER_TOKEN, Interest::READABLE)?;
                 // Immutable for the life of the process: every Unix client's address shares it.
@@ -466,6 +460,12 @@ impl Server {
                 return Err(e);
             }
             for event in events.iter() {
+                // A TCP listener. CONFIG SET bind / port may change the listeners between
+                // turns: an index past the current ones is stale, and `accept_clients` ignores it.
+                if let Some(index) = crate::net::listen::listener_index(event.token()) {
+                    self.net().accept_clients(index);
+                    continue;
+                }
                 match event.token() {
                     SIGNAL_TOKEN => {
                         for signal in self.signals.pending() {
@@ -474,14 +474,6 @@ impl Server {
                         }
                     }
                     UNIX_LISTENER_TOKEN => self.net().accept_unix_clients(),
-                    // CONFIG SET bind / port may change how many there are from one turn to
-                    // the next: a token past the current ones is a stale event, ignored.
-                    Token(t)
-                        if t <= FIRST_LISTENER_TOKEN
-                            && t > FIRST_LISTENER_TOKEN - LISTENER_TOKENS =>
-                    {
-                        self.net().accept_clients(FIRST_LISTENER_TOKEN - t);
-                    }
                     Token(key) => {
                         // Events for a client closed earlier in this batch are spurious.
                         if !self.clients.contains(key) {
