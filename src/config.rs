@@ -92,6 +92,8 @@ pub struct Config {
     pub rdb_key_save_delay: i64,
     pub tcp_keepalive: u64,
     pub tcp_backlog: u64,
+    /// `bind-source-addr`: the local address the replica's link to its master starts from.
+    pub bind_source_addr: Option<String>,
     /// `unixsocket`: the path of a Unix domain socket to listen on as well (`None`: none).
     pub unixsocket: Option<String>,
     /// `unixsocketperm`: the socket file's permission bits (0: left as the umask makes them).
@@ -213,6 +215,7 @@ impl Default for Config {
             rdb_key_save_delay: 0,
             tcp_keepalive: 300,
             tcp_backlog: 511,
+            bind_source_addr: None,
             unixsocket: None,
             unixsocketperm: 0,
             protected_mode: true,
@@ -530,6 +533,16 @@ pub static DIRECTIVES: &[Directive] = &[
         mutable: true,
     },
     directive!("port", port, int(0, 65535), true),
+    Directive {
+        name: "bind-source-addr",
+        get: |c| c.bind_source_addr.clone().unwrap_or_default(),
+        set: |c, v| {
+            // Checked when used, like Redis (which hands it to getaddrinfo at connect time).
+            c.bind_source_addr = (!v.is_empty()).then(|| v.to_string());
+            Ok(())
+        },
+        mutable: true,
+    },
     Directive {
         name: "unixsocket",
         get: |c| c.unixsocket.clone().unwrap_or_default(),
@@ -1220,7 +1233,6 @@ pub static UNIMPLEMENTED: &[Unimplemented] = &[
     unimplemented("aof-rewrite-incremental-fsync", "yes", Accepts::Any, true),
     unimplemented("aof_rewrite_cpulist", "", Accepts::Any, false),
     unimplemented("bgsave_cpulist", "", Accepts::Any, false),
-    unimplemented("bind-source-addr", "", Accepts::Any, true),
     unimplemented("bio_cpulist", "", Accepts::Any, false),
     unimplemented(
         "cluster-allow-pubsubshard-when-down",

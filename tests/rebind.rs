@@ -1,6 +1,7 @@
 //! CONFIG SET `bind` and `port` at run time: the server listens where the new value says,
 //! connected clients keep their connections, and a value that cannot be bound is refused with
-//! Redis's text while the old listeners keep serving.
+//! Redis's text while the old listeners keep serving. And `bind-source-addr`, the local address
+//! a replica's link to its master starts from.
 
 mod common;
 
@@ -109,4 +110,33 @@ fn an_empty_bind_closes_tcp_and_the_unix_socket_can_open_it_again() {
         .expect("run redis-cli");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "OK\n");
     assert_eq!(RawConn::connect(server.port).cmd_str("PING"), "+PONG\r\n");
+}
+
+#[test]
+fn a_replica_connects_to_its_master_from_bind_source_addr() {
+    let master = TestServer::start(&["--protected-mode", "no"]);
+    let replica = TestServer::start(&[]);
+    let mut r = replica.raw();
+    assert_eq!(
+        r.cmd_str("CONFIG SET bind-source-addr 127.0.0.2"),
+        "+OK\r\n"
+    );
+    assert_eq!(
+        r.cmd_str("CONFIG GET bind-source-addr"),
+        "*2\r\n$16\r\nbind-source-addr\r\n$9\r\n127.0.0.2\r\n"
+    );
+    assert_eq!(
+        r.cmd_args(&["REPLICAOF", "127.0.0.1", &master.port.to_string()]),
+        "+OK\r\n"
+    );
+    let mut m = master.raw();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let info = m.cmd_str("INFO replication");
+        if info.contains("slave0:ip=127.0.0.2,") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{info}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }

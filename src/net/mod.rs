@@ -24,6 +24,7 @@
 //! WouldBlock or EOF. So either the caller's buffer was filled (and it comes back next turn, as
 //! for plain TCP), or everything the kernel had was consumed.
 
+pub mod connect;
 pub mod listen;
 pub mod tls;
 
