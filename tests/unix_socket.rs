@@ -214,3 +214,21 @@ fn unixsocket_is_immutable_and_unixsocketperm_octal_like_redis() {
         ],
     );
 }
+
+#[test]
+fn a_unix_client_is_served_while_a_script_is_busy() {
+    let (server, sock) = start_with_socket("busy", &["--busy-reply-threshold", "100"]);
+    let mut runner = server.raw();
+    runner.send_cmd(&[b"EVAL", b"while true do end", b"0"]);
+    std::thread::sleep(Duration::from_millis(300));
+    // Accepted by the restricted loop turn the script runs, which answers -BUSY ...
+    let busy = unix_exchange(&sock, b"PING\r\n", 5);
+    assert!(busy.starts_with(b"-BUSY "), "{busy:?}");
+    // ... and lets SCRIPT KILL through.
+    assert_eq!(unix_exchange(&sock, b"SCRIPT KILL\r\n", 5), b"+OK\r\n");
+    let killed = runner.reply_str();
+    assert!(
+        killed.starts_with("-ERR Script killed by user with SCRIPT KILL"),
+        "{killed}"
+    );
+}
