@@ -194,7 +194,6 @@ impl Net<'_> {
             if !self.room_for_client(addr, &mut socket, true) {
                 continue;
             }
-            debug!("Accepted connection to {path}");
             self.register_client(Connection::from(socket), addr);
         }
     }
