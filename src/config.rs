@@ -92,6 +92,12 @@ pub struct Config {
     pub rdb_key_save_delay: i64,
     pub tcp_keepalive: u64,
     pub tcp_backlog: u64,
+    /// `bind-source-addr`: the local address the replica's link to its master starts from.
+    pub bind_source_addr: Option<String>,
+    /// `unixsocket`: the path of a Unix domain socket to listen on as well (`None`: none).
+    pub unixsocket: Option<String>,
+    /// `unixsocketperm`: the socket file's permission bits (0: left as the umask makes them).
+    pub unixsocketperm: u32,
     pub protected_mode: bool,
     pub daemonize: bool,
     pub logfile: String,
@@ -209,6 +215,9 @@ impl Default for Config {
             rdb_key_save_delay: 0,
             tcp_keepalive: 300,
             tcp_backlog: 511,
+            bind_source_addr: None,
+            unixsocket: None,
+            unixsocketperm: 0,
             protected_mode: true,
             daemonize: false,
             logfile: String::new(),
@@ -515,16 +524,52 @@ pub static DIRECTIVES: &[Directive] = &[
         name: "bind",
         get: |c| c.bind.join(" "),
         set: |c, v| {
-            // Kept as written (`-` marks an optional address); see server/listen.rs.
+            // Kept as written (`-` marks an optional address); see server/listen.rs. Whether
+            // the addresses exist is found out by binding them (startup, or CONFIG SET's
+            // rebinding in `net::listen`). An empty list listens on no TCP address.
             c.bind = v.split_whitespace().map(|s| s.to_string()).collect();
-            if c.bind.is_empty() {
-                return Err("bind needs at least one address".into());
-            }
+            Ok(())
+        },
+        mutable: true,
+    },
+    directive!("port", port, int(0, 65535), true),
+    Directive {
+        name: "bind-source-addr",
+        get: |c| c.bind_source_addr.clone().unwrap_or_default(),
+        set: |c, v| {
+            // Checked when used, like Redis (which hands it to getaddrinfo at connect time).
+            c.bind_source_addr = (!v.is_empty()).then(|| v.to_string());
+            Ok(())
+        },
+        mutable: true,
+    },
+    Directive {
+        name: "unixsocket",
+        get: |c| c.unixsocket.clone().unwrap_or_default(),
+        set: |c, v| {
+            c.unixsocket = (!v.is_empty()).then(|| v.to_string());
             Ok(())
         },
         mutable: false,
     },
-    directive!("port", port, int(0, 65535), false),
+    Directive {
+        name: "unixsocketperm",
+        get: |c| format!("{:o}", c.unixsocketperm),
+        set: |c, v| {
+            // Octal, like Redis's OCTAL_CONFIG (`strtoll(v, 8)`), within 0..=0777.
+            let n = match v {
+                "" => 0, // strtoll reads nothing and reports no error
+                _ => i64::from_str_radix(v, 8)
+                    .map_err(|_| "argument couldn't be parsed as an octal number".to_string())?,
+            };
+            if !(0..=0o777).contains(&n) {
+                return Err("argument must be between 0 and 777 inclusive".into());
+            }
+            c.unixsocketperm = n as u32;
+            Ok(())
+        },
+        mutable: false,
+    },
     Directive {
         name: "databases",
         get: |c| c.databases.to_string(),
@@ -1189,7 +1234,6 @@ pub static UNIMPLEMENTED: &[Unimplemented] = &[
     unimplemented("aof-rewrite-incremental-fsync", "yes", Accepts::Any, true),
     unimplemented("aof_rewrite_cpulist", "", Accepts::Any, false),
     unimplemented("bgsave_cpulist", "", Accepts::Any, false),
-    unimplemented("bind-source-addr", "", Accepts::Any, true),
     unimplemented("bio_cpulist", "", Accepts::Any, false),
     unimplemented(
         "cluster-allow-pubsubshard-when-down",
@@ -1299,8 +1343,6 @@ pub static UNIMPLEMENTED: &[Unimplemented] = &[
     // A master serves replicas on its tls-port like any client; only a replica's own outgoing
     // link has no TLS (it fails its handshake against a TLS-only master).
     unimplemented("tls-replication", "no", Accepts::Any, true),
-    unimplemented("unixsocket", "", Accepts::Any, false),
-    unimplemented("unixsocketperm", "0", Accepts::Any, false),
     hidden("use-exit-on-panic", "no"),
     hidden("key-load-delay", "0"),
     hidden("watchdog-period", "0"),

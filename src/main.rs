@@ -250,9 +250,6 @@ fn main() {
     } else {
         info!("Running mode=standalone, port={}.", server.port());
     }
-    if !unixsocket.is_empty() {
-        warn!("Not listening on unix socket {unixsocket}: ferrodis serves TCP only for now");
-    }
     warn!("Server initialized");
     info!(
         "ferrodis {FERRODIS_VERSION} (Redis {REDIS_VERSION} compatible) started, pid={}, port={}",
@@ -266,9 +263,19 @@ fn main() {
         std::process::exit(1);
     }
     info!("Ready to accept connections");
+    if !unixsocket.is_empty() {
+        info!("The server is now ready to accept connections at {unixsocket}");
+    }
     let result = server.run();
     if !pidfile.is_empty() {
         let _ = std::fs::remove_file(&pidfile);
+    }
+    // Redis's prepareForShutdown: the socket file goes with the server.
+    if !unixsocket.is_empty() {
+        info!("Removing the unix socket file.");
+        if let Err(e) = std::fs::remove_file(&unixsocket) {
+            warn!("Error removing the unix socket file: {e}");
+        }
     }
     if let Err(e) = result {
         error!("Event loop failed: {e}");

@@ -293,3 +293,36 @@ fn a_missing_key_file_stops_startup_with_the_reason() {
         "{log}"
     );
 }
+
+#[test]
+fn config_set_port_and_bind_keep_tls_serving() {
+    let (server, tls_port) = start_ferrodis(&["--bind", "127.0.0.1"]);
+    let mut plain = server.raw();
+    // A new plain port leaves the TLS listener alone ...
+    let new_port = free_port();
+    assert_eq!(
+        plain.cmd_args(&["CONFIG", "SET", "port", &new_port.to_string()]),
+        "+OK\r\n"
+    );
+    assert_eq!(
+        cli(tls_port, ClientCert::Trusted, &["PING"], None),
+        "PONG\n"
+    );
+    assert_eq!(RawConn::connect(new_port).cmd_str("PING"), "+PONG\r\n");
+    // ... and new bind addresses rebind both, on the same ports.
+    assert_eq!(
+        plain.cmd_args(&["CONFIG", "SET", "bind", "127.0.0.1 -::1"]),
+        "+OK\r\n"
+    );
+    assert_eq!(
+        cli(tls_port, ClientCert::Trusted, &["PING"], None),
+        "PONG\n"
+    );
+    assert_eq!(RawConn::connect(new_port).cmd_str("PING"), "+PONG\r\n");
+    assert_eq!(plain.cmd_str("PING"), "+PONG\r\n");
+    // Where the machine has IPv6 loopback, both ports now listen there too.
+    if std::net::TcpListener::bind("[::1]:0").is_ok() {
+        assert!(std::net::TcpStream::connect(("::1", tls_port)).is_ok());
+        assert!(std::net::TcpStream::connect(("::1", new_port)).is_ok());
+    }
+}

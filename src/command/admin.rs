@@ -344,6 +344,10 @@ fn config_set_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
                 )),
             })?;
     }
+    // New listening sockets come first: if they cannot be bound, nothing else changes.
+    if let Err((name, reason)) = change_listeners(ctx, &config) {
+        return Err(failed(name.as_bytes(), reason));
+    }
     // Side effects beyond the value itself. `hz`, `timeout` and `maxclients` are read by the
     // cron and the accept loop each time, so storing them is enough. `requirepass` is the
     // default user's password; clearing it makes the user `nopass`, which authenticates every
@@ -406,6 +410,52 @@ fn config_set_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         ctx.srv.evict.start_time_proc();
     }
     ctx.out.ok();
+    Ok(())
+}
+
+/// CONFIG SET `bind` / `port`: listens where the new configuration says, the old listeners
+/// closed only once the new ones are bound (Redis: `changeBindAddr`, `changeListenPort`);
+/// connected clients are untouched. `Err` names the directive and Redis's reason.
+fn change_listeners(
+    ctx: &mut Ctx,
+    config: &crate::config::Config,
+) -> Result<(), (&'static str, &'static str)> {
+    let current = &ctx.srv.config;
+    let bind_changed = config.bind != current.bind;
+    let port_changed = config.port != current.port;
+    if !bind_changed && !port_changed {
+        return Ok(());
+    }
+    // The port actually bound (`port 0` at startup picks a free one).
+    let bound_port = ctx.srv.tcp_port;
+    let new_port = if port_changed {
+        config.port
+    } else {
+        bound_port
+    };
+    let old = crate::net::listen::ListenSpec {
+        bind: &current.bind,
+        port: bound_port,
+        tls_port: current.tls_port,
+    };
+    let new = crate::net::listen::ListenSpec {
+        bind: &config.bind,
+        port: new_port,
+        tls_port: config.tls_port,
+    };
+    let backlog = config.tcp_backlog.min(i32::MAX as u64) as i32;
+    let Some(io) = ctx.srv.io.as_mut() else {
+        return Ok(()); // no event loop (unit tests): nothing is listening
+    };
+    if let Err(e) = io.change_listeners(old, new, bind_changed, backlog) {
+        log::warn!("Could not listen on the new address or port: {e}");
+        return Err(if bind_changed {
+            ("bind", "Failed to bind to specified addresses.")
+        } else {
+            ("port", "Unable to listen on this port. Check server logs.")
+        });
+    }
+    ctx.srv.tcp_port = new_port;
     Ok(())
 }
 
@@ -960,6 +1010,7 @@ fn debug_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     } else if args::is(sub, "PAUSE-CRON") && argv.len() == 3 {
         // The periodic work stops (a testing knob of Redis's).
         ctx.srv.pause_cron = args::int(argv[2])? != 0;
+        ctx.out.ok();
     } else if args::is(sub, "SET-SKIP-CHECKSUM-VALIDATION") && argv.len() == 3 {
         let on = args::int(argv[2])?;
         ctx.srv.config.skip_checksum_validation = on != 0;

@@ -19,7 +19,7 @@ use super::blocked::BlockedState;
 use super::multi::MultiState;
 use super::pubsub::SubscriberState;
 use crate::db::Ms;
-use crate::net::Connection;
+use crate::net::{Connection, PeerAddr};
 use crate::resp::parse::RequestParser;
 use crate::resp::reply::ReplyBuffer;
 use bytes::BytesMut;
@@ -47,8 +47,8 @@ pub struct Client {
     /// The connection; `None` for the AOF loading client, which runs the commands of a file
     /// (Redis: `createClient(NULL)`).
     pub socket: Option<Connection>,
-    pub addr: SocketAddr,
-    pub local_addr: Option<SocketAddr>,
+    pub addr: PeerAddr,
+    pub local_addr: Option<PeerAddr>,
     pub query_buf: QueryBuffer,
     /// While the loop runs this client's commands (its query buffer is moved out meanwhile):
     /// the buffer's unexecuted bytes and free space when the batch began, what CLIENT LIST
@@ -105,38 +105,37 @@ pub struct Client {
     pub is_master: bool,
 }
 
-/// Is the client on the loopback interface, as Redis decides it (`islocalClient`: its peer is
-/// exactly 127.0.0.1 or ::1)? Protected mode and the `local` value of `enable-*` use it.
+/// Is the client on this machine, as Redis decides it (`islocalClient`: a Unix socket client,
+/// or a peer of exactly 127.0.0.1 or ::1)? Protected mode and the `local` value of `enable-*`
+/// use it.
 pub fn is_local_client(c: &Client) -> bool {
-    is_loopback_peer(&c.addr)
-}
-
-/// Is this peer address the loopback interface (127.0.0.1 or ::1, as Redis compares)?
-pub fn is_loopback_peer(addr: &SocketAddr) -> bool {
-    match addr.ip() {
-        std::net::IpAddr::V4(ip) => ip == std::net::Ipv4Addr::LOCALHOST,
-        std::net::IpAddr::V6(ip) => ip == std::net::Ipv6Addr::LOCALHOST,
-    }
+    c.addr.is_local()
 }
 
 impl Client {
     pub fn new(
         id: u64,
         socket: impl Into<Connection>,
-        addr: SocketAddr,
+        addr: impl Into<PeerAddr>,
         now: Ms,
         authenticated: bool,
     ) -> Client {
         let socket = socket.into();
+        let addr = addr.into();
         let mut c = Client::new_detached(id, addr, now);
-        c.local_addr = socket.local_addr().ok();
+        // A Unix socket client's local address is the socket's path too (Redis shows
+        // `laddr=<unixsocket>:0`).
+        c.local_addr = match addr {
+            PeerAddr::Unix(_) => Some(addr),
+            PeerAddr::Tcp(_) => socket.local_addr().map(PeerAddr::Tcp),
+        };
         c.socket = Some(socket);
         c.authenticated = authenticated;
         c
     }
 
     /// A client record with no connection yet.
-    fn new_detached(id: u64, addr: SocketAddr, now: Ms) -> Client {
+    fn new_detached(id: u64, addr: PeerAddr, now: Ms) -> Client {
         Client {
             id,
             socket: None,
@@ -182,7 +181,7 @@ impl Client {
     /// never registered with the loop (Redis: `createAOFClient`).
     pub fn aof_loader(id: u64, now: Ms) -> Client {
         let addr = SocketAddr::from(([0, 0, 0, 0], 0));
-        let mut c = Client::new_detached(id, addr, now);
+        let mut c = Client::new_detached(id, addr.into(), now);
         c.authenticated = true;
         c
     }
@@ -229,6 +228,7 @@ impl Client {
             (self.multi.dirty_cas(), 'd'),
             (self.close_after_reply, 'c'),
             (self.close_asap, 'A'),
+            (matches!(self.addr, PeerAddr::Unix(_)), 'U'),
             (self.no_evict, 'e'),
             (self.no_touch, 'T'),
         ] {

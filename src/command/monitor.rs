@@ -75,7 +75,11 @@ pub fn feed(ctx: &mut Ctx, argv: &[&[u8]], from_script: bool) {
         .unwrap_or_default();
     let peer = match (from_script, ctx.clients.get(ctx.id)) {
         (true, _) => "lua".to_string(),
-        (false, Some(c)) => c.addr.to_string(),
+        // Redis writes a Unix socket client as `unix:<path>` here (replicationFeedMonitors).
+        (false, Some(c)) => match c.addr {
+            crate::net::PeerAddr::Unix(path) => format!("unix:{path}"),
+            addr => addr.to_string(),
+        },
         (false, None) => String::new(),
     };
     let mut line = format!(

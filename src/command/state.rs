@@ -87,7 +87,32 @@ pub struct NetIo {
     pub tls_from: usize,
     /// The TLS settings new TLS connections are accepted with (rebuilt by CONFIG SET tls-*).
     pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    /// The `unixsocket` listener, and its path (leaked once: see `net::PeerAddr::Unix`).
+    pub unix: Option<mio::net::UnixListener>,
+    pub unix_path: Option<&'static str>,
     pub registry: mio::Registry,
+}
+
+impl NetIo {
+    /// Rebinds the TCP listeners after CONFIG SET `bind` / `port` (see
+    /// `net::listen::change_listeners`): the TLS ones too when `with_tls` (a `bind` change).
+    pub fn change_listeners(
+        &mut self,
+        old: crate::net::listen::ListenSpec,
+        new: crate::net::listen::ListenSpec,
+        with_tls: bool,
+        backlog: i32,
+    ) -> std::io::Result<()> {
+        crate::net::listen::change_listeners(
+            &self.registry,
+            &mut self.listeners,
+            &mut self.tls_from,
+            old,
+            new,
+            with_tls && self.tls.is_some(),
+            backlog,
+        )
+    }
 }
 
 /// Everything the loop owns apart from the clients and the databases, which are siblings of

@@ -1,5 +1,6 @@
-//! A client's byte stream: plain TCP or TLS over TCP (Redis: `connection.c` `CT_Socket` and
-//! `tls.c` `CT_TLS`, the two connection types behind `connRead` / `connWrite`).
+//! A client's byte stream: plain TCP, TLS over TCP, or a Unix domain socket (Redis:
+//! `connection.c` `CT_Socket` — which serves both TCP and `unixsocket` clients — and `tls.c`
+//! `CT_TLS`, the connection types behind `connRead` / `connWrite`).
 //!
 //! The loop (`server/input.rs`, `server/output.rs`) reads requests from and writes replies to a
 //! [`Connection`] without knowing which kind it is. A TLS connection is a [`rustls`] state
@@ -23,10 +24,13 @@
 //! WouldBlock or EOF. So either the caller's buffer was filled (and it comes back next turn, as
 //! for plain TCP), or everything the kernel had was consumed.
 
+pub mod connect;
+pub mod listen;
 pub mod tls;
 
-use mio::net::TcpStream;
+use mio::net::{TcpStream, UnixStream};
 use mio::{event, Interest, Registry, Token};
+use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
@@ -35,6 +39,57 @@ use std::os::fd::{AsRawFd, RawFd};
 pub enum Connection {
     Tcp(TcpStream),
     Tls(Box<TlsStream>),
+    /// A client of the `unixsocket` listener.
+    Unix(UnixStream),
+}
+
+/// Where a client is, as CLIENT LIST, CLIENT KILL ADDR, the slow log and the logs name it
+/// (Redis: `genClientAddrString`): `ip:port` (`[ip]:port` for IPv6) for TCP, `path:0` for a
+/// Unix socket client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PeerAddr {
+    Tcp(SocketAddr),
+    /// The `unixsocket` path. It is immutable for the life of the process, so it is leaked
+    /// once at startup and every client shares the `&'static str` (the address stays `Copy`).
+    Unix(&'static str),
+}
+
+impl PeerAddr {
+    /// The host part alone (INFO's `slave0:ip=`): a Unix socket peer is `/unixsocket`, as
+    /// Redis's `anetFdToString` names any `AF_UNIX` address.
+    pub fn ip(&self) -> String {
+        match self {
+            PeerAddr::Tcp(addr) => addr.ip().to_string(),
+            PeerAddr::Unix(_) => "/unixsocket".to_string(),
+        }
+    }
+
+    /// Is this the local machine, as Redis decides it for protected mode (`connIsLocal`):
+    /// exactly 127.0.0.1 or ::1, or any Unix socket client.
+    pub fn is_local(&self) -> bool {
+        match self {
+            PeerAddr::Tcp(addr) => match addr.ip() {
+                std::net::IpAddr::V4(ip) => ip == std::net::Ipv4Addr::LOCALHOST,
+                std::net::IpAddr::V6(ip) => ip == std::net::Ipv6Addr::LOCALHOST,
+            },
+            PeerAddr::Unix(_) => true,
+        }
+    }
+}
+
+impl From<SocketAddr> for PeerAddr {
+    fn from(addr: SocketAddr) -> PeerAddr {
+        PeerAddr::Tcp(addr)
+    }
+}
+
+impl fmt::Display for PeerAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PeerAddr::Tcp(addr) => addr.fmt(f),
+            PeerAddr::Unix(path) => write!(f, "{path}:0"),
+        }
+    }
 }
 
 /// A TCP socket with a rustls server session on top.
@@ -49,6 +104,12 @@ impl From<TcpStream> for Connection {
     }
 }
 
+impl From<UnixStream> for Connection {
+    fn from(unix: UnixStream) -> Connection {
+        Connection::Unix(unix)
+    }
+}
+
 impl Connection {
     /// Wraps an accepted socket in a server-side TLS session.
     pub fn tls(tcp: TcpStream, config: std::sync::Arc<rustls::ServerConfig>) -> io::Result<Self> {
@@ -56,10 +117,12 @@ impl Connection {
         Ok(Connection::Tls(Box::new(TlsStream { tcp, session })))
     }
 
-    fn tcp(&self) -> &TcpStream {
+    /// The TCP socket under a TCP or TLS connection (`None` for a Unix socket).
+    fn tcp(&self) -> Option<&TcpStream> {
         match self {
-            Connection::Tcp(tcp) => tcp,
-            Connection::Tls(tls) => &tls.tcp,
+            Connection::Tcp(tcp) => Some(tcp),
+            Connection::Tls(tls) => Some(&tls.tcp),
+            Connection::Unix(_) => None,
         }
     }
 
@@ -67,24 +130,31 @@ impl Connection {
         matches!(self, Connection::Tls(_))
     }
 
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.tcp().local_addr()
+    /// The TCP address this connection came in on (`None` for a Unix socket client).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.tcp().and_then(|tcp| tcp.local_addr().ok())
     }
 
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.tcp().peer_addr()
+        match self.tcp() {
+            Some(tcp) => tcp.peer_addr(),
+            None => Err(io::ErrorKind::Unsupported.into()),
+        }
     }
 
     /// The socket's pending error (`SO_ERROR`): how a non-blocking connect ended.
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
-        self.tcp().take_error()
+        match self {
+            Connection::Unix(unix) => unix.take_error(),
+            _ => self.tcp().map_or(Ok(None), TcpStream::take_error),
+        }
     }
 
     /// Encrypted bytes are waiting for the socket to take them (a TLS write, or a handshake
     /// message, came up short): the loop must keep writable interest.
     pub fn wants_write(&self) -> bool {
         match self {
-            Connection::Tcp(_) => false,
+            Connection::Tcp(_) | Connection::Unix(_) => false,
             Connection::Tls(tls) => tls.session.wants_write(),
         }
     }
@@ -93,7 +163,7 @@ impl Connection {
     /// socket still cannot take them all.
     pub fn flush_pending(&mut self) -> io::Result<()> {
         match self {
-            Connection::Tcp(_) => Ok(()),
+            Connection::Tcp(_) | Connection::Unix(_) => Ok(()),
             Connection::Tls(tls) => tls.flush_tls(),
         }
     }
@@ -101,7 +171,11 @@ impl Connection {
 
 impl AsRawFd for Connection {
     fn as_raw_fd(&self) -> RawFd {
-        self.tcp().as_raw_fd()
+        match self {
+            Connection::Tcp(tcp) => tcp.as_raw_fd(),
+            Connection::Tls(tls) => tls.tcp.as_raw_fd(),
+            Connection::Unix(unix) => unix.as_raw_fd(),
+        }
     }
 }
 
@@ -110,6 +184,7 @@ impl Read for Connection {
         match self {
             Connection::Tcp(tcp) => tcp.read(buf),
             Connection::Tls(tls) => tls.read(buf),
+            Connection::Unix(unix) => unix.read(buf),
         }
     }
 }
@@ -119,6 +194,7 @@ impl Write for Connection {
         match self {
             Connection::Tcp(tcp) => tcp.write(buf),
             Connection::Tls(tls) => tls.write(buf),
+            Connection::Unix(unix) => unix.write(buf),
         }
     }
 
@@ -217,6 +293,7 @@ impl event::Source for Connection {
         match self {
             Connection::Tcp(tcp) => tcp.register(registry, token, interest),
             Connection::Tls(tls) => tls.tcp.register(registry, token, interest),
+            Connection::Unix(unix) => unix.register(registry, token, interest),
         }
     }
 
@@ -229,6 +306,7 @@ impl event::Source for Connection {
         match self {
             Connection::Tcp(tcp) => tcp.reregister(registry, token, interest),
             Connection::Tls(tls) => tls.tcp.reregister(registry, token, interest),
+            Connection::Unix(unix) => unix.reregister(registry, token, interest),
         }
     }
 
@@ -236,6 +314,7 @@ impl event::Source for Connection {
         match self {
             Connection::Tcp(tcp) => tcp.deregister(registry),
             Connection::Tls(tls) => tls.tcp.deregister(registry),
+            Connection::Unix(unix) => unix.deregister(registry),
         }
     }
 }

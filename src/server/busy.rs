@@ -8,7 +8,7 @@
 //! without `poll` but with the loop's own networking code, limits included:
 //!
 //! ```text
-//!   accept pending connections             (Net::accept_clients, the loop's listeners)
+//!   accept pending connections             (Net::accept_clients, accept_unix_clients)
 //!   for every client but the script's caller:
 //!     read one share, parse, and run each command through the one check path with
 //!     Caller::WhileBusy                    (Net::read_query_from_client)
@@ -38,6 +38,7 @@ pub fn process_events_while_blocked(ctx: &mut Ctx) {
     for index in 0..listeners {
         net.accept_clients(index);
     }
+    net.accept_unix_clients();
     let keys: Vec<usize> = net.clients.iter().map(|(k, _)| k).collect();
     for key in keys {
         if net.state.aof.protected_client != Some(key) {

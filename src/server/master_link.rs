@@ -5,7 +5,8 @@
 //! interface between the two is narrow:
 //!
 //! ```text
-//!  replica::MasterLink::wants_connect() ──> connect_to_master(): non-blocking connect, the
+//!  replica::MasterLink::wants_connect() ──> connect_to_master(): non-blocking connect (from
+//!        `bind-source-addr` when set: `net::connect`), the
 //!        socket becomes a client of the slab (flagged is_master) ──> replica::connect_started
 //!  writable event while connecting ──> replica::connection_established (sends PING)
 //!  readable: read_query_from_client ──> handshaking? replica::handshake_input
@@ -18,7 +19,6 @@ use crate::command::client::Client;
 use crate::command::replica;
 use crate::resp::reply::ReplyBuffer;
 use log::warn;
-use mio::net::TcpStream;
 use mio::{Interest, Token};
 use std::net::{SocketAddr, ToSocketAddrs};
 
@@ -34,10 +34,20 @@ impl Net<'_> {
             .to_socket_addrs()
             .ok()
             .and_then(|mut addrs| addrs.next());
+        // `bind-source-addr`: the link starts from that address, if it can be bound.
+        let source = self.state.config.bind_source_addr.as_deref().and_then(|a| {
+            match a.parse::<std::net::IpAddr>() {
+                Ok(ip) => Some(ip),
+                Err(_) => {
+                    warn!("bind-source-addr '{a}' is not an IP address: not used");
+                    None
+                }
+            }
+        });
         let connected = addr
             .ok_or_else(|| format!("cannot resolve '{host}'"))
             .and_then(|addr| {
-                TcpStream::connect(addr)
+                crate::net::connect::connect_from(addr, source)
                     .map(|socket| (socket, addr))
                     .map_err(|e| e.to_string())
             });

@@ -45,7 +45,6 @@
 pub mod busy;
 mod cron;
 pub mod input;
-pub mod listen;
 mod master_link;
 pub mod output;
 
@@ -63,12 +62,11 @@ use log::{debug, info, warn};
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 use std::io::{self, Write};
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 const SIGNAL_TOKEN: Token = Token(usize::MAX - 1);
-/// Listener tokens count down from here, one per bound address.
-const FIRST_LISTENER_TOKEN: usize = usize::MAX - 2;
+const UNIX_LISTENER_TOKEN: Token = Token(usize::MAX - 2);
+// TCP listeners' tokens count down from just below: see `net::listen::listener_token`.
 
 /// The whole server: poller, clients, databases and state (which holds the listeners).
 pub struct Server {
@@ -143,7 +141,7 @@ impl Net<'_> {
             // handshake would come first: such a client is just closed.
             if self.state.config.protected_mode
                 && self.state.acl.default_user().nopass
-                && !crate::command::client::is_loopback_peer(&addr)
+                && !crate::net::PeerAddr::Tcp(addr).is_local()
             {
                 let mut socket = socket;
                 if tls.is_none() {
@@ -152,16 +150,9 @@ impl Net<'_> {
                 self.state.stats.rejected_connections += 1;
                 continue;
             }
-            self.state.stats.total_connections_received += 1;
-            if self.clients.len() >= self.state.config.maxclients {
-                // Like Redis: tell the client why, best effort, then drop it (in clear text
-                // only: on a TLS port the handshake comes first).
-                let mut socket = socket;
-                if tls.is_none() {
-                    let _ = socket.write_all(b"-ERR max number of clients reached\r\n");
-                }
-                self.state.stats.rejected_connections += 1;
-                warn!("Rejected connection from {addr}: max number of clients reached");
+            let mut socket = socket;
+            // In clear text only: on a TLS port the handshake comes first.
+            if !self.room_for_client(addr.into(), &mut socket, tls.is_none()) {
                 continue;
             }
             let _ = socket.set_nodelay(true);
@@ -175,11 +166,60 @@ impl Net<'_> {
                     }
                 },
             };
-            self.register_client(socket, addr);
+            self.register_client(socket, addr.into());
         }
     }
 
-    fn register_client(&mut self, mut socket: Connection, addr: SocketAddr) {
+    /// Accepts every pending connection on the `unixsocket` listener (Redis:
+    /// `acceptUnixHandler`). Such clients are local: protected mode lets them in.
+    pub fn accept_unix_clients(&mut self) {
+        loop {
+            let Some(io) = self.state.io.as_ref() else {
+                return;
+            };
+            let (Some(listener), Some(path)) = (io.unix.as_ref(), io.unix_path) else {
+                return;
+            };
+            let socket = match listener.accept() {
+                Ok((socket, _)) => socket,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    warn!("Accepting client connection: {e}");
+                    return;
+                }
+            };
+            let addr = crate::net::PeerAddr::Unix(path);
+            let mut socket = socket;
+            if !self.room_for_client(addr, &mut socket, true) {
+                continue;
+            }
+            self.register_client(Connection::from(socket), addr);
+        }
+    }
+
+    /// Counts an accepted connection and checks `maxclients`. When it is reached the answer
+    /// is `false` (the caller drops the socket) and, if `tell`, the client is told why, best
+    /// effort.
+    fn room_for_client(
+        &mut self,
+        addr: crate::net::PeerAddr,
+        socket: &mut impl Write,
+        tell: bool,
+    ) -> bool {
+        self.state.stats.total_connections_received += 1;
+        if self.clients.len() < self.state.config.maxclients {
+            return true;
+        }
+        if tell {
+            let _ = socket.write_all(MAX_CLIENTS_REACHED);
+        }
+        self.state.stats.rejected_connections += 1;
+        warn!("Rejected connection from {addr}: max number of clients reached");
+        false
+    }
+
+    fn register_client(&mut self, mut socket: Connection, addr: crate::net::PeerAddr) {
         let Some(io) = self.state.io.as_ref() else {
             return;
         };
@@ -246,6 +286,9 @@ impl Net<'_> {
     }
 }
 
+/// What a client refused by `maxclients` reads before it is closed.
+const MAX_CLIENTS_REACHED: &[u8] = b"-ERR max number of clients reached\r\n";
+
 /// What a non-loopback connection reads before it is closed in protected mode (Redis's text).
 const PROTECTED_MODE_DENIED: &str = "-DENIED Redis is running in protected mode because \
     protected mode is enabled and no password is set for the default user. In this mode \
@@ -274,15 +317,15 @@ impl Server {
         } else {
             None
         };
-        // `port 0` with a TLS port: TLS only, as Redis.
+        // `port 0`: no plain TCP listener (with a TLS port: TLS only), as Redis.
         let mut listeners = if config.port == 0 && tls.is_some() {
             Vec::new()
         } else {
-            listen::listen_to_port(&config.bind, config.port, backlog)?
+            crate::net::listen::listen_to_port(&config.bind, config.port, backlog)?
         };
         let tls_from = listeners.len();
         if tls.is_some() {
-            listeners.extend(listen::listen_to_port(
+            listeners.extend(crate::net::listen::listen_to_port(
                 &config.bind,
                 config.tls_port,
                 backlog,
@@ -291,7 +334,7 @@ impl Server {
         for (i, listener) in listeners.iter_mut().enumerate() {
             poll.registry().register(
                 listener,
-                Token(FIRST_LISTENER_TOKEN - i),
+                crate::net::listen::listener_token(i),
                 Interest::READABLE,
             )?;
         }
@@ -300,6 +343,26 @@ impl Server {
             .and_then(|l| l.local_addr().ok())
             .map(|a| a.port())
             .unwrap_or(config.port);
+        let (unix, unix_path) = match config.unixsocket.as_deref() {
+            Some(path) => {
+                let mut listener =
+                    crate::net::listen::listen_unix(path, config.unixsocketperm, backlog).map_err(
+                        |e| io::Error::new(e.kind(), format!("Failed opening Unix socket: {e}")),
+                    )?;
+                poll.registry()
+                    .register(&mut listener, UNIX_LISTENER_TOKEN, Interest::READABLE)?;
+                // Immutable for the life of the process: every Unix client's address shares it.
+                let path: &'static str = Box::leak(path.to_string().into_boxed_str());
+                (Some(listener), Some(path))
+            }
+            None => (None, None),
+        };
+        if listeners.is_empty() && unix.is_none() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "Configured to not listen anywhere, exiting.",
+            ));
+        }
         let mut signals = signal_hook_mio::v1_0::Signals::new([
             signal_hook::consts::SIGINT,
             signal_hook::consts::SIGTERM,
@@ -316,6 +379,8 @@ impl Server {
             listeners,
             tls_from,
             tls,
+            unix,
+            unix_path,
             registry,
         });
         state.events_while_blocked = Some(busy::process_events_while_blocked);
@@ -378,7 +443,6 @@ impl Server {
     /// Runs the loop until SHUTDOWN or a signal.
     pub fn run(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
-        let listener_count = self.state.io.as_ref().map_or(0, |io| io.listeners.len());
         loop {
             // Clients that may have more to read than their share of the last turn.
             let resume = std::mem::take(&mut self.state.clients_pending_read);
@@ -395,6 +459,12 @@ impl Server {
                 return Err(e);
             }
             for event in events.iter() {
+                // A TCP listener. CONFIG SET bind / port may change the listeners between
+                // turns: an index past the current ones is stale, and `accept_clients` ignores it.
+                if let Some(index) = crate::net::listen::listener_index(event.token()) {
+                    self.net().accept_clients(index);
+                    continue;
+                }
                 match event.token() {
                     SIGNAL_TOKEN => {
                         for signal in self.signals.pending() {
@@ -402,12 +472,7 @@ impl Server {
                             self.state.shutdown = Some(Shutdown::Signal);
                         }
                     }
-                    Token(t)
-                        if t > FIRST_LISTENER_TOKEN - listener_count
-                            && t <= FIRST_LISTENER_TOKEN =>
-                    {
-                        self.net().accept_clients(FIRST_LISTENER_TOKEN - t);
-                    }
+                    UNIX_LISTENER_TOKEN => self.net().accept_unix_clients(),
                     Token(key) => {
                         // Events for a client closed earlier in this batch are spurious.
                         if !self.clients.contains(key) {
