@@ -472,3 +472,36 @@ fn a_replica_hides_expired_keys_until_its_master_deletes_them() {
         r.cmd_args(&["DBSIZE"]) == ":0\r\n"
     });
 }
+
+#[test]
+fn a_writable_replica_expires_the_keys_its_own_clients_gave_a_ttl() {
+    let master = TestServer::start(&DEBUG);
+    let replica = TestServer::start(&[]);
+    make_replica(&replica, &master);
+    wait_link_up(&replica);
+    let mut m = master.conn();
+    let mut r = replica.conn();
+    // A key with a TTL from the master: the replica leaves it to the master's DEL.
+    assert_eq!(m.cmd_args(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]), "+OK\r\n");
+    m.cmd_args(&["SET", "masters", "x", "PX", "100"]);
+    wait_for(
+        "the master's key on the replica",
+        Duration::from_secs(5),
+        || r.cmd_args(&["DBSIZE"]) == ":1\r\n",
+    );
+    assert_eq!(
+        r.cmd_args(&["CONFIG", "SET", "replica-read-only", "no"]),
+        "+OK\r\n"
+    );
+    assert_eq!(r.cmd_args(&["SET", "own", "y", "PX", "1"]), "+OK\r\n");
+    // The replica's cron removes its own key (counted in expired_keys), never the master's.
+    wait_for(
+        "the replica's own key to expire",
+        Duration::from_secs(5),
+        || info_field(&mut r, "stats", "expired_keys") == "1",
+    );
+    assert_eq!(r.cmd_args(&["DBSIZE"]), ":1\r\n");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(r.cmd_args(&["DBSIZE"]), ":1\r\n");
+    assert_eq!(r.cmd_args(&["EXISTS", "masters"]), ":0\r\n");
+}

@@ -744,13 +744,29 @@ pub fn check_command(
             "READONLY You can't write against a read only replica.".into(),
         ));
     }
-    if deny_stale && !link.is_connected() && !config_flag(ctx, "replica-serve-stale-data", true) {
-        return Err(CommandError::Custom(
-            "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
-                .into(),
-        ));
+    if deny_stale && running_stale(ctx) {
+        return Err(masterdown_error());
     }
     Ok(())
+}
+
+/// A replica whose link is down while `replica-serve-stale-data` is `no`: only commands
+/// flagged `stale` run (Redis: the `masterdownerr` check of `processCommand`).
+pub fn running_stale(ctx: &Ctx) -> bool {
+    let link = &ctx.srv.master;
+    link.is_replica() && !link.is_connected() && !config_flag(ctx, "replica-serve-stale-data", true)
+}
+
+/// A replica that refuses its clients' writes (`replica-read-only yes`).
+pub fn is_read_only(ctx: &Ctx) -> bool {
+    ctx.srv.master.is_replica() && config_flag(ctx, "replica-read-only", true)
+}
+
+/// Redis's `shared.masterdownerr`.
+pub fn masterdown_error() -> CommandError {
+    CommandError::Custom(
+        "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.".into(),
+    )
 }
 
 /// A yes/no parameter of the replication family (stored as text).
@@ -785,9 +801,15 @@ pub fn info_fields(ctx: &Ctx) -> Vec<(&'static str, String)> {
             u8::from(matches!(link.state, ReplState::Transfer(_))).to_string(),
         ),
         (
+            // What came from the master: what was applied, plus what waits in the link's
+            // query buffer (a command held by CLIENT PAUSE, a partial one).
             "slave_read_repl_offset",
             if up {
-                link.read_reploff
+                let pending = link
+                    .conn
+                    .and_then(|key| ctx.clients.get(key))
+                    .map_or(0, |c| c.query_buf.unread().len());
+                link.read_reploff + pending as i64
             } else {
                 ctx.srv.propagation.repl.master_repl_offset.max(1)
             }

@@ -144,13 +144,22 @@ impl Net<'_> {
                         argv.extend(parser.spans.iter().map(|&(s, e)| &rest[s..e]));
                         command::execute(&mut ctx, &argv, caller);
                     }
+                    let postponed = ctx.clients.get(key).is_some_and(|c| c.postponed);
                     if is_master {
                         command::replica::end_master_command(&mut ctx);
-                        command::replica::master_command_done(&mut ctx, &rest[..n], reply_start);
+                        // A command held by CLIENT PAUSE is not applied yet: it is counted
+                        // (and passed on) when it runs.
+                        if !postponed {
+                            command::replica::master_command_done(
+                                &mut ctx,
+                                &rest[..n],
+                                reply_start,
+                            );
+                        }
                     }
                     db = ctx.db;
                     parser.reset();
-                    if self.clients.get(key).is_some_and(|c| c.postponed) {
+                    if postponed {
                         // CLIENT PAUSE: the request runs again, from the start, later.
                         break;
                     }
