@@ -505,3 +505,19 @@ fn a_writable_replica_expires_the_keys_its_own_clients_gave_a_ttl() {
     assert_eq!(r.cmd_args(&["DBSIZE"]), ":1\r\n");
     assert_eq!(r.cmd_args(&["EXISTS", "masters"]), ":0\r\n");
 }
+
+#[test]
+fn a_replica_connects_to_its_master_from_bind_source_addr() {
+    // 127.0.0.2 is not the local address protected mode lets in without a password.
+    let master = TestServer::start(&["--protected-mode", "no"]);
+    let replica = TestServer::start(&[]);
+    let mut r = replica.conn();
+    assert_eq!(
+        r.cmd_args(&["CONFIG", "SET", "bind-source-addr", "127.0.0.2"]),
+        "+OK\r\n"
+    );
+    make_replica(&replica, &master);
+    wait_link_up(&replica);
+    let slave0 = info_field(&mut master.conn(), "replication", "slave0");
+    assert!(slave0.starts_with("ip=127.0.0.2,"), "{slave0}");
+}

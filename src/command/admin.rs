@@ -949,6 +949,7 @@ fn debug_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     } else if args::is(sub, "PAUSE-CRON") && argv.len() == 3 {
         // The periodic work stops (a testing knob of Redis's).
         ctx.srv.pause_cron = args::int(argv[2])? != 0;
+        ctx.out.ok();
     } else if args::is(sub, "SET-SKIP-CHECKSUM-VALIDATION") && argv.len() == 3 {
         let on = args::int(argv[2])?;
         ctx.srv.config.skip_checksum_validation = on != 0;

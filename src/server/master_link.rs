@@ -20,7 +20,8 @@ use crate::resp::reply::ReplyBuffer;
 use log::warn;
 use mio::net::TcpStream;
 use mio::{Interest, Token};
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::os::fd::FromRawFd;
 
 impl Net<'_> {
     /// Opens the link if the replica role wants one (REPLICAOF just ran, or the cron retries).
@@ -34,10 +35,20 @@ impl Net<'_> {
             .to_socket_addrs()
             .ok()
             .and_then(|mut addrs| addrs.next());
+        // `bind-source-addr`: the address the link leaves from (best effort, as Redis's
+        // `anetTcpNonBlockBestEffortBindConnect`: if it cannot be bound, any address will do).
+        let source: Option<IpAddr> = self
+            .state
+            .config
+            .unimplemented
+            .get("bind-source-addr")
+            .and_then(|a| a.parse().ok());
         let connected = addr
             .ok_or_else(|| format!("cannot resolve '{host}'"))
             .and_then(|addr| {
-                TcpStream::connect(addr)
+                source
+                    .and_then(|source| connect_from(addr, source).ok())
+                    .map_or_else(|| TcpStream::connect(addr), Ok)
                     .map(|socket| (socket, addr))
                     .map_err(|e| e.to_string())
             });
@@ -100,4 +111,76 @@ impl Net<'_> {
         }
         self.queue_write(key);
     }
+}
+
+/// A non-blocking connect to `addr` from the local address `source` (any port): a socket bound
+/// before its connect, which neither std nor mio offers (Redis: `anetTcpGenericConnect` with a
+/// source address). The connect completes in the loop, as `TcpStream::connect`'s does.
+fn connect_from(addr: SocketAddr, source: IpAddr) -> std::io::Result<TcpStream> {
+    use std::io::Error;
+    let family = if addr.is_ipv4() {
+        libc::AF_INET
+    } else {
+        libc::AF_INET6
+    };
+    // SAFETY: plain system calls on a descriptor this function owns; it is closed on every
+    // error path (by the `OwnedFd`) or handed to the returned stream.
+    unsafe {
+        let fd = libc::socket(
+            family,
+            libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            0,
+        );
+        if fd < 0 {
+            return Err(Error::last_os_error());
+        }
+        let owned = std::os::fd::OwnedFd::from_raw_fd(fd);
+        let (local, local_len) = sockaddr(SocketAddr::new(source, 0));
+        if libc::bind(fd, &local as *const _ as *const libc::sockaddr, local_len) < 0 {
+            return Err(Error::last_os_error());
+        }
+        let (remote, remote_len) = sockaddr(addr);
+        if libc::connect(fd, &remote as *const _ as *const libc::sockaddr, remote_len) < 0 {
+            let err = Error::last_os_error();
+            if err.raw_os_error() != Some(libc::EINPROGRESS) {
+                return Err(err);
+            }
+        }
+        Ok(TcpStream::from_std(std::net::TcpStream::from(owned)))
+    }
+}
+
+/// `addr` as a C socket address (`sockaddr_in` or `sockaddr_in6` in a `sockaddr_storage`).
+fn sockaddr(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: an all-zero sockaddr_storage is a valid value; the casts below write a smaller
+    // sockaddr type into its (larger, suitably aligned) storage.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let len = match addr {
+        SocketAddr::V4(a) => {
+            let sin = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: a.port().to_be(),
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from_ne_bytes(a.ip().octets()),
+                },
+                sin_zero: [0; 8],
+            };
+            unsafe { std::ptr::write(&mut storage as *mut _ as *mut libc::sockaddr_in, sin) };
+            std::mem::size_of::<libc::sockaddr_in>()
+        }
+        SocketAddr::V6(a) => {
+            let sin6 = libc::sockaddr_in6 {
+                sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                sin6_port: a.port().to_be(),
+                sin6_flowinfo: a.flowinfo(),
+                sin6_addr: libc::in6_addr {
+                    s6_addr: a.ip().octets(),
+                },
+                sin6_scope_id: a.scope_id(),
+            };
+            unsafe { std::ptr::write(&mut storage as *mut _ as *mut libc::sockaddr_in6, sin6) };
+            std::mem::size_of::<libc::sockaddr_in6>()
+        }
+    };
+    (storage, len as libc::socklen_t)
 }
