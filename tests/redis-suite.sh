@@ -71,6 +71,7 @@ DEFAULT_UNITS=(
   integration/aof integration/aof-multi-part unit/aofrw unit/shutdown
   integration/convert-zipmap-hash-on-load integration/convert-ziplist-hash-on-load
   integration/convert-ziplist-zset-on-load
+  unit/wait integration/replication-4 integration/block-repl
 )
 
 die() { echo "redis-suite: $*" >&2; exit 2; }

@@ -521,3 +521,33 @@ fn a_replica_connects_to_its_master_from_bind_source_addr() {
     let slave0 = info_field(&mut master.conn(), "replication", "slave0");
     assert!(slave0.starts_with("ip=127.0.0.2,"), "{slave0}");
 }
+
+#[test]
+fn a_command_of_the_stream_that_fails_on_the_replica_is_counted_as_unexpected() {
+    let master = TestServer::start(&DEBUG);
+    let replica = TestServer::start(&DEBUG);
+    make_replica(&replica, &master);
+    wait_link_up(&replica);
+    let mut m = master.conn();
+    let mut r = replica.conn();
+    assert_eq!(
+        m.cmd_args(&["DEBUG", "REPLICATE", "fake-command-1"]),
+        "+OK\r\n"
+    );
+    assert_eq!(m.cmd_args(&["SET", "after", "1"]), "+OK\r\n");
+    wait_for("the stream on the replica", Duration::from_secs(5), || {
+        r.cmd_args(&["EXISTS", "after"]) == ":1\r\n"
+    });
+    assert_eq!(info_field(&mut r, "stats", "unexpected_error_replies"), "1");
+    // A key past its TTL on a replica: hidden from reads, still there for DEBUG OBJECT.
+    assert_eq!(m.cmd_args(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]), "+OK\r\n");
+    m.cmd_args(&["SET", "k", "v", "PX", "50"]);
+    wait_for("the key on the replica", Duration::from_secs(5), || {
+        r.cmd_args(&["DBSIZE"]) == ":2\r\n"
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(r.cmd_args(&["EXISTS", "k"]), ":0\r\n");
+    assert!(r
+        .cmd_args(&["DEBUG", "OBJECT", "k"])
+        .starts_with("+Value at:"));
+}

@@ -403,7 +403,7 @@ fn stats_section(ctx: &Ctx, out: &mut String) {
         "tracking_total_keys" => ctx.srv.tracking.total_keys(),
         "tracking_total_items" => ctx.srv.tracking.total_items(),
         "tracking_total_prefixes" => ctx.srv.tracking.total_prefixes(),
-        "unexpected_error_replies" => 0,
+        "unexpected_error_replies" => st.unexpected_error_replies,
         "total_error_replies" => st.total_error_replies,
         "dump_payload_sanitizations" => 0,
         "total_reads_processed" => 0,

@@ -150,8 +150,14 @@ impl Net<'_> {
                         // A command held by CLIENT PAUSE is not applied yet: it is counted
                         // (and passed on) when it runs.
                         if !postponed {
+                            let name: &[u8] = if parser.is_inline() {
+                                parser.inline_args.first().map_or(&[], |a| a.as_slice())
+                            } else {
+                                parser.spans.first().map_or(&[], |&(s, e)| &rest[s..e])
+                            };
                             command::replica::master_command_done(
                                 &mut ctx,
+                                name,
                                 &rest[..n],
                                 reply_start,
                             );
