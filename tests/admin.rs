@@ -527,7 +527,7 @@ fn debug_object_sleep_and_active_expire() {
     assert_eq!(c.cmd_str("DEBUG SET-ACTIVE-EXPIRE 1"), "+OK\r\n");
     assert!(c
         .cmd_str("DEBUG HELP")
-        .starts_with("*15\r\n+DEBUG <subcommand>"));
+        .starts_with("*17\r\n+DEBUG <subcommand>"));
     assert_eq!(
         c.cmd_str("DEBUG NOPE"),
         "-ERR unknown subcommand or wrong number of arguments for 'NOPE'. Try DEBUG HELP.\r\n"

@@ -811,3 +811,66 @@ fn a_paused_replica_reads_the_stream_but_applies_it_after_the_pause() {
     assert_converged(&master, &chained);
     assert_eq!(chained.conn().cmd_args(&["GET", "foo2"]), "$4\r\nbar2\r\n");
 }
+
+#[test]
+fn a_writable_replica_expires_the_keys_its_own_clients_gave_a_ttl() {
+    let master = TestServer::start(&DEBUG);
+    let replica = TestServer::start(&[]);
+    make_replica(&replica, &master);
+    wait_link_up(&replica);
+    let mut m = master.conn();
+    let mut r = replica.conn();
+    // A key with a TTL from the master: the replica leaves it to the master's DEL.
+    assert_eq!(m.cmd_args(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]), "+OK\r\n");
+    m.cmd_args(&["SET", "masters", "x", "PX", "100"]);
+    wait_for(
+        "the master's key on the replica",
+        Duration::from_secs(5),
+        || r.cmd_args(&["DBSIZE"]) == ":1\r\n",
+    );
+    assert_eq!(
+        r.cmd_args(&["CONFIG", "SET", "replica-read-only", "no"]),
+        "+OK\r\n"
+    );
+    assert_eq!(r.cmd_args(&["SET", "own", "y", "PX", "1"]), "+OK\r\n");
+    // The replica's cron removes its own key (counted in expired_keys), never the master's.
+    wait_for(
+        "the replica's own key to expire",
+        Duration::from_secs(5),
+        || info_field(&mut r, "stats", "expired_keys") == "1",
+    );
+    assert_eq!(r.cmd_args(&["DBSIZE"]), ":1\r\n");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(r.cmd_args(&["DBSIZE"]), ":1\r\n");
+    assert_eq!(r.cmd_args(&["EXISTS", "masters"]), ":0\r\n");
+}
+
+#[test]
+fn a_command_of_the_stream_that_fails_on_the_replica_is_counted_as_unexpected() {
+    let master = TestServer::start(&DEBUG);
+    let replica = TestServer::start(&DEBUG);
+    make_replica(&replica, &master);
+    wait_link_up(&replica);
+    let mut m = master.conn();
+    let mut r = replica.conn();
+    assert_eq!(
+        m.cmd_args(&["DEBUG", "REPLICATE", "fake-command-1"]),
+        "+OK\r\n"
+    );
+    assert_eq!(m.cmd_args(&["SET", "after", "1"]), "+OK\r\n");
+    wait_for("the stream on the replica", Duration::from_secs(5), || {
+        r.cmd_args(&["EXISTS", "after"]) == ":1\r\n"
+    });
+    assert_eq!(info_field(&mut r, "stats", "unexpected_error_replies"), "1");
+    // A key past its TTL on a replica: hidden from reads, still there for DEBUG OBJECT.
+    assert_eq!(m.cmd_args(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]), "+OK\r\n");
+    m.cmd_args(&["SET", "k", "v", "PX", "50"]);
+    wait_for("the key on the replica", Duration::from_secs(5), || {
+        r.cmd_args(&["DBSIZE"]) == ":2\r\n"
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(r.cmd_args(&["EXISTS", "k"]), ":0\r\n");
+    assert!(r
+        .cmd_args(&["DEBUG", "OBJECT", "k"])
+        .starts_with("+Value at:"));
+}

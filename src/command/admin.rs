@@ -968,6 +968,8 @@ fn debug_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
                 "    Write <message> to the server log.",
                 "OBJECT <key>",
                 "    Show low level info about the key and associated value.",
+                "REPLICATE <string>",
+                "    Replicates the provided string to replicas, allowing data divergence.",
                 "SET-ACTIVE-EXPIRE <0|1>",
                 "    Setting it to 0 disables expiring keys in background when they are not",
                 "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -984,6 +986,12 @@ fn debug_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         if let Ok(d) = Duration::try_from_secs_f64(secs) {
             std::thread::sleep(d);
         }
+        ctx.out.ok();
+    } else if args::is(sub, "REPLICATE") && argv.len() >= 3 {
+        // The arguments go to the replicas as a command of the stream, and nowhere else
+        // (a testing knob: it makes a replica fail a command of its master).
+        let command: Vec<Vec<u8>> = argv[2..].iter().map(|a| a.to_vec()).collect();
+        super::replication::feed(ctx, None, &command);
         ctx.out.ok();
     } else if args::is(sub, "LOG") && argv.len() == 3 {
         // A marker in the server log, for tests that read it.
@@ -1021,9 +1029,10 @@ fn debug_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         ctx.out.ok();
     } else if args::is(sub, "OBJECT") && argv.len() == 3 {
         let now = ctx.now;
-        let db = &mut ctx.dbs[ctx.db];
-        // DEBUG OBJECT does not count as an access: no LRU update, no hit/miss.
-        let Some(obj) = db.lookup_read(argv[2], now, false) else {
+        // DEBUG OBJECT looks in the table itself (Redis: `dictFind`): not an access (no LRU
+        // update, no hit/miss), and a key past its TTL is still shown, not expired (a replica
+        // keeps such a key until its master's DEL).
+        let Some(obj) = ctx.dbs[ctx.db].dict.get(argv[2]) else {
             return Err(CommandError::NoSuchKey);
         };
         let idle = obj.idle_seconds(now);

@@ -103,6 +103,8 @@ pub struct Client {
     pub woff: i64,
     /// This is the link to our master (its input is the replication stream).
     pub is_master: bool,
+    /// The connectionless client that replays an AOF file (Redis: `CLIENT_ID_AOF`).
+    pub is_aof_loader: bool,
 }
 
 /// Is the client on this machine, as Redis decides it (`islocalClient`: a Unix socket client,
@@ -174,6 +176,7 @@ impl Client {
             replica: Default::default(),
             woff: 0,
             is_master: false,
+            is_aof_loader: false,
         }
     }
 
@@ -183,6 +186,7 @@ impl Client {
         let addr = SocketAddr::from(([0, 0, 0, 0], 0));
         let mut c = Client::new_detached(id, addr.into(), now);
         c.authenticated = true;
+        c.is_aof_loader = true;
         c
     }
 

@@ -19,7 +19,8 @@
 //!
 //! Used memory is the counting allocator's total (`crate::alloc`), like Redis's
 //! `zmalloc_used_memory`, minus what Redis leaves out of the eviction total: replica output
-//! buffers and the AOF buffer (`mem_not_counted_for_evict`; ferrodis has neither yet, so 0).
+//! buffers and the AOF buffer (`mem_not_counted_for_evict`), so that a replica that reads
+//! slowly does not make the master evict its keys.
 //! Client buffers are counted, so a pile of unread replies makes keys go, as in Redis. One
 //! more thing is left out: the empty slots of the keyspace tables. Redis frees a deleted
 //! entry; `Dict` keeps the slot for the next key, and a key whose name and value are stored
@@ -101,10 +102,18 @@ pub enum Evicted {
     Fail,
 }
 
-/// Memory the limit does not count: replica output buffers and the AOF buffer (Redis:
-/// `freeMemoryGetNotCountedMemory`). ferrodis has neither yet.
-pub fn not_counted_for_evict() -> usize {
-    0
+/// Memory the limit does not count: the replicas' output buffers (the stream they have not
+/// read yet) and the AOF buffer (Redis: `freeMemoryGetNotCountedMemory`; its replicas share
+/// one buffer with the backlog, of which it leaves out the part past the backlog's size;
+/// ferrodis's backlog is a buffer of its own, always counted).
+pub fn not_counted_for_evict(ctx: &Ctx) -> usize {
+    let replicas = super::memory::replica_output_memory(ctx);
+    let aof = if ctx.srv.aof.status == super::aof::AofStatus::Off {
+        0
+    } else {
+        ctx.srv.aof.buf.capacity()
+    };
+    replicas + aof
 }
 
 /// Allocated bytes minus the empty part of `db`'s tables: what deleting a key from `db`
@@ -118,19 +127,19 @@ pub fn used_memory_for_eviction(db: &Db) -> usize {
 /// `getMaxmemoryState`). What is counted: allocated bytes, minus what Redis does not count
 /// (replica and AOF buffers) and minus the empty slots of the keyspace tables, which the next
 /// keys fill without allocating (Redis frees a deleted entry; `Dict` keeps its slot).
-pub fn bytes_over_limit(maxmemory: u64, dbs: &[Db]) -> Option<u64> {
+pub fn bytes_over_limit(ctx: &Ctx, maxmemory: u64) -> Option<u64> {
     if maxmemory == 0 || crate::alloc::used_memory() as u64 <= maxmemory {
         return None;
     }
-    let reported = super::memory::used_memory(dbs) as u64;
-    let used = reported.saturating_sub(not_counted_for_evict() as u64);
+    let reported = super::memory::used_memory(ctx.dbs) as u64;
+    let used = reported.saturating_sub(not_counted_for_evict(ctx) as u64);
     (used > maxmemory).then(|| used - maxmemory)
 }
 
 /// CONFIG SET of a `maxmemory` below current use: Redis's warning (its `updateMaxmemory`).
 pub fn warn_if_over_limit(ctx: &Ctx) {
     let maxmemory = ctx.srv.config.maxmemory;
-    if let Some(over) = bytes_over_limit(maxmemory, ctx.dbs) {
+    if let Some(over) = bytes_over_limit(ctx, maxmemory) {
         log::warn!(
             "WARNING: the new maxmemory value set via CONFIG SET ({maxmemory}) is smaller than \
              the current memory usage ({}). This will result in key eviction and/or the \
@@ -185,7 +194,7 @@ pub fn perform_evictions(ctx: &mut Ctx) -> Evicted {
 }
 
 fn evict_until_under_limit(ctx: &mut Ctx) -> Evicted {
-    let Some(to_free) = bytes_over_limit(ctx.srv.config.maxmemory, ctx.dbs) else {
+    let Some(to_free) = bytes_over_limit(ctx, ctx.srv.config.maxmemory) else {
         return Evicted::Ok;
     };
     let policy = Policy::parse(&ctx.srv.config.maxmemory_policy);

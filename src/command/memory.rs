@@ -22,6 +22,9 @@ pub struct MemoryOverhead {
     pub peak_allocated: usize,
     pub total_allocated: usize,
     pub startup_allocated: usize,
+    /// The replicas' connections (mostly the stream they have not read yet).
+    pub clients_slaves: usize,
+    /// Every other connection (the master's link among them, as in Redis).
     pub clients_normal: usize,
     pub lua_caches: usize,
     /// Per non-empty database: (id, main table bytes, expires table bytes).
@@ -69,6 +72,24 @@ pub fn client_memory(c: &Client) -> usize {
     std::mem::size_of::<Client>() + c.query_buf.capacity() + c.reply.capacity()
 }
 
+/// The replicas' output buffers: the part of the stream each has not read yet (a replica
+/// running a command has its buffer in `ctx.out` meanwhile).
+pub fn replica_output_memory(ctx: &Ctx) -> usize {
+    ctx.srv
+        .propagation
+        .repl
+        .replica_keys()
+        .iter()
+        .map(|&key| {
+            if key == ctx.id {
+                ctx.out.capacity()
+            } else {
+                ctx.clients.get(key).map_or(0, |c| c.reply.capacity())
+            }
+        })
+        .sum()
+}
+
 /// INFO `used_memory`: what the counting allocator holds, minus the empty slots of the
 /// keyspace tables (free slots and spare capacity that the next keys fill without allocating;
 /// Redis frees a deleted entry at once, `Dict` keeps its slot). Eviction works on the same
@@ -83,9 +104,16 @@ pub fn memory_overhead(ctx: &Ctx) -> MemoryOverhead {
     let total = used_memory(ctx.dbs);
     let peak = alloc::peak_memory().max(total);
     let startup = ctx.srv.startup_memory;
-    let clients_normal: usize = ctx.clients.iter().map(|(_, c)| client_memory(c)).sum();
+    let (mut clients_slaves, mut clients_normal) = (0, 0);
+    for (_, c) in ctx.clients.iter() {
+        if c.replica.attached {
+            clients_slaves += client_memory(c);
+        } else {
+            clients_normal += client_memory(c);
+        }
+    }
     let lua_caches = ctx.srv.scripts.lua_memory();
-    let mut overhead = startup + clients_normal + ctx.out.capacity();
+    let mut overhead = startup + clients_slaves + clients_normal + ctx.out.capacity();
     let mut db = Vec::new();
     let mut total_keys = 0;
     for d in ctx.dbs.iter() {
@@ -107,6 +135,7 @@ pub fn memory_overhead(ctx: &Ctx) -> MemoryOverhead {
         peak_allocated: peak,
         total_allocated: total,
         startup_allocated: startup,
+        clients_slaves,
         clients_normal,
         lua_caches,
         db,
@@ -138,7 +167,7 @@ pub fn memory_stats_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> super::error::Com
     int(out, "total.allocated", mh.total_allocated as i64);
     int(out, "startup.allocated", mh.startup_allocated as i64);
     int(out, "replication.backlog", 0);
-    int(out, "clients.slaves", 0);
+    int(out, "clients.slaves", mh.clients_slaves as i64);
     int(out, "clients.normal", mh.clients_normal as i64);
     int(out, "cluster.links", 0);
     int(out, "aof.buffer", 0);

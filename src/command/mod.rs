@@ -313,7 +313,9 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
             if ctx.srv.tracking.clients > 0 {
                 tracking::limit_used_slots(ctx);
             }
-            let is_write = spec.has(flags::WRITE) || multi::exec_would_write(ctx, spec);
+            // A script that declares its flags runs with them (Redis: `getCommandFlags`).
+            let cmd_flags = scripting::command_flags(ctx, spec, argv);
+            let is_write = cmd_flags & flags::WRITE != 0 || multi::exec_would_write(ctx, spec);
             // After a failed background save (with save points), no writes; checked after
             // maxmemory, as in Redis's processCommand.
             if persistence::writes_denied_by_disk_error(ctx.srv)
@@ -325,7 +327,8 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
             if is_write && !from_master && !replication::enough_good_replicas(ctx) {
                 return refuse(ctx, caller, Some(spec), CommandError::NoReplicas);
             }
-            let deny_stale = !spec.has(flags::STALE);
+            let deny_stale =
+                cmd_flags & flags::STALE == 0 || multi::exec_would_deny_stale(ctx, spec);
             if let Err(err) = replica::check_command(ctx, is_write, deny_stale, from_master) {
                 return refuse(ctx, caller, Some(spec), err);
             }
@@ -339,13 +342,18 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
                 pause::postpone(ctx);
                 return Processed::Postponed;
             }
-            if in_multi && multi::queue_if_in_transaction(ctx, spec, argv) {
+            if in_multi && multi::queue_if_in_transaction(ctx, spec, argv, cmd_flags) {
                 return Processed::Queued;
             }
         }
         Caller::Script { read_only, .. } => {
             if spec.has(flags::NOSCRIPT) {
                 let err = CommandError::Err("This Redis command is not allowed from script");
+                return refuse(ctx, caller, Some(spec), err);
+            }
+            // Redis: `scriptVerifyAllowStale` (a script declared `allow-stale`).
+            if !spec.has(flags::STALE) && replica::running_stale(ctx) {
+                let err = CommandError::Err("Can not execute the command on a stale replica");
                 return refuse(ctx, caller, Some(spec), err);
             }
             // The script runs with its caller's permissions (Redis: `scriptVerifyACL`).
@@ -360,11 +368,14 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
                     CommandError::Err("Write commands are not allowed from read-only scripts.");
                 return refuse(ctx, caller, Some(spec), err);
             }
-            if spec.has(flags::WRITE) && persistence::writes_denied_by_disk_error(ctx.srv) {
+            // A script that has written cannot be failed half way on the server's state
+            // (Redis: `scriptVerifyWriteCommandAllow`, `SCRIPT_WRITE_DIRTY`).
+            let checked_write = spec.has(flags::WRITE) && !ctx.srv.scripts.run.wrote.get();
+            if checked_write && persistence::writes_denied_by_disk_error(ctx.srv) {
                 return refuse(ctx, caller, Some(spec), CommandError::MisconfRdb);
             }
-            if spec.has(flags::WRITE) {
-                let from_master = ctx.srv.master.is_conn(ctx.id);
+            if checked_write {
+                let from_master = must_obey_client(ctx);
                 if let Err(err) = replica::check_command(ctx, true, false, from_master) {
                     return refuse(ctx, caller, Some(spec), err);
                 }
@@ -377,7 +388,8 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
             }
         }
         Caller::AofLoad => {
-            if ctx.me().multi.active && multi::queue_if_in_transaction(ctx, spec, argv) {
+            if ctx.me().multi.active && multi::queue_if_in_transaction(ctx, spec, argv, spec.flags)
+            {
                 return Processed::Queued;
             }
         }
@@ -690,6 +702,12 @@ pub fn key_expired(ctx: &mut Ctx, db: usize, key: &[u8]) {
     tracking::invalidate_key(ctx, key, true, false);
     let lazy = ctx.srv.config.lazyfree_lazy_expire;
     propagate::propagate_deletion(ctx, db, key, lazy);
+}
+
+/// Is the caller the master's link or the AOF loader, whose writes are obeyed whatever this
+/// server's state (a read-only replica, too few replicas)? Redis: `mustObeyClient`.
+pub fn must_obey_client(ctx: &Ctx) -> bool {
+    ctx.srv.master.is_conn(ctx.id) || ctx.clients.get(ctx.id).is_some_and(|c| c.is_aof_loader)
 }
 
 /// Evicts `key` from `db` to bring memory under `maxmemory`: deletes it, counts it in

@@ -101,6 +101,11 @@ pub struct MultiState {
     /// The queued commands: the table row found while queueing, and the arguments copied out
     /// of the query buffer (which is reused as soon as the request is consumed).
     queued: Vec<(&'static CommandSpec, Vec<Vec<u8>>)>,
+    /// The flags the queued commands run with, OR-ed, and their complements OR-ed (Redis:
+    /// `mstate.cmd_flags`, `mstate.cmd_inv_flags`): EXEC is a write if one of them is, and
+    /// refused on a stale replica if one of them is not `stale`.
+    cmd_flags: u32,
+    cmd_inv_flags: u32,
     /// A command was refused while queueing: EXEC must abort.
     dirty_exec: bool,
     /// A watched key changed: EXEC must reply null.
@@ -179,9 +184,26 @@ pub fn exec_would_write(ctx: &Ctx, spec: &CommandSpec) -> bool {
             .is_some_and(|c| c.multi.queued_flags() & WRITE != 0)
 }
 
+/// Is `spec` an EXEC whose queue holds a command a stale replica refuses (one without the
+/// `stale` flag)? Such an EXEC is refused with MASTERDOWN (Redis: `is_denystale_command`,
+/// from `mstate.cmd_inv_flags`).
+pub fn exec_would_deny_stale(ctx: &Ctx, spec: &CommandSpec) -> bool {
+    spec.name == "exec"
+        && ctx
+            .clients
+            .get(ctx.id)
+            .is_some_and(|c| c.multi.cmd_inv_flags & STALE != 0)
+}
+
 /// Queues the command if the client is inside MULTI (replying +QUEUED); true if the request
-/// was handled here (queued, or refused as `no-multi`). Redis: the tail of `processCommand`.
-pub fn queue_if_in_transaction(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) -> bool {
+/// was handled here (queued, or refused as `no-multi`). `flags` are the ones it runs with (a
+/// script's declared ones). Redis: the tail of `processCommand`, `queueMultiCommand`.
+pub fn queue_if_in_transaction(
+    ctx: &mut Ctx,
+    spec: &'static CommandSpec,
+    argv: &[&[u8]],
+    flags: u32,
+) -> bool {
     let Some(c) = ctx.clients.get_mut(ctx.id) else {
         return false;
     };
@@ -204,6 +226,8 @@ pub fn queue_if_in_transaction(ctx: &mut Ctx, spec: &'static CommandSpec, argv: 
     c.multi
         .queued
         .push((spec, argv.iter().map(|a| a.to_vec()).collect()));
+    c.multi.cmd_flags |= flags;
+    c.multi.cmd_inv_flags |= !flags;
     ctx.out.simple("QUEUED");
     true
 }
@@ -230,9 +254,7 @@ impl MultiState {
     }
 
     pub fn queued_flags(&self) -> u32 {
-        self.queued
-            .iter()
-            .fold(0, |acc, (spec, _)| acc | spec.flags)
+        self.cmd_flags
     }
 }
 
@@ -394,6 +416,8 @@ fn discard_transaction(ctx: &mut Ctx) {
     m.dirty_exec = false;
     m.dirty_cas = false;
     m.queued = Vec::new();
+    m.cmd_flags = 0;
+    m.cmd_inv_flags = 0;
     let watched = std::mem::take(&mut m.watched);
     ctx.srv.watches.unwatch_all(ctx.id, &watched);
 }

@@ -689,7 +689,10 @@ fn load_payload(ctx: &mut Ctx, payload: &[u8]) {
 /// counted and passed on to this server's own replicas, and a GETACK it made is answered
 /// with the offset after it (Redis: `commandProcessed` for the master client,
 /// `replicationFeedStreamFromMasterStream`).
-pub fn master_command_done(ctx: &mut Ctx, bytes: &[u8], reply_start: usize) {
+pub fn master_command_done(ctx: &mut Ctx, name: &[u8], bytes: &[u8], reply_start: usize) {
+    if ctx.out.since(reply_start).first() == Some(&b'-') {
+        log_error_to_master(ctx, name, reply_start);
+    }
     ctx.out.truncate(reply_start);
     ctx.srv.master.last_io = ctx.now;
     replication::feed_raw(ctx, bytes);
@@ -697,6 +700,50 @@ pub fn master_command_done(ctx: &mut Ctx, bytes: &[u8], reply_start: usize) {
         let ack = ack_command(ctx);
         ctx.out.raw(&ack);
     }
+}
+
+/// A command of the master's stream failed here: the data may have diverged from the master's,
+/// which an operator must know (Redis: `afterErrorReply` for the master client, with
+/// `showLatestBacklog`). Counted in INFO `unexpected_error_replies`.
+fn log_error_to_master(ctx: &mut Ctx, name: &[u8], reply_start: usize) {
+    let reply = ctx.out.since(reply_start);
+    let end = reply
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .unwrap_or(reply.len());
+    let error = String::from_utf8_lossy(&reply[1..end]);
+    let name = match ctx.srv.commands.lookup(name) {
+        Some(spec) => spec.name.to_string(),
+        None => "<unknown>".to_string(),
+    };
+    warn!(
+        "== CRITICAL == This replica is sending an error to its master: '{error}' after \
+         processing the command '{name}'"
+    );
+    let latest = ctx
+        .srv
+        .propagation
+        .repl
+        .backlog
+        .as_ref()
+        .map(|b| b.latest(256));
+    if let Some(latest) = latest.filter(|l| !l.is_empty()) {
+        let mut repr = String::new();
+        for &b in &latest {
+            match b {
+                b'\r' => repr.push_str("\\r"),
+                b'\n' => repr.push_str("\\n"),
+                b'\\' | b'"' => {
+                    repr.push('\\');
+                    repr.push(b as char);
+                }
+                0x20..=0x7e => repr.push(b as char),
+                _ => repr.push_str(&format!("\\x{b:02x}")),
+            }
+        }
+        warn!("Latest backlog is: '\"{repr}\"'");
+    }
+    ctx.srv.stats.unexpected_error_replies += 1;
 }
 
 /// `REPLCONF ACK <offset>`: how far this replica applied the stream (Redis:
@@ -769,13 +816,29 @@ pub fn check_command(
             "READONLY You can't write against a read only replica.".into(),
         ));
     }
-    if deny_stale && !link.is_connected() && !config_flag(ctx, "replica-serve-stale-data", true) {
-        return Err(CommandError::Custom(
-            "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
-                .into(),
-        ));
+    if deny_stale && running_stale(ctx) {
+        return Err(masterdown_error());
     }
     Ok(())
+}
+
+/// A replica whose link is down while `replica-serve-stale-data` is `no`: only commands
+/// flagged `stale` run (Redis: the `masterdownerr` check of `processCommand`).
+pub fn running_stale(ctx: &Ctx) -> bool {
+    let link = &ctx.srv.master;
+    link.is_replica() && !link.is_connected() && !config_flag(ctx, "replica-serve-stale-data", true)
+}
+
+/// A replica that refuses its clients' writes (`replica-read-only yes`).
+pub fn is_read_only(ctx: &Ctx) -> bool {
+    ctx.srv.master.is_replica() && config_flag(ctx, "replica-read-only", true)
+}
+
+/// Redis's `shared.masterdownerr`.
+pub fn masterdown_error() -> CommandError {
+    CommandError::Custom(
+        "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.".into(),
+    )
 }
 
 /// A yes/no parameter of the replication family (stored as text).
@@ -810,6 +873,8 @@ pub fn info_fields(ctx: &Ctx) -> Vec<(&'static str, String)> {
             u8::from(matches!(link.state, ReplState::Transfer(_))).to_string(),
         ),
         (
+            // What came from the master: what was applied, plus what waits in the link's
+            // query buffer (a command held by CLIENT PAUSE, a partial one).
             "slave_read_repl_offset",
             if up {
                 // Read = applied + what waits in the link's query buffer (a command held

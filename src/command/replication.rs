@@ -309,6 +309,12 @@ impl ReplicationBacklog {
         Some(out)
     }
 
+    /// The last `n` bytes of history at most (Redis: `showLatestBacklog`).
+    pub fn latest(&self, n: usize) -> Vec<u8> {
+        let from = self.first_offset + self.histlen.saturating_sub(n) as i64;
+        self.since(from).unwrap_or_default()
+    }
+
     /// A new size, keeping the newest history that fits (Redis: `resizeReplicationBacklog`).
     pub fn resize(&mut self, size: usize) {
         let size = size.max(1);

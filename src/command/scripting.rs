@@ -453,6 +453,7 @@ fn load_script(ctx: &mut Ctx, body: &[u8]) -> Result<[u8; 40], CommandError> {
     let mut script = engine.compile(&body[skip..], &sha)?;
     script.no_writes = declared.no_writes;
     script.allow_oom = declared.allow_oom;
+    script.allow_stale = declared.allow_stale;
     script.shebang = skip > 0;
     scripts.scripts.insert(sha, Rc::new(script));
     Ok(sha)
@@ -463,6 +464,7 @@ fn load_script(ctx: &mut Ctx, body: &[u8]) -> Result<[u8; 40], CommandError> {
 pub struct DeclaredFlags {
     pub no_writes: bool,
     pub allow_oom: bool,
+    pub allow_stale: bool,
 }
 
 impl DeclaredFlags {
@@ -499,7 +501,8 @@ fn parse_shebang(body: &[u8]) -> Result<(DeclaredFlags, usize), CommandError> {
             match flag {
                 "no-writes" => declared.no_writes = true,
                 "allow-oom" => declared.allow_oom = true,
-                "allow-stale" | "no-cluster" | "allow-cross-slot-keys" => {}
+                "allow-stale" => declared.allow_stale = true,
+                "no-cluster" | "allow-cross-slot-keys" => {}
                 other => {
                     return Err(CommandError::err(format!(
                         "Unexpected flag in script shebang: {other}"
@@ -520,6 +523,7 @@ fn declared_script_flags(ctx: &Ctx, spec: &CommandSpec, argv: &[&[u8]]) -> Optio
         s.shebang.then_some(DeclaredFlags {
             no_writes: s.no_writes,
             allow_oom: s.allow_oom,
+            allow_stale: s.allow_stale,
         })
     };
     match spec.name {
@@ -553,13 +557,16 @@ pub fn declared_denyoom(ctx: &mut Ctx, spec: &CommandSpec, argv: &[&[u8]]) -> bo
 }
 
 /// The flags `argv` runs with: the table's, except for a script that declares its own, whose
-/// `write`, `denyoom` and `may-replicate` follow the declaration. Redis: `getCommandFlags`,
-/// `scriptFlagsToCmdFlags`.
+/// `write`, `denyoom`, `stale` and `may-replicate` follow the declaration. Redis:
+/// `getCommandFlags`, `scriptFlagsToCmdFlags`.
 pub fn command_flags(ctx: &Ctx, spec: &CommandSpec, argv: &[&[u8]]) -> u32 {
     let Some(declared) = declared_script_flags(ctx, spec, argv) else {
         return spec.flags;
     };
-    let mut flags = spec.flags & !(WRITE | DENYOOM | MAY_REPLICATE);
+    let mut flags = spec.flags & !(WRITE | DENYOOM | MAY_REPLICATE | STALE);
+    if declared.allow_stale {
+        flags |= STALE;
+    }
     if declared.denyoom() {
         flags |= DENYOOM;
     }
@@ -567,6 +574,50 @@ pub fn command_flags(ctx: &Ctx, spec: &CommandSpec, argv: &[&[u8]]) -> u32 {
         flags |= WRITE;
     }
     flags
+}
+
+/// The checks a script passes before it starts (Redis: `scriptPrepareForRun`). `declared` is
+/// None for an EVAL script without a shebang, which declares nothing (its commands are checked
+/// one by one); `read_only` is an `*_RO` call. The master's stream is obeyed.
+fn prepare_for_run(
+    ctx: &Ctx,
+    declared: Option<DeclaredFlags>,
+    read_only: bool,
+) -> Result<(), CommandError> {
+    let obey = super::must_obey_client(ctx);
+    let stale = super::replica::running_stale(ctx);
+    let Some(declared) = declared else {
+        if stale {
+            return Err(super::replica::masterdown_error());
+        }
+        return Ok(());
+    };
+    if stale && !declared.allow_stale {
+        return Err(CommandError::Custom(
+            "MASTERDOWN Link with MASTER is down, replica-serve-stale-data is set to 'no' \
+             and 'allow-stale' flag is not set on the script."
+                .into(),
+        ));
+    }
+    if !declared.no_writes {
+        if super::replica::is_read_only(ctx) && !obey {
+            return Err(CommandError::Custom(
+                "READONLY Can not run script with write flag on readonly replica".into(),
+            ));
+        }
+        if !obey {
+            super::persistence::deny_writable_script(ctx.srv)?;
+        }
+        if read_only {
+            return Err(CommandError::Err(
+                "Can not execute a script with write flag using *_ro command.",
+            ));
+        }
+        if !super::replication::enough_good_replicas(ctx) {
+            return Err(CommandError::NoReplicas);
+        }
+    }
+    check_declared_oom(ctx, declared)
 }
 
 /// Before a script with declared flags starts: refused if the command that runs it found
@@ -637,22 +688,13 @@ fn eval_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         return Err(no_script());
     };
     // Scripts with a shebang declare their flags; without no-writes they may not run as _RO.
-    if read_only && script.shebang && !script.no_writes {
-        return Err(CommandError::Err(
-            "Can not execute a script with write flag using *_ro command.",
-        ));
-    }
-    if script.shebang && !script.no_writes {
-        super::persistence::deny_writable_script(ctx.srv)?;
-    }
+    let declared = script.shebang.then_some(DeclaredFlags {
+        no_writes: script.no_writes,
+        allow_oom: script.allow_oom,
+        allow_stale: script.allow_stale,
+    });
+    prepare_for_run(ctx, declared, read_only)?;
     let read_only = read_only || script.no_writes;
-    if script.shebang {
-        let declared = DeclaredFlags {
-            no_writes: script.no_writes,
-            allow_oom: script.allow_oom,
-        };
-        check_declared_oom(ctx, declared)?;
-    }
     ctx.srv
         .scripts
         .run

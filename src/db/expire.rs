@@ -201,6 +201,47 @@ pub fn active_expire_cycle(
     total_expired as usize
 }
 
+/// A replica does not run the cycle above: its master sends a DEL for every key that
+/// expires there. But a *writable* replica's own clients can give keys a TTL the master never
+/// heard of; those keys (remembered by [`Db::set_expire`]) are expired here, from cron, by
+/// drawing them at random: each draw deletes the key if its TTL passed, or forgets it if it
+/// has no TTL any more (or is gone). A cron call stops after finding 4 keys of a database
+/// that are not due yet, or after 1 ms. Returns the number of keys removed (appended to
+/// `expired_pending`). Redis: `expireSlaveKeys`.
+pub fn expire_replica_keys(dbs: &mut [Db], rng: &mut impl rand::Rng, now: Ms) -> usize {
+    let start = Instant::now();
+    let mut removed = 0;
+    let mut cycles = 0u64;
+    'dbs: for db in dbs.iter_mut() {
+        let mut not_due = 0;
+        while let Some(i) = db.replica_keys_with_expire.random_index(rng) {
+            let Some((key, _)) = db.replica_keys_with_expire.get_index(i) else {
+                break;
+            };
+            match db.expires.get(key) {
+                Some(&when) if when < now => {
+                    let key = key.clone();
+                    db.replica_keys_with_expire.remove_index(i);
+                    db.delete_expired(&key);
+                    removed += 1;
+                }
+                Some(_) => not_due += 1,
+                None => {
+                    db.replica_keys_with_expire.remove_index(i);
+                }
+            }
+            cycles += 1;
+            if cycles.is_multiple_of(64) && start.elapsed() > Duration::from_millis(1) {
+                break 'dbs;
+            }
+            if not_due > 3 {
+                break;
+            }
+        }
+    }
+    removed
+}
+
 /// What one round of the sweep saw.
 struct SweepStep {
     sampled: u64,

@@ -49,6 +49,10 @@ pub struct Db {
     /// hide it without deleting (the master sends the DEL), or keep it visible while the
     /// master's own commands run.
     pub expiry_mode: ExpiryMode,
+    /// On a writable replica: the keys its own clients gave a TTL. The master never sends
+    /// DELs for them, so the replica expires them itself ([`expire::expire_replica_keys`]).
+    /// Redis: `slaveKeysWithExpire` (one dict with a bitmap of databases per key).
+    pub replica_keys_with_expire: Dict<()>,
 }
 
 /// How lazy expiry treats a key whose TTL passed (Redis: the `masterhost` and
@@ -59,7 +63,8 @@ pub enum ExpiryMode {
     #[default]
     Delete,
     /// A replica serving its clients: the key reads as missing but stays until the master's
-    /// DEL arrives, so the replica never diverges from its master.
+    /// DEL arrives, so the replica never diverges from its master. A TTL set in this mode
+    /// (by a client of a writable replica) is remembered in `replica_keys_with_expire`.
     Hide,
     /// A replica applying its master's stream: the key is there for the master's commands.
     Keep,
@@ -85,6 +90,7 @@ impl Db {
             stats: DbStats::default(),
             expire_paused_until: 0,
             expiry_mode: ExpiryMode::Delete,
+            replica_keys_with_expire: Dict::new(),
         }
     }
 
@@ -282,8 +288,11 @@ impl Db {
     }
 
     /// Exchanges the keys (and TTLs) of two databases; their ids stay put (SWAPDB).
-    /// Redis: `dbSwapDatabases`.
+    /// Redis: `dbSwapDatabases`. The replica's own TTL keys of both are forgotten, as
+    /// Redis's SWAPDB flushes that list.
     pub fn swap_contents(&mut self, other: &mut Db) {
+        self.replica_keys_with_expire.clear();
+        other.replica_keys_with_expire.clear();
         std::mem::swap(&mut self.dict, &mut other.dict);
         std::mem::swap(&mut self.expires, &mut other.expires);
         std::mem::swap(&mut self.stats.avg_ttl, &mut other.stats.avg_ttl);
@@ -295,7 +304,10 @@ impl Db {
         self.dict.spare_bytes() + self.expires.spare_bytes()
     }
 
-    /// Sets an absolute expiry time on an existing key.
+    /// Sets an absolute expiry time on an existing key. On a replica, a TTL its own client
+    /// set is remembered for [`expire::expire_replica_keys`] (Redis: `setExpire`, which calls
+    /// `rememberSlaveKeyWithExpire` for a writable replica's non-master client; a read-only
+    /// replica's clients cannot write, and the master's stream and RDB run in another mode).
     pub fn set_expire(&mut self, key: &[u8], when: Ms) {
         debug_assert!(self.dict.contains_key(key));
         match self.expires.get_mut(key) {
@@ -304,6 +316,10 @@ impl Db {
                 make_room(&mut self.expires);
                 self.expires.insert_new(Sds::new(key), when);
             }
+        }
+        if self.expiry_mode == ExpiryMode::Hide && !self.replica_keys_with_expire.contains_key(key)
+        {
+            self.replica_keys_with_expire.insert_new(Sds::new(key), ());
         }
     }
 
@@ -349,6 +365,7 @@ impl Db {
     /// Empties the database, returning the old contents so the caller may free them lazily.
     pub fn flush(&mut self) -> Vec<(Sds, Object)> {
         self.expires.clear();
+        self.replica_keys_with_expire.clear();
         self.dict.take_all()
     }
 }

@@ -87,6 +87,11 @@ impl ReplyBuffer {
     }
 
     /// Removes everything appended after `len` (used to drop a reply, e.g. CLIENT REPLY OFF).
+    /// What was appended since position `pos` (see [`len`](Self::len)).
+    pub fn since(&self, pos: usize) -> &[u8] {
+        self.buf.get(pos..).unwrap_or_default()
+    }
+
     pub fn truncate(&mut self, len: usize) {
         self.buf.truncate(len);
     }

@@ -2,7 +2,7 @@
 
 use super::{unix_ms, Server};
 use crate::command::{self, NO_CLIENT};
-use crate::db::expire::{active_expire_cycle, CycleKind};
+use crate::db::expire::{active_expire_cycle, expire_replica_keys, CycleKind};
 use crate::resp::reply::ReplyBuffer;
 use log::debug;
 
@@ -84,8 +84,18 @@ impl Server {
     /// Runs an active expiry cycle (the slow one from cron, the fast one from `before_sleep`)
     /// when `active-expire` is on, then fires the events of the keys it removed.
     pub(super) fn active_expire(&mut self, kind: CycleKind, now: i64) {
-        // A replica never expires keys itself: its master sends the DELs.
-        if !self.state.config.active_expire_enabled || self.state.master.is_replica() {
+        if !self.state.config.active_expire_enabled {
+            return;
+        }
+        // A replica does not expire its master's keys (the master sends the DELs); from cron
+        // it expires only the keys its own clients gave a TTL (Redis: `databasesCron`).
+        if self.state.master.is_replica() {
+            if kind == CycleKind::Slow {
+                let removed = expire_replica_keys(&mut self.dbs, &mut self.state.rng, now);
+                if removed > 0 {
+                    self.notify_expired_keys(now);
+                }
+            }
             return;
         }
         // While clients are paused the dataset stays still (Redis: `activeExpireCycle`).

@@ -147,11 +147,17 @@ impl Net<'_> {
                     let postponed = ctx.clients.get(key).is_some_and(|c| c.postponed);
                     if is_master {
                         command::replica::end_master_command(&mut ctx);
-                        // A postponed command of the stream is not applied yet: its bytes
-                        // count (and go on to our replicas) when it runs.
+                        // A command held by CLIENT PAUSE is not applied yet: it is counted
+                        // (and passed on) when it runs.
                         if !postponed {
+                            let name: &[u8] = if parser.is_inline() {
+                                parser.inline_args.first().map_or(&[], |a| a.as_slice())
+                            } else {
+                                parser.spans.first().map_or(&[], |&(s, e)| &rest[s..e])
+                            };
                             command::replica::master_command_done(
                                 &mut ctx,
+                                name,
                                 &rest[..n],
                                 reply_start,
                             );

@@ -228,6 +228,9 @@ pub struct Script {
     pub shebang: bool,
     /// Declared `allow-oom`: may write while used memory is over `maxmemory`.
     pub allow_oom: bool,
+    /// Declared `allow-stale`: may run on a replica whose link is down while
+    /// `replica-serve-stale-data` is `no`.
+    pub allow_stale: bool,
 }
 
 /// The Lua state with its sandbox. Cheap to clone (every field is a reference into the
@@ -470,6 +473,7 @@ impl Engine {
             no_writes: false,
             shebang: false,
             allow_oom: false,
+            allow_stale: false,
         })
     }
 

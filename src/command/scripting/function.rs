@@ -48,6 +48,7 @@ impl Registered {
         super::DeclaredFlags {
             no_writes: self.no_writes(),
             allow_oom: self.flags.contains(&"allow-oom"),
+            allow_stale: self.flags.contains(&"allow-stale"),
         }
     }
 }
@@ -603,15 +604,7 @@ pub fn fcall_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     if numkeys < 0 {
         return Err(CommandError::Err("Number of keys can't be negative"));
     }
-    if read_only_call && !function.no_writes() {
-        return Err(CommandError::Err(
-            "Can not execute a script with write flag using *_ro command.",
-        ));
-    }
-    if !function.no_writes() {
-        crate::command::persistence::deny_writable_script(ctx.srv)?;
-    }
-    super::check_declared_oom(ctx, function.declared())?;
+    super::prepare_for_run(ctx, Some(function.declared()), read_only_call)?;
     ctx.srv
         .scripts
         .run
