@@ -514,8 +514,14 @@ impl Server {
         // Last, as in Redis's beforeSleep: clients whose buffers grew this turn (replies,
         // invalidations and messages what the writes could not send) may be over the limit.
         if net.state.config.maxmemory_clients != 0 {
+            let before = net.state.evict.evicted_clients;
             let mut ctx = net.ctx(NO_CLIENT, 0, &mut scratch, now);
             crate::command::evict::evict_clients(&mut ctx);
+            // Evicted clients are freed now (the write pass frees `close_asap` clients), so
+            // no command of the next turn sees them (Redis frees them at once).
+            if net.state.evict.evicted_clients != before {
+                net.handle_clients_with_pending_writes();
+            }
         }
     }
 
