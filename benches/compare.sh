@@ -21,6 +21,7 @@
 #   TLS            1: the throughput rounds go through TLS (redis-benchmark --tls) to each
 #                  server's tls-port, with certificates made for the run by openssl (a CA and
 #                  one server/client certificate, RSA 2048); the memory tests stay plain
+#   PORT_BASE      ports are taken counting up from here (default: any free port)
 #   BASELINE_BIN   an earlier ferrodis binary: it runs as a third server in the throughput rounds
 #                  (rotating with the other two), and each row also gets its throughput and CPU per
 #                  request, with the ratios ferrodis/baseline: a regression check for a change
@@ -62,8 +63,17 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# A free port from the system, or with PORT_BASE set, the next one counting up from it (so a
+# run stays in a given range; the count lives in a file because callers run in subshells).
 free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    if [[ -n ${PORT_BASE:-} ]]; then
+        local n
+        n=$(cat "$WORK/next-port" 2>/dev/null || echo "$PORT_BASE")
+        echo $((n + 1)) >"$WORK/next-port"
+        echo "$n"
+    else
+        python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    fi
 }
 
 wait_ready() {

@@ -66,7 +66,7 @@ DEFAULT_UNITS=(
   unit/querybuf unit/limits unit/info unit/introspection unit/introspection-2 unit/networking
   unit/obuf-limits unit/other unit/tracking unit/latency-monitor unit/slowlog unit/pause
   unit/acl unit/acl-v2 unit/bitops unit/bitfield unit/hyperloglog unit/geo unit/dump
-  unit/maxmemory unit/type/stream unit/type/stream-cgroups
+  unit/maxmemory unit/client-eviction unit/type/stream unit/type/stream-cgroups
   integration/rdb integration/corrupt-dump integration/corrupt-dump-fuzzer
   integration/aof integration/aof-multi-part unit/aofrw unit/shutdown integration/failover
   integration/convert-zipmap-hash-on-load integration/convert-ziplist-hash-on-load

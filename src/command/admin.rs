@@ -1015,6 +1015,21 @@ fn debug_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
             let digest = crate::db::digest::key_value_digest(&ctx.dbs[ctx.db], key);
             ctx.out.simple(&crate::db::digest::to_hex(&digest));
         }
+    } else if args::is(sub, "REPLYBUFFER") && argv.len() == 4 {
+        // Redis's knobs for its cron that resizes reply buffers to their recent peak. A
+        // ferrodis reply buffer is one growable array, never resized by the cron, so there is
+        // nothing to switch: the arguments are checked as Redis checks them, then OK.
+        if args::is(argv[2], "PEAK-RESET-TIME") {
+            if !args::is(argv[3], "NEVER") && !args::is(argv[3], "RESET") {
+                args::int(argv[3])?;
+            }
+        } else if !args::is(argv[2], "RESIZING") {
+            return Err(CommandError::err(format!(
+                "unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
+                args::text(sub)
+            )));
+        }
+        ctx.out.ok();
     } else if args::is(sub, "PAUSE-CRON") && argv.len() == 3 {
         // The periodic work stops (a testing knob of Redis's).
         ctx.srv.pause_cron = args::int(argv[2])? != 0;

@@ -683,8 +683,11 @@ pub(crate) fn client_info_line(
     };
     let argv_mem = if is_me { argv_mem } else { 0 };
     let omem = reply.pending_len();
-    let tot_mem =
-        std::mem::size_of::<Client>() + c.query_buf.capacity() + reply.capacity() + argv_mem;
+    let tot_mem = std::mem::size_of::<Client>()
+        + c.query_buf.capacity()
+        + reply.capacity()
+        + argv_mem
+        + super::memory::client_state_memory(c);
     let events = if c.writable_registered { "rw" } else { "r" };
     let resp = if reply.is_resp3() { 3 } else { 2 };
     let user = ctx

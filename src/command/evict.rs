@@ -304,7 +304,8 @@ fn client_eviction_limit(config: &crate::config::Config) -> usize {
 }
 
 /// Client eviction (Redis 7.0: `evictClients`): while the clients together hold
-/// `maxmemory-clients` or more (query and reply buffers, their records), closes the ones
+/// `maxmemory-clients` or more (query and reply buffers, records, MULTI queues, watched keys,
+/// subscriptions, tracking prefixes: `memory::client_memory`), closes the ones
 /// holding most, except those that said CLIENT NO-EVICT. A closed client is marked
 /// `close_asap`: nothing more is read from it or written to it, and the loop frees it this turn.
 /// Returns true if the caller itself (`ctx.id`) was evicted: its command must not run.

@@ -66,10 +66,22 @@ fn ratio_and_bytes(a: usize, b: usize) -> (f64, i64) {
     (ratio, a as i64 - b as i64)
 }
 
-/// Memory a client holds: its record and its query and reply buffers (Redis:
+/// Memory a client holds: its record, its query and reply buffers and its state (Redis:
 /// `getClientMemoryUsage`).
 pub fn client_memory(c: &Client) -> usize {
-    std::mem::size_of::<Client>() + c.query_buf.capacity() + c.reply.capacity()
+    std::mem::size_of::<Client>()
+        + c.query_buf.capacity()
+        + c.reply.capacity()
+        + client_state_memory(c)
+}
+
+/// Memory of what a client accumulates by its commands besides its buffers: the MULTI queue
+/// and watched keys, its subscriptions and its tracking prefixes. Counted so that a client
+/// piling these up is evicted like one piling up replies.
+pub fn client_state_memory(c: &Client) -> usize {
+    c.multi.mem_usage()
+        + c.subscriptions.mem_usage()
+        + c.tracking.as_ref().map_or(0, |t| t.mem_usage())
 }
 
 /// The replicas' output buffers: the part of the stream each has not read yet (a replica

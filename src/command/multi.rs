@@ -111,6 +111,10 @@ pub struct MultiState {
     /// A watched key changed: EXEC must reply null.
     dirty_cas: bool,
     watched: Vec<WatchedKey>,
+    /// Heap bytes of the queued arguments and of the watched keys' names, kept as they change
+    /// so that client eviction, which weighs every client on every command, stays O(1) here.
+    queued_bytes: usize,
+    watched_bytes: usize,
 }
 
 struct WatchedKey {
@@ -129,6 +133,27 @@ impl MultiState {
     /// Commands queued so far, or None outside MULTI (CLIENT LIST `multi=`, -1 when None).
     pub fn queued_len(&self) -> Option<usize> {
         self.active.then_some(self.queued.len())
+    }
+
+    /// Memory held by the queued commands and the watched keys (client eviction and CLIENT
+    /// LIST `tot-mem`; Redis: `multiStateMemOverhead`).
+    pub fn mem_usage(&self) -> usize {
+        self.queued.capacity() * std::mem::size_of::<(&CommandSpec, Vec<Vec<u8>>)>()
+            + self.queued_bytes
+            + self.watched.capacity() * std::mem::size_of::<WatchedKey>()
+            + self.watched_bytes
+    }
+
+    /// Drops the queued commands, returning them.
+    fn take_queued(&mut self) -> Vec<(&'static CommandSpec, Vec<Vec<u8>>)> {
+        self.queued_bytes = 0;
+        std::mem::take(&mut self.queued)
+    }
+
+    /// Forgets the watched keys, returning them (for `Watches::unwatch_all`).
+    fn take_watched(&mut self) -> Vec<WatchedKey> {
+        self.watched_bytes = 0;
+        std::mem::take(&mut self.watched)
     }
 }
 
@@ -223,9 +248,10 @@ pub fn queue_if_in_transaction(
         );
         return true;
     }
-    c.multi
-        .queued
-        .push((spec, argv.iter().map(|a| a.to_vec()).collect()));
+    let args: Vec<Vec<u8>> = argv.iter().map(|a| a.to_vec()).collect();
+    c.multi.queued_bytes += args.capacity() * std::mem::size_of::<Vec<u8>>()
+        + args.iter().map(Vec::capacity).sum::<usize>();
+    c.multi.queued.push((spec, args));
     c.multi.cmd_flags |= flags;
     c.multi.cmd_inv_flags |= !flags;
     ctx.out.simple("QUEUED");
@@ -314,7 +340,7 @@ pub fn touch_watched_key(ctx: &mut Ctx, db: usize, key: &[u8]) {
         }
         c.multi.dirty_cas = true;
         // Nothing can un-dirty the transaction, so the watches are of no further use.
-        let watched = std::mem::take(&mut c.multi.watched);
+        let watched = c.multi.take_watched();
         ctx.srv.watches.unwatch_all(client_key, &watched);
     }
 }
@@ -415,10 +441,10 @@ fn discard_transaction(ctx: &mut Ctx) {
     m.active = false;
     m.dirty_exec = false;
     m.dirty_cas = false;
-    m.queued = Vec::new();
+    m.take_queued();
     m.cmd_flags = 0;
     m.cmd_inv_flags = 0;
-    let watched = std::mem::take(&mut m.watched);
+    let watched = m.take_watched();
     ctx.srv.watches.unwatch_all(ctx.id, &watched);
 }
 
@@ -474,9 +500,9 @@ fn exec_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
         return Ok(());
     }
     // Unwatch first: the transaction's own writes must not dirty it (and it saves the work).
-    let watched = std::mem::take(&mut c.multi.watched);
+    let watched = c.multi.take_watched();
     ctx.srv.watches.unwatch_all(me, &watched);
-    let queued = std::mem::take(&mut c.multi.queued);
+    let queued = c.multi.take_queued();
 
     ctx.out.array_len(queued.len());
     let mut argv: Vec<&[u8]> = Vec::new();
@@ -520,6 +546,7 @@ fn watch_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
             continue;
         }
         watches.per_db[db].entry_ref(*key).or_default().push(me);
+        c.multi.watched_bytes += key.len();
         c.multi.watched.push(WatchedKey {
             db,
             key: key.to_vec(),
@@ -534,7 +561,7 @@ fn watch_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
 fn unwatch_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
     let me = ctx.id;
     let c = &mut ctx.clients[me];
-    let watched = std::mem::take(&mut c.multi.watched);
+    let watched = c.multi.take_watched();
     ctx.srv.watches.unwatch_all(me, &watched);
     c.multi.dirty_cas = false;
     ctx.out.ok();

@@ -298,6 +298,9 @@ pub struct SubscriberState {
     patterns: HashMap<Vec<u8>, u64>,
     shard_channels: HashMap<Vec<u8>, u64>,
     next_seq: u64,
+    /// Bytes of the names subscribed (kept as they change: client eviction weighs every
+    /// client on every command).
+    name_bytes: usize,
 }
 
 impl SubscriberState {
@@ -310,6 +313,17 @@ impl SubscriberState {
     /// CLIENT LIST `sub=`.
     pub fn channel_count(&self) -> usize {
         self.channels.len()
+    }
+
+    /// Memory held by the subscriptions: the three tables and the names (client eviction and
+    /// CLIENT LIST `tot-mem`; Redis: `pubsubMemOverhead`, which leaves out the names, shared
+    /// there with the server's registry).
+    pub fn mem_usage(&self) -> usize {
+        // hashbrown: one entry and one control byte per bucket.
+        let per_bucket = std::mem::size_of::<(Vec<u8>, u64)>() + 1;
+        (self.channels.capacity() + self.patterns.capacity() + self.shard_channels.capacity())
+            * per_bucket
+            + self.name_bytes
     }
 
     /// The channels and shard channels subscribed (ACL checks of a changed user).
@@ -409,6 +423,7 @@ fn subscribe(ctx: &mut Ctx, name: &[u8], kind: Kind) {
         let seq = subs.next_seq;
         subs.next_seq += 1;
         subs.set_mut(kind).insert(name.to_vec(), seq);
+        subs.name_bytes += name.len();
         let registry = &mut ctx.srv.pubsub;
         match kind {
             Kind::Channel => registry.channels.entry_ref(name).or_default().push(me),
@@ -480,6 +495,7 @@ fn unsubscribe(ctx: &mut Ctx, name: &[u8], kind: Kind, notify: bool) {
     let me = ctx.id;
     let subs = &mut ctx.clients[me].subscriptions;
     if subs.set_mut(kind).remove(name).is_some() {
+        subs.name_bytes -= name.len();
         unregister(&mut ctx.srv.pubsub, me, name, kind);
     }
     if notify {

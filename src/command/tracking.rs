@@ -48,6 +48,16 @@ pub struct ClientTracking {
     pub prefixes: Vec<Vec<u8>>,
 }
 
+impl ClientTracking {
+    /// Memory held by the BCAST prefixes (client eviction and CLIENT LIST `tot-mem`; Redis
+    /// counts the nodes of the client's prefix rax).
+    pub fn mem_usage(&self) -> usize {
+        std::mem::size_of::<ClientTracking>()
+            + self.prefixes.capacity() * std::mem::size_of::<Vec<u8>>()
+            + self.prefixes.iter().map(Vec::capacity).sum::<usize>()
+    }
+}
+
 /// Clients subscribed to one BCAST prefix and the keys under it changed since the last
 /// broadcast (with the id of the client that changed each, for NOLOOP).
 #[derive(Default)]

@@ -30,12 +30,31 @@ impl Net<'_> {
     /// fills the whole share may have left more in the socket: the client is then put on
     /// `clients_pending_read` and read again next turn, after the other ready clients (mio is
     /// edge-triggered: no new event would come for bytes already there).
+    ///
+    /// The exception is a big argument being received: it is read on while the socket has
+    /// more of it, as Redis reads the rest of a big bulk in one call. Its memory is then
+    /// counted (and client eviction sees it) before other clients' commands run. Each step at
+    /// most doubles the buffer, so what is allocated stays within twice what was received.
     pub fn read_query_from_client(&mut self, key: usize) {
+        while self.read_share(key) {
+            let Some(c) = self.clients.get(key) else {
+                return;
+            };
+            let receiving_big_arg = c.parser_need_hint().is_some_and(|need| need >= BIG_ARG);
+            if !receiving_big_arg || c.close_asap || c.close_after_reply {
+                return;
+            }
+        }
+    }
+
+    /// One share of [`Self::read_query_from_client`]; true if it filled the share (the
+    /// socket may hold more).
+    fn read_share(&mut self, key: usize) -> bool {
         if self.busy_client == Some(key) {
-            return;
+            return false;
         }
         let Some(c) = self.clients.get_mut(key) else {
-            return;
+            return false;
         };
         c.pending_read = false;
         // A big argument gets room for all of it in few steps, but never more than about
@@ -48,7 +67,7 @@ impl Net<'_> {
         let spare = c.query_buf.spare(want);
         let asked = spare.len();
         let Some(socket) = c.socket.as_mut() else {
-            return;
+            return false;
         };
         let n = loop {
             match socket.read(&mut spare[..]) {
@@ -60,15 +79,19 @@ impl Net<'_> {
                     if c.socket.as_ref().is_some_and(Connection::wants_write) {
                         self.queue_write(key);
                     }
-                    return;
+                    return false;
                 }
-                Err(_) => return self.close_client(key),
+                Err(_) => {
+                    self.close_client(key);
+                    return false;
+                }
             }
         };
         if n == 0 {
             // Orderly close by the peer. Redis frees the client at once (replies that could
             // not be delivered are dropped with it).
-            return self.close_client(key);
+            self.close_client(key);
+            return false;
         }
         c.query_buf.commit(n);
         c.last_interaction = unix_ms();
@@ -82,16 +105,19 @@ impl Net<'_> {
                 c.query_buf.len()
             );
             self.state.stats.client_query_buffer_limit_disconnections += 1;
-            return self.close_client(key);
+            self.close_client(key);
+            return false;
         }
         if n == asked {
             c.pending_read = true;
             self.state.clients_pending_read.push(key);
         }
+        let filled = n == asked;
         if c.is_master && !self.master_link_input(key) {
-            return;
+            return false;
         }
         self.process_input_buffer(key);
+        filled
     }
 
     /// Parses and runs every complete command in the client's query buffer (Redis:

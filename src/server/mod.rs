@@ -561,10 +561,6 @@ impl Server {
         if ctx.srv.evict.time_proc_running() {
             crate::command::evict::eviction_time_proc(&mut ctx);
         }
-        // Redis's beforeSleep: clients whose buffers grew this turn may be over the limit.
-        if ctx.srv.config.maxmemory_clients != 0 {
-            crate::command::evict::evict_clients(&mut ctx);
-        }
         net.process_unblocked_clients();
         {
             let mut ctx = net.ctx(NO_CLIENT, 0, &mut scratch, now);
@@ -580,6 +576,18 @@ impl Server {
         }
         net.connect_to_master_if_needed();
         net.handle_clients_with_pending_writes();
+        // Last, as in Redis's beforeSleep: clients whose buffers grew this turn (replies,
+        // invalidations and messages what the writes could not send) may be over the limit.
+        if net.state.config.maxmemory_clients != 0 {
+            let before = net.state.evict.evicted_clients;
+            let mut ctx = net.ctx(NO_CLIENT, 0, &mut scratch, now);
+            crate::command::evict::evict_clients(&mut ctx);
+            // Evicted clients are freed now (the write pass frees `close_asap` clients), so
+            // no command of the next turn sees them (Redis frees them at once).
+            if net.state.evict.evicted_clients != before {
+                net.handle_clients_with_pending_writes();
+            }
+        }
     }
 
     /// Builds a command context for client `key` whose reply buffer has been moved into `out`.
