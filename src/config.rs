@@ -136,6 +136,7 @@ pub struct Config {
     pub tls_replication: bool,
     pub tls_client_cert_file: String,
     pub tls_client_key_file: String,
+    pub tls_client_key_file_pass: String,
     /// `aclfile`: where ACL LOAD / SAVE read and write users ("" = none).
     pub aclfile: String,
     /// `acllog-max-len`: ACL LOG entries kept.
@@ -258,6 +259,7 @@ impl Default for Config {
             tls_replication: false,
             tls_client_cert_file: String::new(),
             tls_client_key_file: String::new(),
+            tls_client_key_file_pass: String::new(),
             unimplemented: std::collections::BTreeMap::new(),
         }
     }
@@ -1125,6 +1127,12 @@ pub static DIRECTIVES: &[Directive] = &[
     directive!("tls-dh-params-file", tls_dh_params_file, string, true),
     directive!("tls-client-cert-file", tls_client_cert_file, string, true),
     directive!("tls-client-key-file", tls_client_key_file, string, true),
+    directive!(
+        "tls-client-key-file-pass",
+        tls_client_key_file_pass,
+        string,
+        true
+    ),
     directive!("tls-replication", tls_replication, bool, true),
 ];
 
@@ -1347,7 +1355,6 @@ pub static UNIMPLEMENTED: &[Unimplemented] = &[
     ),
     unimplemented("syslog-facility", "local0", Accepts::Any, false),
     unimplemented("syslog-ident", "redis", Accepts::Any, false),
-    unimplemented("tls-client-key-file-pass", "", Accepts::Any, true),
     unimplemented("tls-cluster", "no", Accepts::Any, true),
     hidden("use-exit-on-panic", "no"),
     hidden("key-load-delay", "0"),

@@ -510,3 +510,86 @@ fn a_redis_server_replica_syncs_over_tls_from_ferrodis() {
     }
     assert_eq!(members, "*1\r\n$1\r\nx\r\n");
 }
+
+/// `openssl rsa -aes256` (OpenSSL 3) writes the key as PKCS#8 "ENCRYPTED PRIVATE KEY",
+/// as unit/tls's "Working with an encrypted keyfile" makes it.
+fn encrypted_key(pass: &str) -> String {
+    let path = certs().join(format!("redis.{pass}.key"));
+    let out = Command::new("openssl")
+        .args(["rsa", "-in", &cert("redis.key"), "-aes256"])
+        .arg("-out")
+        .arg(&path)
+        .arg("-passout")
+        .arg(format!("pass:{pass}"))
+        .output()
+        .expect("run openssl");
+    assert!(out.status.success());
+    let text = std::fs::read_to_string(&path).expect("encrypted key");
+    assert!(text.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
+    path.display().to_string()
+}
+
+#[test]
+fn an_encrypted_key_file_needs_tls_key_file_pass() {
+    let key = encrypted_key("1234");
+    let (server, port) = start_ferrodis(&[]);
+    let mut plain = server.raw();
+    let refused = "-ERR CONFIG SET failed (possibly related to argument 'tls-key-file') - Unable \
+                   to update TLS configuration. Check server logs.\r\n";
+    assert_eq!(
+        plain.cmd_args(&["CONFIG", "SET", "tls-key-file", &key]),
+        refused
+    );
+    assert_eq!(
+        plain.cmd_args(&["CONFIG", "SET", "tls-key-file-pass", "wrong"]),
+        "+OK\r\n"
+    );
+    assert_eq!(
+        plain.cmd_args(&["CONFIG", "SET", "tls-key-file", &key]),
+        refused
+    );
+    assert_eq!(
+        plain.cmd_args(&["CONFIG", "SET", "tls-key-file-pass", "1234"]),
+        "+OK\r\n"
+    );
+    assert_eq!(
+        plain.cmd_args(&["CONFIG", "SET", "tls-key-file", &key]),
+        "+OK\r\n"
+    );
+    assert_eq!(cli(port, ClientCert::Trusted, &["PING"], None), "PONG\n");
+    // The replica side: an encrypted client key with tls-client-key-file-pass.
+    assert_eq!(plain.cmd_str("SET k v"), "+OK\r\n");
+    let client_key = encrypted_key("secret");
+    let replica = start_tls_replica(
+        port,
+        &[
+            "--tls-client-cert-file",
+            &cert("redis.crt"),
+            "--tls-client-key-file",
+            &client_key,
+            "--tls-client-key-file-pass",
+            "secret",
+        ],
+    );
+    assert!(wait_link_up(replica.port));
+    assert_eq!(wait_value(replica.port, "k", "$1\r\nv\r\n"), "$1\r\nv\r\n");
+}
+
+#[test]
+fn a_missing_key_passphrase_stops_startup_with_the_reason() {
+    let key = encrypted_key("startup");
+    let out = Command::new(env!("CARGO_BIN_EXE_ferrodis-server"))
+        .args(["--port", "0", "--save", ""])
+        .args(["--tls-port", &free_port().to_string()])
+        .args(["--tls-cert-file", &cert("redis.crt")])
+        .args(["--tls-key-file", &key])
+        .args(["--tls-ca-cert-file", &cert("ca.crt")])
+        .output()
+        .expect("run ferrodis-server");
+    assert!(!out.status.success());
+    let log = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        log.contains("the key is encrypted and no passphrase (tls-key-file-pass) is set"),
+        "{log}"
+    );
+}

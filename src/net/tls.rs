@@ -24,8 +24,12 @@
 //!   names are not compared with the host REPLICAOF named: Redis sets no host name to check
 //!   (`SSL_set_verify` with no `X509_VERIFY_PARAM_set1_host`), so neither do we
 //!   ([`ChainOnlyVerifier`]). `tls-protocols` and the cipher directives apply to both sides.
-//! * `tls-key-file-pass`: rustls reads no encrypted keys; an encrypted key is refused with a
-//!   clear error. `tls-dh-params-file` is checked to be readable and otherwise unused: rustls
+//! * `tls-key-file-pass` / `tls-client-key-file-pass` decrypt a PKCS#8 key file
+//!   (`-----BEGIN ENCRYPTED PRIVATE KEY-----`, what OpenSSL 3 writes for `openssl rsa -aes256`)
+//!   with the `pkcs8` crate; OpenSSL's older "traditional" encryption (`Proc-Type: 4,ENCRYPTED`
+//!   in a `BEGIN RSA PRIVATE KEY` block) is refused with a clear error (convert it with
+//!   `openssl pkcs8 -topk8`). `tls-dh-params-file` is checked to be readable and otherwise
+//!   unused: rustls
 //!   negotiates ECDHE only. `tls-session-cache-timeout` is kept but not enforced: rustls's
 //!   session cache is bounded by size.
 
@@ -123,7 +127,7 @@ pub fn server_config(config: &Config) -> Result<Arc<ServerConfig>, String> {
         };
     let chain = certificates(&config.tls_cert_file)
         .map_err(|e| format!("Failed to load certificate: {}: {e}", config.tls_cert_file))?;
-    let key = private_key(&config.tls_key_file)?;
+    let key = private_key(&config.tls_key_file, &config.tls_key_file_pass)?;
     let mut server = builder.with_single_cert(chain, key).map_err(|e| match e {
         rustls::Error::InvalidCertificate(_) => {
             format!("Failed to load certificate: {}: {e}", config.tls_cert_file)
@@ -162,12 +166,20 @@ pub fn client_config(config: &Config) -> Result<Arc<ClientConfig>, String> {
                 .into(),
         );
     }
-    let (cert_file, key_file) = if config.tls_client_cert_file.is_empty() {
-        (&config.tls_cert_file, &config.tls_key_file)
+    let (cert_file, key_file, pass) = if config.tls_client_cert_file.is_empty() {
+        (
+            &config.tls_cert_file,
+            &config.tls_key_file,
+            &config.tls_key_file_pass,
+        )
     } else if config.tls_client_key_file.is_empty() {
         return Err("No tls-client-key-file configured!".into());
     } else {
-        (&config.tls_client_cert_file, &config.tls_client_key_file)
+        (
+            &config.tls_client_cert_file,
+            &config.tls_client_key_file,
+            &config.tls_client_key_file_pass,
+        )
     };
     let provider = Arc::new(provider(config)?);
     let versions = protocols(&config.tls_protocols)?;
@@ -177,7 +189,7 @@ pub fn client_config(config: &Config) -> Result<Arc<ClientConfig>, String> {
     });
     let chain = certificates(cert_file)
         .map_err(|e| format!("Failed to load certificate: {cert_file}: {e}"))?;
-    let key = private_key(key_file)?;
+    let key = private_key(key_file, pass)?;
     let client = ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&versions)
         .map_err(|e| format!("Failed to configure ciphers: {e}"))?
@@ -344,17 +356,42 @@ fn certificates(path: &str) -> Result<Vec<CertificateDer<'static>>, String> {
     Ok(chain)
 }
 
-fn private_key(path: &str) -> Result<PrivateKeyDer<'static>, String> {
+/// Reads a PEM private key; an encrypted PKCS#8 key is decrypted with `pass` (the
+/// `tls-*key-file-pass` directive).
+fn private_key(path: &str, pass: &str) -> Result<PrivateKeyDer<'static>, String> {
     let failed = |why: String| format!("Failed to load private key: {path}: {why}");
     let pem = std::fs::read(path).map_err(|e| failed(e.to_string()))?;
-    if pem.windows(b"ENCRYPTED".len()).any(|w| w == b"ENCRYPTED") {
+    let text = String::from_utf8_lossy(&pem);
+    if let Some(start) = text.find("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+        return decrypt_pkcs8(&text[start..], pass).map_err(failed);
+    }
+    if text.contains("Proc-Type: 4,ENCRYPTED") {
         return Err(failed(
-            "encrypted private keys are not supported (tls-key-file-pass): decrypt it with \
-             `openssl pkey -in <file> -out <file>`"
+            "OpenSSL's traditional key encryption is not supported: convert the key to \
+             PKCS#8 with `openssl pkcs8 -topk8 -v2 aes256 -in <file> -out <file>`"
                 .into(),
         ));
     }
     PrivateKeyDer::from_pem_slice(&pem).map_err(|e| failed(e.to_string()))
+}
+
+/// Decrypts the first `ENCRYPTED PRIVATE KEY` block of `pem` (PBES2 as OpenSSL writes it).
+fn decrypt_pkcs8(pem: &str, pass: &str) -> Result<PrivateKeyDer<'static>, String> {
+    const END: &str = "-----END ENCRYPTED PRIVATE KEY-----";
+    let block = pem
+        .find(END)
+        .map(|end| &pem[..end + END.len()])
+        .ok_or("unterminated ENCRYPTED PRIVATE KEY block")?;
+    if pass.is_empty() {
+        return Err("the key is encrypted and no passphrase (tls-key-file-pass) is set".into());
+    }
+    let (_, der) = pkcs8::Document::from_pem(block).map_err(|e| e.to_string())?;
+    let info =
+        pkcs8::EncryptedPrivateKeyInfo::try_from(der.as_bytes()).map_err(|e| e.to_string())?;
+    let key = info
+        .decrypt(pass.as_bytes())
+        .map_err(|e| format!("cannot decrypt the key (wrong passphrase?): {e}"))?;
+    Ok(PrivateKeyDer::Pkcs8(key.as_bytes().to_vec().into()))
 }
 
 /// The CAs client certificates are checked against: `tls-ca-cert-file` and every PEM file in
