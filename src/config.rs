@@ -131,6 +131,12 @@ pub struct Config {
     pub tls_session_cache_size: u64,
     pub tls_session_cache_timeout: u64,
     pub tls_dh_params_file: String,
+    /// A replica's link to its master: over TLS (`tls-replication`), presenting
+    /// `tls-client-cert-file` / `tls-client-key-file` (default: `tls-cert-file` / `-key-file`).
+    pub tls_replication: bool,
+    pub tls_client_cert_file: String,
+    pub tls_client_key_file: String,
+    pub tls_client_key_file_pass: String,
     /// `aclfile`: where ACL LOAD / SAVE read and write users ("" = none).
     pub aclfile: String,
     /// `acllog-max-len`: ACL LOG entries kept.
@@ -250,6 +256,10 @@ impl Default for Config {
             tls_session_cache_size: 20480,
             tls_session_cache_timeout: 300,
             tls_dh_params_file: String::new(),
+            tls_replication: false,
+            tls_client_cert_file: String::new(),
+            tls_client_key_file: String::new(),
+            tls_client_key_file_pass: String::new(),
             unimplemented: std::collections::BTreeMap::new(),
         }
     }
@@ -1115,6 +1125,15 @@ pub static DIRECTIVES: &[Directive] = &[
         true
     ),
     directive!("tls-dh-params-file", tls_dh_params_file, string, true),
+    directive!("tls-client-cert-file", tls_client_cert_file, string, true),
+    directive!("tls-client-key-file", tls_client_key_file, string, true),
+    directive!(
+        "tls-client-key-file-pass",
+        tls_client_key_file_pass,
+        string,
+        true
+    ),
+    directive!("tls-replication", tls_replication, bool, true),
 ];
 
 /// A `%f` rendering without its trailing zeros and point: `99.900000` -> `99.9`, `50.000000`
@@ -1336,13 +1355,7 @@ pub static UNIMPLEMENTED: &[Unimplemented] = &[
     ),
     unimplemented("syslog-facility", "local0", Accepts::Any, false),
     unimplemented("syslog-ident", "redis", Accepts::Any, false),
-    unimplemented("tls-client-cert-file", "", Accepts::Any, true),
-    unimplemented("tls-client-key-file", "", Accepts::Any, true),
-    unimplemented("tls-client-key-file-pass", "", Accepts::Any, true),
     unimplemented("tls-cluster", "no", Accepts::Any, true),
-    // A master serves replicas on its tls-port like any client; only a replica's own outgoing
-    // link has no TLS (it fails its handshake against a TLS-only master).
-    unimplemented("tls-replication", "no", Accepts::Any, true),
     hidden("use-exit-on-panic", "no"),
     hidden("key-load-delay", "0"),
     hidden("watchdog-period", "0"),

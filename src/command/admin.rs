@@ -362,6 +362,15 @@ fn config_set_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     // New TLS settings apply to connections accepted from now on; like Redis's
     // `tlsConfigure`, nothing changes unless all of them load.
     if let Some(tls_name) = seen.iter().find(|name| name.starts_with("tls-")) {
+        if config.tls_replication {
+            if let Err(reason) = crate::net::tls::client_config(&config) {
+                log::warn!("{reason}");
+                return Err(failed(
+                    tls_name.as_bytes(),
+                    "Unable to update TLS configuration. Check server logs.",
+                ));
+            }
+        }
         if config.tls_port != 0 {
             match crate::net::tls::server_config(&config) {
                 Ok(tls) => {

@@ -23,6 +23,12 @@
 //! for *new* bytes): a read returns fewer bytes than asked only when the socket itself said
 //! WouldBlock or EOF. So either the caller's buffer was filled (and it comes back next turn, as
 //! for plain TCP), or everything the kernel had was consumed.
+//!
+//! A TLS connection is either side of the handshake: a client accepted on `tls-port` holds a
+//! rustls server session, a replica's link to its master (`tls-replication yes`) a client
+//! session ([`Connection::tls_client`]). Everything past construction is the same code: the
+//! client session writes its ClientHello on the first writable event, and a request written
+//! before the handshake ends (the replica's first PING) waits in rustls until it can be sent.
 
 pub mod connect;
 pub mod listen;
@@ -38,6 +44,7 @@ use std::os::fd::{AsRawFd, RawFd};
 /// One accepted connection's transport.
 pub enum Connection {
     Tcp(TcpStream),
+    /// TLS, server side (a client of `tls-port`) or client side (a replica's master link).
     Tls(Box<TlsStream>),
     /// A client of the `unixsocket` listener.
     Unix(UnixStream),
@@ -92,10 +99,10 @@ impl fmt::Display for PeerAddr {
     }
 }
 
-/// A TCP socket with a rustls server session on top.
+/// A TCP socket with a rustls session, server or client side, on top.
 pub struct TlsStream {
     tcp: TcpStream,
-    session: rustls::ServerConnection,
+    session: rustls::Connection,
 }
 
 impl From<TcpStream> for Connection {
@@ -114,6 +121,21 @@ impl Connection {
     /// Wraps an accepted socket in a server-side TLS session.
     pub fn tls(tcp: TcpStream, config: std::sync::Arc<rustls::ServerConfig>) -> io::Result<Self> {
         let session = rustls::ServerConnection::new(config).map_err(io::Error::other)?;
+        let session = rustls::Connection::Server(session);
+        Ok(Connection::Tls(Box::new(TlsStream { tcp, session })))
+    }
+
+    /// Wraps an outgoing socket (connecting or connected) in a client-side TLS session. The
+    /// master is named by its address: rustls sends no SNI for an IP address, and the
+    /// verifier (`tls::client_config`) does not match names anyway, as Redis does not.
+    pub fn tls_client(
+        tcp: TcpStream,
+        config: std::sync::Arc<rustls::ClientConfig>,
+        peer: SocketAddr,
+    ) -> io::Result<Self> {
+        let name = rustls::pki_types::ServerName::IpAddress(peer.ip().into());
+        let session = rustls::ClientConnection::new(config, name).map_err(io::Error::other)?;
+        let session = rustls::Connection::Client(session);
         Ok(Connection::Tls(Box::new(TlsStream { tcp, session })))
     }
 

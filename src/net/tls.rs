@@ -1,5 +1,7 @@
-//! The server's TLS settings, built from the `tls-*` directives into a rustls
-//! [`ServerConfig`] (Redis: `tls.c` `tlsConfigure` / `createSSLContext`).
+//! The TLS settings, built from the `tls-*` directives into a rustls [`ServerConfig`] for
+//! `tls-port` and a [`ClientConfig`] for a replica's link to its master with
+//! `tls-replication yes` (Redis: `tls.c` `tlsConfigure` / `createSSLContext`, which makes
+//! `redis_tls_ctx` and `redis_tls_client_ctx`).
 //!
 //! [`server_config`] is called at startup when `tls-port` is set and again by CONFIG SET of any
 //! `tls-*` directive; like Redis's `tlsConfigure` it is all or nothing: a new config replaces
@@ -15,17 +17,35 @@
 //!   are refused, rustls never speaks them), `tls-ciphersuites` (TLS 1.3 names),
 //!   `tls-ciphers` (TLS 1.2 suites by OpenSSL name, plus `DEFAULT`/`HIGH`/`ALL`),
 //!   `tls-prefer-server-ciphers`, `tls-session-caching` and `tls-session-cache-size`.
-//! * `tls-key-file-pass`: rustls reads no encrypted keys; an encrypted key is refused with a
-//!   clear error. `tls-dh-params-file` is checked to be readable and otherwise unused: rustls
+//! * The replica side ([`client_config`]): the client certificate is `tls-client-cert-file` /
+//!   `tls-client-key-file` when set, else `tls-cert-file` / `tls-key-file` (Redis uses its
+//!   server context for outgoing links when no client certificate is configured). The
+//!   master's certificate chain must lead to `tls-ca-cert-file` / `tls-ca-cert-dir`, but its
+//!   names are not compared with the host REPLICAOF named: Redis sets no host name to check
+//!   (`SSL_set_verify` with no `X509_VERIFY_PARAM_set1_host`), so neither do we
+//!   ([`ChainOnlyVerifier`]). `tls-protocols` and the cipher directives apply to both sides.
+//! * `tls-key-file-pass` / `tls-client-key-file-pass` decrypt a PKCS#8 key file
+//!   (`-----BEGIN ENCRYPTED PRIVATE KEY-----`, what OpenSSL 3 writes for `openssl rsa -aes256`)
+//!   with the `pkcs8` crate; OpenSSL's older "traditional" encryption (`Proc-Type: 4,ENCRYPTED`
+//!   in a `BEGIN RSA PRIVATE KEY` block) is refused with a clear error (convert it with
+//!   `openssl pkcs8 -topk8`). `tls-dh-params-file` is checked to be readable and otherwise
+//!   unused: rustls
 //!   negotiates ECDHE only. `tls-session-cache-timeout` is kept but not enforced: rustls's
 //!   session cache is bounded by size.
 
 use crate::config::Config;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{ring, CryptoProvider};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::server::{NoServerSessionStorage, ServerSessionMemoryCache, WebPkiClientVerifier};
-use rustls::{CipherSuite, RootCertStore, ServerConfig, SupportedCipherSuite};
+use rustls::pki_types::{ServerName, UnixTime};
+use rustls::server::{
+    NoServerSessionStorage, ParsedCertificate, ServerSessionMemoryCache, WebPkiClientVerifier,
+};
+use rustls::{
+    CipherSuite, ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme,
+    SupportedCipherSuite,
+};
 use std::sync::Arc;
 
 /// OpenSSL's names of the suites rustls implements (TLS 1.3 names are the IANA ones).
@@ -107,7 +127,7 @@ pub fn server_config(config: &Config) -> Result<Arc<ServerConfig>, String> {
         };
     let chain = certificates(&config.tls_cert_file)
         .map_err(|e| format!("Failed to load certificate: {}: {e}", config.tls_cert_file))?;
-    let key = private_key(config)?;
+    let key = private_key(&config.tls_key_file, &config.tls_key_file_pass)?;
     let mut server = builder.with_single_cert(chain, key).map_err(|e| match e {
         rustls::Error::InvalidCertificate(_) => {
             format!("Failed to load certificate: {}: {e}", config.tls_cert_file)
@@ -127,6 +147,122 @@ pub fn server_config(config: &Config) -> Result<Arc<ServerConfig>, String> {
         server.send_tls13_tickets = 0;
     }
     Ok(Arc::new(server))
+}
+
+/// Builds the client-side TLS config of a replica's link to its master (`tls-replication
+/// yes`). Like Redis's `tlsConfigure`, it needs `tls-cert-file`, `tls-key-file` and a CA,
+/// whatever certificate the link ends up presenting.
+pub fn client_config(config: &Config) -> Result<Arc<ClientConfig>, String> {
+    if config.tls_cert_file.is_empty() {
+        return Err("No tls-cert-file configured!".into());
+    }
+    if config.tls_key_file.is_empty() {
+        return Err("No tls-key-file configured!".into());
+    }
+    if config.tls_ca_cert_file.is_empty() && config.tls_ca_cert_dir.is_empty() {
+        return Err(
+            "Either tls-ca-cert-file or tls-ca-cert-dir must be specified when \
+                    tls-cluster, tls-replication or tls-auth-clients are enabled!"
+                .into(),
+        );
+    }
+    let (cert_file, key_file, pass) = if config.tls_client_cert_file.is_empty() {
+        (
+            &config.tls_cert_file,
+            &config.tls_key_file,
+            &config.tls_key_file_pass,
+        )
+    } else if config.tls_client_key_file.is_empty() {
+        return Err("No tls-client-key-file configured!".into());
+    } else {
+        (
+            &config.tls_client_cert_file,
+            &config.tls_client_key_file,
+            &config.tls_client_key_file_pass,
+        )
+    };
+    let provider = Arc::new(provider(config)?);
+    let versions = protocols(&config.tls_protocols)?;
+    let verifier = Arc::new(ChainOnlyVerifier {
+        roots: Arc::new(ca_certificates(config)?),
+        provider: provider.clone(),
+    });
+    let chain = certificates(cert_file)
+        .map_err(|e| format!("Failed to load certificate: {cert_file}: {e}"))?;
+    let key = private_key(key_file, pass)?;
+    let client = ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&versions)
+        .map_err(|e| format!("Failed to configure ciphers: {e}"))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_client_auth_cert(chain, key)
+        .map_err(|e| format!("Failed to load private key: {key_file}: {e}"))?;
+    Ok(Arc::new(client))
+}
+
+/// Checks a master's certificate as OpenSSL does for Redis's replica: the chain must be
+/// valid (signatures, dates, usage) up to one of our CAs; the names in it are not compared
+/// with anything. rustls's own `WebPkiServerVerifier` would also require the host name, so
+/// this runs the same chain check (`verify_server_cert_signed_by_trust_anchor`) without it.
+#[derive(Debug)]
+struct ChainOnlyVerifier {
+    roots: Arc<RootCertStore>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for ChainOnlyVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let cert = ParsedCertificate::try_from(end_entity)?;
+        rustls::client::verify_server_cert_signed_by_trust_anchor(
+            &cert,
+            &self.roots,
+            intermediates,
+            now,
+            self.provider.signature_verification_algorithms.all,
+        )?;
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
 }
 
 /// `tls-protocols`: a space-separated list; empty means TLS 1.2 and 1.3 (Redis's default).
@@ -220,18 +356,42 @@ fn certificates(path: &str) -> Result<Vec<CertificateDer<'static>>, String> {
     Ok(chain)
 }
 
-fn private_key(config: &Config) -> Result<PrivateKeyDer<'static>, String> {
-    let path = &config.tls_key_file;
+/// Reads a PEM private key; an encrypted PKCS#8 key is decrypted with `pass` (the
+/// `tls-*key-file-pass` directive).
+fn private_key(path: &str, pass: &str) -> Result<PrivateKeyDer<'static>, String> {
     let failed = |why: String| format!("Failed to load private key: {path}: {why}");
     let pem = std::fs::read(path).map_err(|e| failed(e.to_string()))?;
-    if pem.windows(b"ENCRYPTED".len()).any(|w| w == b"ENCRYPTED") {
+    let text = String::from_utf8_lossy(&pem);
+    if let Some(start) = text.find("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+        return decrypt_pkcs8(&text[start..], pass).map_err(failed);
+    }
+    if text.contains("Proc-Type: 4,ENCRYPTED") {
         return Err(failed(
-            "encrypted private keys are not supported (tls-key-file-pass): decrypt it with \
-             `openssl pkey -in <file> -out <file>`"
+            "OpenSSL's traditional key encryption is not supported: convert the key to \
+             PKCS#8 with `openssl pkcs8 -topk8 -v2 aes256 -in <file> -out <file>`"
                 .into(),
         ));
     }
     PrivateKeyDer::from_pem_slice(&pem).map_err(|e| failed(e.to_string()))
+}
+
+/// Decrypts the first `ENCRYPTED PRIVATE KEY` block of `pem` (PBES2 as OpenSSL writes it).
+fn decrypt_pkcs8(pem: &str, pass: &str) -> Result<PrivateKeyDer<'static>, String> {
+    const END: &str = "-----END ENCRYPTED PRIVATE KEY-----";
+    let block = pem
+        .find(END)
+        .map(|end| &pem[..end + END.len()])
+        .ok_or("unterminated ENCRYPTED PRIVATE KEY block")?;
+    if pass.is_empty() {
+        return Err("the key is encrypted and no passphrase (tls-key-file-pass) is set".into());
+    }
+    let (_, der) = pkcs8::Document::from_pem(block).map_err(|e| e.to_string())?;
+    let info =
+        pkcs8::EncryptedPrivateKeyInfo::try_from(der.as_bytes()).map_err(|e| e.to_string())?;
+    let key = info
+        .decrypt(pass.as_bytes())
+        .map_err(|e| format!("cannot decrypt the key (wrong passphrase?): {e}"))?;
+    Ok(PrivateKeyDer::Pkcs8(key.as_bytes().to_vec().into()))
 }
 
 /// The CAs client certificates are checked against: `tls-ca-cert-file` and every PEM file in

@@ -6,7 +6,8 @@
 //!
 //! ```text
 //!  replica::MasterLink::wants_connect() ──> connect_to_master(): non-blocking connect (from
-//!        `bind-source-addr` when set: `net::connect`), the
+//!        `bind-source-addr` when set: `net::connect`; wrapped in a rustls client session
+//!        with `tls-replication yes`: `net::tls::client_config`), the
 //!        socket becomes a client of the slab (flagged is_master) ──> replica::connect_started
 //!  writable event while connecting ──> replica::connection_established (sends PING)
 //!  readable: read_query_from_client ──> handshaking? replica::handshake_input
@@ -17,6 +18,7 @@
 use super::{unix_ms, Net};
 use crate::command::client::Client;
 use crate::command::replica;
+use crate::net::Connection;
 use crate::resp::reply::ReplyBuffer;
 use log::warn;
 use mio::{Interest, Token};
@@ -51,6 +53,18 @@ impl Net<'_> {
                     .map(|socket| (socket, addr))
                     .map_err(|e| e.to_string())
             });
+        // `tls-replication yes`: the same socket under a client TLS session (Redis:
+        // `connCreateTLS` for the master link). The TLS handshake then runs inside the link's
+        // first reads and writes, after the TCP connect completes.
+        let connected = connected.and_then(|(socket, addr)| {
+            if !self.state.config.tls_replication {
+                return Ok((Connection::from(socket), addr));
+            }
+            let config = crate::net::tls::client_config(&self.state.config)?;
+            Connection::tls_client(socket, config, addr)
+                .map(|socket| (socket, addr))
+                .map_err(|e| e.to_string())
+        });
         let (mut socket, addr) = match connected {
             Ok(pair) => pair,
             Err(e) => {

@@ -317,6 +317,12 @@ impl Server {
         } else {
             None
         };
+        // A replica's TLS link builds its config at each connect; a bad one stops startup
+        // here, as Redis's `tlsConfigure` does.
+        if config.tls_replication {
+            crate::net::tls::client_config(&config)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        }
         // `port 0`: no plain TCP listener (with a TLS port: TLS only), as Redis.
         let mut listeners = if config.port == 0 && tls.is_some() {
             Vec::new()
