@@ -582,6 +582,35 @@ impl List {
         }
     }
 
+    /// Pushes every element of `elems` at one end, in order (LPUSH / RPUSH with several
+    /// arguments), then drops the growth slack of the node they went into: a multi-element push
+    /// is usually how a list is built, and that slack (up to an eighth of the node) would stay
+    /// unused until the next push, where Redis reallocs its listpacks to the exact size.
+    pub fn push_many<'e>(
+        &mut self,
+        elems: impl IntoIterator<Item = &'e [u8]>,
+        end: End,
+        fill: i64,
+    ) {
+        let mut pushed = 0usize;
+        for elem in elems {
+            self.push(elem, end, fill);
+            pushed += 1;
+        }
+        if pushed > 1 {
+            let edge = match &mut self.repr {
+                Repr::Packed(lp) => Some(lp),
+                Repr::Quick { nodes, .. } => match end {
+                    End::Head => nodes.front_mut(),
+                    End::Tail => nodes.back_mut(),
+                },
+            };
+            if let Some(node) = edge {
+                node.buf.shrink_to_fit();
+            }
+        }
+    }
+
     /// Removes and returns the element at one end.
     pub fn pop(&mut self, end: End) -> Option<Vec<u8>> {
         match &mut self.repr {
