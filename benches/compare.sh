@@ -17,7 +17,8 @@
 #   N_P1, N_P16    requests per run at -P 1 / -P 16 (others: N_P16)
 #   KEYS           keys for the memory test (1000000; 0 skips it)
 #   COLLECTIONS    1: also load 1,000,000 elements into each collection type, as 1,000 keys x
-#                  1,000 elements and as 100,000 keys x 10 elements, and compare RSS (0 skips)
+#                  1,000 elements and as 100,000 keys x 10 elements, and compare RSS (0 skips);
+#                  plus 100,000 sets of the integers 0..9 (the intset encoding)
 #   TLS            1: the throughput rounds go through TLS (redis-benchmark --tls) to each
 #                  server's tls-port, with certificates made for the run by openssl (a CA and
 #                  one server/client certificate, RSA 2048); the memory tests stay plain
@@ -315,4 +316,6 @@ if ((COLLECTIONS)); then
             load_and_measure "$WORK/coll.resp" "$type ${nkeys}x${per}"
         done
     done
+    python3 benches/gen_collections.py intset 100000 10 >"$WORK/coll.resp"
+    load_and_measure "$WORK/coll.resp" "intset 100000x10"
 fi

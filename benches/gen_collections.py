@@ -1,8 +1,9 @@
 """Writes a RESP stream that loads NKEYS collections of PER elements each (compare.sh).
 
-usage: gen_collections.py list|hash|set|zset NKEYS PER > load.resp
+usage: gen_collections.py list|hash|set|zset|intset NKEYS PER > load.resp
 Elements are short strings ("element:N", "field:N" -> "value:N", "member:N" with score N),
-one command per key, so both servers build each collection the same way.
+or for intset the small integers 0..PER-1 (so the sets take the intset encoding), one
+command per key, so both servers build each collection the same way.
 """
 
 import sys
@@ -23,6 +24,8 @@ for k in range(nkeys):
         command([b"RPUSH", key] + [b"element:%d" % i for i in range(per)])
     elif kind == "set":
         command([b"SADD", key] + [b"element:%d" % i for i in range(per)])
+    elif kind == "intset":
+        command([b"SADD", key] + [b"%d" % i for i in range(per)])
     elif kind == "hash":
         args = [b"HSET", key]
         for i in range(per):

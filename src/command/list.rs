@@ -240,9 +240,7 @@ fn push_generic(ctx: &mut Ctx, argv: &[&[u8]], end: End, only_if_exists: bool) -
         }
         None => list_or_create(db, key, now)?,
     };
-    for elem in &argv[2..] {
-        list.push(elem, end, fill);
-    }
+    list.push_many(argv[2..].iter().copied(), end, fill);
     let len = list.len();
     ctx.out.integer(len as i64);
     ctx.srv.dirty += (argv.len() - 2) as u64;

@@ -125,7 +125,7 @@ fn sadd_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let db = &mut ctx.dbs[ctx.db];
     // Redis picks the encoding from the first member (`setTypeCreate`).
     let set: &mut Set =
-        db.lookup_write_or_create(key, ctx.now, || Value::Set(Box::new(Set::new_for(argv[2]))))?;
+        db.lookup_write_or_create(key, ctx.now, || Value::Set(Set::new_for(argv[2])))?;
     let added = argv[2..].iter().filter(|m| set.add(m, max_intset)).count();
     ctx.out.integer(added as i64);
     if added > 0 {
@@ -353,7 +353,7 @@ fn smove_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     delete_if_empty(ctx, src);
     let db = &mut ctx.dbs[ctx.db];
     if !dst_exists {
-        db.add(dst, Value::Set(Box::new(Set::new_for(member))), now);
+        db.add(dst, Value::Set(Set::new_for(member)), now);
     }
     let added = match db.dict.get_mut(dst).map(|o| &mut o.value) {
         Some(Value::Set(s)) => s.add(member, max_intset),
@@ -392,7 +392,7 @@ fn lookup_sets<'d>(
     Ok(keys
         .iter()
         .map(|k| match db.dict.get(k).map(|o| &o.value) {
-            Some(Value::Set(s)) => Some(&**s),
+            Some(Value::Set(s)) => Some(s),
             _ => None,
         })
         .collect())
@@ -445,7 +445,7 @@ fn store_result(ctx: &mut Ctx, dst: &[u8], result: Set, event: &str) {
     let n = result.len();
     let db = &mut ctx.dbs[ctx.db];
     if n > 0 {
-        db.set(dst, Value::Set(Box::new(result)), ctx.now, false);
+        db.set(dst, Value::Set(result), ctx.now, false);
         ctx.out.integer(n as i64);
         signal_modified_key(ctx, dst);
         notify(ctx, NOTIFY_SET, event, dst);

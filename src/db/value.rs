@@ -19,7 +19,8 @@ pub enum Value {
     List(Box<List>),
     /// Not boxed: a `Hash` is two words (see `types::hash`), so a small hash is one allocation.
     Hash(Hash),
-    Set(Box<Set>),
+    /// Not boxed: a `Set` is two words (see `types::set`), so an intset is one allocation.
+    Set(Set),
     /// Not boxed either: a `ZSet` is two words too (see `types::zset`).
     ZSet(ZSet),
     /// Boxed: a stream's header (IDs, counters, node map) is several words.

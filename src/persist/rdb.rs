@@ -1076,7 +1076,7 @@ fn load_value<R: Read>(
         TYPE_LIST | TYPE_LIST_ZIPLIST | TYPE_LIST_QUICKLIST | TYPE_LIST_QUICKLIST_2 => {
             load_list(r, kind, limits)?.map(|l| Value::List(Box::new(l)))
         }
-        TYPE_SET | TYPE_SET_INTSET => load_set(r, kind, limits)?.map(|s| Value::Set(Box::new(s))),
+        TYPE_SET | TYPE_SET_INTSET => load_set(r, kind, limits)?.map(Value::Set),
         TYPE_ZSET | TYPE_ZSET_2 | TYPE_ZSET_ZIPLIST | TYPE_ZSET_LISTPACK => {
             load_zset(r, kind, limits)?.map(Value::ZSet)
         }

@@ -124,7 +124,7 @@ fn set_of(members: impl IntoIterator<Item = Vec<u8>>) -> Value {
     for m in members {
         s.add(&m, 512);
     }
-    Value::Set(Box::new(s))
+    Value::Set(s)
 }
 
 fn zset_of(pairs: impl IntoIterator<Item = (Vec<u8>, f64)>) -> Value {
