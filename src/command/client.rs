@@ -25,6 +25,10 @@ use crate::resp::reply::ReplyBuffer;
 use bytes::BytesMut;
 use std::net::SocketAddr;
 
+/// Arguments at least this big get the query buffer sized for them in few steps (Redis:
+/// `PROTO_MBULK_BIG_ARG`), so a 100 MB value is read straight into place, never re-copied.
+pub const BIG_ARG: usize = 32 * 1024;
+
 /// Bytes requested from the kernel per read event (Redis: `PROTO_IOBUF_LEN`). Also the most
 /// the loop reads from one client per turn (unless a big argument is being received), so
 /// that one client pipelining without end cannot starve the others.
@@ -194,6 +198,19 @@ impl Client {
     pub fn parser_need_hint(&self) -> Option<usize> {
         let need = self.parser.need_hint();
         (need > self.query_buf.len()).then(|| need - self.query_buf.len())
+    }
+
+    /// The query buffer's size as Redis accounts it (CLIENT LIST `qbuf-free`, `tot-mem`,
+    /// client eviction). Redis allocates room for a big argument as soon as its `$<len>`
+    /// arrives; ferrodis grows the buffer only as the bytes come (so a client cannot make it
+    /// touch memory it never sends), but counts the announced size from the start, so a
+    /// client announcing more than it may hold is evicted as early as in Redis.
+    pub fn query_buf_accounted(&self) -> usize {
+        let announced = self
+            .parser_need_hint()
+            .filter(|&rest| rest >= BIG_ARG)
+            .map_or(0, |rest| self.query_buf.len() + rest);
+        self.query_buf.capacity().max(announced)
     }
 
     /// Should the reply of the command that just ran be dropped (CLIENT REPLY OFF / SKIP)?

@@ -679,12 +679,12 @@ pub(crate) fn client_info_line(
         c.query_buf_in_batch
     } else {
         let len = c.query_buf.len();
-        (len, c.query_buf.capacity().saturating_sub(len))
+        (len, c.query_buf_accounted().saturating_sub(len))
     };
     let argv_mem = if is_me { argv_mem } else { 0 };
     let omem = reply.pending_len();
     let tot_mem = std::mem::size_of::<Client>()
-        + c.query_buf.capacity()
+        + c.query_buf_accounted()
         + reply.capacity()
         + argv_mem
         + super::memory::client_state_memory(c);

@@ -70,7 +70,7 @@ fn ratio_and_bytes(a: usize, b: usize) -> (f64, i64) {
 /// `getClientMemoryUsage`).
 pub fn client_memory(c: &Client) -> usize {
     std::mem::size_of::<Client>()
-        + c.query_buf.capacity()
+        + c.query_buf_accounted()
         + c.reply.capacity()
         + client_state_memory(c)
 }

@@ -16,9 +16,7 @@ use crate::resp::parse::{ParseLimits, ParseOutcome};
 use log::warn;
 use std::io::{self, Read};
 
-/// Arguments at least this big get the buffer sized for them in one step (Redis:
-/// `PROTO_MBULK_BIG_ARG`), so a 100 MB value is read straight into place, never re-copied.
-const BIG_ARG: usize = 32 * 1024;
+use crate::command::client::BIG_ARG;
 
 /// Pending output below this is never checked against `client-output-buffer-limit` after a
 /// command (Redis does not count its 16 KB static reply buffer either); above it, every
