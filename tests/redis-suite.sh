@@ -69,6 +69,7 @@ DEFAULT_UNITS=(
   unit/maxmemory unit/client-eviction unit/type/stream unit/type/stream-cgroups
   integration/rdb integration/corrupt-dump integration/corrupt-dump-fuzzer
   integration/aof integration/aof-multi-part unit/aofrw unit/shutdown integration/failover
+  integration/shutdown
   integration/convert-zipmap-hash-on-load integration/convert-ziplist-hash-on-load
   integration/convert-ziplist-zset-on-load
   unit/wait integration/replication-4 integration/block-repl

@@ -874,3 +874,91 @@ fn a_command_of_the_stream_that_fails_on_the_replica_is_counted_as_unexpected() 
         .cmd_args(&["DEBUG", "OBJECT", "k"])
         .starts_with("+Value at:"));
 }
+
+/// Sends `signal` (e.g. "STOP", "CONT") to process `pid`.
+fn signal(pid: u32, signal: &str) {
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{signal} {pid}");
+}
+
+/// A master whose replica is stopped (SIGSTOP) after a synced `SET k 1`, then `INCR k` on the
+/// master: the replica has not acknowledged the master's offset.
+fn master_with_a_lagging_replica(timeout_secs: &str) -> (TestServer, TestServer) {
+    let master = TestServer::start(&["--shutdown-timeout", timeout_secs]);
+    let replica = TestServer::start(&[]);
+    make_replica(&replica, &master);
+    wait_link_up(&replica);
+    let mut m = master.conn();
+    assert_eq!(m.cmd_args(&["SET", "k", "1"]), "+OK\r\n");
+    assert_converged(&master, &replica);
+    signal(replica.pid(), "STOP");
+    assert_eq!(m.cmd_args(&["INCR", "k"]), ":2\r\n");
+    (master, replica)
+}
+
+fn wait_shutdown_initiated(master: &TestServer) {
+    let mut m = master.conn();
+    wait_for("the shutdown to wait", Duration::from_secs(5), || {
+        info_field(&mut m, "server", "shutdown_in_milliseconds")
+            .parse::<i64>()
+            .is_ok_and(|ms| ms > 0)
+    });
+}
+
+#[test]
+fn shutdown_waits_for_a_lagging_replica_and_exits_once_it_caught_up() {
+    let (mut master, replica) = master_with_a_lagging_replica("300");
+    let mut caller = master.conn();
+    caller.send_cmd(&[b"SHUTDOWN"]);
+    wait_shutdown_initiated(&master);
+    // While it waits the master serves reads and holds writes.
+    let mut m = master.conn();
+    assert_eq!(m.cmd_args(&["GET", "k"]), "$1\r\n2\r\n");
+    assert_eq!(info_field(&mut m, "clients", "blocked_clients"), "1");
+    assert!(master.wait_exit(Duration::from_millis(300)).is_none());
+    signal(replica.pid(), "CONT");
+    let exited = master.wait_exit(Duration::from_secs(10));
+    assert!(exited.is_some_and(|s| s.success()), "{exited:?}");
+    // No reply: the connection just closes.
+    assert_eq!(caller.read_to_close(), b"");
+    assert_eq!(replica.conn().cmd_args(&["GET", "k"]), "$1\r\n2\r\n");
+}
+
+#[test]
+fn shutdown_abort_cancels_the_wait_and_shutdown_timeout_ends_it() {
+    let (mut master, replica) = master_with_a_lagging_replica("1");
+    let mut m = master.conn();
+    assert_eq!(
+        m.cmd_args(&["SHUTDOWN", "ABORT"]),
+        "-ERR No shutdown in progress.\r\n"
+    );
+    let mut caller = master.conn();
+    assert_eq!(
+        m.cmd_args(&["CONFIG", "SET", "shutdown-timeout", "300"]),
+        "+OK\r\n"
+    );
+    caller.send_cmd(&[b"SHUTDOWN"]);
+    wait_shutdown_initiated(&master);
+    assert_eq!(m.cmd_args(&["SHUTDOWN", "ABORT"]), "+OK\r\n");
+    assert_eq!(
+        caller.reply_str(),
+        "-ERR Errors trying to SHUTDOWN. Check logs.\r\n"
+    );
+    // Writes run again.
+    assert_eq!(m.cmd_args(&["INCR", "k"]), ":3\r\n");
+    // With the replica still stopped, a 1 s timeout lets the shutdown go ahead without it.
+    assert_eq!(
+        m.cmd_args(&["CONFIG", "SET", "shutdown-timeout", "1"]),
+        "+OK\r\n"
+    );
+    let started = Instant::now();
+    caller.send_cmd(&[b"SHUTDOWN"]);
+    let exited = master.wait_exit(Duration::from_secs(10));
+    signal(replica.pid(), "CONT");
+    assert!(exited.is_some_and(|s| s.success()), "{exited:?}");
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    assert_eq!(caller.read_to_close(), b"");
+}

@@ -1,5 +1,5 @@
-//! Server administration: INFO, CONFIG, COMMAND, TIME, LASTSAVE, ROLE, DEBUG, SHUTDOWN
-//! (Redis: `server.c` for INFO/COMMAND/TIME/SHUTDOWN, `config.c` for CONFIG, `debug.c`).
+//! Server administration: INFO, CONFIG, COMMAND, TIME, LASTSAVE, ROLE, DEBUG, and SHUTDOWN's
+//! table row (its handler is `shutdown.rs`) (Redis: `server.c` for INFO/COMMAND/TIME, `config.c` for CONFIG, `debug.c`).
 //!
 //! These commands read the server rather than the keyspace: INFO's text is built in
 //! `command::info`, CONFIG goes through the directive table in `crate::config`, and COMMAND
@@ -14,7 +14,6 @@ use super::args;
 use super::connection::container_command;
 use super::error::{CommandError, CommandResult};
 use super::keyspec::{self, BeginSearch, FindKeys, KeySpec};
-use super::state::Shutdown;
 use super::table::{flags, flags::*, lookup_subcommand, CommandSpec};
 use super::Ctx;
 use crate::config::{canonical_name, config_names, ConfigError};
@@ -80,7 +79,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     .doc("A container for debugging commands.", "1.0.0"),
     CommandSpec::new(
         "shutdown",
-        shutdown_command,
+        super::shutdown::shutdown_command,
         -1,
         ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY,
         "server",
@@ -1075,53 +1074,5 @@ fn debug_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
             args::text(sub)
         )));
     }
-    Ok(())
-}
-
-/// SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT] — no reply on success: the server stops
-/// after this loop turn, flushing pending replies to other clients first.
-///
-/// A shutdown that must save (SAVE, or a `save` schedule without NOSAVE) writes the RDB file
-/// first; if that fails the server stays up, as in Redis, unless FORCE is given.
-fn shutdown_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
-    let (mut nosave, mut save, mut force, mut abort, mut any) = (false, false, false, false, false);
-    for arg in &argv[1..] {
-        if args::is(arg, "NOSAVE") {
-            nosave = true;
-        } else if args::is(arg, "SAVE") {
-            save = true;
-        } else if args::is(arg, "NOW") {
-            // No replicas to wait for: NOW changes nothing.
-        } else if args::is(arg, "FORCE") {
-            force = true;
-        } else if args::is(arg, "ABORT") {
-            abort = true;
-            continue;
-        } else {
-            return Err(CommandError::Syntax);
-        }
-        any = true;
-    }
-    if (abort && any) || (nosave && save) {
-        return Err(CommandError::Syntax);
-    }
-    if abort {
-        return Err(CommandError::Err("No shutdown in progress."));
-    }
-    warn!("User requested shutdown...");
-    if ctx.srv.rdb.child.is_some() {
-        warn!("There is a child saving an .rdb. Killing it!");
-        super::persistence::kill_bgsave_child(ctx.srv);
-    }
-    super::aof::prepare_for_shutdown(ctx.srv, ctx.now);
-    let must_save = save || (!nosave && !ctx.srv.config.save.is_empty());
-    if must_save {
-        warn!("Saving the final RDB snapshot before exiting.");
-        if super::persistence::save(ctx.dbs, ctx.srv, ctx.now).is_err() && !force {
-            warn!("Error trying to save the DB, can't exit.");
-            return Err(CommandError::Err("Errors trying to SHUTDOWN. Check logs."));
-        }
-    }
-    ctx.srv.shutdown = Some(Shutdown::Command);
     Ok(())
 }

@@ -964,7 +964,7 @@ pub fn stop_append_only(srv: &mut super::state::ServerState, now: Ms) {
     srv.aof.buf = Vec::new();
 }
 
-/// SHUTDOWN and SIGTERM (Redis: the AOF part of `prepareForShutdown`): stop a rewrite, write
+/// SHUTDOWN and SIGTERM (Redis: the AOF part of `finishShutdown`): stop a rewrite, write
 /// what is buffered and fsync it.
 pub fn prepare_for_shutdown(srv: &mut super::state::ServerState, now: Ms) {
     if srv.aof.child.is_some() {

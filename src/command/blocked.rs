@@ -62,6 +62,9 @@ pub enum BlockedOp {
     Stream(super::stream::StreamWait),
     /// WAIT: no key; served by replicas' acknowledgements (`replication.rs`).
     Wait(super::replication::WaitForAcks),
+    /// SHUTDOWN waiting for lagging replicas: no key; answered only if the shutdown fails
+    /// (`shutdown.rs`).
+    Shutdown,
 }
 
 /// Server-wide registry of blocked clients.
@@ -308,7 +311,7 @@ fn serve(ctx: &mut Ctx, key: &[u8], op: &BlockedOp) -> bool {
         BlockedOp::List(wait) => super::list::serve_blocked(ctx, key, wait),
         BlockedOp::ZSet(wait) => super::zset::serve_blocked(ctx, key, wait),
         BlockedOp::Stream(wait) => super::stream::serve_blocked(ctx, key, wait),
-        BlockedOp::Wait(_) => false,
+        BlockedOp::Wait(_) | BlockedOp::Shutdown => false,
     }
 }
 

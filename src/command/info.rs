@@ -185,6 +185,9 @@ fn server_section(ctx: &Ctx, out: &mut String) {
         "config_file" => ctx.srv.config_file,
         "io_threads_active" => 0,
     );
+    if let Some(ms) = super::shutdown::remaining_ms(ctx) {
+        fields!(out, "shutdown_in_milliseconds" => ms);
+    }
 }
 
 fn clients_section(ctx: &Ctx, out: &mut String) {
@@ -288,7 +291,7 @@ fn memory_section(ctx: &Ctx, out: &mut String) {
         "mem_fragmentation_bytes" => frag_bytes,
         "mem_not_counted_for_evict" => super::evict::not_counted_for_evict(ctx),
         "mem_replication_backlog" => ctx.srv.propagation.repl.backlog.as_ref().map_or(0, |b| b.histlen()),
-        "mem_total_replication_buffers" => 0,
+        "mem_total_replication_buffers" => super::replication::buffers_memory(ctx),
         "mem_clients_slaves" => mh.clients_slaves,
         "mem_clients_normal" => mh.clients_normal,
         "mem_cluster_links" => 0,

@@ -59,6 +59,7 @@ pub mod replica;
 pub mod replication;
 pub mod scripting;
 pub mod set;
+pub mod shutdown;
 pub mod slowlog;
 pub mod sort;
 pub mod state;

@@ -4,7 +4,8 @@
 //!
 //! ```text
 //!   CLIENT PAUSE ms [WRITE|ALL] ─┐
-//!   FAILOVER (writes, no end) ───┴─> one pause per purpose ──> PauseState { kind, end }: the
+//!   FAILOVER (writes, no end) ───┤
+//!   SHUTDOWN waiting (writes) ───┴─> one pause per purpose ──> PauseState { kind, end }: the
 //!                                    most restrictive kind, the furthest end of that kind
 //!   process_command (sockets), after the other checks, before MULTI queueing:
 //!       kind == All, or kind == Write and the command may write (write / may-replicate flag,
@@ -48,6 +49,8 @@ pub enum PausePurpose {
     ClientCommand = 0,
     /// FAILOVER holds writes until it ends (`command::failover`).
     Failover = 1,
+    /// A shutdown waiting for lagging replicas holds writes (`command::shutdown`).
+    Shutdown = 2,
 }
 
 /// One purpose's pause: its kind and its end (Unix ms).
@@ -65,7 +68,7 @@ pub struct PauseState {
     /// once the clock passes it.
     pub end: Ms,
     /// Each purpose's own pause, indexed by [`PausePurpose`].
-    purposes: [Option<PauseEvent>; 2],
+    purposes: [Option<PauseEvent>; 3],
     /// Postponed clients (slab keys), in the order they were held.
     pub postponed: Vec<usize>,
 }

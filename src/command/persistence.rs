@@ -315,21 +315,6 @@ pub fn load_rdb_file(ctx: &mut Ctx) -> Result<bool, String> {
     Ok(true)
 }
 
-/// The final save of a SIGTERM/SIGINT shutdown when save points are configured (Redis:
-/// `prepareForShutdown`). False if the save failed: Redis then refuses to exit.
-pub fn save_before_signal_exit(dbs: &[Db], srv: &mut ServerState, now: Ms) -> bool {
-    if srv.config.save.is_empty() {
-        return true;
-    }
-    warn!("Saving the final RDB snapshot before exiting.");
-    if save(dbs, srv, now).is_err() {
-        warn!("Error trying to save the DB, can't exit.");
-        warn!("SIGTERM received but errors trying to shut down the server, check the logs for more information");
-        return false;
-    }
-    true
-}
-
 /// SAVE — writes the dataset now, blocking the server (Redis: `saveCommand`).
 fn save_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
     if ctx.srv.rdb.child.is_some() {

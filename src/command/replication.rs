@@ -709,6 +709,20 @@ pub fn replicas(ctx: &Ctx) -> Vec<(String, ReplicaLink)> {
         .collect()
 }
 
+/// INFO's `mem_total_replication_buffers`: the backlog plus the stream queued for each
+/// replica and not yet written to its socket. (Redis shares one buffer between the backlog
+/// and the replicas; ferrodis queues a copy per replica, so the copies add up.)
+pub fn buffers_memory(ctx: &Ctx) -> usize {
+    let repl = &ctx.srv.propagation.repl;
+    let queued: usize = repl
+        .replicas
+        .iter()
+        .filter_map(|&key| ctx.clients.get(key))
+        .map(|c| c.reply.pending_len())
+        .sum();
+    repl.backlog.as_ref().map_or(0, |b| b.histlen()) + queued
+}
+
 /// The `slaveN:` lines of INFO replication.
 pub fn info_replicas(ctx: &Ctx, now: Ms) -> Vec<String> {
     replicas(ctx)

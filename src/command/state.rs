@@ -159,6 +159,8 @@ pub struct ServerState {
     /// Big values and flushed databases waiting to be dropped a slice per loop turn.
     pub lazyfree: crate::db::lazyfree::LazyFreeQueue,
     pub shutdown: Option<Shutdown>,
+    /// A shutdown asked for by a signal, or waiting for lagging replicas (`command::shutdown`).
+    pub shutdown_state: super::shutdown::ShutdownState,
     /// Writes since the last save (Redis's `server.dirty`, reported as
     /// rdb_changes_since_last_save). A command that raised it changed data, so `call` hands
     /// it to the propagation funnel.
@@ -236,6 +238,7 @@ impl ServerState {
             latency: Default::default(),
             redacted_args: Vec::new(),
             shutdown: None,
+            shutdown_state: Default::default(),
             dirty: 0,
             propagation: Default::default(),
             master: Default::default(),

@@ -23,6 +23,8 @@ impl Server {
             let mut scratch = ReplyBuffer::new();
             let mut ctx = self.ctx(NO_CLIENT, 0, &mut scratch, now);
             command::tracking::limit_used_slots(&mut ctx);
+            // A signal's shutdown starts here; one waiting for replicas may finish.
+            command::shutdown::shutdown_cron(&mut ctx);
         }
 
         // Active expiry, the slow cycle: about a quarter of each cron period (Redis's

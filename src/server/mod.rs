@@ -52,13 +52,13 @@ pub use crate::command::state::{unix_ms, FERRODIS_VERSION, REDIS_VERSION};
 
 use crate::command::blocked;
 use crate::command::client::Client;
-use crate::command::state::{NetIo, ServerState, Shutdown};
+use crate::command::state::{NetIo, ServerState};
 use crate::command::{Caller, Ctx, NO_CLIENT};
 use crate::config::Config;
 use crate::db::{Db, Ms};
 use crate::net::Connection;
 use crate::resp::reply::ReplyBuffer;
-use log::{debug, info, warn};
+use log::{debug, warn};
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 use std::io::{self, Write};
@@ -473,9 +473,15 @@ impl Server {
                 }
                 match event.token() {
                     SIGNAL_TOKEN => {
+                        // The shutdown itself starts in the cron (`command::shutdown`).
                         for signal in self.signals.pending() {
-                            warn!("Received signal {signal}, scheduling shutdown...");
-                            self.state.shutdown = Some(Shutdown::Signal);
+                            let name = match signal {
+                                signal_hook::consts::SIGINT => "SIGINT",
+                                _ => "SIGTERM",
+                            };
+                            warn!("Received {name} scheduling shutdown...");
+                            self.state.shutdown_state.asap = true;
+                            self.state.shutdown_state.last_signal = signal;
                         }
                     }
                     UNIX_LISTENER_TOKEN => self.net().accept_unix_clients(),
@@ -508,26 +514,21 @@ impl Server {
                 let period = Duration::from_millis(1000 / self.state.config.hz.max(1) as u64);
                 self.next_cron = Instant::now() + period;
             }
-            if let Some(reason) = self.state.shutdown {
-                if reason == Shutdown::Signal && !self.save_before_signal_exit() {
-                    self.state.shutdown = None;
-                    continue;
-                }
-                info!("User requested shutdown... ({reason:?})");
-                if reason == Shutdown::Signal {
-                    // SHUTDOWN did this itself.
-                    crate::command::aof::prepare_for_shutdown(&mut self.state, unix_ms());
+            // SHUTDOWN or the cron finished a shutdown: replicas and clients get what is
+            // queued for them (Redis: `flushSlavesOutputBuffers`), then the loop ends.
+            if self.state.shutdown.is_some() {
+                // The listeners close first (Redis: `closeListeningSockets`): whoever sees
+                // its connection drop and reconnects is refused, not accepted by a dying
+                // server.
+                if let Some(io) = &mut self.state.io {
+                    io.listeners.clear();
+                    io.unix = None;
                 }
                 self.before_sleep();
-                info!("ferrodis is now ready to exit, bye bye...");
+                warn!("ferrodis is now ready to exit, bye bye...");
                 return Ok(());
             }
         }
-    }
-
-    /// The final save of a signal-initiated shutdown (see `command::persistence`).
-    fn save_before_signal_exit(&mut self) -> bool {
-        crate::command::persistence::save_before_signal_exit(&self.dbs, &mut self.state, unix_ms())
     }
 
     /// How long poll may sleep: until the next cron tick or the next blocked-client deadline;
