@@ -26,6 +26,10 @@
 #   BASELINE_BIN   an earlier ferrodis binary: it runs as a third server in the throughput rounds
 #                  (rotating with the other two), and each row also gets its throughput and CPU per
 #                  request, with the ratios ferrodis/baseline: a regression check for a change
+#   SETUP          redis-cli commands, one per line, sent to each server once it is up
+#   COMMANDS       extra tests, one per line "name: COMMAND args" (redis-benchmark runs the
+#                  command itself; __rand_int__ becomes a key number below -r); their names go
+#                  into TESTS like the -t names (benches/types.sh uses this)
 # Add a family by adding its redis-benchmark test name to TESTS (lpush, sadd, hset, zadd ...).
 set -euo pipefail
 
@@ -87,6 +91,16 @@ wait_ready() {
     exit 1
 }
 
+# run_setup PORT: the SETUP commands against one server.
+run_setup() {
+    local line args
+    while IFS= read -r line; do
+        [[ -n $line ]] || continue
+        read -r -a args <<<"$line"
+        redis-cli -h 127.0.0.1 -p "$1" "${args[@]}" >/dev/null
+    done <<<"${SETUP:-}"
+}
+
 # start_servers: sets REDIS_PORT REDIS_PID FERRO_PORT FERRO_PID.
 start_servers() {
     REDIS_PORT=$(free_port)
@@ -105,6 +119,8 @@ start_servers() {
     PIDS+=("$FERRO_PID")
     wait_ready "$REDIS_PORT"
     wait_ready "$FERRO_PORT"
+    run_setup "$REDIS_PORT"
+    run_setup "$FERRO_PORT"
 }
 
 # start_baseline: sets BASE_PORT BASE_PID (the BASELINE_BIN server, throughput rounds only).
@@ -117,6 +133,7 @@ start_baseline() {
     BASE_PID=$!
     PIDS+=("$BASE_PID")
     wait_ready "$BASE_PORT"
+    run_setup "$BASE_PORT"
 }
 
 stop_servers() {
@@ -157,16 +174,25 @@ tls_port_args() {
     if [[ $TLS == 1 ]]; then echo --tls-port "$1" "${SERVER_TLS[@]}"; fi
 }
 
+# The COMMANDS lines by name.
+declare -A COMMAND_OF=()
+while IFS= read -r line; do
+    [[ -n $line ]] && COMMAND_OF[${line%%:*}]=${line#*: }
+done <<<"${COMMANDS:-}"
+
 TICKS=$(getconf CLK_TCK)
 RESULTS=$WORK/results.tsv
 
 # run_one SERVER PORT PID TEST P N: appends "test p server rps cpu_us_per_req".
 run_one() {
     local server=$1 port=$2 pid=$3 test=$4 p=$5 n=$6
-    local before after rps
+    local before after rps what=(-t "$test")
+    if [[ -n ${COMMAND_OF[$test]:-} ]]; then
+        read -r -a what <<<"${COMMAND_OF[$test]}"
+    fi
     before=$(cpu_ticks "$pid")
     rps=$(redis-benchmark -h 127.0.0.1 -p "$port" "${BENCH_TLS[@]}" -c "$CLIENTS" -P "$p" -n "$n" \
-        -r "$KEYSPACE" -t "$test" --csv 2>/dev/null | awk -F'"' 'NR > 1 && $2 != "" { print $4; exit }')
+        -r "$KEYSPACE" --csv "${what[@]}" 2>/dev/null | awk -F'"' 'NR > 1 && $2 != "" { print $4; exit }')
     after=$(cpu_ticks "$pid")
     local cpu
     cpu=$(python3 -c "print(($after - $before) / $TICKS * 1e6 / $n)")
