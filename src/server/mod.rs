@@ -50,11 +50,12 @@ pub mod output;
 
 pub use crate::command::state::{unix_ms, FERRODIS_VERSION, REDIS_VERSION};
 
+use crate::command::aof::AofStatus;
 use crate::command::blocked;
 use crate::command::client::Client;
 use crate::command::state::{NetIo, ServerState};
 use crate::command::{Caller, Ctx, NO_CLIENT};
-use crate::config::Config;
+use crate::config::{AppendFsync, Config};
 use crate::db::{Db, Ms};
 use crate::net::Connection;
 use crate::resp::reply::ReplyBuffer;
@@ -494,10 +495,20 @@ impl Server {
                             self.net().master_link_connect_event(key);
                             continue;
                         }
-                        if event.is_readable() || event.is_read_closed() || event.is_error() {
+                        // Under `appendfsync always` a client's pending output is written
+                        // before its new commands run, never after: a reply of this turn must
+                        // wait for before_sleep's fsync (Redis: the AE_BARRIER write handler).
+                        let barrier = self.state.aof.status != AofStatus::Off
+                            && self.state.config.appendfsync == AppendFsync::Always;
+                        if barrier && event.is_writable() {
+                            self.net().write_to_client(key);
+                        }
+                        let read =
+                            event.is_readable() || event.is_read_closed() || event.is_error();
+                        if read && self.clients.contains(key) {
                             self.net().read_query_from_client(key);
                         }
-                        if event.is_writable() && self.clients.contains(key) {
+                        if !barrier && event.is_writable() && self.clients.contains(key) {
                             self.net().write_to_client(key);
                         }
                     }
