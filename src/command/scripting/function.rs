@@ -190,7 +190,12 @@ pub fn restore_libraries(
     codes: &[Vec<u8>],
     policy: RestorePolicy,
 ) -> Result<(), CommandError> {
-    if codes.is_empty() && policy != RestorePolicy::Flush {
+    if codes.is_empty() {
+        // Nothing to run: no Lua state is built for it (a server that never runs a script
+        // never builds one).
+        if policy == RestorePolicy::Flush {
+            state.functions = FunctionState::default();
+        }
         return Ok(());
     }
     let engine = super::engine_of(state)?;
