@@ -96,7 +96,8 @@ run_setup() {
     local line args
     while IFS= read -r line; do
         [[ -n $line ]] || continue
-        read -r -a args <<<"$line"
+        # Shell quoting: a line may hold a quoted argument with spaces (a Lua script).
+        eval "args=($line)"
         redis-cli -h 127.0.0.1 -p "$1" "${args[@]}" >/dev/null
     done <<<"${SETUP:-}"
 }

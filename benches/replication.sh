@@ -9,10 +9,10 @@
 #     replica of the same kind is started and sent `REPLICAOF 127.0.0.1 <master>`; the time is
 #     taken from that command until the replica reports `master_link_status:up` AND its DBSIZE
 #     equals KEYS (polled every 10 ms). Also recorded: the CPU time the master and
-#     the replica spent meanwhile. redis-server runs with `repl-diskless-sync-delay 0` (its
-#     default 5 s wait for more replicas would dominate the time; ferrodis never waits) and
-#     otherwise its defaults (diskless sync from a forked child; disk-based load on the replica).
-#     ferrodis sends the image from memory, synchronously in its loop.
+#     the replica spent meanwhile. Both servers run with `repl-diskless-sync-delay 0` (the
+#     default 5 s wait for more replicas would dominate the time) and otherwise their defaults
+#     (diskless sync from a forked child, whose CPU counts once reaped; disk-based load on the
+#     replica).
 # (b) Write throughput: a master and two replicas of each kind. ROUNDS times, for 0, 1 and 2
 #     attached replicas (REPLICAOF / REPLICAOF NO ONE, waiting until the master lists that many
 #     replicas online), alternating the kind that goes first: redis-benchmark SET -P PIPELINE
@@ -104,7 +104,7 @@ start() {
         ;;
     ferrodis)
         "$FERRODIS_BIN" --port "${PORT[$name]}" --bind 127.0.0.1 --dir "$WORK/$name" --save '' \
-            --enable-debug-command yes </dev/null >>"$WORK/$name.log" 2>&1 &
+            --enable-debug-command yes --repl-diskless-sync-delay 0 </dev/null >>"$WORK/$name.log" 2>&1 &
         ;;
     esac
     PID[$name]=$!

@@ -10,7 +10,10 @@
 #
 # XREADGROUP reads with NOACK, one entry per call, from the stream the XADD test of the same
 # round filled (redis-benchmark cannot feed XACK the IDs it read); the group is created by
-# SETUP before the rounds. GEOADD adds members with coordinates varied by __rand_int__.
+# SETUP before the rounds. GEOADD adds members with coordinates varied by __rand_int__ (all
+# within a few metres: __rand_int__ is 12 digits with leading zeros, see SETBIT) to a key of its
+# own; GEOSEARCH searches a 100 x 100 grid of points 0.02 degrees apart that SETUP writes,
+# with a 10 km radius (about 80 points in range, the 10 nearest returned).
 # SETBIT sets one fixed bit (a 12.5 KB bitmap, which BITCOUNT then counts): __rand_int__ is
 # always 12 digits with leading zeros, which both servers refuse as a bit offset.
 #
@@ -34,9 +37,10 @@ setbit: SETBIT bits 100000 1
 bitcount: BITCOUNT bits
 pfadd: PFADD hll e:__rand_int__
 pfcount: PFCOUNT hll
-geoadd: GEOADD geo 13.__rand_int__ 38.__rand_int__ m:__rand_int__
-geosearch: GEOSEARCH geo FROMLONLAT 13.5 38.5 BYRADIUS 100 km ASC COUNT 10" \
-    SETUP="XGROUP CREATE s g \$ MKSTREAM" \
+geoadd: GEOADD geoadd 13.__rand_int__ 38.__rand_int__ m:__rand_int__
+geosearch: GEOSEARCH geo FROMLONLAT 13 38 BYRADIUS 10 km ASC COUNT 10" \
+    SETUP="XGROUP CREATE s g \$ MKSTREAM
+EVAL \"for i=0,9999 do redis.call('GEOADD','geo',12+(i%100)/50,37+math.floor(i/100)/50,'p'..i) end\" 0" \
     TESTS="xadd xreadgroup setbit bitcount pfadd pfcount geoadd geosearch" \
     N_P1=${N_P1:-50000} N_P16=${N_P16:-300000} ROUNDS=${ROUNDS:-3} KEYS=0 COLLECTIONS=0 \
     PORT_BASE=$PORT_BASE FERRODIS_BIN=$FERRODIS_BIN bash benches/compare.sh

@@ -329,6 +329,130 @@ fn ferrodis_replicates_to_ferrodis_and_a_chained_replica() {
     assert_converged(&master, &sub);
 }
 
+/// The full sync is made by a forked child while the master goes on serving: with the child
+/// slowed down (`rdb-key-save-delay`), writes of every type are answered while it still runs
+/// (`rdb_bgsave_in_progress:1` after them), INFO shows the replica waiting for it, and the
+/// replica ends up with the snapshot plus every write made meanwhile. With `second`, another
+/// replica asks while the child runs: a disk-based save is shared (one fork), a diskless one
+/// makes the second wait for the next child.
+fn sync_in_a_child_while_serving(master: &dyn Node, replica: &dyn Node, second: Option<&dyn Node>) {
+    let mut m = master.conn();
+    assert_eq!(m.cmd_args(&["DEBUG", "POPULATE", "20000"]), "+OK\r\n");
+    // About 100 µs or more per key: the child runs for two seconds at least.
+    m.cmd_args(&["CONFIG", "SET", "rdb-key-save-delay", "100"]);
+    let forks = |m: &mut RawConn| -> u64 {
+        info_field(m, "stats", "total_forks")
+            .parse()
+            .expect("total_forks")
+    };
+    let forks_before = forks(&mut m);
+    make_replica(replica, master);
+    wait_for("the snapshot child", Duration::from_secs(5), || {
+        info_field(&mut m, "persistence", "rdb_bgsave_in_progress") == "1"
+    });
+    let slave0 = info_field(&mut m, "replication", "slave0");
+    assert!(slave0.contains(",state=wait_bgsave,"), "{slave0}");
+    // ROLE lists only synchronized replicas.
+    assert_eq!(
+        m.cmd_args(&["ROLE"]).split("\r\n").nth(4),
+        Some("*0"),
+        "{:?}",
+        m.cmd_args(&["ROLE"])
+    );
+    if let Some(second) = second {
+        make_replica(second, master);
+    }
+    write_load(&mut m, 71, 1000);
+    assert_eq!(m.cmd_args(&["SET", "written-during-sync", "1"]), "+OK\r\n");
+    assert_eq!(
+        info_field(&mut m, "persistence", "rdb_bgsave_in_progress"),
+        "1",
+        "the writes were served while the child ran"
+    );
+    wait_link_up(replica);
+    m.cmd_args(&["CONFIG", "SET", "rdb-key-save-delay", "0"]);
+    if let Some(second) = second {
+        wait_link_up(second);
+    }
+    write_load(&mut m, 72, 1000);
+    assert_converged(master, replica);
+    let slave0 = info_field(&mut m, "replication", "slave0");
+    assert!(slave0.contains(",state=online,"), "{slave0}");
+    assert_eq!(
+        replica.conn().cmd_args(&["GET", "written-during-sync"]),
+        "$1\r\n1\r\n"
+    );
+    if let Some(second) = second {
+        assert_converged(master, second);
+    }
+    let disk = m
+        .cmd_args(&["CONFIG", "GET", "repl-diskless-sync"])
+        .contains("\r\nno\r\n");
+    let expected = match (second, disk) {
+        (Some(_), false) => 2,
+        _ => 1,
+    };
+    assert_eq!(forks(&mut m), forks_before + expected);
+}
+
+#[test]
+fn ferrodis_master_syncs_two_replicas_from_one_disk_snapshot_while_serving() {
+    let master = TestServer::start(&[
+        "--enable-debug-command",
+        "yes",
+        "--repl-diskless-sync",
+        "no",
+    ]);
+    let (a, b) = (TestServer::start(&DEBUG), TestServer::start(&DEBUG));
+    sync_in_a_child_while_serving(&master, &a, Some(&b));
+}
+
+#[test]
+fn ferrodis_master_streams_a_diskless_snapshot_to_a_redis_replica_while_serving() {
+    if !require_redis_server() {
+        return;
+    }
+    let master = TestServer::start(&DEBUG);
+    let replica = RealRedis::start(&["--enable-debug-command", "yes"]);
+    let second = TestServer::start(&DEBUG);
+    sync_in_a_child_while_serving(&master, &replica, Some(&second));
+}
+
+/// A diskless sync waits `repl-diskless-sync-delay` for more replicas, unless
+/// `repl-diskless-sync-max-replicas` of them are waiting: then one child feeds them all.
+#[test]
+fn diskless_sync_waits_for_more_replicas_and_feeds_them_from_one_child() {
+    let master = TestServer::start(&[
+        "--enable-debug-command",
+        "yes",
+        "--repl-diskless-sync-delay",
+        "60",
+        "--repl-diskless-sync-max-replicas",
+        "2",
+    ]);
+    let mut m = master.conn();
+    write_load(&mut m, 81, 2000);
+    let (a, b) = (TestServer::start(&DEBUG), TestServer::start(&DEBUG));
+    make_replica(&a, &master);
+    std::thread::sleep(Duration::from_millis(1500));
+    // Waiting for the second replica: no child yet.
+    let slave0 = info_field(&mut m, "replication", "slave0");
+    assert!(slave0.contains(",state=wait_bgsave,"), "{slave0}");
+    assert_eq!(
+        info_field(&mut m, "persistence", "rdb_bgsave_in_progress"),
+        "0"
+    );
+    assert_eq!(info_field(&mut m, "stats", "total_forks"), "0");
+    make_replica(&b, &master);
+    // Far sooner than the 60 s delay.
+    wait_link_up(&a);
+    wait_link_up(&b);
+    assert_eq!(info_field(&mut m, "stats", "total_forks"), "1");
+    write_load(&mut m, 82, 1000);
+    assert_converged(&master, &a);
+    assert_converged(&master, &b);
+}
+
 /// Kills the replica's link (CLIENT KILL TYPE master) under load: it reconnects with a partial
 /// resynchronization, and the data converge.
 fn partial_resync_after_link_kill(master: &dyn Node, replica: &dyn Node, seed: u64) {

@@ -878,7 +878,9 @@ fn role_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
     if super::replica::role_reply(ctx) {
         return Ok(());
     }
-    let replicas = super::replication::replicas(ctx);
+    // Only synchronized replicas are listed (Redis's `roleCommand`).
+    let mut replicas = super::replication::replicas(ctx);
+    replicas.retain(|(_, link)| link.state == super::fullsync::SyncState::Online);
     ctx.out.array_len(3);
     ctx.out.bulk(b"master");
     ctx.out.integer(ctx.srv.propagation.repl.master_repl_offset);

@@ -102,6 +102,8 @@ pub struct Client {
     pub soft_limit_reached_at: Option<Ms>,
     /// Replica state: once attached (SYNC), the reply buffer carries the replication stream.
     pub replica: super::replication::ReplicaLink,
+    /// A replica's full sync: what it gets before its stream ([`super::fullsync`]).
+    pub rdb_transfer: Option<Box<super::fullsync::RdbTransfer>>,
     /// The replication offset right after this client's last command (WAIT waits for it;
     /// Redis: `c->woff`).
     pub woff: i64,
@@ -178,6 +180,7 @@ impl Client {
             deny_blocking: false,
             soft_limit_reached_at: None,
             replica: Default::default(),
+            rdb_transfer: None,
             woff: 0,
             is_master: false,
             is_aof_loader: false,

@@ -154,15 +154,16 @@ pub fn failover_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     ctx.srv.failover.target = None;
     if let Some((host, port)) = target {
         let host = String::from_utf8_lossy(host).into_owned();
-        // Redis also refuses a target that is not online yet ("FAILOVER target replica is
-        // not online."); a ferrodis replica is online from its sync on (the image is written
-        // at once), so an attached replica always is.
-        let port = u16::try_from(port)
+        let link = u16::try_from(port)
             .ok()
-            .filter(|&p| find_replica(ctx, &host, p).is_some())
+            .and_then(|p| Some((p, find_replica(ctx, &host, p)?)))
             .ok_or(CommandError::Err(
                 "FAILOVER target HOST and PORT is not a replica.",
             ))?;
+        let (port, (_, state)) = link;
+        if state != super::fullsync::SyncState::Online {
+            return Err(CommandError::Err("FAILOVER target replica is not online."));
+        }
         info!("FAILOVER requested to {host}:{port}.");
         ctx.srv.failover.target = Some((host, port));
     } else {
@@ -184,11 +185,11 @@ pub fn failover_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
 /// The attached replica announced as `host:port` (its `REPLCONF ip-address`, or the address
 /// it connected from, and its `listening-port`), with its acknowledged offset (Redis:
 /// `findReplica`).
-fn find_replica(ctx: &Ctx, host: &str, port: u16) -> Option<i64> {
+fn find_replica(ctx: &Ctx, host: &str, port: u16) -> Option<(i64, super::fullsync::SyncState)> {
     replication::replicas(ctx)
         .into_iter()
         .find(|(ip, link)| ip.eq_ignore_ascii_case(host) && link.listening_port == i64::from(port))
-        .map(|(_, link)| link.ack_offset)
+        .map(|(_, link)| (link.ack_offset, link.state))
 }
 
 /// Every loop turn, after the replicas' ACKs were read (Redis: `updateFailoverStatus`, from
@@ -213,7 +214,9 @@ pub fn update_failover_status(ctx: &mut Ctx) {
     }
     let offset = ctx.srv.propagation.repl.master_repl_offset;
     let caught_up = match &ctx.srv.failover.target {
-        Some((host, port)) => find_replica(ctx, host, *port) == Some(offset),
+        Some((host, port)) => {
+            find_replica(ctx, host, *port).map(|(acked, _)| acked) == Some(offset)
+        }
         None => {
             let any = replication::replicas(ctx)
                 .into_iter()

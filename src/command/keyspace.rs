@@ -809,7 +809,7 @@ fn flushall_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     propagate::force(ctx);
     // The running snapshot is stale now; with save points, the empty dataset is saved at once
     // (Redis: `flushAllDataAndResetRDB`).
-    super::persistence::kill_bgsave_child(ctx.srv);
+    super::persistence::kill_bgsave_child(ctx);
     if !ctx.srv.config.save.is_empty() {
         let _ = super::persistence::save(ctx.dbs, ctx.srv, ctx.now);
     }

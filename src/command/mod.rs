@@ -39,6 +39,7 @@ pub mod dump;
 pub mod error;
 pub mod evict;
 pub mod failover;
+pub mod fullsync;
 pub mod geo;
 pub mod hash;
 pub mod hyperloglog;
@@ -133,6 +134,17 @@ impl<'a> Ctx<'a> {
             self.srv.clients_pending_write.push(client);
         }
         Some(&mut c.reply)
+    }
+
+    /// Queues client `key` for writing in `before_sleep` (something other than its reply
+    /// buffer has output for it: a replica's RDB transfer, or it is to be closed).
+    pub fn queue_write(&mut self, key: usize) {
+        if let Some(c) = self.clients.get_mut(key) {
+            if !c.pending_write {
+                c.pending_write = true;
+                self.srv.clients_pending_write.push(key);
+            }
+        }
     }
 }
 

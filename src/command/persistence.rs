@@ -90,10 +90,21 @@ pub struct RdbState {
     pub latest_fork_usec: u64,
 }
 
+/// Where a snapshot child writes (Redis: `rdb_child_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaveTarget {
+    /// The RDB file (BGSAVE, a save point, a disk-based replica sync).
+    Disk,
+    /// A pipe the loop forwards to replicas (diskless sync, `super::fullsync`).
+    Replicas,
+}
+
 /// A forked child writing a snapshot.
 #[derive(Debug)]
 pub struct SaveChild {
     pub pid: i32,
+    /// Where the snapshot goes: the RDB file, or the replicas (diskless sync).
+    pub target: SaveTarget,
     /// Unix ms it was forked (`rdb_current_bgsave_time_sec`).
     pub started_ms: Ms,
     /// `dirty` at the fork: the changes the snapshot holds, subtracted when it succeeds.
@@ -148,12 +159,10 @@ pub fn save_options(srv: &ServerState, now: Ms) -> SaveOptions {
 }
 
 /// Writes the dataset to `dir/dbfilename` through a temp file (Redis: `rdbSave`).
-pub fn write_rdb_file(dbs: &[Db], srv: &ServerState, now: Ms) -> io::Result<()> {
-    let config = &srv.config;
+pub fn write_rdb_file(dbs: &[Db], config: &Config, opts: &SaveOptions) -> io::Result<()> {
     // Relative to the working directory, which is `dir` (see [`rdb_path`]).
     let dir = Path::new(".");
     let temp = PathBuf::from(format!("temp-{}.rdb", std::process::id()));
-    let opts = save_options(srv, now);
     let written = std::fs::File::create(&temp)
         .map_err(|e| {
             warn!(
@@ -165,7 +174,7 @@ pub fn write_rdb_file(dbs: &[Db], srv: &ServerState, now: Ms) -> io::Result<()> 
         })
         .and_then(|file| {
             let mut out = io::BufWriter::with_capacity(1 << 16, file);
-            rdb::save(dbs, &opts, &mut out)?;
+            rdb::save(dbs, opts, &mut out)?;
             out.flush()?;
             let file = out.into_inner().map_err(|e| e.into_error())?;
             file.sync_all()?;
@@ -185,7 +194,7 @@ pub fn write_rdb_file(dbs: &[Db], srv: &ServerState, now: Ms) -> io::Result<()> 
 
 /// A save that counts: on success the change counter restarts and LASTSAVE moves.
 pub fn save(dbs: &[Db], srv: &mut ServerState, now: Ms) -> io::Result<()> {
-    write_rdb_file(dbs, srv, now)?;
+    write_rdb_file(dbs, &srv.config, &save_options(srv, now))?;
     srv.dirty = 0;
     srv.rdb.last_save_ms = Some(now);
     srv.rdb.saves += 1;
@@ -366,12 +375,41 @@ fn bgsave_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
 /// Forks a child that writes the snapshot (Redis: `rdbSaveBackground`). The caller checked
 /// that no child is running.
 pub fn bgsave(dbs: &[Db], srv: &mut ServerState, now: Ms) -> io::Result<()> {
+    let opts = save_options(srv, now);
+    bgsave_with(dbs, srv, now, &opts, SaveTarget::Disk)
+}
+
+/// [`bgsave`] with the given options (a replica's snapshot carries `repl-stream-db`).
+pub fn bgsave_with(
+    dbs: &[Db],
+    srv: &mut ServerState,
+    now: Ms,
+    opts: &SaveOptions,
+    target: SaveTarget,
+) -> io::Result<()> {
+    fork_snapshot_child(srv, now, target, |state| {
+        write_rdb_file(dbs, &state.config, opts).is_ok()
+    })
+    .map(|_| ())
+}
+
+/// Forks the snapshot child, which runs `work` (Redis: `redisFork` and the bookkeeping of
+/// `rdbSaveBackground` / `rdbSaveToSlavesSockets`), and records it as the RDB child.
+pub fn fork_snapshot_child(
+    srv: &mut ServerState,
+    now: Ms,
+    target: SaveTarget,
+    work: impl FnOnce(&ServerState) -> bool,
+) -> io::Result<i32> {
     srv.rdb.saves += 1;
-    srv.rdb.last_bgsave_try_ms = now;
     let started = Instant::now();
     let listeners = super::aof::listening_fds(srv);
     let state = &*srv;
-    match process::fork_child_closing(&listeners, || write_rdb_file(dbs, state, now).is_ok()) {
+    let forked = process::fork_child_closing(&listeners, || work(state));
+    if target == SaveTarget::Disk {
+        srv.rdb.last_bgsave_try_ms = now;
+    }
+    match forked {
         Ok(pid) => {
             srv.rdb.total_forks += 1;
             srv.rdb.latest_fork_usec = started.elapsed().as_micros() as u64;
@@ -379,33 +417,44 @@ pub fn bgsave(dbs: &[Db], srv: &mut ServerState, now: Ms) -> io::Result<()> {
             let threshold = srv.config.latency_monitor_threshold;
             srv.latency
                 .add_sample_if_needed(threshold, "fork", fork_ms, now / 1000);
-            info!("Background saving started by pid {pid}");
+            match target {
+                SaveTarget::Disk => info!("Background saving started by pid {pid}"),
+                SaveTarget::Replicas => info!("Background RDB transfer started by pid {pid}"),
+            }
             srv.rdb.child = Some(SaveChild {
                 pid,
                 started_ms: now,
                 dirty_at_fork: srv.dirty,
+                target,
             });
-            Ok(())
+            Ok(pid)
         }
         Err(e) => {
-            srv.rdb.last_bgsave_failed = true;
+            if target == SaveTarget::Disk {
+                srv.rdb.last_bgsave_failed = true;
+            }
             warn!("Can't save in background: fork: {e}");
             Err(e)
         }
     }
 }
 
-/// Cron's part (Redis: `checkChildrenDone` and the save points of `serverCron`): reap a
-/// finished child, then start a scheduled BGSAVE or one a save point asks for.
+/// Reaps the snapshot child if it ended (Redis: the RDB half of `checkChildrenDone`), and
+/// tells which kind it was: the replicas waiting for it are the caller's business
+/// ([`super::fullsync::bgsave_done`]).
+pub fn reap_bgsave_child(srv: &mut ServerState, now: Ms) -> Option<(ChildExit, SaveTarget)> {
+    let child = srv.rdb.child.as_ref()?;
+    let exit = process::try_reap(child.pid)?;
+    let target = child.target;
+    background_save_done(srv, exit, now);
+    Some((exit, target))
+}
+
+/// Cron's part (Redis: the save points of `serverCron`), once the child that ended was
+/// reaped ([`reap_bgsave_child`]): start a scheduled BGSAVE or one a save point asks for.
 pub fn rdb_cron(dbs: &[Db], srv: &mut ServerState, now: Ms) {
-    if let Some(child) = &srv.rdb.child {
-        match process::try_reap(child.pid) {
-            Some(exit) => background_save_done(srv, exit, now),
-            None => return,
-        }
-    }
-    // One child at a time: a scheduled save waits for the AOF rewrite.
-    if srv.aof.child.is_some() {
+    // One child at a time: a scheduled save waits for the running one.
+    if srv.rdb.child.is_some() || srv.aof.child.is_some() {
         return;
     }
     let may_retry =
@@ -442,6 +491,17 @@ fn background_save_done(srv: &mut ServerState, exit: ChildExit, now: Ms) {
     let Some(child) = srv.rdb.child.take() else {
         return;
     };
+    if child.target == SaveTarget::Replicas {
+        // Redis: `backgroundSaveDoneHandlerSocket`; the dataset was not saved anywhere.
+        match exit {
+            ChildExit::Code(0) => info!("Background RDB transfer terminated with success"),
+            ChildExit::Code(_) => warn!("Background transfer error"),
+            ChildExit::Signal(signal) => {
+                warn!("Background transfer terminated by signal {signal}")
+            }
+        }
+        return;
+    }
     match exit {
         ChildExit::Code(0) => {
             info!("Background saving terminated with success");
@@ -465,13 +525,18 @@ fn background_save_done(srv: &mut ServerState, exit: ChildExit, now: Ms) {
     srv.rdb.last_bgsave_secs = Some((now - child.started_ms) / 1000);
 }
 
-/// Stops a running BGSAVE child and removes its temp file (Redis: `killRDBChild`): FLUSHALL
-/// makes its snapshot stale, SHUTDOWN saves in the foreground instead.
-pub fn kill_bgsave_child(srv: &mut ServerState) {
-    if let Some(child) = srv.rdb.child.take() {
-        process::kill_and_reap(child.pid);
-        remove_temp_file(child.pid);
-    }
+/// Stops a running snapshot child and removes its temp file (Redis: `killRDBChild`):
+/// FLUSHALL makes its snapshot stale, SHUTDOWN saves in the foreground instead, a diskless
+/// sync lost its last replica. The replicas waiting for it are dropped; they will ask again.
+pub fn kill_bgsave_child(ctx: &mut Ctx) {
+    let Some(child) = ctx.srv.rdb.child.as_ref() else {
+        return;
+    };
+    let (pid, target) = (child.pid, child.target);
+    let exit = process::kill_and_reap(pid);
+    background_save_done(ctx.srv, exit, ctx.now);
+    remove_temp_file(pid);
+    super::fullsync::bgsave_done(ctx, exit, target);
 }
 
 fn remove_temp_file(pid: i32) {

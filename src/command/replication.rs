@@ -19,9 +19,8 @@
 //! that the new replica (and the others, harmlessly) get a `SELECT` before the next command.
 //! `master_repl_offset` counts the stream's bytes.
 //!
-//! The RDB image is written synchronously, in the loop (ferrodis has no fork yet): the image
-//! and the stream that follows it are therefore consistent by construction — nothing can run
-//! between the two.
+//! The RDB image is made by a forked child, and the stream written meanwhile is held in the
+//! replica's output buffer until the image has been sent: [`super::fullsync`] tells how.
 //!
 //! # Replica clients
 //!
@@ -30,19 +29,12 @@
 //! `connected_clients`, not closed for idleness, and its output is limited by the `replica`
 //! class of `client-output-buffer-limit`. A command it sends that would produce a reply
 //! closes it, as Redis does ("Replica generated a reply"); `REPLCONF ACK` produces none.
-//!
-//! # What grows here later
-//!
-//! The replication backlog (so that PSYNC can continue a stream instead of resending the
-//! data), the replica role (REPLICAOF: the handshake state machine and applying a master's
-//! stream), WAIT. [`ReplicationFeed`] is where the backlog will be appended to, next to the
-//! replicas' buffers.
 
 use super::error::{CommandError, CommandResult};
+use super::fullsync::{self, SyncState};
 use super::table::{flags::*, CommandSpec};
 use super::Ctx;
 use crate::db::Ms;
-use crate::persist::rdb;
 use log::{info, warn};
 use rand::Rng;
 
@@ -123,6 +115,8 @@ pub struct ReplicationFeed {
     pub backlog: Option<ReplicationBacklog>,
     /// Slab keys of the attached replicas, in attach order.
     replicas: Vec<usize>,
+    /// The pipe a diskless snapshot child writes into, while the loop reads it.
+    pub rdb_pipe: Option<fullsync::RdbPipe>,
     /// The database the stream last selected; `None` forces a SELECT before the next command.
     selected_db: Option<usize>,
     /// Calls of [`replication_cron`] (once a second), for the PING period.
@@ -148,6 +142,7 @@ impl Default for ReplicationFeed {
             second_repl_offset: -1,
             backlog: None,
             replicas: Vec::new(),
+            rdb_pipe: None,
             selected_db: None,
             cron_loops: 0,
             no_replicas_since: 0,
@@ -342,6 +337,25 @@ pub struct ReplicaLink {
     pub ack_time: Ms,
     /// REPLCONF capa psync2: it understands `+CONTINUE <replid>`.
     pub capa_psync2: bool,
+    /// REPLCONF capa eof: it can read a diskless snapshot (`$EOF:<mark>`).
+    pub capa_eof: bool,
+    /// It asked with SYNC, not PSYNC: no `+FULLRESYNC` line, and no ACKs to expect
+    /// (Redis: `CLIENT_PRE_PSYNC`).
+    pub pre_psync: bool,
+    /// Where its synchronization stands ([`super::fullsync`]).
+    pub state: SyncState,
+    /// The offset its snapshot continues from (Redis: `psync_initial_offset`).
+    pub initial_offset: i64,
+    /// Online after a diskless sync: its stream waits for its first REPLCONF ACK.
+    pub stream_on_ack: bool,
+}
+
+impl ReplicaLink {
+    /// Its output buffer is not written yet: it holds the stream written since its
+    /// snapshot's fork until the snapshot itself has been sent.
+    pub fn holds_stream(&self) -> bool {
+        self.attached && (self.state != SyncState::Online || self.stream_on_ack)
+    }
 }
 
 /// A random 40-hex-digit id (Redis: `getRandomHexChars`), for run ids and replication ids.
@@ -383,6 +397,13 @@ pub fn feed_raw(ctx: &mut Ctx, bytes: &[u8]) {
     ctx.srv.propagation.repl.append(bytes);
     for i in 0..ctx.srv.propagation.repl.replicas.len() {
         let replica = ctx.srv.propagation.repl.replicas[i];
+        if !ctx
+            .clients
+            .get(replica)
+            .is_some_and(fullsync::receives_stream)
+        {
+            continue;
+        }
         if let Some(out) = ctx.reply_to(replica) {
             out.raw(bytes);
         }
@@ -430,8 +451,10 @@ pub fn sync_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         ));
     }
     let psync = argv[0].eq_ignore_ascii_case(b"psync");
-    let addr = ctx.me().addr;
-    info!("Replica {addr} asks for synchronization");
+    info!(
+        "Replica {} asks for synchronization",
+        fullsync::replica_name(ctx.me())
+    );
     if psync {
         let offset = super::args::int(argv[2]).map_err(|_| CommandError::NotInteger)?;
         if try_partial_resync(ctx, argv[1], offset) {
@@ -443,7 +466,8 @@ pub fn sync_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         }
     }
     ctx.srv.propagation.repl.sync_full += 1;
-    attach_replica(ctx);
+    attach_replica(ctx, SyncState::WaitBgsaveStart);
+    ctx.me().replica.pre_psync = !psync;
     let size = config_i64(ctx, "repl-backlog-size", 1 << 20).max(1) as usize;
     let new_replid = random_id(&mut ctx.srv.rng);
     let repl = &mut ctx.srv.propagation.repl;
@@ -460,27 +484,7 @@ pub fn sync_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
             repl.replid
         );
     }
-    repl.selected_db = None;
-    if psync {
-        let line = format!(
-            "+FULLRESYNC {} {}\r\n",
-            repl.replid, repl.master_repl_offset
-        );
-        ctx.out.raw(line.as_bytes());
-    }
-    let mut opts = super::persistence::save_options(ctx.srv, ctx.now);
-    // A replica proxies its master's stream, which goes on in the master's database.
-    opts.repl_stream_db = ctx
-        .srv
-        .master
-        .conn
-        .filter(|_| ctx.srv.master.is_connected())
-        .and_then(|key| ctx.clients.get(key))
-        .map(|c| c.db);
-    let image = rdb::save_to_vec(ctx.dbs, &opts);
-    ctx.out.raw(format!("${}\r\n", image.len()).as_bytes());
-    ctx.out.raw(&image);
-    info!("Synchronization with replica {addr} succeeded");
+    fullsync::full_sync_requested(ctx);
     Ok(())
 }
 
@@ -488,11 +492,12 @@ fn args_is_failover(arg: &[u8]) -> bool {
     arg.eq_ignore_ascii_case(b"failover")
 }
 
-/// Flags the caller as a replica reading the stream.
-fn attach_replica(ctx: &mut Ctx) {
+/// Flags the caller as a replica, in synchronization state `state`.
+fn attach_replica(ctx: &mut Ctx, state: SyncState) {
     let (id, now) = (ctx.id, ctx.now);
     let me = ctx.me();
     me.replica.attached = true;
+    me.replica.state = state;
     me.replica.ack_time = now;
     // Its output is the stream from now on: CLIENT REPLY OFF/SKIP must not eat it.
     me.reply_mode = super::client::ReplyMode::On;
@@ -523,7 +528,7 @@ fn try_partial_resync(ctx: &mut Ctx, replid: &[u8], offset: i64) -> bool {
         return false;
     };
     let psync2 = ctx.me().replica.capa_psync2;
-    attach_replica(ctx);
+    attach_replica(ctx, SyncState::Online);
     let line = if psync2 {
         format!("+CONTINUE {}\r\n", ctx.srv.propagation.repl.replid)
     } else {
@@ -555,6 +560,8 @@ pub fn replconf_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         } else if option.eq_ignore_ascii_case(b"capa") {
             if value.eq_ignore_ascii_case(b"psync2") {
                 ctx.me().replica.capa_psync2 = true;
+            } else if value.eq_ignore_ascii_case(b"eof") {
+                ctx.me().replica.capa_eof = true;
             }
         } else if option.eq_ignore_ascii_case(b"ack") {
             let now = ctx.now;
@@ -564,6 +571,7 @@ pub fn replconf_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
                     link.ack_offset = link.ack_offset.max(offset);
                     link.ack_time = now;
                 }
+                fullsync::ack_received(ctx);
                 process_clients_waiting_replicas(ctx);
             }
             return Ok(());
@@ -628,7 +636,11 @@ pub fn replication_cron(ctx: &mut Ctx) {
     for i in 0..repl.replicas.len() {
         let key = repl.replicas[i];
         if let Some(c) = ctx.clients.get_mut(key) {
-            if now - c.replica.ack_time > timeout_ms {
+            let link = &c.replica;
+            if link.state == SyncState::Online
+                && !link.pre_psync
+                && now - link.ack_time > timeout_ms
+            {
                 warn!(
                     "Disconnecting timedout replica (streaming sync): {}",
                     c.addr
@@ -646,6 +658,7 @@ pub fn replication_cron(ctx: &mut Ctx) {
     if !is_replica && !failover_paused && loops.is_multiple_of(period) {
         feed(ctx, None, &[b"PING".to_vec()]);
     }
+    fullsync::sync_cron(ctx);
 }
 
 /// Before the loop sleeps (Redis: the replication part of `beforeSleep`): a WAIT asked for
@@ -729,11 +742,15 @@ pub fn info_replicas(ctx: &Ctx, now: Ms) -> Vec<String> {
         .into_iter()
         .enumerate()
         .map(|(i, (ip, link))| {
+            let lag = match link.state {
+                SyncState::Online => (now - link.ack_time).max(0) / 1000,
+                _ => 0,
+            };
             format!(
-                "slave{i}:ip={ip},port={},state=online,offset={},lag={}",
+                "slave{i}:ip={ip},port={},state={},offset={},lag={lag}",
                 link.listening_port,
+                link.state.name(),
                 link.ack_offset,
-                (now - link.ack_time).max(0) / 1000
             )
         })
         .collect()
@@ -744,7 +761,7 @@ pub fn info_replicas(ctx: &Ctx, now: Ms) -> Vec<String> {
 pub fn count_acks(ctx: &Ctx, offset: i64) -> usize {
     replicas(ctx)
         .iter()
-        .filter(|(_, link)| link.ack_offset >= offset)
+        .filter(|(_, link)| link.state == SyncState::Online && link.ack_offset >= offset)
         .count()
 }
 
@@ -754,7 +771,9 @@ fn good_replicas(ctx: &Ctx) -> usize {
     let max_lag = config_i64(ctx, "min-replicas-max-lag", 10);
     replicas(ctx)
         .iter()
-        .filter(|(_, link)| (ctx.now - link.ack_time) / 1000 <= max_lag)
+        .filter(|(_, link)| {
+            link.state == SyncState::Online && (ctx.now - link.ack_time) / 1000 <= max_lag
+        })
         .count()
 }
 

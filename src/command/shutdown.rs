@@ -217,11 +217,17 @@ fn finish_shutdown(ctx: &mut Ctx) -> Outcome {
     for (ip, link) in &replicas {
         if link.ack_offset != offset {
             lagging += 1;
+            let online = link.state == super::fullsync::SyncState::Online;
             warn!(
-                "Lagging replica {ip}:{} reported offset {} behind master, lag={}, state=online.",
+                "Lagging replica {ip}:{} reported offset {} behind master, lag={}, state={}.",
                 link.listening_port,
                 offset - link.ack_offset,
-                (ctx.now / 1000 - link.ack_time / 1000).max(0)
+                if online {
+                    (ctx.now / 1000 - link.ack_time / 1000).max(0)
+                } else {
+                    0
+                },
+                link.state.name()
             );
         }
     }
@@ -234,7 +240,7 @@ fn finish_shutdown(ctx: &mut Ctx) -> Outcome {
     }
     if ctx.srv.rdb.child.is_some() {
         warn!("There is a child saving an .rdb. Killing it!");
-        super::persistence::kill_bgsave_child(ctx.srv);
+        super::persistence::kill_bgsave_child(ctx);
     }
     // Without its first rewrite the AOF holds nothing yet: exiting would lose the dataset.
     if ctx.srv.aof.child.is_some() && ctx.srv.aof.status == super::aof::AofStatus::WaitRewrite {

@@ -71,8 +71,9 @@ pub fn listen_to_port(bind: &[String], port: u16, backlog: i32) -> io::Result<Ve
 }
 
 /// The token of TCP listener `index` (listeners count down from here; client tokens are slab
-/// keys counting up from 0, and the signal and Unix listener tokens sit just above).
-const FIRST_LISTENER_TOKEN: usize = usize::MAX - 3;
+/// keys counting up from 0, and the signal, Unix listener and diskless-sync pipe tokens sit
+/// just above).
+const FIRST_LISTENER_TOKEN: usize = usize::MAX - 4;
 /// Tokens reserved for TCP listeners: far more than `bind` addresses on `port` and `tls-port`.
 const LISTENER_TOKENS: usize = 1 << 16;
 

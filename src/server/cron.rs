@@ -52,7 +52,16 @@ impl Server {
             self.close_client(key);
         }
 
-        // The BGSAVE child, the save points (Redis: `checkChildrenDone`, `serverCron`).
+        // The snapshot child, the replicas waiting for one, the save points (Redis:
+        // `checkChildrenDone`, `replicationStartPendingFork`, `serverCron`).
+        {
+            let mut scratch = ReplyBuffer::new();
+            let mut ctx = self.ctx(NO_CLIENT, 0, &mut scratch, now);
+            if let Some((exit, target)) = command::persistence::reap_bgsave_child(ctx.srv, now) {
+                command::fullsync::bgsave_done(&mut ctx, exit, target);
+            }
+            command::fullsync::start_pending_fork(&mut ctx);
+        }
         command::persistence::rdb_cron(&self.dbs, &mut self.state, now);
         command::aof::aof_cron(&self.dbs, &mut self.state, now);
         self.state.migrate_sockets.close_timed_out(now);

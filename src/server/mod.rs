@@ -277,8 +277,9 @@ impl Net<'_> {
     /// Queues a client for writing in this turn's `before_sleep`.
     pub fn queue_write(&mut self, key: usize) {
         if let Some(c) = self.clients.get_mut(key) {
-            let has_output =
-                !c.reply.is_empty() || c.socket.as_ref().is_some_and(Connection::wants_write);
+            let has_output = !c.reply.is_empty()
+                || c.rdb_transfer.is_some()
+                || c.socket.as_ref().is_some_and(Connection::wants_write);
             if !c.pending_write && (has_output || c.close_asap || c.close_after_reply) {
                 c.pending_write = true;
                 self.state.clients_pending_write.push(key);
@@ -486,6 +487,8 @@ impl Server {
                         }
                     }
                     UNIX_LISTENER_TOKEN => self.net().accept_unix_clients(),
+                    // Read in before_sleep, with the replicas' writes of this turn done.
+                    crate::command::fullsync::RDB_PIPE_TOKEN => {}
                     Token(key) => {
                         // Events for a client closed earlier in this batch are spurious.
                         if !self.clients.contains(key) {
@@ -585,6 +588,9 @@ impl Server {
             crate::command::tracking::handle_pending_key_invalidations(&mut ctx);
             crate::command::tracking::broadcast_invalidation_messages(&mut ctx);
             crate::command::replication::before_sleep(&mut ctx);
+            // A diskless sync: what the child wrote since, for the replicas (Redis reads the
+            // pipe from its readable event; here once per turn, which that event wakes).
+            crate::command::fullsync::pump_rdb_pipe(&mut ctx);
         }
         // The AOF reaches the file (and, with `appendfsync always`, the disk) before any reply
         // of this turn is written: a client never sees a write acknowledged that a crash

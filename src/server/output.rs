@@ -9,6 +9,7 @@
 //! for the next turn, one whose socket is full gets writable interest until it drains.
 
 use super::{unix_ms, Net};
+use crate::command::fullsync::{self, RdbTransfer};
 use crate::net::Connection;
 use log::{debug, warn};
 use mio::{Interest, Token};
@@ -80,19 +81,48 @@ impl Net<'_> {
             Some(Err(e)) if e.kind() == io::ErrorKind::WouldBlock => socket_full = true,
             _ => failed = true,
         }
-        while !failed && !socket_full && !c.reply.is_empty() && written < NET_MAX_WRITES_PER_EVENT {
-            let Some(socket) = c.socket.as_mut() else {
+        // A replica being synchronized gets its transfer (the snapshot) first, and its
+        // output buffer (the stream) only once it is synchronized (`command::fullsync`).
+        let now = unix_ms();
+        while !failed && !socket_full && written < NET_MAX_WRITES_PER_EVENT {
+            let from_transfer = match c.rdb_transfer.as_deref_mut().map(RdbTransfer::fill) {
+                Some(Ok(true)) => true,
+                Some(Ok(false)) => {
+                    if c.rdb_transfer.as_ref().is_some_and(|t| t.finished()) {
+                        fullsync::transfer_finished(c, now);
+                        continue;
+                    }
+                    break;
+                }
+                Some(Err(e)) => {
+                    warn!("Reading the RDB file for replica id={}: {e}", c.id);
+                    failed = true;
+                    break;
+                }
+                None if c.replica.holds_stream() || c.reply.is_empty() => break,
+                None => false,
+            };
+            let (Some(socket), bytes) = (
+                c.socket.as_mut(),
+                match c.rdb_transfer.as_deref() {
+                    Some(t) if from_transfer => t.ready(),
+                    _ => c.reply.as_bytes(),
+                },
+            ) else {
                 failed = true;
                 break;
             };
-            match socket.write(c.reply.as_bytes()) {
+            match socket.write(bytes) {
                 Ok(0) => {
                     failed = true;
                     break;
                 }
                 Ok(n) => {
                     self.state.stats.total_net_output_bytes += n as u64;
-                    c.reply.consume(n);
+                    match c.rdb_transfer.as_deref_mut() {
+                        Some(t) if from_transfer => t.consume(n, now),
+                        _ => c.reply.consume(n),
+                    }
                     written += n;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -107,7 +137,9 @@ impl Net<'_> {
         if failed {
             return self.close_client(key);
         }
-        let cut_short = !c.reply.is_empty() && written >= NET_MAX_WRITES_PER_EVENT;
+        let has_output = c.rdb_transfer.as_ref().is_some_and(|t| t.has_output())
+            || (!c.replica.holds_stream() && !c.reply.is_empty());
+        let cut_short = has_output && written >= NET_MAX_WRITES_PER_EVENT;
         if cut_short {
             // The socket may still take more: no writable event will say so. Next turn.
             if !c.pending_write {
@@ -116,8 +148,7 @@ impl Net<'_> {
             }
             return;
         }
-        let want_writable =
-            !c.reply.is_empty() || c.socket.as_ref().is_some_and(Connection::wants_write);
+        let want_writable = has_output || c.socket.as_ref().is_some_and(Connection::wants_write);
         if want_writable != c.writable_registered {
             let interest = if want_writable {
                 Interest::READABLE | Interest::WRITABLE

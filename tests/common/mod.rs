@@ -33,6 +33,9 @@ impl TestServer {
         let dir = fresh_server_dir();
         let mut child = Command::new(env!("CARGO_BIN_EXE_ferrodis-server"))
             .args(["--port", "0", "--loglevel", "notice"])
+            // A replica's full sync starts at once (Redis's default waits 5 s for others to
+            // join a diskless one; the tests that need the wait set it).
+            .args(["--repl-diskless-sync-delay", "0"])
             .arg("--dir")
             .arg(&dir)
             .args(extra)

@@ -48,7 +48,7 @@ class Cluster:
         d = self.tmp / f"ferrodis-{port}"
         d.mkdir(exist_ok=True)
         args = [os.environ["FERRODIS_BIN"], "--port", str(port), "--dir", str(d), "--save", "",
-                "--enable-debug-command", "yes"]
+                "--enable-debug-command", "yes", "--repl-diskless-sync-delay", "0"]
         if replicaof:
             args += ["--replicaof", "127.0.0.1", str(replicaof)]
         log = open(d / "log", "a")
