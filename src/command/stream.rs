@@ -372,7 +372,7 @@ fn reply_entry(out: &mut ReplyBuffer, e: &EntryView) {
     out.array_len(e.field_count() * 2);
     for (f, v) in e.pairs() {
         out.bulk(f);
-        out.bulk(v);
+        out.bulk(&v);
     }
 }
 

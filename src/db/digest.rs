@@ -100,7 +100,7 @@ fn mix_value(d: &mut Digest, value: &Value, has_expire: bool) {
                 mix_digest(d, id.as_bytes());
                 for (field, value) in entry.pairs() {
                     mix_digest(d, field);
-                    mix_digest(d, value);
+                    mix_digest(d, &value);
                 }
                 true
             });

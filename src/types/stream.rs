@@ -17,11 +17,16 @@
 //!
 //!  Node.buf:  <n master fields> (<len> <field>)*n                      master entry
 //!             ( <flags: u8> <ms delta> <seq delta: zigzag>               one entry
-//!               [<n fields> (<len> <field> <len> <value>)*n]           no SAMEFIELDS flag
-//!               | (<len> <value>)*n_master                   )*        SAMEFIELDS flag
+//!               [<n fields> (<len> <field> <value>)*n]                 no SAMEFIELDS flag
+//!               | (<value>)*n_master                         )*        SAMEFIELDS flag
+//!  <value>: <2 x len> <bytes>, or <2 x zigzag(n) + 1> for a value that is the integer n
 //!  all numbers are LEB128 varints (1 byte below 128); flags: 1 = deleted, 2 = same fields
 //!  Node.live / Node.deleted: the counts Redis keeps at the head of its listpack
 //! ```
+//!
+//! A value that is an integer written canonically (`42`, `-7`, not `007` or `+1`) is kept as
+//! that integer, as Redis's listpack does (`lpStringToInt64`): a reading `1048576` takes 4
+//! bytes instead of 8, and reads give back the same text ([`StreamValue`]).
 //!
 //! Redis's listpack adds a back-length to every element and an `lp-count` to every entry so
 //! it can be walked backwards; ferrodis walks a node forward and remembers the entry offsets
@@ -171,6 +176,83 @@ fn get_bytes<'a>(buf: &'a [u8], pos: &mut usize) -> &'a [u8] {
     &buf[start..end]
 }
 
+/// Appends a value (see the essay): an integer when `s` is one canonically and small enough
+/// for its tagged zigzag form to fit 64 bits, else the bytes.
+fn put_value(buf: &mut Vec<u8>, s: &[u8]) {
+    match canonical_int(s).map(zigzag).filter(|&z| z < 1 << 63) {
+        Some(z) => put_varint(buf, z << 1 | 1),
+        None => {
+            put_varint(buf, (s.len() as u64) << 1);
+            buf.extend_from_slice(s);
+        }
+    }
+}
+
+/// Reads the value at `*pos`.
+fn get_value<'a>(buf: &'a [u8], pos: &mut usize) -> StreamValue<'a> {
+    let tag = get_varint(buf, pos);
+    if tag & 1 == 1 {
+        return StreamValue::int(unzigzag(tag >> 1));
+    }
+    let start = (*pos).min(buf.len());
+    let end = start.saturating_add((tag >> 1) as usize).min(buf.len());
+    *pos = end;
+    StreamValue::Bytes(&buf[start..end])
+}
+
+/// Steps over the value at `*pos` without decoding it.
+fn skip_value(buf: &[u8], pos: &mut usize) {
+    let tag = get_varint(buf, pos);
+    if tag & 1 == 0 {
+        *pos = pos.saturating_add((tag >> 1) as usize).min(buf.len());
+    }
+}
+
+/// An entry's value as read from a node: its bytes, or the text of the integer it was
+/// stored as, in a buffer of its own (no allocation). Derefs to the bytes either way.
+#[derive(Clone, Copy)]
+pub enum StreamValue<'a> {
+    Bytes(&'a [u8]),
+    Int {
+        text: [u8; crate::util::I64_BUF],
+        start: u8,
+    },
+}
+
+impl StreamValue<'_> {
+    fn int(n: i64) -> Self {
+        let mut text = [0u8; crate::util::I64_BUF];
+        let len = crate::util::write_i64(n, &mut text).len();
+        StreamValue::Int {
+            text,
+            start: (crate::util::I64_BUF - len) as u8,
+        }
+    }
+}
+
+impl std::ops::Deref for StreamValue<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            StreamValue::Bytes(b) => b,
+            StreamValue::Int { text, start } => &text[*start as usize..],
+        }
+    }
+}
+
+impl std::fmt::Debug for StreamValue<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", String::from_utf8_lossy(self))
+    }
+}
+
+impl PartialEq<&[u8]> for StreamValue<'_> {
+    fn eq(&self, other: &&[u8]) -> bool {
+        **self == **other
+    }
+}
+
 fn zigzag(n: i64) -> u64 {
     ((n << 1) ^ (n >> 63)) as u64
 }
@@ -277,7 +359,7 @@ impl<'a> EntryView<'a> {
     }
 
     /// The entry's (field, value) pairs in order.
-    pub fn pairs(&self) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + 'a {
+    pub fn pairs(&self) -> impl Iterator<Item = (&'a [u8], StreamValue<'a>)> + 'a {
         let buf: &'a [u8] = &self.node.buf;
         let same = self.same_fields();
         let mut pos = self.body;
@@ -288,7 +370,7 @@ impl<'a> EntryView<'a> {
             } else {
                 get_bytes(buf, &mut pos)
             };
-            let value = get_bytes(buf, &mut pos);
+            let value = get_value(buf, &mut pos);
             (field, value)
         })
     }
@@ -358,13 +440,14 @@ impl Node {
             nfields = self.master_fields as usize;
             body = pos;
             for _ in 0..nfields {
-                get_bytes(buf, &mut pos);
+                skip_value(buf, &mut pos);
             }
         } else {
             nfields = get_varint(buf, &mut pos) as usize;
             body = pos;
-            for _ in 0..nfields * 2 {
+            for _ in 0..nfields {
                 get_bytes(buf, &mut pos);
+                skip_value(buf, &mut pos);
             }
         }
         EntryView {
@@ -424,7 +507,7 @@ impl Node {
             lp_int_size(i64::from(flags)) + lp_int_size(ms_delta as i64) + lp_int_size(seq_delta);
         let lp_count = if flags & FLAG_SAMEFIELDS != 0 {
             for v in values {
-                put_bytes(&mut self.buf, v);
+                put_value(&mut self.buf, v);
                 lp += lp_str_size(v);
             }
             n + 3
@@ -433,7 +516,7 @@ impl Node {
             lp += lp_int_size(n as i64);
             for (f, v) in fields.iter().zip(values) {
                 put_bytes(&mut self.buf, f);
-                put_bytes(&mut self.buf, v);
+                put_value(&mut self.buf, v);
                 lp += lp_str_size(f) + lp_str_size(v);
             }
             2 * n + 4
@@ -1042,11 +1125,60 @@ mod tests {
         assert_eq!(ids(&s, true), vec![(2, 0), (1, 5), (1, 0)]);
         let e = s.get(StreamId::new(1, 5)).unwrap();
         assert!(e.same_fields());
-        let pairs: Vec<_> = e.pairs().collect();
-        assert_eq!(pairs, vec![(&b"a"[..], &b"2"[..]), (&b"b"[..], &b"y"[..])]);
+        assert_eq!(texts(&e), vec![("a", "2".into()), ("b", "y".into())]);
         let e = s.get(StreamId::new(2, 0)).unwrap();
         assert!(!e.same_fields());
-        assert_eq!(e.pairs().collect::<Vec<_>>(), vec![(&b"c"[..], &b"3"[..])]);
+        assert_eq!(texts(&e), vec![("c", "3".into())]);
+    }
+
+    fn texts(e: &EntryView) -> Vec<(&'static str, String)> {
+        e.pairs()
+            .map(|(f, v)| {
+                let f: &'static str = Box::leak(String::from_utf8_lossy(f).into_owned().into());
+                (f, String::from_utf8_lossy(&v).into_owned())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn integer_values_are_stored_as_integers_and_read_back_as_written() {
+        let values = [
+            "0",
+            "12",
+            "-5",
+            "1048576",
+            "007",
+            "+1",
+            "-0",
+            " 1",
+            "",
+            "1.5",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "4611686018427387903",
+            "4611686018427387904",
+            "-4611686018427387904",
+            "-4611686018427387905",
+        ];
+        let mut s = Stream::new();
+        for (i, v) in values.iter().enumerate() {
+            add(&mut s, 1, i as u64, &[("f", v)]);
+        }
+        for (i, v) in values.iter().enumerate() {
+            add(&mut s, 2, i as u64, &[("g", "x"), ("h", v)]);
+        }
+        for (i, v) in values.iter().enumerate() {
+            let e = s.get(StreamId::new(1, i as u64)).unwrap();
+            assert_eq!(texts(&e), vec![("f", v.to_string())]);
+            let e = s.get(StreamId::new(2, i as u64)).unwrap();
+            assert_eq!(texts(&e), vec![("g", "x".into()), ("h", v.to_string())]);
+        }
+        // A 7-digit reading takes a 4-byte varint, not 1 + 7 bytes.
+        let mut buf = Vec::new();
+        put_value(&mut buf, b"1048576");
+        assert_eq!(buf.len(), 4);
+        put_value(&mut buf, b"0123");
+        assert_eq!(buf.len(), 4 + 5);
     }
 
     #[test]

@@ -39,14 +39,14 @@ fn node_listpack(master: StreamId, node: &Node) -> Vec<u8> {
         let n = e.field_count();
         if e.same_fields() {
             for (_, v) in e.pairs() {
-                lp.push_bytes(v);
+                lp.push_bytes(&v);
             }
             lp.push_int(n as i64 + 3);
         } else {
             lp.push_int(n as i64);
             for (f, v) in e.pairs() {
                 lp.push_bytes(f);
-                lp.push_bytes(v);
+                lp.push_bytes(&v);
             }
             lp.push_int(2 * n as i64 + 4);
         }
