@@ -174,7 +174,7 @@ fn list_for_write<'d>(
 
 /// The list at `key`, created empty if absent (the caller pushes into it at once).
 fn list_or_create<'d>(db: &'d mut Db, key: &[u8], now: Ms) -> Result<&'d mut List, CommandError> {
-    Ok(db.lookup_write_or_create(key, now, || Value::List(Box::default()))?)
+    Ok(db.lookup_write_or_create(key, now, || Value::List(List::default()))?)
 }
 
 fn fill(ctx: &Ctx) -> i64 {

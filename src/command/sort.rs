@@ -334,7 +334,7 @@ fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) -> CommandResult 
                 // As Redis's `setKey`: only a key that did not exist is "added" (`dbAdd`) and
                 // wakes clients blocked on it; overwriting an existing key wakes nobody.
                 let created = !db.exists(dst, now);
-                db.set(dst, Value::List(Box::new(list)), now, false);
+                db.set(dst, Value::List(list), now, false);
                 if created {
                     signal_key_as_ready(ctx, dst);
                 }

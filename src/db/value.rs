@@ -1,12 +1,13 @@
 //! `Value` and `Object`: what a key maps to (Redis: `robj` in `object.c`).
 //!
 //! A Redis object is a type tag, an encoding and a pointer. Here the type is the enum variant,
-//! strings are stored inline in the variant (an [`Sds`]), and each collection sits behind a `Box`
-//! so that every slot of the keyspace has the same small size (24 bytes for the value) whatever the
-//! key holds — except hashes and sorted sets, which are built to be two words wide themselves (a
-//! boxed listpack buffer or a boxed table) and so need no box of their own. Each collection type
-//! chooses its own encodings (listpack, intset, hashtable, ...) inside its own module under
-//! `src/types/`. [`ValueType`] maps each variant to its type, for typed lookups.
+//! strings are stored inline in the variant (an [`Sds`]), and every slot of the keyspace has the
+//! same small size (24 bytes for the value) whatever the key holds. Lists, hashes, sets and sorted
+//! sets are built to be two words wide themselves (an exact-size listpack or intset buffer, or a
+//! boxed table or quicklist), so they sit in the variant with no box of their own and a small
+//! collection costs one allocation; only a stream, whose header is several words, is boxed. Each
+//! collection type chooses its own encodings (listpack, intset, hashtable, ...) inside its own
+//! module under `src/types/`. [`ValueType`] maps each variant to its type, for typed lookups.
 
 use crate::types::sds::Sds;
 use crate::types::{hash::Hash, list::List, set::Set, stream::Stream, zset::ZSet};
@@ -16,7 +17,8 @@ use crate::types::{hash::Hash, list::List, set::Set, stream::Stream, zset::ZSet}
 #[derive(Clone)]
 pub enum Value {
     Str(Sds),
-    List(Box<List>),
+    /// Not boxed: a `List` is two words (see `types::list`), so a short list is one allocation.
+    List(List),
     /// Not boxed: a `Hash` is two words (see `types::hash`), so a small hash is one allocation.
     Hash(Hash),
     /// Not boxed: a `Set` is two words (see `types::set`), so an intset is one allocation.

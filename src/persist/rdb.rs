@@ -1074,7 +1074,7 @@ fn load_value<R: Read>(
     let value = match kind {
         TYPE_STRING => Some(Value::Str(Sds::from_vec(r.string("a string value")?))),
         TYPE_LIST | TYPE_LIST_ZIPLIST | TYPE_LIST_QUICKLIST | TYPE_LIST_QUICKLIST_2 => {
-            load_list(r, kind, limits)?.map(|l| Value::List(Box::new(l)))
+            load_list(r, kind, limits)?.map(Value::List)
         }
         TYPE_SET | TYPE_SET_INTSET => load_set(r, kind, limits)?.map(Value::Set),
         TYPE_ZSET | TYPE_ZSET_2 | TYPE_ZSET_ZIPLIST | TYPE_ZSET_LISTPACK => {

@@ -108,7 +108,7 @@ fn list_of(items: impl IntoIterator<Item = Vec<u8>>) -> Value {
     for i in items {
         l.push(&i, End::Tail, -2);
     }
-    Value::List(Box::new(l))
+    Value::List(l)
 }
 
 fn hash_of(pairs: impl IntoIterator<Item = (Vec<u8>, Vec<u8>)>) -> Value {

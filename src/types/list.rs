@@ -48,17 +48,21 @@
 //! when it shrinks to one node. Redis 7.0 always reports `OBJECT ENCODING` as `quicklist` (the
 //! `listpack` list encoding appeared in 7.2), so this switch is invisible to clients.
 //!
-//! Growth slack: a node's buffer grows by an eighth at a time, so a stream of single pushes
-//! does not realloc every time; an LPUSH/RPUSH of several elements ([`List::push_many`]) then
-//! trims its edge node to the exact size, as Redis reallocs a listpack on every insert.
+//! **Two words wide.** A listpack's buffer is an exact-size `Box<[u8]>` that starts with the
+//! element count (so LLEN stays O(1)) and is reallocated on every change, as Redis reallocs a
+//! listpack on every insert; an empty listpack allocates nothing. The quicklist's spine (the
+//! deque and the total count) sits behind a `Box`. So a whole [`List`] is two words and lives
+//! unboxed in the keyspace's `Value`, like hashes, sets and sorted sets: a short list costs one
+//! allocation, its listpack, and a quicklist node costs two words in the deque plus its buffer.
 //!
 //! What it buys (RSS growth when loaded, `benches/compare.sh`, release build with glibc malloc,
 //! vs redis-server 7.0.15 with jemalloc): 1,000 lists x 1,000 `element:N` strings: 12.9 MB vs
-//! 13.3 MB; 100,000 lists x 10: 23.1 MB vs 29.3 MB.
+//! 13.2 MB; 100,000 lists x 10: 18.5 MB vs 29.3 MB (23.0 MB when the list itself was boxed
+//! and its listpack kept its count beside a `Vec`).
 //!
-//! Costs: push/pop at either end is O(size of one node), i.e. O(1) for a bounded fill; LINDEX
-//! and LSET walk whole nodes by their counts and then one node's entries; LRANGE is O(start +
-//! count).
+//! Costs: push/pop at either end is O(size of one node) (a shift and a realloc of the edge
+//! node), i.e. O(1) for a bounded fill; LINDEX and LSET walk whole nodes by their counts and
+//! then one node's entries; LRANGE is O(start + count).
 
 use crate::util::{parse_i64, write_i64, I64_BUF};
 use std::collections::VecDeque;
@@ -233,35 +237,62 @@ fn encode_entry(e: &Encoded, out: &mut Vec<u8>) {
     }
 }
 
-/// A packed run of list entries (Redis: a listpack; the element count is kept beside it rather
-/// than in a header).
+/// Bytes of the element count at the front of a non-empty listpack buffer.
+const HEADER: usize = 4;
+
+/// A packed run of list entries (Redis: a listpack).
+///
+/// The buffer is empty (no allocation) for an empty listpack, and otherwise
+///
+/// ```text
+///   <count: u32 LE> <entry> <entry> ...
+/// ```
+///
+/// sized exactly: every change reallocates it to its new size, as Redis reallocs a listpack on
+/// every insert. So a listpack is one pointer and one length (two words) and a short list is a
+/// single allocation holding its count and its elements — the count keeps LLEN O(1). Entry
+/// offsets used by the methods below count from the first entry, past the header.
 #[derive(Clone, Default, Debug)]
 pub struct Listpack {
-    buf: Vec<u8>,
-    count: u32,
+    buf: Box<[u8]>,
+}
+
+/// Writes `count` into the header of a non-empty listpack buffer.
+fn set_count(buf: &mut [u8], count: usize) {
+    debug_assert!(u32::try_from(count).is_ok());
+    buf[..HEADER].copy_from_slice(&(count as u32).to_le_bytes());
 }
 
 impl Listpack {
     fn len(&self) -> usize {
-        self.count as usize
+        match *self.buf {
+            [a, b, c, d, ..] => u32::from_le_bytes([a, b, c, d]) as usize,
+            _ => 0,
+        }
     }
 
+    /// The entries, back to back (the buffer past its header).
+    fn entries(&self) -> &[u8] {
+        self.buf.get(HEADER..).unwrap_or_default()
+    }
+
+    /// Bytes of the entries (the header not counted: node limits are on the entries).
     fn bytes(&self) -> usize {
-        self.buf.len()
+        self.buf.len().saturating_sub(HEADER)
     }
 
     /// Can one more entry of `size` bytes go in without overfilling the node?
     fn allows_insert(&self, size: usize, fill: i64) -> bool {
-        node_fits(self.buf.len() + size, self.len() + 1, fill)
+        node_fits(self.bytes() + size, self.len() + 1, fill)
     }
 
     fn fits(&self, fill: i64) -> bool {
-        self.len() <= 1 || node_fits(self.buf.len(), self.len(), fill)
+        self.len() <= 1 || node_fits(self.bytes(), self.len(), fill)
     }
 
     /// Decodes the entry at byte `off`: the element and the entry's total size.
     fn entry_at(&self, off: usize) -> (Elem<'_>, usize) {
-        let b = &self.buf[off..];
+        let b = &self.entries()[off..];
         let int_n = |width: usize| {
             let mut le = [0u8; 8];
             le[..width].copy_from_slice(&b[1..1 + width]);
@@ -301,12 +332,13 @@ impl Listpack {
 
     /// Byte offset of the entry that ends at `end` (reads its backlen right to left).
     fn prev_offset(&self, end: usize) -> usize {
+        let entries = self.entries();
         let mut len = 0usize;
         let mut shift = 0;
         let mut p = end;
         loop {
             p -= 1;
-            let byte = self.buf[p];
+            let byte = entries[p];
             len |= ((byte & 127) as usize) << shift;
             if byte & 128 == 0 {
                 break;
@@ -327,7 +359,7 @@ impl Listpack {
             }
             off
         } else {
-            let mut off = self.buf.len();
+            let mut off = self.bytes();
             for _ in index..self.len() {
                 off = self.prev_offset(off);
             }
@@ -335,21 +367,30 @@ impl Listpack {
         }
     }
 
-    /// Makes room for `extra` more bytes. The buffer is sized exactly (as Redis reallocs a
-    /// listpack on every insert), plus a little slack for large nodes so that a stream of
-    /// pushes does not realloc every time.
-    fn reserve(&mut self, extra: usize) {
-        if self.buf.capacity() - self.buf.len() < extra {
-            self.buf.reserve_exact(extra + self.buf.len() / 8);
+    /// Replaces the entry bytes `range` with `with`, now holding `count` entries, and
+    /// reallocates the buffer to its exact new size (none at all when `count` is 0).
+    fn splice(&mut self, range: std::ops::Range<usize>, with: &[u8], count: usize) {
+        if count == 0 {
+            self.buf = Box::default();
+            return;
         }
-    }
-
-    /// Gives back memory after removals once the slack is worth a realloc.
-    fn shrink(&mut self) {
-        let slack = self.buf.capacity() - self.buf.len();
-        if slack > 64 && slack > self.buf.len() / 4 {
-            self.buf.shrink_to_fit();
+        let mut v = std::mem::take(&mut self.buf).into_vec();
+        if v.is_empty() {
+            v.reserve_exact(HEADER + with.len());
+            v.extend_from_slice(&[0; HEADER]);
         }
+        let range = HEADER + range.start..HEADER + range.end;
+        if range.len() == with.len() {
+            v[range].copy_from_slice(with);
+        } else if range.start == v.len() {
+            // Appending: one exact realloc and no shifting.
+            v.reserve_exact(with.len());
+            v.extend_from_slice(with);
+        } else {
+            v.splice(range, with.iter().copied());
+        }
+        set_count(&mut v, count);
+        self.buf = v.into_boxed_slice();
     }
 
     /// Inserts `elem` before entry `index` (`index == len()` appends).
@@ -359,41 +400,43 @@ impl Listpack {
     }
 
     fn insert_at_offset(&mut self, off: usize, e: &Encoded) {
-        self.reserve(e.size);
-        if off == self.buf.len() {
-            encode_entry(e, &mut self.buf);
-        } else {
-            let old_len = self.buf.len();
-            encode_entry(e, &mut self.buf);
-            // Rotate the new entry from the end into place.
-            let added = self.buf.len() - old_len;
-            self.buf[off..].rotate_right(added);
+        let count = self.len() + 1;
+        let mut v = std::mem::take(&mut self.buf).into_vec();
+        v.reserve_exact(e.size + if v.is_empty() { HEADER } else { 0 });
+        if v.is_empty() {
+            v.extend_from_slice(&[0; HEADER]);
         }
-        self.count += 1;
+        let old_len = v.len();
+        encode_entry(e, &mut v);
+        debug_assert_eq!(v.len() - old_len, e.size);
+        if HEADER + off < old_len {
+            // Rotate the new entry from the end into place.
+            v[HEADER + off..].rotate_right(e.size);
+        }
+        set_count(&mut v, count);
+        self.buf = v.into_boxed_slice();
     }
 
     fn push(&mut self, e: &Encoded, end: End) {
         match end {
             End::Head => self.insert_at_offset(0, e),
-            End::Tail => self.insert_at_offset(self.buf.len(), e),
+            End::Tail => self.insert_at_offset(self.bytes(), e),
         }
     }
 
     fn pop(&mut self, end: End) -> Option<Vec<u8>> {
-        if self.count == 0 {
+        if self.len() == 0 {
             return None;
         }
         let (off, size) = match end {
             End::Head => (0, self.entry_at(0).1),
             End::Tail => {
-                let off = self.prev_offset(self.buf.len());
-                (off, self.buf.len() - off)
+                let off = self.prev_offset(self.bytes());
+                (off, self.bytes() - off)
             }
         };
         let value = self.entry_at(off).0.to_vec();
-        self.buf.drain(off..off + size);
-        self.count -= 1;
-        self.shrink();
+        self.splice(off..off + size, &[], self.len() - 1);
         Some(value)
     }
 
@@ -405,9 +448,7 @@ impl Listpack {
         for _ in 0..n {
             to += self.entry_at(to).1;
         }
-        self.buf.drain(from..to);
-        self.count -= n as u32;
-        self.shrink();
+        self.splice(from..to, &[], self.len() - n);
     }
 
     /// Replaces entry `index` with `elem`.
@@ -416,43 +457,51 @@ impl Listpack {
         let size = self.entry_at(off).1;
         let mut encoded = Vec::with_capacity(e.size);
         encode_entry(e, &mut encoded);
-        self.buf.splice(off..off + size, encoded);
-        self.shrink();
+        self.splice(off..off + size, &encoded, self.len());
     }
 
     /// Keeps only the entries for which `keep(entry index)` is true.
     fn retain(&mut self, mut keep: impl FnMut(usize) -> bool) {
-        let mut out = Vec::with_capacity(self.buf.len());
+        let entries = self.entries();
+        let mut out = Vec::with_capacity(HEADER + entries.len());
+        out.extend_from_slice(&[0; HEADER]);
         let mut off = 0;
         let mut kept = 0;
         for i in 0..self.len() {
             let size = self.entry_at(off).1;
             if keep(i) {
-                out.extend_from_slice(&self.buf[off..off + size]);
+                out.extend_from_slice(&entries[off..off + size]);
                 kept += 1;
             }
             off += size;
         }
-        out.shrink_to_fit();
-        self.buf = out;
-        self.count = kept;
+        if kept == 0 {
+            self.buf = Box::default();
+        } else {
+            set_count(&mut out, kept);
+            self.buf = out.into_boxed_slice();
+        }
     }
 
-    /// Splits off the entries from `index` on into a new listpack.
+    /// Splits off the entries from `index` on (0 < `index` < `len()`) into a new listpack.
     fn split_off(&mut self, index: usize) -> Listpack {
+        debug_assert!(0 < index && index < self.len());
         let off = self.offset_of(index);
-        let tail = Listpack {
-            buf: self.buf[off..].to_vec(),
-            count: self.count - index as u32,
-        };
-        self.buf.truncate(off);
-        self.buf.shrink_to_fit();
-        self.count = index as u32;
-        tail
+        let count = self.len();
+        let entries = &self.entries()[off..];
+        let mut tail = Vec::with_capacity(HEADER + entries.len());
+        tail.extend_from_slice(&[0; HEADER]);
+        tail.extend_from_slice(entries);
+        set_count(&mut tail, count - index);
+        let bytes = self.bytes();
+        self.splice(off..bytes, &[], index);
+        Listpack {
+            buf: tail.into_boxed_slice(),
+        }
     }
 
     fn heap_size(&self) -> usize {
-        self.buf.capacity()
+        self.buf.len()
     }
 }
 
@@ -460,15 +509,23 @@ impl Listpack {
 // List: a bare listpack or a quicklist of them.
 // ---------------------------------------------------------------------------------------------
 
+/// Two words, so that a `List` sits unboxed in the keyspace's `Value`: a bare listpack is its
+/// own exact-size buffer, and the rarer quicklist keeps its spine behind a box.
 #[derive(Clone, Debug)]
 enum Repr {
     /// The whole list in one node (the common case: one allocation).
     Packed(Listpack),
-    /// Two or more nodes, none empty; `len` is the total element count.
-    Quick {
-        nodes: VecDeque<Listpack>,
-        len: usize,
-    },
+    /// Two or more nodes.
+    Quick(Box<Quicklist>),
+}
+
+/// The nodes of a list too big for one (Redis: `quicklist`).
+#[derive(Clone, Debug)]
+struct Quicklist {
+    /// Two or more, none empty.
+    nodes: VecDeque<Listpack>,
+    /// The total element count.
+    len: usize,
 }
 
 /// A Redis list. All mutating methods that may create nodes take the `fill` setting
@@ -494,7 +551,7 @@ impl List {
     pub fn len(&self) -> usize {
         match &self.repr {
             Repr::Packed(lp) => lp.len(),
-            Repr::Quick { len, .. } => *len,
+            Repr::Quick(q) => q.len,
         }
     }
 
@@ -517,10 +574,11 @@ impl List {
         let samples = if samples == 0 { usize::MAX } else { samples };
         match &self.repr {
             Repr::Packed(lp) => lp.heap_size(),
-            Repr::Quick { nodes, .. } => {
-                let sizes = nodes.iter().map(Listpack::heap_size);
-                nodes.capacity() * std::mem::size_of::<Listpack>()
-                    + super::sampled_total(sizes, nodes.len(), samples)
+            Repr::Quick(q) => {
+                let sizes = q.nodes.iter().map(Listpack::heap_size);
+                std::mem::size_of::<Quicklist>()
+                    + q.nodes.capacity() * std::mem::size_of::<Listpack>()
+                    + super::sampled_total(sizes, q.nodes.len(), samples)
             }
         }
     }
@@ -529,14 +587,14 @@ impl List {
     pub fn node_count(&self) -> usize {
         match &self.repr {
             Repr::Packed(_) => 1,
-            Repr::Quick { nodes, .. } => nodes.len(),
+            Repr::Quick(q) => q.nodes.len(),
         }
     }
 
     fn node(&self, i: usize) -> Option<&Listpack> {
         match &self.repr {
             Repr::Packed(lp) => (i == 0).then_some(lp),
-            Repr::Quick { nodes, .. } => nodes.get(i),
+            Repr::Quick(q) => q.nodes.get(i),
         }
     }
 
@@ -552,67 +610,46 @@ impl List {
                 }
                 let mut fresh = Listpack::default();
                 fresh.push(&e, end);
-                let mut old = std::mem::take(lp);
-                // The full node will not grow again from this end: drop its growth slack.
-                old.buf.shrink_to_fit();
+                let old = std::mem::take(lp);
+                let len = old.len() + 1;
                 let nodes = match end {
                     End::Head => VecDeque::from([fresh, old]),
                     End::Tail => VecDeque::from([old, fresh]),
                 };
-                let len = nodes.iter().map(Listpack::len).sum();
-                self.repr = Repr::Quick { nodes, len };
+                self.repr = Repr::Quick(Box::new(Quicklist { nodes, len }));
             }
-            Repr::Quick { nodes, len } => {
-                *len += 1;
+            Repr::Quick(q) => {
+                q.len += 1;
                 let edge = match end {
-                    End::Head => nodes.front_mut(),
-                    End::Tail => nodes.back_mut(),
+                    End::Head => q.nodes.front_mut(),
+                    End::Tail => q.nodes.back_mut(),
                 };
-                match edge {
-                    Some(node) if node.allows_insert(size, fill) => {
+                if let Some(node) = edge {
+                    if node.allows_insert(size, fill) {
                         node.push(&e, end);
                         return;
                     }
-                    // The full node will not grow again from this end: drop its growth slack.
-                    Some(node) => node.buf.shrink_to_fit(),
-                    None => {}
                 }
                 let mut fresh = Listpack::default();
                 fresh.push(&e, end);
                 match end {
-                    End::Head => nodes.push_front(fresh),
-                    End::Tail => nodes.push_back(fresh),
+                    End::Head => q.nodes.push_front(fresh),
+                    End::Tail => q.nodes.push_back(fresh),
                 }
             }
         }
     }
 
     /// Pushes every element of `elems` at one end, in order (LPUSH / RPUSH with several
-    /// arguments), then drops the growth slack of the node they went into: a multi-element push
-    /// is usually how a list is built, and that slack (up to an eighth of the node) would stay
-    /// unused until the next push, where Redis reallocs its listpacks to the exact size.
+    /// arguments).
     pub fn push_many<'e>(
         &mut self,
         elems: impl IntoIterator<Item = &'e [u8]>,
         end: End,
         fill: i64,
     ) {
-        let mut pushed = 0usize;
         for elem in elems {
             self.push(elem, end, fill);
-            pushed += 1;
-        }
-        if pushed > 1 {
-            let edge = match &mut self.repr {
-                Repr::Packed(lp) => Some(lp),
-                Repr::Quick { nodes, .. } => match end {
-                    End::Head => nodes.front_mut(),
-                    End::Tail => nodes.back_mut(),
-                },
-            };
-            if let Some(node) = edge {
-                node.buf.shrink_to_fit();
-            }
         }
     }
 
@@ -620,19 +657,19 @@ impl List {
     pub fn pop(&mut self, end: End) -> Option<Vec<u8>> {
         match &mut self.repr {
             Repr::Packed(lp) => lp.pop(end),
-            Repr::Quick { nodes, len } => {
+            Repr::Quick(q) => {
                 let node = match end {
-                    End::Head => nodes.front_mut(),
-                    End::Tail => nodes.back_mut(),
+                    End::Head => q.nodes.front_mut(),
+                    End::Tail => q.nodes.back_mut(),
                 }?;
                 let value = node.pop(end);
                 if node.len() == 0 {
                     match end {
-                        End::Head => nodes.pop_front(),
-                        End::Tail => nodes.pop_back(),
+                        End::Head => q.nodes.pop_front(),
+                        End::Tail => q.nodes.pop_back(),
                     };
                 }
-                *len -= 1;
+                q.len -= 1;
                 self.normalize();
                 value
             }
@@ -641,9 +678,9 @@ impl List {
 
     /// Back to a bare listpack when a quicklist is down to one node.
     fn normalize(&mut self) {
-        if let Repr::Quick { nodes, .. } = &mut self.repr {
-            if nodes.len() <= 1 {
-                let lp = nodes.pop_front().unwrap_or_default();
+        if let Repr::Quick(q) = &mut self.repr {
+            if q.nodes.len() <= 1 {
+                let lp = q.nodes.pop_front().unwrap_or_default();
                 self.repr = Repr::Packed(lp);
             }
         }
@@ -653,10 +690,10 @@ impl List {
     fn locate(&self, index: usize) -> (usize, usize) {
         match &self.repr {
             Repr::Packed(_) => (0, index),
-            Repr::Quick { nodes, len } => {
-                if index < len / 2 {
+            Repr::Quick(q) => {
+                if index < q.len / 2 {
                     let mut rest = index;
-                    for (i, n) in nodes.iter().enumerate() {
+                    for (i, n) in q.nodes.iter().enumerate() {
                         if rest < n.len() {
                             return (i, rest);
                         }
@@ -664,8 +701,8 @@ impl List {
                     }
                 } else {
                     // Walk from the tail: `rest` counts elements after `index`.
-                    let mut rest = len - 1 - index;
-                    for (i, n) in nodes.iter().enumerate().rev() {
+                    let mut rest = q.len - 1 - index;
+                    for (i, n) in q.nodes.iter().enumerate().rev() {
                         if rest < n.len() {
                             return (i, n.len() - 1 - rest);
                         }
@@ -729,17 +766,17 @@ impl List {
                 if !lp.fits(fill) {
                     let lp = std::mem::take(lp);
                     let len = lp.len();
-                    self.repr = Repr::Quick {
+                    self.repr = Repr::Quick(Box::new(Quicklist {
                         nodes: VecDeque::from([lp]),
                         len,
-                    };
+                    }));
                     self.split_node(0, fill);
                 }
             }
-            Repr::Quick { nodes, len } => {
-                if let Some(node) = nodes.get_mut(n) {
+            Repr::Quick(q) => {
+                if let Some(node) = q.nodes.get_mut(n) {
                     let delta = f(node);
-                    *len = (*len as isize + delta) as usize;
+                    q.len = (q.len as isize + delta) as usize;
                     self.split_node(n, fill);
                 }
             }
@@ -748,15 +785,17 @@ impl List {
 
     /// Splits quicklist node `n` in halves until every piece fits.
     fn split_node(&mut self, n: usize, fill: i64) {
-        let Repr::Quick { nodes, .. } = &mut self.repr else {
+        let Repr::Quick(q) = &mut self.repr else {
             return;
         };
-        let Some(node) = nodes.get_mut(n) else { return };
+        let Some(node) = q.nodes.get_mut(n) else {
+            return;
+        };
         if node.fits(fill) {
             return;
         }
         let tail = node.split_off(node.len() / 2);
-        nodes.insert(n + 1, tail);
+        q.nodes.insert(n + 1, tail);
         self.split_node(n + 1, fill);
         self.split_node(n, fill);
     }
@@ -787,11 +826,11 @@ impl List {
         let e = Encoded::new(elem);
         // Inserting before a node's first entry: append to the previous node if it has room.
         if i == 0 {
-            if let Repr::Quick { nodes, len } = &mut self.repr {
-                if let Some(prev) = nodes.get_mut(n.wrapping_sub(1)) {
+            if let Repr::Quick(q) = &mut self.repr {
+                if let Some(prev) = q.nodes.get_mut(n.wrapping_sub(1)) {
                     if prev.allows_insert(e.size, fill) {
                         prev.push(&e, End::Tail);
-                        *len += 1;
+                        q.len += 1;
                         return;
                     }
                 }
@@ -834,11 +873,11 @@ impl List {
             Repr::Packed(lp) => {
                 edit(lp);
             }
-            Repr::Quick { nodes, len } => {
-                for lp in nodes.iter_mut() {
-                    *len -= edit(lp);
+            Repr::Quick(q) => {
+                for lp in q.nodes.iter_mut() {
+                    q.len -= edit(lp);
                 }
-                nodes.retain(|lp| lp.len() > 0);
+                q.nodes.retain(|lp| lp.len() > 0);
                 self.normalize();
             }
         }
@@ -860,10 +899,10 @@ impl List {
         }
         match &mut self.repr {
             Repr::Packed(lp) => lp.delete_range(index, n),
-            Repr::Quick { nodes, len } => {
+            Repr::Quick(q) => {
                 let mut base = 0;
                 let (from, to) = (index, index + n);
-                for lp in nodes.iter_mut() {
+                for lp in q.nodes.iter_mut() {
                     let (lo, hi) = (base, base + lp.len());
                     base = hi;
                     let cut_lo = from.max(lo);
@@ -876,8 +915,8 @@ impl List {
                         }
                     }
                 }
-                *len -= n;
-                nodes.retain(|lp| lp.len() > 0);
+                q.len -= n;
+                q.nodes.retain(|lp| lp.len() > 0);
                 self.normalize();
             }
         }
@@ -950,10 +989,22 @@ mod tests {
         for (i, v) in model.iter().enumerate() {
             assert_eq!(l.get(i).map(|e| e.to_vec()).as_ref(), Some(v));
         }
-        if let Repr::Quick { nodes, len } = &l.repr {
-            assert!(nodes.len() >= 2);
-            assert!(nodes.iter().all(|n| n.len() > 0));
-            assert_eq!(*len, nodes.iter().map(Listpack::len).sum::<usize>());
+        if let Repr::Quick(q) = &l.repr {
+            assert!(q.nodes.len() >= 2);
+            assert!(q.nodes.iter().all(|n| n.len() > 0));
+            assert_eq!(q.len, q.nodes.iter().map(Listpack::len).sum::<usize>());
+        }
+        // Every node's header agrees with its entries, and no buffer has slack or is empty.
+        for n in 0..l.node_count() {
+            let node = l.node(n).expect("node_count nodes");
+            let mut off = 0;
+            let mut count = 0;
+            while off < node.bytes() {
+                off += node.entry_at(off).1;
+                count += 1;
+            }
+            assert_eq!((off, count), (node.bytes(), node.len()));
+            assert_eq!(node.buf.is_empty(), node.len() == 0);
         }
     }
 
@@ -1094,8 +1145,26 @@ mod tests {
         }
     }
 
+    /// Two words, so `Value::List` needs no box (see `db::value`): a short list is one
+    /// allocation, its listpack.
     #[test]
-    fn a_list_value_stays_small() {
-        assert!(std::mem::size_of::<List>() <= 48);
+    fn a_list_is_two_words() {
+        assert_eq!(std::mem::size_of::<List>(), 16);
+        assert_eq!(std::mem::size_of::<Listpack>(), 16);
+    }
+
+    #[test]
+    fn a_short_list_is_one_exact_buffer() {
+        let mut l = List::new();
+        assert_eq!(l.heap_size(), 0);
+        l.push_many([&b"a"[..], b"bc", b"1000"], End::Tail, -2);
+        // Header, then "a" (1+1 bytes + backlen), "bc" (1+2+1), 1000 (2+1).
+        assert_eq!(l.heap_size(), HEADER + 3 + 4 + 3);
+        assert_eq!(l.len(), 3);
+        assert_eq!(l.pop(End::Head), Some(b"a".to_vec()));
+        assert_eq!(l.heap_size(), HEADER + 4 + 3);
+        l.delete_range(0, 2);
+        assert!(l.is_empty());
+        assert_eq!(l.heap_size(), 0);
     }
 }
