@@ -73,6 +73,8 @@ DEFAULT_UNITS=(
   integration/convert-zipmap-hash-on-load integration/convert-ziplist-hash-on-load
   integration/convert-ziplist-zset-on-load
   unit/wait integration/replication-4 integration/block-repl
+  integration/replication-2 integration/replication-3 integration/replication-psync
+  integration/psync2 integration/psync2-reg integration/psync2-pingoff
 )
 
 # Units whose tests time one client's big writes against another client's CLIENT LIST and

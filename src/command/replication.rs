@@ -456,7 +456,13 @@ pub fn sync_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         fullsync::replica_name(ctx.me())
     );
     if psync {
-        let offset = super::args::int(argv[2]).map_err(|_| CommandError::NotInteger)?;
+        let Ok(offset) = super::args::int(argv[2]) else {
+            warn!(
+                "Replica {} asks for synchronization but with a wrong offset",
+                fullsync::replica_name(ctx.me())
+            );
+            return Err(CommandError::NotInteger);
+        };
         if try_partial_resync(ctx, argv[1], offset) {
             ctx.srv.propagation.repl.sync_partial_ok += 1;
             return Ok(());
