@@ -408,7 +408,7 @@ fn describe_stream(s: &ferrodis::types::stream::Stream) -> Vec<Vec<u8>> {
         let mut line = e.id.to_text().into_bytes();
         for (f, v) in e.pairs() {
             line.extend_from_slice(b" ");
-            line.extend_from_slice(&[f, b"=", v].concat());
+            line.extend_from_slice(&[f, b"=", &v].concat());
         }
         items.push(line);
         true
