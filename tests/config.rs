@@ -327,7 +327,8 @@ fn unimplemented_parameters_report_redis_defaults() {
     }
     let redis = RealRedis::start(&[]);
     let mut r = redis.raw();
-    let server = TestServer::start(&[]);
+    // TestServer sets repl-diskless-sync-delay 0: both must show Redis's default here.
+    let server = TestServer::start(&["--repl-diskless-sync-delay", "5"]);
     let mut c = server.raw();
     for u in ferrodis::config::UNIMPLEMENTED {
         let ours = c.cmd_args(&["CONFIG", "GET", u.name]);
