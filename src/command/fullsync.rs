@@ -193,6 +193,16 @@ fn bool_config(ctx: &Ctx, name: &str) -> bool {
         .is_some_and(|v| v.eq_ignore_ascii_case("yes"))
 }
 
+/// The slab keys of the attached replicas for which `pred` holds, in attach order.
+fn replicas_where(ctx: &Ctx, pred: impl Fn(&Client) -> bool) -> Vec<usize> {
+    let repl = &ctx.srv.propagation.repl;
+    repl.replica_keys()
+        .iter()
+        .copied()
+        .filter(|&k| ctx.clients.get(k).is_some_and(&pred))
+        .collect()
+}
+
 /// Queues `bytes` ahead of `key`'s stream and queues the client for writing.
 fn send_before_stream(ctx: &mut Ctx, key: usize, bytes: &[u8]) {
     let Some(c) = ctx.clients.get_mut(key) else {
@@ -311,27 +321,9 @@ fn start_bgsave_for_replication(ctx: &mut Ctx, all_eof: bool) {
     let started = if socket_target {
         fork_into_pipe(ctx, &opts)
     } else {
-        persistence::bgsave_with(
-            ctx.dbs,
-            ctx.srv,
-            ctx.now,
-            &opts,
-            persistence::SaveTarget::Disk,
-        )
+        persistence::bgsave_with(ctx.dbs, ctx.srv, ctx.now, &opts)
     };
-    let waiting: Vec<usize> = ctx
-        .srv
-        .propagation
-        .repl
-        .replica_keys()
-        .iter()
-        .copied()
-        .filter(|&k| {
-            ctx.clients
-                .get(k)
-                .is_some_and(|c| c.replica.state == SyncState::WaitBgsaveStart)
-        })
-        .collect();
+    let waiting = replicas_where(ctx, |c| c.replica.state == SyncState::WaitBgsaveStart);
     if started.is_err() {
         warn!("BGSAVE for replication failed");
         for key in waiting {
@@ -508,18 +500,9 @@ pub fn pump_rdb_pipe(ctx: &mut Ctx) {
         if ctx.srv.propagation.repl.rdb_pipe.is_none() {
             return;
         }
-        let receivers: Vec<usize> = ctx
-            .srv
-            .propagation
-            .repl
-            .replica_keys()
-            .iter()
-            .copied()
-            .filter(|&k| {
-                let transfer = ctx.clients.get(k).and_then(|c| c.rdb_transfer.as_ref());
-                transfer.is_some_and(|t| t.from_pipe)
-            })
-            .collect();
+        let receivers = replicas_where(ctx, |c| {
+            c.rdb_transfer.as_ref().is_some_and(|t| t.from_pipe)
+        });
         if receivers.is_empty() {
             warn!("Diskless rdb transfer, last replica dropped, killing fork child.");
             drop_pipe(ctx);

@@ -376,7 +376,7 @@ fn bgsave_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
 /// that no child is running.
 pub fn bgsave(dbs: &[Db], srv: &mut ServerState, now: Ms) -> io::Result<()> {
     let opts = save_options(srv, now);
-    bgsave_with(dbs, srv, now, &opts, SaveTarget::Disk)
+    bgsave_with(dbs, srv, now, &opts)
 }
 
 /// [`bgsave`] with the given options (a replica's snapshot carries `repl-stream-db`).
@@ -385,12 +385,10 @@ pub fn bgsave_with(
     srv: &mut ServerState,
     now: Ms,
     opts: &SaveOptions,
-    target: SaveTarget,
 ) -> io::Result<()> {
-    fork_snapshot_child(srv, now, target, |state| {
+    fork_snapshot_child(srv, now, SaveTarget::Disk, |state| {
         write_rdb_file(dbs, &state.config, opts).is_ok()
     })
-    .map(|_| ())
 }
 
 /// Forks the snapshot child, which runs `work` (Redis: `redisFork` and the bookkeeping of
@@ -400,7 +398,7 @@ pub fn fork_snapshot_child(
     now: Ms,
     target: SaveTarget,
     work: impl FnOnce(&ServerState) -> bool,
-) -> io::Result<i32> {
+) -> io::Result<()> {
     srv.rdb.saves += 1;
     let started = Instant::now();
     let listeners = super::aof::listening_fds(srv);
@@ -427,7 +425,7 @@ pub fn fork_snapshot_child(
                 dirty_at_fork: srv.dirty,
                 target,
             });
-            Ok(pid)
+            Ok(())
         }
         Err(e) => {
             if target == SaveTarget::Disk {

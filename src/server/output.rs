@@ -83,13 +83,12 @@ impl Net<'_> {
         }
         // A replica being synchronized gets its transfer (the snapshot) first, and its
         // output buffer (the stream) only once it is synchronized (`command::fullsync`).
-        let now = unix_ms();
         while !failed && !socket_full && written < NET_MAX_WRITES_PER_EVENT {
             let from_transfer = match c.rdb_transfer.as_deref_mut().map(RdbTransfer::fill) {
                 Some(Ok(true)) => true,
                 Some(Ok(false)) => {
                     if c.rdb_transfer.as_ref().is_some_and(|t| t.finished()) {
-                        fullsync::transfer_finished(c, now);
+                        fullsync::transfer_finished(c, unix_ms());
                         continue;
                     }
                     break;
@@ -120,7 +119,7 @@ impl Net<'_> {
                 Ok(n) => {
                     self.state.stats.total_net_output_bytes += n as u64;
                     match c.rdb_transfer.as_deref_mut() {
-                        Some(t) if from_transfer => t.consume(n, now),
+                        Some(t) if from_transfer => t.consume(n, unix_ms()),
                         _ => c.reply.consume(n),
                     }
                     written += n;

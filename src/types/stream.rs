@@ -176,10 +176,11 @@ fn get_bytes<'a>(buf: &'a [u8], pos: &mut usize) -> &'a [u8] {
     &buf[start..end]
 }
 
-/// Appends a value (see the essay): an integer when `s` is one canonically and small enough
-/// for its tagged zigzag form to fit 64 bits, else the bytes.
-fn put_value(buf: &mut Vec<u8>, s: &[u8]) {
-    match canonical_int(s).map(zigzag).filter(|&z| z < 1 << 63) {
+/// Appends a value (see the essay): an integer when `s` is one canonically (`int`, its
+/// [`canonical_int`] reading) and small enough for its tagged zigzag form to fit 64 bits, else
+/// the bytes.
+fn put_value(buf: &mut Vec<u8>, s: &[u8], int: Option<i64>) {
+    match int.map(zigzag).filter(|&z| z < 1 << 63) {
         Some(z) => put_varint(buf, z << 1 | 1),
         None => {
             put_varint(buf, (s.len() as u64) << 1);
@@ -288,7 +289,12 @@ pub fn lp_int_size(n: i64) -> usize {
 /// Bytes a listpack element holding `s` takes: as an integer when `s` is one canonically
 /// (Redis: `lpStringToInt64`), else as a string.
 pub fn lp_str_size(s: &[u8]) -> usize {
-    if let Some(n) = canonical_int(s) {
+    lp_elem_size(s, canonical_int(s))
+}
+
+/// [`lp_str_size`] for `s` whose [`canonical_int`] reading is `int`.
+fn lp_elem_size(s: &[u8], int: Option<i64>) -> usize {
+    if let Some(n) = int {
         return lp_int_size(n);
     }
     let header = match s.len() {
@@ -507,17 +513,20 @@ impl Node {
             lp_int_size(i64::from(flags)) + lp_int_size(ms_delta as i64) + lp_int_size(seq_delta);
         let lp_count = if flags & FLAG_SAMEFIELDS != 0 {
             for v in values {
-                put_value(&mut self.buf, v);
-                lp += lp_str_size(v);
+                // Parsed once: for the encoding here and for Redis's listpack size.
+                let int = canonical_int(v);
+                put_value(&mut self.buf, v, int);
+                lp += lp_elem_size(v, int);
             }
             n + 3
         } else {
             put_varint(&mut self.buf, n as u64);
             lp += lp_int_size(n as i64);
             for (f, v) in fields.iter().zip(values) {
+                let int = canonical_int(v);
                 put_bytes(&mut self.buf, f);
-                put_value(&mut self.buf, v);
-                lp += lp_str_size(f) + lp_str_size(v);
+                put_value(&mut self.buf, v, int);
+                lp += lp_str_size(f) + lp_elem_size(v, int);
             }
             2 * n + 4
         };
@@ -1175,9 +1184,9 @@ mod tests {
         }
         // A 7-digit reading takes a 4-byte varint, not 1 + 7 bytes.
         let mut buf = Vec::new();
-        put_value(&mut buf, b"1048576");
+        put_value(&mut buf, b"1048576", canonical_int(b"1048576"));
         assert_eq!(buf.len(), 4);
-        put_value(&mut buf, b"0123");
+        put_value(&mut buf, b"0123", canonical_int(b"0123"));
         assert_eq!(buf.len(), 4 + 5);
     }
 
