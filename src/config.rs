@@ -1852,6 +1852,12 @@ impl Config {
                     // An old name stands for the current one too (`slaveof` for `replicaof`).
                     written.push(name);
                     written.push(storage_name(name));
+                    // A master drops its `replicaof` line (Redis: `rewriteConfigReplicaOfOption`).
+                    if storage_name(name) == "replicaof"
+                        && self.get(name).unwrap_or_default().is_empty()
+                    {
+                        continue;
+                    }
                     out.push_str(&self.directive_line(name));
                     out.push('\n');
                 }

@@ -449,6 +449,7 @@ fn load_opts() -> LoadOptions {
         verify_checksum: true,
         now_ms: now_ms(),
         limits: Limits::default(),
+        collect_expired: false,
     }
 }
 
@@ -507,7 +508,7 @@ fn files_move_both_ways_between_redis_and_ferrodis() {
             save_idle: true,
             key_save_delay_us: 0,
             aof_base: false,
-            repl_stream_db: None,
+            repl: None,
             functions: vec![LIBRARY.to_vec()],
         };
         let file = std::fs::File::create(&path).expect("create ours.rdb");
@@ -651,7 +652,7 @@ fn a_corrupt_file_stops_startup() {
         save_idle: false,
         key_save_delay_us: 0,
         aof_base: false,
-        repl_stream_db: None,
+        repl: None,
         functions: Vec::new(),
     };
     let good = rdb::save_to_vec(&dbs, &opts);

@@ -74,7 +74,7 @@ DEFAULT_UNITS=(
   integration/convert-ziplist-zset-on-load
   unit/wait integration/replication-4 integration/block-repl
   integration/replication-2 integration/replication-3 integration/replication-psync
-  integration/psync2 integration/psync2-reg integration/psync2-pingoff
+  integration/psync2 integration/psync2-reg integration/psync2-pingoff integration/psync2-master-restart
 )
 
 # Units whose tests time one client's big writes against another client's CLIENT LIST and

@@ -1086,3 +1086,141 @@ fn shutdown_abort_cancels_the_wait_and_shutdown_timeout_ends_it() {
     assert!(started.elapsed() >= Duration::from_millis(900));
     assert_eq!(caller.read_to_close(), b"");
 }
+
+/// A directory that outlives the servers started on it (removed at the end of the test).
+struct KeptDir(std::path::PathBuf);
+
+impl KeptDir {
+    fn new(name: &str) -> KeptDir {
+        let path =
+            std::env::temp_dir().join(format!("ferrodis-repl-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("create dir");
+        KeptDir(path)
+    }
+
+    fn arg(&self) -> &str {
+        self.0.to_str().expect("utf-8 temp path")
+    }
+}
+
+impl Drop for KeptDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// SHUTDOWN NOW (which saves, without first asking lagging replicas for an ACK: that GETACK
+/// would move the offset) and wait for the process to exit.
+fn shutdown(mut server: TestServer) {
+    server.raw().send_cmd(&[b"SHUTDOWN", b"NOW"]);
+    assert!(
+        server.wait_exit(Duration::from_secs(10)).is_some(),
+        "no exit"
+    );
+}
+
+fn stat(node: &dyn Node, field: &str) -> i64 {
+    info_field(&mut node.conn(), "stats", field)
+        .parse()
+        .unwrap_or(-1)
+}
+
+/// A master restarted from its RDB file continues its history (the `repl-id` / `repl-offset`
+/// AUX fields): its replicas, a redis-server and a ferrodis, continue partially, and the keys
+/// that expired while it was down reach them as DELs through the backlog. Then a ferrodis
+/// replica restarted from its own RDB file continues partially too.
+#[test]
+fn restarts_continue_the_replication_history_saved_in_the_rdb_file() {
+    if !require_redis_server() {
+        return;
+    }
+    let dir = KeptDir::new("master");
+    let port = common::free_port().to_string();
+    let master_args = [
+        "--enable-debug-command",
+        "yes",
+        "--port",
+        &port,
+        "--dir",
+        dir.arg(),
+        "--save",
+        "3600 1",
+    ];
+    let master = TestServer::start(&master_args);
+    let redis_replica = RealRedis::start(&["--enable-debug-command", "yes"]);
+    let replica_dir = KeptDir::new("replica");
+    let replica_args = [
+        "--enable-debug-command",
+        "yes",
+        "--dir",
+        replica_dir.arg(),
+        "--save",
+        "3600 1",
+        "--replicaof",
+        "127.0.0.1",
+        &port,
+    ];
+    let replica = TestServer::start(&replica_args);
+    make_replica(&redis_replica, &master);
+    wait_link_up(&redis_replica);
+    wait_link_up(&replica);
+    write_load(&mut master.conn(), 131, 2000);
+    let mut m = master.conn();
+    assert_eq!(m.cmd_args(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]), "+OK\r\n");
+    for i in 0..100 {
+        let db = (i % 3).to_string();
+        let key = format!("short{i}");
+        m.cmd_args(&["SELECT", &db]);
+        assert_eq!(m.cmd_args(&["SET", &key, "v", "PX", "10"]), "+OK\r\n");
+    }
+    assert_converged(&master, &redis_replica);
+    assert_converged(&master, &replica);
+    let offset: i64 = info_field(&mut m, "replication", "master_repl_offset")
+        .parse()
+        .expect("offset");
+    let replid = info_field(&mut m, "replication", "master_replid");
+    std::thread::sleep(Duration::from_millis(20));
+
+    // SHUTDOWN saves (with the replication position), the restart loads it.
+    shutdown(master);
+    let master = TestServer::start(&master_args);
+    let mut m = master.conn();
+    wait_link_up(&redis_replica);
+    wait_link_up(&replica);
+    assert_eq!(info_field(&mut m, "replication", "master_replid2"), replid);
+    assert_ne!(info_field(&mut m, "replication", "master_replid"), replid);
+    assert_eq!(
+        info_field(&mut m, "replication", "second_repl_offset"),
+        (offset + 1).to_string()
+    );
+    // The 100 short keys, and some of the load's that had a TTL.
+    let expired: i64 = info_field(&mut m, "persistence", "rdb_last_load_keys_expired")
+        .parse()
+        .expect("keys expired");
+    assert!(expired >= 100, "{expired} keys expired at load");
+    // Their DELs (and the SELECTs between databases) are the backlog's whole history.
+    let histlen: i64 = info_field(&mut m, "replication", "repl_backlog_histlen")
+        .parse()
+        .expect("histlen");
+    assert!(histlen > expired * 20, "histlen {histlen}");
+    assert_eq!(
+        info_field(&mut m, "replication", "master_repl_offset"),
+        (offset + histlen).to_string()
+    );
+    assert_converged(&master, &redis_replica);
+    assert_converged(&master, &replica);
+    assert_eq!(stat(&master, "sync_partial_ok"), 2);
+    assert_eq!(stat(&master, "sync_full"), 0);
+
+    // The ferrodis replica restarts: its RDB file holds the master's id and its offset.
+    write_load(&mut m, 137, 500);
+    assert_converged(&master, &replica);
+    shutdown(replica);
+    write_load(&mut m, 139, 500);
+    let replica = TestServer::start(&replica_args);
+    wait_link_up(&replica);
+    assert_converged(&master, &replica);
+    assert_eq!(stat(&master, "sync_partial_ok"), 3);
+    assert_eq!(stat(&master, "sync_full"), 0);
+}

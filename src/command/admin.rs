@@ -467,13 +467,20 @@ fn change_listeners(
     Ok(())
 }
 
-/// CONFIG RESETSTAT — OK; zeroes INFO's counters, command and error statistics, and the
-/// keyspace hit/miss/expiry counters. (Redis: `resetServerStats`.)
+/// CONFIG RESETSTAT — OK; zeroes INFO's counters, command and error statistics, the
+/// keyspace hit/miss/expiry counters, the full/partial sync, fork, save and rewrite counts.
+/// (Redis: `resetServerStats`.)
 fn config_resetstat_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> CommandResult {
     ctx.srv.stats = Default::default();
     ctx.srv.lazyfree.reset_stats();
     ctx.srv.expire_cycle.reset_stats();
     ctx.srv.evict.reset_stats();
+    let repl = &mut ctx.srv.propagation.repl;
+    (repl.sync_full, repl.sync_partial_ok, repl.sync_partial_err) = (0, 0, 0);
+    let rdb = &mut ctx.srv.rdb;
+    (rdb.saves, rdb.total_forks, rdb.latest_fork_usec) = (0, 0, 0);
+    let aof = &mut ctx.srv.aof;
+    (aof.rewrites, aof.consecutive_failures, aof.delayed_fsync) = (0, 0, 0);
     for db in ctx.dbs.iter_mut() {
         db.stats.keyspace_hits = 0;
         db.stats.keyspace_misses = 0;

@@ -581,6 +581,8 @@ fn write_base_file(
         if config.aof_use_rdb_preamble {
             let mut opts = super::persistence::save_options(srv, now);
             opts.aof_base = true;
+            // An AOF base continues no replication stream (Redis saves it without `rsi`).
+            opts.repl = None;
             rdb::save(dbs, &opts, &mut out)?;
         } else {
             let opts = format::DatasetOptions {
@@ -1000,7 +1002,7 @@ pub enum LoadStatus {
 /// yes`, else from the RDB file. `Err` stops the server.
 pub fn load_data_from_disk(ctx: &mut Ctx) -> Result<(), String> {
     if !ctx.srv.config.appendonly {
-        return super::persistence::load_rdb_file(ctx).map(|_| ());
+        return super::persistence::load_rdb_file(ctx, true).map(|_| ());
     }
     // INFO says `aof_enabled:1` from the start (nothing is fed while loading).
     ctx.srv.aof.status = AofStatus::On;
@@ -1215,6 +1217,7 @@ fn load_single_file(ctx: &mut Ctx, config: &crate::config::Config, name: &str) -
             verify_checksum: config.rdbchecksum,
             now_ms: ctx.now,
             limits: super::persistence::encoding_limits(config),
+            collect_expired: false,
         };
         let mut counting = Counting {
             inner: &mut reader,

@@ -308,15 +308,9 @@ fn start_bgsave_for_replication(ctx: &mut Ctx, all_eof: bool) {
             "disk"
         }
     );
-    let mut opts = persistence::save_options(ctx.srv, ctx.now);
-    // A replica proxies its master's stream, which goes on in the master's database.
-    opts.repl_stream_db = ctx
-        .srv
-        .master
-        .conn
-        .filter(|_| ctx.srv.master.is_connected())
-        .and_then(|key| ctx.clients.get(key))
-        .map(|c| c.db);
+    // The image carries the stream's position; a replica proxying its master's stream
+    // tells in which database that stream goes on.
+    let opts = persistence::save_options(ctx.srv, ctx.now);
     let offset = ctx.srv.propagation.repl.master_repl_offset;
     let started = if socket_target {
         fork_into_pipe(ctx, &opts)

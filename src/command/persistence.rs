@@ -153,7 +153,7 @@ pub fn save_options(srv: &ServerState, now: Ms) -> SaveOptions {
         save_idle: config.maxmemory_policy.contains("lru"),
         key_save_delay_us: config.rdb_key_save_delay,
         aof_base: false,
-        repl_stream_db: None,
+        repl: super::replication::rdb_save_info(srv),
         functions: srv.scripts.library_codes(),
     }
 }
@@ -210,7 +210,10 @@ pub fn save(dbs: &[Db], srv: &mut ServerState, now: Ms) -> io::Result<()> {
 /// and INFO shows `loading:1` (Redis: `rdbLoad` with `rdbLoadProgressCallback`). The file is
 /// read into fresh databases and swapped in at the end, so nothing served meanwhile can see a
 /// half-loaded dataset. `key-load-delay` (microseconds per key) slows a load down for tests.
-pub fn load_rdb_file(ctx: &mut Ctx) -> Result<bool, String> {
+///
+/// `at_startup`: the load continues the replication history the file was saved with (see
+/// `replication::restore_from_rdb`); DEBUG RELOAD's does not, as in Redis.
+pub fn load_rdb_file(ctx: &mut Ctx, at_startup: bool) -> Result<bool, String> {
     let now = ctx.now;
     let path = rdb_path(&ctx.srv.config);
     let started = Instant::now();
@@ -226,10 +229,19 @@ pub fn load_rdb_file(ctx: &mut Ctx) -> Result<bool, String> {
         }
     };
     let len = usize::try_from(len).unwrap_or(usize::MAX);
+    // A master drops the keys that expired while it was down, and propagates their deletion
+    // into a backlog made for it (see `replication::restore_from_rdb`); a replica keeps them,
+    // for its master to delete.
+    let master = !ctx.srv.master.is_replica();
+    if master && at_startup {
+        let size = super::replication::config_i64(ctx, "repl-backlog-size", 1 << 20).max(1);
+        ctx.srv.propagation.repl.create_backlog(size as usize);
+    }
     let opts = LoadOptions {
         verify_checksum: ctx.srv.config.rdbchecksum,
-        now_ms: now,
+        now_ms: if master { now } else { Ms::MIN },
         limits: encoding_limits(&ctx.srv.config),
+        collect_expired: master && at_startup,
     };
     let tunable = |name: &str, default: i64| {
         ctx.srv
@@ -321,6 +333,9 @@ pub fn load_rdb_file(ctx: &mut Ctx) -> Result<bool, String> {
     );
     ctx.srv.rdb.last_load_keys_loaded = loaded.keys_loaded as u64;
     ctx.srv.rdb.last_load_keys_expired = loaded.expired_skipped as u64;
+    if at_startup {
+        super::replication::restore_from_rdb(ctx, loaded.repl_info(), &loaded.expired_keys);
+    }
     Ok(true)
 }
 
@@ -582,7 +597,7 @@ pub fn debug_reload(ctx: &mut Ctx, options: &[&[u8]]) -> CommandResult {
     if !nosave && save(ctx.dbs, ctx.srv, ctx.now).is_err() {
         return Err(CommandError::Custom("ERR".into()));
     }
-    match load_rdb_file(ctx) {
+    match load_rdb_file(ctx, false) {
         Ok(true) => {}
         _ => return Err(CommandError::err("Error trying to load the RDB dump")),
     }

@@ -100,8 +100,8 @@ pub struct MasterLink {
     down_since: Ms,
     /// REPLCONF GETACK arrived while applying the stream: answer after the command.
     ack_requested: bool,
-    /// The database the master's stream had selected when the link dropped: a partial
-    /// resynchronization continues in it.
+    /// The database the master's stream has selected (kept after each command applied): a
+    /// partial resynchronization continues in it, and an RDB image saves it.
     stream_db: usize,
 }
 
@@ -113,6 +113,21 @@ impl MasterLink {
 
     pub fn is_connected(&self) -> bool {
         matches!(self.state, ReplState::Connected)
+    }
+
+    /// The database of the master's stream, for an RDB image, if there is a stream to
+    /// continue (Redis: the `server.master` / `server.cached_master` half of
+    /// `rdbPopulateSaveInfo`).
+    pub fn saved_stream_db(&self) -> Option<usize> {
+        (self.is_connected() || self.has_history).then_some(self.stream_db)
+    }
+
+    /// There is a history to continue, in database `db` of the master's stream: the
+    /// replication position an RDB file was saved with (see
+    /// [`replication::restore_from_rdb`]).
+    pub fn continue_history(&mut self, db: usize) {
+        self.has_history = true;
+        self.stream_db = db;
     }
 
     /// Is client `key` the link to the master?
@@ -190,6 +205,11 @@ pub fn set_master(ctx: &mut Ctx, host: String, port: u16) {
         super::blocked::disconnect_all_blocked_clients(ctx);
     }
     info!("Connecting to MASTER {host}:{port}");
+    // CONFIG GET / REWRITE show the master followed now (Redis's `replicaof` special config).
+    ctx.srv
+        .config
+        .unimplemented
+        .insert("replicaof", format!("{host} {port}"));
     let link = &mut ctx.srv.master;
     link.host = Some(host);
     link.port = port;
@@ -197,8 +217,8 @@ pub fn set_master(ctx: &mut Ctx, host: String, port: u16) {
     set_expiry_mode(ctx.dbs, ExpiryMode::Hide);
 }
 
-/// The `replicaof` directive at startup: a replica from the start, with no history of its
-/// own to continue (Redis would use the replication info saved in its RDB file).
+/// The `replicaof` directive at startup: a replica from the start, with no history to
+/// continue until the RDB file loaded next gives it one.
 pub fn start_as_replica(ctx: &mut Ctx, host: String, port: u16) {
     set_master(ctx, host, port);
     ctx.srv.master.has_history = false;
@@ -210,6 +230,7 @@ pub fn start_as_replica(ctx: &mut Ctx, host: String, port: u16) {
 pub fn unset_master(ctx: &mut Ctx) {
     drop_link(ctx);
     ctx.srv.master = MasterLink::default();
+    ctx.srv.config.unimplemented.remove("replicaof");
     let id = replication::random_id(&mut ctx.srv.rng);
     ctx.srv.propagation.repl.shift_replid(id);
     replication::disconnect_replicas(ctx);
@@ -640,6 +661,7 @@ fn load_payload(ctx: &mut Ctx, payload: &[u8]) {
         // A replica keeps the keys whose TTL passed: the master will delete them.
         now_ms: i64::MIN,
         limits: super::persistence::encoding_limits(&ctx.srv.config),
+        collect_expired: false,
     };
     info!("MASTER <-> REPLICA sync: Loading DB in memory");
     let loaded = match rdb::load(payload, ctx.dbs, &opts) {
@@ -667,6 +689,7 @@ fn load_payload(ctx: &mut Ctx, payload: &[u8]) {
         .filter(|&db| db < ctx.dbs.len())
         .unwrap_or(0);
     select_stream_db(ctx, stream_db);
+    ctx.srv.master.stream_db = stream_db;
     ctx.srv.dirty += 1;
     let link = &mut ctx.srv.master;
     let id = std::mem::take(&mut link.fullsync_replid);
@@ -695,6 +718,7 @@ pub fn master_command_done(ctx: &mut Ctx, name: &[u8], bytes: &[u8], reply_start
     }
     ctx.out.truncate(reply_start);
     ctx.srv.master.last_io = ctx.now;
+    ctx.srv.master.stream_db = ctx.db;
     replication::feed_raw(ctx, bytes);
     if std::mem::take(&mut ctx.srv.master.ack_requested) {
         let ack = ack_command(ctx);

@@ -32,9 +32,11 @@
 
 use super::error::{CommandError, CommandResult};
 use super::fullsync::{self, SyncState};
+use super::state::ServerState;
 use super::table::{flags::*, CommandSpec};
 use super::Ctx;
 use crate::db::Ms;
+use crate::persist::rdb::ReplSaveInfo;
 use log::{info, warn};
 use rand::Rng;
 
@@ -270,6 +272,13 @@ impl ReplicationBacklog {
         self.first_offset = end_offset - self.histlen as i64 + 1;
     }
 
+    /// Moves the history `delta` bytes further along the stream: the bytes held stay, their
+    /// offsets change (Redis: `rebaseReplicationBuffer`, when a restarted master continues
+    /// the offset saved in its RDB file).
+    pub fn rebase(&mut self, delta: i64) {
+        self.first_offset += delta;
+    }
+
     /// Stream offset of the oldest byte held (`repl_backlog_first_byte_offset`).
     pub fn first_offset(&self) -> i64 {
         self.first_offset
@@ -372,6 +381,70 @@ pub fn config_i64(ctx: &Ctx, name: &str, default: i64) -> i64 {
         .get(name)
         .and_then(|v| crate::util::parse_i64(v.as_bytes()))
         .unwrap_or(default)
+}
+
+/// Where the stream stands, to be saved in an RDB image (Redis: `rdbPopulateSaveInfo`): on a
+/// master that has a backlog (it is, or was lately, in a replication chain), the database the
+/// stream last selected (0 if none: the next command writes a SELECT anyway); on a replica
+/// with a history, the database its master's stream is in. `None` otherwise: the image then
+/// carries no replication position and a restart begins a new history.
+pub fn rdb_save_info(srv: &ServerState) -> Option<ReplSaveInfo> {
+    let repl = &srv.propagation.repl;
+    let stream_db = if srv.master.is_replica() {
+        srv.master.saved_stream_db()?
+    } else {
+        repl.backlog.as_ref()?;
+        repl.selected_db.unwrap_or(0)
+    };
+    Some(ReplSaveInfo {
+        stream_db,
+        replid: repl.replid.clone(),
+        offset: repl.master_repl_offset,
+    })
+}
+
+/// Continues the replication history an RDB file was saved with, at startup (Redis: the end
+/// of `loadDataFromDisk`).
+///
+/// A replica takes back its master's id and offset, and asks `PSYNC <id> <offset+1>` when
+/// it connects (Redis: `replicationCacheMasterUsingMyself`). A master cannot keep its id
+/// (another server may have continued that history meanwhile): it starts a new id and keeps
+/// the saved one as its secondary, valid up to the saved offset, like a promoted replica, so
+/// its replicas continue partially. Its backlog was created before the load, and the deletion
+/// of every key that expired while it was down went into it (`expired`, in file order, as
+/// `DEL` or `UNLINK` after a `SELECT`); the stream's offsets are then moved to continue the
+/// saved one. Without a valid position that backlog is dropped: no replica can continue.
+pub fn restore_from_rdb(ctx: &mut Ctx, info: Option<ReplSaveInfo>, expired: &[(usize, Vec<u8>)]) {
+    if ctx.srv.master.is_replica() {
+        if let Some(info) = info {
+            let repl = &mut ctx.srv.propagation.repl;
+            repl.replid = info.replid;
+            repl.master_repl_offset = info.offset;
+            ctx.srv.master.continue_history(info.stream_db);
+        }
+        return;
+    }
+    let delete: &[u8] = if ctx.srv.config.lazyfree_lazy_expire {
+        b"UNLINK"
+    } else {
+        b"DEL"
+    };
+    for (db, key) in expired {
+        feed(ctx, Some(*db), &[delete.to_vec(), key.clone()]);
+    }
+    let now = ctx.now;
+    let repl = &mut ctx.srv.propagation.repl;
+    let Some(info) = info else {
+        repl.backlog = None;
+        return;
+    };
+    repl.replid2 = info.replid;
+    repl.second_repl_offset = info.offset + 1;
+    repl.master_repl_offset += info.offset;
+    if let Some(backlog) = &mut repl.backlog {
+        backlog.rebase(info.offset);
+    }
+    repl.no_replicas_since = now;
 }
 
 /// Appends one command to the stream of every replica (Redis: `replicationFeedSlaves`),

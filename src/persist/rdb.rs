@@ -168,11 +168,22 @@ pub struct SaveOptions {
     pub key_save_delay_us: i64,
     /// The image is an AOF base file (the `aof-base` AUX field is 1).
     pub aof_base: bool,
-    /// The database a replica's stream continues in after this image (`repl-stream-db` AUX
-    /// field; Redis writes it for a replica's full sync), or `None`.
-    pub repl_stream_db: Option<usize>,
+    /// Where this server's replication stream stands, saved as the `repl-stream-db`,
+    /// `repl-id` and `repl-offset` AUX fields so that a restart (or a replica loading a full
+    /// sync) can continue the stream partially; `None` outside any replication chain.
+    pub repl: Option<ReplSaveInfo>,
     /// The code of every function library, saved before the keys (Redis: `rdbSaveFunctions`).
     pub functions: Vec<Vec<u8>>,
+}
+
+/// The replication position an image carries (Redis: `rdbSaveInfo`, filled by
+/// `rdbPopulateSaveInfo`): the database the stream has selected, the stream's id and its
+/// offset at the instant of the image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplSaveInfo {
+    pub stream_db: usize,
+    pub replid: String,
+    pub offset: i64,
 }
 
 /// Writes the RDB bytes and keeps the running checksum.
@@ -268,16 +279,19 @@ pub fn save<W: Write>(dbs: &[Db], opts: &SaveOptions, out: W) -> io::Result<()> 
     let ctime = (opts.now_ms / 1000).to_string();
     let used_mem = opts.used_mem.to_string();
     let aof_base = if opts.aof_base { "1" } else { "0" };
-    let aux: [(&str, &str); 5] = [
-        ("redis-ver", REDIS_VERSION),
-        ("redis-bits", &bits),
-        ("ctime", &ctime),
-        ("used-mem", &used_mem),
-        ("aof-base", aof_base),
+    let mut aux: Vec<(&str, String)> = vec![
+        ("redis-ver", REDIS_VERSION.to_string()),
+        ("redis-bits", bits),
+        ("ctime", ctime),
+        ("used-mem", used_mem),
     ];
-    let stream_db = opts.repl_stream_db.map(|db| db.to_string());
-    let repl_aux = stream_db.as_deref().map(|db| ("repl-stream-db", db));
-    for (name, value) in aux.into_iter().chain(repl_aux) {
+    if let Some(repl) = &opts.repl {
+        aux.push(("repl-stream-db", repl.stream_db.to_string()));
+        aux.push(("repl-id", repl.replid.clone()));
+        aux.push(("repl-offset", repl.offset.to_string()));
+    }
+    aux.push(("aof-base", aof_base.to_string()));
+    for (name, value) in aux {
         w.byte(OP_AUX)?;
         w.string(name.as_bytes())?;
         w.string(value.as_bytes())?;
@@ -598,6 +612,9 @@ pub struct LoadOptions {
     /// Keys whose expiry time is before this are dropped, as a Redis master drops them.
     pub now_ms: Ms,
     pub limits: Limits,
+    /// Name the keys dropped as expired in [`Loaded::expired_keys`]: a master that restarts
+    /// propagates their deletion to the replicas that continue its stream.
+    pub collect_expired: bool,
 }
 
 /// What the checksum at the end of the file said.
@@ -623,6 +640,9 @@ pub struct Loaded {
     pub keys_loaded: usize,
     /// Keys skipped because their TTL had already passed.
     pub expired_skipped: usize,
+    /// Those keys, with their database, in file order (only with
+    /// [`LoadOptions::collect_expired`]).
+    pub expired_keys: Vec<(usize, Vec<u8>)>,
     /// Collections stored with no element, skipped as Redis skips them.
     pub empty_skipped: usize,
     /// The names of the first [`EMPTY_KEYS_NAMED`] of them, for the log.
@@ -639,6 +659,25 @@ impl Loaded {
             .iter()
             .find(|(k, _)| k == name.as_bytes())
             .map(|(_, v)| v.as_slice())
+    }
+
+    /// The replication position saved with the image, if all of it is there and valid (Redis:
+    /// the `repl-*` AUX fields and the check of `loadDataFromDisk`): a 40-character id, an
+    /// offset, and a database (-1 there was written by old versions that had none).
+    pub fn repl_info(&self) -> Option<ReplSaveInfo> {
+        let replid = self.aux("repl-id").filter(|id| id.len() == 40)?;
+        let offset = self.aux("repl-offset").and_then(parse_i64)?;
+        let stream_db = self
+            .aux("repl-stream-db")
+            .map_or(0, |db| parse_i64(db).unwrap_or(0));
+        if offset == -1 || stream_db < 0 {
+            return None;
+        }
+        Some(ReplSaveInfo {
+            stream_db: usize::try_from(stream_db).unwrap_or(0),
+            replid: String::from_utf8_lossy(replid).into_owned(),
+            offset,
+        })
     }
 }
 
@@ -926,6 +965,7 @@ fn load_into<R: Read>(
         aux: Vec::new(),
         keys_loaded: 0,
         expired_skipped: 0,
+        expired_keys: Vec::new(),
         empty_skipped: 0,
         empty_keys: Vec::new(),
         functions: Vec::new(),
@@ -1014,6 +1054,9 @@ fn load_into<R: Read>(
         };
         if when.is_some_and(|t| t < opts.now_ms) {
             loaded.expired_skipped += 1;
+            if opts.collect_expired {
+                loaded.expired_keys.push((db_index, key));
+            }
             continue;
         }
         let Some(db) = dbs.get_mut(db_index) else {

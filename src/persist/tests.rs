@@ -21,7 +21,7 @@ fn save_opts(compression: bool, checksum: bool) -> SaveOptions {
         save_idle: false,
         key_save_delay_us: 0,
         aof_base: false,
-        repl_stream_db: None,
+        repl: None,
         functions: Vec::new(),
     }
 }
@@ -31,6 +31,7 @@ fn load_opts() -> LoadOptions {
         verify_checksum: true,
         now_ms: NOW,
         limits: Limits::default(),
+        collect_expired: false,
     }
 }
 
