@@ -1223,4 +1223,8 @@ fn restarts_continue_the_replication_history_saved_in_the_rdb_file() {
     assert_converged(&master, &replica);
     assert_eq!(stat(&master, "sync_partial_ok"), 3);
     assert_eq!(stat(&master, "sync_full"), 0);
+    // The stream is counted as replication traffic, apart from the clients' bytes.
+    assert!(stat(&master, "total_net_repl_output_bytes") > 0);
+    assert!(stat(&replica, "total_net_repl_input_bytes") > 0);
+    assert_eq!(stat(&replica, "total_net_repl_output_bytes"), 0);
 }

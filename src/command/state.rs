@@ -53,8 +53,16 @@ pub struct Stats {
     pub error_codes: HashMap<String, u64>,
     /// Keyed by the address of the command's table row.
     pub commands: HashMap<usize, CommandStats>,
+    /// Bytes read from clients, and written to them; the master link's and the replicas'
+    /// traffic is counted apart (`total_net_repl_input_bytes` / `_output_bytes`), as in Redis.
     pub total_net_input_bytes: u64,
     pub total_net_output_bytes: u64,
+    pub total_net_repl_input_bytes: u64,
+    pub total_net_repl_output_bytes: u64,
+    /// Socket reads that brought data, and write events that sent some (INFO
+    /// `total_reads_processed` / `total_writes_processed`).
+    pub total_reads_processed: u64,
+    pub total_writes_processed: u64,
     pub client_output_buffer_limit_disconnections: u64,
     pub client_query_buffer_limit_disconnections: u64,
     /// Ring of (time ms, total commands) samples for instantaneous_ops_per_sec.

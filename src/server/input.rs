@@ -93,7 +93,13 @@ impl Net<'_> {
         }
         c.query_buf.commit(n);
         c.last_interaction = unix_ms();
-        self.state.stats.total_net_input_bytes += n as u64;
+        let stats = &mut self.state.stats;
+        stats.total_reads_processed += 1;
+        if c.is_master {
+            stats.total_net_repl_input_bytes += n as u64;
+        } else {
+            stats.total_net_input_bytes += n as u64;
+        }
         let limit = self.state.config.client_query_buffer_limit;
         if c.query_buf.len() > limit && !c.is_master {
             warn!(

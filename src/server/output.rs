@@ -117,7 +117,12 @@ impl Net<'_> {
                     break;
                 }
                 Ok(n) => {
-                    self.state.stats.total_net_output_bytes += n as u64;
+                    let stats = &mut self.state.stats;
+                    if c.replica.attached {
+                        stats.total_net_repl_output_bytes += n as u64;
+                    } else {
+                        stats.total_net_output_bytes += n as u64;
+                    }
                     match c.rdb_transfer.as_deref_mut() {
                         Some(t) if from_transfer => t.consume(n, unix_ms()),
                         _ => c.reply.consume(n),
@@ -132,6 +137,9 @@ impl Net<'_> {
                     break;
                 }
             }
+        }
+        if written > 0 {
+            self.state.stats.total_writes_processed += 1;
         }
         if failed {
             return self.close_client(key);
