@@ -7,8 +7,9 @@
 //! `logfile` in append mode), bind, write the pid file, print the logo or the one-line banner,
 //! then `Server initialized` and `Ready to accept connections`, and run the loop.
 //!
-//! Log lines look like Redis's, `pid:M 30 Nov 2026 20:31:26.123 * message` (times in UTC), with
-//! Redis's level marks: `.` debug, `-` verbose, `*` notice, `#` warning. Redis's own test
+//! Log lines look like Redis's, `pid:M 30 Nov 2026 20:31:26.123 * message` (times in UTC; `S`
+//! for a replica, `C` for a forked child), with Redis's level marks: `.` debug, `-` verbose,
+//! `*` notice, `#` warning. Redis's own test
 //! suite waits for ` PID: <pid>` (in the logo) and `Ready to accept` in this log. The line
 //! `... started, pid=N, port=N` names the port actually bound (tests start with `--port 0`).
 
@@ -68,7 +69,13 @@ impl Log for ServerLog {
             log::Level::Trace => '.',
         };
         let pid = std::process::id();
-        let role = if pid == self.main_pid { 'M' } else { 'C' };
+        let role = if pid != self.main_pid {
+            'C'
+        } else if ferrodis::util::LOG_ROLE_REPLICA.load(std::sync::atomic::Ordering::Relaxed) {
+            'S'
+        } else {
+            'M'
+        };
         let line = format!(
             "{pid}:{role} {} {mark} {}\n",
             log_timestamp(SystemTime::now()),

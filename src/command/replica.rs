@@ -87,6 +87,11 @@ pub struct MasterLink {
     pub state: ReplState,
     /// Slab key of the connection to the master, from the connect on.
     pub conn: Option<usize>,
+    /// In `Connect`: the loop may try now. REPLICAOF tries at once; after a failure only the
+    /// once-a-second cron allows the next try (Redis: `connectWithMaster` from
+    /// `replicationSetMaster`, then from `replicationCron`), so a master that is down costs
+    /// one attempt a second, not one per loop turn.
+    connect_due: bool,
     /// The id and offset `+FULLRESYNC` announced, waiting for the image.
     fullsync_replid: String,
     fullsync_offset: i64,
@@ -135,10 +140,14 @@ impl MasterLink {
         self.conn == Some(key)
     }
 
-    /// The address to connect to, when the loop should open the link now.
-    pub fn wants_connect(&self) -> Option<(String, u16)> {
+    /// The address to connect to, when the loop should open the link now; the attempt is
+    /// then no longer due.
+    pub fn take_connect(&mut self) -> Option<(String, u16)> {
         match (&self.state, &self.host) {
-            (ReplState::Connect, Some(host)) => Some((host.clone(), self.port)),
+            (ReplState::Connect, Some(host)) if self.connect_due => {
+                self.connect_due = false;
+                Some((host.clone(), self.port))
+            }
             _ => None,
         }
     }
@@ -204,6 +213,7 @@ pub fn set_master(ctx: &mut Ctx, host: String, port: u16) {
         ctx.srv.master.has_history = true;
         super::blocked::disconnect_all_blocked_clients(ctx);
     }
+    crate::util::LOG_ROLE_REPLICA.store(true, std::sync::atomic::Ordering::Relaxed);
     info!("Connecting to MASTER {host}:{port}");
     // CONFIG GET / REWRITE show the master followed now (Redis's `replicaof` special config).
     ctx.srv
@@ -213,6 +223,7 @@ pub fn set_master(ctx: &mut Ctx, host: String, port: u16) {
     let link = &mut ctx.srv.master;
     link.host = Some(host);
     link.port = port;
+    link.connect_due = true;
     set_state(ctx, ReplState::Connect);
     set_expiry_mode(ctx.dbs, ExpiryMode::Hide);
 }
@@ -231,6 +242,7 @@ pub fn unset_master(ctx: &mut Ctx) {
     drop_link(ctx);
     ctx.srv.master = MasterLink::default();
     ctx.srv.config.unimplemented.remove("replicaof");
+    crate::util::LOG_ROLE_REPLICA.store(false, std::sync::atomic::Ordering::Relaxed);
     let id = replication::random_id(&mut ctx.srv.rng);
     ctx.srv.propagation.repl.shift_replid(id);
     replication::disconnect_replicas(ctx);
@@ -799,9 +811,13 @@ pub fn getack_received(ctx: &mut Ctx) {
 
 /// Once a second (Redis: the replica half of `replicationCron`): a handshake or a transfer
 /// that stalls, or a master silent for `repl-timeout`, drops the link; a connected replica
-/// reports its offset (`REPLCONF ACK`).
+/// reports its offset (`REPLCONF ACK`); a link that is down may be opened again.
 pub fn replica_cron(ctx: &mut Ctx) {
     if !ctx.srv.master.is_replica() {
+        return;
+    }
+    if matches!(ctx.srv.master.state, ReplState::Connect) {
+        ctx.srv.master.connect_due = true;
         return;
     }
     let timeout = config_i64(ctx, "repl-timeout", 60).max(1) * 1000;

@@ -5,7 +5,7 @@
 //! interface between the two is narrow:
 //!
 //! ```text
-//!  replica::MasterLink::wants_connect() ──> connect_to_master(): non-blocking connect (from
+//!  replica::MasterLink::take_connect() ──> connect_to_master(): non-blocking connect (from
 //!        `bind-source-addr` when set: `net::connect`; wrapped in a rustls client session
 //!        with `tls-replication yes`: `net::tls::client_config`), the
 //!        socket becomes a client of the slab (flagged is_master) ──> replica::connect_started
@@ -27,7 +27,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 impl Net<'_> {
     /// Opens the link if the replica role wants one (REPLICAOF just ran, or the cron retries).
     pub fn connect_to_master_if_needed(&mut self) {
-        let Some((host, port)) = self.state.master.wants_connect() else {
+        let Some((host, port)) = self.state.master.take_connect() else {
             return;
         };
         let now = unix_ms();
