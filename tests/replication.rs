@@ -999,6 +999,45 @@ fn a_command_of_the_stream_that_fails_on_the_replica_is_counted_as_unexpected() 
         .starts_with("+Value at:"));
 }
 
+/// A connection that became a replica (PSYNC, `+FULLRESYNC` read) then asks something with
+/// an answer. Returns INFO `connected_slaves` once the server closed the link (or the read
+/// timed out) and `unexpected_error_replies`.
+fn replica_link_that_asks(node: &dyn Node, request: &[&str]) -> (String, String) {
+    let mut link = node.conn();
+    link.send_cmd(&[b"PSYNC", b"?", b"-1"]);
+    let fullresync = link.reply_str();
+    assert!(fullresync.starts_with("+FULLRESYNC "), "{fullresync:?}");
+    link.send_cmd(&request.iter().map(|a| a.as_bytes()).collect::<Vec<_>>());
+    link.read_to_close();
+    let mut other = node.conn();
+    assert_eq!(other.cmd_args(&["PING"]), "+PONG\r\n");
+    (
+        info_field(&mut other, "replication", "connected_slaves"),
+        info_field(&mut other, "stats", "unexpected_error_replies"),
+    )
+}
+
+#[test]
+fn a_replica_link_that_asks_for_an_answer_is_closed_as_redis_does() {
+    if !require_redis_server() {
+        return;
+    }
+    let redis = RealRedis::start(&["--repl-diskless-sync-delay", "0"]);
+    let ferrodis = TestServer::start(&[]);
+    // A read of the keyspace is refused (an error to a replica is counted as unexpected),
+    // PING runs; either answer closes the link.
+    for request in [&["GET", "foo"][..], &["PING"], &["SLOWLOG", "GET"]] {
+        let expected = replica_link_that_asks(&redis, request);
+        assert_eq!(
+            replica_link_that_asks(&ferrodis, request),
+            expected,
+            "{request:?}"
+        );
+    }
+    let after = ("0".to_string(), "1".to_string());
+    assert_eq!(replica_link_that_asks(&ferrodis, &["PING"]), after);
+}
+
 /// Sends `signal` (e.g. "STOP", "CONT") to process `pid`.
 fn signal(pid: u32, signal: &str) {
     let status = std::process::Command::new("kill")

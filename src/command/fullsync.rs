@@ -203,6 +203,25 @@ fn replicas_where(ctx: &Ctx, pred: impl Fn(&Client) -> bool) -> Vec<usize> {
         .collect()
 }
 
+/// A replica waiting for a disk snapshot went away. If no other replica waits for that
+/// snapshot and no save point wants it, the child is killed: it would only hold memory and
+/// delay the next sync (Redis: `freeClient` with `anyOtherSlaveWaitRdb`).
+pub fn replica_closed(ctx: &mut Ctx, state: SyncState) {
+    if state != SyncState::WaitBgsaveEnd || !ctx.srv.config.save.is_empty() {
+        return;
+    }
+    let disk_child = ctx
+        .srv
+        .rdb
+        .child
+        .as_ref()
+        .is_some_and(|child| child.target == persistence::SaveTarget::Disk);
+    if disk_child && replicas_where(ctx, |c| c.replica.state == SyncState::WaitBgsaveEnd).is_empty()
+    {
+        persistence::kill_bgsave_child(ctx);
+    }
+}
+
 /// Queues `bytes` ahead of `key`'s stream and queues the client for writing.
 fn send_before_stream(ctx: &mut Ctx, key: usize, bytes: &[u8]) {
     let Some(c) = ctx.clients.get_mut(key) else {

@@ -212,7 +212,13 @@ pub fn execute(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) {
         return;
     }
     if replica && !matches!(processed, Processed::Ran(_)) {
-        drop_replica_reply(ctx, reply_len, argv[0]);
+        // Redis names the command looked up (`c->lastcmd`), even one that was refused.
+        let name = argv
+            .first()
+            .and_then(|name| ctx.srv.commands.lookup(name))
+            .and_then(|spec| resolve_subcommand(spec, argv).ok())
+            .map_or("<unknown>", |spec| spec.name);
+        drop_replica_reply(ctx, reply_len, name);
     }
     tracking::reset_caching_flag(ctx, argv);
     if let Some(me) = ctx.clients.get_mut(ctx.id) {
@@ -240,7 +246,7 @@ pub fn execute(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) {
 ///                                             Script only before its first write)
 ///  MISCONF     x        x        -      x     (writes, PING, EXEC of writes, after a failed
 ///                                              background save)
-///  monitor     x        x        -      -     (a MONITOR client may not touch keys)
+///  replica     x        x        -      -     (a replica or MONITOR client may not touch keys)
 ///  pause       x        x        -      -     (CLIENT PAUSE: hold the request)
 ///  MULTI       x        x        -      -     (queue instead of running)
 /// ```
@@ -263,12 +269,12 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
             // One look at the client for the common case: authenticated, not subscribed, not
             // in MULTI, so the per-command path pays three tests and no calls.
             let me = ctx.me();
-            let (authenticated, acl_unrestricted, subscribed, in_multi, monitor) = (
+            let (authenticated, acl_unrestricted, subscribed, in_multi, replica_like) = (
                 me.authenticated,
                 me.acl_unrestricted,
                 me.subscriptions.count() > 0,
                 me.multi.active,
-                me.monitor,
+                me.monitor || me.replica.attached,
             );
             if !authenticated && !spec.has(flags::NO_AUTH) {
                 return refuse(ctx, caller, Some(spec), CommandError::NoAuth);
@@ -345,8 +351,9 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
             if let Err(err) = replica::check_command(ctx, is_write, deny_stale, from_master) {
                 return refuse(ctx, caller, Some(spec), err);
             }
-            // A monitor is a replica to Redis: it may not touch the keyspace.
-            if monitor && spec.has(flags::WRITE | flags::READONLY | flags::MAY_REPLICATE) {
+            // A replica may not touch the keyspace (so it cannot use the exemption from CLIENT
+            // PAUSE that replicas have), and a monitor is a replica to Redis.
+            if replica_like && spec.has(flags::WRITE | flags::READONLY | flags::MAY_REPLICATE) {
                 let err = CommandError::Err("Replica can't interact with the keyspace");
                 return refuse(ctx, caller, Some(spec), err);
             }
@@ -437,7 +444,7 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
     if caller.is_socket() {
         if replica {
             // Before after_command, which appends the writes to the replicas' streams.
-            drop_replica_reply(ctx, reply_start, spec.name.as_bytes());
+            drop_replica_reply(ctx, reply_start, spec.name);
         }
         after_command(ctx);
         // WAIT waits for the stream to reach this point (Redis: `c->woff`).
@@ -458,13 +465,24 @@ fn caller_unrestricted(ctx: &Ctx) -> bool {
 
 /// A replica's connection carries the replication stream, so a request of a replica that
 /// answered anything (anything but `REPLCONF ACK`) has its answer dropped and the replica
-/// closed (Redis: "Replica generated a reply to command"). `reply_start` is where the
+/// closed (Redis: `_addReplyToBufferOrList` and `addReplyDeferredLen` refusing a replica's
+/// reply, `afterErrorReply` logging an error sent to one). `reply_start` is where the
 /// request's answer began in `ctx.out`.
-fn drop_replica_reply(ctx: &mut Ctx, reply_start: usize, command: &[u8]) {
-    if ctx.out.len() > reply_start {
-        ctx.out.truncate(reply_start);
-        replication::replica_replied(ctx, &String::from_utf8_lossy(command));
+fn drop_replica_reply(ctx: &mut Ctx, reply_start: usize, name: &str) {
+    if ctx.out.len() <= reply_start {
+        return;
     }
+    let reply = ctx.out.since(reply_start);
+    if reply.first() == Some(&b'-') {
+        let end = reply
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .unwrap_or(reply.len());
+        let error = String::from_utf8_lossy(&reply[1..end.min(4097)]).into_owned();
+        replication::error_sent_to_replica(ctx, &error, name);
+    }
+    ctx.out.truncate(reply_start);
+    replication::replica_replied(ctx, name);
 }
 
 /// The table row for `argv`, its subcommand resolved and its arity checked. On failure, the

@@ -760,12 +760,21 @@ pub fn before_sleep(ctx: &mut Ctx) {
 /// A replica sent something that produced a reply: its connection carries the stream, so it
 /// is closed (Redis: "Replica generated a reply to command").
 pub fn replica_replied(ctx: &mut Ctx, command: &str) {
-    let me = ctx.me();
+    let mut client = String::new();
+    super::connection::client_info_line(ctx, ctx.id, 0, command, &mut client);
+    warn!("Replica generated a reply to command '{command}', disconnecting it: {client}");
+    ctx.me().close_asap = true;
+}
+
+/// This master answered a replica's request with an error: the replica never reads it, and
+/// it hints at a bug, so it is logged and counted (Redis: `afterErrorReply`,
+/// INFO `unexpected_error_replies`).
+pub fn error_sent_to_replica(ctx: &mut Ctx, error: &str, command: &str) {
     warn!(
-        "Replica {} generated a reply to command '{command}', closing it",
-        me.addr
+        "== CRITICAL == This master is sending an error to its replica: '{error}' after \
+         processing the command '{command}'"
     );
-    me.close_asap = true;
+    ctx.srv.stats.unexpected_error_replies += 1;
 }
 
 /// A client is gone: drop it from the replicas and the WAIT queue.

@@ -48,7 +48,7 @@ pub struct Stats {
     pub total_commands_processed: u64,
     pub rejected_connections: u64,
     pub total_error_replies: u64,
-    /// Errors a replica sent back to its master's stream (INFO `unexpected_error_replies`).
+    /// Errors sent over a replication link, either way (INFO `unexpected_error_replies`).
     pub unexpected_error_replies: u64,
     pub error_codes: HashMap<String, u64>,
     /// Keyed by the address of the command's table row.

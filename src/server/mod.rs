@@ -266,10 +266,14 @@ impl Net<'_> {
             crate::command::monitor::forget_client(&mut self.state.monitors, key);
         }
         crate::command::replication::forget_client(&mut self.state.propagation.repl, key);
-        if client.is_master {
+        if client.is_master || client.replica.attached {
             let mut scratch = ReplyBuffer::new();
             let mut ctx = self.ctx(crate::command::NO_CLIENT, 0, &mut scratch, unix_ms());
-            crate::command::replica::link_closed(&mut ctx, key, client.db);
+            if client.is_master {
+                crate::command::replica::link_closed(&mut ctx, key, client.db);
+            } else {
+                crate::command::fullsync::replica_closed(&mut ctx, client.replica.state);
+            }
         }
         debug!("Client id={} ({}) closed", client.id, client.addr);
     }

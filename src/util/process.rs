@@ -54,6 +54,7 @@ pub fn fork_child_closing(fds: &[i32], work: impl FnOnce() -> bool) -> io::Resul
     // AOF fsync thread (`command::aof`), holds no lock the child takes: it waits on its own
     // channel, which the child never touches, calls fdatasync, and never logs; glibc's malloc
     // takes and releases its arena locks around `fork` itself.
+    let parent = std::process::id() as i32;
     let pid = unsafe { libc::fork() };
     if pid < 0 {
         return Err(io::Error::last_os_error());
@@ -66,6 +67,19 @@ pub fn fork_child_closing(fds: &[i32], work: impl FnOnce() -> bool) -> io::Resul
     unsafe {
         libc::signal(libc::SIGTERM, libc::SIG_DFL);
         libc::signal(libc::SIGINT, libc::SIG_DFL);
+    }
+    // A child whose parent died (the OOM killer, `kill -9`) has nobody to report to and would
+    // keep writing a snapshot for nothing: the kernel kills it with its parent. The parent may
+    // have died before the request, hence the check after it. (Redis notices when its child
+    // info pipe breaks; this needs no pipe.)
+    #[cfg(target_os = "linux")]
+    // SAFETY: `prctl(PR_SET_PDEATHSIG, sig)` only records a signal number for this process;
+    // `getppid` and `_exit` have no preconditions.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        if libc::getppid() != parent {
+            libc::_exit(1);
+        }
     }
     for &fd in fds {
         // SAFETY: closing a descriptor the child never uses again; the objects owning it in
