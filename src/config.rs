@@ -149,8 +149,8 @@ pub struct Config {
     /// `enable-protected-configs` / `enable-module-command`: no | yes | local.
     pub enable_protected_configs: String,
     pub enable_module_command: String,
-    /// Values given to directives of [`UNIMPLEMENTED`] (absent: the directive's default).
-    pub unimplemented: std::collections::BTreeMap<&'static str, String>,
+    /// Values given to the directives of [`TEXT_DIRECTIVES`] (absent: the directive's default).
+    pub text_values: std::collections::BTreeMap<&'static str, String>,
 }
 
 impl Default for Config {
@@ -260,7 +260,7 @@ impl Default for Config {
             tls_client_cert_file: String::new(),
             tls_client_key_file: String::new(),
             tls_client_key_file_pass: String::new(),
-            unimplemented: std::collections::BTreeMap::new(),
+            text_values: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -1171,12 +1171,11 @@ pub fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-/// Which values a directive of a missing feature accepts.
+/// Which values a [`TextDirective`] accepts.
 pub enum Accepts {
-    /// A tuning knob of a feature ferrodis does not have: any value of the right shape is
-    /// stored (CONFIG GET shows it) and changes nothing.
+    /// Any value of the right shape (that of the default: yes/no, a number, text) is stored.
     Any,
-    /// A switch that would turn the missing feature (named second) on: only these values,
+    /// A switch that would turn a missing feature (named second) on: only these values,
     /// which leave it off, are accepted; the others are refused.
     Only(&'static [&'static str], &'static str),
     /// A yes/no switch that Redis itself refuses to turn on in a build like this one: `no` is
@@ -1184,10 +1183,15 @@ pub enum Accepts {
     RefusedYes(&'static str),
 }
 
-/// A directive of Redis 7.0 whose feature ferrodis does not implement yet (persistence,
-/// replication, cluster, TLS, ACL files, ...). Accepting it keeps every `redis.conf` loadable;
-/// [`Accepts`] decides which values are honest to accept.
-pub struct Unimplemented {
+/// A directive of Redis 7.0 kept as the text it was given rather than as a typed field of
+/// [`Config`]. Two kinds share the table:
+/// - **read by name**: the replication and loading knobs, which the code that uses them reads
+///   when it needs them (`text_values`, e.g. `replication::config_i64(ctx, "repl-timeout",
+///   60)`), so a CONFIG SET takes effect at the next use;
+/// - **accepted, without effect**: directives of features ferrodis does not have (cluster,
+///   syslog, CPU lists, active defrag, ...). Accepting them keeps every `redis.conf` loadable;
+///   [`Accepts`] decides which values are honest to accept.
+pub struct TextDirective {
     pub name: &'static str,
     /// Redis 7.0.15's default, as CONFIG GET prints it.
     pub default: &'static str,
@@ -1196,36 +1200,55 @@ pub struct Unimplemented {
     pub mutable: bool,
     /// Left out of CONFIG GET pattern matches (Redis's HIDDEN_CONFIG); an exact name works.
     pub hidden: bool,
+    /// Does ferrodis act on it (the code reads it by name), or only store it?
+    pub read_by_name: bool,
 }
 
+/// A directive of a feature ferrodis does not have: stored, shown, and without effect.
 const fn unimplemented(
     name: &'static str,
     default: &'static str,
     accepts: Accepts,
     mutable: bool,
-) -> Unimplemented {
-    Unimplemented {
+) -> TextDirective {
+    TextDirective {
         name,
         default,
         accepts,
         mutable,
         hidden: false,
+        read_by_name: false,
     }
 }
 
-const fn hidden(name: &'static str, default: &'static str) -> Unimplemented {
-    Unimplemented {
+/// A directive the code that uses it reads by name from `text_values`.
+const fn read_by_name(name: &'static str, default: &'static str, mutable: bool) -> TextDirective {
+    TextDirective {
+        name,
+        default,
+        accepts: Accepts::Any,
+        mutable,
+        hidden: false,
+        read_by_name: true,
+    }
+}
+
+/// A debugging knob of the test suite, read by name, shown only to a CONFIG GET naming it.
+const fn hidden(name: &'static str, default: &'static str) -> TextDirective {
+    TextDirective {
         name,
         default,
         accepts: Accepts::Any,
         mutable: true,
         hidden: true,
+        read_by_name: true,
     }
 }
 
 /// Every other directive of Redis 7.0.15 (`CONFIG GET *` of redis-server minus [`DIRECTIVES`],
-/// plus the hidden debugging ones the test suite sets), with Redis's default value.
-pub static UNIMPLEMENTED: &[Unimplemented] = &[
+/// plus the hidden debugging ones the test suite sets), with Redis's default value: those
+/// read by name, and those of missing features.
+pub static TEXT_DIRECTIVES: &[TextDirective] = &[
     unimplemented("active-defrag-cycle-max", "25", Accepts::Any, true),
     unimplemented("active-defrag-cycle-min", "1", Accepts::Any, true),
     unimplemented(
@@ -1293,13 +1316,13 @@ pub static UNIMPLEMENTED: &[Unimplemented] = &[
     unimplemented("io-threads-do-reads", "no", Accepts::Any, false),
     unimplemented("jemalloc-bg-thread", "yes", Accepts::Any, true),
     unimplemented("lazyfree-lazy-server-del", "no", Accepts::Any, true),
-    unimplemented("masterauth", "", Accepts::Any, true),
-    unimplemented("masteruser", "", Accepts::Any, true),
-    unimplemented("min-replicas-max-lag", "10", Accepts::Any, true),
-    unimplemented("min-replicas-to-write", "0", Accepts::Any, true),
-    unimplemented("min-slaves-max-lag", "10", Accepts::Any, true),
-    unimplemented("min-slaves-to-write", "0", Accepts::Any, true),
-    unimplemented("no-appendfsync-on-rewrite", "no", Accepts::Any, true),
+    read_by_name("masterauth", "", true),
+    read_by_name("masteruser", "", true),
+    read_by_name("min-replicas-max-lag", "10", true),
+    read_by_name("min-replicas-to-write", "0", true),
+    read_by_name("min-slaves-max-lag", "10", true),
+    read_by_name("min-slaves-to-write", "0", true),
+    read_by_name("no-appendfsync-on-rewrite", "no", true),
     unimplemented("oom-score-adj", "no", Accepts::Any, true),
     unimplemented("oom-score-adj-values", "0 200 800", Accepts::Any, true),
     unimplemented(
@@ -1311,40 +1334,40 @@ pub static UNIMPLEMENTED: &[Unimplemented] = &[
     unimplemented("propagation-error-behavior", "ignore", Accepts::Any, true),
     unimplemented("rdb-del-sync-files", "no", Accepts::Any, true),
     unimplemented("rdb-save-incremental-fsync", "yes", Accepts::Any, true),
-    unimplemented("repl-backlog-size", "1048576", Accepts::Any, true),
-    unimplemented("repl-backlog-ttl", "3600", Accepts::Any, true),
+    read_by_name("repl-backlog-size", "1048576", true),
+    read_by_name("repl-backlog-ttl", "3600", true),
     unimplemented("repl-disable-tcp-nodelay", "no", Accepts::Any, true),
-    unimplemented("repl-diskless-load", "disabled", Accepts::Any, true),
-    unimplemented("repl-diskless-sync", "yes", Accepts::Any, true),
-    unimplemented("repl-diskless-sync-delay", "5", Accepts::Any, true),
-    unimplemented("repl-diskless-sync-max-replicas", "0", Accepts::Any, true),
-    unimplemented("repl-ping-replica-period", "10", Accepts::Any, true),
-    unimplemented("repl-ping-slave-period", "10", Accepts::Any, true),
-    unimplemented("repl-timeout", "60", Accepts::Any, true),
-    unimplemented("replica-announce-ip", "", Accepts::Any, true),
-    unimplemented("replica-announce-port", "0", Accepts::Any, true),
-    unimplemented("replica-announced", "yes", Accepts::Any, true),
+    read_by_name("repl-diskless-load", "disabled", true),
+    read_by_name("repl-diskless-sync", "yes", true),
+    read_by_name("repl-diskless-sync-delay", "5", true),
+    read_by_name("repl-diskless-sync-max-replicas", "0", true),
+    read_by_name("repl-ping-replica-period", "10", true),
+    read_by_name("repl-ping-slave-period", "10", true),
+    read_by_name("repl-timeout", "60", true),
+    read_by_name("replica-announce-ip", "", true),
+    read_by_name("replica-announce-port", "0", true),
+    read_by_name("replica-announced", "yes", true),
     unimplemented("replica-ignore-disk-write-errors", "no", Accepts::Any, true),
     unimplemented("replica-ignore-maxmemory", "yes", Accepts::Any, true),
     unimplemented("replica-lazy-flush", "no", Accepts::Any, true),
-    unimplemented("replica-priority", "100", Accepts::Any, true),
-    unimplemented("replica-read-only", "yes", Accepts::Any, true),
-    unimplemented("replica-serve-stale-data", "yes", Accepts::Any, true),
-    unimplemented("replicaof", "", Accepts::Any, false),
+    read_by_name("replica-priority", "100", true),
+    read_by_name("replica-read-only", "yes", true),
+    read_by_name("replica-serve-stale-data", "yes", true),
+    read_by_name("replicaof", "", false),
     unimplemented("sanitize-dump-payload", "no", Accepts::Any, true),
     unimplemented("server_cpulist", "", Accepts::Any, false),
     unimplemented("set-proc-title", "yes", Accepts::Any, false),
-    unimplemented("shutdown-on-sigint", "default", Accepts::Any, true),
-    unimplemented("shutdown-on-sigterm", "default", Accepts::Any, true),
-    unimplemented("shutdown-timeout", "10", Accepts::Any, true),
-    unimplemented("slave-announce-ip", "", Accepts::Any, true),
-    unimplemented("slave-announce-port", "0", Accepts::Any, true),
+    read_by_name("shutdown-on-sigint", "default", true),
+    read_by_name("shutdown-on-sigterm", "default", true),
+    read_by_name("shutdown-timeout", "10", true),
+    read_by_name("slave-announce-ip", "", true),
+    read_by_name("slave-announce-port", "0", true),
     unimplemented("slave-ignore-maxmemory", "yes", Accepts::Any, true),
     unimplemented("slave-lazy-flush", "no", Accepts::Any, true),
-    unimplemented("slave-priority", "100", Accepts::Any, true),
-    unimplemented("slave-read-only", "yes", Accepts::Any, true),
-    unimplemented("slave-serve-stale-data", "yes", Accepts::Any, true),
-    unimplemented("slaveof", "", Accepts::Any, false),
+    read_by_name("slave-priority", "100", true),
+    read_by_name("slave-read-only", "yes", true),
+    read_by_name("slave-serve-stale-data", "yes", true),
+    read_by_name("slaveof", "", false),
     unimplemented("socket-mark-id", "0", Accepts::Any, false),
     unimplemented("supervised", "no", Accepts::Any, false),
     unimplemented(
@@ -1393,9 +1416,9 @@ const UNSUPPORTED_DIRECTIVES: &[(&str, &str)] = &[
     ("sentinel", "sentinel mode"),
 ];
 
-/// The value a directive of [`UNIMPLEMENTED`] stores: shaped like its default (yes/no, an
+/// The value a directive of [`TEXT_DIRECTIVES`] stores: shaped like its default (yes/no, an
 /// integer with optional memory unit or `%`, or any text), or refused.
-fn check_unimplemented(u: &Unimplemented, value: &str) -> Result<String, String> {
+fn check_text_directive(u: &TextDirective, value: &str) -> Result<String, String> {
     if u.name == "replicaof" || u.name == "slaveof" {
         // Redis checks the shape first (`setConfigReplicaOfOption`): `<host> <port>` or `no one`.
         let words: Vec<&str> = value.split_whitespace().collect();
@@ -1474,8 +1497,8 @@ fn check_unimplemented(u: &Unimplemented, value: &str) -> Result<String, String>
     Ok(value.to_string())
 }
 
-/// Old names of [`UNIMPLEMENTED`] parameters and the current name whose value they share.
-const UNIMPLEMENTED_ALIASES: &[(&str, &str)] = &[
+/// Old names of [`TEXT_DIRECTIVES`] parameters and the current name whose value they share.
+const TEXT_DIRECTIVE_ALIASES: &[(&str, &str)] = &[
     ("slaveof", "replicaof"),
     ("slave-announce-ip", "replica-announce-ip"),
     ("slave-announce-port", "replica-announce-port"),
@@ -1496,14 +1519,14 @@ const UNIMPLEMENTED_ALIASES: &[(&str, &str)] = &[
 
 /// The name a parameter's value is stored under: its current name for an old alias.
 fn storage_name(name: &'static str) -> &'static str {
-    UNIMPLEMENTED_ALIASES
+    TEXT_DIRECTIVE_ALIASES
         .iter()
         .find(|(alias, _)| *alias == name)
         .map_or(name, |(_, current)| current)
 }
 
-fn find_unimplemented(name: &str) -> Option<&'static Unimplemented> {
-    UNIMPLEMENTED
+fn find_text_directive(name: &str) -> Option<&'static TextDirective> {
+    TEXT_DIRECTIVES
         .iter()
         .find(|u| u.name.eq_ignore_ascii_case(name))
 }
@@ -1512,7 +1535,7 @@ fn find_unimplemented(name: &str) -> Option<&'static Unimplemented> {
 pub fn canonical_name(name: &str) -> Option<&'static str> {
     find_directive(name)
         .map(|d| d.name)
-        .or_else(|| find_unimplemented(name).map(|u| u.name))
+        .or_else(|| find_text_directive(name).map(|u| u.name))
 }
 
 /// Implemented directives that, as in Redis (`HIDDEN_CONFIG`), only a CONFIG GET naming them
@@ -1525,7 +1548,7 @@ pub fn config_names() -> impl Iterator<Item = &'static str> {
         .iter()
         .map(|d| d.name)
         .filter(|name| !HIDDEN_DIRECTIVES.contains(name))
-        .chain(UNIMPLEMENTED.iter().filter(|u| !u.hidden).map(|u| u.name))
+        .chain(TEXT_DIRECTIVES.iter().filter(|u| !u.hidden).map(|u| u.name))
 }
 
 pub fn find_directive(name: &str) -> Option<&'static Directive> {
@@ -1537,15 +1560,16 @@ pub fn find_directive(name: &str) -> Option<&'static Directive> {
 impl Config {
     /// Applies one directive (startup or CONFIG SET).
     pub fn set(&mut self, name: &str, value: &str, at_runtime: bool) -> Result<(), ConfigError> {
-        if let Some(u) = find_unimplemented(name) {
+        if let Some(u) = find_text_directive(name) {
             if at_runtime && !u.mutable {
                 return Err(ConfigError::Immutable(u.name.to_string()));
             }
-            let stored = check_unimplemented(u, value).map_err(|reason| ConfigError::BadValue {
-                name: u.name.to_string(),
-                reason,
-            })?;
-            self.unimplemented.insert(storage_name(u.name), stored);
+            let stored =
+                check_text_directive(u, value).map_err(|reason| ConfigError::BadValue {
+                    name: u.name.to_string(),
+                    reason,
+                })?;
+            self.text_values.insert(storage_name(u.name), stored);
             return Ok(());
         }
         let d =
@@ -1576,9 +1600,9 @@ impl Config {
         if let Some(d) = find_directive(name) {
             return Some((d.get)(self));
         }
-        let u = find_unimplemented(name)?;
+        let u = find_text_directive(name)?;
         Some(
-            self.unimplemented
+            self.text_values
                 .get(storage_name(u.name))
                 .cloned()
                 .unwrap_or_else(|| u.default.to_string()),
@@ -1871,7 +1895,7 @@ impl Config {
         let every_name = DIRECTIVES
             .iter()
             .map(|d| d.name)
-            .chain(UNIMPLEMENTED.iter().map(|u| u.name));
+            .chain(TEXT_DIRECTIVES.iter().map(|u| u.name));
         for name in every_name {
             if written.contains(&name) || ALIASES.contains(&name) {
                 continue;
@@ -1915,7 +1939,7 @@ mod tests {
     /// placeholder would shadow it (CONFIG SET accepted, value ignored).
     #[test]
     fn no_directive_is_both_implemented_and_a_placeholder() {
-        for u in UNIMPLEMENTED {
+        for u in TEXT_DIRECTIVES {
             assert!(
                 find_directive(u.name).is_none(),
                 "{} is implemented and still listed as not implemented",

@@ -321,7 +321,7 @@ fn every_redis_conf_directive_loads() {
 }
 
 #[test]
-fn unimplemented_parameters_report_redis_defaults() {
+fn text_directives_report_redis_defaults() {
     if !require_redis_server() {
         return;
     }
@@ -330,13 +330,16 @@ fn unimplemented_parameters_report_redis_defaults() {
     // TestServer sets repl-diskless-sync-delay 0: both must show Redis's default here.
     let server = TestServer::start(&["--repl-diskless-sync-delay", "5"]);
     let mut c = server.raw();
-    for u in ferrodis::config::UNIMPLEMENTED {
+    for u in ferrodis::config::TEXT_DIRECTIVES {
         let ours = c.cmd_args(&["CONFIG", "GET", u.name]);
         let theirs = r.cmd_args(&["CONFIG", "GET", u.name]);
         assert_eq!(ours, theirs, "{}", u.name);
     }
     // Setting a knob back to Redis's default is always accepted.
-    for u in ferrodis::config::UNIMPLEMENTED.iter().filter(|u| u.mutable) {
+    for u in ferrodis::config::TEXT_DIRECTIVES
+        .iter()
+        .filter(|u| u.mutable)
+    {
         assert_eq!(
             c.cmd_args(&["CONFIG", "SET", u.name, u.default]),
             "+OK\r\n",

@@ -246,7 +246,7 @@ pub fn load_rdb_file(ctx: &mut Ctx, at_startup: bool) -> Result<bool, String> {
     let tunable = |name: &str, default: i64| {
         ctx.srv
             .config
-            .unimplemented
+            .text_values
             .get(name)
             .and_then(|v| v.parse::<i64>().ok())
             .unwrap_or(default)

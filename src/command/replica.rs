@@ -218,7 +218,7 @@ pub fn set_master(ctx: &mut Ctx, host: String, port: u16) {
     // CONFIG GET / REWRITE show the master followed now (Redis's `replicaof` special config).
     ctx.srv
         .config
-        .unimplemented
+        .text_values
         .insert("replicaof", format!("{host} {port}"));
     let link = &mut ctx.srv.master;
     link.host = Some(host);
@@ -241,7 +241,7 @@ pub fn start_as_replica(ctx: &mut Ctx, host: String, port: u16) {
 pub fn unset_master(ctx: &mut Ctx) {
     drop_link(ctx);
     ctx.srv.master = MasterLink::default();
-    ctx.srv.config.unimplemented.remove("replicaof");
+    ctx.srv.config.text_values.remove("replicaof");
     crate::util::LOG_ROLE_REPLICA.store(false, std::sync::atomic::Ordering::Relaxed);
     let id = replication::random_id(&mut ctx.srv.rng);
     ctx.srv.propagation.repl.shift_replid(id);
@@ -883,7 +883,7 @@ pub fn masterdown_error() -> CommandError {
 
 /// A yes/no parameter of the replication family (stored as text).
 fn config_flag(ctx: &Ctx, name: &str, default: bool) -> bool {
-    match ctx.srv.config.unimplemented.get(name) {
+    match ctx.srv.config.text_values.get(name) {
         Some(v) => v == "yes",
         None => default,
     }

@@ -868,7 +868,7 @@ fn good_replicas(ctx: &Ctx) -> usize {
 /// `min-replicas-to-write`: may a write run now? (Redis: `checkGoodReplicasStatus`.)
 pub fn enough_good_replicas(ctx: &Ctx) -> bool {
     // On every write: one map probe while the parameter was never set (its default is 0).
-    let Some(wanted) = ctx.srv.config.unimplemented.get("min-replicas-to-write") else {
+    let Some(wanted) = ctx.srv.config.text_values.get("min-replicas-to-write") else {
         return true;
     };
     let wanted = crate::util::parse_i64(wanted.as_bytes()).unwrap_or(0);
