@@ -51,6 +51,7 @@ use crate::resp::reply::ReplyBuffer;
 use crate::types::sds::Sds;
 use hashbrown::{HashMap, HashSet};
 use std::collections::{BTreeSet, VecDeque};
+use std::time::Instant;
 
 /// What a blocked client will do once one of its keys has data. One variant per type family.
 pub enum BlockedOp {
@@ -93,6 +94,18 @@ pub struct BlockedState {
     pub keys: Vec<Sds>,
     pub deadline: Option<Ms>,
     pub op: BlockedOp,
+    /// The blocking command's call, finished when it is served: its slow-log entry, latency
+    /// histogram and failure count wait for its reply (set by `call` once it blocked).
+    pub call: Option<BlockedCall>,
+}
+
+/// What a blocking command's call leaves to be recorded when it is served (Redis keeps the
+/// client's argv and `c->duration` for `updateStatsOnUnblock`).
+pub struct BlockedCall {
+    pub spec: &'static super::table::CommandSpec,
+    pub argv: Vec<Vec<u8>>,
+    /// How long the call itself took, before it blocked.
+    pub duration_us: u64,
 }
 
 /// May the calling client block? Not inside MULTI/EXEC or a script (which must not stall the
@@ -142,6 +155,7 @@ pub fn block_for_keys(ctx: &mut Ctx, keys: &[&[u8]], timeout_ms: Option<i64>, op
         keys: distinct,
         deadline,
         op,
+        call: None,
     });
 }
 
@@ -283,7 +297,15 @@ fn serve_clients_blocked_on_key(ctx: &mut Ctx, db: usize, key: &[u8]) {
             let outer = super::propagate::begin_call(&mut as_waiter, false);
             // Its own tracked keys it changes are invalidated after its reply.
             as_waiter.srv.tracking.executing += 1;
+            let (started, errors) = (Instant::now(), as_waiter.srv.stats.total_error_replies);
             let served = serve(&mut as_waiter, key, &blocked.op);
+            if served {
+                let reply_us = started.elapsed().as_micros() as u64;
+                let had_errors = as_waiter.srv.stats.total_error_replies != errors;
+                if let Some(call) = &blocked.call {
+                    super::update_stats_on_unblock(&mut as_waiter, client, call, reply_us, had_errors);
+                }
+            }
             as_waiter.srv.tracking.executing -= 1;
             let dirtied = as_waiter.srv.dirty.saturating_sub(dirty);
             let all = super::propagate::TARGET_ALL;
@@ -369,8 +391,11 @@ pub fn disconnect_all_blocked_clients(ctx: &mut Ctx) {
         .collect();
     for key in keys {
         unblock_client(&mut ctx.srv.blocking, ctx.clients, key);
+        let error = "UNBLOCKED force unblock from blocking operation, instance state changed \
+                     (master -> replica?)";
+        super::count_error_reply(ctx.srv, error);
         if let Some(out) = ctx.reply_to(key) {
-            out.error("UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)");
+            out.error(error);
         }
     }
 }

@@ -914,13 +914,26 @@ fn client_unblock_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         ctx.out.integer(0);
         return Ok(());
     };
+    let call = ctx
+        .clients
+        .get_mut(target)
+        .and_then(|c| c.blocked.as_mut())
+        .and_then(|b| b.call.take());
     blocked::unblock_client(&mut ctx.srv.blocking, ctx.clients, target);
+    let error = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
+    if as_error {
+        super::count_error_reply(ctx.srv, error);
+    }
     if let Some(reply) = ctx.reply_to(target) {
         if as_error {
-            reply.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+            reply.error(error);
         } else {
             reply.null_array();
         }
+    }
+    // Redis 7.0 counts the call as failed with either reply.
+    if let Some(call) = call {
+        super::update_stats_on_unblock(ctx, target, &call, 0, true);
     }
     ctx.out.integer(1);
     Ok(())

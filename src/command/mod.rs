@@ -620,10 +620,17 @@ fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]], targets: u8, 
     let mut blocked = false;
     if let Some(me) = ctx.clients.get_mut(ctx.id) {
         me.last_command = spec.name;
-        blocked = me.blocked.is_some();
+        // A command that blocked is slow-logged and put in its latency histogram when it is
+        // served ([`update_stats_on_unblock`]), with the time its reply took.
+        if let Some(state) = me.blocked.as_mut() {
+            blocked = true;
+            state.call = Some(blocked::BlockedCall {
+                spec,
+                argv: argv.iter().map(|a| a.to_vec()).collect(),
+                duration_us,
+            });
+        }
     }
-    // A command that blocked is logged, if at all, when it is served (not yet: see
-    // ARCHITECTURE.md, known differences).
     let event = if spec.has(flags::FAST) {
         "fast-command"
     } else {
@@ -635,7 +642,7 @@ fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]], targets: u8, 
         .latency
         .add_sample_if_needed(threshold, event, duration_us / 1000, now_secs);
     if !spec.has(flags::SKIP_SLOWLOG) && !blocked {
-        slowlog_push(ctx, argv, duration_us);
+        slowlog_push(ctx, ctx.id, spec, argv, duration_us);
     }
     // Client-side caching: what a read-only command read may now be cached by its client
     // (for a read-only script, the commands it runs, not the script).
@@ -655,8 +662,7 @@ fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]], targets: u8, 
     let stat = command_stats(ctx, spec);
     stat.calls += 1;
     stat.usec += duration_us;
-    // A blocking command is recorded when it first runs (Redis records it when served).
-    if tracking {
+    if tracking && !blocked {
         let histogram = stat.latency_histogram.get_or_insert_with(Default::default);
         histogram.record(duration_us as i64 * 1000);
     }
@@ -666,18 +672,24 @@ fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]], targets: u8, 
     ctx.srv.stats.total_commands_processed += 1;
 }
 
-/// Offers the call to the slow log (Redis: `slowlogPushCurrentCommand`). The per-command
-/// cost when the call is fast enough not to be logged is two comparisons.
-fn slowlog_push(ctx: &mut Ctx, argv: &[&[u8]], duration_us: u64) {
+/// Offers a call of `client` to the slow log (Redis: `slowlogPushCurrentCommand`). The
+/// per-command cost when the call is fast enough not to be logged is two comparisons.
+fn slowlog_push(
+    ctx: &mut Ctx,
+    client: usize,
+    spec: &CommandSpec,
+    argv: &[&[u8]],
+    duration_us: u64,
+) {
     let (slower_than, max_len) = (
         ctx.srv.config.slowlog_log_slower_than,
         ctx.srv.config.slowlog_max_len,
     );
-    if slower_than < 0 {
+    if slower_than < 0 || spec.has(flags::SKIP_SLOWLOG) {
         return;
     }
     if duration_us >= slower_than as u64 {
-        let (peer, name) = match ctx.clients.get(ctx.id) {
+        let (peer, name) = match ctx.clients.get(client) {
             Some(c) => (c.addr.to_string(), c.name.clone().unwrap_or_default()),
             None => (String::new(), Vec::new()),
         };
@@ -692,6 +704,46 @@ fn slowlog_push(ctx: &mut Ctx, argv: &[&[u8]], duration_us: u64) {
         ctx.srv.slowlog.push(call);
     }
     ctx.srv.slowlog.trim(max_len);
+}
+
+/// A blocked command of `client` was served, or unblocked by CLIENT UNBLOCK: what its
+/// call left unrecorded when it blocked is recorded now, with the time its reply took — its
+/// time and failure in INFO commandstats, its latency histogram, its slow-log entry, and a
+/// `command-unblocking` latency event (Redis: `updateStatsOnUnblock`, which also adds the
+/// call's own time a second time, as here).
+pub(crate) fn update_stats_on_unblock(
+    ctx: &mut Ctx,
+    client: usize,
+    call: &blocked::BlockedCall,
+    reply_us: u64,
+    had_errors: bool,
+) {
+    let total_us = call.duration_us + reply_us;
+    let tracking = ctx.srv.config.latency_tracking;
+    let stat = command_stats(ctx, call.spec);
+    stat.usec += total_us;
+    if had_errors {
+        stat.failed_calls += 1;
+    }
+    if tracking {
+        let histogram = stat.latency_histogram.get_or_insert_with(Default::default);
+        histogram.record(total_us as i64 * 1000);
+    }
+    let argv: Vec<&[u8]> = call.argv.iter().map(Vec::as_slice).collect();
+    slowlog_push(ctx, client, call.spec, &argv, total_us);
+    let threshold = ctx.srv.config.latency_monitor_threshold;
+    let now_secs = ctx.now / 1000;
+    ctx.srv
+        .latency
+        .add_sample_if_needed(threshold, "command-unblocking", reply_us / 1000, now_secs);
+}
+
+/// Counts an error reply that did not come from a command's own result: INFO
+/// `total_error_replies` and `errorstats` by the error's first word (Redis: `afterErrorReply`).
+pub(crate) fn count_error_reply(srv: &mut ServerState, message: &str) {
+    srv.stats.total_error_replies += 1;
+    let code = message.split(' ').next().unwrap_or("ERR");
+    *srv.stats.error_codes.entry(code.to_string()).or_insert(0) += 1;
 }
 
 /// Work that follows every command (and the active expiry cycle): keys removed by expiry fire

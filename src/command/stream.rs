@@ -1318,14 +1318,10 @@ pub fn serve_blocked(ctx: &mut Ctx, key: &[u8], wait: &StreamWait) -> bool {
 }
 
 /// An error reply to a blocked XREADGROUP being unblocked, counted as Redis's `addReplyError`
-/// and, for the command's statistics, as a failed call (Redis: `updateStatsOnUnblock`).
+/// does (the failed call is counted when the unblocked call is finished:
+/// `super::update_stats_on_unblock`).
 fn error_to_waiter(ctx: &mut Ctx, message: &str) {
-    if let Some(spec) = ctx.srv.commands.lookup(b"xreadgroup") {
-        super::command_stats(ctx, spec).failed_calls += 1;
-    }
-    ctx.srv.stats.total_error_replies += 1;
-    let code = message.split(' ').next().unwrap_or("ERR").to_string();
-    *ctx.srv.stats.error_codes.entry(code).or_insert(0) += 1;
+    super::count_error_reply(ctx.srv, message);
     ctx.out.error(message);
 }
 
