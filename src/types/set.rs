@@ -356,6 +356,30 @@ impl Set {
         self.get_index(i)
     }
 
+    /// `n` members drawn uniformly and independently (repeats allowed), for SRANDMEMBER with a
+    /// negative count. A packed set is walked once, not once per draw.
+    pub fn random_members<'a>(
+        &'a self,
+        rng: &mut impl Rng,
+        n: usize,
+        mut visit: impl FnMut(Member<'a>),
+    ) {
+        if let View::Packed(p) = self.view() {
+            let members: Vec<&'a [u8]> = p.members().collect();
+            if !members.is_empty() {
+                for _ in 0..n {
+                    visit(Member::Str(members[rng.random_range(0..members.len())]));
+                }
+            }
+            return;
+        }
+        for _ in 0..n {
+            if let Some(m) = self.random_member(rng) {
+                visit(m);
+            }
+        }
+    }
+
     /// Removes and returns a uniformly random member.
     pub fn pop_random(&mut self, rng: &mut impl Rng) -> Option<Sds> {
         let i = self.random_position(rng)?;
