@@ -278,6 +278,61 @@ fn sscan_returns_an_intset_whole_and_walks_a_table() {
     assert_eq!(seen.len(), 200);
 }
 
+/// A small set of strings (kept packed inside, as Redis 7.2's listpack) behaves as Redis 7.0's
+/// hash table: it says `hashtable`, SSCAN pages it by COUNT with a cursor, members removed
+/// during the scan cost none of the others, and it survives DEBUG RELOAD and the growth into a
+/// real table mid-scan.
+#[test]
+fn small_string_sets_page_like_tables_across_removals_reloads_and_growth() {
+    let s = TestServer::start(&[]);
+    let mut c = s.raw();
+    let mut args: Vec<String> = vec!["SADD".into(), "s".into()];
+    args.extend((0..40).map(|i| format!("m{i}")));
+    assert_eq!(c.cmd_owned(&args), b":40\r\n");
+    assert_eq!(c.encoding("s"), "hashtable");
+    let mut seen = std::collections::HashSet::new();
+    let mut cursor = "0".to_string();
+    let mut calls = 0;
+    loop {
+        let r = c.cmd_str(&format!("SSCAN s {cursor} COUNT 10"));
+        let lines: Vec<&str> = r.split("\r\n").collect();
+        cursor = lines[2].to_string();
+        let page: Vec<String> = lines[4..]
+            .iter()
+            .filter(|l| l.starts_with('m'))
+            .map(|l| l.to_string())
+            .collect();
+        assert!(page.len() <= 10, "{page:?}");
+        seen.extend(page);
+        calls += 1;
+        match calls {
+            // Remove one member already returned and one not yet returned...
+            1 => assert_eq!(c.cmd_str("SREM s m39 m5"), ":2\r\n"),
+            // ...then grow past 128 members: the set becomes a real table mid-scan.
+            2 => {
+                let mut args: Vec<String> = vec!["SADD".into(), "s".into()];
+                args.extend((100..300).map(|i| format!("m{i}")));
+                assert_eq!(c.cmd_owned(&args), b":200\r\n");
+            }
+            _ => {}
+        }
+        if cursor == "0" {
+            break;
+        }
+    }
+    // 40 members by 10: four pages, the growth into a table notwithstanding.
+    assert_eq!(calls, 4);
+    for i in (0..40).filter(|&i| i != 5) {
+        assert!(seen.contains(&format!("m{i}")), "m{i} missed");
+    }
+    assert_eq!(c.cmd_str("SCARD s"), ":238\r\n");
+    c.cmd_str("SADD t a b c");
+    c.cmd_str("DEBUG RELOAD");
+    assert_eq!(c.encoding("t"), "hashtable");
+    assert_eq!(sorted_members(&c.cmd_str("SMEMBERS t")), ["a", "b", "c"]);
+    assert_eq!(c.cmd_str("SISMEMBER t b"), ":1\r\n");
+}
+
 #[test]
 fn sets_are_intsets_until_a_string_or_too_many_members() {
     let s = TestServer::start(&["--set-max-intset-entries", "3"]);

@@ -299,11 +299,7 @@ fn srandmember_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     if count < 0 {
         let n = count.unsigned_abs() as usize;
         out.array_len(n);
-        for _ in 0..n {
-            if let Some(m) = set.random_member(rng) {
-                bulk_member(out, m);
-            }
-        }
+        set.random_members(rng, n, |m| bulk_member(out, m));
     } else if count as usize >= set.len() {
         out.array_len(set.len());
         for m in set.iter() {

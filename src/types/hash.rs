@@ -412,7 +412,7 @@ impl Listpack {
 const VARINT_MAX: usize = 10;
 
 /// Bytes the LEB128 length of an entry of `n` bytes takes.
-fn varint_len(mut n: usize) -> usize {
+pub(super) fn varint_len(mut n: usize) -> usize {
     let mut bytes = 1;
     while n >= 0x80 {
         n >>= 7;
@@ -422,7 +422,7 @@ fn varint_len(mut n: usize) -> usize {
 }
 
 /// Appends one entry: its length as a LEB128 varint, then its bytes.
-fn write_entry(out: &mut Vec<u8>, data: &[u8]) {
+pub(super) fn write_entry(out: &mut Vec<u8>, data: &[u8]) {
     let mut n = data.len();
     loop {
         let low = (n & 0x7f) as u8;
@@ -439,7 +439,7 @@ fn write_entry(out: &mut Vec<u8>, data: &[u8]) {
 /// The entry whose length prefix starts at `at`: (first data byte, end of data = next
 /// entry's offset). Single-byte lengths, the common case, skip the varint loop.
 #[inline]
-fn entry_span(bytes: &[u8], at: usize) -> Option<(usize, usize)> {
+pub(super) fn entry_span(bytes: &[u8], at: usize) -> Option<(usize, usize)> {
     let first = *bytes.get(at)?;
     if first < 0x80 {
         let end = at + 1 + first as usize;
@@ -452,7 +452,7 @@ fn entry_span(bytes: &[u8], at: usize) -> Option<(usize, usize)> {
 
 /// Reads one entry from the front of `buf`: (its bytes, the rest). None on a truncated buffer,
 /// which cannot happen for a buffer built by `write_entry`.
-fn read_entry(buf: &[u8]) -> Option<(&[u8], &[u8])> {
+pub(super) fn read_entry(buf: &[u8]) -> Option<(&[u8], &[u8])> {
     let mut len: usize = 0;
     let mut shift = 0;
     let mut i = 0;

@@ -320,31 +320,61 @@ impl<'a> Iterator for ZIter<'a> {
 // ---------------------------------------------------------------------------------------------
 
 /// A packed buffer of entries `varint(member length) member score`, in ascending order. The
-/// score is a tag byte and then an `i8`/`i16`/`i32` when it is a small integer (most scores in
-/// practice), else the 8 bytes of the `f64` — as Redis's listpack stores integers compactly.
+/// score is one tag byte, which for an integer score 0..=127 (ranks, counters, small
+/// timestamps-as-offsets: the commonest scores) *is* the score, as Redis's listpack stores
+/// 0..127 in its 7-bit "small integer" entry; otherwise the tag says what follows: an
+/// `i8`/`i16`/`i32` for other small integers, else the 8 bytes of the `f64`.
 ///
 /// ```text
-///   buf: [count: u32 LE][len][member bytes][tag][score] [len][member bytes][tag][score] ...
+///   buf: [count: varint][len][member bytes][score tag][score?] [len][member bytes][tag] ...
+///   tag: 0xxxxxxx          the score is x (0..=127), nothing follows
+///        0x80 / 81 / 82 / 83   an f64 / i8 / i16 / i32 follows (little-endian)
 /// ```
 ///
-/// The entry count sits in a 4-byte header inside the buffer (Redis's listpack header holds its
-/// element count too), so ZCARD needs no scan and the whole struct is one exact-size
-/// `Box<[u8]>`: no capacity word, no spare bytes, and — with the skip list boxed — a `ZSet` is
-/// two words that sit directly in the keyspace's `Value`. A small sorted set then costs exactly
-/// one allocation, this buffer. Every change reallocates it to the new exact size, as Redis's
+/// The entry count sits in a LEB128 header inside the buffer (one byte below 128 members;
+/// Redis's listpack header holds its element count too), so ZCARD needs no scan and the whole
+/// struct is one exact-size `Box<[u8]>`: no capacity word, no spare bytes, and — with the skip
+/// list boxed — a `ZSet` is two words that sit directly in the keyspace's `Value`. A small
+/// sorted set then costs exactly one allocation, this buffer: for 10 members `member:N` with
+/// scores 0..9, 1 + 10 x 10 = 101 bytes (a 4-byte count and 2-byte scores took 114, one more
+/// malloc size class). Every change reallocates it to the new exact size, as Redis's
 /// `lpInsert` / `lpDelete` realloc. An empty listpack has no header and no allocation.
 #[derive(Clone, Default)]
 pub struct Listpack {
     buf: Box<[u8]>,
 }
 
-/// Bytes of the element-count header in front of the entries.
-const HEADER: usize = 4;
+/// Score tags below this are the score itself (0..=127).
+const TAG_F64: u8 = 0x80;
+const TAG_I8: u8 = 0x81;
+const TAG_I16: u8 = 0x82;
+const TAG_I32: u8 = 0x83;
 
-const TAG_F64: u8 = 0;
-const TAG_I8: u8 = 1;
-const TAG_I16: u8 = 2;
-const TAG_I32: u8 = 3;
+/// Writes `n` as a LEB128 varint into `out`; returns the bytes used.
+fn write_varint(mut n: usize, out: &mut [u8; 10]) -> usize {
+    let mut i = 0;
+    while n >= 0x80 {
+        out[i] = (n as u8 & 0x7f) | 0x80;
+        n >>= 7;
+        i += 1;
+    }
+    out[i] = n as u8;
+    i + 1
+}
+
+/// Reads a LEB128 varint at the start of `buf`: (value, bytes used); (0, 0) for an empty
+/// buffer.
+fn read_varint(buf: &[u8]) -> (usize, usize) {
+    let (mut n, mut shift) = (0usize, 0);
+    for (i, &b) in buf.iter().enumerate().take(10) {
+        n |= ((b & 0x7f) as usize) << shift;
+        if b & 0x80 == 0 {
+            return (n, i + 1);
+        }
+        shift += 7;
+    }
+    (0, 0)
+}
 
 fn encode_entry(out: &mut Vec<u8>, member: &[u8], score: f64) {
     let mut n = member.len();
@@ -357,7 +387,9 @@ fn encode_entry(out: &mut Vec<u8>, member: &[u8], score: f64) {
     let int = score as i32;
     // -0 is stored as the integer 0, as Redis's listpack does (its skip list keeps -0).
     if int as f64 == score {
-        if let Ok(b) = i8::try_from(int) {
+        if (0..=127).contains(&int) {
+            out.push(int as u8);
+        } else if let Ok(b) = i8::try_from(int) {
             out.push(TAG_I8);
             out.extend_from_slice(&b.to_le_bytes());
         } else if let Ok(h) = i16::try_from(int) {
@@ -394,6 +426,7 @@ fn decode_entry(buf: &[u8], pos: usize) -> Option<(&[u8], f64, usize)> {
     let tag = *buf.get(p)?;
     p += 1;
     let (score, width) = match tag {
+        0..=0x7f => (tag as f64, 0),
         TAG_I8 => (
             i8::from_le_bytes(buf.get(p..p + 1)?.try_into().ok()?) as f64,
             1,
@@ -427,22 +460,12 @@ impl<'a> Iterator for ListpackIter<'a> {
 
 impl Listpack {
     fn len(&self) -> usize {
-        match self.buf.first_chunk::<HEADER>() {
-            Some(header) => u32::from_le_bytes(*header) as usize,
-            None => 0,
-        }
+        read_varint(&self.buf).0
     }
 
-    fn set_len(&mut self, len: usize) {
-        debug_assert!(len <= u32::MAX as usize);
-        if let Some(header) = self.buf.first_chunk_mut::<HEADER>() {
-            *header = (len as u32).to_le_bytes();
-        }
-    }
-
-    /// Offset of the first entry (an empty listpack has no header).
+    /// Offset of the first entry: the header's size (an empty listpack has no header).
     fn first(&self) -> usize {
-        HEADER.min(self.buf.len())
+        read_varint(&self.buf).1
     }
 
     fn iter(&self) -> ListpackIter<'_> {
@@ -459,20 +482,31 @@ impl Listpack {
             self.buf = Box::default();
             return;
         }
-        if range.len() == with.len() && !self.buf.is_empty() {
+        let mut header = [0u8; 10];
+        let header_len = write_varint(len, &mut header);
+        let old_header_len = self.first();
+        if header_len != old_header_len {
+            // The count gains or loses a byte (or the buffer is new): rebuild it whole.
+            let kept = self.buf.len() - old_header_len - range.len();
+            let mut v = Vec::with_capacity(header_len + kept + with.len());
+            v.extend_from_slice(&header[..header_len]);
+            v.extend_from_slice(&self.buf[old_header_len..range.start]);
+            v.extend_from_slice(with);
+            v.extend_from_slice(&self.buf[range.end..]);
+            self.buf = v.into_boxed_slice();
+            return;
+        }
+        if range.len() == with.len() {
             self.buf[range].copy_from_slice(with);
         } else {
             let mut v = std::mem::take(&mut self.buf).into_vec();
-            if v.is_empty() {
-                v.resize(HEADER, 0);
-            }
             // Grow exactly, so the splice never over-allocates and `into_boxed_slice` below
             // has nothing to trim (on a shrink it trims with one in-place realloc).
             v.reserve_exact(with.len().saturating_sub(range.len()));
             v.splice(range, with.iter().copied());
             self.buf = v.into_boxed_slice();
         }
-        self.set_len(len);
+        self.buf[..header_len].copy_from_slice(&header[..header_len]);
     }
 
     /// (start, end) byte offsets and score of `member`'s entry.
@@ -520,7 +554,7 @@ impl Listpack {
         }
         // The first entry after the new one, skipping the member's own entry: never strictly
         // inside that entry, so it is either at or before its start, or at or after its end.
-        let at = at.unwrap_or(self.buf.len().max(HEADER));
+        let at = at.unwrap_or(self.buf.len());
         let mut entry = Vec::with_capacity(member.len() + 11);
         encode_entry(&mut entry, member, score);
         match old {
@@ -1022,6 +1056,42 @@ mod tests {
             let got = z.score(format!("m{i}").as_bytes()).unwrap();
             assert!(got == *s);
         }
+    }
+
+    #[test]
+    fn small_integer_scores_take_one_byte_and_the_count_header_grows_with_the_set() {
+        let limits = Limits {
+            max_entries: 1000,
+            max_value: 64,
+        };
+        let mut z = ZSet::new();
+        for i in 0..10 {
+            z.insert(format!("member:{i}").as_bytes(), i as f64, limits);
+        }
+        // A one-byte count, then per member: length byte, 8 bytes, one score byte.
+        assert_eq!(z.heap_size(), 1 + 10 * (1 + 8 + 1));
+        z.insert(b"member:0", 127.0, limits);
+        // -1 is an i8: a tag and one byte.
+        z.insert(b"member:1", -1.0, limits);
+        assert_eq!(z.heap_size(), 1 + 10 * 10 + 1);
+        // Past 127 members the count takes two bytes; below again, one.
+        for i in 10..200 {
+            z.insert(format!("m{i}").as_bytes(), -(i as f64), limits);
+        }
+        assert_eq!(z.len(), 200);
+        assert_eq!(z.encoding_name(), "listpack");
+        for i in 10..200 {
+            assert_eq!(z.score(format!("m{i}").as_bytes()), Some(-(i as f64)));
+        }
+        for i in 10..200 {
+            assert!(z.remove(format!("m{i}").as_bytes()));
+        }
+        assert_eq!(z.heap_size(), 1 + 10 * 10 + 1);
+        let scores: Vec<f64> = z.iter().map(|(_, s)| s).collect();
+        assert_eq!(
+            scores,
+            [-1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 127.0]
+        );
     }
 
     #[test]
