@@ -303,7 +303,13 @@ fn serve_clients_blocked_on_key(ctx: &mut Ctx, db: usize, key: &[u8]) {
                 let reply_us = started.elapsed().as_micros() as u64;
                 let had_errors = as_waiter.srv.stats.total_error_replies != errors;
                 if let Some(call) = &blocked.call {
-                    super::update_stats_on_unblock(&mut as_waiter, client, call, reply_us, had_errors);
+                    super::update_stats_on_unblock(
+                        &mut as_waiter,
+                        client,
+                        call,
+                        reply_us,
+                        had_errors,
+                    );
                 }
             }
             as_waiter.srv.tracking.executing -= 1;

@@ -733,9 +733,12 @@ pub(crate) fn update_stats_on_unblock(
     slowlog_push(ctx, client, call.spec, &argv, total_us);
     let threshold = ctx.srv.config.latency_monitor_threshold;
     let now_secs = ctx.now / 1000;
-    ctx.srv
-        .latency
-        .add_sample_if_needed(threshold, "command-unblocking", reply_us / 1000, now_secs);
+    ctx.srv.latency.add_sample_if_needed(
+        threshold,
+        "command-unblocking",
+        reply_us / 1000,
+        now_secs,
+    );
 }
 
 /// Counts an error reply that did not come from a command's own result: INFO
