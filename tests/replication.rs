@@ -1263,6 +1263,16 @@ fn a_swapdb_replica_serves_its_old_dataset_while_it_loads_the_next_one() {
         r.cmd_args(&["CONFIG", "SET", "key-load-delay", "1000"]),
         "+OK\r\n"
     );
+    // ...and the loop serves clients after every kilobyte of image.
+    assert_eq!(
+        r.cmd_args(&[
+            "CONFIG",
+            "SET",
+            "loading-process-events-interval-bytes",
+            "1024"
+        ]),
+        "+OK\r\n"
+    );
     // Drop the replica and overwrite a small backlog: it must sync fully again.
     let big = "A".repeat(16384);
     let mut tx = vec![
