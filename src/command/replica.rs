@@ -224,6 +224,16 @@ impl MasterLink {
         }
     }
 
+    /// The load in progress, if any.
+    fn load_mut(&mut self) -> Option<&mut SyncLoad> {
+        match &mut self.state {
+            ReplState::Transfer(Transfer {
+                load: Some(load), ..
+            }) => Some(load),
+            _ => None,
+        }
+    }
+
     /// The load reading the image from the link's query buffer, if any.
     fn socket_load(&self) -> Option<&SyncLoad> {
         match &self.state {
@@ -1074,10 +1084,7 @@ fn image_window<'a>(
 /// A newline to the master once a second while loading, which keeps the link alive from its
 /// side (Redis: `replicationSendNewlineToMaster` from `rdbLoadProgressCallback`).
 fn keep_link_alive(ctx: &mut Ctx) {
-    let ReplState::Transfer(Transfer {
-        load: Some(load), ..
-    }) = &mut ctx.srv.master.state
-    else {
+    let Some(load) = ctx.srv.master.load_mut() else {
         return;
     };
     if ctx.now - load.last_newline >= 1000 {
@@ -1088,10 +1095,7 @@ fn keep_link_alive(ctx: &mut Ctx) {
 
 /// Logs the AUX fields read since the last slice, as Redis logs them while it parses.
 fn log_new_aux_fields(ctx: &mut Ctx) {
-    let ReplState::Transfer(Transfer {
-        load: Some(load), ..
-    }) = &mut ctx.srv.master.state
-    else {
+    let Some(load) = ctx.srv.master.load_mut() else {
         return;
     };
     let Some(loaded) = load.parser.loaded() else {
