@@ -60,6 +60,8 @@ pub struct Config {
     /// The AOF's base name: its files are `<appendfilename>.<seq>.base.rdb` & co.
     pub appendfilename: String,
     pub appendfsync: AppendFsync,
+    /// `repl-diskless-load`: how a replica loads its master's image (see `command::replica`).
+    pub repl_diskless_load: ReplDisklessLoad,
     /// A rewrite writes the base as an RDB image (else as commands).
     pub aof_use_rdb_preamble: bool,
     /// A truncated last command is cut off with a warning (else the server refuses to start).
@@ -203,6 +205,7 @@ impl Default for Config {
             appenddirname: "appendonlydir".to_string(),
             appendfilename: "appendonly.aof".to_string(),
             appendfsync: AppendFsync::EverySec,
+            repl_diskless_load: ReplDisklessLoad::Disabled,
             aof_use_rdb_preamble: true,
             aof_load_truncated: true,
             aof_timestamp_enabled: false,
@@ -274,6 +277,29 @@ pub enum AppendFsync {
     EverySec,
     /// When the kernel decides.
     No,
+}
+
+/// `repl-diskless-load`: how a replica loads the image of a full sync (Redis:
+/// `REPL_DISKLESS_LOAD_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplDisklessLoad {
+    /// Receive the whole image first (Redis writes it to a file), then load it.
+    Disabled,
+    /// Load as it arrives, when the dataset is empty (else as `Disabled`).
+    OnEmptyDb,
+    /// Load as it arrives into new databases, swapped in at the end; the old dataset stays
+    /// until then, and is served (`async_loading`) when the image continues its history.
+    SwapDb,
+}
+
+impl ReplDisklessLoad {
+    pub fn name(self) -> &'static str {
+        match self {
+            ReplDisklessLoad::Disabled => "disabled",
+            ReplDisklessLoad::OnEmptyDb => "on-empty-db",
+            ReplDisklessLoad::SwapDb => "swapdb",
+        }
+    }
 }
 
 /// A name that must be a plain file or directory name, not a path (Redis:
@@ -967,6 +993,24 @@ pub static DIRECTIVES: &[Directive] = &[
         },
         mutable: true,
     },
+    Directive {
+        name: "repl-diskless-load",
+        get: |c| c.repl_diskless_load.name().to_string(),
+        set: |c, v| {
+            c.repl_diskless_load = match v.to_ascii_lowercase().as_str() {
+                "disabled" => ReplDisklessLoad::Disabled,
+                "on-empty-db" => ReplDisklessLoad::OnEmptyDb,
+                "swapdb" => ReplDisklessLoad::SwapDb,
+                _ => {
+                    return Err("argument(s) must be one of the following: disabled, \
+                                on-empty-db, swapdb"
+                        .into())
+                }
+            };
+            Ok(())
+        },
+        mutable: true,
+    },
     directive!("aof-use-rdb-preamble", aof_use_rdb_preamble, bool, true),
     directive!("aof-load-truncated", aof_load_truncated, bool, true),
     directive!("aof-disable-auto-gc", aof_disable_auto_gc, bool, true),
@@ -1337,7 +1381,6 @@ pub static TEXT_DIRECTIVES: &[TextDirective] = &[
     read_by_name("repl-backlog-size", "1048576", true),
     read_by_name("repl-backlog-ttl", "3600", true),
     unimplemented("repl-disable-tcp-nodelay", "no", Accepts::Any, true),
-    read_by_name("repl-diskless-load", "disabled", true),
     read_by_name("repl-diskless-sync", "yes", true),
     read_by_name("repl-diskless-sync-delay", "5", true),
     read_by_name("repl-diskless-sync-max-replicas", "0", true),

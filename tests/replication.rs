@@ -1267,3 +1267,84 @@ fn restarts_continue_the_replication_history_saved_in_the_rdb_file() {
     assert!(stat(&replica, "total_net_repl_input_bytes") > 0);
     assert_eq!(stat(&replica, "total_net_repl_output_bytes"), 0);
 }
+
+/// `repl-diskless-load swapdb` continuing the same history (`async_loading`): while the
+/// image loads slowly (`key-load-delay`), the replica goes on answering reads from its old
+/// dataset and refuses only `no-async-loading` commands; once loaded, the new dataset is
+/// swapped in.
+#[test]
+fn a_swapdb_replica_serves_its_old_dataset_while_it_loads_the_next_one() {
+    let master = TestServer::start(&[
+        "--enable-debug-command",
+        "yes",
+        "--repl-diskless-sync-delay",
+        "0",
+    ]);
+    let replica = TestServer::start(&[
+        "--enable-debug-command",
+        "yes",
+        "--repl-diskless-load",
+        "swapdb",
+        "--replica-read-only",
+        "no",
+    ]);
+    // A first sync gives the replica the master's history: the next full sync continues it.
+    make_replica(&replica, &master);
+    wait_link_up(&replica);
+    let mut m = master.conn();
+    let mut r = replica.conn();
+    assert_eq!(
+        m.cmd_args(&["DEBUG", "POPULATE", "2000", "new", "100"]),
+        "+OK\r\n"
+    );
+    assert_eq!(r.cmd_args(&["SET", "mykey", "old"]), "+OK\r\n");
+    assert_eq!(
+        r.cmd_args(&["CONFIG", "SET", "key-load-delay", "1000"]),
+        "+OK\r\n"
+    );
+    // ...and the loop serves clients after every kilobyte of image.
+    assert_eq!(
+        r.cmd_args(&[
+            "CONFIG",
+            "SET",
+            "loading-process-events-interval-bytes",
+            "1024"
+        ]),
+        "+OK\r\n"
+    );
+    // Drop the replica and overwrite a small backlog: it must sync fully again.
+    let big = "A".repeat(16384);
+    let mut tx = vec![
+        "MULTI",
+        "CLIENT KILL TYPE replica",
+        "CONFIG SET repl-backlog-size 16384",
+    ];
+    let sets: Vec<String> = (0..10).map(|i| format!("SET k{i} {big}")).collect();
+    tx.extend(sets.iter().map(String::as_str));
+    tx.push("EXEC");
+    m.cmd_strs(&tx);
+    wait_for("async_loading", Duration::from_secs(10), || {
+        info_field(&mut r, "persistence", "async_loading") == "1"
+    });
+    // The old dataset is served meanwhile, without -LOADING.
+    assert_eq!(info_field(&mut r, "persistence", "loading"), "0");
+    assert_eq!(r.cmd_args(&["GET", "mykey"]), "$3\r\nold\r\n");
+    assert_eq!(r.cmd_args(&["DBSIZE"]), ":1\r\n");
+    assert_eq!(
+        r.cmd_args(&["REPLICAOF", "NO", "ONE"]),
+        "-LOADING Redis is loading the dataset in memory\r\n"
+    );
+    assert_eq!(info_field(&mut r, "persistence", "async_loading"), "1");
+    // Then the new one.
+    assert_eq!(
+        r.cmd_args(&["CONFIG", "SET", "key-load-delay", "0"]),
+        "+OK\r\n"
+    );
+    wait_for("the load to finish", Duration::from_secs(20), || {
+        info_field(&mut r, "persistence", "async_loading") == "0"
+            && info_field(&mut r, "replication", "master_link_status") == "up"
+    });
+    assert_eq!(r.cmd_args(&["GET", "mykey"]), "$-1\r\n");
+    assert_eq!(r.cmd_args(&["DBSIZE"]), ":2010\r\n");
+    assert_converged(&master, &replica);
+}

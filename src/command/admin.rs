@@ -393,6 +393,14 @@ fn config_set_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let appendonly_changed = config.appendonly != ctx.srv.config.appendonly;
     let auto_gc_enabled = ctx.srv.config.aof_disable_auto_gc && !config.aof_disable_auto_gc;
     ctx.srv.config = config;
+    // A new backlog size applies at once (Redis: `updateReplBacklogSize`): a replica that
+    // reconnects next finds the history trimmed already.
+    if seen.contains(&"repl-backlog-size") {
+        let size = super::replication::config_i64(ctx, "repl-backlog-size", 1 << 20).max(1);
+        if let Some(backlog) = &mut ctx.srv.propagation.repl.backlog {
+            backlog.resize(size as usize);
+        }
+    }
     // Turning the AOF on starts the rewrite that writes its first base (Redis:
     // `updateAppendonly`); if that cannot start, the setting is refused.
     if appendonly_changed {

@@ -310,8 +310,8 @@ fn persistence_section(ctx: &Ctx, out: &mut String) {
     let secs_or_minus_one = |secs: Option<i64>| secs.unwrap_or(-1);
     out.push_str("# Persistence\r\n");
     fields!(out,
-        "loading" => u8::from(ctx.srv.loading),
-        "async_loading" => 0,
+        "loading" => u8::from(ctx.srv.loading && !ctx.srv.async_loading),
+        "async_loading" => u8::from(ctx.srv.async_loading),
         "current_cow_peak" => 0,
         "current_cow_size" => 0,
         "current_cow_size_age" => 0,

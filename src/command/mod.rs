@@ -296,11 +296,21 @@ pub fn process_command(ctx: &mut Ctx, argv: &[&[u8]], caller: Caller) -> Process
                     return refuse(ctx, caller, Some(spec), err);
                 }
             }
-            // While a dataset loads (the loop is served between its commands), only commands
-            // flagged `loading` run (Redis: `shared.loadingerr`, checked before BUSY).
-            if ctx.srv.loading && !spec.has(flags::LOADING) {
-                let err = CommandError::Custom(LOADING_ERROR.into());
-                return refuse(ctx, caller, Some(spec), err);
+            // While a dataset loads (the loop is served between its slices), only commands
+            // flagged `loading` run (Redis: `shared.loadingerr`, checked before BUSY). While a
+            // replica loads its next dataset beside the served one (`async_loading`), all
+            // run but those flagged `no-async-loading` (REPLICAOF, SAVE, DEBUG RELOAD...).
+            if ctx.srv.loading {
+                let refused = if ctx.srv.async_loading {
+                    spec.has(flags::NO_ASYNC_LOADING)
+                        || multi::exec_would_deny_async_loading(ctx, spec)
+                } else {
+                    !spec.has(flags::LOADING) || multi::exec_would_deny_loading(ctx, spec)
+                };
+                if refused {
+                    let err = CommandError::Custom(LOADING_ERROR.into());
+                    return refuse(ctx, caller, Some(spec), err);
+                }
             }
             // The turn served while an AOF loads is a WhileBusy turn too; BUSY is for a
             // script actually running.

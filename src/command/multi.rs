@@ -220,6 +220,26 @@ pub fn exec_would_deny_stale(ctx: &Ctx, spec: &CommandSpec) -> bool {
             .is_some_and(|c| c.multi.cmd_inv_flags & STALE != 0)
 }
 
+/// Is `spec` an EXEC whose queue holds a command a loading server refuses (one without the
+/// `loading` flag)? (Redis: `is_denyloading_command`, from `mstate.cmd_inv_flags`.)
+pub fn exec_would_deny_loading(ctx: &Ctx, spec: &CommandSpec) -> bool {
+    spec.name == "exec"
+        && ctx
+            .clients
+            .get(ctx.id)
+            .is_some_and(|c| c.multi.cmd_inv_flags & LOADING != 0)
+}
+
+/// Is `spec` an EXEC whose queue holds a command flagged `no-async-loading`? (Redis:
+/// `is_deny_async_loading_command`, from `mstate.cmd_flags`.)
+pub fn exec_would_deny_async_loading(ctx: &Ctx, spec: &CommandSpec) -> bool {
+    spec.name == "exec"
+        && ctx
+            .clients
+            .get(ctx.id)
+            .is_some_and(|c| c.multi.cmd_flags & NO_ASYNC_LOADING != 0)
+}
+
 /// Queues the command if the client is inside MULTI (replying +QUEUED); true if the request
 /// was handled here (queued, or refused as `no-multi`). `flags` are the ones it runs with (a
 /// script's declared ones). Redis: the tail of `processCommand`, `queueMultiCommand`.

@@ -201,6 +201,54 @@ pub fn save(dbs: &[Db], srv: &mut ServerState, now: Ms) -> io::Result<()> {
     Ok(())
 }
 
+/// Logs an AUX field of an image being loaded, as Redis does for the ones it names
+/// (Redis: the `RDB_OPCODE_AUX` branch of `rdbLoadRioWithLoadingCtx`).
+pub fn log_aux_field(name: &[u8], value: &[u8], now: Ms) {
+    let text = || String::from_utf8_lossy(value);
+    match name {
+        b"redis-ver" => info!("Loading RDB produced by version {}", text()),
+        b"ctime" => {
+            if let Some(ctime) = crate::util::parse_i64(value) {
+                info!("RDB age {} seconds", (now / 1000 - ctime).max(0));
+            }
+        }
+        b"used-mem" => {
+            if let Some(mem) = crate::util::parse_i64(value) {
+                info!(
+                    "RDB memory usage when created {:.2} Mb",
+                    mem as f64 / (1024.0 * 1024.0)
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The end of a load, in Redis's words: the checksum not checked, the empty keys skipped,
+/// the counts (Redis: the end of `rdbLoadRioWithLoadingCtx`).
+pub fn log_load_done(loaded: &rdb::Loaded) {
+    if loaded.checksum == rdb::Checksum::NotComputed {
+        warn!("RDB file was saved with checksum disabled: no check performed.");
+    }
+    for key in &loaded.empty_keys {
+        info!(
+            "rdbLoadObject skipping empty key: {}",
+            String::from_utf8_lossy(key)
+        );
+    }
+    if loaded.empty_skipped > 0 {
+        info!(
+            "Done loading RDB, keys loaded: {}, keys expired: {}, empty keys skipped: {}.",
+            loaded.keys_loaded, loaded.expired_skipped, loaded.empty_skipped
+        );
+    } else {
+        info!(
+            "Done loading RDB, keys loaded: {}, keys expired: {}.",
+            loaded.keys_loaded, loaded.expired_skipped
+        );
+    }
+}
+
 /// Loads `dir/dbfilename` into `dbs`, replacing their contents, and logs as Redis does.
 /// `Ok(false)` when there is no file; `Err` (already logged) when the file is unreadable or
 /// bad, which stops startup as in Redis.
@@ -243,18 +291,15 @@ pub fn load_rdb_file(ctx: &mut Ctx, at_startup: bool) -> Result<bool, String> {
         limits: encoding_limits(&ctx.srv.config),
         collect_expired: master && at_startup,
     };
-    let tunable = |name: &str, default: i64| {
-        ctx.srv
-            .config
-            .text_values
-            .get(name)
-            .and_then(|v| v.parse::<i64>().ok())
-            .unwrap_or(default)
-    };
-    let key_load_delay = u64::try_from(tunable("key-load-delay", 0)).unwrap_or(0);
-    let interval = usize::try_from(tunable("loading-process-events-interval-bytes", 2 << 20))
-        .unwrap_or(2 << 20)
-        .max(1024);
+    let key_load_delay =
+        u64::try_from(super::replication::config_i64(ctx, "key-load-delay", 0)).unwrap_or(0);
+    let interval = usize::try_from(super::replication::config_i64(
+        ctx,
+        "loading-process-events-interval-bytes",
+        2 << 20,
+    ))
+    .unwrap_or(2 << 20)
+    .max(1024);
     let source = io::BufReader::with_capacity(1 << 20, file);
     let was_loading = std::mem::replace(&mut ctx.srv.loading, true);
     let databases = ctx.dbs.len();
@@ -293,40 +338,10 @@ pub fn load_rdb_file(ctx: &mut Ctx, at_startup: bool) -> Result<bool, String> {
     }
     // The old contents go with `fresh`, freed here as Redis's `emptyData` before a load.
     drop(fresh);
-    let aux_text =
-        |name| String::from_utf8_lossy(loaded.aux(name).unwrap_or_default()).into_owned();
-    if loaded.aux("redis-ver").is_some() {
-        info!("Loading RDB produced by version {}", aux_text("redis-ver"));
+    for (name, value) in &loaded.aux {
+        log_aux_field(name, value, now);
     }
-    if let Some(ctime) = loaded.aux("ctime").and_then(crate::util::parse_i64) {
-        info!("RDB age {} seconds", (now / 1000 - ctime).max(0));
-    }
-    if let Some(mem) = loaded.aux("used-mem").and_then(crate::util::parse_i64) {
-        info!(
-            "RDB memory usage when created {:.2} Mb",
-            mem as f64 / (1024.0 * 1024.0)
-        );
-    }
-    if loaded.checksum == rdb::Checksum::NotComputed {
-        warn!("RDB file was saved with checksum disabled: no check performed.");
-    }
-    for key in &loaded.empty_keys {
-        info!(
-            "rdbLoadObject skipping empty key: {}",
-            String::from_utf8_lossy(key)
-        );
-    }
-    if loaded.empty_skipped > 0 {
-        info!(
-            "Done loading RDB, keys loaded: {}, keys expired: {}, empty keys skipped: {}.",
-            loaded.keys_loaded, loaded.expired_skipped, loaded.empty_skipped
-        );
-    } else {
-        info!(
-            "Done loading RDB, keys loaded: {}, keys expired: {}.",
-            loaded.keys_loaded, loaded.expired_skipped
-        );
-    }
+    log_load_done(&loaded);
     info!(
         "DB loaded from disk: {:.3} seconds",
         started.elapsed().as_secs_f64()

@@ -12,7 +12,7 @@
 //!                           capa eof capa psync2 (pipelined) ──> ReceiveAuth .. ReceiveCapa
 //!    ReceiveCapa ──reply──> send PSYNC <replid> <offset+1> (or `? -1`) ──> ReceivePsync
 //!    ReceivePsync ── +FULLRESYNC id off ──> Transfer: `$<len>` or `$EOF:<mark>`, the image,
-//!                                          loaded at once ──> Connected
+//!                                          loaded a slice per loop turn ──> Connected
 //!                 ── +CONTINUE [id] ─────────────────────────────────────> Connected
 //!  any error, a timeout (`repl-timeout`), the socket closing ──> Connect (cron retries)
 //! ```
@@ -25,6 +25,37 @@
 //! verbatim to this server's own replicas and backlog — a chain of replicas carries one
 //! stream, byte for byte, with one offset.
 //!
+//! # Loading the image in the loop
+//!
+//! Redis loads a full sync's image in a blocking call that serves clients now and then from
+//! inside (`processEventsWhileBlocked`); ferrodis has one loop and no re-entry, so the load is
+//! a state the loop advances (`Transfer::load`, a [`rdb::StreamLoad`]):
+//!
+//! ```text
+//!  repl-diskless-load   when the load begins        what clients see meanwhile
+//!  disabled             the whole payload came      the old data while it comes, then
+//!                       (kept in memory; Redis      -LOADING (INFO loading:1): it was
+//!                       writes a file)              flushed ("Flushing old data")
+//!  on-empty-db          the size line (no key), or  -LOADING
+//!                       as disabled
+//!  swapdb               the size line               same replid as the master's: the old data,
+//!                                                   only no-async-loading commands refused
+//!                                                   (INFO async_loading:1); else -LOADING.
+//!                                                   The old data is kept until the swap
+//! ```
+//!
+//! Every turn, `before_sleep` runs [`load_slice`]: it parses whole top-level entries from the
+//! link's query buffer (diskless) into new databases until `loading-process-events-interval-
+//! bytes` were read or the buffered bytes end inside an entry ("not enough bytes yet", a
+//! normal outcome: the entry is parsed again once the buffered bytes doubled, so a big value
+//! is not re-parsed at every read). `key-load-delay` sleeps after each key. The loop reads the
+//! link only while less than [`LOAD_READ_AHEAD`] bytes wait (or the entry needs more), so a
+//! slow load pushes back on the master through TCP. At the end ([`finish_load`]) the new
+//! databases and functions are swapped in, the old ones freed by the lazy-free queue, and the
+//! stream that followed the image runs. If the link drops or the image is bad, the load is
+//! abandoned ([`discard_load`], from any change of state out of `Transfer`): with `swapdb`
+//! the served data was never touched; otherwise the replica stays empty.
+//!
 //! The replica's replication id and offset are its master's ([`ReplicationFeed::replid`],
 //! `master_repl_offset`). After a disconnection they are what it asks to continue from
 //! (Redis's cached master); a server turned into a replica asks with its own (Redis:
@@ -36,6 +67,7 @@ use super::error::{CommandError, CommandResult};
 use super::failover::{self, FailoverState};
 use super::replication::{self, config_i64};
 use super::Ctx;
+use crate::config::ReplDisklessLoad;
 use crate::db::{Db, ExpiryMode, Ms};
 use crate::persist::rdb;
 use log::{info, warn};
@@ -64,12 +96,44 @@ pub enum ReplState {
     Connected,
 }
 
-/// The RDB payload being received.
+/// The RDB payload being received, and loaded.
 #[derive(Default)]
 pub struct Transfer {
     /// `None` until the `$<len>` / `$EOF:<mark>` line came.
     size: Option<PayloadEnd>,
+    /// Without diskless load: the payload as it came (Redis writes it to a file first).
     data: Vec<u8>,
+    /// The load, once it began: at the size line with diskless load, when the whole payload
+    /// came otherwise.
+    load: Option<Box<SyncLoad>>,
+}
+
+/// A load of the master's image in progress (see [`load_slice`]).
+struct SyncLoad {
+    parser: rdb::StreamLoad,
+    /// The databases being built, swapped in at the end.
+    fresh: Vec<Db>,
+    /// `repl-diskless-load swapdb`: the served dataset stays until the swap.
+    swapdb: bool,
+    source: LoadSource,
+    /// After an incomplete attempt: parse again once this many bytes are buffered.
+    retry_at: usize,
+    /// AUX fields already logged.
+    aux_logged: usize,
+    /// `key-load-delay`, read when the load began.
+    key_load_delay_us: u64,
+    /// `loading-process-events-interval-bytes`: bytes parsed per slice.
+    interval: usize,
+    /// When the last keep-alive newline went to the master.
+    last_newline: Ms,
+}
+
+/// Where a load's bytes come from.
+enum LoadSource {
+    /// Diskless: the link's query buffer, as the image arrives.
+    Socket,
+    /// The payload, received whole first (`pos`: bytes parsed).
+    Received { data: Vec<u8>, pos: usize },
 }
 
 enum PayloadEnd {
@@ -108,7 +172,15 @@ pub struct MasterLink {
     /// The database the master's stream has selected (kept after each command applied): a
     /// partial resynchronization continues in it, and an RDB image saves it.
     stream_db: usize,
+    /// The loop holds off reading the link: a load has enough of the image buffered (see
+    /// [`MasterLink::load_wants_input`]).
+    pub read_paused: bool,
 }
+
+/// Bytes of the image a diskless load lets wait in the link's query buffer before the loop
+/// stops reading the socket: the master's writes then block, so a slow loader paces the
+/// master's child (Redis's blocking load reads the socket only as its parser asks).
+const LOAD_READ_AHEAD: usize = 1 << 20;
 
 impl MasterLink {
     /// Is this server a replica (REPLICAOF set)?
@@ -150,6 +222,57 @@ impl MasterLink {
             }
             _ => None,
         }
+    }
+
+    /// The load in progress, if any.
+    fn load_mut(&mut self) -> Option<&mut SyncLoad> {
+        match &mut self.state {
+            ReplState::Transfer(Transfer {
+                load: Some(load), ..
+            }) => Some(load),
+            _ => None,
+        }
+    }
+
+    /// The load reading the image from the link's query buffer, if any.
+    fn socket_load(&self) -> Option<&SyncLoad> {
+        match &self.state {
+            ReplState::Transfer(Transfer {
+                load: Some(load), ..
+            }) if matches!(load.source, LoadSource::Socket) => Some(load),
+            _ => None,
+        }
+    }
+
+    /// Has a load something to parse, with `unread` in the link's query buffer? The loop then
+    /// runs [`load_slice`] this turn and does not sleep in poll.
+    pub fn load_has_work(&self, unread: &[u8]) -> bool {
+        let ReplState::Transfer(transfer) = &self.state else {
+            return false;
+        };
+        let Some(load) = &transfer.load else {
+            return false;
+        };
+        match load.source {
+            LoadSource::Received { .. } => true,
+            LoadSource::Socket => {
+                !unread.is_empty()
+                    && (unread.len() >= load.retry_at
+                        || image_window(transfer.size.as_ref(), load, unread).1)
+            }
+        }
+    }
+
+    /// Is a diskless load parsing the image from the link's query buffer?
+    pub fn loads_from_link(&self) -> bool {
+        self.socket_load().is_some()
+    }
+
+    /// Should the loop read the link, with `unread` in its query buffer? Always, unless a
+    /// diskless load has [`LOAD_READ_AHEAD`] bytes waiting that it can parse.
+    pub fn load_wants_input(&self, unread: &[u8]) -> bool {
+        self.socket_load()
+            .is_none_or(|load| unread.len() < LOAD_READ_AHEAD || unread.len() < load.retry_at)
     }
 
     /// Is the link in the handshake or transfer (its input is not commands)?
@@ -240,6 +363,7 @@ pub fn start_as_replica(ctx: &mut Ctx, host: String, port: u16) {
 /// reconnect to learn the new id.
 pub fn unset_master(ctx: &mut Ctx) {
     drop_link(ctx);
+    set_state(ctx, ReplState::None);
     ctx.srv.master = MasterLink::default();
     ctx.srv.config.text_values.remove("replicaof");
     crate::util::LOG_ROLE_REPLICA.store(false, std::sync::atomic::Ordering::Relaxed);
@@ -260,9 +384,16 @@ fn drop_link(ctx: &mut Ctx) {
     }
 }
 
+/// Moves the link to `state`; a load left unfinished by leaving `Transfer` is abandoned.
 fn set_state(ctx: &mut Ctx, state: ReplState) {
-    ctx.srv.master.state = state;
+    let old = std::mem::replace(&mut ctx.srv.master.state, state);
     ctx.srv.master.state_since = ctx.now;
+    if let ReplState::Transfer(Transfer {
+        load: Some(load), ..
+    }) = old
+    {
+        discard_load(ctx, *load);
+    }
 }
 
 /// How lookups treat keys whose TTL passed (see [`ExpiryMode`]).
@@ -276,6 +407,7 @@ fn set_expiry_mode(dbs: &mut [Db], mode: ExpiryMode) {
 pub fn connect_started(ctx: &mut Ctx, key: usize) {
     info!("MASTER <-> REPLICA sync started");
     ctx.srv.master.conn = Some(key);
+    ctx.srv.master.read_paused = false;
     set_state(ctx, ReplState::Connecting);
 }
 
@@ -301,6 +433,11 @@ pub fn link_closed(ctx: &mut Ctx, key: usize, db: usize) {
         return;
     }
     link.conn = None;
+    let in_transfer = matches!(link.state, ReplState::Transfer(_));
+    if in_transfer {
+        transfer_cut_short(ctx);
+    }
+    let link = &mut ctx.srv.master;
     if link.is_connected() {
         link.stream_db = db;
         info!("Connection with master lost.");
@@ -309,7 +446,35 @@ pub fn link_closed(ctx: &mut Ctx, key: usize, db: usize) {
     }
     if link.is_replica() {
         set_state(ctx, ReplState::Connect);
+        if in_transfer {
+            reconnect_now(ctx);
+        }
     }
+}
+
+/// The link closed in the middle of the payload (the master dropped us, or died): Redis's
+/// short-read lines when the image was being parsed from the socket, its I/O error otherwise
+/// (Redis: `rdbLoadRioWithLoadingCtx`'s `eoferr`, `rdbReportReadError`).
+fn transfer_cut_short(ctx: &mut Ctx) {
+    let offset = match &ctx.srv.master.state {
+        ReplState::Transfer(Transfer {
+            load: Some(load), ..
+        }) => load.parser.offset(),
+        _ => {
+            warn!("I/O error trying to sync with MASTER: connection lost");
+            return;
+        }
+    };
+    if !load_reads_socket(&ctx.srv.master) {
+        return;
+    }
+    warn!("Short read or OOM loading DB. Unrecoverable error, aborting now.");
+    warn!(
+        "Internal error in RDB reading offset {offset}, function at rdb.c:0 -> Unexpected EOF \
+         reading RDB file. Failure loading rdb format from socket, assuming connection error, \
+         resuming operation."
+    );
+    warn!("Failed trying to load the MASTER synchronization DB from socket: connection lost");
 }
 
 /// Writes one command to the master.
@@ -328,6 +493,21 @@ fn abort_handshake(ctx: &mut Ctx, why: &str) {
     warn!("{why}");
     drop_link(ctx);
     set_state(ctx, ReplState::Connect);
+}
+
+/// Gives up on a transfer (or a handshake that timed out) and connects again at once rather
+/// than at the next cron (Redis: `cancelReplicationHandshake(1)`).
+fn cancel_handshake_and_reconnect(ctx: &mut Ctx, why: &str) {
+    abort_handshake(ctx, why);
+    reconnect_now(ctx);
+}
+
+fn reconnect_now(ctx: &mut Ctx) {
+    let link = &mut ctx.srv.master;
+    if let Some(host) = &link.host {
+        info!("Reconnecting to MASTER {host}:{} after failure", link.port);
+        link.connect_due = true;
+    }
 }
 
 /// Consumes what the master sent during the handshake and the transfer, from the link's
@@ -556,6 +736,10 @@ fn link_up(ctx: &mut Ctx) {
 
 /// Receives the RDB payload (Redis: `readSyncBulkPayload`). Returns true when the state
 /// changed (the caller goes on with what is left in the buffer).
+///
+/// This only takes the `$<len>` / `$EOF:<mark>` line and, without diskless load, gathers the
+/// payload; the image is parsed by [`load_slice`], from the loop's `before_sleep`, so that a
+/// script running while the link is read (the busy turn) never sees a load make progress.
 fn transfer_input(ctx: &mut Ctx) -> bool {
     let ReplState::Transfer(transfer) = &mut ctx.srv.master.state else {
         return false;
@@ -577,19 +761,21 @@ fn transfer_input(ctx: &mut Ctx) -> bool {
             return true; // keep-alive newline
         }
         if line.starts_with(b"-") {
-            let text = String::from_utf8_lossy(&line).into_owned();
-            abort_handshake(
+            let text = String::from_utf8_lossy(&line[1..]).into_owned();
+            cancel_handshake_and_reconnect(
                 ctx,
                 &format!("MASTER aborted replication with an error: {text}"),
             );
             return true;
         }
+        let diskless = use_diskless_load(ctx);
+        let to = if diskless { "to parser" } else { "to disk" };
         let size = if let Some(mark) = line.strip_prefix(b"$EOF:") {
             if mark.len() != 40 {
-                abort_handshake(ctx, "Bad EOF mark from MASTER");
+                cancel_handshake_and_reconnect(ctx, "Bad EOF mark from MASTER");
                 return true;
             }
-            info!("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk");
+            info!("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF {to}");
             PayloadEnd::Mark(mark.to_vec())
         } else {
             let len = line
@@ -597,14 +783,30 @@ fn transfer_input(ctx: &mut Ctx) -> bool {
                 .and_then(crate::util::parse_i64)
                 .and_then(|n| usize::try_from(n).ok());
             let Some(len) = len else {
-                abort_handshake(ctx, "Bad protocol from MASTER, the first byte is not '$'");
+                let text = String::from_utf8_lossy(&line).into_owned();
+                cancel_handshake_and_reconnect(
+                    ctx,
+                    &format!(
+                        "Bad protocol from MASTER, the first byte is not '$' (we received \
+                         '{text}'), are you sure the host and port are right?"
+                    ),
+                );
                 return true;
             };
-            info!("MASTER <-> REPLICA sync: receiving {len} bytes from master to disk");
+            info!("MASTER <-> REPLICA sync: receiving {len} bytes from master {to}");
             PayloadEnd::Len(len)
         };
-        transfer.size = Some(size);
+        if let ReplState::Transfer(transfer) = &mut ctx.srv.master.state {
+            transfer.size = Some(size);
+        }
+        if diskless {
+            begin_load(ctx, LoadSource::Socket);
+        }
         return true;
+    }
+    if transfer.load.is_some() {
+        // The image is parsed from the query buffer by `load_slice`.
+        return false;
     }
     let Some(me) = ctx.clients.get_mut(ctx.id) else {
         return false;
@@ -630,6 +832,9 @@ fn transfer_input(ctx: &mut Ctx) -> bool {
             transfer.data.truncate(transfer.data.len() - excess);
             let n = data.len() - excess;
             me.query_buf.consume(n);
+            if found.is_some() {
+                transfer.data.truncate(transfer.data.len() - mark.len());
+            }
             found.is_some()
         }
         None => false,
@@ -637,19 +842,19 @@ fn transfer_input(ctx: &mut Ctx) -> bool {
     if !complete {
         return false;
     }
-    let mut payload = std::mem::take(&mut transfer.data);
-    let diskless = matches!(transfer.size, Some(PayloadEnd::Mark(_)));
-    if diskless {
-        payload.truncate(payload.len() - 40);
-    }
-    load_payload(ctx, &payload);
-    if diskless && ctx.srv.master.is_connected() {
-        // A diskless master starts the stream only on this first ACK (Redis:
-        // `replicationSendAck` at the end of `readSyncBulkPayload`).
-        let ack = ack_command(ctx);
-        ctx.out.raw(&ack);
-    }
+    let data = std::mem::take(&mut transfer.data);
+    begin_load(ctx, LoadSource::Received { data, pos: 0 });
     true
+}
+
+/// Does this sync load the image as it arrives (Redis: `useDisklessLoad`)? Always with
+/// `swapdb`; with `on-empty-db` when there is no key.
+fn use_diskless_load(ctx: &Ctx) -> bool {
+    match ctx.srv.config.repl_diskless_load {
+        ReplDisklessLoad::SwapDb => true,
+        ReplDisklessLoad::OnEmptyDb => ctx.dbs.iter().all(Db::is_empty),
+        ReplDisklessLoad::Disabled => false,
+    }
 }
 
 /// The database the master's stream continues in (the link's selected database).
@@ -661,39 +866,289 @@ fn select_stream_db(ctx: &mut Ctx, db: usize) {
     ctx.db = db;
 }
 
-/// The image is complete: replace the data with it and start applying the stream (Redis:
-/// the end of `readSyncBulkPayload`).
-fn load_payload(ctx: &mut Ctx, payload: &[u8]) {
-    info!("MASTER <-> REPLICA sync: Flushing old data");
-    // Our replicas follow a history that just ended (Redis: replicationAttachToNewMaster).
-    replication::disconnect_replicas(ctx);
-    ctx.srv.propagation.repl.backlog = None;
-    let opts = rdb::LoadOptions {
+/// The options a replica loads its master's image with.
+fn sync_load_options(ctx: &Ctx) -> rdb::LoadOptions {
+    rdb::LoadOptions {
         verify_checksum: ctx.srv.config.rdbchecksum,
         // A replica keeps the keys whose TTL passed: the master will delete them.
         now_ms: i64::MIN,
         limits: super::persistence::encoding_limits(&ctx.srv.config),
         collect_expired: false,
-    };
+    }
+}
+
+/// The load begins (Redis: the middle of `readSyncBulkPayload`, `startLoading`): with
+/// `swapdb` the served dataset stays, and is served (`async_loading`) when the image continues
+/// the history this replica has (same replid: the old data is the same dataset at an earlier
+/// point); otherwise our replicas are dropped and the old data flushed (`loading`, clients get
+/// `-LOADING`). Either way the image goes into new databases, swapped in by [`finish_load`].
+fn begin_load(ctx: &mut Ctx, source: LoadSource) {
+    let swapdb = matches!(source, LoadSource::Socket)
+        && ctx.srv.config.repl_diskless_load == ReplDisklessLoad::SwapDb;
+    if !swapdb {
+        attach_to_new_master(ctx);
+        info!("MASTER <-> REPLICA sync: Flushing old data");
+        let lazy = config_flag(ctx, "replica-lazy-flush", false);
+        for db in 0..ctx.dbs.len() {
+            super::multi::touch_all_watched_keys_in_db(ctx, db);
+            let old = ctx.dbs[db].flush();
+            if lazy {
+                ctx.srv.lazyfree.free_entries(old);
+            }
+        }
+        if let Err(e) = ctx.srv.scripts.load_dataset_libraries(&[]) {
+            warn!("Failed flushing the function libraries: {e}");
+        }
+    }
+    let async_loading = swapdb && ctx.srv.propagation.repl.replid == ctx.srv.master.fullsync_replid;
     info!("MASTER <-> REPLICA sync: Loading DB in memory");
-    let loaded = match rdb::load(payload, ctx.dbs, &opts) {
-        Ok(loaded) => loaded,
-        Err(e) => {
-            return abort_handshake(
-                ctx,
-                &format!("Failed trying to load the MASTER synchronization DB from socket: {e}"),
-            )
+    let load = SyncLoad {
+        parser: rdb::StreamLoad::new(sync_load_options(ctx)),
+        fresh: (0..ctx.dbs.len()).map(Db::new).collect(),
+        swapdb,
+        source,
+        retry_at: 0,
+        aux_logged: 0,
+        key_load_delay_us: u64::try_from(config_i64(ctx, "key-load-delay", 0)).unwrap_or(0),
+        interval: usize::try_from(config_i64(
+            ctx,
+            "loading-process-events-interval-bytes",
+            2 << 20,
+        ))
+        .unwrap_or(2 << 20)
+        .max(1024),
+        last_newline: ctx.now,
+    };
+    ctx.srv.loading = true;
+    ctx.srv.async_loading = async_loading;
+    if let ReplState::Transfer(transfer) = &mut ctx.srv.master.state {
+        transfer.load = Some(Box::new(load));
+    }
+}
+
+/// Our replicas follow a history that just ended: they must sync again, and none may
+/// continue from our backlog (Redis: `replicationAttachToNewMaster`).
+fn attach_to_new_master(ctx: &mut Ctx) {
+    replication::disconnect_replicas(ctx);
+    ctx.srv.propagation.repl.backlog = None;
+}
+
+/// How a slice of the load ended.
+enum SliceEnd {
+    /// The slice used its budget (`loading-process-events-interval-bytes`): the loop serves
+    /// its clients, the next turn goes on.
+    Yield,
+    /// The bytes buffered end inside an entry: wait for more.
+    Starved,
+    /// The whole image was read.
+    Finished,
+    /// The image is bad.
+    Failed(String),
+}
+
+/// One slice of the load, run by the loop once per turn while a load has work (Redis: the
+/// body of `rdbLoadRioWithLoadingCtx` between two `processEventsWhileBlocked`): entries are
+/// parsed from the link's query buffer (diskless) or the received payload until
+/// `loading-process-events-interval-bytes` were read, the buffered bytes end inside an entry,
+/// or the image ends. `key-load-delay` sleeps that many microseconds after each key, as
+/// Redis's `debugDelay`. `ctx.id` is the link; `ctx.out` its reply buffer.
+pub fn load_slice(ctx: &mut Ctx) {
+    let link = &mut ctx.srv.master;
+    if link.conn != Some(ctx.id) {
+        return;
+    }
+    let ReplState::Transfer(transfer) = &mut link.state else {
+        return;
+    };
+    let Some(load) = transfer.load.as_mut() else {
+        return;
+    };
+    let Some(me) = ctx.clients.get_mut(ctx.id) else {
+        return;
+    };
+    let mut processed = 0;
+    let end = loop {
+        if load.parser.is_done() {
+            break match (&load.source, &transfer.size) {
+                (LoadSource::Socket, Some(PayloadEnd::Mark(mark))) => {
+                    // Redis reads the mark after the image ("EOF marker is broken").
+                    let unread = me.query_buf.unread();
+                    if unread.len() < mark.len() {
+                        load.retry_at = mark.len();
+                        SliceEnd::Starved
+                    } else if unread[..mark.len()] != mark[..] {
+                        SliceEnd::Failed("Replication stream EOF marker is broken".into())
+                    } else {
+                        me.query_buf.consume(mark.len());
+                        SliceEnd::Finished
+                    }
+                }
+                _ => SliceEnd::Finished,
+            };
+        }
+        let (bytes, ended) = match &load.source {
+            LoadSource::Received { data, pos } => (&data[*pos..], true),
+            LoadSource::Socket => image_window(transfer.size.as_ref(), load, me.query_buf.unread()),
+        };
+        if !ended && (bytes.is_empty() || bytes.len() < load.retry_at) {
+            break SliceEnd::Starved;
+        }
+        let available = bytes.len();
+        let (consumed, key) = match load.parser.step(bytes, ended, &mut load.fresh) {
+            Ok(rdb::Step::NeedMore) => {
+                // Parse this entry again only once twice as many bytes are there.
+                load.retry_at = available.saturating_mul(2).max(available + 1);
+                break SliceEnd::Starved;
+            }
+            Ok(rdb::Step::Entry { consumed, key }) => (consumed, key),
+            Ok(rdb::Step::Done { consumed }) => (consumed, false),
+            Err(e) => {
+                // Redis: `rdbReportCorruptRDB` in diskless loading.
+                break SliceEnd::Failed(format!(
+                    "Internal error in RDB reading offset {}, function at rdb.c:0 -> {}. \
+                     Failure loading rdb format",
+                    e.offset, e.message
+                ));
+            }
+        };
+        match &mut load.source {
+            LoadSource::Received { pos, .. } => *pos += consumed,
+            LoadSource::Socket => me.query_buf.consume(consumed),
+        }
+        load.retry_at = 0;
+        processed += consumed;
+        if key && load.key_load_delay_us > 0 {
+            std::thread::sleep(std::time::Duration::from_micros(load.key_load_delay_us));
+        }
+        if processed >= load.interval && !load.parser.is_done() {
+            break SliceEnd::Yield;
         }
     };
+    if processed > 0 {
+        ctx.srv.master.last_io = ctx.now;
+    }
+    log_new_aux_fields(ctx);
+    match end {
+        SliceEnd::Finished => finish_load(ctx),
+        SliceEnd::Failed(why) => {
+            warn!("{why}");
+            let from = if load_reads_socket(&ctx.srv.master) {
+                "socket"
+            } else {
+                "disk"
+            };
+            cancel_handshake_and_reconnect(
+                ctx,
+                &format!("Failed trying to load the MASTER synchronization DB from {from}"),
+            );
+        }
+        SliceEnd::Yield | SliceEnd::Starved => keep_link_alive(ctx),
+    }
+}
+
+/// The part of `unread` (the link's query buffer) that is the image still to parse, and
+/// whether it is all of it. A `$<len>` payload ends after `len` bytes; a `$EOF:<mark>` one
+/// where the mark ends what came (a master sends nothing after the mark before our first
+/// ACK), the mark itself being read after the image.
+fn image_window<'a>(
+    size: Option<&PayloadEnd>,
+    load: &SyncLoad,
+    unread: &'a [u8],
+) -> (&'a [u8], bool) {
+    match size {
+        Some(PayloadEnd::Len(len)) => {
+            let left = len.saturating_sub(load.parser.offset());
+            if unread.len() >= left {
+                (&unread[..left], true)
+            } else {
+                (unread, false)
+            }
+        }
+        Some(PayloadEnd::Mark(mark)) if !load.parser.is_done() && unread.ends_with(mark) => {
+            (&unread[..unread.len() - mark.len()], true)
+        }
+        _ => (unread, false),
+    }
+}
+
+/// A newline to the master once a second while loading, which keeps the link alive from its
+/// side (Redis: `replicationSendNewlineToMaster` from `rdbLoadProgressCallback`).
+fn keep_link_alive(ctx: &mut Ctx) {
+    let Some(load) = ctx.srv.master.load_mut() else {
+        return;
+    };
+    if ctx.now - load.last_newline >= 1000 {
+        load.last_newline = ctx.now;
+        ctx.out.raw(b"\n");
+    }
+}
+
+/// Logs the AUX fields read since the last slice, as Redis logs them while it parses.
+fn log_new_aux_fields(ctx: &mut Ctx) {
+    let Some(load) = ctx.srv.master.load_mut() else {
+        return;
+    };
+    let Some(loaded) = load.parser.loaded() else {
+        return;
+    };
+    for (name, value) in &loaded.aux[load.aux_logged..] {
+        super::persistence::log_aux_field(name, value, ctx.now);
+    }
+    load.aux_logged = loaded.aux.len();
+}
+
+/// Is a load reading the image from the link's query buffer (as opposed to a payload
+/// received whole, or no load)?
+fn load_reads_socket(link: &MasterLink) -> bool {
+    link.loads_from_link()
+}
+
+/// The whole image was read: swap it in and start applying the stream (Redis: the end of
+/// `readSyncBulkPayload`, `swapMainDbWithTempDb`).
+fn finish_load(ctx: &mut Ctx) {
+    let ReplState::Transfer(transfer) = &mut ctx.srv.master.state else {
+        return;
+    };
+    let diskless = matches!(transfer.size, Some(PayloadEnd::Mark(_)));
+    let Some(load) = transfer.load.take() else {
+        return;
+    };
+    let SyncLoad {
+        parser,
+        mut fresh,
+        swapdb,
+        ..
+    } = *load;
+    ctx.srv.loading = false;
+    ctx.srv.async_loading = false;
+    let Some(loaded) = parser.into_loaded() else {
+        return abort_handshake(ctx, "Failed trying to load the MASTER synchronization DB");
+    };
+    super::persistence::log_load_done(&loaded);
+    if swapdb {
+        attach_to_new_master(ctx);
+        info!("MASTER <-> REPLICA sync: Swapping active DB with loaded DB");
+    }
     if let Err(e) = ctx.srv.scripts.load_dataset_libraries(&loaded.functions) {
-        return abort_handshake(
+        warn!("Failed loading library, {e}");
+        discard_databases(ctx, fresh);
+        return cancel_handshake_and_reconnect(
             ctx,
-            &format!("Failed trying to load the MASTER synchronization DB from socket: {e}"),
+            "Failed trying to load the MASTER synchronization DB from socket",
         );
     }
-    for db in ctx.dbs.iter_mut() {
-        db.expiry_mode = ExpiryMode::Hide;
+    for (db, new) in fresh.iter_mut().enumerate() {
+        // WATCHed keys that existed before or exist now are touched (Redis:
+        // `touchAllWatchedKeysInDb(activedb, newdb)`).
+        super::multi::touch_all_watched_keys_in_db(ctx, db);
+        ctx.dbs[db].swap_contents(new);
+        super::multi::touch_all_watched_keys_in_db(ctx, db);
     }
+    discard_databases(ctx, fresh);
+    if swapdb {
+        info!("MASTER <-> REPLICA sync: Discarding old DB in background");
+    }
+    set_expiry_mode(ctx.dbs, ExpiryMode::Hide);
     let stream_db = loaded
         .aux("repl-stream-db")
         .and_then(crate::util::parse_i64)
@@ -710,13 +1165,41 @@ fn load_payload(ctx: &mut Ctx, payload: &[u8]) {
     repl.replid = id;
     repl.master_repl_offset = offset;
     repl.clear_replid2();
-    let size = config_i64(ctx, "repl-backlog-size", 1 << 20).max(1) as usize;
-    ctx.srv.propagation.repl.create_backlog(size);
-    info!(
-        "MASTER <-> REPLICA sync: Finished with success ({} keys)",
-        loaded.keys_loaded
-    );
+    if ctx.srv.propagation.repl.backlog.is_none() {
+        let size = config_i64(ctx, "repl-backlog-size", 1 << 20).max(1) as usize;
+        ctx.srv.propagation.repl.create_backlog(size);
+    }
     link_up(ctx);
+    info!("MASTER <-> REPLICA sync: Finished with success");
+    if diskless {
+        // A diskless master starts the stream only on this first ACK (Redis:
+        // `replicationSendAck` at the end of `readSyncBulkPayload`).
+        let ack = ack_command(ctx);
+        ctx.out.raw(&ack);
+    }
+}
+
+/// Databases no longer needed (the old dataset after a swap, or a half-loaded one) are freed
+/// a slice per turn by the lazy-free queue, not inside this turn (Redis: `discardTempDb`,
+/// `emptyDbAsync`).
+fn discard_databases(ctx: &mut Ctx, mut dbs: Vec<Db>) {
+    for db in &mut dbs {
+        let entries = db.flush();
+        ctx.srv.lazyfree.free_entries(entries);
+    }
+}
+
+/// A load that did not finish is abandoned (the link failed, or the image was bad): the
+/// half-loaded databases go; with `swapdb` the served dataset was never touched, otherwise it
+/// was flushed when the load began and stays empty (Redis: the `loadingFailed` branch of
+/// `readSyncBulkPayload`).
+fn discard_load(ctx: &mut Ctx, load: SyncLoad) {
+    ctx.srv.loading = false;
+    ctx.srv.async_loading = false;
+    discard_databases(ctx, load.fresh);
+    if load.swapdb {
+        info!("MASTER <-> REPLICA sync: Discarding temporary DB in background");
+    }
 }
 
 /// A command of the master's stream ran (`ctx.id` is the link; `bytes` is the command as
@@ -826,7 +1309,14 @@ pub fn replica_cron(ctx: &mut Ctx) {
         return;
     };
     if link.handshaking() && ctx.now - link.state_since.max(link.last_io) > timeout {
-        return abort_handshake(ctx, "Timeout connecting to the MASTER...");
+        if matches!(link.state, ReplState::Transfer(_)) {
+            return cancel_handshake_and_reconnect(
+                ctx,
+                "Timeout receiving bulk data from MASTER... If the problem persists try to set \
+                 the 'repl-timeout' parameter in redis.conf to a larger value.",
+            );
+        }
+        return cancel_handshake_and_reconnect(ctx, "Timeout connecting to the MASTER...");
     }
     if link.is_connected() {
         if ctx.now - link.last_io > timeout {
@@ -942,13 +1432,23 @@ pub fn info_fields(ctx: &Ctx) -> Vec<(&'static str, String)> {
             Some(PayloadEnd::Len(n)) => *n as i64,
             _ => -1,
         };
+        let read = match &t.load {
+            Some(load) if matches!(load.source, LoadSource::Socket) => load.parser.offset(),
+            Some(load) => match &load.source {
+                LoadSource::Received { data, .. } => data.len(),
+                LoadSource::Socket => 0,
+            },
+            None => t.data.len(),
+        } as i64;
+        let perc = if size > 0 {
+            read as f64 * 100.0 / size as f64
+        } else {
+            0.0
+        };
         fields.push(("master_sync_total_bytes", size.to_string()));
-        fields.push(("master_sync_read_bytes", t.data.len().to_string()));
-        fields.push((
-            "master_sync_left_bytes",
-            (size - t.data.len() as i64).to_string(),
-        ));
-        fields.push(("master_sync_perc", "0.00".into()));
+        fields.push(("master_sync_read_bytes", read.to_string()));
+        fields.push(("master_sync_left_bytes", (size - read).to_string()));
+        fields.push(("master_sync_perc", format!("{perc:.2}")));
         fields.push((
             "master_sync_last_io_seconds_ago",
             ((ctx.now - link.last_io) / 1000).to_string(),

@@ -185,6 +185,11 @@ pub struct ServerState {
     pub aof: super::aof::AofState,
     /// A dataset is being loaded (INFO's `loading`): nothing is propagated meanwhile.
     pub loading: bool,
+    /// The dataset being loaded is a replica's next one, loaded beside the served one
+    /// (`repl-diskless-load swapdb` continuing the same history): clients keep reading the
+    /// old data and only commands flagged `no-async-loading` are refused (INFO's
+    /// `async_loading`; `loading` is set too, as in Redis, and INFO shows it as 0).
+    pub async_loading: bool,
     /// Latency spikes by event (LATENCY).
     pub latency: super::latency::LatencyMonitor,
     /// The slow log (SLOWLOG).
@@ -254,6 +259,7 @@ impl ServerState {
             rdb: Default::default(),
             aof: Default::default(),
             loading: false,
+            async_loading: false,
             run_id,
             tcp_port,
             executable: std::env::current_exe()

@@ -653,6 +653,20 @@ pub struct Loaded {
 }
 
 impl Loaded {
+    fn new(version: u32) -> Loaded {
+        Loaded {
+            version,
+            aux: Vec::new(),
+            keys_loaded: 0,
+            expired_skipped: 0,
+            expired_keys: Vec::new(),
+            empty_skipped: 0,
+            empty_keys: Vec::new(),
+            functions: Vec::new(),
+            checksum: Checksum::NotChecked,
+        }
+    }
+
     /// An AUX field's value by name (`redis-ver`, `ctime`, ...).
     pub fn aux(&self, name: &str) -> Option<&[u8]> {
         self.aux
@@ -718,6 +732,9 @@ struct Reader<R: Read> {
     /// Total bytes in the source.
     len: usize,
     digest: Option<Digest<'static, u64, Table<16>>>,
+    /// A read asked for more than is left: on a payload still arriving, the error that
+    /// followed means "not enough bytes yet" (see [`StreamLoad`]).
+    short: bool,
 }
 
 impl<R: Read> Reader<R> {
@@ -727,6 +744,7 @@ impl<R: Read> Reader<R> {
             pos: 0,
             len,
             digest: checksum.then(|| CRC64.digest()),
+            short: false,
         }
     }
 
@@ -745,6 +763,7 @@ impl<R: Read> Reader<R> {
     fn read_into(&mut self, buf: &mut [u8], what: &str) -> LoadResult<()> {
         let n = buf.len();
         if n > self.remaining() {
+            self.short = true;
             return self.fail(
                 self.pos,
                 format!(
@@ -766,6 +785,7 @@ impl<R: Read> Reader<R> {
     fn take(&mut self, n: usize, what: &str) -> LoadResult<Vec<u8>> {
         if n > self.remaining() {
             // Refused before allocating for it.
+            self.short = true;
             return self.fail(
                 self.pos,
                 format!(
@@ -828,13 +848,16 @@ impl<R: Read> Reader<R> {
         let n = self.len(what)?;
         match usize::try_from(n) {
             Ok(n) if n.saturating_mul(min_bytes) <= self.remaining() => Ok(n),
-            _ => self.fail(
-                at,
-                format!(
-                    "{what} of {n} does not fit in the {} bytes left",
-                    self.remaining()
-                ),
-            ),
+            _ => {
+                self.short = true;
+                self.fail(
+                    at,
+                    format!(
+                        "{what} of {n} does not fit in the {} bytes left",
+                        self.remaining()
+                    ),
+                )
+            }
         }
     }
 
@@ -936,12 +959,8 @@ pub fn load_fresh<R: Read>(
     Ok((loaded, fresh))
 }
 
-fn load_into<R: Read>(
-    r: &mut Reader<R>,
-    dbs: &mut [Db],
-    opts: &LoadOptions,
-    progress: &mut dyn FnMut(usize),
-) -> LoadResult<Loaded> {
+/// Reads the 9-byte header (`REDIS` and the version) and returns the version.
+fn read_header<R: Read>(r: &mut Reader<R>) -> LoadResult<u32> {
     let magic: [u8; 9] = r.array("the RDB header")?;
     if &magic[..5] != b"REDIS" {
         return r.fail(0, "wrong signature trying to load DB from file");
@@ -960,149 +979,357 @@ fn load_into<R: Read>(
             ),
         );
     }
-    let mut loaded = Loaded {
-        version,
-        aux: Vec::new(),
-        keys_loaded: 0,
-        expired_skipped: 0,
-        expired_keys: Vec::new(),
-        empty_skipped: 0,
-        empty_keys: Vec::new(),
-        functions: Vec::new(),
-        checksum: Checksum::NotChecked,
-    };
-    let now_lru = lru_clock(opts.now_ms);
-    let mut db_index = 0usize;
-    let mut expire: Option<Ms> = None;
-    let mut idle: Option<u64> = None;
-    loop {
-        let op_at = r.pos;
-        let op = r.u8("an opcode or value type")?;
-        match op {
-            OP_EXPIRETIME => {
-                expire = Some(i64::from(i32::from_le_bytes(r.array("an expire time")?)) * 1000);
-                continue;
-            }
-            OP_EXPIRETIME_MS => {
-                expire = Some(i64::from_le_bytes(r.array("an expire time")?));
-                continue;
-            }
-            OP_FREQ => {
-                r.u8("an LFU frequency")?;
-                continue;
-            }
-            OP_IDLE => {
-                idle = Some(r.len("an LRU idle time")?);
-                continue;
-            }
-            OP_EOF => break,
-            OP_SELECTDB => {
-                let n = r.len("a database number")?;
-                match usize::try_from(n) {
-                    Ok(n) if n < dbs.len() => db_index = n,
-                    _ => {
-                        return r.fail(
-                            op_at,
-                            format!(
-                                "the file uses database {n}, this server has {} (databases)",
-                                dbs.len()
-                            ),
-                        )
-                    }
+    Ok(version)
+}
+
+/// What the loader carries from one top-level entry to the next: the selected database and
+/// the attributes the opcodes before a key set for it (Redis: the locals of
+/// `rdbLoadRioWithLoadingCtx`).
+struct Cursor {
+    db_index: usize,
+    expire: Option<Ms>,
+    idle: Option<u64>,
+    now_lru: u32,
+}
+
+impl Cursor {
+    fn new(opts: &LoadOptions) -> Cursor {
+        Cursor {
+            db_index: 0,
+            expire: None,
+            idle: None,
+            now_lru: lru_clock(opts.now_ms),
+        }
+    }
+}
+
+/// What one top-level entry was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum EntryKind {
+    /// An opcode and its arguments (AUX, SELECTDB, an expire time, a function...).
+    Opcode,
+    /// A key and its value (loaded, or skipped as empty or expired).
+    Key,
+    /// The EOF opcode: the checksum follows.
+    Eof,
+}
+
+/// Reads one top-level entry and applies it to `cursor`, `loaded` and `dbs`. Nothing is
+/// changed unless the whole entry was read: a resumable load ([`StreamLoad`]) calls it again
+/// from the same place once more bytes have come.
+fn read_entry<R: Read>(
+    r: &mut Reader<R>,
+    cursor: &mut Cursor,
+    loaded: &mut Loaded,
+    dbs: &mut [Db],
+    opts: &LoadOptions,
+) -> LoadResult<EntryKind> {
+    let op_at = r.pos;
+    let op = r.u8("an opcode or value type")?;
+    match op {
+        OP_EXPIRETIME => {
+            cursor.expire = Some(i64::from(i32::from_le_bytes(r.array("an expire time")?)) * 1000);
+            return Ok(EntryKind::Opcode);
+        }
+        OP_EXPIRETIME_MS => {
+            cursor.expire = Some(i64::from_le_bytes(r.array("an expire time")?));
+            return Ok(EntryKind::Opcode);
+        }
+        OP_FREQ => {
+            r.u8("an LFU frequency")?;
+            return Ok(EntryKind::Opcode);
+        }
+        OP_IDLE => {
+            cursor.idle = Some(r.len("an LRU idle time")?);
+            return Ok(EntryKind::Opcode);
+        }
+        OP_EOF => return Ok(EntryKind::Eof),
+        OP_SELECTDB => {
+            let n = r.len("a database number")?;
+            return match usize::try_from(n) {
+                Ok(n) if n < dbs.len() => {
+                    cursor.db_index = n;
+                    Ok(EntryKind::Opcode)
                 }
-                continue;
-            }
-            OP_RESIZEDB => {
-                r.len("the database size")?;
-                r.len("the expires size")?;
-                continue;
-            }
-            OP_AUX => {
-                let name = r.string("an AUX field name")?;
-                let value = r.string("an AUX field value")?;
-                loaded.aux.push((name, value));
-                continue;
-            }
-            OP_FUNCTION2 => {
-                let code = r.string("a function library")?;
-                loaded.functions.push(code);
-                continue;
-            }
-            OP_FUNCTION_PRE_GA => {
-                return r.fail(op_at, "pre-release function format not supported")
-            }
-            OP_MODULE_AUX => {
-                return r.fail(
+                _ => r.fail(
                     op_at,
-                    "module auxiliary data found, but no module is loaded",
-                )
-            }
-            _ => {}
-        }
-        // A key-value pair of type `op`.
-        let key_at = r.pos;
-        let key = r.string("a key")?;
-        let value = load_value(r, op, &key, &opts.limits)?;
-        let (when, idle_secs) = (expire.take(), idle.take());
-        progress(r.pos);
-        let Some(value) = value else {
-            if loaded.empty_skipped < EMPTY_KEYS_NAMED {
-                loaded.empty_keys.push(key);
-            }
-            loaded.empty_skipped += 1;
-            continue;
-        };
-        if when.is_some_and(|t| t < opts.now_ms) {
-            loaded.expired_skipped += 1;
-            if opts.collect_expired {
-                loaded.expired_keys.push((db_index, key));
-            }
-            continue;
-        }
-        let Some(db) = dbs.get_mut(db_index) else {
-            return r.fail(op_at, "no database selected");
-        };
-        if db.dict.contains_key(&key) {
-            return r.fail(
-                key_at,
-                format!(
-                    "duplicated key '{}' found in the file",
-                    String::from_utf8_lossy(&key)
+                    format!(
+                        "the file uses database {n}, this server has {} (databases)",
+                        dbs.len()
+                    ),
                 ),
-            );
+            };
         }
-        let lru = match idle_secs {
-            Some(s) => now_lru.saturating_sub(u32::try_from(s).unwrap_or(u32::MAX)),
-            None => now_lru,
-        };
-        db.add_object(&key, Object::new(value, lru), when);
-        loaded.keys_loaded += 1;
+        OP_RESIZEDB => {
+            r.len("the database size")?;
+            r.len("the expires size")?;
+            return Ok(EntryKind::Opcode);
+        }
+        OP_AUX => {
+            let name = r.string("an AUX field name")?;
+            let value = r.string("an AUX field value")?;
+            loaded.aux.push((name, value));
+            return Ok(EntryKind::Opcode);
+        }
+        OP_FUNCTION2 => {
+            let code = r.string("a function library")?;
+            loaded.functions.push(code);
+            return Ok(EntryKind::Opcode);
+        }
+        OP_FUNCTION_PRE_GA => return r.fail(op_at, "pre-release function format not supported"),
+        OP_MODULE_AUX => {
+            return r.fail(
+                op_at,
+                "module auxiliary data found, but no module is loaded",
+            )
+        }
+        _ => {}
+    }
+    // A key-value pair of type `op`.
+    let key_at = r.pos;
+    let key = r.string("a key")?;
+    let value = load_value(r, op, &key, &opts.limits)?;
+    let (when, idle_secs) = (cursor.expire.take(), cursor.idle.take());
+    let Some(value) = value else {
+        if loaded.empty_skipped < EMPTY_KEYS_NAMED {
+            loaded.empty_keys.push(key);
+        }
+        loaded.empty_skipped += 1;
+        return Ok(EntryKind::Key);
+    };
+    if when.is_some_and(|t| t < opts.now_ms) {
+        loaded.expired_skipped += 1;
+        if opts.collect_expired {
+            loaded.expired_keys.push((cursor.db_index, key));
+        }
+        return Ok(EntryKind::Key);
+    }
+    let Some(db) = dbs.get_mut(cursor.db_index) else {
+        return r.fail(op_at, "no database selected");
+    };
+    if db.dict.contains_key(&key) {
+        return r.fail(
+            key_at,
+            format!(
+                "duplicated key '{}' found in the file",
+                String::from_utf8_lossy(&key)
+            ),
+        );
+    }
+    let lru = match idle_secs {
+        Some(s) => cursor
+            .now_lru
+            .saturating_sub(u32::try_from(s).unwrap_or(u32::MAX)),
+        None => cursor.now_lru,
+    };
+    db.add_object(&key, Object::new(value, lru), when);
+    loaded.keys_loaded += 1;
+    Ok(EntryKind::Key)
+}
+
+/// Compares the checksum stored after OP_EOF with the one computed over everything before it.
+fn check_checksum(
+    digest: Option<Digest<'static, u64, Table<16>>>,
+    stored: u64,
+    at: usize,
+) -> LoadResult<Checksum> {
+    Ok(match digest {
+        None => Checksum::NotChecked,
+        Some(_) if stored == 0 => Checksum::NotComputed,
+        Some(digest) => {
+            let expected = digest.finalize();
+            if expected != stored {
+                return Err(LoadError {
+                    offset: at,
+                    // Redis's words, which its tests look for in the log.
+                    message: format!(
+                        "RDB CRC error: wrong RDB checksum expected: ({expected:x}) got: \
+                         ({stored:x})"
+                    ),
+                });
+            }
+            Checksum::Verified
+        }
+    })
+}
+
+fn load_into<R: Read>(
+    r: &mut Reader<R>,
+    dbs: &mut [Db],
+    opts: &LoadOptions,
+    progress: &mut dyn FnMut(usize),
+) -> LoadResult<Loaded> {
+    let version = read_header(r)?;
+    let mut loaded = Loaded::new(version);
+    let mut cursor = Cursor::new(opts);
+    loop {
+        match read_entry(r, &mut cursor, &mut loaded, dbs, opts)? {
+            EntryKind::Opcode => {}
+            EntryKind::Key => progress(r.pos),
+            EntryKind::Eof => break,
+        }
     }
     if version >= 5 {
         let end = r.pos;
         // The checksum covers everything before it.
         let digest = r.digest.take();
         let stored = u64::from_le_bytes(r.array("the checksum")?);
-        loaded.checksum = match digest {
-            None => Checksum::NotChecked,
-            Some(_) if stored == 0 => Checksum::NotComputed,
-            Some(digest) => {
-                let expected = digest.finalize();
-                if expected != stored {
-                    return r.fail(
-                        end,
-                        // Redis's words, which its tests look for in the log.
-                        format!(
-                            "RDB CRC error: wrong RDB checksum expected: ({expected:x}) got: \
-                             ({stored:x})"
-                        ),
-                    );
-                }
-                Checksum::Verified
-            }
-        };
+        loaded.checksum = check_checksum(digest, stored, end)?;
     }
     Ok(loaded)
+}
+
+// =============================================================================================
+// Resumable loading, for a replica's full sync.
+// =============================================================================================
+
+/// A load that takes the image as it arrives, one top-level entry at a time, so that the
+/// loop can serve clients between entries (Redis: `rdbLoadRioWithLoadingCtx` reading from the
+/// master's socket, which calls `processEventsWhileBlocked` every
+/// `loading-process-events-interval-bytes`; ferrodis instead returns to the loop).
+///
+/// # Resuming without re-reading
+///
+/// The RDB format has no framing: the only way to know an entry is complete is to parse it.
+/// [`StreamLoad::step`] parses the next entry from the front of the bytes buffered so far. If
+/// they end before the entry does, that is a normal outcome, [`Step::NeedMore`], and nothing
+/// is changed: the entry is parsed again from its start when more bytes are there (the
+/// reader never keeps half an entry). An entry that was parsed whole is applied at once (the
+/// key goes into the databases being built, an AUX field into [`Loaded::aux`]), its bytes are
+/// added to the checksum and the caller drops them. A big value (a 100 MB string) would be
+/// parsed again at every arrival of 16 KB, which is quadratic: the caller retries only once
+/// the buffered bytes have doubled since the last incomplete attempt (or the payload ended),
+/// so the bytes parsed for one entry stay under twice its size plus the doublings' sum,
+/// linear in its size.
+///
+/// "Not enough bytes" is told apart from corruption by the reader itself: every read checks
+/// what is left before reading, and remembers when that check failed ([`Reader::short`]).
+/// An error after such a check means "maybe incomplete" while the payload has not ended, and
+/// the real short read it is once it has.
+pub struct StreamLoad {
+    opts: LoadOptions,
+    /// `None` until the header was read.
+    loaded: Option<Loaded>,
+    cursor: Cursor,
+    /// CRC64 of every byte committed so far (`None` with `rdbchecksum no`).
+    digest: Option<Digest<'static, u64, Table<16>>>,
+    /// Bytes of the image committed so far (the offset errors report).
+    offset: usize,
+    done: bool,
+}
+
+/// What [`StreamLoad::step`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// The bytes end inside the next entry: call again with more (from the same place).
+    NeedMore,
+    /// One entry was read and applied; the caller drops `consumed` bytes.
+    Entry { consumed: usize, key: bool },
+    /// The end of the image (and its checksum) was read: `consumed` bytes.
+    Done { consumed: usize },
+}
+
+impl StreamLoad {
+    pub fn new(opts: LoadOptions) -> StreamLoad {
+        StreamLoad {
+            cursor: Cursor::new(&opts),
+            digest: opts.verify_checksum.then(|| CRC64.digest()),
+            opts,
+            loaded: None,
+            offset: 0,
+            done: false,
+        }
+    }
+
+    /// Bytes of the image read so far.
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// What was read so far (AUX fields, functions, counts); `None` before the header.
+    pub fn loaded(&self) -> Option<&Loaded> {
+        self.loaded.as_ref()
+    }
+
+    pub fn into_loaded(self) -> Option<Loaded> {
+        self.loaded
+    }
+
+    /// Reads the next top-level entry from the front of `bytes` (the image's bytes from
+    /// [`Self::offset`] on, as many as arrived) into `dbs`. `ended`: no more bytes will come,
+    /// so an entry cut short is an error instead of [`Step::NeedMore`].
+    pub fn step(&mut self, bytes: &[u8], ended: bool, dbs: &mut [Db]) -> LoadResult<Step> {
+        if self.done {
+            return Ok(Step::Done { consumed: 0 });
+        }
+        let mut r = Reader::new(bytes, bytes.len(), false);
+        let result = self.read_step(bytes, &mut r, dbs);
+        match result {
+            Ok(step) => {
+                let consumed = match step {
+                    Step::Entry { consumed, .. } | Step::Done { consumed } => consumed,
+                    Step::NeedMore => 0,
+                };
+                self.offset += consumed;
+                Ok(step)
+            }
+            Err(_) if r.short && !ended => Ok(Step::NeedMore),
+            Err(mut e) => {
+                e.offset += self.offset;
+                Err(e)
+            }
+        }
+    }
+
+    fn read_step(
+        &mut self,
+        bytes: &[u8],
+        r: &mut Reader<&[u8]>,
+        dbs: &mut [Db],
+    ) -> LoadResult<Step> {
+        let Some(loaded) = self.loaded.as_mut() else {
+            let version = read_header(r)?;
+            self.commit_digest(&bytes[..r.pos]);
+            self.loaded = Some(Loaded::new(version));
+            return Ok(Step::Entry {
+                consumed: r.pos,
+                key: false,
+            });
+        };
+        match read_entry(r, &mut self.cursor, loaded, dbs, &self.opts)? {
+            EntryKind::Eof => {
+                let eof_end = r.pos;
+                if loaded.version >= 5 {
+                    let stored = u64::from_le_bytes(r.array("the checksum")?);
+                    let mut digest = self.digest.take();
+                    if let Some(d) = &mut digest {
+                        d.update(&bytes[..eof_end]);
+                    }
+                    // Relative, as every error of a step: `step` adds the offset.
+                    loaded.checksum = check_checksum(digest, stored, eof_end)?;
+                }
+                self.done = true;
+                Ok(Step::Done { consumed: r.pos })
+            }
+            kind => {
+                self.commit_digest(&bytes[..r.pos]);
+                Ok(Step::Entry {
+                    consumed: r.pos,
+                    key: kind == EntryKind::Key,
+                })
+            }
+        }
+    }
+
+    fn commit_digest(&mut self, bytes: &[u8]) {
+        if let Some(d) = &mut self.digest {
+            d.update(bytes);
+        }
+    }
 }
 
 /// One value of type `kind` (Redis: `rdbLoadObject`); `None` for an empty collection.

@@ -687,3 +687,99 @@ fn empty_keys_are_counted_and_the_first_ten_named() {
     assert_eq!(named[0], b"empty00");
     assert_eq!(named[9], b"empty09");
 }
+
+/// Feeds `bytes` to a [`rdb::StreamLoad`] as a socket would, `chunk` bytes at a time, with
+/// the caller's doubling rule; returns the databases, the summary and how many attempts were
+/// incomplete.
+fn stream_load(bytes: &[u8], chunk: usize, databases: usize) -> (Vec<Db>, rdb::Loaded, usize) {
+    let mut target = dbs(databases);
+    let mut load = rdb::StreamLoad::new(load_opts());
+    let (mut start, mut arrived, mut retry_at, mut incomplete) = (0, 0, 0, 0);
+    while !load.is_done() {
+        arrived = (arrived + chunk).min(bytes.len());
+        let ended = arrived == bytes.len();
+        while arrived - start >= retry_at || ended {
+            match load.step(&bytes[start..arrived], ended, &mut target) {
+                Ok(rdb::Step::NeedMore) => {
+                    incomplete += 1;
+                    retry_at = (arrived - start) * 2;
+                    break;
+                }
+                Ok(rdb::Step::Entry { consumed, .. }) => {
+                    start += consumed;
+                    retry_at = 0;
+                }
+                Ok(rdb::Step::Done { consumed }) => {
+                    start += consumed;
+                    break;
+                }
+                Err(e) => panic!("stream load failed: {e}"),
+            }
+        }
+    }
+    assert_eq!(start, bytes.len(), "the whole image was consumed");
+    assert_eq!(load.offset(), bytes.len());
+    let loaded = load.into_loaded().expect("header read");
+    (target, loaded, incomplete)
+}
+
+#[test]
+fn a_stream_load_fed_in_pieces_loads_what_a_whole_load_does() {
+    let d = sample_dataset();
+    for (compression, checksum) in [(true, true), (false, false)] {
+        let bytes = rdb::save_to_vec(&d, &save_opts(compression, checksum));
+        for chunk in [1, 7, 1000, bytes.len()] {
+            let (target, loaded, _) = stream_load(&bytes, chunk, d.len());
+            for (a, b) in d.iter().zip(&target) {
+                assert_eq!(describe(a), describe(b), "db {} chunk {chunk}", a.id);
+            }
+            let expected = if checksum {
+                Checksum::Verified
+            } else {
+                Checksum::NotComputed
+            };
+            assert_eq!(loaded.checksum, expected);
+            assert_eq!(loaded.aux("redis-ver"), Some(&b"7.0.15"[..]));
+        }
+    }
+}
+
+#[test]
+fn a_big_value_arriving_byte_by_byte_is_parsed_a_logarithmic_number_of_times() {
+    let mut d = dbs(1);
+    put(&mut d[0], "big", Value::Str(Sds::from(vec![b'x'; 1 << 20])));
+    let bytes = rdb::save_to_vec(&d, &save_opts(false, true));
+    let (target, _, incomplete) = stream_load(&bytes, 1, 1);
+    assert_eq!(describe(&target[0]), describe(&d[0]));
+    // 1 MB one byte at a time: about log2(1M) = 20 incomplete attempts, not a million.
+    assert!(incomplete < 64, "{incomplete} incomplete attempts");
+}
+
+#[test]
+fn a_stream_load_tells_a_short_payload_from_a_corrupt_one() {
+    let d = sample_dataset();
+    let bytes = rdb::save_to_vec(&d, &save_opts(true, true));
+    let mut target = dbs(d.len());
+    let mut load = rdb::StreamLoad::new(load_opts());
+    // Cut inside the header: more may come, or (ended) it is a short read.
+    assert_eq!(
+        load.step(&bytes[..5], false, &mut target),
+        Ok(rdb::Step::NeedMore)
+    );
+    assert!(load.step(&bytes[..5], true, &mut target).is_err());
+    // A wrong checksum is an error as soon as it is read.
+    let mut bad = bytes.clone();
+    let n = bad.len();
+    bad[n - 1] ^= 1;
+    let mut load = rdb::StreamLoad::new(load_opts());
+    let mut start = 0;
+    let err = loop {
+        match load.step(&bad[start..], false, &mut target) {
+            Ok(rdb::Step::Entry { consumed, .. }) => start += consumed,
+            Ok(other) => panic!("unexpected {other:?}"),
+            Err(e) => break e,
+        }
+    };
+    assert!(err.message.contains("checksum"), "{err}");
+    assert_eq!(err.offset, n - 8);
+}

@@ -23,6 +23,10 @@ use crate::command::client::BIG_ARG;
 /// command's reply is, as Redis checks on every `addReply`.
 const OUTPUT_LIMIT_CHECK_FLOOR: usize = 16 * 1024;
 
+/// Reads of the master's link in one turn during a full sync's transfer (each takes what the
+/// socket has, up to the query buffer's free space); the rest is read the next turn.
+const MASTER_LINK_SHARES_PER_TURN: usize = 64;
+
 impl Net<'_> {
     /// Reads one share of what the socket has, then runs every complete command. A read that
     /// fills the whole share may have left more in the socket: the client is then put on
@@ -33,13 +37,28 @@ impl Net<'_> {
     /// more of it, as Redis reads the rest of a big bulk in one call. Its memory is then
     /// counted (and client eviction sees it) before other clients' commands run. Each step at
     /// most doubles the buffer, so what is allocated stays within twice what was received.
+    /// The link to our master is read on too while it carries the handshake and the image
+    /// (see `read_share`).
     pub fn read_query_from_client(&mut self, key: usize) {
+        let mut shares = 0;
         while self.read_share(key) {
-            let Some(c) = self.clients.get(key) else {
+            let Some(c) = self.clients.get_mut(key) else {
                 return;
             };
             let receiving_big_arg = c.parser_need_hint().is_some_and(|need| need >= BIG_ARG);
-            if !receiving_big_arg || c.close_asap || c.close_after_reply {
+            // The master's link reads on during the transfer, up to a megabyte a turn, the
+            // rest next turn (`read_share` stops a diskless load's reading earlier once it
+            // has enough to parse).
+            let receiving_image = c.is_master && self.state.master.handshaking();
+            if !(receiving_big_arg || receiving_image) || c.close_asap || c.close_after_reply {
+                return;
+            }
+            shares += 1;
+            if receiving_image && shares >= MASTER_LINK_SHARES_PER_TURN {
+                if !c.pending_read {
+                    c.pending_read = true;
+                    self.state.clients_pending_read.push(key);
+                }
                 return;
             }
         }
@@ -55,6 +74,12 @@ impl Net<'_> {
             return false;
         };
         c.pending_read = false;
+        // A replica loading its master's image reads the link only as fast as it parses
+        // (`master_sync_load_slice` resumes the reading).
+        if c.is_master && !self.state.master.load_wants_input(c.query_buf.unread()) {
+            self.state.master.read_paused = true;
+            return false;
+        }
         // A big argument gets room for all of it in few steps, but never more than about
         // twice what the client has really sent: the buffer is zero-filled when it grows, so
         // trusting an announced `$536870912` would let any client make us touch 512 MB.
@@ -116,9 +141,12 @@ impl Net<'_> {
             c.pending_read = true;
             self.state.clients_pending_read.push(key);
         }
-        let filled = n == asked;
+        // The link to our master during the handshake and the transfer is read until the
+        // socket says WouldBlock: a short read does not prove the master did not close the
+        // link right after (edge-triggered, its EOF would never be reported again).
+        let filled = n == asked || (c.is_master && self.state.master.handshaking());
         if c.is_master && !self.master_link_input(key) {
-            return false;
+            return filled;
         }
         self.process_input_buffer(key);
         filled
@@ -260,6 +288,47 @@ impl Net<'_> {
         c.reply = out;
         self.queue_write(key);
         self.state.master.is_connected() && self.state.master.is_conn(key)
+    }
+
+    /// One slice of a replica's load of its master's image, once per loop turn while it has
+    /// something to parse (see `replica::load_slice`). A link read held off meanwhile is read
+    /// again once the load wants more; when the load finished, the stream that followed the
+    /// image runs.
+    pub fn master_sync_load_slice(&mut self) {
+        let Some(key) = self.state.master.conn else {
+            return;
+        };
+        let Some(c) = self.clients.get_mut(key) else {
+            return;
+        };
+        if self.state.master.load_has_work(c.query_buf.unread()) {
+            let mut out = std::mem::take(&mut c.reply);
+            let db = c.db;
+            let mut ctx = self.ctx(key, db, &mut out, unix_ms());
+            command::replica::load_slice(&mut ctx);
+            let db = ctx.db;
+            let Some(c) = self.clients.get_mut(key) else {
+                return;
+            };
+            c.db = db;
+            out.append(&mut c.reply);
+            c.reply = out;
+            self.queue_write(key);
+            if self.state.master.is_connected() && self.state.master.is_conn(key) {
+                self.process_input_buffer(key);
+            }
+        }
+        let Some(c) = self.clients.get_mut(key) else {
+            return;
+        };
+        if self.state.master.read_paused && self.state.master.load_wants_input(c.query_buf.unread())
+        {
+            self.state.master.read_paused = false;
+            if !c.pending_read {
+                c.pending_read = true;
+                self.state.clients_pending_read.push(key);
+            }
+        }
     }
 
     /// The caller's replies (moved out of it into `out` while its commands run) passed its

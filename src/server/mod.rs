@@ -556,6 +556,7 @@ impl Server {
         if !self.state.lazyfree.is_empty()
             || !self.state.clients_pending_write.is_empty()
             || self.state.evict.time_proc_running()
+            || self.master_sync_load_pending()
         {
             // Memory is still being freed a slice per turn, or a client's output was cut at
             // its share of the turn: don't sleep.
@@ -569,6 +570,14 @@ impl Server {
         timeout
     }
 
+    /// Has a replica's load of its master's image something to parse already?
+    fn master_sync_load_pending(&self) -> bool {
+        let link = &self.state.master;
+        link.conn
+            .and_then(|key| self.clients.get(key))
+            .is_some_and(|c| link.load_has_work(c.query_buf.unread()))
+    }
+
     /// Work done right before sleeping in poll (Redis: `beforeSleep`): blocked clients whose
     /// timeout passed get their null reply, clients unblocked this turn resume their pipelined
     /// input, the AOF buffer is written, then every client with pending output is written.
@@ -576,6 +585,8 @@ impl Server {
         if !self.state.lazyfree.is_empty() {
             self.state.lazyfree.free_some(Duration::from_millis(1));
         }
+        // A replica loading its master's image parses one slice of it per turn.
+        self.net().master_sync_load_slice();
         let now = unix_ms();
         // Redis's beforeSleep: the fast expiry cycle, when the slow one left work behind.
         self.active_expire(crate::db::expire::CycleKind::Fast, now);
