@@ -147,13 +147,13 @@ impl ReplicationBacklog {
     /// `incrementalTrimReplicationBacklog`). The newest block always stays.
     pub fn trim(&mut self, keep_from: i64, max_blocks: usize) {
         for _ in 0..max_blocks {
-            if self.histlen <= self.size || self.blocks.len() <= 1 {
+            if !self.over_size() {
                 return;
             }
             let Some(head) = self.blocks.front() else {
                 return;
             };
-            if head.end() > keep_from || self.histlen - head.data.len() <= self.size {
+            if head.end() > keep_from {
                 return;
             }
             self.histlen -= head.data.len();
@@ -163,9 +163,15 @@ impl ReplicationBacklog {
         }
     }
 
-    /// Would another trim drop something if no reader held it back?
+    /// Would a trim drop the oldest block if no reader held it back? (False in the steady
+    /// state, where the history is `size` plus less than one block: the trimmer then need not
+    /// look for the readers' cursors.)
     pub fn over_size(&self) -> bool {
-        self.histlen > self.size && self.blocks.len() > 1
+        self.blocks.len() > 1
+            && self
+                .blocks
+                .front()
+                .is_some_and(|head| self.histlen - head.data.len() > self.size)
     }
 
     /// Moves the history `delta` bytes further along the stream: the bytes held stay, their

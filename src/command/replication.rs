@@ -13,19 +13,21 @@
 //! ```
 //!
 //! The stream is what [`super::propagate`] funnels out, encoded as RESP arrays of bulk strings
-//! and appended to every replica's output buffer. One stream is shared by all replicas, so
+//! and appended once to the replication buffer that the backlog and every replica share
+//! ([`super::replbuf`]: each replica reads it from its own cursor). One stream serves all, so
 //! there is one idea of "the selected database" (Redis's `slaveseldb`): a `SELECT` is written
 //! whenever the next command's database differs, and a new full sync forgets the selection so
 //! that the new replica (and the others, harmlessly) get a `SELECT` before the next command.
 //! `master_repl_offset` counts the stream's bytes.
 //!
-//! The RDB image is made by a forked child, and the stream written meanwhile is held in the
-//! replica's output buffer until the image has been sent: [`super::fullsync`] tells how.
+//! The RDB image is made by a forked child, and the stream written meanwhile is held for the
+//! replica (its cursor waits at the fork's offset) until the image has been sent:
+//! [`super::fullsync`] tells how.
 //!
 //! # Replica clients
 //!
-//! A client that synced is flagged ([`ReplicaLink::attached`]): its output buffer holds the
-//! stream, not replies. It is listed in INFO replication (`slaveN:`), not in
+//! A client that synced is flagged ([`ReplicaLink::attached`]): its output is the stream,
+//! from its cursor in the shared buffer, not replies. It is listed in INFO replication (`slaveN:`), not in
 //! `connected_clients`, not closed for idleness, and its output is limited by the `replica`
 //! class of `client-output-buffer-limit`. A command it sends that would produce a reply
 //! closes it, as Redis does ("Replica generated a reply"); `REPLCONF ACK` produces none.
