@@ -27,13 +27,14 @@
 //! # Replica clients
 //!
 //! A client that synced is flagged ([`ReplicaLink::attached`]): its output is the stream,
-//! from its cursor in the shared buffer, not replies. It is listed in INFO replication (`slaveN:`), not in
-//! `connected_clients`, not closed for idleness, and its output is limited by the `replica`
-//! class of `client-output-buffer-limit`. A command it sends that would produce a reply
+//! from its cursor in the shared buffer, not replies. It is listed in INFO replication
+//! (`slaveN:`), not in `connected_clients`, not closed for idleness, and its output is limited
+//! by the `replica` class of `client-output-buffer-limit`. A command it sends that would produce a reply
 //! closes it, as Redis does ("Replica generated a reply"); `REPLCONF ACK` produces none.
 
 use super::error::{CommandError, CommandResult};
 use super::fullsync::{self, SyncState};
+use super::replbuf::ReplicationBacklog;
 use super::state::ServerState;
 use super::table::{flags::*, CommandSpec};
 use super::Ctx;
@@ -225,8 +226,6 @@ impl ReplicationFeed {
         }
     }
 }
-
-pub use super::replbuf::ReplicationBacklog;
 
 /// What the master knows about a client that is (or is about to become) a replica.
 #[derive(Default, Clone)]
@@ -707,10 +706,10 @@ pub fn replication_cron(ctx: &mut Ctx) {
 }
 
 /// Before the loop sleeps (Redis: the replication part of `beforeSleep`): the backlog is
-/// trimmed of what no replica needs any more; a WAIT asked for
-/// the replicas' offsets, so `REPLCONF GETACK *` goes out, once per turn — but not while
-/// clients are paused, when the stream must stand still (it goes out after the pause); then
-/// a FAILOVER waiting for the sync looks at the ACKs read this turn.
+/// trimmed of what no replica needs any more; a WAIT asked for the replicas' offsets, so
+/// `REPLCONF GETACK *` goes out, once per turn — but not while clients are paused, when the
+/// stream must stand still (it goes out after the pause); then a FAILOVER waiting for the sync
+/// looks at the ACKs read this turn.
 pub fn before_sleep(ctx: &mut Ctx) {
     // Ten times the per-append pace, to give back what replicas that left held (Redis:
     // beforeSleep's incrementalTrimReplicationBacklog).
