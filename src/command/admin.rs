@@ -393,6 +393,9 @@ fn config_set_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     let appendonly_changed = config.appendonly != ctx.srv.config.appendonly;
     let auto_gc_enabled = ctx.srv.config.aof_disable_auto_gc && !config.aof_disable_auto_gc;
     ctx.srv.config = config;
+    if seen.contains(&"repl-backlog-size") {
+        super::replication::resize_backlog(ctx);
+    }
     // Turning the AOF on starts the rewrite that writes its first base (Redis:
     // `updateAppendonly`); if that cannot start, the setting is refused.
     if appendonly_changed {

@@ -30,12 +30,13 @@
 //! `repl_backlog_histlen` grows past `repl-backlog-size` meanwhile — which is useful: a
 //! replica that lost its link may continue from anywhere in that longer history. When the
 //! slow reader goes, the old blocks go, a bounded number per call ([`TRIM_BLOCKS_PER_CALL`]
-//! when a block is added, ten times that before the loop sleeps), so that freeing hundreds of
+//! when a block is added, a replica is closed or `repl-backlog-size` is set, ten times that
+//! before the loop sleeps), so that freeing hundreds of
 //! megabytes never stalls the loop (Redis: `incrementalTrimReplicationBacklog`). The head
 //! block is dropped only if what stays still holds more than `repl-backlog-size` bytes.
 //!
 //! Redis counts references on the block each reader points to; here the trimmer asks the
-//! replicas for the smallest cursor instead ([`super::replication::oldest_cursor`]): with one
+//! replicas for the smallest cursor instead ([`super::replication::trim_backlog_of`]): with one
 //! or a few replicas the scan costs nothing, and no count can be left wrong by one of the many
 //! ways a client goes away.
 //!

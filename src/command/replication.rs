@@ -32,6 +32,7 @@
 //! by the `replica` class of `client-output-buffer-limit`. A command it sends that would produce a reply
 //! closes it, as Redis does ("Replica generated a reply"); `REPLCONF ACK` produces none.
 
+use super::client::Client;
 use super::error::{CommandError, CommandResult};
 use super::fullsync::{self, SyncState};
 use super::replbuf::ReplicationBacklog;
@@ -42,6 +43,7 @@ use crate::db::Ms;
 use crate::persist::rdb::ReplSaveInfo;
 use log::{info, warn};
 use rand::Rng;
+use slab::Slab;
 
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new(
@@ -412,34 +414,36 @@ fn close_if_output_limit_reached(ctx: &mut Ctx, key: usize) {
     ctx.queue_write(key);
 }
 
-/// The oldest stream offset some replica is still to be sent (`i64::MAX` if none is): the
-/// replication buffer keeps every block from there on.
-fn oldest_cursor(ctx: &Ctx) -> i64 {
-    let repl = &ctx.srv.propagation.repl;
-    repl.replicas
-        .iter()
-        .filter_map(|&key| ctx.clients.get(key)?.replica.stream_offset)
-        .min()
-        .unwrap_or(i64::MAX)
+/// The backlog takes `repl-backlog-size` as its size, and shrinks to it by trimming, at
+/// CONFIG SET and once a second (Redis: `resizeReplicationBacklog`).
+pub fn resize_backlog(ctx: &mut Ctx) {
+    let size = config_i64(ctx, "repl-backlog-size", 1 << 20).max(1) as usize;
+    if let Some(backlog) = &mut ctx.srv.propagation.repl.backlog {
+        backlog.resize(size);
+    }
+    trim_backlog(ctx, super::replbuf::TRIM_BLOCKS_PER_CALL);
 }
 
 /// Drops up to `max_blocks` blocks of the backlog that are past `repl-backlog-size` and that no
 /// replica needs ([`super::replbuf`]; Redis: `incrementalTrimReplicationBacklog`).
 pub fn trim_backlog(ctx: &mut Ctx, max_blocks: usize) {
-    if !ctx
-        .srv
-        .propagation
-        .repl
-        .backlog
-        .as_ref()
-        .is_some_and(ReplicationBacklog::over_size)
-    {
+    trim_backlog_of(&mut ctx.srv.propagation.repl, ctx.clients, max_blocks);
+}
+
+/// [`trim_backlog`] for the loop's close path, which has no `Ctx`: when a replica goes, what
+/// only it held goes too (Redis: `freeReplicaReferencedReplBuffer`).
+pub fn trim_backlog_of(feed: &mut ReplicationFeed, clients: &Slab<Client>, max_blocks: usize) {
+    let Some(backlog) = feed.backlog.as_mut().filter(|b| b.over_size()) else {
         return;
-    }
-    let keep_from = oldest_cursor(ctx);
-    if let Some(backlog) = ctx.srv.propagation.repl.backlog.as_mut() {
-        backlog.trim(keep_from, max_blocks);
-    }
+    };
+    // The oldest offset some replica is still to be sent: every block from there on stays.
+    let keep_from = feed
+        .replicas
+        .iter()
+        .filter_map(|&key| clients.get(key)?.replica.stream_offset)
+        .min()
+        .unwrap_or(i64::MAX);
+    backlog.trim(keep_from, max_blocks);
 }
 
 /// `*<n>\r\n` then `$<len>\r\n<arg>\r\n` per argument.
@@ -647,15 +651,11 @@ pub fn replication_cron(ctx: &mut Ctx) {
     let repl = &mut ctx.srv.propagation.repl;
     let loops = repl.cron_loops;
     repl.cron_loops += 1;
-    let size = config_i64(ctx, "repl-backlog-size", 1 << 20).max(1) as usize;
     let ttl = config_i64(ctx, "repl-backlog-ttl", 3600);
     let timeout_ms = config_i64(ctx, "repl-timeout", 60).max(1) * 1000;
     let now = ctx.now;
     let is_replica = ctx.srv.master.is_replica();
-    if let Some(backlog) = &mut ctx.srv.propagation.repl.backlog {
-        backlog.resize(size);
-    }
-    trim_backlog(ctx, super::replbuf::TRIM_BLOCKS_PER_CALL);
+    resize_backlog(ctx);
     let repl = &mut ctx.srv.propagation.repl;
     if repl.replicas.is_empty() {
         if repl.no_replicas_since == 0 {
