@@ -75,7 +75,7 @@ DEFAULT_UNITS=(
   unit/wait integration/replication-4 integration/block-repl
   integration/replication-2 integration/replication-3 integration/replication-psync
   integration/psync2 integration/psync2-reg integration/psync2-pingoff integration/psync2-master-restart
-  integration/replication
+  integration/replication integration/replication-buffer
 )
 
 # Units whose tests time one client's big writes against another client's CLIENT LIST and

@@ -1348,3 +1348,52 @@ fn a_swapdb_replica_serves_its_old_dataset_while_it_loads_the_next_one() {
     assert_eq!(r.cmd_args(&["DBSIZE"]), ":2010\r\n");
     assert_converged(&master, &replica);
 }
+
+/// Two stopped replicas keep the stream written meanwhile alive in the master's one shared
+/// replication buffer: the history outgrows `repl-backlog-size` while they need it, memory
+/// holds one copy of it (not one per replica plus the backlog's), and once they have read it
+/// the backlog is trimmed back to about its size.
+#[test]
+fn stopped_replicas_share_one_replication_buffer_that_shrinks_once_they_read_it() {
+    let master = TestServer::start(&[
+        "--repl-backlog-size",
+        "16384",
+        "--client-output-buffer-limit",
+        "replica 0 0 0",
+    ]);
+    let replicas = [TestServer::start(&[]), TestServer::start(&[])];
+    for r in &replicas {
+        make_replica(r, &master);
+        wait_link_up(r);
+    }
+    let mut m = master.conn();
+    for r in &replicas {
+        assert_converged(&master, r);
+        signal(r.pid(), "STOP");
+    }
+    // Far more than the kernel's socket buffers take from a stopped reader.
+    let value = "v".repeat(20_000);
+    for i in 0..1000 {
+        assert_eq!(m.cmd_args(&["SET", &format!("k{i}"), &value]), "+OK\r\n");
+    }
+    let field = |m: &mut RawConn, section: &str, name: &str| -> usize {
+        info_field(m, section, name).parse().unwrap_or(0)
+    };
+    let written = 1000 * 20_000;
+    assert!(field(&mut m, "replication", "repl_backlog_histlen") > written);
+    let buffers = field(&mut m, "memory", "mem_total_replication_buffers");
+    assert!(
+        (written..written * 3 / 2).contains(&buffers),
+        "one copy of {written} bytes, not {buffers}"
+    );
+    for r in &replicas {
+        signal(r.pid(), "CONT");
+    }
+    for r in &replicas {
+        assert_converged(&master, r);
+    }
+    wait_for("the backlog to be trimmed", Duration::from_secs(5), || {
+        field(&mut m, "replication", "repl_backlog_histlen") < 64 * 1024
+    });
+    assert_eq!(field(&mut m, "replication", "connected_slaves"), 2);
+}

@@ -396,10 +396,7 @@ fn config_set_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
     // A new backlog size applies at once (Redis: `updateReplBacklogSize`): a replica that
     // reconnects next finds the history trimmed already.
     if seen.contains(&"repl-backlog-size") {
-        let size = super::replication::config_i64(ctx, "repl-backlog-size", 1 << 20).max(1);
-        if let Some(backlog) = &mut ctx.srv.propagation.repl.backlog {
-            backlog.resize(size as usize);
-        }
+        super::replication::resize_backlog(ctx);
     }
     // Turning the AOF on starts the rewrite that writes its first base (Redis:
     // `updateAppendonly`); if that cannot start, the setting is refused.

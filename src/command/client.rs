@@ -339,13 +339,17 @@ impl QueryBuffer {
 /// One `client-output-buffer-limit` class: (class name, hard bytes, soft bytes, soft seconds).
 pub type OutputLimit = (String, u64, u64, u64);
 
-/// Has the pending output `reply` passed its class's hard limit, or stayed above the soft limit
-/// for longer than allowed? `class` is the client's `client-output-buffer-limit` class
-/// (`normal`, `pubsub`, or `slave` for replicas). Starts or resets the soft-limit clock
-/// `soft_since` as a side effect. Redis: `checkClientOutputBufferLimits`.
+/// Has the pending output, `used` bytes, passed its class's hard limit, or stayed above the
+/// soft limit for longer than allowed? `class` is the client's `client-output-buffer-limit`
+/// class (`normal`, `pubsub`, or `slave` for replicas). A hard limit below `hard_floor` counts
+/// as `hard_floor` (a replica's is never below `repl-backlog-size`: it shares the backlog's
+/// memory, and a lower limit would only drop a replica right after a partial resync). Starts
+/// or resets the soft-limit clock `soft_since` as a side effect. Redis:
+/// `checkClientOutputBufferLimits`.
 pub fn output_limit_reached(
     limits: &[OutputLimit],
-    reply: &ReplyBuffer,
+    used: usize,
+    hard_floor: u64,
     class: &str,
     soft_since: &mut Option<Ms>,
     now: Ms,
@@ -356,8 +360,8 @@ pub fn output_limit_reached(
     if hard == 0 && soft == 0 {
         return false;
     }
-    let used = reply.pending_len() as u64;
-    let hard_reached = hard > 0 && used >= hard;
+    let used = used as u64;
+    let hard_reached = hard > 0 && used >= hard.max(hard_floor);
     let soft_reached = soft > 0 && used >= soft;
     let soft_expired = if soft_reached {
         match *soft_since {
@@ -392,8 +396,31 @@ impl Client {
         let class = self.output_class();
         output_limit_reached(
             limits,
-            &self.reply,
+            self.reply.pending_len(),
+            0,
             class,
+            &mut self.soft_limit_reached_at,
+            now,
+        )
+    }
+
+    /// [`output_limit_reached`] for a replica, whose output is the part of the shared
+    /// replication buffer it keeps alive (Redis: `getClientOutputBufferMemoryUsage`).
+    pub fn replica_output_limit_reached(
+        &mut self,
+        limits: &[OutputLimit],
+        backlog: &super::replbuf::ReplicationBacklog,
+        now: Ms,
+    ) -> bool {
+        let used = self
+            .replica
+            .stream_offset
+            .map_or(0, |at| backlog.held_from(at));
+        output_limit_reached(
+            limits,
+            used + self.reply.pending_len(),
+            backlog.size() as u64,
+            "slave",
             &mut self.soft_limit_reached_at,
             now,
         )

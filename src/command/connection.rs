@@ -682,8 +682,14 @@ pub(crate) fn client_info_line(
         (len, c.query_buf_accounted().saturating_sub(len))
     };
     let argv_mem = if is_me { argv_mem } else { 0 };
-    let omem = reply.pending_len();
+    // A replica's output is the part of the shared replication buffer it keeps alive.
+    let shared = match (&ctx.srv.propagation.repl.backlog, c.replica.stream_offset) {
+        (Some(backlog), Some(at)) if c.replica.attached => backlog.held_from(at),
+        _ => 0,
+    };
+    let omem = reply.pending_len() + shared;
     let tot_mem = std::mem::size_of::<Client>()
+        + shared
         + c.query_buf_accounted()
         + reply.capacity()
         + argv_mem

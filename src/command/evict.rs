@@ -18,9 +18,10 @@
 //! ```
 //!
 //! Used memory is the counting allocator's total (`crate::alloc`), like Redis's
-//! `zmalloc_used_memory`, minus what Redis leaves out of the eviction total: replica output
-//! buffers and the AOF buffer (`mem_not_counted_for_evict`), so that a replica that reads
-//! slowly does not make the master evict its keys.
+//! `zmalloc_used_memory`, minus what Redis leaves out of the eviction total: the part of the
+//! shared replication buffer past `repl-backlog-size` (what replicas keep alive) and the AOF
+//! buffer (`mem_not_counted_for_evict`), so that a replica that reads slowly does not make the
+//! master evict its keys.
 //! Client buffers are counted, so a pile of unread replies makes keys go, as in Redis. One
 //! more thing is left out: the empty slots of the keyspace tables. Redis frees a deleted
 //! entry; `Dict` keeps the slot for the next key, and a key whose name and value are stored

@@ -16,21 +16,23 @@
 //!
 //! The snapshot describes the dataset at the instant of the fork, and the replica must apply
 //! exactly the stream written after that instant. So the offset announced in `+FULLRESYNC` is
-//! `master_repl_offset` at the fork, and from then on the stream is appended to the replica's
-//! output buffer like any other replica's — but *held*: nothing of it is written to the socket
-//! until the whole snapshot has been. The bytes that go first live in an [`RdbTransfer`]
-//! beside the output buffer: the `+FULLRESYNC` line, keep-alive newlines, then the snapshot.
-//! The writer (`server/output.rs`) always empties the transfer before the output buffer.
-//! A held stream counts against `client-output-buffer-limit replica`, as in Redis: a replica
-//! whose sync takes too long under heavy writes is dropped and starts again.
+//! `master_repl_offset` at the fork, and the replica's cursor in the shared replication
+//! buffer ([`super::replbuf`]) is set to the next offset: the buffer keeps the stream from
+//! there on for it, like for any other replica — but *held*: nothing of it is written to the
+//! socket until the whole snapshot has been. The bytes that go first live in an
+//! [`RdbTransfer`] beside the output buffer: the `+FULLRESYNC` line, keep-alive newlines, then
+//! the snapshot. The writer (`server/output.rs`) always empties the transfer first, then the
+//! reply buffer, then sends the stream from the cursor. What a held stream keeps alive counts
+//! against `client-output-buffer-limit replica`, as in Redis: a replica whose sync takes too
+//! long under heavy writes is dropped and starts again.
 //!
 //! # Two ways to send the snapshot
 //!
 //! - **Disk** (`repl-diskless-sync no`, or a replica without `capa eof`): the child writes
 //!   the RDB file as BGSAVE does; when it is done each waiting replica gets `$<size>\r\n`
 //!   then the file, read 64 KB at a time as its socket accepts it. Several replicas may share
-//!   one file: a replica arriving while the save runs copies the held stream of one that
-//!   waits for it, and the same offset.
+//!   one file: a replica arriving while the save runs takes the offset (and so the cursor) of
+//!   one that waits for it.
 //! - **Diskless** (`repl-diskless-sync yes`, the default): the child writes
 //!   `$EOF:<40 random characters>\r\n`, the RDB, and the 40 characters again into a pipe;
 //!   the loop reads the pipe 16 KB at a time ([`pump_rdb_pipe`]) and queues each piece for
@@ -240,7 +242,8 @@ pub fn full_sync_requested(ctx: &mut Ctx) {
     let id = ctx.id;
     if let Some(child) = &ctx.srv.rdb.child {
         if child.target == persistence::SaveTarget::Disk {
-            // Another replica waiting for this save has the stream since its fork: copy it.
+            // Another replica waiting for this save reads the stream from its fork on: so
+            // does this one (Redis: copyReplicaOutputBuffer).
             let me_eof = ctx.me().replica.capa_eof;
             let peer = ctx
                 .srv
@@ -254,11 +257,10 @@ pub fn full_sync_requested(ctx: &mut Ctx) {
                     (k != id
                         && link.state == SyncState::WaitBgsaveEnd
                         && (me_eof || !link.capa_eof))
-                        .then(|| (c.reply.as_bytes().to_vec(), link.initial_offset))
+                        .then_some(link.initial_offset)
                 });
             match peer {
-                Some((held, offset)) => {
-                    ctx.out.raw(&held);
+                Some(offset) => {
                     setup_for_full_resync(ctx, id, offset);
                     info!("Waiting for end of BGSAVE for SYNC");
                 }
@@ -413,6 +415,8 @@ fn setup_for_full_resync(ctx: &mut Ctx, key: usize, offset: i64) {
     };
     c.replica.state = SyncState::WaitBgsaveEnd;
     c.replica.initial_offset = offset;
+    // Its stream starts after the snapshot, held in the shared buffer until it is sent.
+    c.replica.stream_offset = Some(offset + 1);
     if !c.replica.pre_psync {
         send_before_stream(ctx, key, line.as_bytes());
     }
@@ -617,10 +621,4 @@ pub fn sync_cron(ctx: &mut Ctx) {
             _ => {}
         }
     }
-}
-
-/// Whether the stream is appended to this replica's buffer: not before its snapshot's fork
-/// (Redis's `replicationFeedSlaves` skips `WAIT_BGSAVE_START`).
-pub fn receives_stream(c: &Client) -> bool {
-    c.replica.state != SyncState::WaitBgsaveStart
 }

@@ -22,7 +22,10 @@ pub struct MemoryOverhead {
     pub peak_allocated: usize,
     pub total_allocated: usize,
     pub startup_allocated: usize,
-    /// The replicas' connections (mostly the stream they have not read yet).
+    /// The shared replication buffer up to `repl-backlog-size` (all of it without replicas).
+    pub repl_backlog: usize,
+    /// The replicas' connections, and the part of the shared replication buffer past
+    /// `repl-backlog-size` that they keep alive.
     pub clients_slaves: usize,
     /// Every other connection (the master's link among them, as in Redis).
     pub clients_normal: usize,
@@ -84,22 +87,17 @@ pub fn client_state_memory(c: &Client) -> usize {
         + c.tracking.as_ref().map_or(0, |t| t.mem_usage())
 }
 
-/// The replicas' output buffers: the part of the stream each has not read yet (a replica
-/// running a command has its buffer in `ctx.out` meanwhile).
+/// The replicas' share of memory, which eviction does not count: the shared replication
+/// buffer past `repl-backlog-size` and its blocks' overhead (Redis: the replication part of
+/// `freeMemoryGetNotCountedMemory`; the backlog itself is counted, it stops growing).
 pub fn replica_output_memory(ctx: &Ctx) -> usize {
-    ctx.srv
-        .propagation
-        .repl
-        .replica_keys()
-        .iter()
-        .map(|&key| {
-            if key == ctx.id {
-                ctx.out.capacity()
-            } else {
-                ctx.clients.get(key).map_or(0, |c| c.reply.capacity())
-            }
-        })
-        .sum()
+    let repl = &ctx.srv.propagation.repl;
+    let Some(backlog) = &repl.backlog else {
+        return 0;
+    };
+    let blocks = backlog.size() / super::replbuf::BLOCK_BYTES + 1;
+    let counted = backlog.size() + blocks * super::replbuf::BLOCK_OVERHEAD;
+    backlog.mem().saturating_sub(counted)
 }
 
 /// INFO `used_memory`: what the counting allocator holds, minus the empty slots of the
@@ -116,7 +114,9 @@ pub fn memory_overhead(ctx: &Ctx) -> MemoryOverhead {
     let total = used_memory(ctx.dbs);
     let peak = alloc::peak_memory().max(total);
     let startup = ctx.srv.startup_memory;
-    let (mut clients_slaves, mut clients_normal) = (0, 0);
+    let (repl_backlog, mut clients_slaves) =
+        super::replication::buffers_split(&ctx.srv.propagation.repl);
+    let mut clients_normal = 0;
     for (_, c) in ctx.clients.iter() {
         if c.replica.attached {
             clients_slaves += client_memory(c);
@@ -125,7 +125,8 @@ pub fn memory_overhead(ctx: &Ctx) -> MemoryOverhead {
         }
     }
     let lua_caches = ctx.srv.scripts.lua_memory();
-    let mut overhead = startup + clients_slaves + clients_normal + ctx.out.capacity();
+    let mut overhead =
+        startup + repl_backlog + clients_slaves + clients_normal + ctx.out.capacity();
     let mut db = Vec::new();
     let mut total_keys = 0;
     for d in ctx.dbs.iter() {
@@ -147,6 +148,7 @@ pub fn memory_overhead(ctx: &Ctx) -> MemoryOverhead {
         peak_allocated: peak,
         total_allocated: total,
         startup_allocated: startup,
+        repl_backlog,
         clients_slaves,
         clients_normal,
         lua_caches,
@@ -178,7 +180,7 @@ pub fn memory_stats_command(ctx: &mut Ctx, _argv: &[&[u8]]) -> super::error::Com
     int(out, "peak.allocated", mh.peak_allocated as i64);
     int(out, "total.allocated", mh.total_allocated as i64);
     int(out, "startup.allocated", mh.startup_allocated as i64);
-    int(out, "replication.backlog", 0);
+    int(out, "replication.backlog", mh.repl_backlog as i64);
     int(out, "clients.slaves", mh.clients_slaves as i64);
     int(out, "clients.normal", mh.clients_normal as i64);
     int(out, "cluster.links", 0);

@@ -56,6 +56,7 @@ pub mod pause;
 pub mod persistence;
 pub mod propagate;
 pub mod pubsub;
+pub mod replbuf;
 pub mod replica;
 pub mod replication;
 pub mod scripting;

@@ -13,25 +13,29 @@
 //! ```
 //!
 //! The stream is what [`super::propagate`] funnels out, encoded as RESP arrays of bulk strings
-//! and appended to every replica's output buffer. One stream is shared by all replicas, so
+//! and appended once to the replication buffer that the backlog and every replica share
+//! ([`super::replbuf`]: each replica reads it from its own cursor). One stream serves all, so
 //! there is one idea of "the selected database" (Redis's `slaveseldb`): a `SELECT` is written
 //! whenever the next command's database differs, and a new full sync forgets the selection so
 //! that the new replica (and the others, harmlessly) get a `SELECT` before the next command.
 //! `master_repl_offset` counts the stream's bytes.
 //!
-//! The RDB image is made by a forked child, and the stream written meanwhile is held in the
-//! replica's output buffer until the image has been sent: [`super::fullsync`] tells how.
+//! The RDB image is made by a forked child, and the stream written meanwhile is held for the
+//! replica (its cursor waits at the fork's offset) until the image has been sent:
+//! [`super::fullsync`] tells how.
 //!
 //! # Replica clients
 //!
-//! A client that synced is flagged ([`ReplicaLink::attached`]): its output buffer holds the
-//! stream, not replies. It is listed in INFO replication (`slaveN:`), not in
-//! `connected_clients`, not closed for idleness, and its output is limited by the `replica`
-//! class of `client-output-buffer-limit`. A command it sends that would produce a reply
+//! A client that synced is flagged ([`ReplicaLink::attached`]): its output is the stream,
+//! from its cursor in the shared buffer, not replies. It is listed in INFO replication
+//! (`slaveN:`), not in `connected_clients`, not closed for idleness, and its output is limited
+//! by the `replica` class of `client-output-buffer-limit`. A command it sends that would produce a reply
 //! closes it, as Redis does ("Replica generated a reply"); `REPLCONF ACK` produces none.
 
+use super::client::Client;
 use super::error::{CommandError, CommandResult};
 use super::fullsync::{self, SyncState};
+use super::replbuf::ReplicationBacklog;
 use super::state::ServerState;
 use super::table::{flags::*, CommandSpec};
 use super::Ctx;
@@ -39,6 +43,7 @@ use crate::db::Ms;
 use crate::persist::rdb::ReplSaveInfo;
 use log::{info, warn};
 use rand::Rng;
+use slab::Slab;
 
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new(
@@ -205,130 +210,22 @@ impl ReplicationFeed {
         }
     }
 
-    /// Appends stream bytes: the backlog, the offset, and every replica's output (Redis:
-    /// the tail of `replicationFeedSlaves`, and `replicationFeedStreamFromMasterStream` for
-    /// the bytes a replica proxies to its own replicas).
-    fn append(&mut self, bytes: &[u8]) {
+    /// Appends stream bytes to the shared buffer and moves the offset; true if a block was
+    /// added (Redis: the tail of `replicationFeedSlaves`, and
+    /// `replicationFeedStreamFromMasterStream` for the bytes a replica proxies to its own
+    /// replicas).
+    fn append(&mut self, bytes: &[u8]) -> bool {
         self.master_repl_offset += bytes.len() as i64;
-        if let Some(backlog) = &mut self.backlog {
-            backlog.append(bytes, self.master_repl_offset);
-        }
-    }
-}
-
-/// The last `size` bytes of the replication stream, in a ring (Redis: `server.repl_backlog`).
-///
-/// A replica that lost its link asks `PSYNC <replid> <offset+1>`; if that offset still lies
-/// in the ring (`first_offset ..= first_offset + histlen`), the master sends only the bytes
-/// from there on (`+CONTINUE`) instead of a whole new RDB image. The ring is a `Vec` that
-/// grows up to `size` as the stream does, then wraps: `write_at` is where the next byte goes,
-/// and the `histlen` bytes before it (wrapping) are the history.
-pub struct ReplicationBacklog {
-    buf: Vec<u8>,
-    size: usize,
-    write_at: usize,
-    histlen: usize,
-    /// Stream offset of the oldest byte held.
-    first_offset: i64,
-}
-
-impl ReplicationBacklog {
-    pub fn new(size: usize, first_offset: i64) -> ReplicationBacklog {
-        ReplicationBacklog {
-            buf: Vec::new(),
-            size: size.max(1),
-            write_at: 0,
-            histlen: 0,
-            first_offset,
-        }
-    }
-
-    /// Appends `bytes`, which end at stream offset `end_offset`, dropping the oldest bytes
-    /// past `size`.
-    pub fn append(&mut self, mut bytes: &[u8], end_offset: i64) {
-        if bytes.len() >= self.size {
-            bytes = &bytes[bytes.len() - self.size..];
-            self.buf.clear();
-            self.buf.extend_from_slice(bytes);
-            self.write_at = 0;
-            self.histlen = self.size;
-        } else {
-            self.histlen = (self.histlen + bytes.len()).min(self.size);
-            while !bytes.is_empty() {
-                let take = if self.buf.len() < self.size {
-                    // Still growing: the write position is the end of the vector.
-                    let take = bytes.len().min(self.size - self.buf.len());
-                    self.buf.extend_from_slice(&bytes[..take]);
-                    take
-                } else {
-                    let take = bytes.len().min(self.size - self.write_at);
-                    self.buf[self.write_at..self.write_at + take].copy_from_slice(&bytes[..take]);
-                    take
-                };
-                self.write_at = (self.write_at + take) % self.size;
-                bytes = &bytes[take..];
+        match &mut self.backlog {
+            Some(backlog) => {
+                debug_assert_eq!(
+                    backlog.next_offset(),
+                    self.master_repl_offset - bytes.len() as i64 + 1
+                );
+                backlog.append(bytes)
             }
+            None => false,
         }
-        self.first_offset = end_offset - self.histlen as i64 + 1;
-    }
-
-    /// Moves the history `delta` bytes further along the stream: the bytes held stay, their
-    /// offsets change (Redis: `rebaseReplicationBuffer`, when a restarted master continues
-    /// the offset saved in its RDB file).
-    pub fn rebase(&mut self, delta: i64) {
-        self.first_offset += delta;
-    }
-
-    /// Stream offset of the oldest byte held (`repl_backlog_first_byte_offset`).
-    pub fn first_offset(&self) -> i64 {
-        self.first_offset
-    }
-
-    pub fn histlen(&self) -> usize {
-        self.histlen
-    }
-
-    pub fn size(&self) -> usize {
-        self.size
-    }
-
-    /// The history from stream offset `offset` to the end, if the ring still holds it
-    /// (an offset one past the end gives nothing, successfully).
-    pub fn since(&self, offset: i64) -> Option<Vec<u8>> {
-        let skip = usize::try_from(offset - self.first_offset).ok()?;
-        if skip > self.histlen {
-            return None;
-        }
-        let len = self.histlen - skip;
-        let cap = self.buf.len();
-        let mut out = Vec::with_capacity(len);
-        if len == 0 || cap == 0 {
-            return Some(out);
-        }
-        let oldest = (self.write_at + cap - self.histlen) % cap;
-        let start = (oldest + skip) % cap;
-        let first = len.min(cap - start);
-        out.extend_from_slice(&self.buf[start..start + first]);
-        out.extend_from_slice(&self.buf[..len - first]);
-        Some(out)
-    }
-
-    /// The last `n` bytes of history at most (Redis: `showLatestBacklog`).
-    pub fn latest(&self, n: usize) -> Vec<u8> {
-        let from = self.first_offset + self.histlen.saturating_sub(n) as i64;
-        self.since(from).unwrap_or_default()
-    }
-
-    /// A new size, keeping the newest history that fits (Redis: `resizeReplicationBacklog`).
-    pub fn resize(&mut self, size: usize) {
-        let size = size.max(1);
-        if size == self.size {
-            return;
-        }
-        let end = self.first_offset + self.histlen as i64 - 1;
-        let history = self.since(self.first_offset).unwrap_or_default();
-        *self = ReplicationBacklog::new(size, end + 1);
-        self.append(&history, end);
     }
 }
 
@@ -357,6 +254,9 @@ pub struct ReplicaLink {
     pub initial_offset: i64,
     /// Online after a diskless sync: its stream waits for its first REPLCONF ACK.
     pub stream_on_ack: bool,
+    /// Its cursor in the shared replication buffer: the stream offset of the next byte it is
+    /// to be sent; `None` before its snapshot's fork ([`super::replbuf`]).
+    pub stream_offset: Option<i64>,
 }
 
 impl ReplicaLink {
@@ -465,22 +365,85 @@ pub fn feed(ctx: &mut Ctx, db: Option<usize>, argv: &[Vec<u8>]) {
     feed_raw(ctx, &bytes);
 }
 
-/// Appends stream bytes as they are to the backlog and every replica's output.
+/// Appends stream bytes, as they are, to the shared replication buffer, and queues the
+/// replicas that read it for writing. When that added a block, trims the backlog and drops the
+/// replicas that keep too much of the buffer alive (Redis: the end of `feedReplicationBuffer`,
+/// which checks the output limits only then).
 pub fn feed_raw(ctx: &mut Ctx, bytes: &[u8]) {
-    ctx.srv.propagation.repl.append(bytes);
+    let added = ctx.srv.propagation.repl.append(bytes);
     for i in 0..ctx.srv.propagation.repl.replicas.len() {
-        let replica = ctx.srv.propagation.repl.replicas[i];
-        if !ctx
-            .clients
-            .get(replica)
-            .is_some_and(fullsync::receives_stream)
-        {
+        let key = ctx.srv.propagation.repl.replicas[i];
+        let Some(link) = ctx.clients.get(key).map(|c| &c.replica) else {
+            continue;
+        };
+        if link.stream_offset.is_none() {
             continue;
         }
-        if let Some(out) = ctx.reply_to(replica) {
-            out.raw(bytes);
+        let holds = link.holds_stream();
+        if added {
+            close_if_output_limit_reached(ctx, key);
+        }
+        if !holds {
+            ctx.queue_write(key);
         }
     }
+    if added {
+        trim_backlog(ctx, super::replbuf::TRIM_BLOCKS_PER_CALL);
+    }
+}
+
+/// Schedules replica `key` to be closed if the part of the replication buffer it keeps alive
+/// passed its output limit (Redis: `closeClientOnOutputBufferLimitReached`).
+fn close_if_output_limit_reached(ctx: &mut Ctx, key: usize) {
+    let (limits, now) = (&ctx.srv.config.client_output_buffer_limit, ctx.now);
+    let (Some(backlog), Some(c)) = (
+        ctx.srv.propagation.repl.backlog.as_ref(),
+        ctx.clients.get_mut(key),
+    ) else {
+        return;
+    };
+    if c.close_asap || !c.replica_output_limit_reached(limits, backlog, now) {
+        return;
+    }
+    warn!(
+        "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
+        c.id, c.addr
+    );
+    c.close_asap = true;
+    ctx.srv.stats.client_output_buffer_limit_disconnections += 1;
+    ctx.queue_write(key);
+}
+
+/// The backlog takes `repl-backlog-size` as its size, and shrinks to it by trimming, at
+/// CONFIG SET and once a second (Redis: `resizeReplicationBacklog`).
+pub fn resize_backlog(ctx: &mut Ctx) {
+    let size = config_i64(ctx, "repl-backlog-size", 1 << 20).max(1) as usize;
+    if let Some(backlog) = &mut ctx.srv.propagation.repl.backlog {
+        backlog.resize(size);
+    }
+    trim_backlog(ctx, super::replbuf::TRIM_BLOCKS_PER_CALL);
+}
+
+/// Drops up to `max_blocks` blocks of the backlog that are past `repl-backlog-size` and that no
+/// replica needs ([`super::replbuf`]; Redis: `incrementalTrimReplicationBacklog`).
+pub fn trim_backlog(ctx: &mut Ctx, max_blocks: usize) {
+    trim_backlog_of(&mut ctx.srv.propagation.repl, ctx.clients, max_blocks);
+}
+
+/// [`trim_backlog`] for the loop's close path, which has no `Ctx`: when a replica goes, what
+/// only it held goes too (Redis: `freeReplicaReferencedReplBuffer`).
+pub fn trim_backlog_of(feed: &mut ReplicationFeed, clients: &Slab<Client>, max_blocks: usize) {
+    let Some(backlog) = feed.backlog.as_mut().filter(|b| b.over_size()) else {
+        return;
+    };
+    // The oldest offset some replica is still to be sent: every block from there on stays.
+    let keep_from = feed
+        .replicas
+        .iter()
+        .filter_map(|&key| clients.get(key)?.replica.stream_offset)
+        .min()
+        .unwrap_or(i64::MAX);
+    backlog.trim(keep_from, max_blocks);
 }
 
 /// `*<n>\r\n` then `$<len>\r\n<arg>\r\n` per argument.
@@ -602,23 +565,28 @@ fn try_partial_resync(ctx: &mut Ctx, replid: &[u8], offset: i64) -> bool {
         }
         return false;
     }
-    let Some(history) = repl.backlog.as_ref().and_then(|b| b.since(offset)) else {
+    let Some(pending) = repl
+        .backlog
+        .as_ref()
+        .filter(|b| b.holds(offset))
+        .map(|b| b.next_offset() - offset)
+    else {
         info!("Unable to partial resync with replica: lack of backlog (Replica request was: {offset}).");
         return false;
     };
     let psync2 = ctx.me().replica.capa_psync2;
     attach_replica(ctx, SyncState::Online);
+    // The bytes it missed are sent from the shared buffer, from its cursor on.
+    ctx.me().replica.stream_offset = Some(offset);
     let line = if psync2 {
         format!("+CONTINUE {}\r\n", ctx.srv.propagation.repl.replid)
     } else {
         "+CONTINUE\r\n".to_string()
     };
     ctx.out.raw(line.as_bytes());
-    ctx.out.raw(&history);
     info!(
-        "Partial resynchronization request from {} accepted. Sending {} bytes of backlog starting from offset {offset}.",
+        "Partial resynchronization request from {} accepted. Sending {pending} bytes of backlog starting from offset {offset}.",
         ctx.me().addr,
-        history.len()
     );
     true
 }
@@ -683,15 +651,12 @@ pub fn replication_cron(ctx: &mut Ctx) {
     let repl = &mut ctx.srv.propagation.repl;
     let loops = repl.cron_loops;
     repl.cron_loops += 1;
-    let size = config_i64(ctx, "repl-backlog-size", 1 << 20).max(1) as usize;
     let ttl = config_i64(ctx, "repl-backlog-ttl", 3600);
     let timeout_ms = config_i64(ctx, "repl-timeout", 60).max(1) * 1000;
     let now = ctx.now;
     let is_replica = ctx.srv.master.is_replica();
+    resize_backlog(ctx);
     let repl = &mut ctx.srv.propagation.repl;
-    if let Some(backlog) = &mut repl.backlog {
-        backlog.resize(size);
-    }
     if repl.replicas.is_empty() {
         if repl.no_replicas_since == 0 {
             repl.no_replicas_since = now;
@@ -740,11 +705,15 @@ pub fn replication_cron(ctx: &mut Ctx) {
     fullsync::sync_cron(ctx);
 }
 
-/// Before the loop sleeps (Redis: the replication part of `beforeSleep`): a WAIT asked for
-/// the replicas' offsets, so `REPLCONF GETACK *` goes out, once per turn — but not while
-/// clients are paused, when the stream must stand still (it goes out after the pause); then
-/// a FAILOVER waiting for the sync looks at the ACKs read this turn.
+/// Before the loop sleeps (Redis: the replication part of `beforeSleep`): the backlog is
+/// trimmed of what no replica needs any more; a WAIT asked for the replicas' offsets, so
+/// `REPLCONF GETACK *` goes out, once per turn — but not while clients are paused, when the
+/// stream must stand still (it goes out after the pause); then a FAILOVER waiting for the sync
+/// looks at the ACKs read this turn.
 pub fn before_sleep(ctx: &mut Ctx) {
+    // Ten times the per-append pace, to give back what replicas that left held (Redis:
+    // beforeSleep's incrementalTrimReplicationBacklog).
+    trim_backlog(ctx, 10 * super::replbuf::TRIM_BLOCKS_PER_CALL);
     if ctx.srv.propagation.repl.get_ack_from_replicas
         && !super::pause::check_timeout_and_return_if_paused(ctx)
     {
@@ -810,18 +779,25 @@ pub fn replicas(ctx: &Ctx) -> Vec<(String, ReplicaLink)> {
         .collect()
 }
 
-/// INFO's `mem_total_replication_buffers`: the backlog plus the stream queued for each
-/// replica and not yet written to its socket. (Redis shares one buffer between the backlog
-/// and the replicas; ferrodis queues a copy per replica, so the copies add up.)
-pub fn buffers_memory(ctx: &Ctx) -> usize {
-    let repl = &ctx.srv.propagation.repl;
-    let queued: usize = repl
-        .replicas
-        .iter()
-        .filter_map(|&key| ctx.clients.get(key))
-        .map(|c| c.reply.pending_len())
-        .sum();
-    repl.backlog.as_ref().map_or(0, |b| b.histlen()) + queued
+/// INFO's `mem_total_replication_buffers`: the shared replication buffer (backlog and
+/// replicas' output alike).
+pub fn buffers_memory(feed: &ReplicationFeed) -> usize {
+    feed.backlog.as_ref().map_or(0, ReplicationBacklog::mem)
+}
+
+/// The shared buffer split as Redis reports it (`mem_replication_backlog`,
+/// `mem_clients_slaves`): while replicas are attached, what passes `repl-backlog-size` is
+/// theirs; the rest is the backlog's (Redis: `getMemoryOverheadData`).
+pub fn buffers_split(feed: &ReplicationFeed) -> (usize, usize) {
+    let Some(backlog) = &feed.backlog else {
+        return (0, 0);
+    };
+    let (mem, size) = (backlog.mem(), backlog.size());
+    if !feed.replicas.is_empty() && mem > size {
+        (size, mem - size)
+    } else {
+        (mem, 0)
+    }
 }
 
 /// The `slaveN:` lines of INFO replication.
@@ -973,32 +949,5 @@ pub fn backlog_span(feed: &ReplicationFeed) -> (i64, i64) {
     match &feed.backlog {
         None => (0, 0),
         Some(b) => (b.first_offset(), b.histlen() as i64),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::ReplicationBacklog;
-
-    #[test]
-    fn backlog_keeps_the_last_bytes_and_serves_any_offset_it_holds() {
-        let mut b = ReplicationBacklog::new(8, 1);
-        b.append(b"abcde", 5);
-        assert_eq!(b.since(1).as_deref(), Some(&b"abcde"[..]));
-        assert_eq!(b.since(6).as_deref(), Some(&b""[..]));
-        assert_eq!(b.since(7), None);
-        b.append(b"fghij", 10);
-        assert_eq!((b.first_offset(), b.histlen()), (3, 8));
-        assert_eq!(b.since(3).as_deref(), Some(&b"cdefghij"[..]));
-        assert_eq!(b.since(9).as_deref(), Some(&b"ij"[..]));
-        assert_eq!(b.since(2), None);
-        b.append(b"0123456789", 20);
-        assert_eq!(b.since(13).as_deref(), Some(&b"23456789"[..]));
-        b.resize(4);
-        assert_eq!((b.first_offset(), b.histlen()), (17, 4));
-        assert_eq!(b.since(17).as_deref(), Some(&b"6789"[..]));
-        b.resize(16);
-        b.append(b"xy", 22);
-        assert_eq!(b.since(17).as_deref(), Some(&b"6789xy"[..]));
     }
 }

@@ -348,7 +348,8 @@ impl Net<'_> {
         if c.close_asap
             || !command::client::output_limit_reached(
                 limits,
-                out,
+                out.pending_len(),
+                0,
                 class,
                 &mut c.soft_limit_reached_at,
                 now,

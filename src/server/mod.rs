@@ -266,6 +266,13 @@ impl Net<'_> {
             crate::command::monitor::forget_client(&mut self.state.monitors, key);
         }
         crate::command::replication::forget_client(&mut self.state.propagation.repl, key);
+        if client.replica.attached {
+            crate::command::replication::trim_backlog_of(
+                &mut self.state.propagation.repl,
+                self.clients,
+                crate::command::replbuf::TRIM_BLOCKS_PER_CALL,
+            );
+        }
         if client.is_master || client.replica.attached {
             let mut scratch = ReplyBuffer::new();
             let mut ctx = self.ctx(crate::command::NO_CLIENT, 0, &mut scratch, unix_ms());

@@ -19,6 +19,17 @@ use std::io::{self, Write};
 /// client fetching big values does not delay the others.
 const NET_MAX_WRITES_PER_EVENT: usize = 64 * 1024;
 
+/// Where the next bytes written to a client come from.
+#[derive(Clone, Copy)]
+enum Source {
+    /// A replica's snapshot transfer.
+    Transfer,
+    /// The reply buffer.
+    Reply,
+    /// A replica's stream, from this offset in the shared replication buffer.
+    Stream(i64),
+}
+
 impl Net<'_> {
     /// Writes every queued client (Redis: `handleClientsWithPendingWrites`, called from
     /// `beforeSleep`).
@@ -42,7 +53,11 @@ impl Net<'_> {
                 continue;
             }
             let limits = &self.state.config.client_output_buffer_limit;
-            if c.output_limit_reached(limits, unix_ms()) {
+            let over_limit = match (&self.state.propagation.repl.backlog, c.replica.attached) {
+                (Some(backlog), true) => c.replica_output_limit_reached(limits, backlog, unix_ms()),
+                _ => c.output_limit_reached(limits, unix_ms()),
+            };
+            if over_limit {
                 warn!(
                     "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
                     c.id, c.addr
@@ -81,11 +96,13 @@ impl Net<'_> {
             Some(Err(e)) if e.kind() == io::ErrorKind::WouldBlock => socket_full = true,
             _ => failed = true,
         }
-        // A replica being synchronized gets its transfer (the snapshot) first, and its
-        // output buffer (the stream) only once it is synchronized (`command::fullsync`).
+        // A replica being synchronized gets its transfer (the snapshot) first; then come
+        // replies (a replica's `+CONTINUE`); then a replica's stream, from its cursor in the
+        // shared replication buffer, once it is synchronized (`command::fullsync`,
+        // `command::replbuf`).
         while !failed && !socket_full && written < NET_MAX_WRITES_PER_EVENT {
-            let from_transfer = match c.rdb_transfer.as_deref_mut().map(RdbTransfer::fill) {
-                Some(Ok(true)) => true,
+            let source = match c.rdb_transfer.as_deref_mut().map(RdbTransfer::fill) {
+                Some(Ok(true)) => Source::Transfer,
                 Some(Ok(false)) => {
                     if c.rdb_transfer.as_ref().is_some_and(|t| t.finished()) {
                         fullsync::transfer_finished(c, unix_ms());
@@ -98,16 +115,35 @@ impl Net<'_> {
                     failed = true;
                     break;
                 }
-                None if c.replica.holds_stream() || c.reply.is_empty() => break,
-                None => false,
-            };
-            let (Some(socket), bytes) = (
-                c.socket.as_mut(),
-                match c.rdb_transfer.as_deref() {
-                    Some(t) if from_transfer => t.ready(),
-                    _ => c.reply.as_bytes(),
+                None if !c.reply.is_empty() => Source::Reply,
+                None if c.replica.holds_stream() => break,
+                None => match c.replica.stream_offset {
+                    Some(at) => Source::Stream(at),
+                    None => break,
                 },
-            ) else {
+            };
+            let bytes = match source {
+                Source::Transfer => c
+                    .rdb_transfer
+                    .as_deref()
+                    .map_or(&[][..], RdbTransfer::ready),
+                Source::Reply => c.reply.as_bytes(),
+                Source::Stream(at) => {
+                    let backlog = self.state.propagation.repl.backlog.as_ref();
+                    match backlog.and_then(|b| b.chunk_at(at)) {
+                        Some([]) => break,
+                        Some(chunk) => chunk,
+                        None => {
+                            // Only a replica already dropped (its history ended) can lose
+                            // its place: the buffer keeps what any listed replica needs.
+                            debug!("Replica id={} lost its place in the stream", c.id);
+                            failed = true;
+                            break;
+                        }
+                    }
+                }
+            };
+            let Some(socket) = c.socket.as_mut() else {
                 failed = true;
                 break;
             };
@@ -123,9 +159,14 @@ impl Net<'_> {
                     } else {
                         stats.total_net_output_bytes += n as u64;
                     }
-                    match c.rdb_transfer.as_deref_mut() {
-                        Some(t) if from_transfer => t.consume(n, unix_ms()),
-                        _ => c.reply.consume(n),
+                    match source {
+                        Source::Transfer => {
+                            if let Some(t) = c.rdb_transfer.as_deref_mut() {
+                                t.consume(n, unix_ms());
+                            }
+                        }
+                        Source::Reply => c.reply.consume(n),
+                        Source::Stream(at) => c.replica.stream_offset = Some(at + n as i64),
                     }
                     written += n;
                 }
@@ -144,8 +185,12 @@ impl Net<'_> {
         if failed {
             return self.close_client(key);
         }
+        let repl = &self.state.propagation.repl;
+        let stream_end = repl.backlog.as_ref().map_or(0, |b| b.next_offset());
         let has_output = c.rdb_transfer.as_ref().is_some_and(|t| t.has_output())
-            || (!c.replica.holds_stream() && !c.reply.is_empty());
+            || !c.reply.is_empty()
+            || (!c.replica.holds_stream()
+                && c.replica.stream_offset.is_some_and(|at| at < stream_end));
         let cut_short = has_output && written >= NET_MAX_WRITES_PER_EVENT;
         if cut_short {
             // The socket may still take more: no writable event will say so. Next turn.
