@@ -337,6 +337,21 @@ impl QueryBuffer {
 }
 
 /// One `client-output-buffer-limit` class: (class name, hard bytes, soft bytes, soft seconds).
+impl Client {
+    /// It passed its output-buffer limit: it is closed once this turn ends, with Redis's log
+    /// line (`closeClientOnOutputBufferLimitReached`). `disconnections` is INFO's
+    /// `client_output_buffer_limit_disconnections`.
+    pub fn close_for_output_limit(&mut self, disconnections: &mut u64) {
+        log::warn!(
+            "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
+            self.id,
+            self.addr
+        );
+        self.close_asap = true;
+        *disconnections += 1;
+    }
+}
+
 pub type OutputLimit = (String, u64, u64, u64);
 
 /// Has the pending output, `used` bytes, passed its class's hard limit, or stayed above the

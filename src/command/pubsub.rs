@@ -48,7 +48,6 @@ use crate::db::Ms;
 use crate::resp::reply::ReplyBuffer;
 use crate::util::glob_match;
 use hashbrown::HashMap;
-use log::warn;
 use slab::Slab;
 
 pub const COMMANDS: &[CommandSpec] = &[
@@ -643,12 +642,7 @@ impl Postman<'_> {
         }
         append_push(&mut c.reply, frame);
         if c.output_limit_reached(self.limits, self.now) {
-            warn!(
-                "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
-                c.id, c.addr
-            );
-            c.close_asap = true;
-            self.stats.client_output_buffer_limit_disconnections += 1;
+            c.close_for_output_limit(&mut self.stats.client_output_buffer_limit_disconnections);
         }
     }
 }

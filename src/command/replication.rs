@@ -405,12 +405,7 @@ fn close_if_output_limit_reached(ctx: &mut Ctx, key: usize) {
     if c.close_asap || !c.replica_output_limit_reached(limits, backlog, now) {
         return;
     }
-    warn!(
-        "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
-        c.id, c.addr
-    );
-    c.close_asap = true;
-    ctx.srv.stats.client_output_buffer_limit_disconnections += 1;
+    c.close_for_output_limit(&mut ctx.srv.stats.client_output_buffer_limit_disconnections);
     ctx.queue_write(key);
 }
 

@@ -357,12 +357,7 @@ impl Net<'_> {
         {
             return;
         }
-        warn!(
-            "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
-            c.id, c.addr
-        );
-        c.close_asap = true;
-        self.state.stats.client_output_buffer_limit_disconnections += 1;
+        c.close_for_output_limit(&mut self.state.stats.client_output_buffer_limit_disconnections);
     }
 
     /// Resumes the pipelined input of every client unblocked this turn (Redis:

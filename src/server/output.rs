@@ -58,11 +58,9 @@ impl Net<'_> {
                 _ => c.output_limit_reached(limits, unix_ms()),
             };
             if over_limit {
-                warn!(
-                    "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
-                    c.id, c.addr
+                c.close_for_output_limit(
+                    &mut self.state.stats.client_output_buffer_limit_disconnections,
                 );
-                self.state.stats.client_output_buffer_limit_disconnections += 1;
                 self.close_client(key);
                 continue;
             }
