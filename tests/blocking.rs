@@ -455,3 +455,60 @@ fn move_rename_and_copy_wake_clients_blocked_on_the_new_key_as_redis_does() {
         &["LRANGE copied 0 -1", "LRANGE rep 0 -1", "DBSIZE"],
     );
 }
+
+/// CLIENT UNBLOCK on clients blocked in BLPOP and in WAIT (no replica: WAIT 1 0 blocks for
+/// ever), with TIMEOUT and with ERROR: the replies each gets, and what INFO counts.
+fn client_unblock_transcript(port: u16) -> Vec<String> {
+    let mut ctrl = RawConn::connect(port);
+    let mut out = Vec::new();
+    for (command, how) in [
+        ("BLPOP l 0", "TIMEOUT"),
+        ("BLPOP l 0", "ERROR"),
+        ("WAIT 1 0", "TIMEOUT"),
+        ("WAIT 1 0", "ERROR"),
+    ] {
+        let mut waiter = RawConn::connect(port);
+        let id = waiter.cmd_str("CLIENT ID");
+        let id = id.trim_start_matches(':').trim_end().to_string();
+        waiter.send_str(command);
+        assert_eq!(ctrl.cmd_str("PING"), "+PONG\r\n");
+        std::thread::sleep(Duration::from_millis(50));
+        out.push(ctrl.cmd_str(&format!("CLIENT UNBLOCK {id} {how}")));
+        out.push(format!("{command} {how} -> {}", waiter.reply_str()));
+    }
+    let errorstats = ctrl.cmd_str("INFO errorstats");
+    out.extend(
+        errorstats
+            .lines()
+            .filter(|l| l.starts_with("errorstat_"))
+            .map(String::from),
+    );
+    let stats = ctrl.cmd_str("INFO commandstats");
+    for line in stats
+        .lines()
+        .filter(|l| l.starts_with("cmdstat_blpop") || l.starts_with("cmdstat_wait"))
+    {
+        // calls, rejected_calls and failed_calls; the times differ.
+        let (name, fields) = line.split_once(':').unwrap_or((line, ""));
+        let counts: Vec<&str> = fields
+            .split(',')
+            .filter(|f| f.starts_with("calls=") || f.contains("_calls="))
+            .collect();
+        out.push(format!("{name}:{}", counts.join(",")));
+    }
+    // INFO lists commands in its dictionary's order, which is not ferrodis's.
+    out[9..].sort();
+    out
+}
+
+#[test]
+fn client_unblock_answers_and_counts_as_redis_does() {
+    if !common::require_redis_server() {
+        return;
+    }
+    let ours = TestServer::start(&[]);
+    let real = common::RealRedis::start(&[]);
+    let transcript = client_unblock_transcript(real.port);
+    assert_eq!(transcript.len(), 11, "{transcript:?}");
+    assert_eq!(client_unblock_transcript(ours.port), transcript);
+}

@@ -920,22 +920,29 @@ fn client_unblock_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CommandResult {
         ctx.out.integer(0);
         return Ok(());
     };
-    let call = ctx
-        .clients
-        .get_mut(target)
-        .and_then(|c| c.blocked.as_mut())
-        .and_then(|b| b.call.take());
+    let (call, wait_offset) = match ctx.clients.get_mut(target).and_then(|c| c.blocked.as_mut()) {
+        Some(b) => (
+            b.call.take(),
+            match &b.op {
+                blocked::BlockedOp::Wait(w) => Some(w.offset),
+                _ => None,
+            },
+        ),
+        None => (None, None),
+    };
     blocked::unblock_client(&mut ctx.srv.blocking, ctx.clients, target);
     let error = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
     if as_error {
         super::count_error_reply(ctx.srv, error);
-    }
-    if let Some(reply) = ctx.reply_to(target) {
-        if as_error {
+        super::replication::stop_waiting_for_acks(ctx, target);
+        if let Some(reply) = ctx.reply_to(target) {
             reply.error(error);
-        } else {
-            reply.null_array();
         }
+    } else if let Some(offset) = wait_offset {
+        // WAIT's timeout reply: the replicas that acknowledged so far.
+        super::replication::wait_timed_out(ctx, target, offset);
+    } else if let Some(reply) = ctx.reply_to(target) {
+        reply.null_array();
     }
     // Redis 7.0 counts the call as failed with either reply.
     if let Some(call) = call {

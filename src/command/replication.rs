@@ -926,13 +926,18 @@ pub fn process_clients_waiting_replicas(ctx: &mut Ctx) {
     }
 }
 
-/// The WAIT timeout reply: how many replicas acknowledged `offset` by now.
-pub fn wait_timed_out(ctx: &mut Ctx, key: usize, offset: i64) {
+/// Client `key` no longer waits in WAIT (timed out, or CLIENT UNBLOCK).
+pub fn stop_waiting_for_acks(ctx: &mut Ctx, key: usize) {
     ctx.srv
         .propagation
         .repl
         .waiting_for_acks
         .retain(|&k| k != key);
+}
+
+/// The WAIT timeout reply: how many replicas acknowledged `offset` by now.
+pub fn wait_timed_out(ctx: &mut Ctx, key: usize, offset: i64) {
+    stop_waiting_for_acks(ctx, key);
     let acked = count_acks(ctx, offset);
     if let Some(out) = ctx.reply_to(key) {
         out.integer(acked as i64);
