@@ -49,7 +49,7 @@
 
 use super::client::Client;
 use super::persistence;
-use super::replication::{config_i64, random_id};
+use super::replication::{config_flag, config_i64, random_id};
 use super::Ctx;
 use crate::db::Ms;
 use crate::persist::rdb;
@@ -188,13 +188,6 @@ pub fn replica_name(c: &Client) -> String {
     }
 }
 
-fn bool_config(ctx: &Ctx, name: &str) -> bool {
-    ctx.srv
-        .config
-        .get(name)
-        .is_some_and(|v| v.eq_ignore_ascii_case("yes"))
-}
-
 /// The slab keys of the attached replicas for which `pred` holds, in attach order.
 fn replicas_where(ctx: &Ctx, pred: impl Fn(&Client) -> bool) -> Vec<usize> {
     let repl = &ctx.srv.propagation.repl;
@@ -273,7 +266,7 @@ pub fn full_sync_requested(ctx: &mut Ctx) {
         }
         return;
     }
-    let diskless = bool_config(ctx, "repl-diskless-sync") && ctx.me().replica.capa_eof;
+    let diskless = config_flag(ctx, "repl-diskless-sync", true) && ctx.me().replica.capa_eof;
     if diskless && config_i64(ctx, "repl-diskless-sync-delay", 5) > 0 {
         // Started by the cron (start_pending_fork) once other replicas had time to come.
         info!("Delay next BGSAVE for diskless SYNC");
@@ -308,7 +301,7 @@ pub fn start_pending_fork(ctx: &mut Ctx) {
         return;
     }
     let max_replicas = config_i64(ctx, "repl-diskless-sync-max-replicas", 0);
-    let due = !bool_config(ctx, "repl-diskless-sync")
+    let due = !config_flag(ctx, "repl-diskless-sync", true)
         || (max_replicas > 0 && waiting >= max_replicas)
         || max_idle_secs >= config_i64(ctx, "repl-diskless-sync-delay", 5);
     if due {
@@ -320,7 +313,7 @@ pub fn start_pending_fork(ctx: &mut Ctx) {
 /// replicas' sockets (through the pipe) if diskless sync is on and they all understand
 /// `$EOF:`, else into the RDB file (Redis: `startBgsaveForReplication`).
 fn start_bgsave_for_replication(ctx: &mut Ctx, all_eof: bool) {
-    let socket_target = bool_config(ctx, "repl-diskless-sync") && all_eof;
+    let socket_target = config_flag(ctx, "repl-diskless-sync", true) && all_eof;
     info!(
         "Starting BGSAVE for SYNC with target: {}",
         if socket_target {

@@ -65,7 +65,7 @@
 
 use super::error::{CommandError, CommandResult};
 use super::failover::{self, FailoverState};
-use super::replication::{self, config_i64};
+use super::replication::{self, config_flag, config_i64};
 use super::Ctx;
 use crate::config::ReplDisklessLoad;
 use crate::db::{Db, ExpiryMode, Ms};
@@ -1369,14 +1369,6 @@ pub fn masterdown_error() -> CommandError {
     CommandError::Custom(
         "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.".into(),
     )
-}
-
-/// A yes/no parameter of the replication family (stored as text).
-fn config_flag(ctx: &Ctx, name: &str, default: bool) -> bool {
-    match ctx.srv.config.text_values.get(name) {
-        Some(v) => v == "yes",
-        None => default,
-    }
 }
 
 /// The replica fields of INFO replication, in Redis's order.

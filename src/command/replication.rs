@@ -283,6 +283,14 @@ pub fn config_i64(ctx: &Ctx, name: &str, default: i64) -> i64 {
         .unwrap_or(default)
 }
 
+/// A yes/no directive of [`crate::config::TEXT_DIRECTIVES`], `default` if unset.
+pub fn config_flag(ctx: &Ctx, name: &str, default: bool) -> bool {
+    ctx.srv
+        .config
+        .get(name)
+        .map_or(default, |v| v.eq_ignore_ascii_case("yes"))
+}
+
 /// Where the stream stands, to be saved in an RDB image (Redis: `rdbPopulateSaveInfo`): on a
 /// master that has a backlog (it is, or was lately, in a replication chain), the database the
 /// stream last selected (0 if none: the next command writes a SELECT anyway); on a replica
